@@ -1,0 +1,65 @@
+"""The catalogue printed by ``lossctl losses`` and embedded in README.md, generated from the registry."""
+
+from __future__ import annotations
+
+from lossctl import registry
+
+_COLUMNS = ("name", "task", "kind", "input", "better", "parameters (default)", "formula")
+
+
+def _param_text(spec: registry.Spec) -> str:
+    return ", ".join(f"{p.name}={p.default}" for p in spec.params) or "—"
+
+
+def _rows() -> list[tuple[str, ...]]:
+    return [(s.name, s.task, s.kind, "probs/logits" if s.needs == "soft" else "labels/probs/logits",
+             s.direction, _param_text(s), s.formula) for s in registry.REGISTRY.values()]
+
+
+def markdown_table() -> str:
+    """The catalogue as a Markdown table (the README's table between the catalogue markers)."""
+    lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
+    for row in _rows():
+        cells = [f"`{row[0]}`", *row[1:6], f"`{row[6]}`"]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render(fmt: str = "table") -> str:
+    """The catalogue as a Rich table (``table``) or Markdown (``markdown``)."""
+    if fmt == "markdown":
+        return markdown_table()
+    if fmt != "table":
+        raise registry.UsageError(f"unknown --format {fmt!r} for the catalogue; choose table or markdown")
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    buffer = io.StringIO()
+    table = Table(title="lossctl losses and metrics", title_justify="left")
+    for col in _COLUMNS:
+        table.add_column(col, overflow="fold")
+    for row in _rows():
+        table.add_row(*row)
+    Console(file=buffer, width=160, highlight=False).print(table)
+    return buffer.getvalue()
+
+
+def explain(name: str) -> str:
+    """Everything about one entry: formula, convention, parameters, reference (every task that has it)."""
+    found = [s for s in registry.REGISTRY.values() if s.name == name]
+    if not found:
+        every = sorted({s.name for s in registry.REGISTRY.values()})
+        raise registry.UsageError(f"unknown loss or metric {name!r}; choose from: {', '.join(every)}")
+    out = []
+    for s in found:
+        out += [f"{s.name} ({s.task} {s.kind}, {s.direction} is better, bounds {list(s.bounds)})",
+                f"  input:      {'probabilities or logits' if s.needs == 'soft' else 'labels, probabilities or logits'}",
+                f"  formula:    {s.formula}",
+                f"  convention: {s.convention}",
+                f"  reference:  {s.reference}"]
+        for p in s.params:
+            out.append(f"  param {p.name} = {p.default}: {p.help}")
+        out.append("")
+    return "\n".join(out)

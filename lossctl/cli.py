@@ -1,0 +1,409 @@
+"""The ``lossctl`` command line: parse options, call the engines, pick a writer, map errors to exit codes.
+
+Data goes to stdout (or ``--output``); messages, warnings and the summary line go to stderr. Every
+:class:`~lossctl.errors.LossctlError` is turned into ``error: <message>`` and its exit code here, in
+:func:`main`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from lossctl import __version__
+from lossctl.errors import (EXIT_GATE_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, LossctlError,
+                            UsageError)
+
+app = typer.Typer(
+    name="lossctl",
+    help="Losses and metrics of model outputs, computed from files on disk.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class PredKind(str, Enum):
+    auto = "auto"
+    labels = "labels"
+    probs = "probs"
+    logits = "logits"
+
+
+class EmptyPolicy(str, Enum):
+    nan = "nan"
+    zero = "zero"
+    one = "one"
+
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lossctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """lossctl: evaluate segmentation and classification outputs against ground truth.
+
+    Exit codes: 0 evaluated and every gate passed; 1 a gate failed; 2 usage error; 3 input error
+    (a file missing, unreadable or invalid); 70 internal error; 130 interrupted.
+    """
+
+
+# Options shared by the evaluating commands ---------------------------------------------------------------
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", envvar="LOSSCTL_FORMAT",
+                                                 help="Output format written to stdout (or --output).")]
+OutputOpt = Annotated[Optional[str], typer.Option("--output", "-o", envvar="LOSSCTL_OUTPUT",
+                                                  help="Write the report to this file (atomically); '-' is stdout.")]
+GateOpt = Annotated[Optional[list[str]], typer.Option(
+    "--gate", "-g", help="Quality gate, repeatable: 'dice>=0.85', 'min(dice)>=0.5', 'pooled(iou[road])>0.7', "
+    "'p05(dice)>=0.6', 'ce<=0.4'. A failed gate exits 1.")]
+ParamOpt = Annotated[Optional[list[str]], typer.Option(
+    "--param", "-p", help="Set one loss parameter, repeatable: NAME.KEY=VALUE, e.g. focal.gamma=3.")]
+
+
+def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], task: str,
+                  selected: list[Any]) -> dict[str, dict[str, Any]]:
+    """Merge ``--alpha``-style shortcuts (every selected loss having that parameter) and ``--param`` items."""
+    from lossctl import registry
+
+    params: dict[str, dict[str, Any]] = {}
+    for spec in selected:
+        for key, value in shortcuts.items():
+            if value is not None and key in spec.defaults():
+                params.setdefault(spec.name, {})[key] = value
+    for item in items or []:
+        target, sep, raw = item.partition("=")
+        name, dot, key = target.strip().partition(".")
+        if not sep or not dot:
+            raise UsageError(f"malformed --param {item!r}; expected NAME.KEY=VALUE, e.g. focal.gamma=3")
+        spec = registry.get(task, name)
+        found = [p for p in spec.params if p.name == key]
+        if not found:
+            raise UsageError(f"{name} has no parameter {key!r}; its parameters: "
+                             f"{', '.join(spec.defaults()) or '(none)'}")
+        params.setdefault(name, {})[key] = _param_value(found[0], raw.strip(), item)
+    return params
+
+
+def _param_value(param: Any, raw: str, item: str) -> Any:
+    if raw.lower() in ("none", "off"):
+        return None
+    if param.choices:
+        if raw not in param.choices:
+            raise UsageError(f"--param {item!r}: choose from {', '.join(param.choices)}")
+        return raw
+    try:
+        return float(raw)
+    except ValueError:
+        raise UsageError(f"--param {item!r}: {raw!r} is not a number") from None
+
+
+def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool,
+          inputs: list[Path]) -> None:
+    """Render with the chosen writer to stdout, or atomically to ``output`` (temporary file + rename)."""
+    from lossctl.report import WRITERS
+
+    writer = WRITERS[fmt.value]
+    if output in (None, "-"):
+        writer(document, sys.stdout, per_class=per_class)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    buffer = _io.StringIO()
+    writer(document, buffer, per_class=per_class)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(buffer.getvalue())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_output_path(output: str | None, inputs: list[Path]) -> None:
+    if output in (None, "-"):
+        return
+    target = Path(output).resolve()
+    for path in inputs:
+        p = path.resolve()
+        if target == p or (p.is_dir() and p in target.parents):
+            raise UsageError(f"--output {output} would overwrite or write inside the input {path}; "
+                             "choose a path outside the inputs")
+    if target.is_dir():
+        raise UsageError(f"--output {output} is a directory; give a file name")
+
+
+def _finish(document: dict[str, Any], skip_errors: bool) -> int:
+    """Print errors and the summary line to stderr; return the exit code the document calls for."""
+    for err in document["errors"]:
+        _stderr(("warning: " if skip_errors else "error: ") + err["error"])
+    failed = [g for g in document["gates"] if not g["passed"]]
+    n_images, n_errors = len(document["images"]), len(document["errors"])
+    line = f"lossctl: evaluated {n_images} image(s), {n_errors} failed"
+    if document["gates"]:
+        line += f"; gates: {len(document['gates']) - len(failed)} passed, {len(failed)} failed"
+    _stderr(line)
+    if (n_errors and not skip_errors) or n_images == 0:
+        return EXIT_INPUT
+    return EXIT_GATE_FAILED if failed else EXIT_OK
+
+
+@app.command("seg")
+def seg_command(
+    pred: Annotated[Path, typer.Argument(help="Prediction file or folder (PNG, TIFF, NPY, NPZ).",
+                                         show_default=False)],
+    gt: Annotated[Path, typer.Argument(help="Ground-truth file or folder of integer label masks.",
+                                       show_default=False)],
+    pred_kind: Annotated[PredKind, typer.Option(
+        help="What the prediction holds. auto: integer data are labels, floating-point data are "
+             "probabilities (checked); logits are never guessed.")] = PredKind.auto,
+    channels_last: Annotated[bool, typer.Option(help="Probability/logit arrays are (H,W,C), not (C,H,W).")] = False,
+    npz_key: Annotated[Optional[str], typer.Option(help="Array to read from NPZ files holding several.")] = None,
+    num_classes: Annotated[Optional[int], typer.Option(min=1, help="Number of classes (default: the number "
+                                                       "of channels, or the largest label + 1).")] = None,
+    class_names: Annotated[Optional[str], typer.Option(help="Comma-separated class names, in class order.")] = None,
+    ignore_index: Annotated[Optional[list[int]], typer.Option(
+        help="Ground-truth label to leave out of every value (repeatable), e.g. 255.")] = None,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Foreground threshold for a binary "
+                                             "probability/logit map (hard metrics).")] = 0.5,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable); "
+                                                      "default: all when the prediction is soft.")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric to compute "
+                                                        "(repeatable); default: all.")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="Set alpha of every selected loss having it.")] = None,
+    beta: Annotated[Optional[float], typer.Option(help="Set beta of every selected loss having it.")] = None,
+    gamma: Annotated[Optional[float], typer.Option(help="Set gamma of every selected loss having it.")] = None,
+    smooth: Annotated[Optional[float], typer.Option(help="Set smooth of every region loss.")] = None,
+    eps: Annotated[Optional[float], typer.Option(help="Set eps of every region loss.")] = None,
+    param: ParamOpt = None,
+    empty: Annotated[EmptyPolicy, typer.Option(help="Value of a 0/0 metric (a class absent from both "
+                                               "masks): nan is left out of means and counted.")] = EmptyPolicy.nan,
+    exclude_background: Annotated[bool, typer.Option(help="Leave class 0 out of class means.")] = False,
+    per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
+    gate: GateOpt = None,
+    allow_missing: Annotated[bool, typer.Option(help="Evaluate the files present on both sides and report "
+                                                "the rest, instead of failing.")] = False,
+    skip_errors: Annotated[bool, typer.Option(help="Report unreadable or invalid pairs as warnings; the "
+                                              "gates alone decide the exit code.")] = False,
+    workers: Annotated[int, typer.Option(min=0, help="Worker processes; 0 = auto (all cores when there are "
+                                         "16 pairs or more).")] = 0,
+    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images or volumes with more elements "
+                                            "(decompression-bomb guard).")] = 2**31,
+    output_format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+) -> None:
+    """Evaluate segmentation predictions against ground-truth masks (files or folders)."""
+    from lossctl import registry
+    from lossctl.gates import parse_gate
+    from lossctl.pairing import pair_files
+    from lossctl.seg import SegConfig, build_report, check_gate_names, evaluate, resolve_workers
+
+    names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
+    for n in names_:
+        registry.get("seg", n)
+    if loss and not metric:
+        names_ = tuple(registry.names("seg", "metric")) + names_
+    classes = tuple(c.strip() for c in class_names.split(",")) if class_names else ()
+    if classes and num_classes is not None and num_classes != len(classes):
+        raise UsageError(f"--num-classes {num_classes} but --class-names names {len(classes)} classes")
+    base = SegConfig(values=names_)
+    params = _parse_params(param, {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps},
+                           "seg", base.selected())
+    config = SegConfig(values=names_, pred_kind=pred_kind.value, ignore_index=tuple(ignore_index or ()),
+                       num_classes=num_classes or (len(classes) or None), class_names=classes,
+                       threshold=threshold, channels_last=channels_last, npz_key=npz_key,
+                       max_pixels=max_pixels, empty=empty.value, include_background=not exclude_background,
+                       params=params)
+    gates = [parse_gate(g) for g in gate or []]
+    check_gate_names(gates, config)
+    _check_output_path(output, [pred, gt])
+
+    pairing = pair_files(pred, gt)
+    if not allow_missing:
+        pairing.require_complete()
+    elif pairing.missing_gt or pairing.missing_pred:
+        _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
+                f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
+    outcomes = evaluate(pairing.pairs, config, resolve_workers(workers, len(pairing.pairs)))
+    document = build_report(outcomes, config, gates, sources={"pred": str(pred), "gt": str(gt)})
+    document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
+    _emit(document, output_format, output, per_class, [pred, gt])
+    raise typer.Exit(_finish(document, skip_errors))
+
+
+class Convention(str, Enum):
+    lossctl = "lossctl"
+    torch = "torch"
+    keras = "keras"
+    sklearn = "sklearn"
+    smp = "smp"
+    monai = "monai"
+
+
+class ClsPredKind(str, Enum):
+    auto = "auto"
+    probs = "probs"
+    logits = "logits"
+    scores = "scores"
+
+
+@app.command("cls")
+def cls_command(
+    pred: Annotated[str, typer.Argument(help="Scores, probabilities or logits: (N,) or (N,C), from .npy, .npz, "
+                                        ".csv/.tsv (header optional) or '-' (stdin, NPY or CSV).",
+                                        show_default=False)],
+    target: Annotated[str, typer.Argument(help="Targets: (N,) labels, or (N,C) one-hot, soft or multilabel.",
+                                          show_default=False)],
+    pred_kind: Annotated[ClsPredKind, typer.Option(
+        help="auto: values in [0,1] (rows summing to 1 for class-index targets) are probabilities; "
+             "anything else is refused, never guessed to be logits.")] = ClsPredKind.auto,
+    convention: Annotated[Convention, typer.Option(
+        help="Reproduce this framework's definition of every loss (see `lossctl losses NAME`).")] = Convention.lossctl,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable); "
+                                                      "default: every loss the inputs allow.")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric (repeatable); "
+                                                        "default: all.")] = None,
+    weights: Annotated[Optional[str], typer.Option(help="Per-sample weights file, (N,).")] = None,
+    class_weights: Annotated[Optional[str], typer.Option(help="Comma-separated class weights w0,w1,...")] = None,
+    pos_weight: Annotated[Optional[float], typer.Option(help="weighted_bce positive weight (default "
+                                                        "#neg/#pos).")] = None,
+    label_smoothing: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Set label_smoothing of "
+                                                             "every selected loss having it.")] = None,
+    gamma: Annotated[Optional[float], typer.Option(help="Focal gamma.")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="Focal alpha (weight of class 1).")] = None,
+    hinge: Annotated[Optional[str], typer.Option(help="multiclass_hinge flavour: crammer_singer, "
+                                                 "weston_watkins or keras_categorical.")] = None,
+    ignore_index: Annotated[Optional[int], typer.Option(help="Target value to leave out, e.g. -100.")] = None,
+    param: ParamOpt = None,
+    per_sample: Annotated[bool, typer.Option(help="Also output one row per sample.")] = False,
+    npz_key: Annotated[Optional[str], typer.Option(help="Array to read from NPZ files holding several.")] = None,
+    gate: GateOpt = None,
+    output_format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+) -> None:
+    """Evaluate classification predictions (N samples) against targets."""
+    from lossctl import io as lio
+    from lossctl import registry
+    from lossctl.cls import ClsConfig, build_report, prepare_inputs
+    from lossctl.gates import parse_gate
+
+    names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
+    for n in names_:
+        registry.get("cls", n)
+    if loss and not metric:
+        names_ = tuple(registry.names("cls", "metric")) + names_
+    base = ClsConfig(values=names_)
+    params = _parse_params(param, {"label_smoothing": label_smoothing, "gamma": gamma, "alpha": alpha,
+                                   "pos_weight": pos_weight}, "cls", base.selected())
+    if hinge is not None:
+        spec = registry.get("cls", "multiclass_hinge")
+        params.setdefault("multiclass_hinge", {})["hinge"] = _param_value(spec.params[0], hinge, f"--hinge {hinge}")
+    cw = None
+    if class_weights:
+        try:
+            cw = tuple(float(v) for v in class_weights.split(","))
+        except ValueError:
+            raise UsageError(f"--class-weights {class_weights!r}: expected numbers separated by commas") from None
+    if pred == "-" and target == "-":
+        raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
+    gates = [parse_gate(g) for g in gate or []]
+    config = ClsConfig(values=names_, convention=convention.value, pred_kind=pred_kind.value,
+                       ignore_index=ignore_index, class_weights=cw, params=params, per_sample=per_sample)
+    computed = {s.name for s in config.selected()}
+    for g in gates:
+        if g.name not in computed:
+            raise UsageError(f"--gate {g.text!r} uses {g.name!r}, which this run does not compute")
+    _check_output_path(output, [Path(p) for p in (pred, target, weights) if p and p != "-"])
+    stdin = sys.stdin.buffer.read() if "-" in (pred, target) else None
+    arrays = {}
+    for label, path in (("pred", pred), ("target", target), ("weights", weights)):
+        if path is None:
+            continue
+        arrays[label] = lio.load_table(None if path == "-" else path, stdin_bytes=stdin if path == "-" else None,
+                                       npz_key=npz_key).array
+    try:
+        x = prepare_inputs(arrays["pred"], arrays["target"], arrays.get("weights"), pred_kind.value, config)
+    except LossctlError as e:
+        subject = getattr(e, "subject", None) or "pred"
+        file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
+        raise type(e)(f"{'<stdin>' if file == '-' else file}: {e}") from None
+    document = build_report(x, config, gates, sources={"pred": pred, "target": target})
+    _emit(document, output_format, output, per_sample, [])
+    for name, reason in document["not_available"].items():
+        _stderr(f"note: {name} skipped: {reason}")
+    raise typer.Exit(_finish(document, False))
+
+
+@app.command("losses")
+def losses_command(
+    name: Annotated[Optional[str], typer.Argument(help="Show one entry in full.", show_default=False)] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table or markdown")] = "table",
+) -> None:
+    """List every loss and metric (or explain one): task, input, direction, parameters, formula."""
+    from lossctl.catalogue import explain, render
+
+    sys.stdout.write(explain(name) if name else render(output_format))
+
+
+def main() -> None:
+    """Entry point: run the app, turning lossctl errors into one line and an exit code."""
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+    except LossctlError as error:
+        _stderr(f"error: {error}")
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        _stderr("lossctl: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except Exception as error:  # click usage errors and aborts arrive here in non-standalone mode
+        _handle_click_error(error)
+
+
+def _handle_click_error(error: Exception) -> None:
+    show = getattr(error, "show", None)
+    code = getattr(error, "exit_code", None)
+    if callable(show) and isinstance(code, int):
+        show()
+        sys.exit(code)
+    if type(error).__name__ == "Abort":
+        _stderr("lossctl: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    import traceback
+
+    traceback.print_exception(error)
+    _stderr(f"lossctl {__version__}: internal error (a bug); please report it with the traceback above")
+    sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Quality gates: ``--gate 'STAT(NAME[CLASS]) OP NUMBER'`` checked against a report.
+
+Grammar (spaces allowed anywhere)::
+
+    gate      := [statistic "("] name ["[" class "]"] [")"] op number
+    statistic := mean | median | min | max | std | pooled | pNN     (default: mean; pNN = NN-th percentile)
+    op        := >= | <= | > | <
+
+``mean``, ``median``, ``min``, ``max``, ``std`` and ``pNN`` are taken over the images' values (images where the value
+is undefined are left out; for ``cls``, over the samples, and ``mean`` is the loss as the convention reduces it);
+``pooled`` reads the value of the summed confusion matrix (metrics only). ``[CLASS]``
+(a class index or a ``--class-names`` name) gates a per-class value. A gate whose value is undefined fails.
+
+>>> parse_gate("p05(dice[road]) >= 0.6")
+Gate(text='p05(dice[road]) >= 0.6', statistic='p05', name='dice', cls='road', op='>=', threshold=0.6)
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lossctl.errors import UsageError
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+_STAT = r"mean|median|min|max|std|pooled|p\d{1,2}(?:\.\d+)?"
+_TARGET = r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(?P<cls>[^\]]+?)\s*\])?"
+_GATE = re.compile(
+    rf"^\s*(?:(?P<stat>{_STAT})\s*\(\s*{_TARGET}\s*\)|{_TARGET.replace('name', 'name2').replace('cls', 'cls2')})"
+    r"\s*(?P<op>>=|<=|>|<)\s*(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+GATE_SYNTAX = "STAT(NAME[CLASS]) OP NUMBER, e.g. 'dice>=0.85', 'min(dice)>=0.5', 'pooled(iou[road])>0.7'"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A parsed ``--gate`` expression."""
+
+    text: str
+    statistic: str
+    name: str
+    cls: str | None
+    op: str
+    threshold: float
+
+
+def parse_gate(text: str) -> Gate:
+    """Parse one gate expression; a malformed one is a :class:`UsageError` that shows the syntax."""
+    m = _GATE.match(text)
+    if not m:
+        raise UsageError(f"malformed --gate {text!r}; expected {GATE_SYNTAX}")
+    name = m.group("name") or m.group("name2")
+    cls = m.group("cls") or m.group("cls2")
+    stat = m.group("stat") or "mean"
+    if stat.startswith("p") and stat != "pooled" and not 0 <= float(stat[1:]) <= 100:
+        raise UsageError(f"malformed --gate {text!r}: a percentile must be between p0 and p100")
+    return Gate(text, stat, name, cls, m.group("op"), float(m.group("num")))
+
+
+def check_gates(gates: Sequence[Gate], images: Sequence[dict[str, Any]], summary: dict[str, Any],
+                class_names: Sequence[str]) -> list[dict[str, Any]]:
+    """Evaluate every gate against the per-image rows and the summary of a report document."""
+    return [_check(g, images, summary, class_names) for g in gates]
+
+
+def class_index(cls: str, class_names: Sequence[str]) -> int:
+    """The index of a ``[CLASS]`` given as a number or a class name."""
+    if cls in class_names:
+        return list(class_names).index(cls)
+    try:
+        return int(cls)
+    except ValueError:
+        raise UsageError(f"unknown class {cls!r} in --gate; use a class index or one of: "
+                         f"{', '.join(class_names) or '(no --class-names given)'}") from None
+
+
+def _check(gate: Gate, images: Sequence[dict[str, Any]], summary: dict[str, Any],
+           class_names: Sequence[str]) -> dict[str, Any]:
+    idx = None if gate.cls is None else class_index(gate.cls, class_names)
+    if gate.statistic == "pooled":
+        value = _pick(summary["pooled"], summary["per_class"]["pooled"], gate.name, idx)
+    elif gate.statistic == "mean" and idx is None:  # the reported mean (for cls: the convention's reduction)
+        value = summary["mean"].get(gate.name)
+    else:
+        per_image = [_pick(im["values"], im["per_class"], gate.name, idx) for im in images]
+        value = _statistic(gate.statistic, [v for v in per_image if v is not None])
+    passed = value is not None and _OPS[gate.op](value, gate.threshold)
+    return {"gate": gate.text, "statistic": gate.statistic, "value": value, "passed": bool(passed)}
+
+
+def _pick(values: dict[str, Any], per_class: dict[str, Any], name: str, idx: int | None) -> float | None:
+    if idx is None:
+        return values.get(name)
+    vector = per_class.get(name)
+    return vector[idx] if vector is not None and 0 <= idx < len(vector) else None
+
+
+def _statistic(stat: str, values: list[float]) -> float | None:
+    if not values:
+        return None
+    v = np.asarray(values, dtype=np.float64)
+    if stat == "mean":
+        result = v.mean()
+    elif stat == "median":
+        result = np.median(v)
+    elif stat == "min":
+        result = v.min()
+    elif stat == "max":
+        result = v.max()
+    elif stat == "std":
+        result = v.std()
+    else:
+        result = np.percentile(v, float(stat[1:]))
+    return None if math.isnan(result) else float(result)

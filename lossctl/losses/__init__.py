@@ -1,0 +1,96 @@
+"""The Python API: every loss as a function of NumPy arrays (``from lossctl import losses``).
+
+Segmentation losses take one image: ``pred`` (C, *spatial) probabilities or logits (or a *spatial binary
+foreground map) and ``target`` (*spatial) integer labels, plus ``kind="probs"|"logits"`` and the options of
+:func:`lossctl.seg_input.prepare` (``ignore_index``, ``channels_last``...). They return a float. The formulas
+and conventions are those of ``lossctl losses NAME`` and README.md.
+
+>>> import numpy as np
+>>> from lossctl import losses
+>>> round(losses.lovasz(np.array([2.0, -1.0, 0.5, -0.5]), np.array([1, 0, 0, 1]), kind="logits"), 6)
+1.0
+
+Importing this module imports NumPy only (no typer, no rich).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lossctl.losses import segmentation as _seg
+from lossctl.seg_input import prepare as _prepare
+
+_PREPARE_KEYS = ("ignore_index", "num_classes", "threshold", "channels_last")
+
+
+def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    prep = {k: kwargs.pop(k) for k in _PREPARE_KEYS if k in kwargs}
+    if "ignore_index" in prep and isinstance(prep["ignore_index"], int):
+        prep["ignore_index"] = (prep["ignore_index"],)
+    return prep, kwargs
+
+
+def _include(exclude_background: bool, c: int) -> np.ndarray | None:
+    if not exclude_background:
+        return None
+    keep = np.ones(c, bool)
+    keep[0] = False
+    return keep
+
+
+def _run(fn: Any, pred: Any, target: Any, kind: str, exclude_background: bool, **kwargs: Any) -> float:
+    prep, params = _split(kwargs)
+    x = _prepare(np.asarray(pred), np.asarray(target), kind=kind, **prep)  # type: ignore[arg-type]
+    return float(fn(x, _include(exclude_background, x.num_classes), **params)[0])
+
+
+def cross_entropy(pred: Any, target: Any, *, kind: str = "logits", **kw: Any) -> float:
+    """Pixel-wise cross-entropy (``ce``): ``mean_n -log p[n, y_n]`` over valid pixels."""
+    return _run(_seg.cross_entropy, pred, target, kind, False, **kw)
+
+
+def focal(pred: Any, target: Any, *, kind: str = "logits", gamma: float = 2.0, alpha: float | None = None,
+          **kw: Any) -> float:
+    """Focal loss (``focal``): ``mean_n -a_n (1 - p[n, y_n])^gamma log p[n, y_n]``."""
+    return _run(_seg.focal, pred, target, kind, False, gamma=gamma, alpha=alpha, **kw)
+
+
+def dice_loss(pred: Any, target: Any, *, kind: str = "logits", smooth: float = 0.0, eps: float = 1e-7,
+              exclude_background: bool = False, **kw: Any) -> float:
+    """Soft Dice loss: ``mean_c 1 - (2TP + 2s)/max(P + G + 2s, eps)`` over classes present in the target."""
+    return _run(_seg.region_loss, pred, target, kind, exclude_background, alpha=0.5, beta=0.5,
+                smooth=smooth, eps=eps, **kw)
+
+
+def jaccard_loss(pred: Any, target: Any, *, kind: str = "logits", smooth: float = 0.0, eps: float = 1e-7,
+                 exclude_background: bool = False, **kw: Any) -> float:
+    """Soft Jaccard (IoU) loss: ``mean_c 1 - (TP + s)/max(P + G - TP + s, eps)``."""
+    return _run(_seg.region_loss, pred, target, kind, exclude_background, alpha=1.0, beta=1.0,
+                smooth=smooth, eps=eps, **kw)
+
+
+def tversky_loss(pred: Any, target: Any, *, kind: str = "logits", alpha: float = 0.3, beta: float = 0.7,
+                 smooth: float = 0.0, eps: float = 1e-7, exclude_background: bool = False, **kw: Any) -> float:
+    """Tversky loss: ``mean_c 1 - (TP + s)/max(TP + alpha FP + beta FN + s, eps)`` (alpha on FP)."""
+    return _run(_seg.region_loss, pred, target, kind, exclude_background, alpha=alpha, beta=beta,
+                smooth=smooth, eps=eps, **kw)
+
+
+def focal_tversky_loss(pred: Any, target: Any, *, kind: str = "logits", alpha: float = 0.3, beta: float = 0.7,
+                       gamma: float = 0.75, smooth: float = 0.0, eps: float = 1e-7,
+                       exclude_background: bool = False, **kw: Any) -> float:
+    """Focal Tversky loss: ``(tversky_loss)^gamma``."""
+    return _run(_seg.region_loss, pred, target, kind, exclude_background, alpha=alpha, beta=beta,
+                smooth=smooth, eps=eps, gamma=gamma, **kw)
+
+
+def lovasz(pred: Any, target: Any, *, kind: str = "logits", exclude_background: bool = False,
+           **kw: Any) -> float:
+    """Lovász-Softmax over present classes; the Lovász hinge for a single-channel logit map."""
+    return _run(_seg.lovasz, pred, target, kind, exclude_background, **kw)
+
+
+__all__ = ["cross_entropy", "focal", "dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss",
+           "lovasz"]

@@ -1,0 +1,169 @@
+"""Writers: render a report document (see README.md, "JSON") as a table, JSON, NDJSON, CSV or Markdown.
+
+One function per format, all with the signature ``write(document, stream, *, per_class)``; :data:`WRITERS` maps
+the ``--format`` names to them. Writers only read the document: every number was computed before.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+Document = dict[str, Any]
+STATS = ("mean", "std", "min", "max")
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def _value_names(doc: Document) -> list[str]:
+    names: list[str] = []
+    for row in doc["images"]:
+        names += [n for n in row["values"] if n not in names]
+    return names or list(doc["summary"]["mean"])
+
+
+def _class_label(doc: Document, i: int) -> str:
+    names = doc["config"].get("class_names") or []
+    return names[i] if i < len(names) else str(i)
+
+
+def write_json(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
+    """The whole document, pretty-printed, keys in a fixed order; NaN never appears (it is ``null``)."""
+    json.dump(doc, stream, indent=2, allow_nan=False)
+    stream.write("\n")
+
+
+def write_ndjson(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
+    """One JSON object per line: a ``config`` line, one ``image`` line per image, then ``summary``,
+    one ``gate`` line per gate and one ``error`` line per failed file."""
+    def line(obj: dict[str, Any]) -> None:
+        stream.write(json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n")
+
+    line({"type": "config", "lossctl": doc["lossctl"], "command": doc["command"], "config": doc["config"]})
+    for row in doc["images"]:
+        line({"type": "image", **row})
+    line({"type": "summary", **doc["summary"]})
+    for gate in doc["gates"]:
+        line({"type": "gate", **gate})
+    for error in doc["errors"]:
+        line({"type": "error", **error})
+
+
+def _flat_rows(doc: Document, per_class: bool) -> tuple[list[str], list[list[Any]]]:
+    names = _value_names(doc)
+    class_cols: list[tuple[str, int]] = []
+    if per_class:
+        c = doc["config"]["num_classes"]
+        keys = list(doc["summary"]["per_class"]["mean"]) + [
+            k for k in doc["summary"]["per_class"]["pooled"] if k not in doc["summary"]["per_class"]["mean"]]
+        class_cols = [(n, i) for n in keys for i in range(c)]
+    header = ["row", "name", *names, *(f"{n}[{_class_label(doc, i)}]" for n, i in class_cols)]
+    rows: list[list[Any]] = []
+    for im in doc["images"]:
+        pc = im["per_class"]
+        rows.append(["image", im["name"], *(im["values"].get(n) for n in names),
+                     *((pc[n][i] if n in pc else None) for n, i in class_cols)])
+    s = doc["summary"]
+    for stat in STATS:
+        means = s["per_class"]["mean"] if stat == "mean" else {}
+        rows.append([stat, "", *(s[stat].get(n) for n in names),
+                     *((means[n][i] if n in means else None) for n, i in class_cols)])
+    pooled = s["per_class"]["pooled"]
+    rows.append(["pooled", "", *(s["pooled"].get(n) for n in names),
+                 *((pooled[n][i] if n in pooled else None) for n, i in class_cols)])
+    return header, rows
+
+
+def write_csv(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
+    """Per-image rows (``row=image``), then ``mean``, ``std``, ``min``, ``max`` and ``pooled`` rows; empty
+    cells are undefined values. Numbers are written with full precision (Python ``repr``)."""
+    header, rows = _flat_rows(doc, per_class)
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row])
+
+
+def write_markdown(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
+    """GitHub-flavoured Markdown tables: images and summary (4 decimals), then gates."""
+    header, rows = _flat_rows(doc, per_class)
+    stream.write("| " + " | ".join(header) + " |\n")
+    stream.write("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|\n")
+    for row in rows:
+        stream.write("| " + " | ".join(_fmt(v) if (i >= 2) else str(v) for i, v in enumerate(row)) + " |\n")
+    if doc["gates"]:
+        stream.write("\n| gate | value | result |\n|---|---:|---|\n")
+        for g in doc["gates"]:
+            stream.write(f"| `{g['gate']}` | {_fmt(g['value'])} | {'PASS' if g['passed'] else 'FAIL'} |\n")
+
+
+def write_table(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
+    """Rich tables for people: one row per image with the summary block, per-class values, gates.
+
+    The console is made as wide as the table needs, so that numbers are never cut when the output is piped.
+    """
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    names = _value_names(doc)
+    has_notes = any(im["notes"] for im in doc["images"])
+    name_width = max([len(im["name"]) for im in doc["images"]] + [7])
+    needed = name_width + sum(max(len(n), 8) + 3 for n in names) + 4 + (40 if has_notes else 0)
+    console = Console(file=stream, highlight=False, markup=False, soft_wrap=False)
+    console.width = max(console.width, needed)
+    table = Table(title=f"lossctl {doc['command']}: {len(doc['images'])} image(s)", title_justify="left")
+    table.add_column("image", no_wrap=True)
+    for n in names:
+        table.add_column(n, justify="right", no_wrap=True)
+    if has_notes:
+        table.add_column("notes", overflow="fold")
+    for im in doc["images"]:
+        cells = [im["name"], *(_fmt(im["values"].get(n)) for n in names)]
+        table.add_row(*cells, *(["; ".join(im["notes"])] if has_notes else []))
+    s = doc["summary"]
+    table.add_section()
+    for stat in STATS:
+        table.add_row(stat, *(_fmt(s[stat].get(n)) for n in names), *([""] if has_notes else []),
+                      style="bold" if stat == "mean" else None)
+    table.add_row("pooled", *(_fmt(s["pooled"][n]) if n in s["pooled"] else "" for n in names),
+                  *([""] if has_notes else []), style="bold")
+    console.print(table)
+    if per_class:
+        console.print(_per_class_table(doc, Table))
+    if doc["gates"]:
+        gates = Table(title="gates", title_justify="left")
+        for col, just in (("gate", "left"), ("value", "right"), ("result", "left")):
+            gates.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
+        for g in doc["gates"]:
+            verdict = Text("PASS", style="green") if g["passed"] else Text("FAIL", style="bold red")
+            gates.add_row(g["gate"], _fmt(g["value"]), verdict)
+        console.print(gates)
+
+
+def _per_class_table(doc: Document, table_cls: Any) -> Any:
+    """Rows: (statistic, value); columns: classes. Pooled rows use the summed confusion matrix."""
+    s = doc["summary"]["per_class"]
+    c = doc["config"]["num_classes"]
+    table = table_cls(title="per class (pooled: summed confusion matrix; mean: over images)",
+                      title_justify="left")
+    table.add_column("value", no_wrap=True)
+    for i in range(c):
+        table.add_column(_class_label(doc, i), justify="right", no_wrap=True)
+    for stat in ("pooled", "mean"):
+        for n, vector in s[stat].items():
+            table.add_row(f"{stat} {n}", *(_fmt(v) for v in vector))
+    return table
+
+
+WRITERS: dict[str, Callable[..., None]] = {
+    "table": write_table,
+    "json": write_json,
+    "ndjson": write_ndjson,
+    "csv": write_csv,
+    "markdown": write_markdown,
+}

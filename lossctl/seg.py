@@ -1,0 +1,254 @@
+"""The ``lossctl seg`` engine: evaluate prediction/ground-truth pairs and build the report document.
+
+The work is split so that it can run in worker processes and be merged:
+
+* :func:`evaluate_pair` reads one pair and returns an :class:`ImageOutcome` (losses, the confusion matrix,
+  notes) or a :class:`PairFailure`; it never raises for bad input.
+* :func:`build_report` turns the outcomes into the report document (the JSON schema in README.md): per-image
+  metrics from each confusion matrix, summary statistics, pooled metrics from the summed confusion matrix,
+  gates. Every writer renders this document.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lossctl import __version__, io, metrics, registry
+from lossctl.errors import InputError, LossctlError, UsageError
+from lossctl.gates import Gate, check_gates, class_index
+from lossctl.pairing import Pair
+from lossctl.seg_input import prepare
+
+#: Below this many pairs ``--workers auto`` stays in one process (start-up would cost more than it saves).
+AUTO_WORKERS_MIN_PAIRS = 16
+
+
+@dataclass(frozen=True)
+class SegConfig:
+    """Everything that decides the numbers (recorded in the report's ``config``)."""
+
+    values: tuple[str, ...] = ()  # empty: every metric, plus every loss when the prediction is soft
+    pred_kind: str = "auto"
+    ignore_index: tuple[int, ...] = ()
+    num_classes: int | None = None
+    class_names: tuple[str, ...] = ()
+    threshold: float = 0.5
+    channels_last: bool = False
+    npz_key: str | None = None
+    max_pixels: int = io.DEFAULT_MAX_PIXELS
+    empty: str = "nan"
+    include_background: bool = True
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def selected(self) -> list[registry.Spec]:
+        """The specs asked for, in catalogue order."""
+        chosen = set(self.values)
+        return [s for s in registry.specs("seg") if not chosen or s.name in chosen]
+
+    def include(self, num_classes: int) -> np.ndarray:
+        """(C,) bool: the classes that enter class means."""
+        keep = np.ones(num_classes, dtype=bool)
+        if not self.include_background and num_classes:
+            keep[0] = False
+        return keep
+
+    def params_for(self, spec: registry.Spec) -> dict[str, Any]:
+        """The spec's parameters with this run's overrides applied."""
+        return {**spec.defaults(), **self.params.get(spec.name, {})}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``config`` block of the report."""
+        return {
+            "pred_kind": self.pred_kind, "ignore_index": list(self.ignore_index),
+            "num_classes": self.num_classes, "class_names": list(self.class_names),
+            "threshold": self.threshold, "channels_last": self.channels_last, "empty": self.empty,
+            "include_background": self.include_background, "convention": "lossctl",
+            "values": [s.name for s in self.selected()],
+            "params": {s.name: self.params_for(s) for s in self.selected() if s.params},
+        }
+
+
+@dataclass
+class ImageOutcome:
+    """What one pair produced before the dataset-wide class count is known."""
+
+    pair: Pair
+    kind: str
+    losses: dict[str, float]
+    loss_per_class: dict[str, list[float | None]]
+    confusion: np.ndarray
+    notes: list[str]
+
+
+@dataclass
+class PairFailure:
+    """A pair that could not be evaluated, with the one-line reason."""
+
+    file: str
+    error: str
+
+
+def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
+    """Load, check and evaluate one pair; any :class:`InputError` becomes a :class:`PairFailure`."""
+    try:
+        pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels)
+        gt = io.load_array(pair.gt, npz_key=config.npz_key, max_pixels=config.max_pixels)
+        notes = []
+        if gt.lossy:
+            notes.append("ground truth is a lossy JPEG: label values may be corrupted")
+        try:
+            x = prepare(pred.array, gt.array, kind=config.pred_kind,  # type: ignore[arg-type]
+                        ignore_index=config.ignore_index, num_classes=config.num_classes,
+                        threshold=config.threshold, channels_last=config.channels_last)
+        except InputError as e:
+            file = pair.gt if e.subject == "target" else pair.pred
+            return PairFailure(str(file), f"{file}: {e}")
+        losses: dict[str, float] = {}
+        loss_per_class: dict[str, list[float | None]] = {}
+        include = config.include(x.num_classes)
+        for spec in config.selected():
+            if spec.kind != "loss" or (x.soft is None and not config.values):
+                continue
+            if x.soft is None:
+                return PairFailure(str(pair.pred), f"{pair.pred}: {spec.name} needs probabilities or logits, "
+                                   "but the prediction holds labels; drop the loss or give the model's maps")
+            value, per_class = spec.evaluate(x, include, **config.params_for(spec))
+            losses[spec.name] = value
+            if per_class is not None:
+                loss_per_class[spec.name] = _nullable(per_class)
+        return ImageOutcome(pair, x.kind, losses, loss_per_class, x.confusion, notes + x.notes)
+    except InputError as e:  # a loader error already names its file
+        file = pair.gt if str(e).startswith(str(pair.gt)) else pair.pred
+        return PairFailure(str(file), str(e))
+
+
+def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1) -> list[ImageOutcome | PairFailure]:
+    """:func:`evaluate_pair` over ``pairs``, in order, in ``workers`` processes (1: in this process)."""
+    if workers <= 1 or len(pairs) < 2:
+        return [evaluate_pair(p, config) for p in pairs]
+    chunk = max(1, len(pairs) // (workers * 8))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(evaluate_pair, pairs, [config] * len(pairs), chunksize=chunk))
+
+
+def resolve_workers(requested: int | None, n_pairs: int) -> int:
+    """``None``/0 means auto: every core when there are at least :data:`AUTO_WORKERS_MIN_PAIRS` pairs."""
+    if requested:
+        return requested
+    return (os.cpu_count() or 1) if n_pairs >= AUTO_WORKERS_MIN_PAIRS else 1
+
+
+def check_gate_names(gates: Sequence[Gate], config: SegConfig) -> None:
+    """Refuse gates on values this run does not compute (a usage error, before any file is read)."""
+    selected = {s.name: s for s in config.selected()}
+    for g in gates:
+        spec = selected.get(g.name)
+        if spec is None:
+            raise UsageError(f"--gate {g.text!r} uses {g.name!r}, which this run does not compute; "
+                             f"computed: {', '.join(selected)}")
+        if g.statistic == "pooled" and spec.kind != "metric":
+            raise UsageError(f"--gate {g.text!r}: pooled() exists for metrics only "
+                             "(dice, iou, precision, recall, accuracy)")
+        if g.cls is not None:
+            if not spec.per_class:
+                raise UsageError(f"--gate {g.text!r}: {g.name} has no per-class values")
+            class_index(g.cls, config.class_names)
+
+
+def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConfig,
+                 gates: Sequence[Gate] = (), sources: dict[str, str] | None = None) -> dict[str, Any]:
+    """The report document: config, per-image rows, summary, gates and errors (see README.md, "JSON")."""
+    outcomes = list(outcomes)
+    images = [o for o in outcomes if isinstance(o, ImageOutcome)]
+    errors = [{"file": o.file, "error": o.error} for o in outcomes if isinstance(o, PairFailure)]
+    c = max([config.num_classes or 0, len(config.class_names)] + [o.confusion.shape[0] for o in images])
+    rows = [_image_row(o, c, config) for o in images]
+    summary = summarize_rows(rows, c, config)
+    document: dict[str, Any] = {
+        "lossctl": __version__,
+        "command": "seg",
+        "config": {**(sources or {}), **config.to_dict(), "num_classes": c,
+                   "class_names": list(config.class_names) or [str(i) for i in range(c)]},
+        "images": rows,
+        "summary": summary,
+        "gates": check_gates(gates, rows, summary, config.class_names),
+        "errors": errors,
+    }
+    return document
+
+
+def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
+    cm = metrics.pad_confusion(o.confusion, c)
+    values, per_class = metrics.summarize(cm, config.include(c), config.empty)  # type: ignore[arg-type]
+    wanted = [s for s in config.selected() if s.kind == "metric" or s.name in o.losses]
+    row_values = {s.name: _nullable_scalar(values[s.name] if s.kind == "metric" else o.losses[s.name])
+                  for s in wanted}
+    row_per_class = {s.name: _nullable(per_class[s.name]) for s in wanted if s.name in per_class}
+    row_per_class.update({k: v + [None] * (c - len(v)) for k, v in o.loss_per_class.items()})
+    return {"name": o.pair.name, "pred": str(o.pair.pred), "gt": str(o.pair.gt), "pred_kind": o.kind,
+            "values": row_values, "per_class": row_per_class, "confusion_matrix": cm.tolist(),
+            "notes": o.notes}
+
+
+def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) -> dict[str, Any]:
+    """Statistics over images, per-class means, and pooled metrics from the summed confusion matrix."""
+    names = [s.name for s in config.selected() if any(s.name in r["values"] for r in rows)]
+    table = {n: np.array([_nan(r["values"].get(n)) for r in rows], dtype=np.float64) for n in names}
+    stats: dict[str, dict[str, float | None]] = {k: {} for k in ("mean", "std", "min", "max")}
+    undefined: dict[str, int] = {}
+    for n, v in table.items():
+        kept = v[~np.isnan(v)]
+        undefined[n] = int(v.size - kept.size)
+        for stat, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
+            stats[stat][n] = float(fn(kept)) if kept.size else None
+    total = np.zeros((c, c), dtype=np.int64)
+    for r in rows:
+        total += np.asarray(r["confusion_matrix"], dtype=np.int64)
+    pooled_values, pooled_per_class = metrics.summarize(total, config.include(c), config.empty)  # type: ignore
+    metric_names = [s.name for s in config.selected() if s.kind == "metric"]
+    per_class_mean = {}
+    for n in {k for r in rows for k in r["per_class"]}:
+        m = np.array([[_nan(x) for x in r["per_class"][n]] for r in rows if n in r["per_class"]])
+        per_class_mean[n] = [_nullable_scalar(_column_nanmean(m[:, j])) for j in range(c)]
+    return {
+        "count": len(rows),
+        "undefined": undefined,
+        **stats,
+        "pooled": {n: _nullable_scalar(pooled_values[n]) for n in metric_names},
+        "per_class": {
+            "mean": {n: per_class_mean[n] for n in sorted(per_class_mean, key=_order)},
+            "pooled": {n: _nullable(pooled_per_class[n]) for n in metric_names if n in pooled_per_class},
+        },
+        "confusion_matrix": total.tolist(),
+    }
+
+
+def _order(name: str) -> int:
+    return registry.names("seg").index(name)
+
+
+def _column_nanmean(v: np.ndarray) -> float:
+    kept = v[~np.isnan(v)]
+    return float(kept.mean()) if kept.size else float("nan")
+
+
+def _nan(v: float | None) -> float:
+    return float("nan") if v is None else v
+
+
+def _nullable_scalar(v: float) -> float | None:
+    return None if v is None or np.isnan(v) else float(v)
+
+
+def _nullable(v: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(x) else float(x) for x in np.asarray(v, dtype=np.float64)]
+
+
+__all__ = ["SegConfig", "ImageOutcome", "PairFailure", "evaluate_pair", "evaluate", "build_report",
+           "check_gate_names", "resolve_workers", "LossctlError"]

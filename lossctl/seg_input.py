@@ -1,0 +1,320 @@
+"""One image's prediction and ground truth, checked and flattened once for every loss and metric.
+
+:func:`prepare` turns the arrays as stored into a :class:`SegInput`: the valid pixels (ground truth not in
+``ignore_index``), the target labels, the hard prediction and, for probabilities or logits, the per-class
+log-probabilities and probabilities, computed once and shared by every value (the "fused pass").
+
+Conventions (documented in README.md, "Inputs"):
+
+* ``target`` holds integer class labels with the prediction's spatial shape: (H, W) or (D, H, W).
+* ``pred`` is one of ``kind="labels"`` (integer labels, same shape as the target), ``"probs"`` or ``"logits"``:
+  channels-first (C, *spatial) unless ``channels_last``; a map with the target's own shape (or one channel) is the
+  foreground probability / logit of a binary task, read as the two classes ``[1 - p, p]`` (logits ``[0, x]``).
+* ``kind="auto"`` never guesses logits: integer and boolean data are labels, floating-point data are
+  probabilities and must then lie in [0, 1] and (for C >= 2) sum to 1 over the channels within ``SUM_TOLERANCE``.
+* A label mask whose values are only 0 and 255 (and 255 is not ignored) is a binary mask with 255 meaning
+  foreground: it is read as 0/1 and a note says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+
+from lossctl._numeric import floored_log, log_sigmoid, log_softmax
+from lossctl.errors import InputError, ShapeMismatchError
+
+PredKind = Literal["auto", "labels", "probs", "logits"]
+
+#: How far the channel sum of a probability map may be from 1 (float32 maps are rounded).
+SUM_TOLERANCE = 1e-3
+#: How far outside [0, 1] a probability may be (float rounding).
+RANGE_TOLERANCE = 1e-6
+
+
+@dataclass(eq=False)
+class SegInput:
+    """A prediction/target pair reduced to its valid pixels.
+
+    Attributes
+    ----------
+    target : (N,) int64 array
+        Ground-truth labels of the N valid pixels.
+    labels : (N,) int64 array
+        Predicted labels (argmax of the probabilities, or the threshold for a binary map).
+    num_classes : int
+        C: the number of channels for probabilities/logits, else the given or inferred class count.
+    kind : "labels" | "probs" | "logits"
+        What the prediction was.
+    binary_logits : (N,) float64 array or None
+        The raw logits of a single-channel (binary) logit map, for the Lovász hinge.
+    notes : list of str
+        Conventions applied to this pair that the user should see (e.g. the 0/255 rule).
+    """
+
+    target: np.ndarray
+    labels: np.ndarray
+    num_classes: int
+    kind: str
+    soft: np.ndarray | None = None
+    binary_logits: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def log_probs(self) -> np.ndarray:
+        """(C, N) float64 log-probabilities: log-sum-exp for logits, ``max(log p, -100)`` for probabilities."""
+        if self.soft is None:
+            raise InputError("this value needs probabilities or logits, but the prediction holds labels; "
+                             "pass the model's probability or logit maps", subject="pred")
+        if self.kind == "logits":
+            return log_softmax(self.soft, axis=0)
+        return floored_log(self.soft)
+
+    @cached_property
+    def probs(self) -> np.ndarray:
+        """(C, N) float64 probabilities (softmax of the logits, or the given probabilities)."""
+        if self.kind == "logits":
+            return np.exp(self.log_probs)
+        if self.soft is None:
+            self.log_probs  # raises the "needs probabilities" error  # noqa: B018
+        return self.soft
+
+    @cached_property
+    def target_log_prob(self) -> np.ndarray:
+        """(N,) ``log p_y``: the log-probability of each pixel's true class."""
+        return np.take_along_axis(self.log_probs, self.target[None, :], axis=0)[0]
+
+    @cached_property
+    def target_prob(self) -> np.ndarray:
+        """(N,) ``p_y``: the probability of each pixel's true class."""
+        if self.kind == "logits":
+            return np.exp(self.target_log_prob)
+        return np.take_along_axis(self.probs, self.target[None, :], axis=0)[0]
+
+    @cached_property
+    def class_counts(self) -> np.ndarray:
+        """(C,) number of valid pixels of each class in the ground truth."""
+        return np.bincount(self.target, minlength=self.num_classes)
+
+    @cached_property
+    def soft_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(TP, P, G), each (C,): ``TP_c = sum p_c [y=c]``, ``P_c = sum p_c``, ``G_c = #[y=c]`` over valid pixels."""
+        tp = np.bincount(self.target, weights=self.target_prob, minlength=self.num_classes)
+        return tp, self.probs.sum(axis=1), self.class_counts.astype(np.float64)
+
+    @cached_property
+    def confusion(self) -> np.ndarray:
+        """(C, C) int64 confusion matrix; rows are ground truth, columns the prediction."""
+        c = self.num_classes
+        return np.bincount(self.target * c + self.labels, minlength=c * c).reshape(c, c)
+
+
+def prepare(
+    pred: np.ndarray,
+    target: np.ndarray,
+    *,
+    kind: PredKind = "auto",
+    ignore_index: tuple[int, ...] = (),
+    num_classes: int | None = None,
+    threshold: float = 0.5,
+    channels_last: bool = False,
+) -> SegInput:
+    """Check ``pred`` against ``target`` and reduce both to their valid pixels.
+
+    Raises
+    ------
+    InputError
+        With ``subject`` "pred" or "target" and a one-line message that says what is wrong and how to fix it.
+    """
+    notes: list[str] = []
+    target = _check_target(np.asarray(target), ignore_index, num_classes, notes)
+    pred = np.asarray(pred)
+    kind = _resolve_kind(pred, kind)
+
+    if kind == "labels":
+        pred_labels = _check_label_prediction(pred, target, ignore_index, notes)
+        valid = _valid_mask(target, ignore_index)
+        t, lab = _flat(target, valid), _flat(pred_labels, valid)
+        c = num_classes if num_classes is not None else int(max(_max(t), _max(lab))) + 1
+        _check_label_range(t, c, "target", "ground truth")
+        _check_label_range(lab, c, "pred", "prediction")
+        return SegInput(target=t.astype(np.int64), labels=lab.astype(np.int64), num_classes=max(c, 1),
+                        kind=kind, notes=notes)
+
+    soft, binary = _channels_first(pred, target.shape, channels_last)
+    valid = _valid_mask(target, ignore_index)
+    t = _flat(target, valid).astype(np.int64)
+    if binary:
+        x = _flat(soft, valid).astype(np.float64)
+        _check_finite(x, kind)
+        if kind == "probs":
+            _check_probability_range(x)
+            soft2 = np.stack([1.0 - x, x])
+            labels = (x >= threshold).astype(np.int64)
+            binary_logits = None
+        else:
+            soft2 = np.stack([np.zeros_like(x), x])
+            labels = (log_sigmoid(x) >= np.log(threshold)).astype(np.int64)
+            binary_logits = x
+        c = 2
+        soft = soft2
+    else:
+        c = soft.shape[0]
+        if num_classes is not None and num_classes != c:
+            raise ShapeMismatchError(
+                f"the prediction has {c} channels but --num-classes is {num_classes}; "
+                "pass the matching --num-classes (or none)", subject="pred")
+        flat = soft.reshape(c, -1)
+        if valid is not None:
+            flat = flat[:, valid.reshape(-1)]
+        soft = flat.astype(np.float64)
+        _check_finite(soft, kind)
+        if kind == "probs":
+            _check_probability_range(soft)
+            _check_channel_sums(soft)
+        labels = soft.argmax(axis=0).astype(np.int64)
+        binary_logits = None
+    _check_label_range(t, c, "target", "ground truth")
+    return SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft,
+                    binary_logits=binary_logits, notes=notes)
+
+
+def _resolve_kind(pred: np.ndarray, kind: str) -> str:
+    integral = pred.dtype == np.bool_ or np.issubdtype(pred.dtype, np.integer)
+    if kind == "auto":
+        return "labels" if integral else "probs"
+    if kind in ("probs", "logits") and integral:
+        raise InputError(f"--pred-kind {kind} needs floating-point data, but the prediction holds "
+                         f"{pred.dtype} values; use --pred-kind labels for label maps", subject="pred")
+    if kind == "labels" and not integral:
+        raise InputError(f"--pred-kind labels needs integer data, but the prediction holds {pred.dtype} "
+                         "values; use --pred-kind probs or logits", subject="pred")
+    return kind
+
+
+def _check_target(target: np.ndarray, ignore: tuple[int, ...], num_classes: int | None,
+                  notes: list[str]) -> np.ndarray:
+    if target.dtype == np.bool_:
+        return target.astype(np.uint8)
+    if not np.issubdtype(target.dtype, np.integer):
+        raise InputError(f"the ground truth holds floating-point ({target.dtype}) values, not integer class "
+                         "labels; check that PRED and GT are not swapped, or save the labels as integers",
+                         subject="target")
+    if target.ndim == 3 and target.shape[-1] in (3, 4) and target.dtype == np.uint8:
+        raise InputError("the ground truth is an RGB(A) colour image, not class indices; save it as a palette "
+                         "(indexed) or greyscale PNG whose values are the class numbers", subject="target")
+    if target.ndim not in (1, 2, 3):
+        raise ShapeMismatchError(f"the ground truth has shape {target.shape}; expected (H, W) or (D, H, W)",
+                                 subject="target")
+    return _apply_255_rule(target, ignore, num_classes, notes, "ground truth")
+
+
+def _apply_255_rule(labels: np.ndarray, ignore: tuple[int, ...], num_classes: int | None,
+                    notes: list[str], what: str) -> np.ndarray:
+    """Read a 0/255 binary mask as 0/1 (255 = foreground), unless 255 is ignored or more classes are declared."""
+    if labels.size == 0 or 255 in ignore or (num_classes is not None and num_classes > 2):
+        return labels
+    if _max(labels) != 255 or not np.all((labels == 0) | (labels == 255)):
+        return labels
+    notes.append(f"{what} is a 0/255 mask: read 255 as class 1")
+    return (labels == 255).astype(np.uint8)
+
+
+def _check_label_prediction(pred: np.ndarray, target: np.ndarray, ignore: tuple[int, ...],
+                            notes: list[str]) -> np.ndarray:
+    if pred.shape != target.shape:
+        raise ShapeMismatchError(
+            f"the label prediction has shape {pred.shape} but the ground truth has {target.shape}; "
+            "they must match pixel for pixel" + _shape_hint(pred.shape, target.shape), subject="pred")
+    if pred.dtype == np.bool_:
+        return pred.astype(np.uint8)
+    return _apply_255_rule(pred, ignore, None, notes, "prediction")
+
+
+def _channels_first(pred: np.ndarray, spatial: tuple[int, ...], channels_last: bool) -> tuple[np.ndarray, bool]:
+    """Return the prediction as (C, *spatial) (or *spatial for a binary map) and whether it is binary."""
+    if pred.shape == spatial:
+        return pred, True
+    if channels_last:
+        if pred.ndim == len(spatial) + 1 and pred.shape[:-1] == spatial:
+            pred = np.moveaxis(pred, -1, 0)
+        else:
+            raise ShapeMismatchError(
+                f"the prediction has shape {pred.shape}; with --channels-last expected "
+                f"{(*spatial, 'C')} for ground truth {spatial}", subject="pred")
+    if pred.ndim == len(spatial) + 1 and pred.shape[1:] == spatial:
+        if pred.shape[0] == 1:
+            return pred[0], True
+        return pred, False
+    hint = ""
+    if pred.ndim == len(spatial) + 1 and pred.shape[:-1] == spatial:
+        hint = "; it looks channels-last: pass --channels-last"
+    else:
+        hint = _shape_hint(pred.shape, spatial)
+    raise ShapeMismatchError(
+        f"the prediction has shape {pred.shape} but the ground truth has {spatial}; expected "
+        f"(C, {', '.join(map(str, spatial))}) or {spatial}" + hint, subject="pred")
+
+
+def _shape_hint(shape: tuple[int, ...], spatial: tuple[int, ...]) -> str:
+    if len(shape) >= 2 and tuple(reversed(shape[-2:])) == tuple(spatial[-2:]):
+        return " (height and width look transposed)"
+    if len(shape) != len(spatial) and len(shape) != len(spatial) + 1:
+        return f" (the prediction is {len(shape)}-D, the ground truth {len(spatial)}-D)"
+    return " (was the prediction resized or cropped?)"
+
+
+def _valid_mask(target: np.ndarray, ignore: tuple[int, ...]) -> np.ndarray | None:
+    if not ignore:
+        return None
+    ignored = np.isin(target, np.asarray(ignore))
+    return None if not ignored.any() else ~ignored
+
+
+def _flat(a: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    return a.reshape(-1) if valid is None else a[valid]
+
+
+def _max(a: np.ndarray) -> int:
+    return int(a.max()) if a.size else -1
+
+
+def _check_label_range(labels: np.ndarray, c: int, subject: str, what: str) -> None:
+    if labels.size == 0:
+        return
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0:
+        raise InputError(f"the {what} holds the negative label {lo}; labels must be 0..{c - 1} "
+                         "(pass --ignore-index for a void label)", subject=subject)
+    if hi >= c:
+        raise InputError(f"the {what} holds label {hi} but there are only {c} classes (0..{c - 1}); "
+                         "pass --ignore-index for a void label or check --num-classes", subject=subject)
+
+
+def _check_finite(a: np.ndarray, kind: str) -> None:
+    if not np.isfinite(a).all():
+        bad = int((~np.isfinite(a)).sum())
+        raise InputError(f"the prediction holds {bad} NaN or infinite value(s); the model output must be "
+                         f"finite {kind}", subject="pred")
+
+
+def _check_probability_range(a: np.ndarray) -> None:
+    lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))
+    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+        raise InputError(f"the prediction is read as probabilities but holds values in [{lo:.4g}, {hi:.4g}], "
+                         "outside [0, 1]; if these are logits pass --pred-kind logits", subject="pred")
+    np.clip(a, 0.0, 1.0, out=a)
+
+
+def _check_channel_sums(a: np.ndarray) -> None:
+    if a.shape[1] == 0:
+        return
+    sums = a.sum(axis=0)
+    worst = float(np.abs(sums - 1.0).max())
+    if worst > SUM_TOLERANCE:
+        raise InputError(f"the prediction is read as probabilities but its channels sum to values up to "
+                         f"{worst:.3g} away from 1; if these are logits or scores pass --pred-kind logits",
+                         subject="pred")

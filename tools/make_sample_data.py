@@ -1,0 +1,350 @@
+#!/usr/bin/env python
+"""Create the synthetic 4-class segmentation sample set in ``sample_data/``.
+
+Run from the repository root::
+
+    .venv/bin/python tools/make_sample_data.py
+
+The output is fully deterministic: every random number comes from a NumPy
+``Generator`` seeded with ``(SEED, scene_number, stream)``, nothing depends on
+the clock, and Pillow/NumPy write no timestamps, so re-running the script
+reproduces byte-identical files.
+
+What is written (and only this; other files in ``sample_data/`` are left alone)::
+
+    sample_data/gt/scene_XX.png          ground truth, palette PNG (mode "P"), values 0..3
+    sample_data/pred_probs/scene_XX.npy  float32 (4, 256, 256) softmax probabilities
+    sample_data/pred_labels/scene_XX.png argmax of the probabilities, grayscale PNG (mode "L")
+    sample_data/README.md                provenance, layout and the per-scene table
+
+The scenes are aerial-map-like: vegetation from thresholded smooth noise,
+rotated rectangular buildings and wavy road bands, all built with vectorised
+NumPy (loops run over scenes and over a handful of shapes, never over pixels).
+The "model" output is ``softmax(k * blur(one_hot(corrupted gt)) + smooth noise + bias)``
+where the corruption (boundary displacement, region-wise class confusion) and
+``k`` set the per-scene quality.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+SEED = 20240611
+N_SCENES = 12
+H = W = 256
+CLASS_NAMES = ("background", "road", "building", "vegetation")
+N_CLASSES = len(CLASS_NAMES)
+# Visible palette for the ground-truth PNGs: black, grey, red, green.
+PALETTE_RGB = ((0, 0, 0), (128, 128, 128), (200, 30, 30), (40, 160, 40))
+# Which class a confused region of each class turns into (generic model errors):
+# background->vegetation, road->background, building->road, vegetation->background.
+CONFUSE_WITH = (3, 0, 1, 0)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO_ROOT / "sample_data"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of a 2-D float array (FFT, edge padding so borders do not wrap)."""
+    if sigma <= 0:
+        return img.astype(np.float64, copy=True)
+    pad = int(np.ceil(4 * sigma))
+    padded = np.pad(img.astype(np.float64), pad, mode="edge")
+    ph, pw = padded.shape
+    ky = np.fft.fftfreq(ph)[:, None]
+    kx = np.fft.rfftfreq(pw)[None, :]
+    transfer = np.exp(-2.0 * np.pi**2 * sigma**2 * (kx**2 + ky**2))
+    out = np.fft.irfft2(np.fft.rfft2(padded) * transfer, s=padded.shape)
+    return out[pad : pad + img.shape[0], pad : pad + img.shape[1]]
+
+
+def smooth_noise(rng: np.random.Generator, sigma: float, shape=(H, W)) -> np.ndarray:
+    """Zero-mean, unit-std Gaussian-smoothed white noise."""
+    field_ = gaussian_blur(rng.standard_normal(shape), sigma)
+    return (field_ - field_.mean()) / field_.std()
+
+
+def coords() -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[0:H, 0:W]
+    return yy.astype(np.float64), xx.astype(np.float64)
+
+
+# --------------------------------------------------------------------------- scenes
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """Per-scene knobs of the ground-truth generator and of the synthetic model."""
+
+    veg_fraction: float = 0.25  # target share of vegetation before buildings/roads are drawn
+    n_buildings: tuple[int, int] = (4, 9)
+    n_roads: tuple[int, int] = (1, 3)
+    # model quality
+    displacement: float = 2.0  # amplitude (px) of the smooth boundary displacement field
+    shift: tuple[int, int] = (0, 0)  # global (dy, dx) shift of predicted boundaries
+    confuse_fraction: float = 0.06  # share of the image where the model confuses classes
+    confuse_with: tuple[int, int, int, int] = CONFUSE_WITH  # class -> class it is confused with there
+    k: float = 4.0  # logit margin of the (blurred) one-hot
+    noise: float = 1.0  # amplitude of the smooth per-channel logit noise
+    extra_confusion: dict[int, tuple[int, float]] = field(default_factory=dict)  # cls -> (into, fraction)
+    bias: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # per-channel logit offset
+    note: str = "typical"
+
+
+SPECS: dict[int, SceneSpec] = {
+    1: SceneSpec(displacement=1.5, confuse_fraction=0.03, k=5.5),
+    2: SceneSpec(veg_fraction=0.35, displacement=1.8, confuse_fraction=0.05, k=5.0),
+    3: SceneSpec(displacement=0.0, confuse_fraction=0.0, k=9.0, noise=0.6, note="near-perfect prediction"),
+    4: SceneSpec(veg_fraction=0.15, n_buildings=(7, 11), displacement=2.0, confuse_fraction=0.04, k=5.0),
+    5: SceneSpec(
+        veg_fraction=0.0,
+        n_buildings=(6, 10),
+        displacement=1.5,
+        confuse_fraction=0.03,
+        confuse_with=(1, 0, 1, 0),  # no background->vegetation confusion here
+        k=5.5,
+        bias=(0.0, 0.0, 0.0, -0.5),
+        note="vegetation absent from GT (a few false-positive vegetation pixels in the prediction)",
+    ),
+    6: SceneSpec(veg_fraction=0.30, displacement=1.8, confuse_fraction=0.06, k=4.5),
+    7: SceneSpec(
+        displacement=5.0,
+        shift=(14, -12),
+        confuse_fraction=0.20,
+        k=4.0,
+        noise=1.0,
+        extra_confusion={0: (3, 0.15), 2: (1, 0.85), 3: (0, 0.5)},
+        note="poor model: boundaries shifted ~18 px, buildings mostly predicted as road, vegetation/background swapped in places",
+    ),
+    8: SceneSpec(veg_fraction=0.20, displacement=1.0, confuse_fraction=0.02, k=6.0),
+    9: SceneSpec(veg_fraction=0.40, n_buildings=(3, 6), displacement=2.0, confuse_fraction=0.05, k=4.5),
+    10: SceneSpec(
+        veg_fraction=0.35,
+        n_buildings=(0, 0),
+        n_roads=(2, 3),
+        displacement=1.5,
+        confuse_fraction=0.04,
+        k=5.0,
+        bias=(0.0, 0.0, -30.0, 0.0),
+        note="building absent from GT and from the argmax prediction (per-class metrics 0/0)",
+    ),
+    11: SceneSpec(veg_fraction=0.25, n_buildings=(8, 12), displacement=1.8, confuse_fraction=0.04, k=5.0),
+    12: SceneSpec(veg_fraction=0.30, displacement=1.5, confuse_fraction=0.04, k=4.8),
+}
+
+
+def scene_rng(scene: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([SEED, scene, stream])
+
+
+def make_gt(scene: int, spec: SceneSpec) -> np.ndarray:
+    """Ground-truth label map (uint8, H x W, values 0..3)."""
+    rng = scene_rng(scene, 0)
+    yy, xx = coords()
+    gt = np.zeros((H, W), dtype=np.uint8)
+
+    # vegetation: thresholded smooth noise
+    if spec.veg_fraction > 0:
+        veg = smooth_noise(rng, sigma=rng.uniform(9.0, 16.0))
+        gt[veg > np.quantile(veg, 1.0 - spec.veg_fraction)] = 3
+
+    # a dominant orientation so buildings line up with the street grid
+    theta0 = rng.uniform(0, np.pi)
+
+    # buildings: rotated rectangles
+    n_b = int(rng.integers(spec.n_buildings[0], spec.n_buildings[1] + 1))
+    for _ in range(n_b):
+        cy, cx = rng.uniform(20, H - 20), rng.uniform(20, W - 20)
+        a, b = rng.uniform(7, 24), rng.uniform(6, 18)
+        phi = theta0 + rng.choice([0.0, np.pi / 2]) + rng.normal(0, 0.08)
+        u = (xx - cx) * np.cos(phi) + (yy - cy) * np.sin(phi)
+        v = -(xx - cx) * np.sin(phi) + (yy - cy) * np.cos(phi)
+        gt[(np.abs(u) < a) & (np.abs(v) < b)] = 2
+
+    # roads: wavy bands through the central part of the image
+    n_r = int(rng.integers(spec.n_roads[0], spec.n_roads[1] + 1))
+    wobble = smooth_noise(rng, sigma=30.0)
+    for i in range(n_r):
+        cy, cx = rng.uniform(0.25 * H, 0.75 * H), rng.uniform(0.25 * W, 0.75 * W)
+        theta = theta0 + (np.pi / 2 if i % 2 else 0.0) + rng.normal(0, 0.05)
+        dist = -(xx - cx) * np.sin(theta) + (yy - cy) * np.cos(theta) + 4.0 * wobble
+        gt[np.abs(dist) < rng.uniform(3.5, 7.5)] = 1
+    return gt
+
+
+def corrupt(gt: np.ndarray, scene: int, spec: SceneSpec) -> np.ndarray:
+    """What the synthetic model 'believes': displaced boundaries plus confused regions."""
+    rng = scene_rng(scene, 1)
+    yy, xx = coords()
+    dy = spec.displacement * smooth_noise(rng, sigma=12.0) - spec.shift[0]
+    dx = spec.displacement * smooth_noise(rng, sigma=12.0) - spec.shift[1]
+    iy = np.clip(np.rint(yy + dy), 0, H - 1).astype(np.intp)
+    ix = np.clip(np.rint(xx + dx), 0, W - 1).astype(np.intp)
+    noisy = gt[iy, ix]
+
+    if spec.confuse_fraction > 0:
+        region = smooth_noise(rng, sigma=6.0)
+        confused = region > np.quantile(region, 1.0 - spec.confuse_fraction)
+        noisy = np.where(confused, np.asarray(spec.confuse_with, dtype=np.uint8)[noisy], noisy)
+    for cls, (into, fraction) in sorted(spec.extra_confusion.items()):
+        region = smooth_noise(rng, sigma=10.0)
+        mask = (noisy == cls) & (region < np.quantile(region, fraction))
+        noisy = np.where(mask, np.uint8(into), noisy)
+    return noisy.astype(np.uint8)
+
+
+def make_probs(gt: np.ndarray, scene: int, spec: SceneSpec) -> np.ndarray:
+    """float32 (C, H, W) probabilities, softmax of float64 logits."""
+    noisy = corrupt(gt, scene, spec)
+    rng = scene_rng(scene, 2)
+    logits = np.empty((N_CLASSES, H, W), dtype=np.float64)
+    for c in range(N_CLASSES):
+        soft_one_hot = gaussian_blur((noisy == c).astype(np.float64), sigma=1.5)
+        logits[c] = (
+            spec.k * soft_one_hot
+            + spec.noise * smooth_noise(rng, sigma=7.0)
+            + 0.5 * spec.noise * smooth_noise(rng, sigma=1.0)
+            + spec.bias[c]
+        )
+    logits -= logits.max(axis=0, keepdims=True)
+    e = np.exp(logits)
+    return (e / e.sum(axis=0, keepdims=True)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def save_palette_png(labels: np.ndarray, path: Path) -> None:
+    img = Image.frombytes("P", (labels.shape[1], labels.shape[0]), np.ascontiguousarray(labels, np.uint8).tobytes())
+    palette = [v for rgb in PALETTE_RGB for v in rgb]
+    img.putpalette(palette + [0] * (768 - len(palette)))  # full 256-entry palette -> standard 8-bit PNG
+    img.save(path, format="PNG")
+
+
+def save_gray_png(labels: np.ndarray, path: Path) -> None:
+    Image.frombytes("L", (labels.shape[1], labels.shape[0]), np.ascontiguousarray(labels, np.uint8).tobytes()).save(
+        path, format="PNG"
+    )
+
+
+def fmt_fractions(labels: np.ndarray) -> str:
+    counts = np.bincount(labels.ravel(), minlength=N_CLASSES)[:N_CLASSES]
+    pct = 100.0 * counts / labels.size
+    return " / ".join("—" if n == 0 else f"{p:.2f}" if p < 1 else f"{p:.1f}" for n, p in zip(counts, pct))
+
+
+README_TEMPLATE = """\
+# sample_data — synthetic 4-class segmentation set
+
+Small, realistic-looking, **synthetic** segmentation set for trying `lossctl seg`.
+Nothing here comes from a real sensor or a real model.
+
+## Provenance
+
+Generated by `tools/make_sample_data.py` (NumPy + Pillow only), from the repository root:
+
+```
+.venv/bin/python tools/make_sample_data.py
+```
+
+Seed `{seed}`: every random stream is `numpy.random.default_rng([{seed}, scene, stream])`,
+so re-running the script reproduces byte-identical files. Do not edit these files by hand;
+change the script and re-run it (it also rewrites this README and the table below).
+
+* Ground truth: vegetation from thresholded Gaussian-smoothed noise, rotated rectangular
+  buildings aligned to a dominant orientation, and 1–3 wavy road bands drawn on top.
+* "Model" output: `softmax(k * blur(one_hot(corrupted_gt)) + smooth noise + bias)` computed
+  in float64 and stored as float32. The corruption displaces boundaries with a smooth random
+  field and confuses classes inside a few smooth regions (background→vegetation,
+  road→background, building→road, vegetation→background; scene_05 uses background→road
+  instead); `k`, the noise and the
+  corruption strength vary per scene.
+
+## Layout
+
+```
+sample_data/
+  gt/scene_01.png .. scene_12.png          ground truth, 256x256 palette PNG (mode "P"), pixel value = class index 0..3
+  pred_probs/scene_01.npy .. scene_12.npy  float32, shape (4, 256, 256), channels first; the 4 channels sum to 1 (|sum-1| < 1e-5)
+  pred_labels/scene_01.png .. scene_12.png argmax of pred_probs over the channel axis, 8-bit grayscale PNG (mode "L"), values 0..3
+```
+
+Classes (index = pixel value = channel): `0 background` (black), `1 road` (grey),
+`2 building` (red), `3 vegetation` (green) — the colours are the GT palette. The label PNGs in
+`pred_labels/` are plain grayscale 0..3 and therefore look almost black.
+
+## Hard cases
+
+* **scene_03** — near-perfect prediction (accuracy > 0.99).
+* **scene_05** — `vegetation` is absent from the ground truth; the model still predicts it on
+  a few pixels (false positives only: vegetation IoU, Dice and precision are 0 there, its
+  recall is 0/0).
+* **scene_07** — poor model (accuracy ≈ 0.5–0.6): predicted boundaries shifted by ~18 px
+  (14 px down, 12 px left, plus a 5 px random warp), most `building` pixels predicted as `road`,
+  and `vegetation`/`background` swapped in large regions.
+* **scene_10** — `building` is absent from both the ground truth and the argmax prediction,
+  so its per-class metrics (IoU, Dice, precision, recall) are 0/0 in that scene.
+* Every other scene contains all four classes in the ground truth.
+
+## Evaluate
+
+```
+lossctl seg sample_data/pred_probs sample_data/gt --class-names background,road,building,vegetation
+lossctl seg sample_data/pred_labels sample_data/gt --class-names background,road,building,vegetation
+```
+
+## Per-scene summary (computed by the script)
+
+Pixel accuracy of the argmax prediction, and the share (%) of each class
+`background / road / building / vegetation`; `—` means the class is absent.
+
+{table}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default: %(default)s)")
+    args = parser.parse_args(argv)
+    out: Path = args.out
+
+    dirs = {name: out / name for name in ("gt", "pred_probs", "pred_labels")}
+    for name, d in dirs.items():
+        d.mkdir(parents=True, exist_ok=True)
+        for old in d.glob("scene_*.npy" if name == "pred_probs" else "scene_*.png"):
+            old.unlink()
+
+    rows = [
+        "| scene | pixel acc | GT % (bg / road / bldg / veg) | pred % (bg / road / bldg / veg) | case |",
+        "|---|---:|---|---|---|",
+    ]
+    for scene in range(1, N_SCENES + 1):
+        spec = SPECS[scene]
+        gt = make_gt(scene, spec)
+        probs = make_probs(gt, scene, spec)
+        pred = probs.argmax(axis=0).astype(np.uint8)
+        name = f"scene_{scene:02d}"
+        save_palette_png(gt, dirs["gt"] / f"{name}.png")
+        np.save(dirs["pred_probs"] / f"{name}.npy", probs)
+        save_gray_png(pred, dirs["pred_labels"] / f"{name}.png")
+        acc = float((pred == gt).mean())
+        rows.append(f"| {name} | {acc:.4f} | {fmt_fractions(gt)} | {fmt_fractions(pred)} | {spec.note} |")
+
+    table = "\n".join(rows)
+    (out / "README.md").write_text(README_TEMPLATE.format(seed=SEED, table=table), encoding="utf-8")
+    print(table)
+    print(f"\nwrote {N_SCENES} scenes to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
