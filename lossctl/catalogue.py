@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lossctl import registry
+from lossctl.losses import seg_presets
 
 _COLUMNS = ("name", "task", "kind", "input", "better", "parameters (default)", "formula")
 
@@ -61,5 +62,28 @@ def explain(name: str) -> str:
                 f"  reference:  {s.reference}"]
         for p in s.params:
             out.append(f"  param {p.name} = {p.default}: {p.help}")
+        for convention, text in conventions(s).items():
+            out.append(f"  --convention {convention}: {text}")
         out.append("")
     return "\n".join(out)
+
+
+def conventions(spec: registry.Spec) -> dict[str, str]:
+    """How each ``--convention`` defines ``spec`` ("not available" where the framework lacks it)."""
+    if spec.kind == "metric":
+        return {"all": "the same under every convention"}
+    if spec.task == "cls":
+        return {c: spec.presets.get(c, "not available") for c in registry.CONVENTIONS}
+    out = {"lossctl": spec.convention}
+    for c in registry.CONVENTIONS[1:]:
+        fn = seg_presets.SEG_PRESETS.get((spec.name, c))
+        if fn is None:
+            out[c] = "not available"
+            continue
+        doc = (fn.__doc__ or "").strip().splitlines()
+        text = doc[0] if doc else f"as lossctl (from {c})"
+        if (spec.name, c) in seg_presets.LOGITS_ONLY:
+            text += " [logits only]"
+        extra = seg_presets.PRESET_DEFAULTS.get((spec.name, c))
+        out[c] = text + (f" (defaults {extra})" if extra else "")
+    return out

@@ -46,6 +46,15 @@ class PredKind(str, Enum):
     logits = "logits"
 
 
+class Convention(str, Enum):
+    lossctl = "lossctl"
+    torch = "torch"
+    keras = "keras"
+    sklearn = "sklearn"
+    smp = "smp"
+    monai = "monai"
+
+
 class EmptyPolicy(str, Enum):
     nan = "nan"
     zero = "zero"
@@ -165,8 +174,9 @@ def _finish(document: dict[str, Any], skip_errors: bool) -> int:
     for err in document["errors"]:
         _stderr(("warning: " if skip_errors else "error: ") + err["error"])
     failed = [g for g in document["gates"] if not g["passed"]]
-    n_images, n_errors = len(document["images"]), len(document["errors"])
-    line = f"lossctl: evaluated {n_images} image(s), {n_errors} failed"
+    n_images, n_errors = document["summary"]["count"], len(document["errors"])
+    unit = "sample" if document["command"] == "cls" else "image"
+    line = f"lossctl: evaluated {n_images} {unit}(s), {n_errors} failed"
     if document["gates"]:
         line += f"; gates: {len(document['gates']) - len(failed)} passed, {len(failed)} failed"
     _stderr(line)
@@ -206,6 +216,9 @@ def seg_command(
     empty: Annotated[EmptyPolicy, typer.Option(help="Value of a 0/0 metric (a class absent from both "
                                                "masks): nan is left out of means and counted.")] = EmptyPolicy.nan,
     exclude_background: Annotated[bool, typer.Option(help="Leave class 0 out of class means.")] = False,
+    convention: Annotated[Convention, typer.Option(
+        help="Compute each loss as this framework defines it (metrics do not change); see "
+             "`lossctl losses NAME`.")] = Convention.lossctl,
     per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
     gate: GateOpt = None,
     allow_missing: Annotated[bool, typer.Option(help="Evaluate the files present on both sides and report "
@@ -233,14 +246,18 @@ def seg_command(
     classes = tuple(c.strip() for c in class_names.split(",")) if class_names else ()
     if classes and num_classes is not None and num_classes != len(classes):
         raise UsageError(f"--num-classes {num_classes} but --class-names names {len(classes)} classes")
-    base = SegConfig(values=names_)
+    base = SegConfig(values=names_, convention=convention.value, pred_kind=pred_kind.value)
     params = _parse_params(param, {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps},
                            "seg", base.selected())
     config = SegConfig(values=names_, pred_kind=pred_kind.value, ignore_index=tuple(ignore_index or ()),
                        num_classes=num_classes or (len(classes) or None), class_names=classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key,
                        max_pixels=max_pixels, empty=empty.value, include_background=not exclude_background,
-                       params=params)
+                       params=params, convention=convention.value)
+    for spec in config.selected():
+        reason = spec.unavailable(config.convention, config.pred_kind)
+        if reason:
+            raise UsageError(reason)
     gates = [parse_gate(g) for g in gate or []]
     check_gate_names(gates, config)
     _check_output_path(output, [pred, gt])
@@ -256,15 +273,6 @@ def seg_command(
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     _emit(document, output_format, output, per_class, [pred, gt])
     raise typer.Exit(_finish(document, skip_errors))
-
-
-class Convention(str, Enum):
-    lossctl = "lossctl"
-    torch = "torch"
-    keras = "keras"
-    sklearn = "sklearn"
-    smp = "smp"
-    monai = "monai"
 
 
 class ClsPredKind(str, Enum):
@@ -357,7 +365,8 @@ def cls_command(
     document = build_report(x, config, gates, sources={"pred": pred, "target": target})
     _emit(document, output_format, output, per_sample, [])
     for name, reason in document["not_available"].items():
-        _stderr(f"note: {name} skipped: {reason}")
+        if "--convention" in reason:
+            _stderr(f"note: {name} skipped: {reason}")
     raise typer.Exit(_finish(document, False))
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from lossctl import metrics
 from lossctl.errors import UsageError
 from lossctl.losses import classification as cls
+from lossctl.losses import seg_presets
 from lossctl.losses import segmentation as seg
 
 INF = math.inf
@@ -57,17 +58,31 @@ class Spec:
         """``"higher"`` or ``"lower"`` is better."""
         return "higher" if self.higher_is_better else "lower"
 
-    def defaults(self) -> dict[str, Any]:
-        """The parameters' default values."""
-        return {p.name: p.default for p in self.params}
+    def defaults(self, convention: str = "lossctl") -> dict[str, Any]:
+        """The parameters' default values (a segmentation preset may use its framework's own)."""
+        base = {p.name: p.default for p in self.params}
+        return {**base, **seg_presets.PRESET_DEFAULTS.get((self.name, convention), {})}
+
+    def unavailable(self, convention: str, pred_kind: str) -> str | None:
+        """Why this segmentation loss cannot be computed under ``convention`` (None: it can)."""
+        if self.task != "seg" or self.kind != "loss" or convention == "lossctl":
+            return None
+        try:
+            seg_presets.preset(self.name, convention, pred_kind)
+        except UsageError as reason:
+            return str(reason)
+        return None
 
     def evaluate(self, x: Any, include: np.ndarray | None = None, empty: str = "nan",
-                 **params: Any) -> tuple[float, np.ndarray | None]:
+                 convention: str = "lossctl", **params: Any) -> tuple[float, np.ndarray | None]:
         """Value (and per-class vector) of this entry on one prepared segmentation input ``x``."""
-        if self.compute is None:  # a confusion-matrix metric
+        if self.compute is None:  # a confusion-matrix metric: the same under every convention
             values, per_class = metrics.summarize(x.confusion, include, empty)  # type: ignore[arg-type]
             return values[self.name], per_class.get(self.name)
-        return self.compute(x, include, **{**self.defaults(), **params})
+        merged = {**self.defaults(convention), **params}
+        if convention == "lossctl":
+            return self.compute(x, include, **merged)
+        return seg_presets.preset(self.name, convention, x.kind)(x, include, **merged)
 
 
 _SMOOTH = Param("smooth", 0.0, "added to the numerator and the denominator of each class's index")

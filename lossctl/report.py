@@ -116,8 +116,12 @@ def write_table(doc: Document, stream: TextIO, *, per_class: bool = False) -> No
     needed = name_width + sum(max(len(n), 8) + 3 for n in names) + 4 + (40 if has_notes else 0)
     console = Console(file=stream, highlight=False, markup=False, soft_wrap=False)
     console.width = max(console.width, needed)
-    table = Table(title=f"lossctl {doc['command']}: {len(doc['images'])} image(s)", title_justify="left")
-    table.add_column("image", no_wrap=True)
+    unit = "sample" if doc["command"] == "cls" else "image"
+    title = f"lossctl {doc['command']}: {doc['summary']['count']} {unit}(s)"
+    if doc["command"] == "cls":
+        title += f", convention {doc['config']['convention']}"
+    table = Table(title=title, title_justify="left")
+    table.add_column(unit, no_wrap=True)
     for n in names:
         table.add_column(n, justify="right", no_wrap=True)
     if has_notes:

@@ -45,11 +45,19 @@ class SegConfig:
     empty: str = "nan"
     include_background: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    convention: str = "lossctl"
 
     def selected(self) -> list[registry.Spec]:
-        """The specs asked for, in catalogue order."""
+        """The specs asked for, in catalogue order (by default, the losses the convention has)."""
         chosen = set(self.values)
-        return [s for s in registry.specs("seg") if not chosen or s.name in chosen]
+        if chosen:
+            return [s for s in registry.specs("seg") if s.name in chosen]
+        return [s for s in registry.specs("seg") if not s.unavailable(self.convention, self.pred_kind)]
+
+    def unavailable(self) -> dict[str, str]:
+        """Losses the convention lacks (or that need logits under it), with the reason."""
+        return {s.name: r for s in registry.specs("seg", "loss")
+                if (r := s.unavailable(self.convention, self.pred_kind))}
 
     def include(self, num_classes: int) -> np.ndarray:
         """(C,) bool: the classes that enter class means."""
@@ -59,8 +67,8 @@ class SegConfig:
         return keep
 
     def params_for(self, spec: registry.Spec) -> dict[str, Any]:
-        """The spec's parameters with this run's overrides applied."""
-        return {**spec.defaults(), **self.params.get(spec.name, {})}
+        """The spec's parameters (the convention's defaults) with this run's overrides applied."""
+        return {**spec.defaults(self.convention), **self.params.get(spec.name, {})}
 
     def to_dict(self) -> dict[str, Any]:
         """The ``config`` block of the report."""
@@ -68,8 +76,9 @@ class SegConfig:
             "pred_kind": self.pred_kind, "ignore_index": list(self.ignore_index),
             "num_classes": self.num_classes, "class_names": list(self.class_names),
             "threshold": self.threshold, "channels_last": self.channels_last, "empty": self.empty,
-            "include_background": self.include_background, "convention": "lossctl",
+            "include_background": self.include_background, "convention": self.convention,
             "values": [s.name for s in self.selected()],
+            "not_available": self.unavailable() if not self.values else {},
             "params": {s.name: self.params_for(s) for s in self.selected() if s.params},
         }
 
@@ -118,7 +127,8 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
             if x.soft is None:
                 return PairFailure(str(pair.pred), f"{pair.pred}: {spec.name} needs probabilities or logits, "
                                    "but the prediction holds labels; drop the loss or give the model's maps")
-            value, per_class = spec.evaluate(x, include, **config.params_for(spec))
+            value, per_class = spec.evaluate(x, include, convention=config.convention,
+                                             **config.params_for(spec))
             losses[spec.name] = value
             if per_class is not None:
                 loss_per_class[spec.name] = _nullable(per_class)

@@ -51,6 +51,8 @@ class SegInput:
         What the prediction was.
     binary_logits : (N,) float64 array or None
         The raw logits of a single-channel (binary) logit map, for the Lovász hinge.
+    single_channel : bool
+        The prediction was a single foreground map (expanded to the two classes ``[1 - p, p]``).
     notes : list of str
         Conventions applied to this pair that the user should see (e.g. the 0/255 rule).
     """
@@ -61,6 +63,7 @@ class SegInput:
     kind: str
     soft: np.ndarray | None = None
     binary_logits: np.ndarray | None = None
+    single_channel: bool = False
     notes: list[str] = field(default_factory=list)
 
     @cached_property
@@ -179,7 +182,7 @@ def prepare(
         binary_logits = None
     _check_label_range(t, c, "target", "ground truth")
     return SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft,
-                    binary_logits=binary_logits, notes=notes)
+                    binary_logits=binary_logits, single_channel=binary, notes=notes)
 
 
 def _resolve_kind(pred: np.ndarray, kind: str) -> str:
