@@ -87,3 +87,20 @@ def conventions(spec: registry.Spec) -> dict[str, str]:
         extra = seg_presets.PRESET_DEFAULTS.get((spec.name, c))
         out[c] = text + (f" (defaults {extra})" if extra else "")
     return out
+
+
+def convention_table(task: str) -> str:
+    """Markdown table: one row per loss of ``task``, one column per convention (what it does, or "—")."""
+    lines = ["| loss | " + " | ".join(registry.CONVENTIONS) + " |", "|---|" + "---|" * len(registry.CONVENTIONS)]
+    for spec in registry.specs(task, "loss"):
+        cells = conventions(spec)
+        row = [f"`{spec.name}`"] + [("—" if cells[c] == "not available" else cells[c]).replace("|", "\\|")
+                                    for c in registry.CONVENTIONS]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def generated_blocks() -> dict[str, str]:
+    """The README blocks generated from the registry, by marker name."""
+    return {"catalogue": markdown_table(), "seg-conventions": convention_table("seg"),
+            "cls-conventions": convention_table("cls")}

@@ -1,0 +1,45 @@
+"""README.md tells the truth: generated blocks match the registry, every option and name is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lossctl import registry
+from lossctl.catalogue import generated_blocks
+from lossctl.cli import app
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name, body", list(generated_blocks().items()))
+def test_generated_blocks_are_current(name, body):
+    block = re.search(rf"<!-- BEGIN {name} -->\n(.*?)<!-- END {name} -->", README, re.S)
+    assert block, f"README.md lacks the {name} block"
+    assert block.group(1) == body, f"README.md block {name} is stale: run `make readme`"
+
+
+def test_every_registry_name_is_in_the_readme():
+    for spec in registry.REGISTRY.values():
+        assert f"`{spec.name}`" in README
+
+
+@pytest.mark.parametrize("command", ["seg", "cls"])
+def test_every_option_is_documented(command):
+    import typer.main
+
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    for param in click_command.params:
+        for opt in param.opts:
+            if opt.startswith("--"):
+                assert opt in README, f"{command} option {opt} is not in README.md"
+
+
+def test_exit_codes_are_documented():
+    from lossctl import errors
+
+    for code in (errors.EXIT_OK, errors.EXIT_GATE_FAILED, errors.EXIT_USAGE, errors.EXIT_INPUT,
+                 errors.EXIT_INTERNAL, errors.EXIT_INTERRUPTED):
+        assert re.search(rf"^\| {code} \|", README, re.M), f"exit code {code} missing from the README table"
