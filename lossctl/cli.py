@@ -18,8 +18,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lossctl import __version__
-from lossctl.errors import (EXIT_GATE_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, LossctlError,
-                            UsageError)
+from lossctl.errors import (EXIT_GATE_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, InputError,
+                            LossctlError, UsageError)
 
 app = typer.Typer(
     name="lossctl",
@@ -229,6 +229,8 @@ def seg_command(
                                          "16 pairs or more).")] = 0,
     max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images or volumes with more elements "
                                             "(decompression-bomb guard).")] = 2**31,
+    shard: Annotated[Optional[str], typer.Option(help="Evaluate only the K-th of N deterministic slices of the "
+                                                 "pairs (K/N); combine the JSON reports with `lossctl merge`.")] = None,
     output_format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
 ) -> None:
@@ -236,7 +238,8 @@ def seg_command(
     from lossctl import registry
     from lossctl.gates import parse_gate
     from lossctl.pairing import pair_files
-    from lossctl.seg import SegConfig, build_report, check_gate_names, evaluate, resolve_workers
+    from lossctl.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
+                             select_shard)
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:
@@ -261,6 +264,8 @@ def seg_command(
     gates = [parse_gate(g) for g in gate or []]
     check_gate_names(gates, config)
     _check_output_path(output, [pred, gt])
+    if shard is not None:
+        parse_shard(shard)
 
     pairing = pair_files(pred, gt)
     if not allow_missing:
@@ -268,8 +273,9 @@ def seg_command(
     elif pairing.missing_gt or pairing.missing_pred:
         _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
                 f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
-    outcomes = evaluate(pairing.pairs, config, resolve_workers(workers, len(pairing.pairs)))
-    document = build_report(outcomes, config, gates, sources={"pred": str(pred), "gt": str(gt)})
+    pairs = select_shard(pairing.pairs, shard)
+    outcomes = evaluate(pairs, config, resolve_workers(workers, len(pairs)))
+    document = build_report(outcomes, config, gates, sources={"pred": str(pred), "gt": str(gt)}, shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     _emit(document, output_format, output, per_class, [pred, gt])
     raise typer.Exit(_finish(document, skip_errors))
@@ -368,6 +374,35 @@ def cls_command(
         if "--convention" in reason:
             _stderr(f"note: {name} skipped: {reason}")
     raise typer.Exit(_finish(document, False))
+
+
+@app.command("merge")
+def merge_command(
+    reports: Annotated[list[Path], typer.Argument(help="JSON reports of the shards of one `lossctl seg` run.",
+                                                  show_default=False)],
+    gate: GateOpt = None,
+    per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
+    skip_errors: Annotated[bool, typer.Option(help="Failed pairs are warnings; the gates decide.")] = False,
+    output_format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+) -> None:
+    """Combine sharded `lossctl seg --shard K/N -f json` reports into the report of the whole run."""
+    import json
+
+    from lossctl.gates import parse_gate
+    from lossctl.seg import merge_reports
+
+    documents = []
+    for path in reports:
+        try:
+            documents.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise InputError(f"{path}: cannot read it as a JSON report ({type(e).__name__}); give the files "
+                             "written by `lossctl seg -f json`") from None
+    _check_output_path(output, list(reports))
+    document = merge_reports(documents, [parse_gate(g) for g in gate or []])
+    _emit(document, output_format, output, per_class, list(reports))
+    raise typer.Exit(_finish(document, skip_errors))
 
 
 @app.command("losses")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,6 +102,7 @@ class PairFailure:
 
     file: str
     error: str
+    name: str = ""
 
 
 def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
@@ -117,7 +119,7 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                         threshold=config.threshold, channels_last=config.channels_last)
         except InputError as e:
             file = pair.gt if e.subject == "target" else pair.pred
-            return PairFailure(str(file), f"{file}: {e}")
+            return PairFailure(str(file), f"{file}: {e}", pair.name)
         losses: dict[str, float] = {}
         loss_per_class: dict[str, list[float | None]] = {}
         include = config.include(x.num_classes)
@@ -126,7 +128,8 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 continue
             if x.soft is None:
                 return PairFailure(str(pair.pred), f"{pair.pred}: {spec.name} needs probabilities or logits, "
-                                   "but the prediction holds labels; drop the loss or give the model's maps")
+                                   "but the prediction holds labels; drop the loss or give the model's maps",
+                                   pair.name)
             value, per_class = spec.evaluate(x, include, convention=config.convention,
                                              **config.params_for(spec))
             losses[spec.name] = value
@@ -135,7 +138,7 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
         return ImageOutcome(pair, x.kind, losses, loss_per_class, x.confusion, notes + x.notes)
     except InputError as e:  # a loader error already names its file
         file = pair.gt if str(e).startswith(str(pair.gt)) else pair.pred
-        return PairFailure(str(file), str(e))
+        return PairFailure(str(file), str(e), pair.name)
 
 
 def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1) -> list[ImageOutcome | PairFailure]:
@@ -172,25 +175,99 @@ def check_gate_names(gates: Sequence[Gate], config: SegConfig) -> None:
 
 
 def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConfig,
-                 gates: Sequence[Gate] = (), sources: dict[str, str] | None = None) -> dict[str, Any]:
-    """The report document: config, per-image rows, summary, gates and errors (see README.md, "JSON")."""
-    outcomes = list(outcomes)
+                 gates: Sequence[Gate] = (), sources: dict[str, str] | None = None,
+                 shard: str | None = None) -> dict[str, Any]:
+    """The report document: config, per-image rows, summary, gates and errors (see README.md, "JSON").
+
+    ``config.options`` and ``config.gates`` record the run exactly, so that :func:`merge_reports` can rebuild
+    the report of a sharded run.
+    """
+    outcomes = sorted(outcomes, key=lambda o: o.pair.name if isinstance(o, ImageOutcome) else o.name)
     images = [o for o in outcomes if isinstance(o, ImageOutcome)]
-    errors = [{"file": o.file, "error": o.error} for o in outcomes if isinstance(o, PairFailure)]
+    errors = [{"name": o.name, "file": o.file, "error": o.error} for o in outcomes if isinstance(o, PairFailure)]
     c = max([config.num_classes or 0, len(config.class_names)] + [o.confusion.shape[0] for o in images])
     rows = [_image_row(o, c, config) for o in images]
     summary = summarize_rows(rows, c, config)
+    options = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
     document: dict[str, Any] = {
         "lossctl": __version__,
         "command": "seg",
         "config": {**(sources or {}), **config.to_dict(), "num_classes": c,
-                   "class_names": list(config.class_names) or [str(i) for i in range(c)]},
+                   "class_names": list(config.class_names) or [str(i) for i in range(c)],
+                   "shard": shard, "gates": [g.text for g in gates], "options": options},
         "images": rows,
         "summary": summary,
         "gates": check_gates(gates, rows, summary, config.class_names),
         "errors": errors,
     }
     return document
+
+
+def select_shard(pairs: Sequence[Pair], shard: str | None) -> list[Pair]:
+    """The K-th of N deterministic slices of the (name-sorted) pairs: every N-th pair, starting at K-1."""
+    if shard is None:
+        return list(pairs)
+    k, n = parse_shard(shard)
+    return list(pairs)[k - 1::n]
+
+
+def parse_shard(shard: str) -> tuple[int, int]:
+    """``"K/N"`` with 1 <= K <= N; anything else is a usage error."""
+    try:
+        k_text, n_text = shard.split("/")
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        raise UsageError(f"malformed --shard {shard!r}; expected K/N, e.g. 2/8") from None
+    if not 1 <= k <= n:
+        raise UsageError(f"--shard {shard}: K must be between 1 and N")
+    return k, n
+
+
+def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gate] = ()) -> dict[str, Any]:
+    """Combine the JSON reports of the shards of one run into the report the unsharded run would produce.
+
+    Per-image metrics are recomputed from each image's confusion matrix (the class count may grow), losses are
+    taken as reported, and the summary, pooled values and gates are computed again from the union.
+    """
+    from lossctl.gates import parse_gate
+
+    if not documents:
+        raise UsageError("lossctl merge needs at least one JSON report")
+    first = documents[0]
+    for doc in documents:
+        if doc.get("command") != "seg" or "options" not in doc.get("config", {}):
+            raise InputError("merge takes JSON reports of `lossctl seg -f json` (this one is not)")
+        if _run_identity(doc) != _run_identity(first):
+            raise InputError("these reports come from different runs (options, inputs or versions differ); "
+                             "merge only the shards of one run")
+    shards = sorted({doc["config"].get("shard") or "1/1" for doc in documents})
+    n = parse_shard(shards[0])[1]
+    expected = {f"{k}/{n}" for k in range(1, n + 1)}
+    if set(shards) != expected or len(shards) != len(documents):
+        raise InputError(f"got shards {', '.join(shards)}; merge needs each of 1/{n} .. {n}/{n} exactly once")
+    options = dict(first["config"]["options"])
+    config = SegConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+    outcomes: list[ImageOutcome | PairFailure] = []
+    losses = {s.name for s in registry.specs("seg", "loss")}
+    for doc in documents:
+        for row in doc["images"]:
+            cm = np.asarray(row["confusion_matrix"], dtype=np.int64)
+            outcomes.append(ImageOutcome(
+                Pair(row["name"], Path(row["pred"]), Path(row["gt"])), row["pred_kind"],
+                {k: _nan(v) for k, v in row["values"].items() if k in losses},
+                {k: v for k, v in row["per_class"].items() if k in losses}, cm, list(row["notes"])))
+        outcomes += [PairFailure(e["file"], e["error"], e["name"]) for e in doc["errors"]]
+    gates = [parse_gate(t) for t in first["config"]["gates"]] + list(extra_gates)
+    sources = {k: first["config"][k] for k in ("pred", "gt") if k in first["config"]}
+    document = build_report(outcomes, config, gates, sources)
+    if "skipped" in first:
+        document["skipped"] = first["skipped"]
+    return document
+
+
+def _run_identity(doc: dict[str, Any]) -> Any:
+    cfg = doc["config"]
+    return (doc["lossctl"], cfg.get("pred"), cfg.get("gt"), cfg["options"], cfg["gates"], doc.get("skipped"))
 
 
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:

@@ -1,0 +1,227 @@
+"""Helpers shared by the CLI tests (tests/test_cli.py, tests/test_cli_errors.py): run the real CLI and build
+tiny inputs on disk. This module holds no tests; its name starts with ``test_cli`` only to live next to them.
+
+* :func:`invoke` runs ``lossctl.cli.main`` in-process (sys.argv set, stdout/stderr captured with ``capsys``,
+  ``SystemExit`` caught), so the real error boundary of ``main()`` is exercised;
+* :func:`run_subprocess` runs ``python -m lossctl`` for the few end-to-end checks;
+* the ``write_*`` functions and :func:`make_seg_set` build 6x7, 3-class inputs in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+H, W, C = 6, 7, 3
+PALETTE = [0, 0, 0, 128, 128, 128, 200, 0, 0] + [0, 0, 0] * 253
+#: Environment variables that would change what the CLI prints; cleared for every in-process run.
+_ENV_TO_CLEAR = ("LOSSCTL_FORMAT", "LOSSCTL_OUTPUT", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE",
+                 "COLUMNS", "LINES")
+
+
+@dataclass
+class Result:
+    """What one CLI run produced."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def ndjson(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.splitlines()]
+
+    def csv(self) -> list[list[str]]:
+        return list(csv.reader(io.StringIO(self.out)))
+
+    def error_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.startswith("error:")]
+
+    def __repr__(self) -> str:  # pytest shows this on a failed assertion
+        return f"Result(code={self.code}, err={self.err[-2000:]!r}, out={self.out[:1500]!r})"
+
+
+def _exit_code(code: Any) -> int:
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: Any,
+           stdin: bytes | None = None) -> Result:
+    """Run ``lossctl ARGS`` in this process through ``lossctl.cli.main`` and return exit code, stdout, stderr."""
+    from lossctl import cli
+
+    for name in _ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "argv", ["lossctl", *(os.fspath(a) if isinstance(a, Path) else str(a) for a in args)])
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    capsys.readouterr()
+    try:
+        cli.main()
+    except SystemExit as done:
+        code = _exit_code(done.code)
+    else:  # main() must always end in sys.exit
+        raise AssertionError("lossctl.cli.main() returned without calling sys.exit")
+    out, err = capsys.readouterr()
+    return Result(code, out, err)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``cli("seg", pred, gt, "-f", "json")`` -> :class:`Result` (in-process, through ``main()``)."""
+
+    def run(*args: Any, stdin: bytes | None = None) -> Result:
+        return invoke(capsys, monkeypatch, *args, stdin=stdin)
+
+    return run
+
+
+def run_subprocess(*args: Any, stdin: bytes | None = None, cwd: Path | None = None,
+                   timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    """``python -m lossctl ARGS`` in a fresh interpreter (bytes in, bytes out)."""
+    env = {k: v for k, v in os.environ.items() if k not in _ENV_TO_CLEAR}
+    env["PYTHONIOENCODING"] = "utf-8"
+    return subprocess.run([sys.executable, "-m", "lossctl", *map(os.fspath, map(str, args))], input=stdin,
+                          capture_output=True, cwd=cwd, env=env, timeout=timeout, check=False)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Inputs
+# ----------------------------------------------------------------------------------------------------------
+
+
+def write_palette_png(path: Path, labels: np.ndarray) -> Path:
+    """A palette (mode "P") PNG whose pixel values are the class indices."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(np.asarray(labels, dtype=np.uint8), mode="P")
+    image.putpalette(PALETTE)
+    image.save(path)
+    return path
+
+
+def write_label_png(path: Path, labels: np.ndarray) -> Path:
+    """A greyscale (mode "L") PNG of integer labels."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(labels, dtype=np.uint8), mode="L").save(path)
+    return path
+
+
+def write_npy(path: Path, array: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, array)
+    return path
+
+
+def softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
+    z = logits - logits.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def random_case(rng: np.random.Generator, hit: float = 1.6) -> tuple[np.ndarray, np.ndarray]:
+    """(gt (H,W) uint8 in 0..C-1 with every class present, logits (C,H,W) float64 favouring the truth)."""
+    gt = rng.integers(0, C, (H, W)).astype(np.uint8)
+    gt.flat[:C] = np.arange(C)
+    logits = rng.normal(size=(C, H, W))
+    logits[(gt, *np.indices(gt.shape))] += hit
+    return gt, logits
+
+
+@dataclass
+class SegSet:
+    """Three images a, b, c in pred (NPY probabilities), labels (label PNGs) and gt (palette PNGs)."""
+
+    root: Path
+    pred: Path
+    labels: Path
+    gt: Path
+    names: list[str]
+    gts: dict[str, np.ndarray]
+    probs: dict[str, np.ndarray]
+    logits: dict[str, np.ndarray]
+
+    def label_pred(self, name: str) -> np.ndarray:
+        return self.probs[name].argmax(axis=0)
+
+
+def make_seg_set(root: Path, seed: int = 7, names: tuple[str, ...] = ("a", "b", "c")) -> SegSet:
+    rng = np.random.default_rng(seed)
+    s = SegSet(root, root / "pred", root / "labels", root / "gt", list(names), {}, {}, {})
+    for i, name in enumerate(names):
+        gt, logits = random_case(rng, hit=1.2 + 0.6 * i)
+        probs = softmax(logits).astype(np.float32)
+        s.gts[name], s.logits[name], s.probs[name] = gt, logits, probs
+        write_palette_png(s.gt / f"{name}.png", gt)
+        write_npy(s.pred / f"{name}.npy", probs)
+        write_label_png(s.labels / f"{name}.png", probs.argmax(axis=0))
+    return s
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Reference metrics (independent of lossctl)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def confusion(gt: np.ndarray, pred: np.ndarray, c: int, valid: np.ndarray | None = None) -> np.ndarray:
+    gt = np.asarray(gt, dtype=np.int64)
+    pred = np.asarray(pred, dtype=np.int64)
+    if valid is not None:
+        gt, pred = gt[valid], pred[valid]
+    cm = np.zeros((c, c), dtype=np.int64)
+    np.add.at(cm, (gt.ravel(), pred.ravel()), 1)
+    return cm
+
+
+def dice_per_class(cm: np.ndarray, empty: float = float("nan")) -> np.ndarray:
+    tp = np.diag(cm).astype(float)
+    den = 2 * tp + (cm.sum(0) - tp) + (cm.sum(1) - tp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), empty)
+
+
+def nanmean(values: Any) -> float:
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
+def write_cls_inputs(root: Path, seed: int = 3, n: int = 10) -> dict[str, Any]:
+    """Multiclass (N, 3) probabilities and logits, class-index targets, in .npy/.csv/.tsv."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    y = rng.integers(0, C, n)
+    y[:C] = np.arange(C)
+    logits = rng.normal(size=(n, C))
+    logits[np.arange(n), y] += 1.5
+    logits[0] = 0.0
+    logits[0, (y[0] + 1) % C] = 4.0  # sample 0 is misclassified: accuracy < 1
+    probs = softmax(logits, axis=1)
+    files = {
+        "probs_npy": write_npy(root / "probs.npy", probs),
+        "logits_npy": write_npy(root / "logits.npy", logits),
+        "target_npy": write_npy(root / "target.npy", y.astype(np.int64)),
+        "probs_csv": root / "probs.csv",
+        "probs_csv_noheader": root / "probs_noheader.csv",
+        "probs_tsv": root / "probs.tsv",
+        "target_csv": root / "target.csv",
+    }
+    np.savetxt(files["probs_csv"], probs, delimiter=",", header="p0,p1,p2", comments="", fmt="%.17g")
+    np.savetxt(files["probs_csv_noheader"], probs, delimiter=",", fmt="%.17g")
+    np.savetxt(files["probs_tsv"], probs, delimiter="\t", fmt="%.17g")
+    np.savetxt(files["target_csv"], y, fmt="%d", header="label", comments="")
+    return {"y": y, "probs": probs, "logits": logits, "n": n, **files}
