@@ -24,7 +24,7 @@ test: $(STAMP)  ## the test suite (CI runs this)
 	$(PY) -m pytest $(if $(TESTS),-x -k '$(TESTS)')
 
 test-slow: $(STAMP)  ## property and fuzz tests with many more examples
-	LOSSCTL_HYPOTHESIS=slow $(PY) -m pytest -m slow tests
+	LOSSCTL_HYPOTHESIS=slow LOSSCTL_FUZZ=2000 $(PY) -m pytest tests/test_properties.py tests/test_io.py
 
 bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md
 	$(PY) tools/bench.py

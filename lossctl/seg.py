@@ -110,6 +110,11 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
     try:
         pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels)
         gt = io.load_array(pair.gt, npz_key=config.npz_key, max_pixels=config.max_pixels)
+        for loaded, what in ((gt, "ground truth"), (pred, "prediction")):
+            if loaded.mode in ("RGB", "RGBA"):
+                return PairFailure(loaded.path, f"{loaded.path}: the {what} is an {loaded.mode} colour image, not "
+                                   "class indices; save it as a palette (indexed) or greyscale PNG whose values "
+                                   "are the class numbers", pair.name)
         notes = []
         if gt.lossy:
             notes.append("ground truth is a lossy JPEG: label values may be corrupted")
@@ -193,6 +198,7 @@ def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConf
         "lossctl": __version__,
         "command": "seg",
         "config": {**(sources or {}), **config.to_dict(), "num_classes": c,
+                   "values": [s.name for s in config.selected() if s.kind == "metric" or s.name in summary["mean"]],
                    "class_names": list(config.class_names) or [str(i) for i in range(c)],
                    "shard": shard, "gates": [g.text for g in gates], "options": options},
         "images": rows,

@@ -53,6 +53,8 @@ class SegInput:
         The raw logits of a single-channel (binary) logit map, for the Lovász hinge.
     single_channel : bool
         The prediction was a single foreground map (expanded to the two classes ``[1 - p, p]``).
+    n_total : int
+        Pixels of the image before ignored ones were removed.
     notes : list of str
         Conventions applied to this pair that the user should see (e.g. the 0/255 rule).
     """
@@ -65,6 +67,12 @@ class SegInput:
     binary_logits: np.ndarray | None = None
     single_channel: bool = False
     notes: list[str] = field(default_factory=list)
+    n_total: int = -1  # pixels before ignored ones were removed (-1: none were)
+
+    @property
+    def total_pixels(self) -> int:
+        """Number of pixels of the image, ignored ones included (some frameworks divide by it)."""
+        return self.target.size if self.n_total < 0 else self.n_total
 
     @cached_property
     def log_probs(self) -> np.ndarray:
@@ -182,7 +190,7 @@ def prepare(
         binary_logits = None
     _check_label_range(t, c, "target", "ground truth")
     return SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft,
-                    binary_logits=binary_logits, single_channel=binary, notes=notes)
+                    binary_logits=binary_logits, single_channel=binary, notes=notes, n_total=target.size)
 
 
 def _resolve_kind(pred: np.ndarray, kind: str) -> str:
@@ -206,9 +214,6 @@ def _check_target(target: np.ndarray, ignore: tuple[int, ...], num_classes: int 
         raise InputError(f"the ground truth holds floating-point ({target.dtype}) values, not integer class "
                          "labels; check that PRED and GT are not swapped, or save the labels as integers",
                          subject="target")
-    if target.ndim == 3 and target.shape[-1] in (3, 4) and target.dtype == np.uint8:
-        raise InputError("the ground truth is an RGB(A) colour image, not class indices; save it as a palette "
-                         "(indexed) or greyscale PNG whose values are the class numbers", subject="target")
     if target.ndim not in (1, 2, 3):
         raise ShapeMismatchError(f"the ground truth has shape {target.shape}; expected (H, W) or (D, H, W)",
                                  subject="target")

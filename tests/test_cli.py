@@ -8,7 +8,6 @@ Most runs go through ``lossctl.cli.main`` in-process (see tests/test_cli_support
 from __future__ import annotations
 
 import json
-import math
 import unicodedata
 from pathlib import Path
 
@@ -16,9 +15,8 @@ import numpy as np
 import pytest
 
 from lossctl import __version__, registry
-from test_cli_support import (C, H, W, Result, cli, confusion, dice_per_class, make_seg_set,  # noqa: F401
-                              nanmean, run_subprocess, softmax, write_cls_inputs, write_label_png, write_npy,
-                              write_palette_png)
+from test_cli_support import (C, H, W, cli, confusion, dice_per_class, make_seg_set,  # noqa: F401
+                              run_subprocess, write_cls_inputs, write_label_png, write_npy, write_palette_png)
 
 FORMATS = ("table", "json", "ndjson", "csv", "markdown")
 SEG_METRICS = registry.names("seg", "metric")
@@ -199,6 +197,18 @@ def test_output_file_holds_the_bytes_of_stdout(cli, seg, tmp_path, fmt):
     dash = cli(*args, "-o", "-")
     assert dash.code == 0 and dash.out == stdout.out
     assert not list(tmp_path.glob(".report*"))  # no temporary file left behind
+
+
+def test_format_and_output_from_the_environment(cli, seg, tmp_path):
+    flag = cli("seg", seg.pred, seg.gt, "-f", "json")
+    r = cli("seg", seg.pred, seg.gt, env={"LOSSCTL_FORMAT": "json"})
+    assert r.code == 0 and r.out == flag.out, r
+    target = tmp_path / "env.json"
+    r = cli("seg", seg.pred, seg.gt, env={"LOSSCTL_FORMAT": "json", "LOSSCTL_OUTPUT": str(target)})
+    assert r.code == 0 and r.out == "" and target.read_text(encoding="utf-8") == flag.out, r
+    # the command line wins over the environment
+    r = cli("seg", seg.pred, seg.gt, "-f", "csv", env={"LOSSCTL_FORMAT": "json"})
+    assert r.csv()[0][:2] == ["row", "name"]
 
 
 def test_output_is_byte_identical_across_runs_and_worker_counts(cli, seg):
@@ -393,14 +403,15 @@ def _two_class_pair(tmp_path):
     pred = gt.copy()
     pred[0, 0:2] = 1  # 2 false positives of class 1
     pred[5, 6] = 0  # 1 false negative of class 1
-    # class 0: TP = 21 - 2 = 19, FP = 1, FN = 2 -> dice 38/41; class 1: TP = 23, FP = 2, FN = 1 -> dice 46/49
+    # 18 class-0 and 24 class-1 pixels. class 0: TP = 16, FP = 1, FN = 2 -> dice 32/35;
+    # class 1: TP = 23, FP = 2, FN = 1 -> dice 46/49; class 2: 0/0
     return (write_label_png(tmp_path / "p2" / "m.png", pred), write_label_png(tmp_path / "g2" / "m.png", gt))
 
 
 @pytest.mark.parametrize("empty, exclude_bg, expected", [
-    ("nan", False, (38 / 41 + 46 / 49) / 2),
-    ("zero", False, (38 / 41 + 46 / 49 + 0) / 3),
-    ("one", False, (38 / 41 + 46 / 49 + 1) / 3),
+    ("nan", False, (32 / 35 + 46 / 49) / 2),
+    ("zero", False, (32 / 35 + 46 / 49 + 0) / 3),
+    ("one", False, (32 / 35 + 46 / 49 + 1) / 3),
     ("nan", True, 46 / 49),
     ("zero", True, (46 / 49 + 0) / 2),
     ("one", True, (46 / 49 + 1) / 2),
@@ -416,7 +427,7 @@ def test_empty_policy_and_exclude_background_change_dice(cli, tmp_path, empty, e
     [im] = doc["images"]
     assert im["values"]["dice"] == pytest.approx(expected, rel=1e-12)
     absent = {"nan": None, "zero": 0.0, "one": 1.0}[empty]
-    assert im["per_class"]["dice"][:2] == pytest.approx([38 / 41, 46 / 49], rel=1e-12)
+    assert im["per_class"]["dice"][:2] == pytest.approx([32 / 35, 46 / 49], rel=1e-12)
     assert im["per_class"]["dice"][2] == absent
     assert doc["config"]["empty"] == empty and doc["config"]["include_background"] is (not exclude_bg)
 
@@ -596,7 +607,13 @@ def test_cls_stdin_subprocess(cls_data):
     assert b["summary"]["mean"]["sparse_cce"] == pytest.approx(ref["sparse_cce"], rel=1e-12)
 
 
-@pytest.mark.parametrize("fmt", ["json", "csv", "table", "ndjson"])
+BUG_CLS_TABLE_PER_SAMPLE = (
+    "BUG: `lossctl cls PRED TARGET --per-sample` with the default table format crashes with KeyError 'notes' "
+    "(exit 70, traceback): report.write_table reads im['notes'], which cls per-sample rows do not have")
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "ndjson", "markdown", pytest.param(
+    "table", marks=pytest.mark.xfail(reason=BUG_CLS_TABLE_PER_SAMPLE, strict=True))])
 def test_cls_per_sample_adds_rows(cli, cls_data, fmt):
     n = cls_data["n"]
     base = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", fmt)
@@ -614,6 +631,9 @@ def test_cls_per_sample_adds_rows(cli, cls_data, fmt):
     elif fmt == "ndjson":
         assert [json.loads(x)["type"] for x in r.out.splitlines()].count("image") == n
         assert [json.loads(x)["type"] for x in base.out.splitlines()].count("image") == 0
+    elif fmt == "markdown":
+        assert [line.split("|")[1].strip() for line in r.out.splitlines()].count("image") == n
+        assert [line.split("|")[1].strip() for line in base.out.splitlines()].count("image") == 0
     else:
         assert len(r.out.splitlines()) == len(base.out.splitlines()) + n
 
@@ -669,3 +689,18 @@ def test_cls_gates(cli, cls_data):
     assert [g["passed"] for g in gates] == [True, False]
     assert gates[1]["value"] == pytest.approx(_cls_reference(cls_data)["accuracy"])
     assert "gates: 1 passed, 1 failed" in bad.err
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: `lossctl cls PRED TARGET -f csv --per-sample` (and -f markdown / table) drops the accuracy, precision, "
+    "recall and f1 columns that the same run without --per-sample shows: report._value_names takes the column "
+    "names from the per-sample rows, which hold losses only"))
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_cls_per_sample_keeps_the_metric_columns(cli, cls_data, fmt):
+    base = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", fmt)
+    r = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", fmt, "--per-sample")
+    assert base.code == r.code == 0, r
+    header = r.out.splitlines()[0]
+    assert header == base.out.splitlines()[0]
+    for metric in ("accuracy", "precision", "recall", "f1"):
+        assert metric in header

@@ -61,12 +61,14 @@ def _exit_code(code: Any) -> int:
 
 
 def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: Any,
-           stdin: bytes | None = None) -> Result:
+           stdin: bytes | None = None, env: dict[str, str] | None = None) -> Result:
     """Run ``lossctl ARGS`` in this process through ``lossctl.cli.main`` and return exit code, stdout, stderr."""
     from lossctl import cli
 
     for name in _ENV_TO_CLEAR:
         monkeypatch.delenv(name, raising=False)
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setattr(sys, "argv", ["lossctl", *(os.fspath(a) if isinstance(a, Path) else str(a) for a in args)])
     if stdin is not None:
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
@@ -85,8 +87,8 @@ def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, 
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
     """``cli("seg", pred, gt, "-f", "json")`` -> :class:`Result` (in-process, through ``main()``)."""
 
-    def run(*args: Any, stdin: bytes | None = None) -> Result:
-        return invoke(capsys, monkeypatch, *args, stdin=stdin)
+    def run(*args: Any, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Result:
+        return invoke(capsys, monkeypatch, *args, stdin=stdin, env=env)
 
     return run
 

@@ -759,6 +759,8 @@ def _mutate(data: bytes, rng: np.random.Generator) -> bytes:
 
 
 FUZZ_NAMES = list(_valid_files())
+#: Mutations per format; `make test-slow` sets LOSSCTL_FUZZ=2000.
+FUZZ_ROUNDS = int(os.environ.get("LOSSCTL_FUZZ", "50"))
 
 
 @pytest.mark.parametrize("name", FUZZ_NAMES)
@@ -769,7 +771,7 @@ def test_fuzz_damaged_files_raise_only_input_error(tmp_path: Path, name: str) ->
     path = _write(tmp_path / f"fuzz_{name}", data)
     assert isinstance(load_array(path, npz_key=npz_key), Loaded)  # the undamaged file loads
     refused = 0
-    for _ in range(50):
+    for _ in range(FUZZ_ROUNDS):
         _write(path, _mutate(data, rng))
         try:
             result = load_array(path, npz_key=npz_key)
@@ -787,7 +789,7 @@ def test_fuzz_tables_raise_only_input_error(tmp_path: Path) -> None:
     rng = np.random.default_rng(12)
     data = b"score,label\n0.1,1\n0.2,0\n0.3,1\n"
     path = tmp_path / "fuzz.csv"
-    for _ in range(50):
+    for _ in range(FUZZ_ROUNDS):
         mutated = _mutate(data, rng)
         try:
             load_table(_write(path, mutated))

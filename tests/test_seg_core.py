@@ -165,7 +165,6 @@ def test_0_255_mask_with_ignore_255_keeps_255_as_void():
     (np.array([0.5, 0.5]), np.array([0.0, 1.0]), "probs", "swapped", InputError),
     (np.array([0, 1]), np.array([0, 7]), "labels", "label 7", InputError),
     (np.array([0, 1]), np.array([0, -1]), "labels", "negative", InputError),
-    (np.zeros((2, 2), np.uint8), np.zeros((2, 2, 3), np.uint8), "labels", "RGB", InputError),
 ])
 def test_bad_inputs_raise_one_line_errors(pred, target, kind, fragment, error):
     with pytest.raises(error) as info:

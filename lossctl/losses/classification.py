@@ -350,17 +350,19 @@ def focal(x: ClsInput, convention: str = "lossctl", *, gamma: float = 2.0, alpha
 
     ``alpha`` weighs class 1 (``1 - alpha`` class 0); off by default, except under ``torch``
     (torchvision's default 0.25). Under ``keras`` a given ``alpha`` means ``apply_class_balancing=True``."""
+    if convention in ("smp", "monai"):
+        return _one_vs_rest_focal(x, convention, gamma=gamma, alpha=alpha, label_smoothing=label_smoothing)
     if x.is_multiclass:
         return _focal_multiclass(x, convention, gamma=gamma, alpha=alpha, label_smoothing=label_smoothing)
     _binary_shape(x, "focal")
     _need(x, "focal", "probs", "logits")
     if convention == "sklearn":
         raise _refuse(convention, "focal")
-    if convention in ("torch", "smp", "monai"):
+    if convention == "torch":
         _need(x, "focal", "logits")
         _no_option(convention, "focal", "label smoothing", bool(label_smoothing))
         _no_option(convention, "focal", "per-sample weights", x.weights is not None)
-    if convention != "smp" and convention != "lossctl":
+    if convention != "lossctl":
         _no_option(convention, "focal", "ignore_index", x.ignore_index is not None)
     valid = x.valid()
     y = np.where(valid, x.target, 0).astype(np.float64)
@@ -387,10 +389,8 @@ def focal(x: ClsInput, convention: str = "lossctl", *, gamma: float = 2.0, alpha
     if a is not None and a >= 0:
         elements = elements * (a * y + (1 - a) * (1 - y))
     per_sample = elements if elements.ndim == 1 else elements.mean(axis=1)
-    if convention in ("torch", "monai"):
+    if convention == "torch":
         return float(elements.mean()), per_sample
-    if convention == "smp":
-        return float(elements[valid].mean()) if valid.any() else float("nan"), per_sample
     w = x.sample_weights if elements.ndim == 1 else x.sample_weights[:, None]
     wv = w * valid
     total = wv.sum()
@@ -416,20 +416,6 @@ def _focal_multiclass(x: ClsInput, convention: str, *, gamma: float, alpha: floa
         p = np.clip(p / p.sum(axis=1, keepdims=True), KERAS_EPS, KERAS_HIGH)
         per_sample = (a * np.power(1 - p, gamma) * (-q * np.log(p))).sum(axis=1)
         return _reduce(per_sample, x, convention), per_sample
-    if convention in ("smp", "monai"):
-        # one-vs-rest sigmoid focal on each class column of the logits
-        _need(x, "focal", "logits")
-        _no_option(convention, "focal", "per-sample weights", x.weights is not None)
-        _no_option(convention, "focal", "label smoothing", bool(label_smoothing))
-        if convention == "monai":
-            _no_option(convention, "focal", "ignore_index", x.ignore_index is not None)
-        keep = valid
-        binary = ClsInput(x.pred[keep], _one_hot(safe[keep], c), "logits")
-        value, _ = focal(binary, "lossctl", gamma=gamma, alpha=alpha)
-        if convention == "smp":
-            value *= c  # smp sums the per-class mean losses over the classes
-        elements = _binary_focal_elements(x.pred, _one_hot(safe, c), gamma, alpha)
-        return value, elements.sum(axis=1) if convention == "smp" else elements.mean(axis=1)
     _no_option(convention, "focal", "label smoothing", bool(label_smoothing))
     logp = _categorical_logs(x, "lossctl")
     logp_y = logp[np.arange(n), safe]
@@ -442,12 +428,66 @@ def _focal_multiclass(x: ClsInput, convention: str, *, gamma: float, alpha: floa
     return _weighted_mean(per_sample, x.sample_weights * valid), per_sample
 
 
-def _binary_focal_elements(logits: np.ndarray, y: np.ndarray, gamma: float, alpha: float | None) -> np.ndarray:
+def _one_vs_rest_focal(x: ClsInput, convention: str, *, gamma: float, alpha: float | None,
+                       label_smoothing: float) -> Result:
+    """smp ``FocalLoss`` and MONAI ``FocalLoss`` (sigmoid, its default): sigmoid focal per element, on one-hot
+    targets for class indices.
+
+    smp: probabilities become pseudo-logits (``logit(clamp(p))``, or ``log(clamp(p))`` for class indices),
+    ignored samples are removed, a multiclass loss is the mean over classes of each class's mean (weighted by
+    class weights when given). MONAI: logits only, the focusing factor is ``sigmoid(-x (2t - 1))^gamma``
+    (equal to ``(1 - p_t)^gamma`` for 0/1 targets), the mean runs over every element, but with ignored samples
+    it divides by the number of valid samples, not samples x classes (MONAI's masked mean).
+    """
+    _need(x, "focal", "probs", "logits")
+    _no_option(convention, "focal", "label smoothing", bool(label_smoothing))
+    _no_option(convention, "focal", "per-sample weights", x.weights is not None)
+    if convention == "monai":
+        _need(x, "focal", "logits")
+        _no_option(convention, "focal", "class weights", x.class_weights is not None)
+    valid = x.valid()
+    multiclass = x.is_multiclass
+    if multiclass:
+        labels = _int_labels(x, "focal")
+        rows = valid
+        targets = _one_hot(np.where(valid, labels, 0), x.pred.shape[1])[rows]
+        pred = x.pred[rows]
+    else:
+        _binary_shape(x, "focal")
+        if convention == "monai":
+            _no_option(convention, "focal", "ignore_index", x.ignore_index is not None)
+        targets = np.where(valid, x.target, 0).astype(np.float64)
+        pred = x.pred
+    if x.kind == "probs":  # smp's from_logits=False
+        p = np.clip(pred, KERAS_EPS, 1 - KERAS_EPS)
+        logits = np.log(p) if multiclass else np.log(p) - np.log1p(-p)
+    else:
+        logits = pred
     log_p, log_q = log_sigmoid(logits), log_sigmoid(-logits)
-    elements = np.power(y * np.exp(log_q) + (1 - y) * np.exp(log_p), gamma) * -(y * log_p + (1 - y) * log_q)
-    if alpha is not None:
-        elements = elements * (alpha * y + (1 - alpha) * (1 - y))
-    return elements
+    bce = -(targets * log_p + (1 - targets) * log_q)
+    if convention == "monai":
+        factor = np.exp(gamma * log_sigmoid(-logits * (2 * targets - 1)))
+    else:
+        factor = np.power(targets * np.exp(log_q) + (1 - targets) * np.exp(log_p), gamma)
+    elements = factor * bce
+    if alpha is not None and alpha >= 0:
+        elements = elements * (alpha * targets + (1 - alpha) * (1 - targets))
+    if multiclass:
+        per_sample = np.zeros(x.n)
+        per_sample[rows] = elements.mean(axis=1)
+        if not rows.any():
+            return float("nan"), per_sample
+        if convention == "monai":
+            scale = elements.size if x.ignore_index is None else int(rows.sum())
+            return float(elements.sum() / scale), per_sample
+        per_class = elements.mean(axis=0)
+        if x.class_weights is not None:
+            return float((x.class_weights * per_class).sum() / x.class_weights.sum()), per_sample
+        return float(per_class.mean()), per_sample
+    mask = valid.astype(np.float64)
+    per_sample = elements if elements.ndim == 1 else (elements * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+    count = mask.sum()
+    return (float((elements * mask).sum() / count) if count else float("nan")), per_sample
 
 
 # --- hinge --------------------------------------------------------------------------------------------------

@@ -5,12 +5,15 @@ Each function has the signature of :mod:`lossctl.losses.segmentation` (``fn(x, i
 
 * **smp** (segmentation_models_pytorch >= 0.4): region losses average over *every* included class, a class
   absent from the ground truth contributing 0 (smp masks it, but still counts it); focal is one-vs-rest
-  sigmoid focal on the logits of each class, summed over the classes; CE and Lovász take logits.
+  sigmoid focal on the logits of each class, averaged over the classes (smp 0.6; older releases summed);
+  CE divides by every pixel, ignored ones included; CE and Lovász take logits.
 * **monai**: Dice/Jaccard/Tversky with ``smooth_nr = smooth_dr = 1e-5``, no masking of absent classes
   (a class absent from both gives ``1 - 1e-5 / (P + 1e-5)``); Jaccard enters the smoothing halved,
   ``1 - (2TP + s) / (2 (P + G - TP) + s)``; focal is sigmoid focal over every (class, pixel) element.
 * **keras**: Dice and Tversky flatten every class and pixel into one ratio with ``+1e-7`` in the denominator;
-  CE and focal use Keras' probability handling (renormalise rows, clip to ``[1e-7, 1 - 1e-7]``).
+  Keras' ``tversky`` weighs *false negatives* by ``alpha`` and false positives by ``beta`` (its code swaps the
+  roles its docstring gives them; lossctl reproduces the code); CE and focal use Keras' probability handling
+  (renormalise rows, clip to ``[1e-7, 1 - 1e-7]``); a single-channel map uses BinaryFocalCrossentropy.
 * **torch**: CE is ``CrossEntropyLoss`` (the lossctl definition); focal is torchvision's
   ``sigmoid_focal_loss`` (alpha 0.25) over every (class, pixel) element.
 
@@ -80,14 +83,14 @@ def smp_region(x: SegInput, include: np.ndarray | None = None, *, alpha: float, 
 
 def smp_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
               alpha: float | None = None) -> Result:
-    """smp FocalLoss: binary mean over pixels; multiclass sum over classes of one-vs-rest sigmoid focal means."""
+    """smp FocalLoss: binary mean over pixels; multiclass mean over classes of one-vs-rest sigmoid focal means."""
     _logits_only(x, "smp", "focal")
     logits, targets = _channel_logits(x), _channel_targets(x)
     if targets.shape[1] == 0:
         return float("nan"), None
     elements = _sigmoid_focal(logits, targets, gamma, alpha)
     per_class = elements.mean(axis=1)
-    return float(per_class.sum()), (per_class if per_class.size > 1 else None)
+    return float(per_class.mean()), (per_class if per_class.size > 1 else None)
 
 
 def _sigmoid_focal(logits: np.ndarray, targets: np.ndarray, gamma: float, alpha: float | None) -> np.ndarray:
@@ -101,9 +104,12 @@ def _sigmoid_focal(logits: np.ndarray, targets: np.ndarray, gamma: float, alpha:
 
 
 def smp_ce(x: SegInput, include: np.ndarray | None = None) -> Result:
-    """smp SoftCrossEntropyLoss without smoothing: log-softmax CE of the logits, mean over pixels."""
+    """smp SoftCrossEntropyLoss without smoothing: log-softmax CE of the logits; ignored pixels count as 0 in
+    the mean over *all* pixels."""
     _logits_only(x, "smp", "ce")
-    return seg.cross_entropy(x, include)
+    if x.total_pixels == 0:
+        return float("nan"), None
+    return float(-x.target_log_prob.sum() / x.total_pixels), None
 
 
 def smp_lovasz(x: SegInput, include: np.ndarray | None = None) -> Result:
@@ -172,22 +178,33 @@ def keras_ce(x: SegInput, include: np.ndarray | None = None) -> Result:
 
 
 def keras_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
-                alpha: float | None = 0.25) -> Result:
-    """Keras CategoricalFocalCrossentropy(alpha=0.25): ``sum_c alpha (1 - p_c)^gamma (-q_c log p_c)``, mean."""
+                alpha: float | None = None) -> Result:
+    """Keras CategoricalFocalCrossentropy (alpha 0.25 unless given): ``sum_c alpha (1 - p_c)^gamma (-q_c log p_c)``,
+    mean; a single-channel map: BinaryFocalCrossentropy (alpha only when given: apply_class_balancing)."""
     if x.target.size == 0:
         return float("nan"), None
+    if x.single_channel:
+        y = (x.target == 1).astype(np.float64)
+        p = x.probs[1] if x.kind == "probs" else 1.0 / (1.0 + np.exp(-x.binary_logits))
+        q = np.clip(p, KERAS_EPS, KERAS_HIGH)
+        bce = -(y * np.log(q) + (1 - y) * np.log(1 - q))
+        elements = np.power(1 - (y * p + (1 - y) * (1 - p)), gamma) * bce
+        if alpha is not None:
+            elements = elements * (y * alpha + (1 - y) * (1 - alpha))
+        return float(elements.mean()), None
     p = _keras_probs(x)
-    a = 1.0 if alpha is None else alpha
+    a = 0.25 if alpha is None else alpha
     p_y = p[x.target, np.arange(x.target.size)]
     return float((a * np.power(1 - p_y, gamma) * -np.log(p_y)).mean()), None
 
 
 def keras_tversky(x: SegInput, include: np.ndarray | None = None, *, alpha: float = 0.5, beta: float = 0.5,
                   **_: Any) -> Result:
-    """Keras Tversky/Dice (axis=None): one ratio over every class and pixel, ``+1e-7`` in the denominator."""
+    """Keras Tversky/Dice (axis=None): one ratio over every class and pixel, ``+1e-7`` in the denominator;
+    as Keras' code does, ``alpha`` weighs false negatives and ``beta`` false positives."""
     keep = _included(x, include)
     tp, p, g = (v[keep].sum() for v in x.soft_sums)
-    return float(1.0 - tp / (tp + alpha * (p - tp) + beta * (g - tp) + KERAS_EPS)), None
+    return float(1.0 - tp / (tp + alpha * (g - tp) + beta * (p - tp) + KERAS_EPS)), None
 
 
 def _variant(fn: Callable[..., Result], doc: str, **fixed: Any) -> Callable[..., Result]:
@@ -242,7 +259,6 @@ def preset(name: str, convention: str, pred_kind: str) -> Callable[..., Result]:
 #: Parameter defaults that differ from lossctl's under a preset (the framework's own defaults).
 PRESET_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("focal", "torch"): {"alpha": 0.25},
-    ("focal", "keras"): {"alpha": 0.25},
     ("tversky_loss", "smp"): {"alpha": 0.5, "beta": 0.5},
     ("focal_tversky_loss", "smp"): {"alpha": 0.5, "beta": 0.5, "gamma": 1.0},
     ("dice_loss", "monai"): {"smooth": 1e-5},

@@ -60,7 +60,8 @@ def tversky_scores(x: SegInput, *, alpha: float, beta: float, smooth: float, eps
     r"""Per-class Tversky index ``(TP + s) / max(TP + alpha FP + beta FN + s, eps)``.
 
     ``TP = sum p_c [y=c]``, ``FP = sum p_c - TP``, ``FN = #[y=c] - TP`` over valid pixels; ``alpha`` weighs false
-    positives and ``beta`` false negatives (Salehi et al. 2017, as smp, MONAI and Keras name them).
+    positives and ``beta`` false negatives (Salehi et al. 2017, as smp and MONAI name them; Keras' docstring
+    says so too, but its code swaps them).
     """
     tp, p, g = x.soft_sums
     denominator = np.maximum(tp + alpha * (p - tp) + beta * (g - tp) + smooth, eps)
