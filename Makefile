@@ -31,6 +31,8 @@ bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md
 
 golden:  ## regenerate golden fixtures from the reference libraries (needs $(REFPY))
 	$(REFPY) tools/make_golden_seg.py
+	$(REFPY) tools/make_golden_seg_presets.py
+	$(REFPY) tools/make_golden_cls.py
 
 sample: $(STAMP)  ## regenerate sample_data/
 	$(PY) tools/make_sample_data.py

@@ -8,6 +8,7 @@ Data goes to stdout (or ``--output``); messages, warnings and the summary line g
 from __future__ import annotations
 
 import io as _io
+import math
 import os
 import sys
 import tempfile
@@ -101,6 +102,9 @@ def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], t
     from lossctl import registry
 
     params: dict[str, dict[str, Any]] = {}
+    for key, value in shortcuts.items():
+        if value is not None and not math.isfinite(value):
+            raise UsageError(f"--{key.replace('_', '-')} {value}: a parameter must be a finite number")
     for spec in selected:
         for key, value in shortcuts.items():
             if value is not None and key in spec.defaults():
@@ -127,9 +131,12 @@ def _param_value(param: Any, raw: str, item: str) -> Any:
             raise UsageError(f"--param {item!r}: choose from {', '.join(param.choices)}")
         return raw
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise UsageError(f"--param {item!r}: {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise UsageError(f"--param {item!r}: a parameter must be a finite number")
+    return value
 
 
 def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool,
@@ -167,10 +174,19 @@ def _check_output_path(output: str | None, inputs: list[Path]) -> None:
                              "choose a path outside the inputs")
     if target.is_dir():
         raise UsageError(f"--output {output} is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"--output {output}: the folder {target.parent} does not exist; create it first")
 
 
 def _finish(document: dict[str, Any], skip_errors: bool) -> int:
     """Print errors and the summary line to stderr; return the exit code the document calls for."""
+    computed = set(document["summary"]["mean"])
+    missing = [g for g in document["gates"] if g["gate"] and _gate_name(g["gate"]) not in computed]
+    if missing and document["summary"]["count"]:
+        name = _gate_name(missing[0]["gate"])
+        raise UsageError(f"--gate {missing[0]['gate']!r}: {name} was not computed for any "
+                         f"{'sample' if document['command'] == 'cls' else 'image'} (e.g. a loss of label "
+                         "predictions, or a loss the inputs' shapes do not allow); drop the gate")
     for err in document["errors"]:
         _stderr(("warning: " if skip_errors else "error: ") + err["error"])
     failed = [g for g in document["gates"] if not g["passed"]]
@@ -369,7 +385,7 @@ def cls_command(
         file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
         raise type(e)(f"{'<stdin>' if file == '-' else file}: {e}") from None
     document = build_report(x, config, gates, sources={"pred": pred, "target": target})
-    _emit(document, output_format, output, per_sample, [])
+    _emit(document, output_format, output, False, [])
     for name, reason in document["not_available"].items():
         if "--convention" in reason:
             _stderr(f"note: {name} skipped: {reason}")
@@ -431,6 +447,12 @@ def main() -> None:
         sys.exit(done.exit_code)
     except Exception as error:  # click usage errors and aborts arrive here in non-standalone mode
         _handle_click_error(error)
+
+
+def _gate_name(text: str) -> str:
+    from lossctl.gates import parse_gate
+
+    return parse_gate(text).name
 
 
 def _handle_click_error(error: Exception) -> None:

@@ -30,7 +30,7 @@ from lossctl.errors import UsageError
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-_STAT = r"mean|median|min|max|std|pooled|p\d{1,2}(?:\.\d+)?"
+_STAT = r"mean|median|min|max|std|pooled|p\d{1,3}(?:\.\d+)?"
 _TARGET = r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(?P<cls>[^\]]+?)\s*\])?"
 _GATE = re.compile(
     rf"^\s*(?:(?P<stat>{_STAT})\s*\(\s*{_TARGET}\s*\)|{_TARGET.replace('name', 'name2').replace('cls', 'cls2')})"

@@ -20,10 +20,11 @@ def _fmt(v: Any, digits: int = 4) -> str:
 
 
 def _value_names(doc: Document) -> list[str]:
-    names: list[str] = []
+    """Every value of the run, in catalogue order (the summary has each one that any row or the run has)."""
+    names = list(doc["summary"]["mean"])
     for row in doc["images"]:
         names += [n for n in row["values"] if n not in names]
-    return names or list(doc["summary"]["mean"])
+    return names
 
 
 def _class_label(doc: Document, i: int) -> str:
@@ -111,7 +112,7 @@ def write_table(doc: Document, stream: TextIO, *, per_class: bool = False) -> No
     from rich.text import Text
 
     names = _value_names(doc)
-    has_notes = any(im["notes"] for im in doc["images"])
+    has_notes = any(im.get("notes") for im in doc["images"])
     name_width = max([len(im["name"]) for im in doc["images"]] + [7])
     needed = name_width + sum(max(len(n), 8) + 3 for n in names) + 4 + (40 if has_notes else 0)
     console = Console(file=stream, highlight=False, markup=False, soft_wrap=False)
@@ -128,7 +129,7 @@ def write_table(doc: Document, stream: TextIO, *, per_class: bool = False) -> No
         table.add_column("notes", overflow="fold")
     for im in doc["images"]:
         cells = [im["name"], *(_fmt(im["values"].get(n)) for n in names)]
-        table.add_row(*cells, *(["; ".join(im["notes"])] if has_notes else []))
+        table.add_row(*cells, *(["; ".join(im.get("notes", []))] if has_notes else []))
     s = doc["summary"]
     table.add_section()
     for stat in STATS:

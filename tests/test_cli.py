@@ -607,13 +607,8 @@ def test_cls_stdin_subprocess(cls_data):
     assert b["summary"]["mean"]["sparse_cce"] == pytest.approx(ref["sparse_cce"], rel=1e-12)
 
 
-BUG_CLS_TABLE_PER_SAMPLE = (
-    "BUG: `lossctl cls PRED TARGET --per-sample` with the default table format crashes with KeyError 'notes' "
-    "(exit 70, traceback): report.write_table reads im['notes'], which cls per-sample rows do not have")
 
-
-@pytest.mark.parametrize("fmt", ["json", "csv", "ndjson", "markdown", pytest.param(
-    "table", marks=pytest.mark.xfail(reason=BUG_CLS_TABLE_PER_SAMPLE, strict=True))])
+@pytest.mark.parametrize("fmt", ["json", "csv", "ndjson", "markdown", "table"])
 def test_cls_per_sample_adds_rows(cli, cls_data, fmt):
     n = cls_data["n"]
     base = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", fmt)
@@ -635,7 +630,8 @@ def test_cls_per_sample_adds_rows(cli, cls_data, fmt):
         assert [line.split("|")[1].strip() for line in r.out.splitlines()].count("image") == n
         assert [line.split("|")[1].strip() for line in base.out.splitlines()].count("image") == 0
     else:
-        assert len(r.out.splitlines()) == len(base.out.splitlines()) + n
+        # n rows, plus the rule between the rows and the summary block
+        assert len(r.out.splitlines()) == len(base.out.splitlines()) + n + 1
 
 
 @pytest.mark.parametrize("convention", ["lossctl", "torch", "keras", "sklearn", "smp", "monai"])
@@ -691,10 +687,6 @@ def test_cls_gates(cli, cls_data):
     assert "gates: 1 passed, 1 failed" in bad.err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `lossctl cls PRED TARGET -f csv --per-sample` (and -f markdown / table) drops the accuracy, precision, "
-    "recall and f1 columns that the same run without --per-sample shows: report._value_names takes the column "
-    "names from the per-sample rows, which hold losses only"))
 @pytest.mark.parametrize("fmt", ["csv", "markdown"])
 def test_cls_per_sample_keeps_the_metric_columns(cli, cls_data, fmt):
     base = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", fmt)

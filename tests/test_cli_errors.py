@@ -2,7 +2,7 @@
 
 0 evaluated and every gate passed; 1 a gate failed; 2 usage error; 3 input error; 70 internal error (a bug).
 Every user mistake must end in one ``error: ...`` line and exit 2 or 3, never in a traceback.
-Tests marked ``xfail(strict=True)`` document bugs found in lossctl (the reason says what and how to reproduce).
+The tests at the end are regressions of bugs found while writing this file.
 """
 
 from __future__ import annotations
@@ -355,41 +355,26 @@ def test_errors_in_a_real_process_print_no_traceback(seg, tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# bugs found while writing these tests (strict xfail: they flip to failures once fixed; then drop the mark)
+# regressions: bugs found while writing these tests
 # ----------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a non-finite loss parameter is accepted and then crashes the JSON writer: "
-    "`lossctl seg P G -f json --param dice_loss.smooth=nan` (or --smooth inf, cls --gamma nan) exits 70 with "
-    "'ValueError: Out of range float values are not JSON compliant' instead of a usage error (exit 2)"))
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("args", [("--param", "dice_loss.smooth=nan"), ("--smooth", "inf")])
 def test_non_finite_seg_parameter_is_a_usage_error(cli, seg, args):
     assert_clean_error(cli("seg", seg.pred, seg.gt, "-f", "json", *args), 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `lossctl cls P T -f json -l focal --gamma nan` exits 70 (JSON writer ValueError on NaN in "
-    "config.params) instead of a usage error (exit 2)"))
 def test_non_finite_cls_parameter_is_a_usage_error(cli, cls_data):
     r = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", "json", "-l", "focal", "--gamma", "nan")
     assert_clean_error(r, 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `--output` in a folder that does not exist ends in an internal error: "
-    "`lossctl seg P G -o /tmp/nonexistent/out.json` exits 70 with a FileNotFoundError traceback from "
-    "tempfile.mkstemp (cli._emit) instead of a clean error (exit 2, checked before evaluating)"))
 def test_output_in_a_missing_folder_is_a_clean_error(cli, seg, tmp_path):
     r = cli("seg", seg.pred, seg.gt, "-f", "json", "-o", tmp_path / "no_such_dir" / "out.json")
     assert_clean_error(r, 2, "no_such_dir")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the gate grammar refuses p100 although its own error message says percentiles go from p0 to p100: "
-    "`lossctl seg P G -g 'p100(dice)>=0'` exits 2 'malformed --gate' (regex p\\d{1,2}); "
-    "the 'between p0 and p100' check in parse_gate is unreachable"))
 def test_p100_gate_is_the_maximum(cli, seg):
     r = cli("seg", seg.pred, seg.gt, "-f", "json", "-g", "p100(dice)>=0")
     assert r.code == 0, r
@@ -397,10 +382,6 @@ def test_p100_gate_is_the_maximum(cli, seg):
     assert doc["gates"][0]["value"] == pytest.approx(max(im["values"]["dice"] for im in doc["images"]))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a gate on a loss that label predictions cannot give is reported as a failed quality gate: "
-    "`lossctl seg LABEL_PNGS GT -g 'ce<=0.5'` exits 1 with value null and no message, although the run did "
-    "not compute ce (a gate on a value not computed should be an error naming it, exit 2 or 3)"))
 def test_gate_on_a_loss_with_label_predictions_is_an_error(cli, seg):
     r = cli("seg", seg.labels, seg.gt, "-g", "ce<=0.5")
     assert r.code in (2, 3), r
