@@ -120,6 +120,8 @@ def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], t
             raise UsageError(f"{name} has no parameter {key!r}; its parameters: "
                              f"{', '.join(spec.defaults()) or '(none)'}")
         params.setdefault(name, {})[key] = _param_value(found[0], raw.strip(), item)
+    for spec in selected:
+        spec.check_params(params.get(spec.name, {}))
     return params
 
 
@@ -204,9 +206,9 @@ def _finish(document: dict[str, Any], skip_errors: bool) -> int:
 @app.command("seg")
 def seg_command(
     pred: Annotated[Path, typer.Argument(help="Prediction file or folder (PNG, TIFF, NPY, NPZ).",
-                                         show_default=False)],
+                                         show_default=False, metavar="PRED")],
     gt: Annotated[Path, typer.Argument(help="Ground-truth file or folder of integer label masks.",
-                                       show_default=False)],
+                                       show_default=False, metavar="GT")],
     pred_kind: Annotated[PredKind, typer.Option(
         help="What the prediction holds. auto: integer data are labels, floating-point data are "
              "probabilities (checked); logits are never guessed.")] = PredKind.auto,
@@ -308,9 +310,9 @@ class ClsPredKind(str, Enum):
 def cls_command(
     pred: Annotated[str, typer.Argument(help="Scores, probabilities or logits: (N,) or (N,C), from .npy, .npz, "
                                         ".csv/.tsv (header optional) or '-' (stdin, NPY or CSV).",
-                                        show_default=False)],
+                                        show_default=False, metavar="PRED")],
     target: Annotated[str, typer.Argument(help="Targets: (N,) labels, or (N,C) one-hot, soft or multilabel.",
-                                          show_default=False)],
+                                          show_default=False, metavar="TARGET")],
     pred_kind: Annotated[ClsPredKind, typer.Option(
         help="auto: values in [0,1] (rows summing to 1 for class-index targets) are probabilities; "
              "anything else is refused, never guessed to be logits.")] = ClsPredKind.auto,
@@ -436,6 +438,8 @@ def main() -> None:
     """Entry point: run the app, turning lossctl errors into one line and an exit code."""
     try:
         code = app(standalone_mode=False)
+        if code == EXIT_INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
+            _stderr("lossctl: interrupted")
         sys.exit(code if isinstance(code, int) else EXIT_OK)
     except LossctlError as error:
         _stderr(f"error: {error}")

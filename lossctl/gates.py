@@ -98,7 +98,12 @@ def _pick(values: dict[str, Any], per_class: dict[str, Any], name: str, idx: int
     if idx is None:
         return values.get(name)
     vector = per_class.get(name)
-    return vector[idx] if vector is not None and 0 <= idx < len(vector) else None
+    if vector is None:
+        return None
+    if not 0 <= idx < len(vector):
+        raise UsageError(f"--gate on class {idx} of {name}, but there are {len(vector)} classes "
+                         f"(0..{len(vector) - 1})")
+    return vector[idx]
 
 
 def _statistic(stat: str, values: list[float]) -> float | None:

@@ -32,6 +32,15 @@ class Param:
     default: float | str | None
     help: str
     choices: tuple[str, ...] = ()  # a text parameter's allowed values (numbers otherwise)
+    bounds: tuple[float, float] = (0.0, INF)  # a number's allowed range, inclusive
+
+    def check(self, owner: str, value: Any) -> None:
+        """Refuse a value outside :attr:`choices` or :attr:`bounds` (a usage error naming the parameter)."""
+        if value is None or self.choices:
+            return
+        lo, hi = self.bounds
+        if not lo <= value <= hi:
+            raise UsageError(f"{owner}.{self.name} = {value} is out of range; it must lie in [{lo:g}, {hi:g}]")
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,12 @@ class Spec:
         base = {p.name: p.default for p in self.params}
         return {**base, **seg_presets.PRESET_DEFAULTS.get((self.name, convention), {})}
 
+    def check_params(self, values: dict[str, Any]) -> None:
+        """Refuse parameter values outside their documented ranges."""
+        for p in self.params:
+            if p.name in values:
+                p.check(self.name, values[p.name])
+
     def unavailable(self, convention: str, pred_kind: str) -> str | None:
         """Why this segmentation loss cannot be computed under ``convention`` (None: it can)."""
         if self.task != "seg" or self.kind != "loss" or convention == "lossctl":
@@ -86,7 +101,7 @@ class Spec:
 
 
 _SMOOTH = Param("smooth", 0.0, "added to the numerator and the denominator of each class's index")
-_EPS = Param("eps", 1e-7, "lower bound of the denominator")
+_EPS = Param("eps", 1e-7, "lower bound of the denominator", bounds=(1e-300, INF))
 _REGION_REF = "segmentation_models_pytorch (>= 0.4) {cls}(mode='multiclass', classes=<present>) on one image"
 _PRESENT = ("per image, mean over the classes present in the ground truth (absent classes are NaN per class); "
             "soft sums over valid pixels, smp >= 0.4 smoothing placement")
@@ -124,7 +139,8 @@ SEG_SPECS: tuple[Spec, ...] = (
          "a_n = 1, or alpha/1-alpha for class 1/0 when alpha is set",
          "torchvision.ops.sigmoid_focal_loss (binary); MONAI FocalLoss(use_softmax=True) summed over classes",
          (Param("gamma", 2.0, "focusing exponent"),
-          Param("alpha", None, "weight of class 1 (binary); 1 - alpha for class 0; off by default")),
+          Param("alpha", None, "weight of class 1 (binary); 1 - alpha for class 0; off by default",
+                bounds=(0.0, 1.0))),
          compute=lambda x, include, **p: seg.focal(x, include, gamma=p["gamma"], alpha=p["alpha"])),
     Spec("dice_loss", "seg", "loss", "soft", False, (0.0, 1.0),
          "mean_c 1 - (2TP + 2s)/max(P + G + 2s, eps)", _PRESENT, _REGION_REF.format(cls="DiceLoss"),
@@ -153,7 +169,7 @@ SEG_SPECS: tuple[Spec, ...] = (
          per_class=True, compute=seg.lovasz),
 )
 
-_LS = Param("label_smoothing", 0.0, "label smoothing factor eps")
+_LS = Param("label_smoothing", 0.0, "label smoothing factor eps", bounds=(0.0, 1.0))
 _CLS_METRIC = "hard predictions: argmax, or p >= 0.5 (probabilities) / x >= 0 (logits, scores) for one column"
 
 CLS_SPECS: tuple[Spec, ...] = (
@@ -216,7 +232,8 @@ CLS_SPECS: tuple[Spec, ...] = (
          "PyTorch's definition: eps/C spread over all classes (the true one included); weighted mean as sparse_cce",
          "torch.nn.CrossEntropyLoss(label_smoothing); keras CategoricalCrossentropy(label_smoothing); "
          "smp SoftCrossEntropyLoss(smooth_factor)",
-         (Param("label_smoothing", 0.1, "label smoothing factor eps"),), compute=cls.label_smoothing_ce,
+         (Param("label_smoothing", 0.1, "label smoothing factor eps", bounds=(0.0, 1.0)),),
+         compute=cls.label_smoothing_ce,
          presets={
              "lossctl": "as torch, plus per-sample weights",
              "torch": "CrossEntropyLoss(label_smoothing, weight, ignore_index): both terms / sum w_y",
@@ -229,7 +246,8 @@ CLS_SPECS: tuple[Spec, ...] = (
          "alpha off by default; weighted mean",
          "Lin et al. 2017; torchvision.ops.sigmoid_focal_loss; keras BinaryFocalCrossentropy / "
          "CategoricalFocalCrossentropy; smp FocalLoss; MONAI FocalLoss",
-         (Param("gamma", 2.0, "focusing exponent"), Param("alpha", None, "weight of class 1 (binary)"), _LS),
+         (Param("gamma", 2.0, "focusing exponent"),
+          Param("alpha", None, "weight of class 1 (binary)", bounds=(0.0, 1.0)), _LS),
          compute=cls.focal,
          presets={
              "lossctl": "binary: mean of -a_t (1-p_t)^g log p_t; multiclass: softmax focal, class weights as "
@@ -257,7 +275,7 @@ CLS_SPECS: tuple[Spec, ...] = (
          "keras.losses.CategoricalHinge",
          (Param("hinge", None, "multiclass hinge flavour (default: the convention's own)",
                ("crammer_singer", "weston_watkins", "keras_categorical")),
-          Param("squared", 0.0, "1 squares each margin term")),
+          Param("squared", 0.0, "1 squares each margin term", bounds=(0.0, 1.0))),
          compute=lambda x, convention, **p: cls.multiclass_hinge(x, convention, hinge=p["hinge"],
                                                                  squared=bool(p["squared"])),
          presets={"lossctl": "crammer_singer (or weston_watkins summed over j != y)",

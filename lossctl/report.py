@@ -39,8 +39,9 @@ def write_json(doc: Document, stream: TextIO, *, per_class: bool = False) -> Non
 
 
 def write_ndjson(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
-    """One JSON object per line: a ``config`` line, one ``image`` line per image, then ``summary``,
-    one ``gate`` line per gate and one ``error`` line per failed file."""
+    """One JSON object per line: a ``config`` line, one ``image`` line per image, then ``summary``, ``skipped``
+    (seg, when files were skipped) or ``not_available`` (cls, when losses were skipped), one ``gate`` line per gate
+    and one ``error`` line per failed file."""
     def line(obj: dict[str, Any]) -> None:
         stream.write(json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n")
 
@@ -48,6 +49,10 @@ def write_ndjson(doc: Document, stream: TextIO, *, per_class: bool = False) -> N
     for row in doc["images"]:
         line({"type": "image", **row})
     line({"type": "summary", **doc["summary"]})
+    if doc.get("skipped") and any(doc["skipped"].values()):
+        line({"type": "skipped", **doc["skipped"]})
+    if doc.get("not_available"):
+        line({"type": "not_available", "losses": doc["not_available"]})
     for gate in doc["gates"]:
         line({"type": "gate", **gate})
     for error in doc["errors"]:

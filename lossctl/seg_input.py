@@ -223,9 +223,13 @@ def _check_target(target: np.ndarray, ignore: tuple[int, ...], num_classes: int 
 def _apply_255_rule(labels: np.ndarray, ignore: tuple[int, ...], num_classes: int | None,
                     notes: list[str], what: str) -> np.ndarray:
     """Read a 0/255 binary mask as 0/1 (255 = foreground), unless 255 is ignored or more classes are declared."""
-    if labels.size == 0 or 255 in ignore or (num_classes is not None and num_classes > 2):
+    if labels.size == 0 or (num_classes is not None and num_classes > 2):
         return labels
     if _max(labels) != 255 or not np.all((labels == 0) | (labels == 255)):
+        return labels
+    if 255 in ignore:
+        notes.append(f"{what} holds only 0 and 255 and 255 is ignored: every 255 pixel is left out; if 255 "
+                     "means foreground, drop --ignore-index 255")
         return labels
     notes.append(f"{what} is a 0/255 mask: read 255 as class 1")
     return (labels == 255).astype(np.uint8)

@@ -1,0 +1,112 @@
+"""Faults and determinism: interrupts, atomic output, parameter ranges, the 0/255 + ignore rule, listing order."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from lossctl import seg as seg_engine
+from test_cli_support import cli, make_seg_set, write_label_png  # noqa: F401  (cli is a fixture)
+
+
+@pytest.fixture
+def seg(tmp_path):
+    return make_seg_set(tmp_path / "data")
+
+
+def test_keyboard_interrupt_exits_130_without_traceback(cli, seg, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(seg_engine, "evaluate", interrupted)
+    r = cli("seg", seg.pred, seg.gt)
+    assert r.code == 130
+    assert "Traceback" not in r.err and "interrupted" in r.err
+
+
+def test_a_failed_write_leaves_the_previous_report_intact(cli, seg, tmp_path, monkeypatch):
+    out = tmp_path / "report.json"
+    assert cli("seg", seg.pred, seg.gt, "-f", "json", "-o", out).code == 0
+    before = out.read_bytes()
+
+    def broken_writer(document, stream, *, per_class=False):
+        stream.write('{"half": ')
+        raise KeyboardInterrupt
+
+    from lossctl import report
+
+    monkeypatch.setitem(report.WRITERS, "json", broken_writer)
+    assert cli("seg", seg.pred, seg.gt, "-f", "json", "-o", out).code == 130
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".report")) == []
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--gamma", "-1"), "focal.gamma"),
+    (("-p", "focal.alpha=1.5"), "focal.alpha"),
+    (("-p", "dice_loss.eps=0"), "dice_loss.eps"),
+    (("--smooth", "-0.5"), "smooth"),
+])
+def test_out_of_range_parameters_are_usage_errors(cli, seg, args, fragment):
+    r = cli("seg", seg.pred, seg.gt, *args)
+    assert r.code == 2 and fragment in r.err and "Traceback" not in r.err
+
+
+def test_gate_on_a_class_that_does_not_exist(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "-g", "dice[7]>=0.5")
+    assert r.code == 2 and "class 7" in r.err
+
+
+def test_0_255_mask_with_ignore_255_says_the_foreground_is_ignored(cli, tmp_path):
+    gt = np.zeros((6, 7), np.uint8)
+    gt[2:4, 2:5] = 255
+    write_label_png(tmp_path / "gt.png", gt)
+    write_label_png(tmp_path / "pred.png", (gt > 0).astype(np.uint8))
+    r = cli("seg", tmp_path / "pred.png", tmp_path / "gt.png", "--ignore-index", "255", "-f", "json")
+    assert r.code == 0
+    notes = r.json()["images"][0]["notes"]
+    assert any("255 is ignored" in n for n in notes)
+
+
+def test_output_does_not_depend_on_directory_listing_order(cli, tmp_path, monkeypatch):
+    data = make_seg_set(tmp_path / "data", names=("b", "a", "c", "d"))
+    first = cli("seg", data.pred, data.gt, "-f", "json", "--workers", "1").out
+    real = os.scandir
+
+    def reversed_scandir(path="."):
+        entries = list(real(path))
+        return _Iter(entries[::-1])
+
+    monkeypatch.setattr(os, "scandir", reversed_scandir)
+    assert cli("seg", data.pred, data.gt, "-f", "json", "--workers", "1").out == first
+    assert cli("seg", data.pred, data.gt, "-f", "csv", "--workers", "2").out == cli(
+        "seg", data.pred, data.gt, "-f", "csv", "--workers", "1").out
+
+
+class _Iter:
+    """A scandir-like iterator over a list (supports the context-manager protocol os.walk uses)."""
+
+    def __init__(self, entries):
+        self._it = iter(entries)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._it)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def close(self):
+        pass
+
+
+def test_identical_runs_are_byte_identical(cli, seg):
+    runs = [cli("seg", seg.pred, seg.gt, "-f", fmt).out for fmt in ("json", "csv", "json", "csv")]
+    assert runs[0] == runs[2] and runs[1] == runs[3]
