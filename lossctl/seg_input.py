@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from lossctl._numeric import floored_log, log_sigmoid, log_softmax
+from lossctl._numeric import floored_log, log_sigmoid
 from lossctl.errors import InputError, ShapeMismatchError
 
 PredKind = Literal["auto", "labels", "probs", "logits"]
@@ -74,36 +74,43 @@ class SegInput:
         """Number of pixels of the image, ignored ones included (some frameworks divide by it)."""
         return self.target.size if self.n_total < 0 else self.n_total
 
-    @cached_property
-    def log_probs(self) -> np.ndarray:
-        """(C, N) float64 log-probabilities: log-sum-exp for logits, ``max(log p, -100)`` for probabilities."""
+    def _need_soft(self) -> np.ndarray:
         if self.soft is None:
             raise InputError("this value needs probabilities or logits, but the prediction holds labels; "
                              "pass the model's probability or logit maps", subject="pred")
-        if self.kind == "logits":
-            return log_softmax(self.soft, axis=0)
-        return floored_log(self.soft)
-
-    @cached_property
-    def probs(self) -> np.ndarray:
-        """(C, N) float64 probabilities (softmax of the logits, or the given probabilities)."""
-        if self.kind == "logits":
-            return np.exp(self.log_probs)
-        if self.soft is None:
-            self.log_probs  # raises the "needs probabilities" error  # noqa: B018
         return self.soft
 
     @cached_property
-    def target_log_prob(self) -> np.ndarray:
-        """(N,) ``log p_y``: the log-probability of each pixel's true class."""
-        return np.take_along_axis(self.log_probs, self.target[None, :], axis=0)[0]
+    def _log_normalizer(self) -> np.ndarray:
+        """(N,) float64 ``log sum_c exp(x_c)`` of the logits, by log-sum-exp."""
+        x = self._need_soft()
+        top = x.max(axis=0).astype(np.float64)
+        return top + np.log(np.exp(x - top).sum(axis=0))
+
+    @cached_property
+    def probs(self) -> np.ndarray:
+        """(C, N) probabilities: the given ones (in their stored float precision, not copied), or the softmax of
+        the logits in float64."""
+        x = self._need_soft()
+        if self.kind == "logits":
+            return np.exp(x - self._log_normalizer)
+        return x
 
     @cached_property
     def target_prob(self) -> np.ndarray:
-        """(N,) ``p_y``: the probability of each pixel's true class."""
+        """(N,) float64 ``p_y``: the probability of each pixel's true class."""
         if self.kind == "logits":
             return np.exp(self.target_log_prob)
-        return np.take_along_axis(self.probs, self.target[None, :], axis=0)[0]
+        x = self._need_soft()
+        return x[self.target, np.arange(self.target.size)].astype(np.float64)
+
+    @cached_property
+    def target_log_prob(self) -> np.ndarray:
+        """(N,) float64 ``log p_y``: ``x_y - logsumexp(x)`` for logits, ``max(log p_y, -100)`` for probabilities."""
+        if self.kind == "logits":
+            x = self._need_soft()
+            return x[self.target, np.arange(self.target.size)] - self._log_normalizer
+        return floored_log(self.target_prob)
 
     @cached_property
     def class_counts(self) -> np.ndarray:
@@ -114,7 +121,7 @@ class SegInput:
     def soft_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(TP, P, G), each (C,): ``TP_c = sum p_c [y=c]``, ``P_c = sum p_c``, ``G_c = #[y=c]`` over valid pixels."""
         tp = np.bincount(self.target, weights=self.target_prob, minlength=self.num_classes)
-        return tp, self.probs.sum(axis=1), self.class_counts.astype(np.float64)
+        return tp, self.probs.sum(axis=1, dtype=np.float64), self.class_counts.astype(np.float64)
 
     @cached_property
     def confusion(self) -> np.ndarray:
@@ -158,36 +165,35 @@ def prepare(
     soft, binary = _channels_first(pred, target.shape, channels_last)
     valid = _valid_mask(target, ignore_index)
     t = _flat(target, valid).astype(np.int64)
+    binary_logits = None
     if binary:
         x = _flat(soft, valid).astype(np.float64)
-        _check_finite(x, kind)
+        _check_values(x, kind)
         if kind == "probs":
-            _check_probability_range(x)
-            soft2 = np.stack([1.0 - x, x])
+            x = _clip_probabilities(x)
+            soft = np.stack([1.0 - x, x])
             labels = (x >= threshold).astype(np.int64)
-            binary_logits = None
         else:
-            soft2 = np.stack([np.zeros_like(x), x])
+            soft = np.stack([np.zeros_like(x), x])
             labels = (log_sigmoid(x) >= np.log(threshold)).astype(np.int64)
             binary_logits = x
         c = 2
-        soft = soft2
     else:
         c = soft.shape[0]
         if num_classes is not None and num_classes != c:
             raise ShapeMismatchError(
                 f"the prediction has {c} channels but --num-classes is {num_classes}; "
                 "pass the matching --num-classes (or none)", subject="pred")
-        flat = soft.reshape(c, -1)
+        soft = soft.reshape(c, -1)
         if valid is not None:
-            flat = flat[:, valid.reshape(-1)]
-        soft = flat.astype(np.float64)
-        _check_finite(soft, kind)
+            soft = soft[:, valid.reshape(-1)]
+        if soft.dtype not in (np.float32, np.float64):
+            soft = soft.astype(np.float32 if soft.dtype.itemsize <= 4 else np.float64)
+        _check_values(soft, kind)
         if kind == "probs":
-            _check_probability_range(soft)
+            soft = _clip_probabilities(soft)
             _check_channel_sums(soft)
-        labels = soft.argmax(axis=0).astype(np.int64)
-        binary_logits = None
+        labels = soft.argmax(axis=0)
     _check_label_range(t, c, "target", "ground truth")
     return SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft,
                     binary_logits=binary_logits, single_channel=binary, notes=notes, n_total=target.size)
@@ -306,25 +312,31 @@ def _check_label_range(labels: np.ndarray, c: int, subject: str, what: str) -> N
                          "pass --ignore-index for a void label or check --num-classes", subject=subject)
 
 
-def _check_finite(a: np.ndarray, kind: str) -> None:
-    if not np.isfinite(a).all():
+def _check_values(a: np.ndarray, kind: str) -> None:
+    """Refuse NaN/infinite values and, for probabilities, values outside [0, 1] (one min and one max pass)."""
+    if a.size == 0:
+        return
+    lo, hi = float(a.min()), float(a.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         bad = int((~np.isfinite(a)).sum())
         raise InputError(f"the prediction holds {bad} NaN or infinite value(s); the model output must be "
                          f"finite {kind}", subject="pred")
-
-
-def _check_probability_range(a: np.ndarray) -> None:
-    lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))
-    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+    if kind == "probs" and (lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
         raise InputError(f"the prediction is read as probabilities but holds values in [{lo:.4g}, {hi:.4g}], "
                          "outside [0, 1]; if these are logits pass --pred-kind logits", subject="pred")
-    np.clip(a, 0.0, 1.0, out=a)
+
+
+def _clip_probabilities(a: np.ndarray) -> np.ndarray:
+    """Clip rounding errors (within RANGE_TOLERANCE) back into [0, 1], copying only when needed."""
+    if a.size and (a.min() < 0.0 or a.max() > 1.0):
+        return np.clip(a, 0.0, 1.0)
+    return a
 
 
 def _check_channel_sums(a: np.ndarray) -> None:
     if a.shape[1] == 0:
         return
-    sums = a.sum(axis=0)
+    sums = a.sum(axis=0, dtype=np.float64)
     worst = float(np.abs(sums - 1.0).max())
     if worst > SUM_TOLERANCE:
         raise InputError(f"the prediction is read as probabilities but its channels sum to values up to "

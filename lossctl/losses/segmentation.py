@@ -84,51 +84,68 @@ def region_loss(x: SegInput, include: np.ndarray | None = None, *, alpha: float,
     return value ** gamma, per_class ** gamma
 
 
-def lovasz_grad(fg_sorted: np.ndarray) -> np.ndarray:
-    """Increments of the Jaccard loss along an error order (Berman et al. 2018, Algorithm 1).
+def lovasz_extension(errors_fg: np.ndarray, errors_bg: np.ndarray, hinge: bool = False) -> float:
+    r"""``sum_k m(e_k) (J_k - J_{k-1})`` over every pixel's error in decreasing order (Berman et al. 2018).
 
-    ``fg_sorted`` holds the ground-truth indicator of the pixels in order of decreasing error; with
-    ``G = sum fg``, ``J_k = 1 - (G - fg_k^cum) / (G + bg_k^cum)`` and the result is ``J_1, J_2 - J_1, ...``.
+    ``errors_fg`` and ``errors_bg`` are the errors of the foreground (ground truth 1) and background pixels, in
+    any order; ``m`` is the identity, or ``max(., 0)`` for the hinge. With ``G`` foreground pixels and ``f``
+    foreground and ``b`` background pixels among the first ``k``, ``J_k = 1 - (G - f) / (G + b)``: a foreground
+    step adds ``1 / (G + b)`` and the ``j``-th background step (0-based) adds ``(G - f) / ((G + j)(G + j + 1))``.
+    So each pixel needs only its rank in its own group and the number of pixels of the other group before it
+    (``searchsorted``), never an argsort of all pixels, and most pixels need no sorting at all:
 
-    >>> lovasz_grad(np.array([0, 1, 0, 1])).round(4).tolist()
-    [0.3333, 0.3333, 0.0833, 0.25]
+    * a pixel with error <= 0 adds nothing and comes after every pixel that does;
+    * a background pixel whose error does not exceed the smallest foreground error has ``f = G``: it adds 0;
+    * a foreground pixel below every remaining background error has all of them before it.
+
+    The value does not depend on the order of tied errors.
+
+    >>> round(lovasz_extension(np.array([1.5, -1.0]), np.array([1.5, 0.0]), hinge=True), 12)
+    1.0
     """
-    fg = np.asarray(fg_sorted, dtype=np.float64)
-    total = fg.sum()
-    intersection = total - np.cumsum(fg)
-    union = total + np.cumsum(1.0 - fg)
-    jaccard = 1.0 - intersection / union
-    jaccard[1:] = np.diff(jaccard)
-    return jaccard
+    a_all = np.asarray(errors_fg)
+    b_all = np.asarray(errors_bg)
+    g = a_all.size
+    weigh = (lambda e: np.maximum(e, 0.0)) if hinge else (lambda e: e)
+    if g == 0:  # J = 1 from the first pixel on: only the largest error counts
+        return float(weigh(b_all.max())) if b_all.size else 0.0
+    cut = max(float(a_all.min()), 0.0)
+    b = b_all[b_all > cut]  # the background pixels that add something (a copy, sorted in place)
+    b.sort()
+    b = b.astype(np.float64, copy=False)
+    a = a_all[a_all > 0].astype(np.float64, copy=False)
+    lowest_b = b[0] if b.size else np.inf
+    low = a < lowest_b
+    a_low = a[low]  # every kept background pixel comes before these
+    a = a[~low]
+    a.sort()
+    # ascending arrays; the k-th smallest of n has 0-based rank n - 1 - k in decreasing order
+    bg_before_fg, fg_before_bg = _interleave(a, b)
+    j = np.arange(b.size - 1, -1, -1, dtype=np.float64)
+    total = (weigh(a) / (g + bg_before_fg)).sum() + weigh(a_low).sum() / (g + b.size)
+    total += (weigh(b) * (g - fg_before_bg) / ((g + j) * (g + j + 1.0))).sum()
+    return float(total)
 
 
-def _sorted_by_error(errors_fg: np.ndarray, errors_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge two error lists into decreasing order, returning (errors, fg indicator), without an argsort.
-
-    Sorting each group's errors costs far less than an argsort of all of them; the merge position of each
-    element comes from ``searchsorted``. Ties between the groups may land in either order: the Lovász
-    extension does not depend on the order of tied errors.
-    """
-    a = -np.sort(-errors_fg)
-    b = -np.sort(-errors_bg)
-    # position of each element in the merged descending order (fg first among ties)
-    rank_a = np.arange(a.size) + np.searchsorted(-b, -a, side="left")
-    rank_b = np.arange(b.size) + np.searchsorted(-a, -b, side="right")
-    errors = np.empty(a.size + b.size)
-    fg = np.zeros(a.size + b.size)
-    errors[rank_a] = a
-    errors[rank_b] = b
-    fg[rank_a] = 1.0
-    return errors, fg
+def _interleave(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ascending ``a`` (foreground) and ``b`` (background): ``#{b > a_i}`` for each i and ``#{a >= b_j}``
+    for each j, from one ``searchsorted`` of the shorter array into the longer and a counting pass."""
+    if a.size <= b.size:
+        at_or_below = np.searchsorted(b, a, side="right")  # #{b <= a_i}; a_i >= b_j  <=>  j < at_or_below_i
+        hist = np.bincount(at_or_below, minlength=b.size + 1)
+        return b.size - at_or_below, a.size - np.cumsum(hist)[: b.size]
+    below = np.searchsorted(a, b, side="left")  # #{a < b_j}; b_j > a_i  <=>  i < below_j
+    hist = np.bincount(below, minlength=a.size + 1)
+    return b.size - np.cumsum(hist)[: a.size], a.size - below
 
 
 def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
     r"""Lovász-Softmax (Berman, Rannen Triki, Blaschko, CVPR 2018) over the classes present in the image.
 
-    For each included class: errors ``|[y=c] - p_c|`` sorted in decreasing order, dotted with
-    :func:`lovasz_grad` of the sorted ground truth; the loss is the mean over those classes (``classes='present'``).
-    Reference: ``lovasz_softmax(probas, labels, classes='present', per_image=False)`` of bermanmaxim/LovaszSoftmax,
-    as ported in segmentation_models_pytorch.
+    For each included class: errors ``|[y=c] - p_c|`` in decreasing order, combined with the increments of the
+    Jaccard loss along that order (:func:`lovasz_extension`); the loss is the mean over those classes
+    (``classes='present'``). Reference: ``lovasz_softmax(probas, labels, classes='present', per_image=False)``
+    of bermanmaxim/LovaszSoftmax, as ported in segmentation_models_pytorch.
     """
     keep = _included(x, include)
     per_class = np.full(x.num_classes, np.nan)
@@ -136,24 +153,23 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
     for c in np.flatnonzero(keep):
         fg = x.target == c
         pc = probs[c]
-        errors, fg_sorted = _sorted_by_error(1.0 - pc[fg], pc[~fg])
-        per_class[c] = float(errors @ lovasz_grad(fg_sorted))
+        # background errors are the stored probabilities themselves (float32 stays float32 until kept)
+        per_class[c] = lovasz_extension(1.0 - pc[fg].astype(np.float64), pc[~fg])
     return nanmean(per_class), per_class
 
 
 def lovasz_hinge(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
-    r"""Binary Lovász hinge: ``sum_k max(e_k, 0) g_k`` with hinge errors ``e = 1 - x s``, ``s = 2y - 1``.
+    r"""Binary Lovász hinge: :func:`lovasz_extension` of the hinge errors ``e = 1 - x s``, ``s = 2y - 1``,
+    with ``max(e, 0)`` as the weight of each step.
 
-    Errors sorted in decreasing order, ``g`` the :func:`lovasz_grad` of the sorted labels. Used for a
-    single-channel logit map. Reference: ``lovasz_hinge(logits, labels, per_image=False)`` of
+    Used for a single-channel logit map. Reference: ``lovasz_hinge(logits, labels, per_image=False)`` of
     bermanmaxim/LovaszSoftmax. With no foreground the loss is ``max(0, 1 + max logit)``, not 0.
     """
     if x.target.size == 0:
         return float("nan"), None
     logits = x.binary_logits
     fg = x.target == 1
-    errors, fg_sorted = _sorted_by_error(1.0 - logits[fg], 1.0 + logits[~fg])
-    return float(np.maximum(errors, 0.0) @ lovasz_grad(fg_sorted)), None
+    return lovasz_extension(1.0 - logits[fg], 1.0 + logits[~fg], hinge=True), None
 
 
 def lovasz(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
