@@ -103,23 +103,23 @@ def lovasz_extension(errors_fg: np.ndarray, errors_bg: np.ndarray, hinge: bool =
     >>> round(lovasz_extension(np.array([1.5, -1.0]), np.array([1.5, 0.0]), hinge=True), 12)
     1.0
     """
-    a_all = np.asarray(errors_fg)
-    b_all = np.asarray(errors_bg)
-    g = a_all.size
+    a = np.sort(np.asarray(errors_fg, dtype=np.float64))
+    b = np.sort(np.asarray(errors_bg, dtype=np.float64))
+    return lovasz_sorted(a, b, hinge)
+
+
+def lovasz_sorted(a: np.ndarray, b: np.ndarray, hinge: bool = False) -> float:
+    """:func:`lovasz_extension` of *ascending* float64 arrays of every foreground and background error."""
+    g = a.size
     weigh = (lambda e: np.maximum(e, 0.0)) if hinge else (lambda e: e)
     if g == 0:  # J = 1 from the first pixel on: only the largest error counts
-        return float(weigh(b_all.max())) if b_all.size else 0.0
-    cut = max(float(a_all.min()), 0.0)
-    b = b_all[b_all > cut]  # the background pixels that add something (a copy, sorted in place)
-    b.sort()
-    b = b.astype(np.float64, copy=False)
-    a = a_all[a_all > 0].astype(np.float64, copy=False)
+        return float(weigh(b[-1])) if b.size else 0.0
+    b = b[np.searchsorted(b, max(a[0], 0.0), side="right"):]  # the background pixels that add something
+    a = a[np.searchsorted(a, 0.0, side="right"):]
     lowest_b = b[0] if b.size else np.inf
-    low = a < lowest_b
-    a_low = a[low]  # every kept background pixel comes before these
-    a = a[~low]
-    a.sort()
-    # ascending arrays; the k-th smallest of n has 0-based rank n - 1 - k in decreasing order
+    split = np.searchsorted(a, lowest_b, side="left")
+    a_low, a = a[:split], a[split:]  # every kept background pixel comes before a_low
+    # the k-th smallest of n has 0-based rank n - 1 - k in decreasing order
     bg_before_fg, fg_before_bg = _interleave(a, b)
     j = np.arange(b.size - 1, -1, -1, dtype=np.float64)
     total = (weigh(a) / (g + bg_before_fg)).sum() + weigh(a_low).sum() / (g + b.size)
@@ -150,11 +150,24 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
     keep = _included(x, include)
     per_class = np.full(x.num_classes, np.nan)
     probs = x.probs
+    if x.single_channel:  # classes 0 and 1 have the same two error lists, with the roles swapped
+        fg = x.target == 1
+        p_fg, p_bg = np.sort(probs[1][fg]), np.sort(probs[1][~fg])
+        errors_fg = 1.0 - p_fg[::-1]  # ascending
+        lists = {0: (p_bg, errors_fg), 1: (errors_fg, p_bg)}
+        for c in np.flatnonzero(keep):
+            per_class[c] = lovasz_sorted(*lists[c])
+        return nanmean(per_class), per_class
     for c in np.flatnonzero(keep):
         fg = x.target == c
         pc = probs[c]
-        # background errors are the stored probabilities themselves (float32 stays float32 until kept)
-        per_class[c] = lovasz_extension(1.0 - pc[fg].astype(np.float64), pc[~fg])
+        p_fg = pc[fg]
+        p_fg.sort()  # the stored precision (float32 stays float32): the order of 1 - p is exact
+        errors_fg = 1.0 - p_fg[::-1].astype(np.float64)  # ascending
+        p_bg = pc[~fg]
+        p_bg = p_bg[p_bg > max(errors_fg[0], 0.0)]  # the others add nothing: no need to sort them
+        p_bg.sort()
+        per_class[c] = lovasz_sorted(errors_fg, p_bg.astype(np.float64, copy=False))
     return nanmean(per_class), per_class
 
 
@@ -169,7 +182,9 @@ def lovasz_hinge(x: SegInput, include: np.ndarray | None = None) -> tuple[float,
         return float("nan"), None
     logits = x.binary_logits
     fg = x.target == 1
-    return lovasz_extension(1.0 - logits[fg], 1.0 + logits[~fg], hinge=True), None
+    errors_fg = 1.0 - np.sort(logits[fg])[::-1]  # ascending
+    errors_bg = 1.0 + np.sort(logits[~fg])
+    return lovasz_sorted(errors_fg, errors_bg, hinge=True), None
 
 
 def lovasz(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
