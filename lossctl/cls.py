@@ -175,7 +175,10 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
         used_params[spec.name] = params
     metric_values = classification_metrics(x)
     metric_names = [s.name for s in config.selected() if s.kind == "metric"]
-    all_rows = [{"name": str(i), "values": {n: _num(v[i]) for n, v in per_sample.items()}, "per_class": {}}
+    rows = []
+    if config.per_sample:
+        columns = {n: [None if np.isnan(v) else v for v in values.tolist()] for n, values in per_sample.items()}
+        rows = [{"name": str(i), "values": {n: col[i] for n, col in columns.items()}, "per_class": {}}
                 for i in range(x.n)]
     summary: dict[str, Any] = {
         "count": x.n,
@@ -202,16 +205,12 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
                    "weights": x.weights is not None, "n_samples": x.n,
                    "num_classes": int(x.pred.shape[1]) if x.pred.ndim == 2 else 2,
                    "class_names": [], "values": list(means) + metric_names, "params": used_params},
-        "images": all_rows if config.per_sample else [],
+        "images": rows,
         "summary": summary,
         "not_available": unavailable,
-        "gates": check_gates(gates, all_rows, summary, ()),
+        "gates": check_gates(gates, lambda name, idx: per_sample.get(name, ()), summary, ()),
         "errors": [],
     }
-
-
-def _num(v: float) -> float | None:
-    return None if np.isnan(v) else float(v)
 
 
 def _stat(fn: Any, v: np.ndarray) -> float | None:

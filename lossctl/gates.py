@@ -63,10 +63,22 @@ def parse_gate(text: str) -> Gate:
     return Gate(text, stat, name, cls, m.group("op"), float(m.group("num")))
 
 
-def check_gates(gates: Sequence[Gate], images: Sequence[dict[str, Any]], summary: dict[str, Any],
+Series = Callable[[str, "int | None"], Sequence[float]]
+
+
+def check_gates(gates: Sequence[Gate], series: Series, summary: dict[str, Any],
                 class_names: Sequence[str]) -> list[dict[str, Any]]:
-    """Evaluate every gate against the per-image rows and the summary of a report document."""
-    return [_check(g, images, summary, class_names) for g in gates]
+    """Evaluate every gate against the summary of a report and ``series(name, class_index)``, the defined
+    per-image (or per-sample) values of one value."""
+    return [_check(g, series, summary, class_names) for g in gates]
+
+
+def row_series(rows: Sequence[dict[str, Any]]) -> Series:
+    """``series`` over the rows of a report (``values`` and ``per_class`` of each image)."""
+    def series(name: str, idx: int | None) -> list[float]:
+        picked = (_pick(r["values"], r["per_class"], name, idx) for r in rows)
+        return [v for v in picked if v is not None]
+    return series
 
 
 def class_index(cls: str, class_names: Sequence[str]) -> int:
@@ -80,7 +92,7 @@ def class_index(cls: str, class_names: Sequence[str]) -> int:
                          f"{', '.join(class_names) or '(no --class-names given)'}") from None
 
 
-def _check(gate: Gate, images: Sequence[dict[str, Any]], summary: dict[str, Any],
+def _check(gate: Gate, series: Series, summary: dict[str, Any],
            class_names: Sequence[str]) -> dict[str, Any]:
     idx = None if gate.cls is None else class_index(gate.cls, class_names)
     if gate.statistic == "pooled":
@@ -88,8 +100,7 @@ def _check(gate: Gate, images: Sequence[dict[str, Any]], summary: dict[str, Any]
     elif gate.statistic == "mean" and idx is None:  # the reported mean (for cls: the convention's reduction)
         value = summary["mean"].get(gate.name)
     else:
-        per_image = [_pick(im["values"], im["per_class"], gate.name, idx) for im in images]
-        value = _statistic(gate.statistic, [v for v in per_image if v is not None])
+        value = _statistic(gate.statistic, series(gate.name, idx))
     passed = value is not None and _OPS[gate.op](value, gate.threshold)
     return {"gate": gate.text, "statistic": gate.statistic, "value": value, "passed": bool(passed)}
 
@@ -106,10 +117,11 @@ def _pick(values: dict[str, Any], per_class: dict[str, Any], name: str, idx: int
     return vector[idx]
 
 
-def _statistic(stat: str, values: list[float]) -> float | None:
-    if not values:
-        return None
+def _statistic(stat: str, values: Sequence[float]) -> float | None:
     v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if not v.size:
+        return None
     if stat == "mean":
         result = v.mean()
     elif stat == "median":

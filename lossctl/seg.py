@@ -22,7 +22,7 @@ import numpy as np
 
 from lossctl import __version__, io, metrics, registry
 from lossctl.errors import InputError, LossctlError, UsageError
-from lossctl.gates import Gate, check_gates, class_index
+from lossctl.gates import Gate, check_gates, class_index, row_series
 from lossctl.pairing import Pair
 from lossctl.seg_input import prepare
 
@@ -203,7 +203,7 @@ def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConf
                    "shard": shard, "gates": [g.text for g in gates], "options": options},
         "images": rows,
         "summary": summary,
-        "gates": check_gates(gates, rows, summary, config.class_names),
+        "gates": check_gates(gates, row_series(rows), summary, config.class_names),
         "errors": errors,
     }
     return document

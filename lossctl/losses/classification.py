@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 import numpy as np
 
 from lossctl._numeric import floored_log, log_sigmoid, log_softmax
@@ -67,6 +68,11 @@ class ClsInput:
     def sample_weights(self) -> np.ndarray:
         """(N,) per-sample weights (ones when none were given)."""
         return np.ones(self.n) if self.weights is None else self.weights
+
+    @cached_property
+    def log_softmax(self) -> np.ndarray:
+        """(N, C) float64 log-softmax of the predictions (computed once, shared by every loss)."""
+        return log_softmax(self.pred, axis=1)
 
     @property
     def is_multiclass(self) -> bool:
@@ -146,8 +152,8 @@ def _categorical_logs(x: ClsInput, convention: str) -> np.ndarray:
     """(N, C) log-probabilities with the convention's treatment of probabilities."""
     if x.kind == "logits":
         if convention == "sklearn":
-            return np.log(np.clip(np.exp(log_softmax(x.pred, axis=1)), x.eps, 1 - x.eps))
-        return log_softmax(x.pred, axis=1)
+            return np.log(np.clip(np.exp(x.log_softmax), x.eps, 1 - x.eps))
+        return x.log_softmax
     p = x.pred
     if convention == "keras":
         return np.log(np.clip(p / p.sum(axis=1, keepdims=True), KERAS_EPS, KERAS_HIGH))
@@ -412,7 +418,7 @@ def _focal_multiclass(x: ClsInput, convention: str, *, gamma: float, alpha: floa
         q = _one_hot(safe, c)
         if label_smoothing:
             q = q * (1 - label_smoothing) + label_smoothing / c
-        p = np.exp(log_softmax(x.pred, axis=1)) if x.kind == "logits" else x.pred
+        p = np.exp(x.log_softmax) if x.kind == "logits" else x.pred
         p = np.clip(p / p.sum(axis=1, keepdims=True), KERAS_EPS, KERAS_HIGH)
         per_sample = (a * np.power(1 - p, gamma) * (-q * np.log(p))).sum(axis=1)
         return _reduce(per_sample, x, convention), per_sample
