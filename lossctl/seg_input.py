@@ -68,6 +68,7 @@ class SegInput:
     single_channel: bool = False
     notes: list[str] = field(default_factory=list)
     n_total: int = -1  # pixels before ignored ones were removed (-1: none were)
+    channel_max: np.ndarray | None = None  # (N,) per-pixel maximum of the logits, when already known
 
     @property
     def total_pixels(self) -> int:
@@ -84,7 +85,7 @@ class SegInput:
     def _log_normalizer(self) -> np.ndarray:
         """(N,) float64 ``log sum_c exp(x_c)`` of the logits, by log-sum-exp."""
         x = self._need_soft()
-        top = x.max(axis=0).astype(np.float64)
+        top = (x.max(axis=0) if self.channel_max is None else self.channel_max).astype(np.float64)
         return top + np.log(np.exp(x - top).sum(axis=0))
 
     @cached_property
@@ -189,14 +190,15 @@ def prepare(
             soft = soft[:, valid.reshape(-1)]
         if soft.dtype not in (np.float32, np.float64):
             soft = soft.astype(np.float32 if soft.dtype.itemsize <= 4 else np.float64)
-        _check_values(soft, kind)
-        if kind == "probs":
-            soft = _clip_probabilities(soft)
-            _check_channel_sums(soft)
-        labels = soft.argmax(axis=0)
+        labels, top, lo, hi = _scan_channels(soft, kind)
+        if kind == "probs" and (lo < 0.0 or hi > 1.0):  # rounding errors within RANGE_TOLERANCE
+            soft = np.clip(soft, 0.0, 1.0)
     _check_label_range(t, c, "target", "ground truth")
-    return SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft,
-                    binary_logits=binary_logits, single_channel=binary, notes=notes, n_total=target.size)
+    x = SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft,
+                 binary_logits=binary_logits, single_channel=binary, notes=notes, n_total=target.size)
+    if not binary and kind == "logits":
+        x.channel_max = top
+    return x
 
 
 def _resolve_kind(pred: np.ndarray, kind: str) -> str:
@@ -314,9 +316,14 @@ def _check_label_range(labels: np.ndarray, c: int, subject: str, what: str) -> N
 
 def _check_values(a: np.ndarray, kind: str) -> None:
     """Refuse NaN/infinite values and, for probabilities, values outside [0, 1] (one min and one max pass)."""
+    if a.size:
+        _check_range(float(a.min()), float(a.max()), a, kind)
+
+
+def _check_range(lo: float, hi: float, a: np.ndarray, kind: str) -> None:
+    """NaN propagates through min and max, so finite extremes mean finite values."""
     if a.size == 0:
         return
-    lo, hi = float(a.min()), float(a.max())
     if not (np.isfinite(lo) and np.isfinite(hi)):
         bad = int((~np.isfinite(a)).sum())
         raise InputError(f"the prediction holds {bad} NaN or infinite value(s); the model output must be "
@@ -333,10 +340,29 @@ def _clip_probabilities(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _check_channel_sums(a: np.ndarray) -> None:
-    if a.shape[1] == 0:
-        return
-    sums = a.sum(axis=0, dtype=np.float64)
+def _scan_channels(soft: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """One pass over the channels of a (C, N) map: the argmax labels (first maximum wins), the per-pixel
+    maximum, the smallest and largest value, and the checks of :func:`_check_values` (and, for probabilities,
+    of the channel sums) on the way."""
+    best = soft[0].copy()
+    labels = np.zeros(soft.shape[1], dtype=np.int64)
+    total = soft[0].astype(np.float64) if kind == "probs" else None
+    low = best.min(initial=np.inf)
+    for c in range(1, soft.shape[0]):
+        channel = soft[c]
+        np.putmask(labels, channel > best, c)
+        np.maximum(best, channel, out=best)
+        low = min(low, channel.min(initial=np.inf))
+        if total is not None:
+            total += channel
+    high = float(best.max(initial=-np.inf))
+    _check_range(float(low), high, soft, kind)
+    if total is not None and total.size:
+        _check_channel_sums(total)
+    return labels, best, float(low), high
+
+
+def _check_channel_sums(sums: np.ndarray) -> None:
     worst = float(np.abs(sums - 1.0).max())
     if worst > SUM_TOLERANCE:
         raise InputError(f"the prediction is read as probabilities but its channels sum to values up to "
