@@ -363,7 +363,7 @@ def _scan_channels(soft: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray,
 
 
 def _check_channel_sums(sums: np.ndarray) -> None:
-    worst = float(np.abs(sums - 1.0).max())
+    worst = max(float(sums.max()) - 1.0, 1.0 - float(sums.min()))
     if worst > SUM_TOLERANCE:
         raise InputError(f"the prediction is read as probabilities but its channels sum to values up to "
                          f"{worst:.3g} away from 1; if these are logits or scores pass --pred-kind logits",
