@@ -143,7 +143,13 @@ def _param_value(param: Any, raw: str, item: str) -> Any:
 
 def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool,
           inputs: list[Path]) -> None:
-    """Render with the chosen writer to stdout, or atomically to ``output`` (temporary file + rename)."""
+    """Render with the chosen writer to stdout, or to ``output``.
+
+    A regular file (or a new one) is written atomically: a temporary file beside it, then a rename, so an
+    interrupted run never leaves half a report (a symbolic link keeps pointing at the new report). Anything
+    else that exists (``/dev/null``, a named pipe, a terminal) is written to directly: renaming over it would
+    replace the device or pipe with a file.
+    """
     from lossctl.report import WRITERS
 
     writer = WRITERS[fmt.value]
@@ -151,18 +157,28 @@ def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_c
         writer(document, sys.stdout, per_class=per_class)
         sys.stdout.flush()
         return
-    target = Path(output)
+    target = Path(output).resolve()
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            writer(document, handle, per_class=per_class)
+        return
     buffer = _io.StringIO()
     writer(document, buffer, per_class=per_class)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(buffer.getvalue())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _check_output_path(output: str | None, inputs: list[Path]) -> None:

@@ -110,3 +110,28 @@ class _Iter:
 def test_identical_runs_are_byte_identical(cli, seg):
     runs = [cli("seg", seg.pred, seg.gt, "-f", fmt).out for fmt in ("json", "csv", "json", "csv")]
     assert runs[0] == runs[2] and runs[1] == runs[3]
+
+
+def test_output_to_a_device_or_pipe_is_written_not_replaced(cli, seg, tmp_path):
+    import stat
+    import threading
+
+    assert cli("seg", seg.pred, seg.gt, "-f", "csv", "-o", os.devnull).code == 0
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert cli("seg", seg.pred, seg.gt, "-f", "csv", "-o", fifo).code == 0
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and received and received[0].startswith(b"row,name")
+
+
+def test_output_through_a_symlink_updates_the_target_and_keeps_the_link(cli, seg, tmp_path):
+    real = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert cli("seg", seg.pred, seg.gt, "-f", "json", "-o", link).code == 0
+    assert link.is_symlink() and real.read_text().startswith("{")
+    assert oct(real.stat().st_mode & 0o777) != oct(0o600)  # the umask decides, not mkstemp's private mode
