@@ -57,36 +57,26 @@ import os
 
 os.environ["KERAS_BACKEND"] = "torch"  # must precede the keras import
 
-import glob  # noqa: E402
-import importlib.metadata  # noqa: E402
-import importlib.util  # noqa: E402
-import inspect  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
-import textwrap  # noqa: E402
-import types  # noqa: E402
 import warnings  # noqa: E402
-import zipfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import scipy  # noqa: E402
 import scipy.special  # noqa: E402
 import torch  # noqa: E402
 
 import keras  # noqa: E402
-import monai  # noqa: E402
 import monai.losses.focal_loss as monai_focal_mod  # noqa: E402
-import sklearn  # noqa: E402
 import sklearn.metrics as skm  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "tests" / "golden"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is not a package
+import references  # noqa: E402
+
+OUT_DIR = references.GOLDEN_DIR
 SEED = 20261203
 COMMAND = "/work/refenv/bin/python tools/make_golden_cls.py"
-TV_WHEEL_GLOB = "/work/refenv_build/tv/torchvision-*.whl"
 TOL64 = 1e-9
 TOL32 = 1e-5
 F64 = torch.float64
@@ -102,98 +92,16 @@ K_HI = float(np.float32(1.0 - KERAS_EPS))
 
 
 # --------------------------------------------------------------------------
-# Loading the references without importing their (broken) package roots
+# The references (loaded by tools/references.py, which says why and how)
 # --------------------------------------------------------------------------
 
-
-def _load_module(fullname: str, path: str):
-    spec = importlib.util.spec_from_file_location(fullname, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[fullname] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def load_smp_losses():
-    """smp's losses modules, bypassing segmentation_models_pytorch/__init__.py."""
-    spec = importlib.util.find_spec("segmentation_models_pytorch")
-    pkg_dir = list(spec.submodule_search_locations)[0]
-    for name, path in (
-        ("segmentation_models_pytorch", pkg_dir),
-        ("segmentation_models_pytorch.losses", os.path.join(pkg_dir, "losses")),
-    ):
-        if name not in sys.modules:
-            stub = types.ModuleType(name)
-            stub.__path__ = [path]
-            sys.modules[name] = stub
-    mods = {}
-    for name in ("constants", "_functional", "soft_bce", "soft_ce", "focal"):
-        mods[name] = _load_module(
-            f"segmentation_models_pytorch.losses.{name}", os.path.join(pkg_dir, "losses", f"{name}.py")
-        )
-    return pkg_dir, mods
-
-
-def load_tv_focal():
-    """torchvision/ops/focal_loss.py extracted from the wheel, loaded alone."""
-    wheels = sorted(glob.glob(TV_WHEEL_GLOB))
-    assert wheels, f"torchvision wheel not found: {TV_WHEEL_GLOB}"
-    wheel = wheels[-1]
-    with zipfile.ZipFile(wheel) as zf:
-        src = zf.read("torchvision/ops/focal_loss.py").decode()
-        meta = zf.read([n for n in zf.namelist() if n.endswith(".dist-info/METADATA")][0]).decode()
-    version = [ln.split(":", 1)[1].strip() for ln in meta.splitlines() if ln.startswith("Version:")][0]
-    for name in ("torchvision", "torchvision.ops"):
-        stub = types.ModuleType(name)
-        stub.__path__ = []
-        sys.modules[name] = stub
-    utils = types.ModuleType("torchvision.utils")
-    utils._log_api_usage_once = lambda obj: None
-    sys.modules["torchvision.utils"] = utils
-    path = os.path.join(tempfile.mkdtemp(prefix="tvfocal_"), "focal_loss.py")
-    with open(path, "w") as fh:
-        fh.write(src)
-    return wheel, version, _load_module("torchvision.ops.focal_loss", path)
-
-
-def make_monai_focal64():
-    """monai FocalLoss whose forward is MONAI's own source minus the two float32 casts."""
-    cls = monai_focal_mod.FocalLoss
-    src = textwrap.dedent(inspect.getsource(cls.forward))
-    for cast in ("input = input.float()", "target = target.float()"):
-        assert src.count(cast) == 1, cast
-        src = src.replace(cast, "pass  # float32 cast removed")
-    ns = dict(monai_focal_mod.__dict__)
-    exec(compile(src, "<monai FocalLoss.forward without float32 casts>", "exec"), ns)
-    return type("FocalLoss64", (cls,), {"forward": ns["forward"]})
-
-
-SMP_DIR, SMP = load_smp_losses()
-TV_WHEEL, TV_VERSION, TV_FOCAL = load_tv_focal()
-MonaiFocal64 = make_monai_focal64()
-
-
-def dist_version(*names):
-    for n in names:
-        try:
-            return importlib.metadata.version(n)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return None
-
-
-VERSIONS = {
-    "torch": torch.__version__,
-    "keras": keras.__version__,
-    "keras_backend": keras.backend.backend(),
-    "keras_floatx": keras.config.floatx(),
-    "scikit-learn": sklearn.__version__,
-    "segmentation_models_pytorch": dist_version("segmentation_models_pytorch", "segmentation-models-pytorch"),
-    "monai": monai.__version__,
-    "torchvision": TV_VERSION,
-    "numpy": np.__version__,
-    "scipy": scipy.__version__,
-}
+SMP_DIR, SMP = references.load_smp_losses(("constants", "_functional", "soft_bce", "soft_ce", "focal"))
+TV_WHEEL, TV_VERSION, TV_FOCAL = references.load_torchvision_focal()
+MonaiFocal64 = references.make_monai_focal64()
+VERSIONS = references.versions(
+    ("torch", "keras", "keras_backend", "keras_floatx", "scikit-learn", "segmentation_models_pytorch", "monai",
+     "torchvision", "numpy", "scipy"), TV_VERSION
+)
 
 
 # --------------------------------------------------------------------------
@@ -1891,16 +1799,7 @@ def main():
         "not_generated": NOT_GENERATED,
         "cases": out_cases,
     }
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT_DIR / "cls_inputs.npz", **arrays)
-    with open(OUT_DIR / "cls.json", "w") as fh:
-        json.dump(doc, fh, indent=1, allow_nan=False)
-        fh.write("\n")
-
-    with np.load(OUT_DIR / "cls_inputs.npz") as z:
-        assert set(z.files) == set(arrays)
-        for k, v in arrays.items():
-            assert z[k].dtype == v.dtype and np.array_equal(z[k], v), k
+    references.write_golden(OUT_DIR, "cls_inputs.npz", arrays, "cls.json", doc)  # with a round-trip check
 
     print(f"{len(out_cases)} cases")
     for (loss, conv), v in counters.items():

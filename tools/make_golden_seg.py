@@ -21,10 +21,10 @@ Reference quirks handled here (see also the "note" entries in seg.json):
 
 * smp ``losses/lovasz.py::_lovasz_grad`` casts the sorted ground truth with
   ``.float()`` (float32), so ``_lovasz_softmax``/``_lovasz_hinge`` raise
-  "dot: expected both vectors to have same dtype" on float64 input.  We install
-  a copy of ``_lovasz_grad`` whose source differs only by
-  ``.float()`` -> ``.double()``; the unpatched module is also run on float32
-  copies as a cross-check (agreement to ~1e-5).
+  "dot: expected both vectors to have same dtype" on float64 input.  We use
+  a copy of ``lovasz.py`` whose source differs only by those two
+  ``.float()`` -> ``.double()`` (tools/references.py); the unpatched module is
+  also run on float32 copies as a cross-check (agreement to ~1e-5).
 * ``monai.losses.FocalLoss.forward`` casts input and target to float32
   (``input.float()``), so we call its core, ``monai.losses.focal_loss.
   softmax_focal_loss``, directly in float64; ``FocalLoss(...)`` itself is run as
@@ -41,34 +41,26 @@ Reference quirks handled here (see also the "note" entries in seg.json):
 
 from __future__ import annotations
 
-import glob
-import importlib.metadata
-import importlib.util
-import inspect
 import json
 import math
 import os
 import sys
-import tempfile
-import textwrap
-import types
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-import monai
-import sklearn
 import sklearn.metrics as skm
 from monai.losses.focal_loss import FocalLoss as MonaiFocalLoss
 from monai.losses.focal_loss import softmax_focal_loss as monai_softmax_focal_loss
 from monai.networks import one_hot as monai_one_hot
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "tests" / "golden"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is not a package
+import references  # noqa: E402
+
+OUT_DIR = references.GOLDEN_DIR
 SEED = 20240607
 TV_WHEEL_GLOB = "/work/refenv_build/tv/torchvision-0.28.0-*.whl"
 COMMAND = "/work/refenv/bin/python tools/make_golden_seg.py"
@@ -79,100 +71,14 @@ warnings.filterwarnings("ignore")  # sklearn UndefinedMetricWarning etc.
 
 
 # --------------------------------------------------------------------------
-# Loading the references without importing their (broken) package roots
+# The references (loaded by tools/references.py, which says why and how)
 # --------------------------------------------------------------------------
 
-
-def _load_module(fullname: str, path: str):
-    spec = importlib.util.spec_from_file_location(fullname, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[fullname] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def load_smp():
-    """Load smp's losses modules from the installed files, bypassing
-    segmentation_models_pytorch/__init__.py (which imports torchvision)."""
-    spec = importlib.util.find_spec("segmentation_models_pytorch")
-    pkg_dir = list(spec.submodule_search_locations)[0]
-    for name, path in (
-        ("segmentation_models_pytorch", pkg_dir),
-        ("segmentation_models_pytorch.losses", os.path.join(pkg_dir, "losses")),
-    ):
-        stub = types.ModuleType(name)
-        stub.__path__ = [path]
-        sys.modules[name] = stub
-    mods = {}
-    for name in ("constants", "_functional", "dice", "jaccard", "tversky", "lovasz", "focal"):
-        mods[name] = _load_module(
-            f"segmentation_models_pytorch.losses.{name}",
-            os.path.join(pkg_dir, "losses", f"{name}.py"),
-        )
-    lov = mods["lovasz"]
-    # float64-capable copy of _lovasz_grad: identical source except the two
-    # float32 casts (.float() -> .double()).
-    src = textwrap.dedent(inspect.getsource(lov._lovasz_grad))
-    assert src.count(".float()") == 2, src
-    ns = dict(lov.__dict__)
-    exec(compile(src.replace(".float()", ".double()"), "<patched _lovasz_grad>", "exec"), ns)
-    patched = types.ModuleType("smp_lovasz_float64")
-    patched.__dict__.update(ns)
-    # re-bind the functions of the patched namespace so they see the new grad
-    for fname in ("_lovasz_hinge", "_lovasz_hinge_flat", "_lovasz_softmax", "_lovasz_softmax_flat"):
-        f = getattr(lov, fname)
-        setattr(patched, fname, types.FunctionType(f.__code__, patched.__dict__, f.__name__, f.__defaults__))
-    mods["lovasz64"] = patched
-    return pkg_dir, mods
-
-
-def load_tv_focal():
-    """Extract torchvision/ops/focal_loss.py from the wheel and load only it."""
-    wheels = sorted(glob.glob(TV_WHEEL_GLOB))
-    assert wheels, f"torchvision wheel not found: {TV_WHEEL_GLOB}"
-    wheel = wheels[-1]
-    with zipfile.ZipFile(wheel) as zf:
-        src = zf.read("torchvision/ops/focal_loss.py").decode()
-        meta_name = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")][0]
-        meta = zf.read(meta_name).decode()
-    version = [ln.split(":", 1)[1].strip() for ln in meta.splitlines() if ln.startswith("Version:")][0]
-    # stub parents so that "from ..utils import _log_api_usage_once" resolves
-    for name in ("torchvision", "torchvision.ops"):
-        stub = types.ModuleType(name)
-        stub.__path__ = []
-        sys.modules[name] = stub
-    utils = types.ModuleType("torchvision.utils")
-    utils._log_api_usage_once = lambda obj: None
-    sys.modules["torchvision.utils"] = utils
-    tmp = tempfile.mkdtemp(prefix="tvfocal_")
-    path = os.path.join(tmp, "focal_loss.py")
-    with open(path, "w") as fh:
-        fh.write(src)
-    mod = _load_module("torchvision.ops.focal_loss", path)
-    return wheel, version, mod
-
-
-SMP_DIR, SMP = load_smp()
-TV_WHEEL, TV_VERSION, TV_FOCAL = load_tv_focal()
-
-
-def dist_version(*names):
-    for n in names:
-        try:
-            return importlib.metadata.version(n)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return None
-
-
-VERSIONS = {
-    "torch": torch.__version__,
-    "segmentation_models_pytorch": dist_version("segmentation_models_pytorch", "segmentation-models-pytorch"),
-    "monai": monai.__version__,
-    "torchvision": TV_VERSION,
-    "scikit-learn": sklearn.__version__,
-    "numpy": np.__version__,
-}
+SMP_DIR, SMP = references.load_smp_losses()
+TV_WHEEL, TV_VERSION, TV_FOCAL = references.load_torchvision_focal(TV_WHEEL_GLOB)
+VERSIONS = references.versions(
+    ("torch", "segmentation_models_pytorch", "monai", "torchvision", "scikit-learn", "numpy"), TV_VERSION
+)
 
 
 # --------------------------------------------------------------------------
@@ -1025,17 +931,7 @@ def main():
         },
         "cases": out_cases,
     }
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT_DIR / "seg_inputs.npz", **arrays)
-    with open(OUT_DIR / "seg.json", "w") as fh:
-        json.dump(doc, fh, indent=1, allow_nan=False)
-        fh.write("\n")
-
-    # round-trip check of the stored files
-    with np.load(OUT_DIR / "seg_inputs.npz") as z:
-        for c in CASES:
-            assert np.array_equal(z[f"{c.id}/pred"], c.pred) and z[f"{c.id}/pred"].dtype == c.pred.dtype
-            assert np.array_equal(z[f"{c.id}/target"], c.target)
+    references.write_golden(OUT_DIR, "seg_inputs.npz", arrays, "seg.json", doc)  # with a round-trip check
     print(f"{len(out_cases)} cases")
     for k, v in counters.items():
         print(f"  {k:20s} {v}")

@@ -37,33 +37,27 @@ import os
 
 os.environ["KERAS_BACKEND"] = "torch"  # noqa: E402  (must precede the keras import)
 
-import glob
-import importlib.metadata
-import importlib.util
 import json
 import sys
-import tempfile
-import types
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 import keras
-import monai
 from monai.losses import DiceLoss as MonaiDiceLoss
 from monai.losses import FocalLoss as MonaiFocalLoss
 from monai.losses import TverskyLoss as MonaiTverskyLoss
 from monai.losses.focal_loss import sigmoid_focal_loss as monai_sigmoid_focal_loss
 from monai.networks import one_hot as monai_one_hot
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "tests" / "golden"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is not a package
+import references  # noqa: E402
+
+OUT_DIR = references.GOLDEN_DIR
 SEED = 20250611
 COMMAND = "/work/refenv/bin/python tools/make_golden_seg_presets.py"
-TV_WHEEL_GLOB = "/work/refenv_build/tv/torchvision-*.whl"
 F64 = torch.float64
 RNG = np.random.default_rng(SEED)
 
@@ -71,84 +65,15 @@ warnings.filterwarnings("ignore")  # MONAI "single channel prediction" warnings 
 
 
 # --------------------------------------------------------------------------
-# Loading the references
+# The references (loaded by tools/references.py, which says why and how)
 # --------------------------------------------------------------------------
 
-
-def _load_module(fullname: str, path: str, source: str | None = None):
-    spec = importlib.util.spec_from_file_location(fullname, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[fullname] = mod
-    if source is None:
-        spec.loader.exec_module(mod)
-    else:
-        exec(compile(source, path, "exec"), mod.__dict__)
-    return mod
-
-
-def load_smp():
-    spec = importlib.util.find_spec("segmentation_models_pytorch")
-    pkg_dir = list(spec.submodule_search_locations)[0]
-    for name, path in (("segmentation_models_pytorch", pkg_dir),
-                       ("segmentation_models_pytorch.losses", os.path.join(pkg_dir, "losses"))):
-        stub = types.ModuleType(name)
-        stub.__path__ = [path]
-        sys.modules[name] = stub
-    mods = {}
-    for name in ("constants", "_functional", "dice", "jaccard", "tversky", "focal", "soft_ce", "soft_bce",
-                 "lovasz"):
-        mods[name] = _load_module(f"segmentation_models_pytorch.losses.{name}",
-                                  os.path.join(pkg_dir, "losses", f"{name}.py"))
-    path = os.path.join(pkg_dir, "losses", "lovasz.py")
-    src = Path(path).read_text()
-    old = ("gts - gt_sorted.float().cumsum(0)", "gts + (1 - gt_sorted).float().cumsum(0)")
-    for o in old:
-        assert src.count(o) == 1, o
-        src = src.replace(o, o.replace(".float()", ".double()"))
-    mods["lovasz64"] = _load_module("segmentation_models_pytorch.losses.lovasz64", path, src)
-    return pkg_dir, mods
-
-
-def load_tv_focal():
-    wheel = sorted(glob.glob(TV_WHEEL_GLOB))[-1]
-    with zipfile.ZipFile(wheel) as zf:
-        src = zf.read("torchvision/ops/focal_loss.py").decode()
-        meta = zf.read([n for n in zf.namelist() if n.endswith(".dist-info/METADATA")][0]).decode()
-    version = [ln.split(":", 1)[1].strip() for ln in meta.splitlines() if ln.startswith("Version:")][0]
-    for name in ("torchvision", "torchvision.ops"):
-        stub = types.ModuleType(name)
-        stub.__path__ = []
-        sys.modules[name] = stub
-    utils = types.ModuleType("torchvision.utils")
-    utils._log_api_usage_once = lambda obj: None
-    sys.modules["torchvision.utils"] = utils
-    path = os.path.join(tempfile.mkdtemp(prefix="tvfocal_"), "focal_loss.py")
-    Path(path).write_text(src)
-    return wheel, version, _load_module("torchvision.ops.focal_loss", path)
-
-
-SMP_DIR, SMP = load_smp()
-TV_WHEEL, TV_VERSION, TV_FOCAL = load_tv_focal()
-
-
-def dist_version(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-VERSIONS = {
-    "torch": torch.__version__,
-    "segmentation_models_pytorch": dist_version("segmentation_models_pytorch")
-    or dist_version("segmentation-models-pytorch"),
-    "monai": monai.__version__,
-    "keras": keras.__version__,
-    "keras_backend": keras.backend.backend(),
-    "keras_floatx": keras.config.floatx(),
-    "torchvision": TV_VERSION,
-    "numpy": np.__version__,
-}
+SMP_DIR, SMP = references.load_smp_losses()
+TV_WHEEL, TV_VERSION, TV_FOCAL = references.load_torchvision_focal()
+VERSIONS = references.versions(
+    ("torch", "segmentation_models_pytorch", "monai", "keras", "keras_backend", "keras_floatx", "torchvision",
+     "numpy"), TV_VERSION
+)
 
 # The presets (hard-coded: this script never imports lossctl; the test checks the list against SEG_PRESETS).
 PRESETS = [
@@ -556,14 +481,7 @@ def main():
         },
         "cases": out,
     }
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT_DIR / "seg_presets_inputs.npz", **arrays)
-    with open(OUT_DIR / "seg_presets.json", "w") as fh:
-        json.dump(doc, fh, indent=1, allow_nan=False)
-        fh.write("\n")
-    with np.load(OUT_DIR / "seg_presets_inputs.npz") as z:
-        for c in CASES:
-            assert np.array_equal(z[f"{c.id}/pred"], c.pred) and np.array_equal(z[f"{c.id}/target"], c.target)
+    references.write_golden(OUT_DIR, "seg_presets_inputs.npz", arrays, "seg_presets.json", doc)
     print(f"{len(out)} cases")
     for (loss, conv), k in counters.items():
         print(f"  {loss:20s} {conv:6s} {k}")
