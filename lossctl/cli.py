@@ -282,7 +282,8 @@ def seg_command(
         names_ = tuple(registry.names("seg", "metric")) + names_
     classes = tuple(c.strip() for c in class_names.split(",")) if class_names else ()
     if classes and num_classes is not None and num_classes != len(classes):
-        raise UsageError(f"--num-classes {num_classes} but --class-names names {len(classes)} classes")
+        raise UsageError(f"--num-classes {num_classes} but --class-names names {len(classes)} classes; drop "
+                         "--num-classes (the names set it) or name every class")
     base = SegConfig(values=names_, convention=convention.value, pred_kind=pred_kind.value)
     params = _parse_params(param, {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps},
                            "seg", base.selected())

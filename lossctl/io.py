@@ -438,17 +438,18 @@ def _tifffile_damage(records: list[logging.LogRecord]) -> str | None:
     return None
 
 
-def _read_tiff(path: str, d: str, max_pixels: int) -> np.ndarray:
-    """Read a TIFF with tifffile: a page as 2-D (or H x W x C), a stack of pages as D x H x W."""
+def _read_tiff(path: str, d: str, max_pixels: int) -> tuple[np.ndarray, str | None]:
+    """Read a TIFF with tifffile: a page as 2-D (or H x W x C), a stack of pages as D x H x W. The mode is
+    ``"RGB"``/``"RGBA"`` for a colour (photometric RGB) image, else None."""
     import tifffile
 
     logger = logging.getLogger("tifffile")
     if _TIFFFILE_CAPTURE not in logger.filters:
         logger.addFilter(_TIFFFILE_CAPTURE)
     with _TIFFFILE_CAPTURE.capture() as records:
-        array = _read_tiff_data(tifffile, path, d, max_pixels, records)
+        array, mode = _read_tiff_data(tifffile, path, d, max_pixels, records)
     _raise_tiff_damage(d, records)
-    return array
+    return array, mode
 
 
 def _raise_tiff_damage(d: str, records: list[logging.LogRecord]) -> None:
@@ -462,12 +463,15 @@ def _raise_tiff_damage(d: str, records: list[logging.LogRecord]) -> None:
 
 def _read_tiff_data(
     tifffile: Any, path: str, d: str, max_pixels: int, records: list[logging.LogRecord]
-) -> np.ndarray:
+) -> tuple[np.ndarray, str | None]:
     with _converting(d, "tiff"), tifffile.TiffFile(path) as tif:
         series = list(tif.series)
         if not series:
             raise InputError(f"{d}: the TIFF holds no image; re-export it")
         first = series[0]
+        mode = None
+        if tif.pages and getattr(tif.pages[0], "photometric", None) == tifffile.PHOTOMETRIC.RGB:
+            mode = "RGBA" if tif.pages[0].samplesperpixel == 4 else "RGB"
         dtype = None if first.dtype is None else np.dtype(first.dtype)
         shape = tuple(int(n) for n in first.shape)
         # Pages written one by one (each with its own shape metadata) form one series each: stack them when
@@ -486,7 +490,7 @@ def _read_tiff_data(
                 array[index] = item.asarray()
         else:
             array = np.asarray(first.asarray())
-        return _native(array)
+        return _native(array), mode
 
 
 def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
@@ -623,7 +627,7 @@ def load_array(
     if fmt in ("png", "jpeg"):
         array, mode = _read_pil(given, d, fmt, max_pixels)
     elif fmt == "tiff":
-        array = _read_tiff(given, d, max_pixels)
+        array, mode = _read_tiff(given, d, max_pixels)
     elif fmt == "npy":
         array = _read_npy_file(given, d, file_size, max_pixels)
     else:

@@ -148,7 +148,10 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str) -> dict[str, Path]:
             break
         # Prune hidden folders in place, and sort so the scan order (and any message) does not depend on the OS.
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in sorted(files):
+        # a folder named like a supported file (x.png/) takes that file's place, so that reading it reports
+        # "is a directory" instead of a confusing pairing error
+        entries = sorted(files + [d for d in subfolders if Path(d).suffix.lower() in wanted])
+        for name in entries:
             if name.startswith("."):
                 continue
             path = Path(folder, name)

@@ -248,7 +248,7 @@ def _check_label_prediction(pred: np.ndarray, target: np.ndarray, ignore: tuple[
     if pred.shape != target.shape:
         raise ShapeMismatchError(
             f"the label prediction has shape {pred.shape} but the ground truth has {target.shape}; "
-            "they must match pixel for pixel" + _shape_hint(pred.shape, target.shape), subject="pred")
+            "they must match pixel for pixel" + _shape_hint(pred.shape, target.shape, labels=True), subject="pred")
     if pred.dtype == np.bool_:
         return pred.astype(np.uint8)
     return _apply_255_rule(pred, ignore, None, notes, "prediction")
@@ -279,10 +279,10 @@ def _channels_first(pred: np.ndarray, spatial: tuple[int, ...], channels_last: b
         f"(C, {', '.join(map(str, spatial))}) or {spatial}" + hint, subject="pred")
 
 
-def _shape_hint(shape: tuple[int, ...], spatial: tuple[int, ...]) -> str:
+def _shape_hint(shape: tuple[int, ...], spatial: tuple[int, ...], labels: bool = False) -> str:
     if len(shape) >= 2 and tuple(reversed(shape[-2:])) == tuple(spatial[-2:]):
         return " (height and width look transposed)"
-    if len(shape) != len(spatial) and len(shape) != len(spatial) + 1:
+    if len(shape) != len(spatial) and (labels or len(shape) != len(spatial) + 1):
         return f" (the prediction is {len(shape)}-D, the ground truth {len(spatial)}-D)"
     return " (was the prediction resized or cropped?)"
 
@@ -310,8 +310,11 @@ def _check_label_range(labels: np.ndarray, c: int, subject: str, what: str) -> N
         raise InputError(f"the {what} holds the negative label {lo}; labels must be 0..{c - 1} "
                          "(pass --ignore-index for a void label)", subject=subject)
     if hi >= c:
-        raise InputError(f"the {what} holds label {hi} but there are only {c} classes (0..{c - 1}); "
-                         "pass --ignore-index for a void label or check --num-classes", subject=subject)
+        fix = ("pass --ignore-index for a void label or check --num-classes" if subject == "target" else
+               "check --num-classes (a predicted label must be one of the classes; only the ground truth may "
+               "hold void labels)")
+        raise InputError(f"the {what} holds label {hi} but there are only {c} classes (0..{c - 1}); {fix}",
+                         subject=subject)
 
 
 def _check_values(a: np.ndarray, kind: str) -> None:
