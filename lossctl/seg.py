@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from lossctl import __version__, io, metrics, registry
-from lossctl.errors import InputError, LossctlError, UsageError
+from lossctl._numeric import nanmean
+from lossctl.errors import InputError, UsageError
 from lossctl.gates import Gate, check_gates, class_index, row_series
 from lossctl.pairing import Pair
 from lossctl.seg_input import prepare
@@ -75,10 +76,8 @@ class SegConfig:
         """The ``config`` block of the report."""
         return {
             "pred_kind": self.pred_kind, "ignore_index": list(self.ignore_index),
-            "num_classes": self.num_classes, "class_names": list(self.class_names),
             "threshold": self.threshold, "channels_last": self.channels_last, "empty": self.empty,
             "include_background": self.include_background, "convention": self.convention,
-            "values": [s.name for s in self.selected()],
             "not_available": self.unavailable() if not self.values else {},
             "params": {s.name: self.params_for(s) for s in self.selected() if s.params},
         }
@@ -198,8 +197,8 @@ def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConf
         "lossctl": __version__,
         "command": "seg",
         "config": {**(sources or {}), **config.to_dict(), "num_classes": c,
-                   "values": [s.name for s in config.selected() if s.kind == "metric" or s.name in summary["mean"]],
                    "class_names": list(config.class_names) or [str(i) for i in range(c)],
+                   "values": [s.name for s in config.selected() if s.kind == "metric" or s.name in summary["mean"]],
                    "shard": shard, "gates": [g.text for g in gates], "options": options},
         "images": rows,
         "summary": summary,
@@ -308,7 +307,7 @@ def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) ->
     per_class_mean = {}
     for n in {k for r in rows for k in r["per_class"]}:
         m = np.array([[_nan(x) for x in r["per_class"][n]] for r in rows if n in r["per_class"]])
-        per_class_mean[n] = [_nullable_scalar(_column_nanmean(m[:, j])) for j in range(c)]
+        per_class_mean[n] = [_nullable_scalar(nanmean(m[:, j])) for j in range(c)]
     return {
         "count": len(rows),
         "undefined": undefined,
@@ -326,11 +325,6 @@ def _order(name: str) -> int:
     return registry.names("seg").index(name)
 
 
-def _column_nanmean(v: np.ndarray) -> float:
-    kept = v[~np.isnan(v)]
-    return float(kept.mean()) if kept.size else float("nan")
-
-
 def _nan(v: float | None) -> float:
     return float("nan") if v is None else v
 
@@ -344,4 +338,4 @@ def _nullable(v: np.ndarray) -> list[float | None]:
 
 
 __all__ = ["SegConfig", "ImageOutcome", "PairFailure", "evaluate_pair", "evaluate", "build_report",
-           "check_gate_names", "resolve_workers", "LossctlError"]
+           "check_gate_names", "resolve_workers", "select_shard", "parse_shard", "merge_reports"]
