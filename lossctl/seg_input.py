@@ -154,10 +154,15 @@ def prepare(
     kind = _resolve_kind(pred, kind)
 
     if kind == "labels":
-        pred_labels = _check_label_prediction(pred, target, ignore_index, notes)
+        pred_labels = _check_label_prediction(pred, target, ignore_index, num_classes, notes)
         valid = _valid_mask(target, ignore_index)
         t, lab = _flat(target, valid), _flat(pred_labels, valid)
-        c = num_classes if num_classes is not None else int(max(_max(t), _max(lab))) + 1
+        for void in ignore_index:
+            if void >= 0 and np.any(lab == void):
+                raise InputError(f"the prediction holds {void}, the --ignore-index (void) label; a prediction "
+                                 f"must name a class (a 0/{void} mask? then drop --ignore-index {void})",
+                                 subject="pred")
+        c = num_classes if num_classes is not None else _inferred_classes(t, lab)
         _check_label_range(t, c, "target", "ground truth")
         _check_label_range(lab, c, "pred", "prediction")
         return SegInput(target=t.astype(np.int64), labels=lab.astype(np.int64), num_classes=max(c, 1),
@@ -168,6 +173,10 @@ def prepare(
     t = _flat(target, valid).astype(np.int64)
     binary_logits = None
     if binary:
+        if num_classes not in (None, 2):
+            raise ShapeMismatchError(f"the prediction is a single foreground map (2 classes) but there are "
+                                     f"{num_classes} classes (--num-classes or --class-names); give one channel "
+                                     "per class, or declare 2 classes", subject="pred")
         x = _flat(soft, valid).astype(np.float64)
         _check_values(x, kind)
         if kind == "probs":
@@ -176,15 +185,16 @@ def prepare(
             labels = (x >= threshold).astype(np.int64)
         else:
             soft = np.stack([np.zeros_like(x), x])
-            labels = (log_sigmoid(x) >= np.log(threshold)).astype(np.int64)
+            with np.errstate(divide="ignore"):  # threshold 0: every pixel is foreground
+                labels = (log_sigmoid(x) >= np.log(threshold)).astype(np.int64)
             binary_logits = x
         c = 2
     else:
         c = soft.shape[0]
         if num_classes is not None and num_classes != c:
             raise ShapeMismatchError(
-                f"the prediction has {c} channels but --num-classes is {num_classes}; "
-                "pass the matching --num-classes (or none)", subject="pred")
+                f"the prediction has {c} channels but there are {num_classes} classes (--num-classes or "
+                "--class-names); pass the matching class count or names (or none)", subject="pred")
         soft = soft.reshape(c, -1)
         if valid is not None:
             soft = soft[:, valid.reshape(-1)]
@@ -199,6 +209,19 @@ def prepare(
     if not binary and kind == "logits":
         x.channel_max = top
     return x
+
+
+#: Largest class count lossctl infers from label values alone; beyond it a label is more likely a void value.
+MAX_INFERRED_CLASSES = 1024
+
+
+def _inferred_classes(target: np.ndarray, labels: np.ndarray) -> int:
+    top = int(max(_max(target), _max(labels)))
+    if top >= MAX_INFERRED_CLASSES:
+        who, subject = ("ground truth", "target") if _max(target) == top else ("prediction", "pred")
+        raise InputError(f"the {who} holds label {top}, which would make {top + 1} classes; pass --ignore-index "
+                         f"{top} if it is a void label, or --num-classes", subject=subject)
+    return top + 1
 
 
 def _resolve_kind(pred: np.ndarray, kind: str) -> str:
@@ -217,7 +240,7 @@ def _resolve_kind(pred: np.ndarray, kind: str) -> str:
 def _check_target(target: np.ndarray, ignore: tuple[int, ...], num_classes: int | None,
                   notes: list[str]) -> np.ndarray:
     if target.dtype == np.bool_:
-        return target.astype(np.uint8)
+        target = target.astype(np.uint8)
     if not np.issubdtype(target.dtype, np.integer):
         raise InputError(f"the ground truth holds floating-point ({target.dtype}) values, not integer class "
                          "labels; check that PRED and GT are not swapped, or save the labels as integers",
@@ -244,14 +267,16 @@ def _apply_255_rule(labels: np.ndarray, ignore: tuple[int, ...], num_classes: in
 
 
 def _check_label_prediction(pred: np.ndarray, target: np.ndarray, ignore: tuple[int, ...],
-                            notes: list[str]) -> np.ndarray:
+                            num_classes: int | None, notes: list[str]) -> np.ndarray:
     if pred.shape != target.shape:
         raise ShapeMismatchError(
             f"the label prediction has shape {pred.shape} but the ground truth has {target.shape}; "
             "they must match pixel for pixel" + _shape_hint(pred.shape, target.shape, labels=True), subject="pred")
     if pred.dtype == np.bool_:
         return pred.astype(np.uint8)
-    return _apply_255_rule(pred, ignore, None, notes, "prediction")
+    if 255 in ignore:  # 255 is void in the ground truth; a prediction cannot be void (refused later)
+        return pred
+    return _apply_255_rule(pred, ignore, num_classes, notes, "prediction")
 
 
 def _channels_first(pred: np.ndarray, spatial: tuple[int, ...], channels_last: bool) -> tuple[np.ndarray, bool]:
@@ -269,7 +294,6 @@ def _channels_first(pred: np.ndarray, spatial: tuple[int, ...], channels_last: b
         if pred.shape[0] == 1:
             return pred[0], True
         return pred, False
-    hint = ""
     if pred.ndim == len(spatial) + 1 and pred.shape[:-1] == spatial:
         hint = "; it looks channels-last: pass --channels-last"
     else:

@@ -201,3 +201,41 @@ def test_channels_last_option():
     probs = np.full((4, 5, 3), 1 / 3)
     x = prepare(probs, np.zeros((4, 5), int), kind="probs", channels_last=True)
     assert x.num_classes == 3
+
+
+def test_0_255_prediction_against_ignored_255_is_refused():
+    with pytest.raises(InputError, match="void"):
+        prepare(np.array([0, 255, 255], np.uint8), np.array([0, 1, 255], np.uint8), ignore_index=(255,))
+
+
+def test_0_255_rule_is_the_same_for_prediction_and_ground_truth():
+    mask = np.array([0, 255, 255, 0], np.uint8)
+    x = prepare(mask, mask, num_classes=256)  # 256 classes declared: 255 is a class on both sides
+    assert x.target.tolist() == x.labels.tolist() == [0, 255, 255, 0]
+
+
+def test_a_huge_label_is_not_taken_for_a_class_count():
+    with pytest.raises(InputError, match="--ignore-index 65535"):
+        prepare(np.array([0, 1], np.uint16), np.array([0, 65535], np.uint16))
+
+
+def test_a_single_foreground_map_needs_two_classes():
+    with pytest.raises(ShapeMismatchError, match="single foreground map"):
+        prepare(np.array([0.2, 0.9]), np.array([0, 1]), kind="probs", num_classes=3)
+
+
+def test_focal_alpha_is_refused_for_more_than_two_classes(rng):
+    from lossctl.errors import UsageError
+
+    with pytest.raises(UsageError, match="alpha"):
+        value("focal", rng.normal(size=(3, 10)), rng.integers(0, 3, 10), params={"alpha": 0.25})
+
+
+def test_boolean_ground_truth_of_the_wrong_rank_is_refused():
+    with pytest.raises(ShapeMismatchError):
+        prepare(np.zeros((2, 2, 2, 2), bool), np.zeros((2, 2, 2, 2), bool))
+
+
+def test_threshold_zero_on_logits_makes_everything_foreground(recwarn):
+    x = prepare(np.array([-5.0, 3.0]), np.array([0, 1]), kind="logits", threshold=0.0)
+    assert x.labels.tolist() == [1, 1] and not recwarn.list

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossctl._numeric import nanmean
+from lossctl.errors import UsageError
 from lossctl.seg_input import SegInput
 
 PerClass = np.ndarray | None
@@ -52,6 +53,9 @@ def focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
     weight = -np.power(-np.expm1(logp), gamma) if gamma else -1.0
     loss = weight * logp
     if alpha is not None:
+        if x.num_classes != 2:
+            raise UsageError(f"focal's alpha weighs class 1 against class 0 of a binary task; this prediction has "
+                             f"{x.num_classes} classes: drop --alpha / focal.alpha")
         loss = loss * np.where(x.target == 1, alpha, 1.0 - alpha)
     return float(loss.mean()), None
 
