@@ -127,6 +127,8 @@ def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], t
 
 def _param_value(param: Any, raw: str, item: str) -> Any:
     if raw.lower() in ("none", "off"):
+        if param.default is not None:
+            raise UsageError(f"--param {item!r}: {param.name} cannot be turned off; give a number")
         return None
     if param.choices:
         if raw not in param.choices:
@@ -361,7 +363,7 @@ def cls_command(
     from lossctl import io as lio
     from lossctl import registry
     from lossctl.cls import ClsConfig, build_report, prepare_inputs
-    from lossctl.gates import parse_gate
+    from lossctl.gates import parse_gate, validate_gates
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:
@@ -380,15 +382,15 @@ def cls_command(
             cw = tuple(float(v) for v in class_weights.split(","))
         except ValueError:
             raise UsageError(f"--class-weights {class_weights!r}: expected numbers separated by commas") from None
+        if not all(math.isfinite(w) and w >= 0 for w in cw) or not any(cw):
+            raise UsageError(f"--class-weights {class_weights!r}: weights must be finite, non-negative and not "
+                             "all zero")
     if pred == "-" and target == "-":
         raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
     gates = [parse_gate(g) for g in gate or []]
     config = ClsConfig(values=names_, convention=convention.value, pred_kind=pred_kind.value,
                        ignore_index=ignore_index, class_weights=cw, params=params, per_sample=per_sample)
-    computed = {s.name for s in config.selected()}
-    for g in gates:
-        if g.name not in computed:
-            raise UsageError(f"--gate {g.text!r} uses {g.name!r}, which this run does not compute")
+    validate_gates(gates, {s.name: s for s in config.selected()}, per_class=False)
     _check_output_path(output, [Path(p) for p in (pred, target, weights) if p and p != "-"])
     stdin = sys.stdin.buffer.read() if "-" in (pred, target) else None
     arrays = {}
@@ -405,7 +407,7 @@ def cls_command(
         raise type(e)(f"{'<stdin>' if file == '-' else file}: {e}") from None
     document = build_report(x, config, gates, sources={"pred": pred, "target": target})
     _emit(document, output_format, output, False, [])
-    for name, reason in document["not_available"].items():
+    for name, reason in document["config"]["not_available"].items():
         if "--convention" in reason:
             _stderr(f"note: {name} skipped: {reason}")
     raise typer.Exit(_finish(document, False))
@@ -430,10 +432,13 @@ def merge_command(
     documents = []
     for path in reports:
         try:
-            documents.append(json.loads(path.read_text(encoding="utf-8")))
+            document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as e:
             raise InputError(f"{path}: cannot read it as a JSON report ({type(e).__name__}); give the files "
                              "written by `lossctl seg -f json`") from None
+        if not (isinstance(document, dict) and document.get("command") == "seg"):
+            raise InputError(f"{path}: not a report of `lossctl seg -f json`; give the files it wrote")
+        documents.append(document)
     _check_output_path(output, list(reports))
     document = merge_reports(documents, [parse_gate(g) for g in gate or []])
     _emit(document, output_format, output, per_class, list(reports))

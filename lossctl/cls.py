@@ -17,9 +17,9 @@ import numpy as np
 from lossctl import __version__, registry
 from lossctl.errors import InputError, ShapeMismatchError, UsageError
 from lossctl.gates import Gate, check_gates
-from lossctl.losses.classification import ClsInput, NotAvailable
+from lossctl.losses.classification import ClsInput, NotAvailable, balanced_pos_weight
+from lossctl.seg_input import SUM_TOLERANCE
 
-SUM_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,9 @@ def prepare_inputs(pred: np.ndarray, target: np.ndarray, weights: np.ndarray | N
         raise InputError("class-index targets must be whole numbers", subject="target")
     else:
         target_out = target64
+    if (target_out.shape == pred64.shape and target_out.dtype == np.int64 and config.ignore_index != -1
+            and target_out.size and np.isin(target_out, (-1, 1)).all() and (target_out == -1).any()):
+        target_out = (target_out == 1).astype(np.int64)  # -1/+1 binary targets read as 0/1
     kind = _resolve_kind(pred64, target_out, kind)
     if weights is not None:
         weights = np.asarray(weights, dtype=np.float64).reshape(-1)
@@ -171,7 +174,7 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
             unavailable[spec.name] = str(reason)
             continue
         means[spec.name] = None if np.isnan(value) else float(value)
-        per_sample[spec.name] = np.asarray(rows, dtype=np.float64)
+        per_sample[spec.name] = np.where(_sample_valid(x), np.asarray(rows, dtype=np.float64), np.nan)
         used_params[spec.name] = params
     metric_values = classification_metrics(x)
     metric_names = [s.name for s in config.selected() if s.kind == "metric"]
@@ -190,8 +193,6 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
         "pooled": {n: metric_values[n] for n in metric_names},
         "per_class": {"mean": {}, "pooled": {}},
     }
-    from lossctl.losses.classification import balanced_pos_weight
-
     if "weighted_bce" in used_params and used_params["weighted_bce"].get("pos_weight") is None:
         pw = balanced_pos_weight(x)
         used_params["weighted_bce"] = {**used_params["weighted_bce"],
@@ -204,13 +205,19 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
                    "class_weights": list(config.class_weights) if config.class_weights else None,
                    "weights": x.weights is not None, "n_samples": x.n,
                    "num_classes": int(x.pred.shape[1]) if x.pred.ndim == 2 else 2,
-                   "class_names": [], "values": list(means) + metric_names, "params": used_params},
+                   "class_names": [], "values": list(means) + metric_names, "params": used_params,
+                   "not_available": unavailable},
         "images": rows,
         "summary": summary,
-        "not_available": unavailable,
         "gates": check_gates(gates, lambda name, idx: per_sample.get(name, ()), summary, ()),
         "errors": [],
     }
+
+
+def _sample_valid(x: ClsInput) -> np.ndarray:
+    """(N,) samples that count: not ignored (for elementwise targets: any element not ignored)."""
+    valid = x.valid()
+    return valid if valid.ndim == 1 else valid.any(axis=1)
 
 
 def _stat(fn: Any, v: np.ndarray) -> float | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +79,26 @@ def row_series(rows: Sequence[dict[str, Any]]) -> Series:
         picked = (_pick(r["values"], r["per_class"], name, idx) for r in rows)
         return [v for v in picked if v is not None]
     return series
+
+
+def validate_gates(gates: Sequence[Gate], computed: Mapping[str, Any], *, class_count: int | None = None,
+                   class_names: Sequence[str] = (), per_class: bool = True) -> None:
+    """Refuse, before any work, gates on values that are not computed, ``pooled()`` of a loss, and class
+    gates on values without per-class form or on a class that does not exist. ``computed`` maps the names
+    of the values the run computes to their registry entries (which say ``kind`` and ``per_class``)."""
+    for g in gates:
+        spec = computed.get(g.name)
+        if spec is None:
+            raise UsageError(f"--gate {g.text!r} uses {g.name!r}, which this run does not compute; "
+                             f"computed: {', '.join(computed)}")
+        if g.statistic == "pooled" and spec.kind != "metric":
+            raise UsageError(f"--gate {g.text!r}: pooled() exists for metrics only")
+        if g.cls is not None:
+            if not (per_class and spec.per_class):
+                raise UsageError(f"--gate {g.text!r}: {g.name} has no per-class values here")
+            idx = class_index(g.cls, class_names)
+            if class_count is not None and not 0 <= idx < class_count:
+                raise UsageError(f"--gate {g.text!r}: there is no class {idx} (classes 0..{class_count - 1})")
 
 
 def class_index(cls: str, class_names: Sequence[str]) -> int:

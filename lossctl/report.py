@@ -51,8 +51,8 @@ def write_ndjson(doc: Document, stream: TextIO, *, per_class: bool = False) -> N
     line({"type": "summary", **doc["summary"]})
     if doc.get("skipped") and any(doc["skipped"].values()):
         line({"type": "skipped", **doc["skipped"]})
-    if doc.get("not_available"):
-        line({"type": "not_available", "losses": doc["not_available"]})
+    if doc["command"] == "cls" and doc["config"].get("not_available"):
+        line({"type": "not_available", "losses": doc["config"]["not_available"]})
     for gate in doc["gates"]:
         line({"type": "gate", **gate})
     for error in doc["errors"]:

@@ -23,7 +23,7 @@ import numpy as np
 from lossctl import __version__, io, metrics, registry
 from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
-from lossctl.gates import Gate, check_gates, class_index, row_series
+from lossctl.gates import Gate, check_gates, row_series, validate_gates
 from lossctl.pairing import Pair
 from lossctl.seg_input import prepare
 
@@ -163,19 +163,8 @@ def resolve_workers(requested: int | None, n_pairs: int) -> int:
 
 def check_gate_names(gates: Sequence[Gate], config: SegConfig) -> None:
     """Refuse gates on values this run does not compute (a usage error, before any file is read)."""
-    selected = {s.name: s for s in config.selected()}
-    for g in gates:
-        spec = selected.get(g.name)
-        if spec is None:
-            raise UsageError(f"--gate {g.text!r} uses {g.name!r}, which this run does not compute; "
-                             f"computed: {', '.join(selected)}")
-        if g.statistic == "pooled" and spec.kind != "metric":
-            raise UsageError(f"--gate {g.text!r}: pooled() exists for metrics only "
-                             "(dice, iou, precision, recall, accuracy)")
-        if g.cls is not None:
-            if not spec.per_class:
-                raise UsageError(f"--gate {g.text!r}: {g.name} has no per-class values")
-            class_index(g.cls, config.class_names)
+    validate_gates(gates, {s.name: s for s in config.selected()}, class_names=config.class_names,
+                   class_count=config.num_classes or len(config.class_names) or None)
 
 
 def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConfig,
@@ -240,7 +229,8 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
         raise UsageError("lossctl merge needs at least one JSON report")
     first = documents[0]
     for doc in documents:
-        if doc.get("command") != "seg" or "options" not in doc.get("config", {}):
+        if not (isinstance(doc, dict) and doc.get("command") == "seg" and isinstance(doc.get("config"), dict)
+                and "options" in doc["config"] and {"images", "errors"} <= set(doc)):
             raise InputError("merge takes JSON reports of `lossctl seg -f json` (this one is not)")
         if _run_identity(doc) != _run_identity(first):
             raise InputError("these reports come from different runs (options, inputs or versions differ); "
@@ -262,6 +252,9 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
                 {k: _nan(v) for k, v in row["values"].items() if k in losses},
                 {k: v for k, v in row["per_class"].items() if k in losses}, cm, list(row["notes"])))
         outcomes += [PairFailure(e["file"], e["error"], e["name"]) for e in doc["errors"]]
+    computed = {s.name: s for s in config.selected() if s.name in first["config"]["values"]}
+    validate_gates(extra_gates, computed, class_names=config.class_names,
+                   class_count=max(doc["config"]["num_classes"] for doc in documents))
     gates = [parse_gate(t) for t in first["config"]["gates"]] + list(extra_gates)
     sources = {k: first["config"][k] for k in ("pred", "gt") if k in first["config"]}
     document = build_report(outcomes, config, gates, sources)

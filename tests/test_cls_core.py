@@ -144,3 +144,30 @@ def test_prepare_never_guesses_logits():
         prepare_inputs(np.array([2.0, -1.0]), np.array([1, 0]), None, "auto", ClsConfig())
     x = prepare_inputs(np.array([0.2, 0.7]), np.array([1.0, 0.0]), None, "auto", ClsConfig())
     assert x.kind == "probs" and x.target.dtype == np.int64
+
+
+def test_minus_one_plus_one_targets_are_read_as_zero_one():
+    x = prepare_inputs(np.array([0.9, 0.2, 0.7]), np.array([1, -1, 1]), None, "probs", ClsConfig())
+    assert x.target.tolist() == [1, 0, 1]
+    assert cls.bce(x)[0] == pytest.approx(-(LN(0.9) + LN(0.8) + LN(0.7)) / 3)
+
+
+def test_binary_targets_outside_0_1_are_refused():
+    with pytest.raises(InputError, match=r"\[0, 1\]"):
+        cls.bce(make([0.9, 0.2], [2, 0]))
+
+
+def test_binary_losses_refuse_class_weights():
+    with pytest.raises(cls.NotAvailable, match="class weights"):
+        cls.bce(make([0.9, 0.2], [1, 0], class_weights=[1.0, 2.0]))
+
+
+def test_ignored_samples_are_left_out_of_the_per_sample_statistics():
+    from lossctl.cls import build_report
+
+    config = ClsConfig(values=("sparse_cce",), ignore_index=-100)
+    x = prepare_inputs(np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5]]), np.array([0, -100, 1]), None, "probs",
+                       config)
+    summary = build_report(x, config)["summary"]
+    assert summary["min"]["sparse_cce"] == pytest.approx(-LN(0.7))
+    assert summary["undefined"]["sparse_cce"] == 1

@@ -135,3 +135,45 @@ def test_output_through_a_symlink_updates_the_target_and_keeps_the_link(cli, seg
     assert cli("seg", seg.pred, seg.gt, "-f", "json", "-o", link).code == 0
     assert link.is_symlink() and real.read_text().startswith("{")
     assert oct(real.stat().st_mode & 0o777) != oct(0o600)  # the umask decides, not mkstemp's private mode
+
+
+@pytest.fixture
+def cls_files(tmp_path):
+    from test_cli_support import write_cls_inputs
+
+    return write_cls_inputs(tmp_path / "cls")
+
+
+@pytest.mark.parametrize("gate, fragment", [
+    ("sparse_cce[1]<=10", "no per-class values"),
+    ("pooled(sparse_cce)<=10", "pooled() exists for metrics only"),
+])
+def test_cls_gates_that_cannot_be_answered_are_usage_errors(cli, cls_files, gate, fragment):
+    r = cli("cls", cls_files["probs_npy"], cls_files["target_npy"], "-g", gate)
+    assert r.code == 2 and fragment in r.err
+
+
+@pytest.mark.parametrize("weights", ["nan,1,1", "inf,1,1", "-1,1,1", "0,0,0"])
+def test_bad_class_weights_are_usage_errors(cli, cls_files, weights):
+    r = cli("cls", cls_files["probs_npy"], cls_files["target_npy"], "--class-weights", weights, "-f", "json")
+    assert r.code == 2 and "--class-weights" in r.err and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize("param", ["dice_loss.eps=none", "focal_tversky_loss.gamma=none", "focal.gamma=none"])
+def test_only_optional_parameters_can_be_turned_off(cli, seg, param):
+    r = cli("seg", seg.pred, seg.gt, "-p", param)
+    assert r.code == 2 and "cannot be turned off" in r.err
+
+
+def test_merge_of_a_json_that_is_not_a_report_names_it(cli, tmp_path):
+    for name, text in (("list.json", "[]"), ("dict.json", '{"command": "cls"}')):
+        (tmp_path / name).write_text(text)
+        r = cli("merge", tmp_path / name)
+        assert r.code == 3 and name in r.err and "Traceback" not in r.err
+
+
+def test_merge_time_gates_are_validated(cli, seg, tmp_path):
+    part = tmp_path / "p.json"
+    assert cli("seg", seg.labels, seg.gt, "-f", "json", "-o", part).code == 0
+    r = cli("merge", part, "-g", "pooled(ce)<=1")
+    assert r.code == 2 and "ce" in r.err

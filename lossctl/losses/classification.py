@@ -104,10 +104,17 @@ def _need(x: ClsInput, loss: str, *kinds: str) -> None:
         raise NotAvailable(f"{loss} needs {' or '.join(kinds)} predictions, got {x.kind}; set --pred-kind")
 
 
-def _binary_shape(x: ClsInput, loss: str) -> None:
+def _binary_shape(x: ClsInput, loss: str, signed: bool = False) -> None:
     if x.pred.shape != x.target.shape:
         raise InputError(f"{loss} needs a target of the prediction's shape {x.pred.shape} (binary or multilabel), "
                          f"got {x.target.shape}", subject="target")
+    if x.class_weights is not None:
+        raise NotAvailable(f"{loss} takes no class weights; weigh samples with --weights (or positives with "
+                           "--pos-weight)")
+    kept = x.target[x.valid()]
+    if kept.size and (kept.min() < (-1 if signed else 0) or kept.max() > 1):
+        raise InputError(f"{loss} needs targets in [0, 1] (or -1/+1 labels), got values in [{kept.min():g}, "
+                         f"{kept.max():g}]", subject="target")
 
 
 def _int_labels(x: ClsInput, loss: str) -> np.ndarray:
@@ -510,8 +517,7 @@ def _signed_labels(x: ClsInput, loss: str) -> np.ndarray:
 
 
 def _binary_hinge(x: ClsInput, convention: str, loss: str, power: int) -> Result:
-    if x.pred.shape != x.target.shape:
-        raise InputError(f"{loss} needs a target of the prediction's shape {x.pred.shape}", subject="target")
+    _binary_shape(x, loss, signed=True)
     if convention in ("torch", "smp", "monai") or (convention == "sklearn" and power == 2):
         raise _refuse(convention, loss)
     _no_option(convention, loss, "ignore_index", x.ignore_index is not None)
