@@ -19,8 +19,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lossctl import __version__
-from lossctl.errors import (EXIT_GATE_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, InputError,
-                            LossctlError, UsageError)
+from lossctl.errors import (EXIT_BROKEN_PIPE, EXIT_GATE_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED,
+                            EXIT_OK, InputError, LossctlError, OutputError, UsageError)
 
 app = typer.Typer(
     name="lossctl",
@@ -97,7 +97,7 @@ ParamOpt = Annotated[Optional[list[str]], typer.Option(
 
 
 def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], task: str,
-                  selected: list[Any]) -> dict[str, dict[str, Any]]:
+                  selected: list[Any], convention: str = "lossctl") -> dict[str, dict[str, Any]]:
     """Merge ``--alpha``-style shortcuts (every selected loss having that parameter) and ``--param`` items."""
     from lossctl import registry
 
@@ -107,7 +107,7 @@ def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], t
             raise UsageError(f"--{key.replace('_', '-')} {value}: a parameter must be a finite number")
     for spec in selected:
         for key, value in shortcuts.items():
-            if value is not None and key in spec.defaults():
+            if value is not None and key in spec.defaults(convention):
                 params.setdefault(spec.name, {})[key] = value
     for item in items or []:
         target, sep, raw = item.partition("=")
@@ -115,10 +115,12 @@ def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], t
         if not sep or not dot:
             raise UsageError(f"malformed --param {item!r}; expected NAME.KEY=VALUE, e.g. focal.gamma=3")
         spec = registry.get(task, name)
-        found = [p for p in spec.params if p.name == key]
+        taken = spec.defaults(convention) if task == "seg" else spec.defaults()
+        found = [p for p in spec.params if p.name == key and key in taken]
         if not found:
-            raise UsageError(f"{name} has no parameter {key!r}; its parameters: "
-                             f"{', '.join(spec.defaults()) or '(none)'}")
+            under = f" under --convention {convention}" if convention != "lossctl" else ""
+            raise UsageError(f"{name} has no parameter {key!r}{under}; its parameters: "
+                             f"{', '.join(taken) or '(none)'}")
         params.setdefault(name, {})[key] = _param_value(found[0], raw.strip(), item)
     for spec in selected:
         spec.check_params(params.get(spec.name, {}))
@@ -143,8 +145,7 @@ def _param_value(param: Any, raw: str, item: str) -> Any:
     return value
 
 
-def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool,
-          inputs: list[Path]) -> None:
+def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool) -> None:
     """Render with the chosen writer to stdout, or to ``output``.
 
     A regular file (or a new one) is written atomically: a temporary file beside it, then a rename, so an
@@ -156,10 +157,22 @@ def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_c
 
     writer = WRITERS[fmt.value]
     if output in (None, "-"):
-        writer(document, sys.stdout, per_class=per_class)
-        sys.stdout.flush()
+        try:
+            writer(document, sys.stdout, per_class=per_class)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a SIGPIPE would
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         return
-    target = Path(output).resolve()
+    try:
+        _write_file(document, writer, Path(output).resolve(), per_class)
+    except OSError as e:
+        raise OutputError(f"{output}: cannot write the report ({e.strerror or e}); check the path and the "
+                          "free space") from None
+
+
+def _write_file(document: dict[str, Any], writer: Any, target: Path, per_class: bool) -> None:
+    """Write to a device or pipe directly, to a regular (or new) file atomically."""
     if target.exists() and not target.is_file():
         with open(target, "w", encoding="utf-8", newline="") as handle:
             writer(document, handle, per_class=per_class)
@@ -216,7 +229,8 @@ def _finish(document: dict[str, Any], skip_errors: bool) -> int:
     if document["gates"]:
         line += f"; gates: {len(document['gates']) - len(failed)} passed, {len(failed)} failed"
     _stderr(line)
-    if (n_errors and not skip_errors) or n_images == 0:
+    empty_shard = document["config"].get("shard") is not None and n_images == 0 and not n_errors
+    if (n_errors and not skip_errors) or (n_images == 0 and not empty_shard):
         return EXIT_INPUT
     return EXIT_GATE_FAILED if failed else EXIT_OK
 
@@ -231,7 +245,10 @@ def seg_command(
         help="What the prediction holds. auto: integer data are labels, floating-point data are "
              "probabilities (checked); logits are never guessed.")] = PredKind.auto,
     channels_last: Annotated[bool, typer.Option(help="Probability/logit arrays are (H,W,C), not (C,H,W).")] = False,
-    npz_key: Annotated[Optional[str], typer.Option(help="Array to read from NPZ files holding several.")] = None,
+    npz_key: Annotated[Optional[str], typer.Option(help="Array to read from prediction NPZ files holding "
+                                                   "several.")] = None,
+    gt_npz_key: Annotated[Optional[str], typer.Option(help="Array to read from ground-truth NPZ files holding "
+                                                      "several.")] = None,
     num_classes: Annotated[Optional[int], typer.Option(min=1, help="Number of classes (default: the number "
                                                        "of channels, or the largest label + 1).")] = None,
     class_names: Annotated[Optional[str], typer.Option(help="Comma-separated class names, in class order.")] = None,
@@ -288,10 +305,10 @@ def seg_command(
                          "--num-classes (the names set it) or name every class")
     base = SegConfig(values=names_, convention=convention.value, pred_kind=pred_kind.value)
     params = _parse_params(param, {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps},
-                           "seg", base.selected())
+                           "seg", base.selected(), convention.value)
     config = SegConfig(values=names_, pred_kind=pred_kind.value, ignore_index=tuple(ignore_index or ()),
                        num_classes=num_classes or (len(classes) or None), class_names=classes,
-                       threshold=threshold, channels_last=channels_last, npz_key=npz_key,
+                       threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
                        max_pixels=max_pixels, empty=empty.value, include_background=not exclude_background,
                        params=params, convention=convention.value)
     for spec in config.selected():
@@ -314,7 +331,7 @@ def seg_command(
     outcomes = evaluate(pairs, config, resolve_workers(workers, len(pairs)))
     document = build_report(outcomes, config, gates, sources={"pred": str(pred), "gt": str(gt)}, shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
-    _emit(document, output_format, output, per_class, [pred, gt])
+    _emit(document, output_format, output, per_class)
     raise typer.Exit(_finish(document, skip_errors))
 
 
@@ -406,7 +423,7 @@ def cls_command(
         file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
         raise type(e)(f"{'<stdin>' if file == '-' else file}: {e}") from None
     document = build_report(x, config, gates, sources={"pred": pred, "target": target})
-    _emit(document, output_format, output, False, [])
+    _emit(document, output_format, output, False)
     for name, reason in document["config"]["not_available"].items():
         if "--convention" in reason:
             _stderr(f"note: {name} skipped: {reason}")
@@ -441,7 +458,7 @@ def merge_command(
         documents.append(document)
     _check_output_path(output, list(reports))
     document = merge_reports(documents, [parse_gate(g) for g in gate or []])
-    _emit(document, output_format, output, per_class, list(reports))
+    _emit(document, output_format, output, per_class)
     raise typer.Exit(_finish(document, skip_errors))
 
 

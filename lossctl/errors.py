@@ -13,6 +13,7 @@ Exit codes (documented in README.md):
 3     input error: a file missing, unreadable or invalid
 130   interrupted (Ctrl-C)
 70    internal error (a bug in lossctl): the traceback is printed, please report it
+141   stdout was closed early (``| head``), as a shell reports SIGPIPE
 ====  ===========================================================
 """
 
@@ -24,6 +25,7 @@ EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
+EXIT_BROKEN_PIPE = 141
 
 
 class LossctlError(Exception):
@@ -54,6 +56,12 @@ class InputError(LossctlError, ValueError):
 
 class ShapeMismatchError(InputError):
     """Prediction and ground truth do not line up (spatial size, rank or class count)."""
+
+
+class OutputError(LossctlError):
+    """The report cannot be written (a full disk, a read-only folder)."""
+
+    exit_code = EXIT_INPUT
 
 
 class PairingError(InputError):

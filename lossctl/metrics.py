@@ -30,7 +30,6 @@ from lossctl._numeric import nanmean, ratio
 
 EmptyPolicy = Literal["nan", "zero", "one"]
 EMPTY_VALUES: dict[str, float] = {"nan": float("nan"), "zero": 0.0, "one": 1.0}
-CLASS_METRICS = ("dice", "iou", "precision", "recall")
 
 
 def confusion_matrix(target: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:

@@ -68,8 +68,12 @@ class Spec:
         return "higher" if self.higher_is_better else "lower"
 
     def defaults(self, convention: str = "lossctl") -> dict[str, Any]:
-        """The parameters' default values (a segmentation preset may use its framework's own)."""
+        """The parameters' default values under ``convention``: a segmentation preset uses its framework's
+        defaults, and has only the parameters its framework has."""
         base = {p.name: p.default for p in self.params}
+        taken = seg_presets.PRESET_PARAMS.get((self.name, convention))
+        if taken is not None:
+            base = {k: v for k, v in base.items() if k in taken}
         return {**base, **seg_presets.PRESET_DEFAULTS.get((self.name, convention), {})}
 
     def check_params(self, values: dict[str, Any]) -> None:

@@ -43,6 +43,7 @@ class SegConfig:
     threshold: float = 0.5
     channels_last: bool = False
     npz_key: str | None = None
+    gt_npz_key: str | None = None
     max_pixels: int = io.DEFAULT_MAX_PIXELS
     empty: str = "nan"
     include_background: bool = True
@@ -108,17 +109,22 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
     """Load, check and evaluate one pair; any :class:`InputError` becomes a :class:`PairFailure`."""
     try:
         pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels)
-        gt = io.load_array(pair.gt, npz_key=config.npz_key, max_pixels=config.max_pixels)
+        gt = io.load_array(pair.gt, npz_key=config.gt_npz_key, max_pixels=config.max_pixels)
+        notes = []
+        arrays = {}
         for loaded, what in ((gt, "ground truth"), (pred, "prediction")):
+            arrays[what] = loaded.array
             if loaded.mode in ("RGB", "RGBA"):
                 return PairFailure(loaded.path, f"{loaded.path}: the {what} is an {loaded.mode} colour image, not "
                                    "class indices; save it as a palette (indexed) or greyscale PNG whose values "
                                    "are the class numbers", pair.name)
-        notes = []
+            if loaded.mode in ("LA", "PA"):  # labels plus transparency: the alpha channel is not a label
+                arrays[what] = loaded.array[..., 0]
+                notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
         if gt.lossy:
             notes.append("ground truth is a lossy JPEG: label values may be corrupted")
         try:
-            x = prepare(pred.array, gt.array, kind=config.pred_kind,  # type: ignore[arg-type]
+            x = prepare(arrays["prediction"], arrays["ground truth"], kind=config.pred_kind,  # type: ignore[arg-type]
                         ignore_index=config.ignore_index, num_classes=config.num_classes,
                         threshold=config.threshold, channels_last=config.channels_last)
         except InputError as e:

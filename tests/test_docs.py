@@ -41,5 +41,5 @@ def test_exit_codes_are_documented():
     from lossctl import errors
 
     for code in (errors.EXIT_OK, errors.EXIT_GATE_FAILED, errors.EXIT_USAGE, errors.EXIT_INPUT,
-                 errors.EXIT_INTERNAL, errors.EXIT_INTERRUPTED):
+                 errors.EXIT_INTERNAL, errors.EXIT_INTERRUPTED, errors.EXIT_BROKEN_PIPE):
         assert re.search(rf"^\| {code} \|", README, re.M), f"exit code {code} missing from the README table"

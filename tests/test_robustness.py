@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,3 +178,61 @@ def test_merge_time_gates_are_validated(cli, seg, tmp_path):
     assert cli("seg", seg.labels, seg.gt, "-f", "json", "-o", part).code == 0
     r = cli("merge", part, "-g", "pooled(ce)<=1")
     assert r.code == 2 and "ce" in r.err
+
+
+def test_a_preset_refuses_parameters_its_framework_lacks(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "--convention", "keras", "-l", "dice_loss", "-p", "dice_loss.smooth=1")
+    assert r.code == 2 and "under --convention keras" in r.err
+    ok = cli("seg", seg.pred, seg.gt, "--convention", "keras", "-l", "dice_loss", "--smooth", "1", "-f", "json")
+    assert ok.code == 0 and ok.json()["config"]["params"]["dice_loss"] == {}
+
+
+def test_an_empty_shard_is_not_an_error(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "--shard", "9/9", "-f", "json")
+    assert r.code == 0 and r.json()["images"] == []
+
+
+def test_ground_truth_npz_has_its_own_key(cli, seg, tmp_path):
+    from PIL import Image
+
+    pred, gt = tmp_path / "p", tmp_path / "g"
+    pred.mkdir()
+    gt.mkdir()
+    for name in seg.names:
+        probs = np.load(Path(seg.pred) / f"{name}.npy")
+        labels = np.asarray(Image.open(Path(seg.gt) / f"{name}.png"))
+        np.savez(pred / f"{name}.npz", probs=probs, other=probs)
+        np.savez(gt / f"{name}.npz", mask=labels)
+    r = cli("seg", pred, gt, "--npz-key", "probs", "-f", "json")
+    assert r.code == 0, r
+    r2 = cli("seg", pred, gt, "--npz-key", "probs", "--gt-npz-key", "nope")
+    assert r2.code == 3 and "nope" in r2.err
+
+
+def test_grey_alpha_png_ground_truth_drops_the_alpha(cli, seg, tmp_path):
+    from PIL import Image
+
+    name = seg.names[0]
+    labels = np.asarray(Image.open(Path(seg.gt) / f"{name}.png"))
+    la = np.stack([labels, np.full_like(labels, 255)], axis=-1)
+    Image.fromarray(la, mode="LA").save(Path(seg.gt) / f"{name}.png")
+    r = cli("seg", seg.pred, seg.gt, "-f", "json")
+    assert r.code == 0
+    assert any("alpha channel was dropped" in n for im in r.json()["images"] for n in im["notes"])
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_a_full_disk_is_an_output_error(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "-f", "json", "-o", "/dev/full")
+    assert r.code == 3 and "cannot write the report" in r.err and "Traceback" not in r.err
+
+
+def test_a_closed_stdout_exits_141_quietly(seg):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "lossctl", "seg", str(seg.pred), str(seg.gt), "-f", "ndjson"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader goes away before the report is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and "Traceback" not in err

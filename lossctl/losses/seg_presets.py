@@ -88,9 +88,7 @@ def smp_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 
     logits, targets = _channel_logits(x), _channel_targets(x)
     if targets.shape[1] == 0:
         return float("nan"), None
-    elements = _sigmoid_focal(logits, targets, gamma, alpha)
-    per_class = elements.mean(axis=1)
-    return float(per_class.mean()), (per_class if per_class.size > 1 else None)
+    return float(_sigmoid_focal(logits, targets, gamma, alpha).mean(axis=1).mean()), None
 
 
 def _sigmoid_focal(logits: np.ndarray, targets: np.ndarray, gamma: float, alpha: float | None) -> np.ndarray:
@@ -125,18 +123,25 @@ def monai_dice(x: SegInput, include: np.ndarray | None = None, *, smooth: float 
     denominator = p + g
     if jaccard:
         denominator = 2.0 * (denominator - tp)
-    per_class = 1.0 - (2.0 * tp + smooth) / (denominator + smooth)
-    per_class = np.where(_included(x, include), per_class, np.nan)
-    return nanmean(per_class), per_class
+    with np.errstate(divide="ignore", invalid="ignore"):  # smooth 0 and an absent class: 0/0, as in MONAI
+        per_class = 1.0 - (2.0 * tp + smooth) / (denominator + smooth)
+    return _monai_mean(per_class, _included(x, include))
 
 
 def monai_tversky(x: SegInput, include: np.ndarray | None = None, *, alpha: float = 0.5, beta: float = 0.5,
                   smooth: float = 1e-5, **_: Any) -> Result:
     """MONAI TverskyLoss: ``1 - (TP + s) / (TP + alpha FP + beta FN + s)`` per class, mean over classes."""
     tp, p, g = x.soft_sums
-    per_class = 1.0 - (tp + smooth) / (tp + alpha * (p - tp) + beta * (g - tp) + smooth)
-    per_class = np.where(_included(x, include), per_class, np.nan)
-    return nanmean(per_class), per_class
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_class = 1.0 - (tp + smooth) / (tp + alpha * (p - tp) + beta * (g - tp) + smooth)
+    return _monai_mean(per_class, _included(x, include))
+
+
+def _monai_mean(per_class: np.ndarray, keep: np.ndarray) -> Result:
+    """MONAI's plain mean over the classes: NaN (undefined) when any class is 0/0, never skipped."""
+    per_class = np.where(keep, per_class, np.nan)
+    kept = per_class[keep]
+    return (float(kept.mean()) if kept.size else float("nan")), per_class
 
 
 def monai_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
@@ -255,6 +260,15 @@ def preset(name: str, convention: str, pred_kind: str) -> Callable[..., Result]:
                          "activation itself); pass --pred-kind logits with logit maps")
     return fn
 
+
+#: The parameters a preset takes, where it takes fewer than the lossctl definition (its framework has no others).
+PRESET_PARAMS: dict[tuple[str, str], frozenset[str]] = {
+    ("dice_loss", "keras"): frozenset(),
+    ("tversky_loss", "keras"): frozenset({"alpha", "beta"}),
+    ("dice_loss", "monai"): frozenset({"smooth"}),
+    ("jaccard_loss", "monai"): frozenset({"smooth"}),
+    ("tversky_loss", "monai"): frozenset({"alpha", "beta", "smooth"}),
+}
 
 #: Parameter defaults that differ from lossctl's under a preset (the framework's own defaults).
 PRESET_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
