@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -303,14 +304,13 @@ def seg_command(
     if classes and num_classes is not None and num_classes != len(classes):
         raise UsageError(f"--num-classes {num_classes} but --class-names names {len(classes)} classes; drop "
                          "--num-classes (the names set it) or name every class")
-    base = SegConfig(values=names_, convention=convention.value, pred_kind=pred_kind.value)
-    params = _parse_params(param, {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps},
-                           "seg", base.selected(), convention.value)
     config = SegConfig(values=names_, pred_kind=pred_kind.value, ignore_index=tuple(ignore_index or ()),
                        num_classes=num_classes or (len(classes) or None), class_names=classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
                        max_pixels=max_pixels, empty=empty.value, include_background=not exclude_background,
-                       params=params, convention=convention.value)
+                       convention=convention.value)
+    shortcuts = {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps}
+    config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value))
     for spec in config.selected():
         reason = spec.unavailable(config.convention, config.pred_kind)
         if reason:
@@ -387,9 +387,8 @@ def cls_command(
         registry.get("cls", n)
     if loss and not metric:
         names_ = tuple(registry.names("cls", "metric")) + names_
-    base = ClsConfig(values=names_)
     params = _parse_params(param, {"label_smoothing": label_smoothing, "gamma": gamma, "alpha": alpha,
-                                   "pos_weight": pos_weight}, "cls", base.selected())
+                                   "pos_weight": pos_weight}, "cls", ClsConfig(values=names_).selected())
     if hinge is not None:
         spec = registry.get("cls", "multiclass_hinge")
         params.setdefault("multiclass_hinge", {})["hinge"] = _param_value(spec.params[0], hinge, f"--hinge {hinge}")

@@ -43,7 +43,7 @@ def _logits_only(x: SegInput, convention: str, loss: str) -> None:
                          "activation itself); give logits with --pred-kind logits or use --convention lossctl")
 
 
-def _included(x: SegInput, include: np.ndarray | None) -> np.ndarray:
+def _averaged_classes(x: SegInput, include: np.ndarray | None) -> np.ndarray:
     """Classes a framework averages over: every included class, or the foreground alone for a binary map
     (smp ``binary`` mode, MONAI with one sigmoid channel, Keras on a single channel)."""
     if x.single_channel:
@@ -51,7 +51,7 @@ def _included(x: SegInput, include: np.ndarray | None) -> np.ndarray:
     return np.ones(x.num_classes, bool) if include is None else include[: x.num_classes].copy()
 
 
-def _one_hot(x: SegInput) -> np.ndarray:
+def _one_hot_channels(x: SegInput) -> np.ndarray:
     out = np.zeros((x.num_classes, x.target.size))
     out[x.target, np.arange(x.target.size)] = 1.0
     return out
@@ -67,13 +67,13 @@ def _channel_logits(x: SegInput) -> np.ndarray:
 def _channel_targets(x: SegInput) -> np.ndarray:
     if x.binary_logits is not None:
         return (x.target == 1).astype(np.float64)[None, :]
-    return _one_hot(x)
+    return _one_hot_channels(x)
 
 
 def smp_region(x: SegInput, include: np.ndarray | None = None, *, alpha: float, beta: float,
                smooth: float = 0.0, eps: float = 1e-7, gamma: float = 1.0) -> Result:
     """smp Dice/Jaccard/Tversky: ``mean_c (1 - T_c) [G_c > 0]`` over every included class, then ``^gamma``."""
-    keep = _included(x, include)
+    keep = _averaged_classes(x, include)
     score = seg.tversky_scores(x, alpha=alpha, beta=beta, smooth=smooth, eps=eps)
     per_class = np.where(x.class_counts > 0, 1.0 - score, 0.0)
     per_class = np.where(keep, per_class, np.nan)
@@ -125,7 +125,7 @@ def monai_dice(x: SegInput, include: np.ndarray | None = None, *, smooth: float 
         denominator = 2.0 * (denominator - tp)
     with np.errstate(divide="ignore", invalid="ignore"):  # smooth 0 and an absent class: 0/0, as in MONAI
         per_class = 1.0 - (2.0 * tp + smooth) / (denominator + smooth)
-    return _monai_mean(per_class, _included(x, include))
+    return _monai_mean(per_class, _averaged_classes(x, include))
 
 
 def monai_tversky(x: SegInput, include: np.ndarray | None = None, *, alpha: float = 0.5, beta: float = 0.5,
@@ -134,7 +134,7 @@ def monai_tversky(x: SegInput, include: np.ndarray | None = None, *, alpha: floa
     tp, p, g = x.soft_sums
     with np.errstate(divide="ignore", invalid="ignore"):
         per_class = 1.0 - (tp + smooth) / (tp + alpha * (p - tp) + beta * (g - tp) + smooth)
-    return _monai_mean(per_class, _included(x, include))
+    return _monai_mean(per_class, _averaged_classes(x, include))
 
 
 def _monai_mean(per_class: np.ndarray, keep: np.ndarray) -> Result:
@@ -149,7 +149,7 @@ def monai_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float 
     """MONAI FocalLoss (sigmoid, the default): focal over every (channel, pixel) element, mean."""
     _logits_only(x, "monai", "focal")
     logits, targets = _channel_logits(x), _channel_targets(x)
-    keep = _included(x, include)
+    keep = _averaged_classes(x, include)
     if logits.shape[0] > 1:
         logits, targets = logits[keep], targets[keep]
     if targets.size == 0:
@@ -207,7 +207,7 @@ def keras_tversky(x: SegInput, include: np.ndarray | None = None, *, alpha: floa
                   **_: Any) -> Result:
     """Keras Tversky/Dice (axis=None): one ratio over every class and pixel, ``+1e-7`` in the denominator;
     as Keras' code does, ``alpha`` weighs false negatives and ``beta`` false positives."""
-    keep = _included(x, include)
+    keep = _averaged_classes(x, include)
     tp, p, g = (v[keep].sum() for v in x.soft_sums)
     return float(1.0 - tp / (tp + alpha * (g - tp) + beta * (p - tp) + KERAS_EPS)), None
 
