@@ -279,8 +279,8 @@ def seg_command(
                                                 "the rest, instead of failing.")] = False,
     skip_errors: Annotated[bool, typer.Option(help="Report unreadable or invalid pairs as warnings; the "
                                               "gates alone decide the exit code.")] = False,
-    workers: Annotated[int, typer.Option(min=0, help="Worker processes; 0 = auto (all cores when there are "
-                                         "16 pairs or more).")] = 0,
+    workers: Annotated[int, typer.Option(min=0, help="Cores to use (0 = all): processes over the pairs when "
+                                         "there are at least 4 per process, else threads inside one.")] = 0,
     max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images or volumes with more elements "
                                             "(decompression-bomb guard).")] = 2**31,
     shard: Annotated[Optional[str], typer.Option(help="Evaluate only the K-th of N deterministic slices of the "

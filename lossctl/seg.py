@@ -25,10 +25,11 @@ from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
 from lossctl.gates import Gate, check_gates, row_series, validate_gates
 from lossctl.pairing import Pair
+from lossctl.losses import segmentation
 from lossctl.seg_input import prepare
 
-#: Below this many pairs ``--workers auto`` stays in one process (start-up would cost more than it saves).
-AUTO_WORKERS_MIN_PAIRS = 16
+#: Worker processes need at least this many pairs each; with fewer, the cores go to threads inside one process.
+PAIRS_PER_PROCESS = 4
 
 
 @dataclass(frozen=True)
@@ -152,19 +153,31 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
 
 
 def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1) -> list[ImageOutcome | PairFailure]:
-    """:func:`evaluate_pair` over ``pairs``, in order, in ``workers`` processes (1: in this process)."""
-    if workers <= 1 or len(pairs) < 2:
-        return [evaluate_pair(p, config) for p in pairs]
-    chunk = max(1, len(pairs) // (workers * 8))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    """:func:`evaluate_pair` over ``pairs``, in order, on ``workers`` cores: that many processes over the pairs
+    when there are at least :data:`PAIRS_PER_PROCESS` pairs per process, else one process whose Lovász-Softmax
+    computes the classes of an image in ``workers`` threads. The results do not depend on ``workers``."""
+    processes, threads = _split_workers(workers, len(pairs))
+    if processes == 1:
+        segmentation.set_threads(threads)
+        try:
+            return [evaluate_pair(p, config) for p in pairs]
+        finally:
+            segmentation.set_threads(1)
+    chunk = max(1, len(pairs) // (processes * 8))
+    with ProcessPoolExecutor(max_workers=processes) as pool:
         return list(pool.map(evaluate_pair, pairs, [config] * len(pairs), chunksize=chunk))
 
 
 def resolve_workers(requested: int | None, n_pairs: int) -> int:
-    """``None``/0 means auto: every core when there are at least :data:`AUTO_WORKERS_MIN_PAIRS` pairs."""
-    if requested:
-        return requested
-    return (os.cpu_count() or 1) if n_pairs >= AUTO_WORKERS_MIN_PAIRS else 1
+    """``None``/0 means auto: every core."""
+    return requested or (os.cpu_count() or 1)
+
+
+def _split_workers(workers: int, n_pairs: int) -> tuple[int, int]:
+    """(processes, threads per process) for ``workers`` cores."""
+    if workers > 1 and n_pairs >= PAIRS_PER_PROCESS * workers:
+        return workers, 1
+    return 1, max(1, workers)
 
 
 def check_gate_names(gates: Sequence[Gate], config: SegConfig) -> None:

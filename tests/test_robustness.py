@@ -236,3 +236,12 @@ def test_a_closed_stdout_exits_141_quietly(seg):
     proc.stdout.close()  # the reader goes away before the report is written
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141 and "Traceback" not in err
+
+
+def test_workers_split_into_processes_or_threads_without_changing_the_report(cli, tmp_path):
+    from lossctl.seg import _split_workers
+
+    assert _split_workers(2, 8) == (2, 1) and _split_workers(2, 7) == (1, 2) and _split_workers(1, 100) == (1, 1)
+    data = make_seg_set(tmp_path / "d", names=tuple("abcdefghi"))
+    outs = {w: cli("seg", data.pred, data.gt, "-f", "json", "--workers", str(w)).out for w in (1, 2, 3)}
+    assert outs[1] == outs[2] == outs[3]  # 9 pairs: 2 processes, then 3 threads in one process

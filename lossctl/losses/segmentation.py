@@ -11,6 +11,10 @@ such class (or no valid pixel) scores NaN.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import numpy as np
 
 from lossctl._numeric import nanmean
@@ -162,7 +166,7 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
         for c in np.flatnonzero(keep):
             per_class[c] = lovasz_sorted(*lists[c])
         return nanmean(per_class), per_class
-    for c in np.flatnonzero(keep):
+    def one_class(c: int) -> float:
         fg = x.target == c
         pc = probs[c]
         p_fg = pc[fg]
@@ -171,8 +175,35 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
         p_bg = pc[~fg]
         p_bg = p_bg[p_bg > max(errors_fg[0], 0.0)]  # the others add nothing: no need to sort them
         p_bg.sort()
-        per_class[c] = lovasz_sorted(errors_fg, p_bg.astype(np.float64, copy=False))
+        return lovasz_sorted(errors_fg, p_bg.astype(np.float64, copy=False))
+
+    classes = np.flatnonzero(keep)
+    per_class[classes] = list(_class_map(one_class, classes))
     return nanmean(per_class), per_class
+
+
+#: Threads over the classes of one image (numpy releases the GIL while sorting); set by :func:`set_threads`.
+_threads = 1
+_pool: ThreadPoolExecutor | None = None
+
+
+def set_threads(n: int) -> None:
+    """Compute the classes of one image's Lovász-Softmax in ``n`` threads (1: in the calling thread)."""
+    global _threads, _pool
+    _threads = max(1, n)
+    if _pool is not None and _pool._max_workers != _threads:
+        _pool.shutdown()
+        _pool = None
+
+
+def _class_map(fn: Any, classes: np.ndarray) -> Iterator[float]:
+    """``map(fn, classes)``, in threads when there are several classes and threads; results keep their order."""
+    global _pool
+    if _threads == 1 or len(classes) < 2:
+        return map(fn, classes)
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_threads)
+    return _pool.map(fn, classes)
 
 
 def lovasz_hinge(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
