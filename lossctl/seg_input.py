@@ -1,8 +1,8 @@
 """One image's prediction and ground truth, checked and flattened once for every loss and metric.
 
 :func:`prepare` turns the arrays as stored into a :class:`SegInput`: the valid pixels (ground truth not in
-``ignore_index``), the target labels, the hard prediction and, for probabilities or logits, the per-class
-log-probabilities and probabilities, computed once and shared by every value (the "fused pass").
+``ignore_index``), the target labels, the hard prediction and, for probabilities or logits, the probabilities
+and the true-class log-probabilities, computed once (lazily) and shared by every value (the "fused pass").
 
 Conventions (documented in README.md, "Inputs"):
 
@@ -55,6 +55,8 @@ class SegInput:
         The prediction was a single foreground map (expanded to the two classes ``[1 - p, p]``).
     n_total : int
         Pixels of the image before ignored ones were removed.
+    channel_max : (N,) array or None
+        The per-pixel maximum of a logit map, found while checking it (reused by the log-sum-exp).
     notes : list of str
         Conventions applied to this pair that the user should see (e.g. the 0/255 rule).
     """
@@ -171,7 +173,7 @@ def prepare(
     soft, binary = _channels_first(pred, target.shape, channels_last)
     valid = _valid_mask(target, ignore_index)
     t = _flat(target, valid).astype(np.int64)
-    binary_logits = None
+    binary_logits = top = None
     if binary:
         if num_classes not in (None, 2):
             raise ShapeMismatchError(f"the prediction is a single foreground map (2 classes) but there are "
@@ -204,11 +206,9 @@ def prepare(
         if kind == "probs" and (lo < 0.0 or hi > 1.0):  # rounding errors within RANGE_TOLERANCE
             soft = np.clip(soft, 0.0, 1.0)
     _check_label_range(t, c, "target", "ground truth")
-    x = SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft,
-                 binary_logits=binary_logits, single_channel=binary, notes=notes, n_total=target.size)
-    if not binary and kind == "logits":
-        x.channel_max = top
-    return x
+    return SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft, binary_logits=binary_logits,
+                    single_channel=binary, notes=notes, n_total=target.size,
+                    channel_max=top if kind == "logits" else None)
 
 
 #: Largest class count lossctl infers from label values alone; beyond it a label is more likely a void value.
