@@ -21,7 +21,6 @@ from lossctl.losses.classification import ClsInput, NotAvailable, balanced_pos_w
 from lossctl.seg_input import SUM_TOLERANCE
 
 
-
 @dataclass(frozen=True)
 class ClsConfig:
     """Everything that decides the numbers (recorded in the report's ``config``)."""
@@ -67,14 +66,16 @@ def prepare_inputs(pred: np.ndarray, target: np.ndarray, weights: np.ndarray | N
     eps = float(np.finfo(pred.dtype).eps)
     pred64 = pred.astype(np.float64)
     if not np.isfinite(pred64).all():
-        raise InputError("predictions hold NaN or infinite values", subject="pred")
+        raise InputError("predictions hold NaN or infinite values; the model output must be finite", subject="pred")
     target64 = np.asarray(target, dtype=np.float64)
     if not np.isfinite(target64).all():
-        raise InputError("targets hold NaN or infinite values", subject="target")
+        raise InputError("targets hold NaN or infinite values; mark void samples with --ignore-index instead",
+                         subject="target")
     if target.ndim == 1 and np.array_equal(target64, np.round(target64)):
         target_out: np.ndarray = target64.astype(np.int64)
     elif target.ndim == 1 and pred64.ndim == 2:
-        raise InputError("class-index targets must be whole numbers", subject="target")
+        raise InputError("class-index targets must be whole numbers; give labels, or (N, C) targets for soft ones",
+                         subject="target")
     else:
         target_out = target64
     if (target_out.shape == pred64.shape and target_out.dtype == np.int64 and config.ignore_index != -1
