@@ -12,6 +12,8 @@ import math
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -212,6 +214,20 @@ def _check_output_path(output: str | None, inputs: list[Path]) -> None:
         raise UsageError(f"--output {output}: the folder {target.parent} does not exist; create it first")
 
 
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[Any], None] | None]:
+    """A transient progress bar on stderr, only when stderr is a terminal and there is more than one pair."""
+    if total < 2 or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("evaluating", total=total)
+        yield lambda _outcome: bar.advance(task)
+
+
 def _finish(document: dict[str, Any], skip_errors: bool) -> int:
     """Print errors and the summary line to stderr; return the exit code the document calls for."""
     computed = set(document["summary"]["mean"])
@@ -328,7 +344,8 @@ def seg_command(
         _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
                 f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
     pairs = select_shard(pairing.pairs, shard)
-    outcomes = evaluate(pairs, config, resolve_workers(workers, len(pairs)))
+    with _progress(len(pairs)) as advance:
+        outcomes = evaluate(pairs, config, resolve_workers(workers), on_result=advance)
     document = build_report(outcomes, config, gates, sources={"pred": str(pred), "gt": str(gt)}, shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     _emit(document, output_format, output, per_class)

@@ -12,7 +12,7 @@ The work is split so that it can run in worker processes and be merged:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -152,23 +152,35 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
         return PairFailure(str(file), str(e), pair.name)
 
 
-def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1) -> list[ImageOutcome | PairFailure]:
+def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1,
+             on_result: Callable[[ImageOutcome | PairFailure], None] | None = None,
+             ) -> list[ImageOutcome | PairFailure]:
     """:func:`evaluate_pair` over ``pairs``, in order, on ``workers`` cores: that many processes over the pairs
     when there are at least :data:`PAIRS_PER_PROCESS` pairs per process, else one process whose Lovász-Softmax
-    computes the classes of an image in ``workers`` threads. The results do not depend on ``workers``."""
+    computes the classes of an image in ``workers`` threads. The results do not depend on ``workers``.
+    ``on_result`` is called with each result as it arrives (a progress display)."""
     processes, threads = _split_workers(workers, len(pairs))
+    results: list[ImageOutcome | PairFailure] = []
     if processes == 1:
         segmentation.set_threads(threads)
         try:
-            return [evaluate_pair(p, config) for p in pairs]
+            for pair in pairs:
+                results.append(evaluate_pair(pair, config))
+                if on_result:
+                    on_result(results[-1])
         finally:
             segmentation.set_threads(1)
+        return results
     chunk = max(1, len(pairs) // (processes * 8))
     with ProcessPoolExecutor(max_workers=processes) as pool:
-        return list(pool.map(evaluate_pair, pairs, [config] * len(pairs), chunksize=chunk))
+        for outcome in pool.map(evaluate_pair, pairs, [config] * len(pairs), chunksize=chunk):
+            results.append(outcome)
+            if on_result:
+                on_result(outcome)
+    return results
 
 
-def resolve_workers(requested: int | None, n_pairs: int) -> int:
+def resolve_workers(requested: int | None) -> int:
     """``None``/0 means auto: every core."""
     return requested or (os.cpu_count() or 1)
 
