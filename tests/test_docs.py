@@ -43,3 +43,22 @@ def test_exit_codes_are_documented():
     for code in (errors.EXIT_OK, errors.EXIT_GATE_FAILED, errors.EXIT_USAGE, errors.EXIT_INPUT,
                  errors.EXIT_INTERNAL, errors.EXIT_INTERRUPTED, errors.EXIT_BROKEN_PIPE):
         assert re.search(rf"^\| {code} \|", README, re.M), f"exit code {code} missing from the README table"
+
+
+QUICK_START = re.search(r"## Quick start\n.*?By hand:\n\n```console\n(.*?)```", README, re.S).group(1)
+
+
+@pytest.mark.parametrize("line", [ln for ln in QUICK_START.splitlines() if ln.startswith(".venv/bin/lossctl")])
+def test_quick_start_commands_run_and_pass(line, capsys, monkeypatch):
+    import shlex
+    import sys
+    from pathlib import Path
+
+    from lossctl.cli import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    argv = shlex.split(line.split("|")[0])[1:]
+    monkeypatch.setattr(sys, "argv", ["lossctl", *argv])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 0, capsys.readouterr().err
