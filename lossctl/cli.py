@@ -99,9 +99,16 @@ ParamOpt = Annotated[Optional[list[str]], typer.Option(
     "--param", "-p", help="Set one loss parameter, repeatable: NAME.KEY=VALUE, e.g. focal.gamma=3.")]
 
 
+#: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
+SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
+                        "beta": ("tversky_loss", "focal_tversky_loss"), "gamma": ("focal",)}
+
+
 def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], task: str,
-                  selected: list[Any], convention: str = "lossctl") -> dict[str, dict[str, Any]]:
-    """Merge ``--alpha``-style shortcuts (every selected loss having that parameter) and ``--param`` items."""
+                  selected: list[Any], convention: str = "lossctl",
+                  targets: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, Any]]:
+    """Merge shortcut options (``--smooth``: every selected loss having that parameter, or the losses
+    ``targets`` names) and ``--param`` items."""
     from lossctl import registry
 
     params: dict[str, dict[str, Any]] = {}
@@ -110,6 +117,8 @@ def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], t
             raise UsageError(f"--{key.replace('_', '-')} {value}: a parameter must be a finite number")
     for spec in selected:
         for key, value in shortcuts.items():
+            if key in (targets or {}) and spec.name not in (targets or {})[key]:
+                continue
             if value is not None and key in spec.defaults(convention):
                 params.setdefault(spec.name, {})[key] = value
     for item in items or []:
@@ -160,6 +169,8 @@ def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_c
 
     writer = WRITERS[fmt.value]
     if output in (None, "-"):
+        if sys.stdout is None:  # started with stdout closed
+            raise typer.Exit(EXIT_BROKEN_PIPE)
         try:
             writer(document, sys.stdout, per_class=per_class)
             sys.stdout.flush()
@@ -168,18 +179,20 @@ def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_c
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
         return
     try:
-        _write_file(document, writer, Path(output).resolve(), per_class)
+        _write_file(document, writer, Path(output), per_class)
     except OSError as e:
         raise OutputError(f"{output}: cannot write the report ({e.strerror or e}); check the path and the "
                           "free space") from None
 
 
 def _write_file(document: dict[str, Any], writer: Any, target: Path, per_class: bool) -> None:
-    """Write to a device or pipe directly, to a regular (or new) file atomically."""
+    """Write to a device or pipe directly (``/dev/stdout`` included), to a regular (or new) file atomically
+    beside the file a symbolic link points to."""
     if target.exists() and not target.is_file():
         with open(target, "w", encoding="utf-8", newline="") as handle:
             writer(document, handle, per_class=per_class)
         return
+    target = target.resolve()
     buffer = _io.StringIO()
     writer(document, buffer, per_class=per_class)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -230,13 +243,7 @@ def _progress(total: int) -> Iterator[Callable[[Any], None] | None]:
 
 def _finish(document: dict[str, Any], skip_errors: bool) -> int:
     """Print errors and the summary line to stderr; return the exit code the document calls for."""
-    computed = set(document["summary"]["mean"])
-    missing = [g for g in document["gates"] if g["gate"] and _gate_name(g["gate"]) not in computed]
-    if missing and document["summary"]["count"]:
-        name = _gate_name(missing[0]["gate"])
-        raise UsageError(f"--gate {missing[0]['gate']!r}: {name} was not computed for any "
-                         f"{'sample' if document['command'] == 'cls' else 'image'} (e.g. a loss of label "
-                         "predictions, or a loss the inputs' shapes do not allow); drop the gate")
+    _check_gates_against_data(document)
     for err in document["errors"]:
         _stderr(("warning: " if skip_errors else "error: ") + err["error"])
     failed = [g for g in document["gates"] if not g["passed"]]
@@ -277,9 +284,12 @@ def seg_command(
                                                       "default: all when the prediction is soft.")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric to compute "
                                                         "(repeatable); default: all.")] = None,
-    alpha: Annotated[Optional[float], typer.Option(help="Set alpha of every selected loss having it.")] = None,
-    beta: Annotated[Optional[float], typer.Option(help="Set beta of every selected loss having it.")] = None,
-    gamma: Annotated[Optional[float], typer.Option(help="Set gamma of every selected loss having it.")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="Tversky's false-positive weight (tversky_loss and "
+                                                   "focal_tversky_loss).")] = None,
+    beta: Annotated[Optional[float], typer.Option(help="Tversky's false-negative weight (tversky_loss and "
+                                                  "focal_tversky_loss).")] = None,
+    gamma: Annotated[Optional[float], typer.Option(help="focal's focusing exponent (focal_tversky_loss's "
+                                                   "exponent: -p focal_tversky_loss.gamma=...).")] = None,
     smooth: Annotated[Optional[float], typer.Option(help="Set smooth of every region loss.")] = None,
     eps: Annotated[Optional[float], typer.Option(help="Set eps of every region loss.")] = None,
     param: ParamOpt = None,
@@ -296,7 +306,7 @@ def seg_command(
     skip_errors: Annotated[bool, typer.Option(help="Report unreadable or invalid pairs as warnings; the "
                                               "gates alone decide the exit code.")] = False,
     workers: Annotated[int, typer.Option(min=0, help="Cores to use (0 = all): processes over the pairs when "
-                                         "there are at least 4 per process, else threads inside one.")] = 0,
+                                         "there are at least 2 per process, else threads inside one.")] = 0,
     max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images or volumes with more elements "
                                             "(decompression-bomb guard).")] = 2**31,
     shard: Annotated[Optional[str], typer.Option(help="Evaluate only the K-th of N deterministic slices of the "
@@ -326,7 +336,8 @@ def seg_command(
                        max_pixels=max_pixels, empty=empty.value, include_background=not exclude_background,
                        convention=convention.value)
     shortcuts = {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps}
-    config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value))
+    config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value,
+                                                  SEG_SHORTCUT_TARGETS))
     for spec in config.selected():
         reason = spec.unavailable(config.convention, config.pred_kind)
         if reason:
@@ -415,15 +426,13 @@ def cls_command(
             cw = tuple(float(v) for v in class_weights.split(","))
         except ValueError:
             raise UsageError(f"--class-weights {class_weights!r}: expected numbers separated by commas") from None
-        if not all(math.isfinite(w) and w >= 0 for w in cw) or not any(cw):
-            raise UsageError(f"--class-weights {class_weights!r}: weights must be finite, non-negative and not "
-                             "all zero")
+
     if pred == "-" and target == "-":
         raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
     gates = [parse_gate(g) for g in gate or []]
     config = ClsConfig(values=names_, convention=convention.value, pred_kind=pred_kind.value,
                        ignore_index=ignore_index, class_weights=cw, params=params, per_sample=per_sample)
-    validate_gates(gates, {s.name: s for s in config.selected()}, per_class=False)
+    validate_gates(gates, {s.name: s for s in config.selected()}, per_class=False, metrics_per_item=False)
     _check_output_path(output, [Path(p) for p in (pred, target, weights) if p and p != "-"])
     stdin = sys.stdin.buffer.read() if "-" in (pred, target) else None
     arrays = {}
@@ -508,10 +517,23 @@ def main() -> None:
         _handle_click_error(error)
 
 
-def _gate_name(text: str) -> str:
-    from lossctl.gates import parse_gate
+def _check_gates_against_data(document: dict[str, Any]) -> None:
+    """After the report is written: refuse gates on values no image gave (a loss of label predictions) or on a
+    class the data does not have (a usage error, exit 2)."""
+    from lossctl.gates import class_index, parse_gate
 
-    return parse_gate(text).name
+    if not document["summary"]["count"]:
+        return
+    unit = "sample" if document["command"] == "cls" else "image"
+    c = document["config"]["num_classes"]
+    for result in document["gates"]:
+        gate = parse_gate(result["gate"])
+        if gate.name not in document["summary"]["mean"]:
+            raise UsageError(f"--gate {gate.text!r}: {gate.name} was not computed for any {unit} (e.g. a loss of "
+                             "label predictions, or a loss the inputs' shapes do not allow); drop the gate")
+        if gate.cls is not None and not 0 <= class_index(gate.cls, document["config"]["class_names"]) < c:
+            raise UsageError(f"--gate {gate.text!r}: there is no class {gate.cls} in the data ({c} classes, "
+                             f"0..{c - 1}); fix the class")
 
 
 def _handle_click_error(error: Exception) -> None:

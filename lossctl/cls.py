@@ -78,9 +78,7 @@ def prepare_inputs(pred: np.ndarray, target: np.ndarray, weights: np.ndarray | N
                          subject="target")
     else:
         target_out = target64
-    if (target_out.shape == pred64.shape and target_out.dtype == np.int64 and config.ignore_index != -1
-            and target_out.size and np.isin(target_out, (-1, 1)).all() and (target_out == -1).any()):
-        target_out = (target_out == 1).astype(np.int64)  # -1/+1 binary targets read as 0/1
+    target_out = _signed_to_binary(target_out, pred64.shape, config.ignore_index)
     kind = _resolve_kind(pred64, target_out, kind)
     if weights is not None:
         weights = np.asarray(weights, dtype=np.float64).reshape(-1)
@@ -95,7 +93,23 @@ def prepare_inputs(pred: np.ndarray, target: np.ndarray, weights: np.ndarray | N
         c = pred64.shape[1] if pred64.ndim == 2 else 2
         if class_weights.size != c:
             raise UsageError(f"--class-weights gives {class_weights.size} weights for {c} classes")
+        if not (np.isfinite(class_weights).all() and (class_weights >= 0).all() and class_weights.any()):
+            raise UsageError("--class-weights must be finite, non-negative and not all zero")
     return ClsInput(pred64, target_out, kind, weights, class_weights, config.ignore_index, eps)
+
+
+def _signed_to_binary(target: np.ndarray, pred_shape: tuple[int, ...], ignore: int | None) -> np.ndarray:
+    """Binary (or multilabel) targets given as -1/+1 become 0/1; ignored entries keep their value."""
+    if target.shape != pred_shape or target.dtype != np.int64 or not target.size:
+        return target
+    valid = target != ignore if ignore is not None else np.ones(target.shape, bool)
+    kept = target[valid]
+    if not (kept.size and np.isin(kept, (-1, 1)).all() and (kept == -1).any()):
+        return target
+    if ignore in (0, 1):
+        raise UsageError(f"-1/+1 targets are read as 0/1, which collides with --ignore-index {ignore}; mark void "
+                         "samples with another value")
+    return np.where(valid, (target == 1).astype(np.int64), target)
 
 
 def _resolve_kind(pred: np.ndarray, target: np.ndarray, kind: str) -> str:
@@ -184,9 +198,10 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
         columns = {n: [None if np.isnan(v) else v for v in values.tolist()] for n, values in per_sample.items()}
         rows = [{"name": str(i), "values": {n: col[i] for n, col in columns.items()}, "per_class": {}}
                 for i in range(x.n)]
+    counted = _sample_valid(x)
     summary: dict[str, Any] = {
-        "count": x.n,
-        "undefined": {n: int(np.isnan(v).sum()) for n, v in per_sample.items()},
+        "count": int(counted.sum()),
+        "undefined": {n: int(np.isnan(v[counted]).sum()) for n, v in per_sample.items()},
         "mean": {**means, **{n: metric_values[n] for n in metric_names}},
         "std": {n: _stat(np.std, v) for n, v in per_sample.items()},
         "min": {n: _stat(np.min, v) for n, v in per_sample.items()},

@@ -82,10 +82,12 @@ def row_series(rows: Sequence[dict[str, Any]]) -> Series:
 
 
 def validate_gates(gates: Sequence[Gate], computed: Mapping[str, Any], *, class_count: int | None = None,
-                   class_names: Sequence[str] = (), per_class: bool = True) -> None:
-    """Refuse, before any work, gates on values that are not computed, ``pooled()`` of a loss, and class
-    gates on values without per-class form or on a class that does not exist. ``computed`` maps the names
-    of the values the run computes to their registry entries (which say ``kind`` and ``per_class``)."""
+                   class_names: Sequence[str] = (), per_class: bool = True,
+                   metrics_per_item: bool = True) -> None:
+    """Refuse, before any work, gates on values that are not computed, ``pooled()`` of a loss, class gates on
+    values without per-class form or on a class that does not exist, and (``cls``: ``metrics_per_item``
+    False) statistics over items of a metric that has one value only. ``computed`` maps the names of the values
+    the run computes to their registry entries (which say ``kind`` and ``per_class``)."""
     for g in gates:
         spec = computed.get(g.name)
         if spec is None:
@@ -93,6 +95,9 @@ def validate_gates(gates: Sequence[Gate], computed: Mapping[str, Any], *, class_
                              f"computed: {', '.join(computed)}")
         if g.statistic == "pooled" and spec.kind != "metric":
             raise UsageError(f"--gate {g.text!r}: pooled() exists for metrics only")
+        if not metrics_per_item and spec.kind == "metric" and g.statistic not in ("mean", "pooled"):
+            raise UsageError(f"--gate {g.text!r}: {g.name} is one value over all samples; gate it as "
+                             f"{g.name}{g.op}{g.threshold:g}")
         if g.cls is not None:
             if not (per_class and spec.per_class):
                 raise UsageError(f"--gate {g.text!r}: {g.name} has no per-class values here")
@@ -129,11 +134,8 @@ def _pick(values: dict[str, Any], per_class: dict[str, Any], name: str, idx: int
     if idx is None:
         return values.get(name)
     vector = per_class.get(name)
-    if vector is None:
+    if vector is None or not 0 <= idx < len(vector):  # a class the data does not have: undefined, refused later
         return None
-    if not 0 <= idx < len(vector):
-        raise UsageError(f"--gate on class {idx} of {name}, but there are {len(vector)} classes "
-                         f"(0..{len(vector) - 1})")
     return vector[idx]
 
 

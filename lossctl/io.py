@@ -532,25 +532,29 @@ def _read_npy_stream(stream: IO[bytes], d: str, max_pixels: int, *, label: str =
     return np.lib.format.read_array(stream, allow_pickle=False)
 
 
-def _read_npz(source: str | IO[bytes], d: str, npz_key: str | None, max_pixels: int) -> np.ndarray:
-    """Read one array of an ``.npz`` archive: ``npz_key``, or the only one it holds."""
+def _read_npz(source: str | IO[bytes], d: str, npz_key: str | None, max_pixels: int,
+              key_required: bool = True) -> np.ndarray:
+    """Read one array of an ``.npz`` archive: ``npz_key``, or the only one it holds (also when ``npz_key`` is
+    missing from it, unless ``key_required``)."""
     with _converting(d, "npz"), np.load(source, allow_pickle=False) as archive:
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise InputError(f"{d}: not a NumPy .npz archive; re-save it with np.savez")
         keys = list(archive.files)
         shown = ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
-        if npz_key is not None:
-            if npz_key not in keys:
-                if not keys:
-                    raise InputError(f"{d}: holds no arrays (no key {npz_key!r}); re-save it with np.savez")
-                raise InputError(f"{d}: has no array named {npz_key!r} (it holds {shown}); pick one with --npz-key")
+        if npz_key is not None and npz_key in keys:
             key = npz_key
+        elif npz_key is not None and (key_required or len(keys) != 1):
+            if not keys:
+                raise InputError(f"{d}: holds no arrays (no key {npz_key!r}); re-save it with np.savez")
+            raise InputError(f"{d}: has no array named {npz_key!r} (it holds {shown}); pick one with --npz-key "
+                             "(--gt-npz-key for ground truth)")
         elif len(keys) == 1:
+            key = keys[0]
             key = keys[0]
         elif not keys:
             raise InputError(f"{d}: holds no arrays; re-save it with np.savez(path, name=array)")
         else:
-            raise InputError(f"{d}: holds arrays {shown}; choose one with --npz-key")
+            raise InputError(f"{d}: holds arrays {shown}; choose one with --npz-key (--gt-npz-key for ground truth)")
         names = archive.zip.namelist()
         member = key + ".npy" if key + ".npy" in names else key
         if not member.endswith(".npy"):
@@ -576,6 +580,7 @@ def load_array(
     *,
     npz_key: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    npz_key_required: bool = True,
 ) -> Loaded:
     """Read one image or array file, keeping its stored dtype.
 
@@ -631,7 +636,7 @@ def load_array(
     elif fmt == "npy":
         array = _read_npy_file(given, d, file_size, max_pixels)
     else:
-        array = _read_npz(given, d, npz_key, max_pixels)
+        array = _read_npz(given, d, npz_key, max_pixels, npz_key_required)
     _check_dtype(d, array.dtype)
     _check_shape(d, tuple(array.shape), None)  # the size limit was checked before decoding
     return Loaded(array=array, path=given, format=fmt, mode=mode, lossy=fmt == "jpeg")

@@ -29,7 +29,7 @@ from lossctl.losses import segmentation
 from lossctl.seg_input import prepare
 
 #: Worker processes need at least this many pairs each; with fewer, the cores go to threads inside one process.
-PAIRS_PER_PROCESS = 4
+PAIRS_PER_PROCESS = 2
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,9 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
     """Load, check and evaluate one pair; any :class:`InputError` becomes a :class:`PairFailure`."""
     try:
         pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels)
-        gt = io.load_array(pair.gt, npz_key=config.gt_npz_key, max_pixels=config.max_pixels)
+        # --npz-key also names the ground truth's array, unless --gt-npz-key does (a single array is read anyway)
+        gt = io.load_array(pair.gt, npz_key=config.gt_npz_key or config.npz_key, max_pixels=config.max_pixels,
+                           npz_key_required=config.gt_npz_key is not None)
         notes = []
         arrays = {}
         for loaded, what in ((gt, "ground truth"), (pred, "prediction")):
@@ -283,7 +285,8 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
                 {k: _nan(v) for k, v in row["values"].items() if k in losses},
                 {k: v for k, v in row["per_class"].items() if k in losses}, cm, list(row["notes"])))
         outcomes += [PairFailure(e["file"], e["error"], e["name"]) for e in doc["errors"]]
-    computed = {s.name: s for s in config.selected() if s.name in first["config"]["values"]}
+    values = {name for doc in documents for name in doc["config"]["values"]}
+    computed = {s.name: s for s in config.selected() if s.name in values}
     validate_gates(extra_gates, computed, class_names=config.class_names,
                    class_count=max(doc["config"]["num_classes"] for doc in documents))
     gates = [parse_gate(t) for t in first["config"]["gates"]] + list(extra_gates)

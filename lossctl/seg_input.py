@@ -159,8 +159,9 @@ def prepare(
         pred_labels = _check_label_prediction(pred, target, ignore_index, num_classes, notes)
         valid = _valid_mask(target, ignore_index)
         t, lab = _flat(target, valid), _flat(pred_labels, valid)
-        for void in ignore_index:
-            if void >= 0 and np.any(lab == void):
+        known = num_classes if num_classes is not None else int(_max(t)) + 1  # the classes the truth shows
+        for void in ignore_index:  # a void value that is no class may not be predicted (0/255 masks)
+            if void >= known and np.any(lab == void):
                 raise InputError(f"the prediction holds {void}, the --ignore-index (void) label; a prediction "
                                  f"must name a class (a 0/{void} mask? then drop --ignore-index {void})",
                                  subject="pred")

@@ -57,7 +57,7 @@ def test_out_of_range_parameters_are_usage_errors(cli, seg, args, fragment):
 
 def test_gate_on_a_class_that_does_not_exist(cli, seg):
     r = cli("seg", seg.pred, seg.gt, "-g", "dice[7]>=0.5")
-    assert r.code == 2 and "class 7" in r.err
+    assert r.code == 2 and "no class 7" in r.err
 
 
 def test_0_255_mask_with_ignore_255_says_the_foreground_is_ignored(cli, tmp_path):
@@ -241,7 +241,86 @@ def test_a_closed_stdout_exits_141_quietly(seg):
 def test_workers_split_into_processes_or_threads_without_changing_the_report(cli, tmp_path):
     from lossctl.seg import _split_workers
 
-    assert _split_workers(2, 8) == (2, 1) and _split_workers(2, 7) == (1, 2) and _split_workers(1, 100) == (1, 1)
-    data = make_seg_set(tmp_path / "d", names=tuple("abcdefghi"))
+    assert _split_workers(2, 4) == (2, 1) and _split_workers(2, 3) == (1, 2) and _split_workers(1, 100) == (1, 1)
+    data = make_seg_set(tmp_path / "d", names=tuple("abcde"))
     outs = {w: cli("seg", data.pred, data.gt, "-f", "json", "--workers", str(w)).out for w in (1, 2, 3)}
-    assert outs[1] == outs[2] == outs[3]  # 9 pairs: 2 processes, then 3 threads in one process
+    assert outs[1] == outs[2] == outs[3]  # 5 pairs: 2 processes, then 3 threads in one process
+
+
+def test_a_real_class_may_be_ignored_with_label_predictions(cli, seg):
+    r = cli("seg", seg.labels, seg.gt, "--ignore-index", "0", "--num-classes", "3", "-f", "json")
+    assert r.code == 0, r
+
+
+def test_npz_key_also_names_the_ground_truth_array(cli, seg, tmp_path):
+    from PIL import Image
+
+    pred, gt = tmp_path / "p", tmp_path / "g"
+    pred.mkdir()
+    gt.mkdir()
+    for name in seg.names:
+        probs = np.load(Path(seg.pred) / f"{name}.npy")
+        labels = np.asarray(Image.open(Path(seg.gt) / f"{name}.png"))
+        np.savez(pred / f"{name}.npz", mask=probs, meta=np.zeros(1))
+        np.savez(gt / f"{name}.npz", mask=labels, meta=np.zeros(1))
+    assert cli("seg", pred, gt, "--npz-key", "mask").code == 0
+
+
+def test_alpha_shortcut_sets_tversky_not_focal(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "--alpha", "0.7", "--beta", "0.3", "-f", "json")
+    assert r.code == 0, r
+    params = r.json()["config"]["params"]
+    assert params["tversky_loss"]["alpha"] == 0.7 and params["focal"]["alpha"] is None
+
+
+def test_signed_targets_with_an_ignore_value(cli, tmp_path):
+    np.save(tmp_path / "p.npy", np.array([0.9, 0.2, 0.7, 0.5]))
+    np.save(tmp_path / "t.npy", np.array([1, -1, 1, -100]))
+    r = cli("cls", tmp_path / "p.npy", tmp_path / "t.npy", "-l", "bce", "--ignore-index", "-100", "-f", "json")
+    assert r.code == 0, r
+    assert r.json()["summary"]["mean"]["bce"] == pytest.approx(-(np.log(0.9) + np.log(0.8) + np.log(0.7)) / 3)
+    np.save(tmp_path / "t2.npy", np.array([1, -1, 1, -1]))
+    r2 = cli("cls", tmp_path / "p.npy", tmp_path / "t2.npy", "-l", "bce", "--ignore-index", "0")
+    assert r2.code == 2 and "collides" in r2.err
+
+
+def test_cls_metric_statistics_over_samples_are_refused(cli, cls_files):
+    r = cli("cls", cls_files["probs_npy"], cls_files["target_npy"], "-g", "min(accuracy)>=0")
+    assert r.code == 2 and "one value over all samples" in r.err
+
+
+def test_merge_gates_do_not_depend_on_file_order(cli, seg, tmp_path):
+    parts = []
+    for k in (1, 2, 3, 4):  # 3 pairs: shard 4/4 is empty
+        path = tmp_path / f"s{k}.json"
+        assert cli("seg", seg.pred, seg.gt, "-f", "json", "--shard", f"{k}/4", "-o", path).code == 0
+        parts.append(path)
+    assert cli("merge", parts[3], *parts[:3], "-g", "dice_loss<=1").code == 0
+
+
+def test_output_to_dev_stdout_through_a_pipe(seg):
+    import subprocess
+    import sys
+
+    out = subprocess.run(f"{sys.executable} -m lossctl seg {seg.pred} {seg.gt} -f csv -o /dev/stdout | cat",
+                         shell=True, capture_output=True, text=True)
+    assert out.stdout.startswith("row,name") and "Traceback" not in out.stderr
+
+
+def test_a_stdout_closed_from_the_start(seg):
+    import subprocess
+    import sys
+
+    out = subprocess.run(f"{sys.executable} -m lossctl seg {seg.pred} {seg.gt} -f csv >&-", shell=True,
+                         capture_output=True, text=True)
+    assert out.returncode == 141 and "Traceback" not in out.stderr
+
+
+def test_classification_loss_api_refuses_metrics_and_bad_weights():
+    from lossctl import losses
+    from lossctl.errors import UsageError
+
+    with pytest.raises(UsageError, match="metric"):
+        losses.classification_loss("accuracy", [0.9, 0.2], [1, 0])
+    with pytest.raises(UsageError, match="class-weights"):
+        losses.classification_loss("cce", [[0.7, 0.3], [0.2, 0.8]], [0, 1], class_weights=[-1, 1])

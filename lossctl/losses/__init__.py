@@ -113,6 +113,8 @@ def classification_loss(name: str, pred: Any, target: Any, *, kind: str = "probs
     x = prepare_inputs(np.asarray(pred), np.asarray(target), None if weights is None else np.asarray(weights),
                        kind, config)
     spec = registry.get("cls", name)
+    if spec.kind != "loss":
+        raise registry.UsageError(f"{name} is a metric; classification_loss computes losses")
     spec.check_params(params)
     return float(spec.compute(x, convention, **{**spec.defaults(), **params})[0])  # type: ignore[misc]
 
