@@ -29,7 +29,6 @@ import os
 import stat
 import threading
 import warnings
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path

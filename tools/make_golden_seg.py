@@ -50,7 +50,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import sklearn.metrics as skm
 from monai.losses.focal_loss import FocalLoss as MonaiFocalLoss
@@ -250,7 +249,6 @@ def present_classes(c: Case):
 
 
 def ref_region(c: Case):
-    p = REGION[c.value]
     smooth, eps = c.params["smooth"], c.params["eps"]
     alpha, beta = c.params["alpha"], c.params["beta"]
     x, pre = two_channel(c.pred, c.layout, c.input)

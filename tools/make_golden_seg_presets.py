@@ -50,7 +50,6 @@ from monai.losses import DiceLoss as MonaiDiceLoss
 from monai.losses import FocalLoss as MonaiFocalLoss
 from monai.losses import TverskyLoss as MonaiTverskyLoss
 from monai.losses.focal_loss import sigmoid_focal_loss as monai_sigmoid_focal_loss
-from monai.networks import one_hot as monai_one_hot
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is not a package
 import references  # noqa: E402

@@ -22,7 +22,7 @@ def main() -> None:
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no block {name}")
-        text = pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text)
     readme.write_text(text, encoding="utf-8")
     print("README.md blocks updated:", ", ".join(generated_blocks()))
 
