@@ -192,17 +192,24 @@ def test_an_empty_shard_is_not_an_error(cli, seg):
     assert r.code == 0 and r.json()["images"] == []
 
 
-def test_ground_truth_npz_has_its_own_key(cli, seg, tmp_path):
+def _as_npz(seg, root, pred_arrays, gt_arrays):
+    """Copies of the set as NPZ archives; ``*_arrays`` map an array name to "data" or to a filler."""
     from PIL import Image
 
-    pred, gt = tmp_path / "p", tmp_path / "g"
+    pred, gt = root / "p", root / "g"
     pred.mkdir()
     gt.mkdir()
     for name in seg.names:
-        probs = np.load(Path(seg.pred) / f"{name}.npy")
-        labels = np.asarray(Image.open(Path(seg.gt) / f"{name}.png"))
-        np.savez(pred / f"{name}.npz", probs=probs, other=probs)
-        np.savez(gt / f"{name}.npz", mask=labels)
+        data = {"pred": np.load(Path(seg.pred) / f"{name}.npy"),
+                "gt": np.asarray(Image.open(Path(seg.gt) / f"{name}.png"))}
+        for folder, arrays, side in ((pred, pred_arrays, "pred"), (gt, gt_arrays, "gt")):
+            np.savez(folder / f"{name}.npz", **{k: data[side] if v == "data" else np.zeros(1)
+                                               for k, v in arrays.items()})
+    return pred, gt
+
+
+def test_ground_truth_npz_has_its_own_key(cli, seg, tmp_path):
+    pred, gt = _as_npz(seg, tmp_path, {"probs": "data", "other": "filler"}, {"mask": "data"})
     r = cli("seg", pred, gt, "--npz-key", "probs", "-f", "json")
     assert r.code == 0, r
     r2 = cli("seg", pred, gt, "--npz-key", "probs", "--gt-npz-key", "nope")
@@ -253,16 +260,7 @@ def test_a_real_class_may_be_ignored_with_label_predictions(cli, seg):
 
 
 def test_npz_key_also_names_the_ground_truth_array(cli, seg, tmp_path):
-    from PIL import Image
-
-    pred, gt = tmp_path / "p", tmp_path / "g"
-    pred.mkdir()
-    gt.mkdir()
-    for name in seg.names:
-        probs = np.load(Path(seg.pred) / f"{name}.npy")
-        labels = np.asarray(Image.open(Path(seg.gt) / f"{name}.png"))
-        np.savez(pred / f"{name}.npz", mask=probs, meta=np.zeros(1))
-        np.savez(gt / f"{name}.npz", mask=labels, meta=np.zeros(1))
+    pred, gt = _as_npz(seg, tmp_path, {"mask": "data", "meta": "filler"}, {"mask": "data", "meta": "filler"})
     assert cli("seg", pred, gt, "--npz-key", "mask").code == 0
 
 
