@@ -181,9 +181,11 @@ def prepare(
                                      f"{num_classes} classes (--num-classes or --class-names); give one channel "
                                      "per class, or declare 2 classes", subject="pred")
         x = _flat(soft, valid).astype(np.float64)
-        _check_values(x, kind)
+        lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+        _check_range(lo, hi, x, kind)
         if kind == "probs":
-            x = _clip_probabilities(x)
+            if lo < 0.0 or hi > 1.0:  # rounding errors within RANGE_TOLERANCE
+                np.clip(x, 0.0, 1.0, out=x)  # x is our own float64 copy
             soft = np.stack([1.0 - x, x])
             labels = (x >= threshold).astype(np.int64)
         else:
@@ -342,14 +344,9 @@ def _check_label_range(labels: np.ndarray, c: int, subject: str, what: str) -> N
                          subject=subject)
 
 
-def _check_values(a: np.ndarray, kind: str) -> None:
-    """Refuse NaN/infinite values and, for probabilities, values outside [0, 1] (one min and one max pass)."""
-    if a.size:
-        _check_range(float(a.min()), float(a.max()), a, kind)
-
-
 def _check_range(lo: float, hi: float, a: np.ndarray, kind: str) -> None:
-    """NaN propagates through min and max, so finite extremes mean finite values."""
+    """Refuse NaN/infinite values and, for probabilities, values outside [0, 1], from the smallest and largest
+    value (NaN propagates through min and max, so finite extremes mean finite values)."""
     if a.size == 0:
         return
     if not (np.isfinite(lo) and np.isfinite(hi)):
@@ -361,16 +358,9 @@ def _check_range(lo: float, hi: float, a: np.ndarray, kind: str) -> None:
                          "outside [0, 1]; if these are logits pass --pred-kind logits", subject="pred")
 
 
-def _clip_probabilities(a: np.ndarray) -> np.ndarray:
-    """Clip rounding errors (within RANGE_TOLERANCE) back into [0, 1], copying only when needed."""
-    if a.size and (a.min() < 0.0 or a.max() > 1.0):
-        return np.clip(a, 0.0, 1.0)
-    return a
-
-
 def _scan_channels(soft: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
     """One pass over the channels of a (C, N) map: the argmax labels (first maximum wins), the per-pixel
-    maximum, the smallest and largest value, and the checks of :func:`_check_values` (and, for probabilities,
+    maximum, the smallest and largest value, and the checks of :func:`_check_range` (and, for probabilities,
     of the channel sums) on the way."""
     best = soft[0].copy()
     labels = np.zeros(soft.shape[1], dtype=np.int64)

@@ -104,22 +104,22 @@ def bad_pred(array: np.ndarray, *args: str, folder: str = "pred") -> Callable[[S
     return build
 
 
-def bad_gt_file(name: str, write: Callable[[Path], None], *args: str) -> Callable[[SegSet, Path], Case]:
+def bad_file(side: str, name: str, write: Callable[[Path], None], *args: str) -> Callable[[SegSet, Path], Case]:
+    """A good file on one side of the pair ``bad`` and ``write(path)`` on the other (``side``: "gt" or "pred")."""
     def build(s: SegSet, tmp: Path) -> Case:
-        good_bad_pair(s, gt=False)
-        path = s.gt / name
+        good_bad_pair(s, pred=side != "pred", gt=side != "gt")
+        path = getattr(s, side) / name
         write(path)
         return Case(s.pred, s.gt, args, (str(path),))
     return build
+
+
+def bad_gt_file(name: str, write: Callable[[Path], None], *args: str) -> Callable[[SegSet, Path], Case]:
+    return bad_file("gt", name, write, *args)
 
 
 def bad_pred_file(name: str, write: Callable[[Path], None], *args: str) -> Callable[[SegSet, Path], Case]:
-    def build(s: SegSet, tmp: Path) -> Case:
-        good_bad_pair(s, pred=False)
-        path = s.pred / name
-        write(path)
-        return Case(s.pred, s.gt, args, (str(path),))
-    return build
+    return bad_file("pred", name, write, *args)
 
 
 def option_row(*args: str, offender: str, pred: str = "pred") -> Callable[[SegSet, Path], Case]:

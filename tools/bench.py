@@ -426,6 +426,22 @@ print(json.dumps({"n": int(n), "import": t_loop - t_start, "loop": t_end - t_loo
 """
 
 
+def run_torch(torch_python: str, script: str, cfg: dict[str, Any], out: Path,
+              stem: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Run a torch baseline script in the side interpreter with ``cfg``; return the measured run and the JSON it
+    printed last (None, with the run marked skipped, when it failed)."""
+    cfg_path = out / f"{stem}.cfg.json"
+    cfg_path.write_text(json.dumps(cfg))
+    stdout = out / f"{stem}.out"
+    r = run_measured([torch_python, "-c", script, str(cfg_path)], out / f"{stem}.log", stdout)
+    info = _last_json(stdout)
+    if r["rc"] != 0 or info is None:
+        r["skipped"] = f"torch run failed: {r.get('error', 'no output')}"
+        return r, None
+    r["info"] = info
+    return r, info
+
+
 def _last_json(path: Path) -> dict[str, Any] | None:
     try:
         lines = [ln for ln in path.read_text().splitlines() if ln.strip().startswith("{")]
@@ -504,15 +520,8 @@ def bench_torch_seg(name: str, p: dict[str, Any], folder: Path, out: Path, args:
     found: dict[str, Any] = {}
     for label, lovasz in (("torch", True), ("torch_nolovasz", False)):
         print(f"  {name}: torch + smp baseline{'' if lovasz else ' without Lovasz'} on {k} of {n} pairs", flush=True)
-        cfg_path = out / f"{name}-{label}.cfg.json"
-        cfg_path.write_text(json.dumps({**cfg, "lovasz": lovasz}))
-        stdout = out / f"{name}-{label}.out"
-        r = run_measured([torch_python, "-c", TORCH_SEG_SCRIPT, str(cfg_path)], out / f"{name}-{label}.log", stdout)
-        info = _last_json(stdout)
-        if r["rc"] != 0 or info is None:
-            r["skipped"] = f"torch run failed: {r.get('error', 'no output')}"
-        else:
-            r["info"] = info
+        r, info = run_torch(torch_python, TORCH_SEG_SCRIPT, {**cfg, "lovasz": lovasz}, out, f"{name}-{label}")
+        if info is not None:
             r["measured_wall"] = r["wall"]
             if k < n:  # scale the per-pair loop to all pairs; start-up (imports) counted once
                 r["wall"] = r["wall"] + info["loop"] * (n / k - 1)
@@ -542,16 +551,10 @@ def bench_cls(name: str, p: dict[str, Any], folder: Path, out: Path, args: argpa
         from lossctl import registry
 
         print(f"  {name}: torch baseline", flush=True)
-        cfg_path = out / f"{name}-torch.cfg.json"
-        cfg_path.write_text(json.dumps({"pred": pred, "target": target, "threads": args.torch_threads,
-                                        "gamma": registry.get("cls", "focal").defaults()["gamma"]}))
-        stdout = out / f"{name}-torch.out"
-        r = run_measured([torch_python, "-c", TORCH_CLS_SCRIPT, str(cfg_path)], out / f"{name}-torch.log", stdout)
-        info = _last_json(stdout)
-        if r["rc"] != 0 or info is None:
-            r["skipped"] = f"torch run failed: {r.get('error', 'no output')}"
-        else:
-            r["info"] = info
+        cfg = {"pred": pred, "target": target, "threads": args.torch_threads,
+               "gamma": registry.get("cls", "focal").defaults()["gamma"]}
+        r, info = run_torch(torch_python, TORCH_CLS_SCRIPT, cfg, out, f"{name}-torch")
+        if info is not None:
             try:  # the same numbers? (multiclass_hinge: torch's multi_margin_loss is another definition)
                 mine = json.loads((out / f"{name}-all.json").read_text())["summary"]["mean"]
                 common = [k for k in info["values"] if k in mine and k != "multiclass_hinge" and mine[k] is not None]
