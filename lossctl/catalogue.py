@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lossctl import registry
+from lossctl import boundary, registry
 from lossctl.losses import seg_presets
 
 _COLUMNS = ("name", "task", "kind", "input", "better", "parameters (default)", "formula")
@@ -70,6 +70,8 @@ def explain(name: str) -> str:
 
 def conventions(spec: registry.Spec) -> dict[str, str]:
     """How each ``--convention`` defines ``spec`` ("not available" where the framework lacks it)."""
+    if spec.opt_in:  # the boundary metrics: their own conventions
+        return {c: spec.presets.get(c, "not available") for c in boundary.CONVENTIONS}
     if spec.kind == "metric":
         return {"all": "the same under every convention"}
     if spec.task == "cls":

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lossctl.errors import PairingError
-from lossctl.io import SUPPORTED_SUFFIXES, display_path
+from lossctl.io import SUPPORTED_SUFFIXES, display_path, file_suffix
 
 __all__ = ["Pair", "Pairing", "pair_files"]
 
@@ -133,7 +133,8 @@ def _key(relative: str) -> str:
     NFC makes ``é`` typed on Linux match ``é`` as macOS file systems store it (decomposed).
     """
     path = Path(relative)
-    stemmed = path.with_name(path.stem) if path.suffix else path
+    suffix = file_suffix(path.name)  # ``.nii.gz`` is one suffix
+    stemmed = path.with_name(path.name[: len(path.name) - len(suffix)]) if suffix else path
     return unicodedata.normalize("NFC", stemmed.as_posix())
 
 
@@ -150,12 +151,12 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str) -> dict[str, Path]:
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         # a folder named like a supported file (x.png/) takes that file's place, so that reading it reports
         # "is a directory" instead of a confusing pairing error
-        entries = sorted(files + [d for d in subfolders if Path(d).suffix.lower() in wanted])
+        entries = sorted(files + [d for d in subfolders if file_suffix(d) in wanted])
         for name in entries:
             if name.startswith("."):
                 continue
             path = Path(folder, name)
-            if path.suffix.lower() not in wanted:
+            if file_suffix(name) not in wanted:
                 ignored.append(name)
                 continue
             key = _key(path.relative_to(root).as_posix())

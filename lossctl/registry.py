@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lossctl import metrics
+from lossctl import boundary, metrics
 from lossctl.errors import UsageError
 from lossctl.losses import classification as cls
 from lossctl.losses import seg_presets
@@ -61,6 +61,8 @@ class Spec:
     compute: Callable[..., tuple[float, np.ndarray | None]] | None = field(default=None, repr=False)
     #: How each ``--convention`` preset defines this value; a preset missing here does not have it.
     presets: dict[str, str] = field(default_factory=dict)
+    #: Computed only when asked for by name (the boundary metrics: they need spacing and cost a distance map).
+    opt_in: bool = False
 
     @property
     def direction(self) -> str:
@@ -171,6 +173,29 @@ SEG_SPECS: tuple[Spec, ...] = (
          "Lovász hinge for a single-channel logit map; per image",
          "Berman et al. CVPR 2018, bermanmaxim/LovaszSoftmax lovasz_softmax(classes='present') / lovasz_hinge",
          per_class=True, compute=seg.lovasz),
+)
+
+
+
+def _boundary(name: str, higher: bool, bounds: tuple[float, float], formula: str,
+              params: tuple[Param, ...] = ()) -> Spec:
+    return Spec(name, "seg", "metric", "any", higher, bounds, formula,
+                CONVENTION_TEXT_BOUNDARY, "MONAI 1.6, MedPy 0.5.2, DeepMind surface-distance 0.1 (--convention)",
+                params, per_class=True, opt_in=True,
+                presets={c: rule.definitions[name] for c, rule in boundary.CONVENTIONS.items()
+                         if rule.has(name)})
+
+
+CONVENTION_TEXT_BOUNDARY = ("per class 1..C-1 and per region, in physical units (spacing); class 0 is null; "
+                            "image value = mean over defined foreground classes; opt-in with -m")
+
+SEG_SPECS = SEG_SPECS + (
+    _boundary("hd", False, (0.0, INF), "max(max d(A->B), max d(B->A))"),
+    _boundary("hd95", False, (0.0, INF), "p-th percentile of the surface distances (by convention)",
+              (Param("percentile", 95.0, "the percentile p", bounds=(1e-9, 100.0)),)),
+    _boundary("assd", False, (0.0, INF), "(sum d(A->B) + sum d(B->A)) / (|dA| + |dB|)"),
+    _boundary("masd", False, (0.0, INF), "(mean d(A->B) + mean d(B->A)) / 2"),
+    _boundary("nsd", True, (0.0, 1.0), "(|d(A->B) <= tau| + |d(B->A) <= tau|) / (|dA| + |dB|)"),
 )
 
 _LS = Param("label_smoothing", 0.0, "label smoothing factor eps", bounds=(0.0, 1.0))

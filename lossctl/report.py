@@ -28,8 +28,13 @@ def _value_names(doc: Document) -> list[str]:
 
 
 def _class_label(doc: Document, i: int) -> str:
-    names = doc["config"].get("class_names") or []
+    names = doc["config"].get("per_class_names") or doc["config"].get("class_names") or []
     return names[i] if i < len(names) else str(i)
+
+
+def _columns(doc: Document) -> int:
+    """Per-class columns: the classes, then the regions."""
+    return doc["config"]["num_classes"] + len(doc["config"].get("regions") or {})
 
 
 def write_json(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
@@ -63,7 +68,7 @@ def _flat_rows(doc: Document, per_class: bool) -> tuple[list[str], list[list[Any
     names = _value_names(doc)
     class_cols: list[tuple[str, int]] = []
     if per_class:
-        c = doc["config"]["num_classes"]
+        c = _columns(doc)
         keys = list(doc["summary"]["per_class"]["mean"]) + [
             k for k in doc["summary"]["per_class"]["pooled"] if k not in doc["summary"]["per_class"]["mean"]]
         class_cols = [(n, i) for n in keys for i in range(c)]
@@ -158,7 +163,7 @@ def write_table(doc: Document, stream: TextIO, *, per_class: bool = False) -> No
 def _per_class_table(doc: Document, table_cls: Any) -> Any:
     """Rows: (statistic, value); columns: classes. Pooled rows use the summed confusion matrix."""
     s = doc["summary"]["per_class"]
-    c = doc["config"]["num_classes"]
+    c = _columns(doc)
     table = table_cls(title="per class (pooled: summed confusion matrix; mean: over images)",
                       title_justify="left")
     table.add_column("value", no_wrap=True)

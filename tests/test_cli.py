@@ -19,7 +19,7 @@ from test_cli_support import (C, H, W, cli, confusion, dice_per_class, make_seg_
                               run_subprocess, write_cls_inputs, write_label_png, write_npy, write_palette_png)
 
 FORMATS = ("table", "json", "ndjson", "csv", "markdown")
-SEG_METRICS = registry.names("seg", "metric")
+SEG_METRICS = [s.name for s in registry.specs("seg", "metric") if not s.opt_in]  # boundary metrics: opt-in
 SEG_LOSSES = registry.names("seg", "loss")
 IMAGE_KEYS = {"name", "pred", "gt", "values", "per_class", "confusion_matrix", "notes"}
 SUMMARY_KEYS = {"count", "undefined", "mean", "std", "min", "max", "pooled", "per_class", "confusion_matrix"}
