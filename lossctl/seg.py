@@ -154,13 +154,13 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
         if gt.lossy:
             notes.append("ground truth is a lossy JPEG: label values may be corrupted")
-        problem = geometry.check_pair(pred, gt, config.spacing)
-        if problem:
-            return PairFailure(str(pair.pred), problem, pair.name)
         if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].ndim > 3:
             return PairFailure(str(pair.gt), f"{pair.gt}: a {arrays['ground truth'].ndim}D volume "
                                f"{tuple(arrays['ground truth'].shape)} where a 3D label volume is expected; save "
                                "the ground truth as one 3D label map (drop extra axes)", pair.name)
+        problem = geometry.check_pair(pred, gt, config.spacing)
+        if problem:
+            return PairFailure(str(pair.pred), problem, pair.name)
         if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].dtype.kind == "f":
             try:
                 arrays["ground truth"] = geometry.float_labels(arrays["ground truth"], notes)

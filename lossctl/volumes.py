@@ -18,6 +18,7 @@ becomes an :class:`~lossctl.errors.InputError` of one line: ``<path>: <problem>;
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import zlib
@@ -122,6 +123,7 @@ def _read_nifti(path: str, d: str, max_pixels: int) -> Volume:
 
     import nibabel
 
+    logging.getLogger("nibabel.global").setLevel(logging.ERROR)  # header fixes are ours to report, not its log's
     try:
         image = nibabel.load(path)
     except (nibabel.filebasedimages.ImageFileError, EOFError, OSError, ValueError, gzip.BadGzipFile) as exc:
@@ -132,7 +134,7 @@ def _read_nifti(path: str, d: str, max_pixels: int) -> Volume:
     dtype = header.get_data_dtype()
     check_decoded_size(d, shape, dtype.itemsize, max_pixels)
     if not path.lower().endswith(".gz"):  # an uncompressed file must hold every voxel the header declares
-        needed = int(header.get_data_offset()) + math.prod(shape) * dtype.itemsize
+        needed = int(getattr(image.dataobj, "offset", 0)) + math.prod(shape) * dtype.itemsize
         have = os.path.getsize(path)
         if have < needed:
             raise InputError(f"{d}: the header declares {'x'.join(map(str, shape))} {dtype} voxels "
@@ -147,7 +149,12 @@ def _read_nifti(path: str, d: str, max_pixels: int) -> Volume:
     array = np.asarray(array)
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
-    zooms = tuple(float(z) for z in header.get_zooms())
+    # the stored pixdim: nibabel's checked header replaces a zero spacing by 1 (and logs it)
+    from nibabel.openers import ImageOpener
+
+    with ImageOpener(path) as handle:
+        stored = type(header).from_fileobj(handle, check=False)
+    zooms = tuple(float(z) for z in np.asarray(stored["pixdim"], dtype=np.float64)[1:1 + len(shape)])
     spatial = min(len(shape), 3)
     spacing = _check_spacing(d, zooms[:spatial]) if spatial else None
     affine = np.asarray(image.affine, dtype=np.float64)
@@ -284,9 +291,10 @@ def _read_metaimage(path: str, d: str, max_pixels: int) -> Volume:
     if "TransformMatrix" in fields:
         matrix = np.asarray(_numbers(d, fields, "TransformMatrix"), dtype=np.float64)
         if matrix.size == ndims * ndims:
-            # columns of the ITK direction matrix are the x, y, z axes; the array's axis i is ITK axis n-1-i
-            columns = matrix.reshape(ndims, ndims).T
-            direction = _unit_rows(d, columns[::-1])
+            # MetaIO writes the direction matrix column by column: row k is the world direction of ITK axis k
+            # (x, y, z); the array's axis i is ITK axis n-1-i
+            axes = matrix.reshape(ndims, ndims)
+            direction = _unit_rows(d, axes[::-1])
     return Volume(array, "metaimage", spacing, direction)
 
 
