@@ -97,7 +97,7 @@ def test_report_of_a_volume_and_of_probabilities(tmp_path, cli):
 
 def test_report_inside_an_input_is_refused(tmp_path, cli):
     s = make_seg_set(tmp_path / "data")
-    for target in (s.gt / "report", s.pred, s.root):
+    for target in (s.gt / "report", s.pred, s.pred / "deeper" / "report"):
         r = cli("seg", s.pred, s.gt, "--report", target)
         assert r.code == 2 and "--report" in r.err and "input" in r.err, r
     assert not (s.gt / "report").exists()
