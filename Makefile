@@ -33,6 +33,7 @@ golden:  ## regenerate golden fixtures from the reference libraries (needs $(REF
 	$(REFPY) tools/make_golden_seg.py
 	$(REFPY) tools/make_golden_seg_presets.py
 	$(REFPY) tools/make_golden_cls.py
+	$(REFPY) tools/make_golden_boundary.py
 
 sample: $(STAMP)  ## regenerate sample_data/
 	$(PY) tools/make_sample_data.py

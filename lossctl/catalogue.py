@@ -102,7 +102,20 @@ def convention_table(task: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def boundary_convention_table() -> str:
+    """Markdown table: one row per boundary metric, one column per boundary convention."""
+    names = list(boundary.CONVENTIONS)
+    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for spec in registry.specs("seg", "metric"):
+        if spec.opt_in:
+            cells = conventions(spec)
+            row = [f"`{spec.name}`"] + [("—" if cells[c] == "not available" else cells[c]).replace("|", "\\|")
+                                        for c in names]
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def generated_blocks() -> dict[str, str]:
     """The README blocks generated from the registry, by marker name."""
     return {"catalogue": markdown_table(), "seg-conventions": convention_table("seg"),
-            "cls-conventions": convention_table("cls")}
+            "cls-conventions": convention_table("cls"), "boundary-conventions": boundary_convention_table()}
