@@ -11,6 +11,8 @@ The work is split so that it can run in worker processes and be merged:
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from lossctl import REPORT_SCHEMA, __version__, boundary, geometry, io, metrics, registry
+from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map
 from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
 from lossctl.gates import Gate, check_gates, row_series, validate_gates
@@ -60,6 +63,24 @@ class SegConfig:
     empty_distance: str = "diagonal"
     #: Label unions evaluated as extra binary classes, (name, labels), reported after the classes.
     regions: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    label_map: LabelMap | None = None  # applied to the ground truth before anything is computed
+    pred_label_map: LabelMap | None = None  # applied to label predictions
+    unmapped: str = "error"  # a value a map does not name: "error", or "ignore" (void)
+
+    def __post_init__(self) -> None:
+        for name in ("label_map", "pred_label_map"):  # rebuilt from a JSON report's options (merge)
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, LabelMap.from_dict(value))
+
+    @property
+    def void_class(self) -> int | None:
+        """The index of the extra "predicted no class" column (the class count), when a prediction map can
+        produce void; None otherwise."""
+        m = self.pred_label_map
+        if m is None or not (m.voids or self.unmapped == "ignore"):
+            return None
+        return self.num_classes
 
     def selected(self) -> list[registry.Spec]:
         """The specs asked for, in catalogue order (by default, the losses the convention has, and the metrics
@@ -106,6 +127,9 @@ class SegConfig:
                 "from the file headers; 1.0 per axis for files without spacing (see each image's spacing)",
                 "empty_distance": self.empty_distance, "nsd_tolerance": list(self.nsd_tolerance)}
                if self.boundary_names() else {}),
+            "label_map": self.label_map.to_dict() if self.label_map else None,
+            "pred_label_map": self.pred_label_map.to_dict() if self.pred_label_map else None,
+            "unmapped": self.unmapped,
         }
 
 
@@ -168,9 +192,14 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 arrays["ground truth"] = geometry.float_labels(arrays["ground truth"], notes)
             except InputError as e:
                 return PairFailure(str(pair.gt), f"{pair.gt}: {e}", pair.name)
+        mapped = _map_labels(pair, arrays, config)
+        if isinstance(mapped, PairFailure):
+            return mapped
+        target, prediction, ignore = mapped
+        num_classes = config.num_classes if config.void_class is None else config.void_class + 1
         try:
-            x = prepare(arrays["prediction"], arrays["ground truth"], kind=config.pred_kind,  # type: ignore[arg-type]
-                        ignore_index=config.ignore_index, num_classes=config.num_classes,
+            x = prepare(prediction, target, kind=config.pred_kind,  # type: ignore[arg-type]
+                        ignore_index=ignore, num_classes=num_classes,
                         threshold=config.threshold, channels_last=config.channels_last)
         except InputError as e:
             file = pair.gt if e.subject == "target" else pair.pred
@@ -192,7 +221,7 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 loss_per_class[spec.name] = _nullable(per_class)
         outcome = ImageOutcome(pair, x.kind, losses, loss_per_class, x.confusion, notes + x.notes)
         if config.boundary_names():
-            problem = _evaluate_boundary(outcome, x, arrays["ground truth"], pred, gt, config)
+            problem = _evaluate_boundary(outcome, x, target, ignore, pred, gt, config)
             if problem:
                 return PairFailure(str(pair.gt), problem, pair.name)
         return outcome
@@ -201,15 +230,15 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
         return PairFailure(str(file), str(e), pair.name)
 
 
-def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, pred: io.Loaded, gt: io.Loaded,
-                       config: SegConfig) -> str | None:
+def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore: tuple[int, ...],
+                       pred: io.Loaded, gt: io.Loaded, config: SegConfig) -> str | None:
     """Fill ``outcome``'s boundary metrics (per class, per region); return a one-line problem instead."""
     try:
         spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
     except InputError as e:
         return f"{gt.path}: {e}"
-    pred_map, gt_map = _label_maps(x, target, config.ignore_index)
-    c = x.num_classes
+    pred_map, gt_map = _label_maps(x, target, ignore)
+    c = x.num_classes if config.void_class is None else config.void_class  # "predicted no class" is no class
     classes = [(k,) for k in range(1, c)]
     for name, labels in config.regions:
         if c and max(labels) >= c and (config.num_classes is not None or x.soft is not None):
@@ -253,6 +282,38 @@ def _label_maps(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[np
     return pred_map, gt_map
 
 
+def _map_labels(pair: Pair, arrays: dict[str, np.ndarray], config: SegConfig
+                ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]] | PairFailure:
+    """(ground truth, prediction, ignored values) after the label maps: ground-truth void becomes the map's
+    void value, which is ignored; a prediction's void becomes the "predicted no class" index."""
+    target, prediction, ignore = arrays["ground truth"], arrays["prediction"], config.ignore_index
+    to_void = config.unmapped == "ignore"
+    if config.label_map is not None:
+        try:
+            target = apply_label_map(config.label_map, target, void=config.label_map.void, unmapped_to_void=to_void)
+        except UnmappedValueError as e:
+            return PairFailure(str(pair.gt), f"{pair.gt}: the ground truth {e} (--label-map); {_unmapped_fix(e)}",
+                               pair.name)
+        ignore = tuple(dict.fromkeys((*ignore, config.label_map.void)))
+    if config.pred_label_map is not None:
+        if not (prediction.dtype == np.bool_ or np.issubdtype(prediction.dtype, np.integer)):
+            return PairFailure(str(pair.pred), f"{pair.pred}: the prediction holds {prediction.dtype} scores, but "
+                               "--pred-label-map maps label predictions only; drop it for probability or logit "
+                               "maps", pair.name)
+        void = config.void_class if config.void_class is not None else config.pred_label_map.max_to + 1
+        try:
+            prediction = apply_label_map(config.pred_label_map, prediction, void=void, unmapped_to_void=to_void)
+        except UnmappedValueError as e:
+            return PairFailure(str(pair.pred), f"{pair.pred}: the prediction {e} (--pred-label-map); "
+                               f"{_unmapped_fix(e)}", pair.name)
+    return target, prediction, ignore
+
+
+def _unmapped_fix(e: UnmappedValueError) -> str:
+    them = "it" if e.count == 1 else "them"
+    return f"add {them} to the map ({e.values[0]}:ignore leaves a value out), or pass --unmapped ignore"
+
+
 def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1,
              on_result: Callable[[ImageOutcome | PairFailure], None] | None = None,
              ) -> list[ImageOutcome | PairFailure]:
@@ -262,6 +323,7 @@ def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1,
     ``on_result`` is called with each result as it arrives (a progress display)."""
     processes, threads = _split_workers(workers, len(pairs))
     results: list[ImageOutcome | PairFailure] = []
+    keep_freed_memory()
     if processes == 1:
         segmentation.set_threads(threads)
         try:
@@ -273,12 +335,32 @@ def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1,
             segmentation.set_threads(1)
         return results
     chunk = max(1, len(pairs) // (processes * 8))
-    with ProcessPoolExecutor(max_workers=processes) as pool:
+    with ProcessPoolExecutor(max_workers=processes, initializer=keep_freed_memory) as pool:
         for outcome in pool.map(evaluate_pair, pairs, [config] * len(pairs), chunksize=chunk):
             results.append(outcome)
             if on_result:
                 on_result(outcome)
     return results
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc's allocator to keep freed memory for reuse instead of handing it back to the kernel at once.
+
+    Every image allocates and frees temporaries of its own size (the Lovász sort keys, the float64 sums); with
+    glibc's defaults the top of the heap is trimmed after each free and the next image page-faults the same
+    memory in again. Measured on 20 W1 pairs (``/usr/bin/time -v``): 241k -> 14k minor page faults, system time
+    from 25% to 4% of the CPU time. Peak memory is unchanged (freed memory is reused, not added). A no-op where
+    the C library is not glibc.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest: blocks up to 32 MB come from the (reused) heap
+    mallopt(m_trim_threshold, 256 << 20)
+    mallopt(m_top_pad, 64 << 20)
 
 
 def resolve_workers(requested: int | None) -> int:
@@ -320,6 +402,8 @@ def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConf
     images = [o for o in outcomes if isinstance(o, ImageOutcome)]
     errors = [{"name": o.name, "file": o.file, "error": o.error} for o in outcomes if isinstance(o, PairFailure)]
     c = max([config.num_classes or 0, len(config.class_names)] + [o.confusion.shape[0] for o in images])
+    if config.void_class is not None:  # the extra "predicted no class" column is no class
+        c = config.void_class
     rows = [_image_row(o, c, config) for o in images]
     names = list(config.class_names) or [str(i) for i in range(c)]
     summary = summarize_rows(rows, c, config)
@@ -443,12 +527,28 @@ def _run_identity(doc: dict[str, Any]) -> Any:
     return (doc["lossctl"], *(cfg.get(k) for k in SOURCE_KEYS), cfg["options"], cfg["gates"], doc.get("skipped"))
 
 
+def _scores(cm: np.ndarray, c: int, config: SegConfig) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Metrics of a confusion matrix of ``c`` classes, plus the "predicted no class" column when a prediction map
+    can produce void: those pixels are false negatives of their class and false positives of none (the official
+    Cityscapes evaluator's rule); the column enters no class mean nor per-class list, but accuracy counts the
+    pixels as wrong."""
+    if config.void_class is None:
+        return metrics.summarize(cm, config.include(c), config.empty)  # type: ignore[arg-type]
+    include = np.append(config.include(c), False)
+    values, per_class = metrics.summarize(cm, include, config.empty)  # type: ignore[arg-type]
+    return values, {name: v[:c] for name, v in per_class.items()}
+
+
+def _matrix_size(c: int, config: SegConfig) -> int:
+    return c + (config.void_class is not None)
+
+
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
-    cm = metrics.pad_confusion(o.confusion, c)
-    values, per_class = metrics.summarize(cm, config.include(c), config.empty)  # type: ignore[arg-type]
+    cm = metrics.pad_confusion(o.confusion, _matrix_size(c, config))
+    values, per_class = _scores(cm, c, config)
     regions = [labels for _, labels in config.regions]
     r = len(regions)
-    if regions:
+    if regions:  # the "predicted no class" column, if any, lies outside every region
         extra = metrics.region_scores(cm, regions, config.empty)  # type: ignore[arg-type]
         per_class = {k: np.concatenate([v, extra[k]]) if k in extra else v for k, v in per_class.items()}
     wanted = [s for s in config.selected() if (s.kind == "metric" and not s.opt_in) or s.name in o.losses]
@@ -480,10 +580,11 @@ def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) ->
         undefined[n] = int(v.size - kept.size)
         for stat, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
             stats[stat][n] = float(fn(kept)) if kept.size else None
-    total = np.zeros((c, c), dtype=np.int64)
+    size = _matrix_size(c, config)
+    total = np.zeros((size, size), dtype=np.int64)
     for r in rows:
         total += np.asarray(r["confusion_matrix"], dtype=np.int64)
-    pooled_values, pooled_per_class = metrics.summarize(total, config.include(c), config.empty)  # type: ignore
+    pooled_values, pooled_per_class = _scores(total, c, config)
     if config.regions:
         extra = metrics.region_scores(total, [labels for _, labels in config.regions], config.empty)  # type: ignore
         pooled_per_class = {k: np.concatenate([v, extra[k]]) if k in extra else v
