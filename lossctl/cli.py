@@ -7,6 +7,7 @@ Data goes to stdout (or ``--output``); messages, warnings and the summary line g
 
 from __future__ import annotations
 
+import functools
 import io as _io
 import math
 import os
@@ -95,6 +96,10 @@ OutputOpt = Annotated[Optional[str], typer.Option("--output", "-o", envvar="LOSS
 GateOpt = Annotated[Optional[list[str]], typer.Option(
     "--gate", "-g", help="Quality gate, repeatable: 'dice>=0.85', 'min(dice)>=0.5', 'pooled(iou[road])>0.7', "
     "'p05(dice)>=0.6', 'ce<=0.4'. A failed gate exits 1.")]
+PerImageOpt = Annotated[bool, typer.Option(help="Table: show every image's row (by default all of them only when "
+                                            "they fit the width, else the worst few).")]
+WorstOpt = Annotated[Optional[int], typer.Option(min=1, metavar="K", help="Table: show the K worst images, ranked "
+                                                 "by the first value in its own direction.")]
 ParamOpt = Annotated[Optional[list[str]], typer.Option(
     "--param", "-p", help="Set one loss parameter, repeatable: NAME.KEY=VALUE, e.g. focal.gamma=3.")]
 
@@ -157,7 +162,8 @@ def _param_value(param: Any, raw: str, item: str) -> Any:
     return value
 
 
-def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool) -> None:
+def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool,
+          **view: Any) -> None:
     """Render with the chosen writer to stdout, or to ``output``.
 
     A regular file (or a new one) is written atomically: a temporary file beside it, then a rename, so an
@@ -168,6 +174,8 @@ def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_c
     from lossctl.report import WRITERS
 
     writer = WRITERS[fmt.value]
+    if fmt is OutputFormat.table and view:  # --per-image, --worst: how the table shows the rows
+        writer = functools.partial(writer, **view)
     if output in (None, "-"):
         if sys.stdout is None:  # started with stdout closed
             raise typer.Exit(EXIT_BROKEN_PIPE)
@@ -300,6 +308,8 @@ def seg_command(
         help="Compute each loss as this framework defines it (metrics do not change); see "
              "`lossctl losses NAME`.")] = Convention.lossctl,
     per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
+    per_image: PerImageOpt = False,
+    worst: WorstOpt = None,
     gate: GateOpt = None,
     allow_missing: Annotated[bool, typer.Option(help="Evaluate the files present on both sides and report "
                                                 "the rest, instead of failing.")] = False,
@@ -342,6 +352,7 @@ def seg_command(
         reason = spec.unavailable(config.convention, config.pred_kind)
         if reason:
             raise UsageError(reason)
+    view = _view(per_image, worst)
     gates = [parse_gate(g) for g in gate or []]
     check_gate_names(gates, config)
     _check_output_path(output, [pred, gt])
@@ -359,8 +370,14 @@ def seg_command(
         outcomes = evaluate(pairs, config, resolve_workers(workers), on_result=advance)
     document = build_report(outcomes, config, gates, sources={"pred": str(pred), "gt": str(gt)}, shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
-    _emit(document, output_format, output, per_class)
+    _emit(document, output_format, output, per_class, **view)
     raise typer.Exit(_finish(document, skip_errors))
+
+
+def _view(per_image: bool, worst: int | None) -> dict[str, Any]:
+    if per_image and worst is not None:
+        raise UsageError("--per-image shows every image and --worst K only the K worst; give one of them")
+    return {"per_image": per_image, "worst": worst}
 
 
 class ClsPredKind(str, Enum):
@@ -399,6 +416,8 @@ def cls_command(
     ignore_index: Annotated[Optional[int], typer.Option(help="Target value to leave out, e.g. -100.")] = None,
     param: ParamOpt = None,
     per_sample: Annotated[bool, typer.Option(help="Also output one row per sample.")] = False,
+    worst: Annotated[Optional[int], typer.Option(min=1, metavar="K", help="Table: show only the K worst samples, "
+                                                 "ranked by the first loss (implies --per-sample).")] = None,
     npz_key: Annotated[Optional[str], typer.Option(help="Array to read from NPZ files holding several.")] = None,
     gate: GateOpt = None,
     output_format: FormatOpt = OutputFormat.table,
@@ -431,7 +450,8 @@ def cls_command(
         raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
     gates = [parse_gate(g) for g in gate or []]
     config = ClsConfig(values=names_, convention=convention.value, pred_kind=pred_kind.value,
-                       ignore_index=ignore_index, class_weights=cw, params=params, per_sample=per_sample)
+                       ignore_index=ignore_index, class_weights=cw, params=params,
+                       per_sample=per_sample or worst is not None)
     validate_gates(gates, {s.name: s for s in config.selected()}, per_class=False, metrics_per_item=False)
     _check_output_path(output, [Path(p) for p in (pred, target, weights) if p and p != "-"])
     stdin = sys.stdin.buffer.read() if "-" in (pred, target) else None
@@ -448,7 +468,7 @@ def cls_command(
         file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
         raise type(e)(f"{'<stdin>' if file == '-' else file}: {e}") from None
     document = build_report(x, config, gates, sources={"pred": pred, "target": target})
-    _emit(document, output_format, output, False)
+    _emit(document, output_format, output, False, per_image=worst is None, worst=worst)
     for name, reason in document["config"]["not_available"].items():
         if "--convention" in reason:
             _stderr(f"note: {name} skipped: {reason}")
@@ -461,6 +481,8 @@ def merge_command(
                                                   show_default=False)],
     gate: GateOpt = None,
     per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
+    per_image: PerImageOpt = False,
+    worst: WorstOpt = None,
     skip_errors: Annotated[bool, typer.Option(help="Failed pairs are warnings; the gates decide.")] = False,
     output_format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
@@ -482,8 +504,9 @@ def merge_command(
             raise InputError(f"{path}: not a report of `lossctl seg -f json`; give the files it wrote")
         documents.append(document)
     _check_output_path(output, list(reports))
+    view = _view(per_image, worst)
     document = merge_reports(documents, [parse_gate(g) for g in gate or []])
-    _emit(document, output_format, output, per_class)
+    _emit(document, output_format, output, per_class, **view)
     raise typer.Exit(_finish(document, skip_errors))
 
 
