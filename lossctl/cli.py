@@ -269,10 +269,18 @@ def _finish(document: dict[str, Any], skip_errors: bool) -> int:
 
 @app.command("seg")
 def seg_command(
-    pred: Annotated[Path, typer.Argument(help="Prediction file or folder (PNG, TIFF, NPY, NPZ).",
-                                         show_default=False, metavar="PRED")],
-    gt: Annotated[Path, typer.Argument(help="Ground-truth file or folder of integer label masks.",
-                                       show_default=False, metavar="GT")],
+    pred: Annotated[Optional[Path], typer.Argument(help="Prediction file or folder (PNG, TIFF, NPY, NPZ).",
+                                                   show_default=False, metavar="PRED")] = None,
+    gt: Annotated[Optional[Path], typer.Argument(help="Ground-truth file or folder of integer label masks.",
+                                                 show_default=False, metavar="GT")] = None,
+    pred_pattern: Annotated[Optional[str], typer.Option(help="Name predictions by this pattern of their path "
+                                                        "in PRED, with one {name}, e.g. '{name}_leftImg8bit.png'.")
+                            ] = None,
+    gt_pattern: Annotated[Optional[str], typer.Option(help="Name ground-truth files by this pattern of their path "
+                                                      "in GT, e.g. '{name}_gtFine_labelIds.png'.")] = None,
+    pairs: Annotated[Optional[str], typer.Option(help="Read the pairs from this list instead of PRED and GT ('-': "
+                                                 "stdin): PRED<TAB>GT or PRED,GT lines, an optional name column.")
+                     ] = None,
     pred_kind: Annotated[PredKind, typer.Option(
         help="What the prediction holds. auto: integer data are labels, floating-point data are "
              "probabilities (checked); logits are never guessed.")] = PredKind.auto,
@@ -327,7 +335,6 @@ def seg_command(
     """Evaluate segmentation predictions against ground-truth masks (files or folders)."""
     from lossctl import registry
     from lossctl.gates import parse_gate
-    from lossctl.pairing import pair_files
     from lossctl.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
                              select_shard)
 
@@ -355,20 +362,21 @@ def seg_command(
     view = _view(per_image, worst)
     gates = [parse_gate(g) for g in gate or []]
     check_gate_names(gates, config)
-    _check_output_path(output, [pred, gt])
     if shard is not None:
         parse_shard(shard)
+    pairing, sources = _pair_inputs(pred, gt, pairs, pred_pattern, gt_pattern, output)
 
-    pairing = pair_files(pred, gt)
+    if allow_missing and pairs is not None:
+        pairing = pairing.without_absent_files()
     if not allow_missing:
         pairing.require_complete()
     elif pairing.missing_gt or pairing.missing_pred:
         _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
                 f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
-    pairs = select_shard(pairing.pairs, shard)
-    with _progress(len(pairs)) as advance:
-        outcomes = evaluate(pairs, config, resolve_workers(workers), on_result=advance)
-    document = build_report(outcomes, config, gates, sources={"pred": str(pred), "gt": str(gt)}, shard=shard)
+    selected = select_shard(pairing.pairs, shard)
+    with _progress(len(selected)) as advance:
+        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance)
+    document = build_report(outcomes, config, gates, sources=sources, shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     _emit(document, output_format, output, per_class, **view)
     raise typer.Exit(_finish(document, skip_errors))
@@ -378,6 +386,51 @@ def _view(per_image: bool, worst: int | None) -> dict[str, Any]:
     if per_image and worst is not None:
         raise UsageError("--per-image shows every image and --worst K only the K worst; give one of them")
     return {"per_image": per_image, "worst": worst}
+
+
+def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pattern: str | None,
+                 gt_pattern: str | None, output: str | None) -> tuple[Any, dict[str, str]]:
+    """Pair PRED and GT (by name, or by name patterns), or read the list of pairs; also return the report's
+    ``config`` entries that say where the pairs came from."""
+    from lossctl.pairing import compile_pattern, decode_pairs, pair_files, read_pairs, read_pairs_file
+
+    if pairs is not None:
+        if pred is not None or gt is not None:
+            raise UsageError(f"--pairs {pairs} lists the pairs, so PRED and GT are not given; drop "
+                             f"{' and '.join(str(p) for p in (pred, gt) if p is not None)} or --pairs")
+        if pred_pattern or gt_pattern:
+            raise UsageError("--pred-pattern and --gt-pattern name the files of PRED and GT folders; with --pairs, "
+                             "name images in the list's third column")
+        _check_output_path(output, [Path(pairs)] if pairs != "-" else [])
+        if pairs == "-":
+            if sys.stdin is None or sys.stdin.isatty():
+                raise UsageError("--pairs -: standard input is a terminal; pipe the list in (e.g. `find ... | "
+                                 "lossctl seg --pairs -`) or give the list's file")
+            return read_pairs(decode_pairs(sys.stdin.buffer.read(), "<stdin>"), base=Path.cwd(),
+                              source="<stdin>"), {"pairs": "-"}
+        return read_pairs_file(pairs), {"pairs": pairs}
+    if pred is None or gt is None:
+        missing = "GT" if pred is not None else "PRED and GT"
+        raise UsageError(f"Missing argument {missing}: give PRED and GT (two folders or two files), or --pairs FILE "
+                         "('-' for stdin)")
+    for path in (pred, gt):
+        if str(path) == "-":
+            raise UsageError("seg reads PRED and GT from files, not from standard input; to pipe a list of "
+                             "pairs in, use --pairs -")
+    patterns = {}
+    for flag, text in (("--pred-pattern", pred_pattern), ("--gt-pattern", gt_pattern)):
+        if text is not None:
+            try:
+                patterns[flag] = compile_pattern(text)
+            except UsageError as e:
+                raise UsageError(f"{flag}: {e}") from None
+    _check_output_path(output, [pred, gt])
+    pairing = pair_files(pred, gt, pred_pattern=patterns.get("--pred-pattern"),
+                         gt_pattern=patterns.get("--gt-pattern"))
+    sources = {"pred": str(pred), "gt": str(gt)}
+    sources.update({key: text for key, text in (("pred_pattern", pred_pattern), ("gt_pattern", gt_pattern))
+                    if text is not None})
+    return pairing, sources
 
 
 class ClsPredKind(str, Enum):

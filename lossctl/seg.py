@@ -28,6 +28,8 @@ from lossctl.pairing import Pair
 from lossctl.losses import segmentation
 from lossctl.seg_input import prepare
 
+#: The report's ``config`` entries that say where the pairs came from (folders and name patterns, or a list).
+SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
 #: Worker processes need at least this many pairs each; with fewer, the cores go to threads inside one process.
 PAIRS_PER_PROCESS = 2
 
@@ -290,7 +292,7 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
     validate_gates(extra_gates, computed, class_names=config.class_names,
                    class_count=max(doc["config"]["num_classes"] for doc in documents))
     gates = [parse_gate(t) for t in first["config"]["gates"]] + list(extra_gates)
-    sources = {k: first["config"][k] for k in ("pred", "gt") if k in first["config"]}
+    sources = {k: first["config"][k] for k in SOURCE_KEYS if k in first["config"]}
     document = build_report(outcomes, config, gates, sources)
     if "skipped" in first:
         document["skipped"] = first["skipped"]
@@ -299,7 +301,7 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
 
 def _run_identity(doc: dict[str, Any]) -> Any:
     cfg = doc["config"]
-    return (doc["lossctl"], cfg.get("pred"), cfg.get("gt"), cfg["options"], cfg["gates"], doc.get("skipped"))
+    return (doc["lossctl"], *(cfg.get(k) for k in SOURCE_KEYS), cfg["options"], cfg["gates"], doc.get("skipped"))
 
 
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
