@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lossctl import __version__, registry
+from lossctl import REPORT_SCHEMA, __version__, registry
 from lossctl.errors import InputError, ShapeMismatchError, UsageError
 from lossctl.gates import Gate, check_gates
 from lossctl.losses.classification import ClsInput, NotAvailable, balanced_pos_weight
@@ -216,6 +216,7 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
                                        "pos_weight": pw if isinstance(pw, float) else pw.tolist()}
     return {
         "lossctl": __version__,
+        "schema": REPORT_SCHEMA,
         "command": "cls",
         "config": {**(sources or {}), "convention": config.convention, "pred_kind": x.kind,
                    "ignore_index": config.ignore_index,

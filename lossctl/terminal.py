@@ -9,8 +9,8 @@ From top to bottom:
 3. the gates and their verdicts;
 4. **per-image rows**: all of them when one table of every value fits the width and there are at most
    :data:`FULL_ROWS` images, or when asked (``per_image``); otherwise the ``worst`` K (default
-   :data:`DEFAULT_WORST`) ranked by the first value in its own direction (the registry's
-   ``higher_is_better``), and a line saying how to see them all;
+   :data:`DEFAULT_WORST`) ranked by the first gated value (else the first value) in its own direction (the
+   registry's ``higher_is_better``), and a line saying how to see them all;
 5. the images' notes, each note once with the images it applies to;
 6. with ``per_class``: **one row per class** (index and whole name), per-class values as columns: the pooled
    values (summed confusion matrix), then the means over images.
@@ -303,9 +303,9 @@ def _gates_table(doc: Document) -> list[Any]:
 
 
 def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, Any]]:
-    """The ``k`` worst per-image (per-sample) rows by the value ``by`` (default: the run's first value), in its
-    direction: lowest first when higher is better, highest first otherwise. Rows where it is undefined come
-    last; ties keep the document's (name) order."""
+    """The ``k`` worst per-image (per-sample) rows by the value ``by`` (default: the first gated value, else the
+    run's first value), in its direction: lowest first when higher is better, highest first otherwise. Rows where
+    it is undefined come last; ties keep the document's (name) order."""
     values = _Values(doc)
     rows = list(doc["images"])
     if not rows or not values.names:
@@ -318,8 +318,12 @@ def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, A
 
 
 def _rank_value(doc: Document, values: _Values) -> str:
+    """The first gated value the rows have, else their first value (the rule of every ``--worst`` list)."""
+    from lossctl.gates import parse_gate
+
     present = [n for n in values.names if any(n in r["values"] for r in doc["images"])]
-    return present[0] if present else values.names[0]
+    gated = [parse_gate(g["gate"]).name for g in doc["gates"]]
+    return next((n for n in gated if n in present), present[0] if present else values.names[0])
 
 
 def _image_block(doc: Document, values: _Values, rows: list[dict[str, Any]], title: str, split: bool) -> _Block:
@@ -350,6 +354,9 @@ def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, wo
         if _tables(one_table) == 1:
             return one_table
         return _pack(_image_block(doc, values, rows, f"per {unit}", split=True), width)
+    see_all = "--per-image" if doc["command"] != "cls" else "--per-sample without --worst"
+    if k == 0:
+        return [Text(""), Text(f"{_plural(n, unit)} not shown: {see_all} shows them all", style="dim")]
     key = _rank_value(doc, values)
     order = "lowest" if values.higher_is_better(key) is not False else "highest"
     chosen = worst_rows(doc, k, key)
@@ -357,7 +364,6 @@ def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, wo
     tables = _pack(_image_block(doc, values, chosen, title, split=False), width)
     if _tables(tables) > 1:
         tables = _pack(_image_block(doc, values, chosen, title, split=True), width)
-    see_all = "--per-image" if doc["command"] != "cls" else "--per-sample without --worst"
     more = n - len(chosen)
     hint = Text(f"{more} more {unit}{'' if more == 1 else 's'} not shown: {see_all} shows them all", style="dim")
     return [*tables, hint]

@@ -265,7 +265,9 @@ def test_cli_worst_and_per_image(cli, tmp_path):  # noqa: F811
     assert r.code == 0 and "the 2 worst of 12 images by dice" in r.out
     both = cli(*args, "--worst", "2", "--per-image")
     assert both.code == 2 and "--per-image" in both.err
-    assert cli(*args, "--worst", "0").code == 2
+    hidden = cli(*args, "--worst", "0")
+    assert hidden.code == 0 and "12 images not shown" in hidden.out and "scene_" not in hidden.out
+    assert cli(*args, "--worst", "-1").code == 2
     json_out = cli(*args, "--worst", "2", "-f", "json")  # a view option: machine formats do not change
     assert json_out.code == 0 and len(json_out.json()["images"]) == 12
     cls_pred = write_npy(tmp_path / "p.npy", np.array([0.9, 0.2, 0.6, 0.4]))
