@@ -33,10 +33,11 @@ EMPTY_VALUES: dict[str, float] = {"nan": float("nan"), "zero": 0.0, "one": 1.0}
 
 
 def confusion_matrix(target: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
-    """(C, C) int64 counts of (ground truth, prediction) label pairs; labels must be in ``0..C-1``."""
-    t = np.asarray(target, dtype=np.int64).reshape(-1)
-    p = np.asarray(pred, dtype=np.int64).reshape(-1)
-    return np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    """(C, C) int64 counts of (ground truth, prediction) label pairs; labels must be in ``0..C-1``
+    (:func:`lossctl.confusion.confusion_matrix`, the one builder)."""
+    from lossctl.confusion import confusion_matrix as build
+
+    return build(target, pred, num_classes)
 
 
 def pad_confusion(cm: np.ndarray, num_classes: int) -> np.ndarray:
