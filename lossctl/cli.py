@@ -844,7 +844,7 @@ def compare_command(
                                sources={"base": str(base), "new": str(new)}, notes=notes)
     _emit(document, OutputFormat.json, output, per_class, _writer(output_format.value, worst, compare=True))
     _write_extra(document, writes, per_class, worst, compare=True)
-    _write_report_dir(document, report, worst, None)
+    _write_report_dir(document, report, worst, None, (base_doc, new_doc))
     failed = [g for g in document["gates"] if not g["passed"]]
     unit = "sample" if new_doc["command"] == "cls" else "image"
     line = (f"lossctl: compared {document['config']['paired']} {unit}(s) in both reports "
@@ -873,13 +873,13 @@ def _check_report_dir(directory: Path | None, inputs: list[Path]) -> None:
 
 
 def _write_report_dir(document: dict[str, Any], directory: Path | None, worst: int | None,
-                      config: Any) -> None:
+                      config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> None:
     if directory is None:
         return
     from lossctl.html_report import write_report
 
     try:
-        write_report(document, directory, worst=10 if worst is None else worst, config=config)
+        write_report(document, directory, worst=10 if worst is None else worst, config=config, compared=compared)
     except OSError as e:
         raise OutputError(f"{directory}: cannot write the HTML report ({e.strerror or e}); check the path and "
                           "the free space") from None
