@@ -329,9 +329,11 @@ def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path:
     """Check the baseline against the new report (classes: exit 2), print notes, add the baseline gates."""
     if base is None:
         return
-    from lossctl.compare import add_baseline_gates, check_compatible
+    from lossctl.compare import add_baseline_gates, check_compatible, validate_compare_gates
 
-    for note in check_compatible(base, document, f"--baseline {path}"):
+    notes = check_compatible(base, document, f"--baseline {path}")
+    validate_compare_gates([g for g in gates if g.against is not None], base, document)
+    for note in notes:
         _stderr(f"note: {note}")
     document["config"]["baseline"] = str(path)
     add_baseline_gates(document, base, gates)
@@ -730,10 +732,6 @@ def cls_command(
         raise type(e)(f"{'<stdin>' if file == '-' else file}: {e}") from None
     document = build_report(x, config, [g for g in gates if g.against is None],
                             sources={"pred": pred, "target": target})
-    if base is not None:
-        from lossctl.compare import validate_compare_gates
-
-        validate_compare_gates(gates, base, document)
     _apply_baseline(document, base, baseline, gates)
     _emit(document, output_format, output, False, _writer(output_format.value, worst))
     _write_extra(document, writes, False, worst)
@@ -785,10 +783,7 @@ def merge_command(
         validate_gates([g for g in extra if g.against], {}, baseline=False)  # refused before the work
     document = merge_reports(documents, [g for g in extra if g.against is None], expect=expect)
     if base is not None:
-        from lossctl.compare import validate_compare_gates
-
         merged = [parse_gate(t) for t in document["config"]["gates"]]
-        validate_compare_gates([g for g in extra if g.against is not None], base, document)
         _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None])
     _emit(document, output_format, output, per_class, _writer(output_format.value, worst))
     _write_extra(document, writes, per_class, worst)
