@@ -52,16 +52,15 @@ class SegConfig:
     convention: str = "lossctl"
 
     def selected(self) -> list[registry.Spec]:
-        """The specs asked for, in catalogue order (by default, the losses the convention has)."""
+        """The specs asked for, in catalogue order (by default, the values the convention has)."""
         chosen = set(self.values)
         if chosen:
             return [s for s in registry.specs("seg") if s.name in chosen]
         return [s for s in registry.specs("seg") if not s.unavailable(self.convention, self.pred_kind)]
 
     def unavailable(self) -> dict[str, str]:
-        """Losses the convention lacks (or that need logits under it), with the reason."""
-        return {s.name: r for s in registry.specs("seg", "loss")
-                if (r := s.unavailable(self.convention, self.pred_kind))}
+        """Values the convention lacks (or that need logits under it), with the reason."""
+        return {s.name: r for s in registry.specs("seg") if (r := s.unavailable(self.convention, self.pred_kind))}
 
     def include(self, num_classes: int) -> np.ndarray:
         """(C,) bool: the classes that enter class means."""
@@ -71,8 +70,12 @@ class SegConfig:
         return keep
 
     def params_for(self, spec: registry.Spec) -> dict[str, Any]:
-        """The spec's parameters (the convention's defaults) with this run's overrides applied."""
-        return {**spec.defaults(self.convention), **self.params.get(spec.name, {})}
+        """The parameters applied to ``spec``: the convention's defaults with this run's overrides (a metric that
+        has an ``empty`` parameter takes ``--empty``'s value unless set by name)."""
+        overrides = dict(self.params.get(spec.name, {}))
+        if spec.kind == "metric" and spec.impl(self.convention).param("empty") is not None:
+            overrides.setdefault("empty", self.empty)
+        return spec.resolve(self.convention, overrides)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``config`` block of the report."""
@@ -81,7 +84,7 @@ class SegConfig:
             "threshold": self.threshold, "channels_last": self.channels_last, "empty": self.empty,
             "include_background": self.include_background, "convention": self.convention,
             "not_available": self.unavailable() if not self.values else {},
-            "params": {s.name: self.params_for(s) for s in self.selected() if s.params},
+            "params": {s.name: self.params_for(s) for s in self.selected()},
         }
 
 
@@ -143,8 +146,8 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 return PairFailure(str(pair.pred), f"{pair.pred}: {spec.name} needs probabilities or logits, "
                                    "but the prediction holds labels; drop the loss or give the model's maps",
                                    pair.name)
-            value, per_class = spec.evaluate(x, include, convention=config.convention,
-                                             **config.params_for(spec))
+            value, per_class = spec.evaluate(x, include, config.convention,
+                                             {"ignoring": bool(config.ignore_index)}, **config.params_for(spec))
             losses[spec.name] = value
             if per_class is not None:
                 loss_per_class[spec.name] = _nullable(per_class)
@@ -302,9 +305,24 @@ def _run_identity(doc: dict[str, Any]) -> Any:
     return (doc["lossctl"], cfg.get("pred"), cfg.get("gt"), cfg["options"], cfg["gates"], doc.get("skipped"))
 
 
+def _metrics_of(cm: np.ndarray, c: int, config: SegConfig) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Every selected metric of one confusion matrix, as the convention defines it: values and per-class."""
+    values: dict[str, float] = {}
+    per_class: dict[str, np.ndarray] = {}
+    include = config.include(c)
+    for spec in config.selected():
+        if spec.kind != "metric":
+            continue
+        value, vector = spec.impl(config.convention).fn(cm, include, **config.params_for(spec))
+        values[spec.name] = value
+        if vector is not None:
+            per_class[spec.name] = vector
+    return values, per_class
+
+
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
     cm = metrics.pad_confusion(o.confusion, c)
-    values, per_class = metrics.summarize(cm, config.include(c), config.empty)  # type: ignore[arg-type]
+    values, per_class = _metrics_of(cm, c, config)
     wanted = [s for s in config.selected() if s.kind == "metric" or s.name in o.losses]
     row_values = {s.name: _nullable_scalar(values[s.name] if s.kind == "metric" else o.losses[s.name])
                   for s in wanted}
@@ -329,8 +347,13 @@ def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) ->
     total = np.zeros((c, c), dtype=np.int64)
     for r in rows:
         total += np.asarray(r["confusion_matrix"], dtype=np.int64)
-    pooled_values, pooled_per_class = metrics.summarize(total, config.include(c), config.empty)  # type: ignore
+    pooled_values, pooled_per_class = _metrics_of(total, c, config)
     metric_names = [s.name for s in config.selected() if s.kind == "metric"]
+    for spec in config.selected():  # a convention that forms a dataset's value its own way (nnU-Net)
+        aggregate = spec.impl(config.convention).aggregate
+        if spec.name in stats["mean"] and aggregate is not None and rows:
+            matrix = np.array([[_nan(v) for v in r["per_class"][spec.name]] for r in rows], dtype=np.float64)
+            stats["mean"][spec.name] = _nullable_scalar(aggregate(matrix, config.include(c)))
     per_class_mean = {}
     for n in {k for r in rows for k in r["per_class"]}:
         m = np.array([[_nan(x) for x in r["per_class"][n]] for r in rows if n in r["per_class"]])
