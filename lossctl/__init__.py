@@ -12,3 +12,6 @@ Importing ``lossctl`` (or ``lossctl.losses``) never imports typer or rich.
 """
 
 __version__ = "0.1.0"
+#: Version of the report documents' layout (the ``schema`` field of every JSON report); bumped on incompatible
+#: changes, so that a baseline written by another layout is refused instead of misread.
+REPORT_SCHEMA = 1

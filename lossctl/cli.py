@@ -41,6 +41,9 @@ class OutputFormat(str, Enum):
     ndjson = "ndjson"
     csv = "csv"
     markdown = "markdown"
+    junit = "junit"
+    github = "github"
+    openmetrics = "openmetrics"
 
 
 class PredKind(str, Enum):
@@ -109,6 +112,18 @@ GateOpt = Annotated[Optional[list[str]], typer.Option(
     "'p05(dice)>=0.6', 'ce<=0.4'. A failed gate exits 1.")]
 ParamOpt = Annotated[Optional[list[str]], typer.Option(
     "--param", "-p", help="Set one loss parameter, repeatable: NAME.KEY=VALUE, e.g. focal.gamma=3.")]
+WriteOpt = Annotated[Optional[list[str]], typer.Option(
+    "--write", "-w", metavar="FORMAT=PATH",
+    help="Also write the report in FORMAT to PATH, repeatable (e.g. json=report.json, junit=junit.xml, "
+         "github=\"$GITHUB_STEP_SUMMARY\"); files are replaced atomically, github appends.")]
+BaselineOpt = Annotated[Optional[Path], typer.Option(
+    "--baseline", help="A JSON report of an earlier run to compare with: enables the gates delta(V), rel(V) "
+                       "and worse(NAME,M).", show_default=False)]
+ReportDirOpt = Annotated[Optional[Path], typer.Option(
+    "--report", help="Write a self-contained HTML report to DIR/index.html (with error overlays of the worst "
+                     "images).", metavar="DIR", show_default=False)]
+WorstOpt = Annotated[Optional[int], typer.Option("--worst", min=0, help="the K worst images",
+                                                 show_default=False)]
 
 
 #: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
@@ -162,7 +177,8 @@ def _checked(where: str, parse: Callable[[], Any]) -> Any:
         raise UsageError(f"{where}: {e}") from None
 
 
-def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool) -> None:
+def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool,
+          writer: Callable[..., None] | None = None) -> None:
     """Render with the chosen writer to stdout, or to ``output``.
 
     A regular file (or a new one) is written atomically: a temporary file beside it, then a rename, so an
@@ -172,7 +188,7 @@ def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_c
     """
     from lossctl.report import WRITERS
 
-    writer = WRITERS[fmt.value]
+    writer = writer or WRITERS[fmt.value]
     if output in (None, "-"):
         if sys.stdout is None:  # started with stdout closed
             raise typer.Exit(EXIT_BROKEN_PIPE)
@@ -217,33 +233,146 @@ def _umask() -> int:
     return mask
 
 
-def _check_output_path(output: str | None, inputs: list[Path]) -> None:
+def _check_output_path(output: str | None, inputs: list[Path], option: str = "--output") -> None:
     if output in (None, "-"):
         return
     target = Path(output).resolve()
     for path in inputs:
         p = path.resolve()
         if target == p or (p.is_dir() and p in target.parents):
-            raise UsageError(f"--output {output} would overwrite or write inside the input {path}; "
+            raise UsageError(f"{option} {output} would overwrite or write inside the input {path}; "
                              "choose a path outside the inputs")
     if target.is_dir():
-        raise UsageError(f"--output {output} is a directory; give a file name")
+        raise UsageError(f"{option} {output} is a directory; give a file name")
     if not target.parent.is_dir():
-        raise UsageError(f"--output {output}: the folder {target.parent} does not exist; create it first")
+        raise UsageError(f"{option} {output}: the folder {target.parent} does not exist; create it first")
+
+
+def _parse_writes(items: list[str] | None, formats: list[str], inputs: list[Path],
+                  output: str | None) -> list[tuple[str, Path]]:
+    """``--write FORMAT=PATH`` items, checked before any work: a known format, a path in an existing folder,
+    outside the inputs, and no path written twice (by two --write, or by --write and --output)."""
+    writes: list[tuple[str, Path]] = []
+    seen: dict[Path, str] = {}
+    if output not in (None, "-"):
+        seen[Path(output).resolve()] = f"--output {output}"
+    for item in items or []:
+        fmt, sep, path = item.partition("=")
+        fmt = fmt.strip()
+        if not sep or fmt not in formats:
+            raise UsageError(f"malformed --write {item!r}; expected FORMAT=PATH with FORMAT one of "
+                             f"{', '.join(formats)}")
+        if not path:
+            raise UsageError(f"--write {item!r} has an empty path (an unset variable such as "
+                             "$GITHUB_STEP_SUMMARY?); give a file")
+        if path == "-":
+            raise UsageError(f"--write {item!r}: stdout carries the -f/--format output; give a file")
+        _check_output_path(path, inputs, "--write")
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise UsageError(f"--write {item!r} writes the same file as {seen[resolved]}; give each output "
+                             "its own path")
+        seen[resolved] = f"--write {item}"
+        writes.append((fmt, Path(path)))
+    return writes
+
+
+def _writer(name: str, worst: int | None, compare: bool = False) -> Callable[..., None]:
+    """The writer of format ``name`` (``compare``: of a compare document), with ``worst`` set if it takes it."""
+    import functools
+    import inspect
+
+    from lossctl.ci_formats import COMPARE_WRITERS, DEFAULT_WORST
+    from lossctl.report import WRITERS
+
+    writer = (COMPARE_WRITERS if compare else WRITERS)[name]
+    if "worst" in inspect.signature(writer).parameters:
+        return functools.partial(writer, worst=DEFAULT_WORST if worst is None else worst)
+    return writer
+
+
+def _write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_class: bool,
+                 worst: int | None = None, compare: bool = False) -> None:
+    """The ``--write`` outputs: each replaced atomically, except ``github``, appended to (the step summary file
+    is shared by a job's steps)."""
+    for fmt, path in writes:
+        writer = _writer(fmt, worst, compare)
+        try:
+            if fmt == "github":
+                buffer = _io.StringIO()
+                writer(document, buffer, per_class=per_class)
+                with open(path, "a", encoding="utf-8", newline="") as handle:
+                    handle.write(buffer.getvalue())
+            else:
+                _write_file(document, writer, path, per_class)
+        except OSError as e:
+            raise OutputError(f"{path}: cannot write the {fmt} report ({e.strerror or e}); check the path and "
+                              "the free space") from None
+
+
+def _load_baseline(path: Path | None, command: str) -> dict[str, Any] | None:
+    """Read ``--baseline`` (exit 3 if unreadable) and refuse one of another command (exit 2)."""
+    if path is None:
+        return None
+    from lossctl.compare import load_report
+
+    base = load_report(path)
+    if base["command"] != command:
+        raise UsageError(f"--baseline {path} is a report of `lossctl {base['command']}`, not of `lossctl "
+                         f"{command}`; give a baseline written by the same command")
+    return base
+
+
+def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path: Path | None,
+                    gates: list[Any]) -> None:
+    """Check the baseline against the new report (classes: exit 2), print notes, add the baseline gates."""
+    if base is None:
+        return
+    from lossctl.compare import add_baseline_gates, check_compatible
+
+    for note in check_compatible(base, document, f"--baseline {path}"):
+        _stderr(f"note: {note}")
+    document["config"]["baseline"] = str(path)
+    add_baseline_gates(document, base, gates)
+
+
+def _github_annotations(document: dict[str, Any]) -> None:
+    """Under GitHub Actions, one ``::error`` workflow command per failed gate, on stderr: the runner reads
+    workflow commands from both output streams, and stdout may carry the report into a pipe."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    from lossctl.compare import gate_threshold_text
+
+    for g in document["gates"]:
+        if not g["passed"]:
+            message = f"{g['gate']} failed: {gate_threshold_text(g)}"
+            escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            _stderr(f"::error title=lossctl {document['command']} gate::{escaped}")
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[Any], None] | None]:
-    """A transient progress bar on stderr, only when stderr is a terminal and there is more than one pair."""
+def _progress(total: int, unit: str = "pairs") -> Iterator[Callable[[Any], None] | None]:
+    """A transient progress bar on stderr, only when stderr is a terminal and there is more than one pair: done
+    and total, throughput (pairs per second) and the estimated time left."""
     if total < 2 or not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("evaluating", total=total)
-        yield lambda _outcome: bar.advance(task)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]}"), TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("evaluating", total=total, rate=f"- {unit}/s")
+
+        def advance(_outcome: Any) -> None:
+            bar.advance(task)
+            speed = bar.tasks[0].speed
+            bar.update(task, rate=f"{speed:.1f} {unit}/s" if speed else f"- {unit}/s")
+
+        yield advance
 
 
 def _finish(document: dict[str, Any], skip_errors: bool) -> int:
@@ -258,6 +387,7 @@ def _finish(document: dict[str, Any], skip_errors: bool) -> int:
     if document["gates"]:
         line += f"; gates: {len(document['gates']) - len(failed)} passed, {len(failed)} failed"
     _stderr(line)
+    _github_annotations(document)
     ignored = _everything_ignored(document)
     if ignored:
         _stderr(f"error: {ignored}")
@@ -270,10 +400,18 @@ def _finish(document: dict[str, Any], skip_errors: bool) -> int:
 
 @app.command("seg")
 def seg_command(
-    pred: Annotated[Path, typer.Argument(help="Prediction file or folder (PNG, TIFF, NPY, NPZ).",
-                                         show_default=False, metavar="PRED")],
-    gt: Annotated[Path, typer.Argument(help="Ground-truth file or folder of integer label masks.",
-                                       show_default=False, metavar="GT")],
+    pred: Annotated[Optional[Path], typer.Argument(help="Prediction file or folder (PNG, TIFF, NPY, NPZ).",
+                                                   show_default=False, metavar="PRED")] = None,
+    gt: Annotated[Optional[Path], typer.Argument(help="Ground-truth file or folder of integer label masks.",
+                                                 show_default=False, metavar="GT")] = None,
+    pred_pattern: Annotated[Optional[str], typer.Option(help="Name predictions by this pattern of their path "
+                                                        "in PRED, with one {name}, e.g. '{name}_leftImg8bit.png'.")
+                            ] = None,
+    gt_pattern: Annotated[Optional[str], typer.Option(help="Name ground-truth files by this pattern of their path "
+                                                      "in GT, e.g. '{name}_gtFine_labelIds.png'.")] = None,
+    pairs: Annotated[Optional[str], typer.Option(help="Read the pairs from this list instead of PRED and GT ('-': "
+                                                 "stdin): PRED<TAB>GT or PRED,GT lines, an optional name column.")
+                     ] = None,
     pred_kind: Annotated[PredKind, typer.Option(
         help="What the prediction holds. auto: integer data are labels, floating-point data are "
              "probabilities (checked); logits are never guessed.")] = PredKind.auto,
@@ -322,11 +460,14 @@ def seg_command(
                                                  "pairs (K/N); combine the JSON reports with `lossctl merge`.")] = None,
     output_format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
+    write: WriteOpt = None,
+    baseline: BaselineOpt = None,
+    report: ReportDirOpt = None,
+    worst: WorstOpt = None,
 ) -> None:
     """Evaluate segmentation predictions against ground-truth masks (files or folders)."""
     from lossctl import registry
     from lossctl.gates import parse_gate
-    from lossctl.pairing import pair_files
     from lossctl.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
                              select_shard)
 
@@ -356,24 +497,83 @@ def seg_command(
             raise UsageError(f"--empty {config.empty}: {spec.name} under --convention {config.convention} has its "
                              "own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
     gates = [parse_gate(g) for g in gate or []]
-    check_gate_names(gates, config)
-    _check_output_path(output, [pred, gt])
+    check_gate_names(gates, config, baseline=baseline is not None)
+    inputs = [Path(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
+    writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
+    _check_report_dir(report, inputs)
+    base = _load_baseline(baseline, "seg")
     if shard is not None:
         parse_shard(shard)
+        if base is not None:
+            raise UsageError("--baseline with --shard would compare one shard with the whole baseline; give "
+                             "--baseline and the baseline gates to `lossctl merge`, which sees every image")
+    pairing, sources = _pair_inputs(pred, gt, pairs, pred_pattern, gt_pattern, output)
+    if pairs is not None:  # the listed files may live anywhere: the report must not go inside their folders
+        _check_report_dir(report, sorted({q.parent for pair in pairing.pairs for q in (pair.pred, pair.gt)}))
 
-    pairing = pair_files(pred, gt)
+    if allow_missing and pairs is not None:
+        pairing = pairing.without_absent_files()
     if not allow_missing:
         pairing.require_complete()
     elif pairing.missing_gt or pairing.missing_pred:
         _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
                 f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
-    pairs = select_shard(pairing.pairs, shard)
-    with _progress(len(pairs)) as advance:
-        outcomes = evaluate(pairs, config, resolve_workers(workers), on_result=advance)
-    document = build_report(outcomes, config, gates, sources={"pred": str(pred), "gt": str(gt)}, shard=shard)
+    selected = select_shard(pairing.pairs, shard)
+    with _progress(len(selected)) as advance:
+        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance)
+    document = build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
+                            shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
-    _emit(document, output_format, output, per_class)
+    _apply_baseline(document, base, baseline, gates)
+    _emit(document, output_format, output, per_class, _writer(output_format.value, worst))
+    _write_extra(document, writes, per_class, worst)
+    _write_report_dir(document, report, worst, config)
     raise typer.Exit(_finish(document, skip_errors))
+
+
+def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pattern: str | None,
+                 gt_pattern: str | None, output: str | None) -> tuple[Any, dict[str, str]]:
+    """Pair PRED and GT (by name, or by name patterns), or read the list of pairs; also return the report's
+    ``config`` entries that say where the pairs came from."""
+    from lossctl.pairing import compile_pattern, decode_pairs, pair_files, read_pairs, read_pairs_file
+
+    if pairs is not None:
+        if pred is not None or gt is not None:
+            raise UsageError(f"--pairs {pairs} lists the pairs, so PRED and GT are not given; drop "
+                             f"{' and '.join(str(p) for p in (pred, gt) if p is not None)} or --pairs")
+        if pred_pattern or gt_pattern:
+            raise UsageError("--pred-pattern and --gt-pattern name the files of PRED and GT folders; with --pairs, "
+                             "name images in the list's third column")
+        _check_output_path(output, [Path(pairs)] if pairs != "-" else [])
+        if pairs == "-":
+            if sys.stdin is None or sys.stdin.isatty():
+                raise UsageError("--pairs -: standard input is a terminal; pipe the list in (e.g. `find ... | "
+                                 "lossctl seg --pairs -`) or give the list's file")
+            return read_pairs(decode_pairs(sys.stdin.buffer.read(), "<stdin>"), base=Path.cwd(),
+                              source="<stdin>"), {"pairs": "-"}
+        return read_pairs_file(pairs), {"pairs": pairs}
+    if pred is None or gt is None:
+        missing = "GT" if pred is not None else "PRED and GT"
+        raise UsageError(f"Missing argument {missing}: give PRED and GT (two folders or two files), or --pairs FILE "
+                         "('-' for stdin)")
+    for path in (pred, gt):
+        if str(path) == "-":
+            raise UsageError("seg reads PRED and GT from files, not from standard input; to pipe a list of "
+                             "pairs in, use --pairs -")
+    patterns = {}
+    for flag, text in (("--pred-pattern", pred_pattern), ("--gt-pattern", gt_pattern)):
+        if text is not None:
+            try:
+                patterns[flag] = compile_pattern(text)
+            except UsageError as e:
+                raise UsageError(f"{flag}: {e}") from None
+    _check_output_path(output, [pred, gt])
+    pairing = pair_files(pred, gt, pred_pattern=patterns.get("--pred-pattern"),
+                         gt_pattern=patterns.get("--gt-pattern"))
+    sources = {"pred": str(pred), "gt": str(gt)}
+    sources.update({key: text for key, text in (("pred_pattern", pred_pattern), ("gt_pattern", gt_pattern))
+                    if text is not None})
+    return pairing, sources
 
 
 class ClsPredKind(str, Enum):
@@ -421,6 +621,10 @@ def cls_command(
     gate: GateOpt = None,
     output_format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
+    write: WriteOpt = None,
+    baseline: BaselineOpt = None,
+    report: ReportDirOpt = None,
+    worst: WorstOpt = None,
 ) -> None:
     """Evaluate classification predictions (N samples) against targets."""
     from lossctl import io as lio
@@ -451,8 +655,13 @@ def cls_command(
     for spec in config.selected():
         if spec.name in names_:
             spec.impl(config.convention)  # asked for by name: refused now if the convention lacks it
-    validate_gates(gates, {s.name: s for s in config.selected()}, per_class=False, metrics_per_item=False)
-    _check_output_path(output, [Path(p) for p in (pred, target, weights) if p and p != "-"])
+    validate_gates(gates, {s.name: s for s in config.selected()}, per_class=False, metrics_per_item=False,
+                   baseline=baseline is not None)
+    inputs = [Path(p) for p in (pred, target, weights) if p and p != "-"]
+    _check_output_path(output, inputs)
+    writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
+    _check_report_dir(report, inputs)
+    base = _load_baseline(baseline, "cls")
     stdin = sys.stdin.buffer.read() if "-" in (pred, target) else None
     arrays = {}
     for label, path in (("pred", pred), ("target", target), ("weights", weights)):
@@ -466,8 +675,16 @@ def cls_command(
         subject = getattr(e, "subject", None) or "pred"
         file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
         raise _with_file(e, "<stdin>" if file == "-" else file) from None
-    document = build_report(x, config, gates, sources={"pred": pred, "target": target})
-    _emit(document, output_format, output, False)
+    document = build_report(x, config, [g for g in gates if g.against is None],
+                            sources={"pred": pred, "target": target})
+    if base is not None:
+        from lossctl.compare import validate_compare_gates
+
+        validate_compare_gates(gates, base, document)
+    _apply_baseline(document, base, baseline, gates)
+    _emit(document, output_format, output, False, _writer(output_format.value, worst))
+    _write_extra(document, writes, False, worst)
+    _write_report_dir(document, report, worst, None)
     for note in document["config"]["notes"]:
         _stderr(f"note: {note}")
     for name, reason in document["config"]["not_available"].items():
@@ -485,11 +702,17 @@ def merge_command(
     skip_errors: Annotated[bool, typer.Option(help="Failed pairs are warnings; the gates decide.")] = False,
     output_format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
+    expect: Annotated[Optional[int], typer.Option(min=1, help="The number of shards N the run was split into: "
+                                                  "names the missing or repeated shards (exit 3).")] = None,
+    write: WriteOpt = None,
+    report: ReportDirOpt = None,
+    worst: WorstOpt = None,
+    baseline: BaselineOpt = None,
 ) -> None:
     """Combine sharded `lossctl seg --shard K/N -f json` reports into the report of the whole run."""
     import json
 
-    from lossctl.gates import parse_gate
+    from lossctl.gates import parse_gate, validate_gates
     from lossctl.seg import merge_reports
 
     documents = []
@@ -503,9 +726,112 @@ def merge_command(
             raise InputError(f"{path}: not a report of `lossctl seg -f json`; give the files it wrote")
         documents.append(document)
     _check_output_path(output, list(reports))
-    document = merge_reports(documents, [parse_gate(g) for g in gate or []])
-    _emit(document, output_format, output, per_class)
+    writes = _parse_writes(write, [f.value for f in OutputFormat], list(reports), output)
+    _check_report_dir(report, list(reports))
+    base = _load_baseline(baseline, "seg")
+    extra = [parse_gate(g) for g in gate or []]
+    if base is None:
+        validate_gates([g for g in extra if g.against], {}, baseline=False)  # refused before the work
+    document = merge_reports(documents, [g for g in extra if g.against is None], expect=expect)
+    if base is not None:
+        from lossctl.compare import validate_compare_gates
+
+        merged = [parse_gate(t) for t in document["config"]["gates"]]
+        validate_compare_gates([g for g in extra if g.against is not None], base, document)
+        _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None])
+    _emit(document, output_format, output, per_class, _writer(output_format.value, worst))
+    _write_extra(document, writes, per_class, worst)
+    _write_report_dir(document, report, worst, None)
     raise typer.Exit(_finish(document, skip_errors))
+
+
+class CompareFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    junit = "junit"
+    github = "github"
+    openmetrics = "openmetrics"
+
+
+@app.command("compare")
+def compare_command(
+    base: Annotated[Path, typer.Argument(help="The baseline: a JSON report of `lossctl seg` or `lossctl cls`.",
+                                         show_default=False, metavar="BASE.json")],
+    new: Annotated[Path, typer.Argument(help="The new JSON report, of the same command.", show_default=False,
+                                        metavar="NEW.json")],
+    gate: GateOpt = None,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the 95% intervals of the mean "
+                                           "per-image delta (0: no intervals).")] = 2000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap (the same seed gives the same "
+                                      "intervals).")] = 0,
+    worst: Annotated[int, typer.Option(min=0, help="Per value, list the K images that got worse the "
+                                       "most.")] = 10,
+    per_class: Annotated[bool, typer.Option(help="Also show per-class values in the table.")] = False,
+    output_format: Annotated[CompareFormat, typer.Option("--format", "-f", envvar="LOSSCTL_FORMAT",
+                                                         help="Output format written to stdout (or --output).")
+                             ] = CompareFormat.table,
+    output: OutputOpt = None,
+    write: WriteOpt = None,
+    report: ReportDirOpt = None,
+) -> None:
+    """Compare a new report with a baseline: deltas, paired bootstrap intervals, images that got worse, gates."""
+    from lossctl.compare import check_compatible, compare_reports, load_report, validate_compare_gates
+    from lossctl.gates import parse_gate
+
+    gates = [parse_gate(g) for g in gate or []]
+    _check_output_path(output, [base, new])
+    writes = _parse_writes(write, [f.value for f in CompareFormat], [base, new], output)
+    _check_report_dir(report, [base, new])
+    base_doc, new_doc = load_report(base, "baseline"), load_report(new, "new")
+    notes = check_compatible(base_doc, new_doc, str(base))
+    validate_compare_gates(gates, base_doc, new_doc)
+    for note in notes:
+        _stderr(f"note: {note}")
+    document = compare_reports(base_doc, new_doc, gates, resamples=bootstrap, worst=worst, seed=seed,
+                               sources={"base": str(base), "new": str(new)}, notes=notes)
+    _emit(document, OutputFormat.json, output, per_class, _writer(output_format.value, worst, compare=True))
+    _write_extra(document, writes, per_class, worst, compare=True)
+    _write_report_dir(document, report, worst, None)
+    failed = [g for g in document["gates"] if not g["passed"]]
+    unit = "sample" if new_doc["command"] == "cls" else "image"
+    line = (f"lossctl: compared {document['config']['paired']} {unit}(s) in both reports "
+            f"({len(document['only_in_base'])} only in base, {len(document['only_in_new'])} only in new)")
+    if gates:
+        line += f"; gates: {len(gates) - len(failed)} passed, {len(failed)} failed"
+    _stderr(line)
+    _github_annotations(document)
+    raise typer.Exit(EXIT_GATE_FAILED if failed else EXIT_OK)
+
+
+def _check_report_dir(directory: Path | None, inputs: list[Path]) -> None:
+    """``--report DIR``: refused inside (or onto) an input, or onto a file; its parent must exist."""
+    if directory is None:
+        return
+    target = directory.resolve()
+    for path in inputs:
+        p = path.resolve()
+        if target == p or p in target.parents:
+            raise UsageError(f"--report {directory} is (or is inside) the input {path}; write the report "
+                             "outside the inputs")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--report {directory} is a file; give a folder (it will hold index.html)")
+    if not target.parent.is_dir():
+        raise UsageError(f"--report {directory}: the folder {target.parent} does not exist; create it first")
+
+
+def _write_report_dir(document: dict[str, Any], directory: Path | None, worst: int | None,
+                      config: Any) -> None:
+    if directory is None:
+        return
+    from lossctl.html_report import write_report
+
+    try:
+        write_report(document, directory, worst=10 if worst is None else worst, config=config)
+    except OSError as e:
+        raise OutputError(f"{directory}: cannot write the HTML report ({e.strerror or e}); check the path and "
+                          "the free space") from None
 
 
 @app.command("losses")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lossctl import __version__, registry
+from lossctl import REPORT_SCHEMA, __version__, registry
 from lossctl.cls_input import ClsInput, prepare_inputs
 from lossctl.errors import InputError, NotAvailable
 from lossctl.gates import Gate, check_gates
@@ -97,6 +97,7 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
                                        "pos_weight": pw if isinstance(pw, float) else pw.tolist()}
     return {
         "lossctl": __version__,
+        "schema": REPORT_SCHEMA,
         "command": "cls",
         "config": {**(sources or {}), "convention": config.convention, "pred_kind": x.kind,
                    "target_kind": x.target_kind, "notes": list(x.notes),

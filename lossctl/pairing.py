@@ -1,26 +1,44 @@
 """Matching prediction files to ground-truth files.
 
-Two files make one pair. Two folders are scanned recursively and their files are matched by their path relative to
-the folder, without the final suffix, so ``pred/a/x.npy`` pairs with ``gt/a/x.png``: predictions are often saved as
-arrays of scores while masks are images. Hidden files and folders (names starting with ``.``) and files with
-other suffixes are ignored. Every problem raises :class:`~lossctl.errors.PairingError` with a one-line message
-``<path>: <what is wrong>; <how to fix it>``.
+Two files make one pair. Three ways to make pairs:
 
-This module only matches names; it reads no file contents (see :mod:`lossctl.io`).
+* **Folders** (:func:`pair_files`). Two folders are scanned recursively and their files are matched by a *name*:
+  by default the path relative to the folder without the final suffix, so ``pred/a/x.npy`` pairs with
+  ``gt/a/x.png`` (predictions are often saved as arrays of scores while masks are images). Hidden files and
+  folders (names starting with ``.``) and files with other suffixes are ignored.
+* **Name patterns** (:func:`compile_pattern`). A side may instead take its names from a pattern holding exactly
+  one ``{name}`` placeholder, matched against the whole path relative to its folder: with
+  ``{name}_gtFine_labelIds.png``, ``frankfurt/frankfurt_000000_000294_gtFine_labelIds.png`` is named
+  ``frankfurt/frankfurt_000000_000294`` (``{name}`` may span folders; ``*`` matches any characters within one
+  folder level). Files the pattern does not match are ignored.
+* **A list of pairs** (:func:`read_pairs`): one ``PRED<TAB>GT`` or ``PRED,GT`` line per pair, an optional third
+  column naming the image and an optional header ``pred,gt[,name]``. Relative paths are read from the list's
+  folder; without a name column the name is the ground-truth path as written, without its suffix.
+
+Either way the name is the pairing key and the image's name in the report, and pairs are sorted by it.
+Problems with files raise :class:`~lossctl.errors.PairingError` (an input error) and problems with what was
+asked (a malformed pattern or list line, the same folder on both sides) :class:`~lossctl.errors.UsageError`,
+each with a one-line message ``<where>: <what is wrong>; <how to fix it>`` that names no command-line option
+(the CLI adds those).
+
+This module only matches names; it reads no image contents (see :mod:`lossctl.io`).
 """
 
 from __future__ import annotations
 
+import csv
 import os
+import posixpath
+import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lossctl.errors import PairingError
+from lossctl.errors import InputError, PairingError, UsageError
 from lossctl.io import SUPPORTED_SUFFIXES, display_path
 
-__all__ = ["Pair", "Pairing", "pair_files"]
+__all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "read_pairs", "PAIRS_HEADER"]
 
 _SHOWN = 3  # how many unpaired names a message lists per side
 
@@ -116,6 +134,21 @@ or pass --allow-missing to evaluate only the 0 complete pairs
         )
 
 
+    def without_absent_files(self) -> Pairing:
+        """The pairs whose two files exist; the others move to ``missing_gt`` (the ground truth is absent) or
+        ``missing_pred`` (the prediction is). For lists of pairs, whose files are not looked at while pairing."""
+        pairs: list[Pair] = []
+        missing_gt, missing_pred = list(self.missing_gt), list(self.missing_pred)
+        for pair in self.pairs:
+            if not os.path.lexists(pair.gt):
+                missing_gt.append(pair.name)
+            elif not os.path.lexists(pair.pred):
+                missing_pred.append(pair.name)
+            else:
+                pairs.append(pair)
+        return replace(self, pairs=pairs, missing_gt=sorted(missing_gt), missing_pred=sorted(missing_pred))
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -137,11 +170,71 @@ def _key(relative: str) -> str:
     return unicodedata.normalize("NFC", stemmed.as_posix())
 
 
-def _scan(root: Path, suffixes: tuple[str, ...], side: str) -> dict[str, Path]:
-    """Map key -> file for every supported, non-hidden file under ``root`` (recursively)."""
+# -- name patterns ----------------------------------------------------------------------------------------------
+
+PLACEHOLDER = "{name}"
+
+
+@dataclass(frozen=True)
+class NamePattern:
+    """A compiled ``{name}`` pattern: ``text`` as given, ``regex`` matching a whole relative POSIX path."""
+
+    text: str
+    regex: re.Pattern[str] = field(compare=False, repr=False)
+
+    def name_of(self, relative: str) -> str | None:
+        """The ``{name}`` part of ``relative`` (POSIX, NFC), or None when the pattern does not match it."""
+        found = self.regex.fullmatch(unicodedata.normalize("NFC", relative))
+        return found.group("name") if found else None
+
+
+def _glob_part(text: str) -> str:
+    """Regex of a literal piece of a pattern: ``*`` is any run within one folder level, ``?`` one character."""
+    return "".join("[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in text)
+
+
+def compile_pattern(text: str) -> NamePattern:
+    """Compile a name pattern such as ``{name}_gtFine_labelIds.png`` or ``*/{name}_leftImg8bit.png``.
+
+    Raises
+    ------
+    UsageError
+        If the pattern holds no ``{name}`` or more than one, another ``{...}`` placeholder, or is not a relative
+        path (it starts with ``/`` or holds a ``..`` folder).
+
+    Examples
+    --------
+    >>> compile_pattern("{name}_gtFine_labelIds.png").name_of("bonn/bonn_000001_gtFine_labelIds.png")
+    'bonn/bonn_000001'
+    >>> compile_pattern("*/{name}.png").name_of("x.png") is None  # "*/" needs one folder level
+    True
+    """
+    count = text.count(PLACEHOLDER)
+    example = "e.g. '{name}_gtFine_labelIds.png'"
+    if count == 0:
+        raise UsageError(f"pattern {text!r} has no {PLACEHOLDER} placeholder; put exactly one where the image's "
+                         f"name is, {example}")
+    if count > 1:
+        raise UsageError(f"pattern {text!r} has {count} {PLACEHOLDER} placeholders; keep exactly one, {example}")
+    before, after = text.split(PLACEHOLDER)
+    if "{" in before + after or "}" in before + after:
+        raise UsageError(f"pattern {text!r} holds a brace outside {PLACEHOLDER}; {PLACEHOLDER} is the only "
+                         "placeholder (use * for any characters within a folder)")
+    if text.startswith("/") or ".." in text.replace("\\", "/").split("/"):
+        raise UsageError(f"pattern {text!r} is matched against paths relative to the folder; drop the leading / "
+                         "or the .. parts")
+    regex = re.compile(_glob_part(unicodedata.normalize("NFC", before)) + "(?P<name>.+)"
+                       + _glob_part(unicodedata.normalize("NFC", after)), re.S)
+    return NamePattern(text, regex)
+
+
+def _scan(root: Path, suffixes: tuple[str, ...], side: str, pattern: NamePattern | None = None) -> dict[str, Path]:
+    """Map name -> file for every supported, non-hidden file under ``root`` (recursively) that ``pattern``
+    matches (every one without a pattern)."""
     wanted = {suffix.lower() for suffix in suffixes}
     found: dict[str, Path] = {}
     ignored: list[str] = []
+    unmatched: list[str] = []
     errors: list[OSError] = []
     for folder, subfolders, files in os.walk(root, onerror=errors.append):
         if errors:
@@ -158,12 +251,22 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str) -> dict[str, Path]:
             if path.suffix.lower() not in wanted:
                 ignored.append(name)
                 continue
-            key = _key(path.relative_to(root).as_posix())
+            relative = path.relative_to(root).as_posix()
+            key = _key(relative) if pattern is None else pattern.name_of(relative)
+            if key is None:
+                unmatched.append(relative)
+                continue
             if key in found:
                 first, second = sorted([found[key], path])
+                if pattern is None:
+                    raise PairingError(
+                        f"{display_path(first)}: has the same name as {display_path(second)} ({key!r} apart from "
+                        f"the suffix), so the {side} match is ambiguous; keep only one of the two files"
+                    )
                 raise PairingError(
-                    f"{display_path(first)}: has the same name as {display_path(second)} ({key!r} apart from "
-                    f"the suffix), so the {side} match is ambiguous; keep only one of the two files"
+                    f"{display_path(first)}: gives the same name {key!r} as {display_path(second)} under the "
+                    f"{side} pattern {pattern.text!r}, so the match is ambiguous; make the pattern more specific "
+                    "or keep only one of the two files"
                 )
             found[key] = path
     if errors:
@@ -172,6 +275,14 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str) -> dict[str, Path]:
         if isinstance(exc, PermissionError):
             raise PairingError(f"{where}: permission denied while listing the {side} folder; make it readable")
         raise PairingError(f"{where}: cannot list the {side} folder ({exc.strerror or exc}); check the folder")
+    if not found and pattern is not None:
+        extra = ""
+        if unmatched:
+            extra = f" (it holds {_count(len(unmatched), 'other file')}, e.g. {display_path(unmatched[0])!r})"
+        raise PairingError(
+            f"{display_path(root)}: no {side} file matches the pattern {pattern.text!r}{extra}; fix the pattern "
+            "(it is matched against each whole path relative to this folder)"
+        )
     if not found:
         extra = ""
         if ignored:
@@ -193,11 +304,20 @@ def _check_exists(path: Path, side: str) -> None:
     )
 
 
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def pair_files(
     pred: str | os.PathLike[str],
     gt: str | os.PathLike[str],
     *,
     suffixes: Iterable[str] = SUPPORTED_SUFFIXES,
+    pred_pattern: NamePattern | None = None,
+    gt_pattern: NamePattern | None = None,
 ) -> Pairing:
     """Match prediction files to ground-truth files.
 
@@ -209,6 +329,9 @@ def pair_files(
         A ground-truth file, or a folder of them; must be of the same kind as ``pred``.
     suffixes : iterable of str, optional
         In folder mode, the suffixes of the files to match (compared case-insensitively).
+    pred_pattern, gt_pattern : NamePattern, optional
+        In folder mode, where each side's names come from (:func:`compile_pattern`); a side without one is
+        named by its relative paths without the suffix.
 
     Returns
     -------
@@ -220,8 +343,11 @@ def pair_files(
     ------
     PairingError
         If a path does not exist; if one is a file and the other a folder; if a folder holds no file with a
-        supported suffix; if two files of one folder share a name apart from the suffix; if the folders have no
-        name in common.
+        supported suffix (or none its pattern matches); if two files of one folder share a name; if the folders
+        have no name in common.
+    UsageError
+        If ``pred`` and ``gt`` are the same file or folder (two spellings of it included) and would pair files
+        with themselves; if a pattern is given for two files.
     """
     pred_path = Path(pred)
     gt_path = Path(gt)
@@ -236,7 +362,18 @@ def pair_files(
             f"{display_path(file)}: is a file but {display_path(folder)} is a folder; "
             "pass two files or two folders (prediction and ground truth)"
         )
+    same = _same_path(pred_path, gt_path)
+    kind = "folder" if pred_is_dir else "file"
+    if same and pred_pattern == gt_pattern:
+        spelled = "" if str(pred_path) == str(gt_path) else f" ({display_path(gt_path)} is another spelling of it)"
+        raise UsageError(
+            f"{display_path(pred_path)}: is given as both the prediction and the ground-truth {kind}{spelled}, so "
+            "every prediction would be scored against itself; pass the ground truth's own " + kind
+        )
     if not pred_is_dir:
+        if pred_pattern is not None or gt_pattern is not None:
+            raise UsageError(f"{display_path(pred_path)}: name patterns apply to folders, but two files were "
+                             "given; drop the pattern, or pass the two folders")
         return Pairing(
             pairs=[Pair(name=pred_path.stem, pred=pred_path, gt=gt_path)],
             missing_gt=[],
@@ -245,16 +382,26 @@ def pair_files(
             gt_root=gt_path,
         )
 
-    pred_files = _scan(pred_path, suffix_list, "prediction")
-    gt_files = _scan(gt_path, suffix_list, "ground-truth")
+    pred_files = _scan(pred_path, suffix_list, "prediction", pred_pattern)
+    gt_files = _scan(gt_path, suffix_list, "ground-truth", gt_pattern)
     common = sorted(pred_files.keys() & gt_files.keys())
+    if same:  # one folder read through two patterns: a file may not pair with itself
+        for key in common:
+            if pred_files[key].relative_to(pred_path) == gt_files[key].relative_to(gt_path):
+                raise UsageError(
+                    f"{display_path(pred_files[key])}: both patterns name it {key!r}, so it would be scored "
+                    "against itself; make the prediction and ground-truth patterns tell the files apart"
+                )
     if not common:
         pred_example = min(pred_files)
         gt_example = min(gt_files)
+        how = ("give matching files the same relative path and name (the suffix may differ)"
+               if pred_pattern is None and gt_pattern is None else
+               "check that the patterns give both sides the same names")
         raise PairingError(
             f"{display_path(pred_path)}: none of its {_count(len(pred_files), 'prediction')} matches one of the "
             f"{_count(len(gt_files), 'ground-truth file')} in {display_path(gt_path)} (e.g. {pred_example!r} vs "
-            f"{gt_example!r}); give matching files the same relative path and name (the suffix may differ)"
+            f"{gt_example!r}); {how}"
         )
     return Pairing(
         pairs=[Pair(name=key, pred=pred_files[key], gt=gt_files[key]) for key in common],
@@ -263,3 +410,137 @@ def pair_files(
         pred_root=pred_path,
         gt_root=gt_path,
     )
+
+
+# -- lists of pairs ---------------------------------------------------------------------------------------------
+
+#: The header line a list of pairs may start with (the name column is optional).
+PAIRS_HEADER = ("pred", "gt", "name")
+
+
+def _cells(line: str) -> list[str]:
+    """The cells of one line: split at tabs when it has one, else read as a CSV row (quotes allowed)."""
+    if "\t" in line:
+        cells = line.split("\t")
+    else:
+        cells = next(csv.reader([line], skipinitialspace=True), [])
+    return [cell.strip() for cell in cells]
+
+
+def _holds_parent(name: str) -> bool:
+    return ".." in name.replace("\\", "/").split("/")
+
+
+def _default_name(gt: str) -> str:
+    """The ground-truth path as written, without its final suffix (and without a leading ``./``)."""
+    while gt.startswith("./"):
+        gt = gt[2:]
+    root, suffix = posixpath.splitext(gt)
+    return unicodedata.normalize("NFC", root if suffix and not root.endswith("/") else gt)
+
+
+def read_pairs(text: str, *, base: str | os.PathLike[str], source: str) -> Pairing:
+    """Pairs from the lines of a list (a file's text, or standard input's).
+
+    Parameters
+    ----------
+    text : str
+        The list: one pair per line, ``PRED<TAB>GT[<TAB>NAME]`` or ``PRED,GT[,NAME]`` (a CSV row: quotes allowed),
+        optionally after a header ``pred,gt`` or ``pred,gt,name``. Blank lines are skipped.
+    base : str or os.PathLike
+        The folder relative paths are read from (the list's folder, or the current folder for standard input).
+    source : str
+        How messages name the list (its path, or ``<stdin>``).
+
+    Returns
+    -------
+    Pairing
+        One pair per line, sorted by name; the files are not looked at (see
+        :meth:`Pairing.without_absent_files`): a missing one is reported when it is read.
+
+    Raises
+    ------
+    UsageError
+        For a malformed line, naming its number: fewer than two or more than three cells, an empty path or name,
+        a name holding a ``..`` folder, the same file on both sides, a name used twice. The list holding no pair.
+
+    Examples
+    --------
+    >>> [p.name for p in read_pairs("pred,gt\\np/b.npy,g/b.png\\np/a.npy,g/a.png,first\\n", base="/d",
+    ...                             source="l.csv").pairs]
+    ['first', 'g/b']
+    """
+    root = Path(base)
+    pairs: list[Pair] = []
+    seen: dict[str, int] = {}
+    first_row = True
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        cells = _cells(raw)
+        where = f"{source} line {number}"
+        if first_row and [cell.lower() for cell in cells] in (list(PAIRS_HEADER[:2]), list(PAIRS_HEADER)):
+            first_row = False
+            continue
+        first_row = False
+        if len(cells) < 2 or len(cells) > 3:
+            raise UsageError(
+                f"{where}: has {_count(len(cells), 'column')} ({display_path(raw.strip())[:60]!r}); write "
+                "PRED<TAB>GT or PRED,GT, optionally followed by a name column"
+            )
+        pred, gt = cells[0], cells[1]
+        if not pred or not gt:
+            raise UsageError(f"{where}: the {'prediction' if not pred else 'ground-truth'} path is empty; give "
+                             "both paths")
+        if len(cells) == 3:
+            name = unicodedata.normalize("NFC", cells[2])
+            if not name:
+                raise UsageError(f"{where}: the name column is empty; name the image or drop the column")
+        else:
+            name = _default_name(gt)
+        if _holds_parent(name):
+            raise UsageError(
+                f"{where}: the image name {display_path(name)!r} holds '..'; give a name column without '..' "
+                "(without one, the name is the ground-truth path as written)"
+            )
+        if name in seen:
+            raise UsageError(f"{where}: the name {display_path(name)!r} is already used by line {seen[name]}; "
+                             "give each pair its own name (a third column)")
+        seen[name] = number
+        pred_path, gt_path = root / pred, root / gt
+        if os.path.normpath(pred_path) == os.path.normpath(gt_path):
+            raise UsageError(f"{where}: {display_path(pred)} is both the prediction and the ground truth, so it "
+                             "would be scored against itself; give the ground-truth file")
+        pairs.append(Pair(name=name, pred=pred_path, gt=gt_path))
+    if not pairs:
+        raise UsageError(f"{source}: holds no pair; write one PRED<TAB>GT or PRED,GT line per pair")
+    pairs.sort(key=lambda pair: pair.name)
+    return Pairing(pairs=pairs, missing_gt=[], missing_pred=[])
+
+
+def read_pairs_file(path: str | os.PathLike[str]) -> Pairing:
+    """:func:`read_pairs` of a UTF-8 text file, with relative paths read from the file's folder.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or is not UTF-8 text.
+    """
+    where = display_path(path)
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"{where}: is a folder, not a list of pairs; give the file that lists them") from None
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file; check the path of the list of pairs") from None
+    except OSError as e:
+        raise InputError(f"{where}: cannot read the list of pairs ({e.strerror or e}); check the file") from None
+    return read_pairs(decode_pairs(data, where), base=Path(path).parent, source=where)
+
+
+def decode_pairs(data: bytes, where: str) -> str:
+    """The text of a list of pairs (UTF-8, a byte-order mark allowed)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{where}: the list of pairs is not UTF-8 text (byte {e.start}); save it as UTF-8") from None

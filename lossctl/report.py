@@ -177,3 +177,6 @@ WRITERS: dict[str, Callable[..., None]] = {
     "csv": write_csv,
     "markdown": write_markdown,
 }
+
+
+from lossctl import ci_formats as _ci_formats  # noqa: E402,F401  (registers junit, github and openmetrics)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lossctl import __version__, io, metrics, registry
+from lossctl import REPORT_SCHEMA, __version__, io, metrics, registry
 from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
 from lossctl.gates import Gate, check_gates, row_series, validate_gates
@@ -28,6 +28,8 @@ from lossctl.pairing import Pair
 from lossctl.losses import segmentation
 from lossctl.seg_input import prepare
 
+#: The report's ``config`` entries that say where the pairs came from (folders and name patterns, or a list).
+SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
 #: Worker processes need at least this many pairs each; with fewer, the cores go to threads inside one process.
 PAIRS_PER_PROCESS = 2
 
@@ -197,10 +199,11 @@ def _split_workers(workers: int, n_pairs: int) -> tuple[int, int]:
     return 1, max(1, workers)
 
 
-def check_gate_names(gates: Sequence[Gate], config: SegConfig) -> None:
-    """Refuse gates on values this run does not compute (a usage error, before any file is read)."""
+def check_gate_names(gates: Sequence[Gate], config: SegConfig, baseline: bool = False) -> None:
+    """Refuse gates on values this run does not compute (a usage error, before any file is read), and
+    baseline gates without a ``baseline``."""
     validate_gates(gates, {s.name: s for s in config.selected()}, class_names=config.class_names,
-                   class_count=config.num_classes or len(config.class_names) or None)
+                   class_count=config.num_classes or len(config.class_names) or None, baseline=baseline)
 
 
 def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConfig,
@@ -220,6 +223,7 @@ def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConf
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
     document: dict[str, Any] = {
         "lossctl": __version__,
+        "schema": REPORT_SCHEMA,
         "command": "seg",
         "config": {**(sources or {}), **config.to_dict(), "num_classes": c,
                    "class_names": list(config.class_names) or [str(i) for i in range(c)],
@@ -253,13 +257,15 @@ def parse_shard(shard: str) -> tuple[int, int]:
     return k, n
 
 
-def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gate] = ()) -> dict[str, Any]:
+def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gate] = (),
+                  expect: int | None = None) -> dict[str, Any]:
     """Combine the JSON reports of the shards of one run into the report the unsharded run would produce.
 
     Per-image metrics are recomputed from each image's confusion matrix (the class count may grow), losses are
-    taken as reported, and the summary, pooled values and gates are computed again from the union.
+    taken as reported, and the summary, pooled values and gates are computed again from the union. A gate given
+    to the shards and again to the merge is checked once. ``expect`` (N) names the missing and repeated shards.
     """
-    from lossctl.gates import parse_gate
+    from lossctl.gates import parse_gate, unique_gates
 
     if not documents:
         raise UsageError("lossctl merge needs at least one JSON report")
@@ -271,11 +277,7 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
         if _run_identity(doc) != _run_identity(first):
             raise InputError("these reports come from different runs (options, inputs or versions differ); "
                              "merge only the shards of one run")
-    shards = sorted({doc["config"].get("shard") or "1/1" for doc in documents})
-    n = parse_shard(shards[0])[1]
-    expected = {f"{k}/{n}" for k in range(1, n + 1)}
-    if set(shards) != expected or len(shards) != len(documents):
-        raise InputError(f"got shards {', '.join(shards)}; merge needs each of 1/{n} .. {n}/{n} exactly once")
+    check_shards([doc["config"].get("shard") or "1/1" for doc in documents], expect)
     options = dict(first["config"]["options"])
     config = SegConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
     outcomes: list[ImageOutcome | PairFailure] = []
@@ -292,17 +294,42 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
     computed = {s.name: s for s in config.selected() if s.name in values}
     validate_gates(extra_gates, computed, class_names=config.class_names,
                    class_count=max(doc["config"]["num_classes"] for doc in documents))
-    gates = [parse_gate(t) for t in first["config"]["gates"]] + list(extra_gates)
-    sources = {k: first["config"][k] for k in ("pred", "gt") if k in first["config"]}
+    gates = unique_gates([parse_gate(t) for t in first["config"]["gates"]] + list(extra_gates))
+    sources = {k: first["config"][k] for k in SOURCE_KEYS if k in first["config"]}
     document = build_report(outcomes, config, gates, sources)
     if "skipped" in first:
         document["skipped"] = first["skipped"]
     return document
 
 
+def check_shards(shards: Sequence[str], expect: int | None = None) -> None:
+    """Each of the shards ``1/N .. N/N`` exactly once (N: ``expect``, else the shards' own N); otherwise an
+    :class:`InputError` naming the missing and repeated shard indexes."""
+    parsed = [parse_shard(s) for s in shards]
+    totals = sorted({n for _, n in parsed})
+    if len(totals) > 1 or (expect is not None and totals != [expect]):
+        want = f"--expect {expect}" if expect is not None else f"{totals[0]} shards"
+        raise InputError(f"the reports were split into different numbers of shards ({', '.join(sorted(set(shards)))}),"
+                         f" but merge wants {want}; give the shards of one run")
+    n = totals[0]
+    counts = {k: 0 for k in range(1, n + 1)}
+    for k, _ in parsed:
+        counts[k] += 1
+    missing = [k for k, c in counts.items() if c == 0]
+    repeated = [k for k, c in counts.items() if c > 1]
+    if missing or repeated:
+        parts = []
+        if missing:
+            parts.append(f"missing shard(s) {', '.join(map(str, missing))}")
+        if repeated:
+            parts.append(f"repeated shard(s) {', '.join(map(str, repeated))}")
+        raise InputError(f"{' and '.join(parts)} of {n}; merge needs each of 1/{n} .. {n}/{n} exactly once "
+                         "(rerun the missing ones, drop the repeats)")
+
+
 def _run_identity(doc: dict[str, Any]) -> Any:
     cfg = doc["config"]
-    return (doc["lossctl"], cfg.get("pred"), cfg.get("gt"), cfg["options"], cfg["gates"], doc.get("skipped"))
+    return (doc["lossctl"], *(cfg.get(k) for k in SOURCE_KEYS), cfg["options"], cfg["gates"], doc.get("skipped"))
 
 
 def _metrics_of(cm: np.ndarray, c: int, config: SegConfig) -> tuple[dict[str, float], dict[str, np.ndarray]]:

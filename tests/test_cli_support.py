@@ -27,7 +27,7 @@ H, W, C = 6, 7, 3
 PALETTE = [0, 0, 0, 128, 128, 128, 200, 0, 0] + [0, 0, 0] * 253
 #: Environment variables that would change what the CLI prints; cleared for every in-process run.
 _ENV_TO_CLEAR = ("LOSSCTL_FORMAT", "LOSSCTL_OUTPUT", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE",
-                 "COLUMNS", "LINES")
+                 "COLUMNS", "LINES", "GITHUB_ACTIONS")
 
 
 @dataclass

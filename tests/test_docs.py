@@ -62,3 +62,44 @@ def test_quick_start_commands_run_and_pass(line, capsys, monkeypatch):
     with pytest.raises(SystemExit) as done:
         main()
     assert done.value.code == 0, capsys.readouterr().err
+
+
+CI_SECTION = re.search(r"\n## Use in CI\n(.*?)\n## (?!#)", README, re.S).group(1)
+
+
+def _ci_commands() -> list[str]:
+    """The lossctl commands of the "Use in CI" section's console and YAML blocks, in order (continuation
+    lines joined, YAML list dashes dropped)."""
+    commands = []
+    for block in re.findall(r"```(?:console|yaml)\n(.*?)```", CI_SECTION, re.S):
+        for line in re.sub(r"\\\n\s*", "", block).splitlines():
+            line = line.strip().removeprefix("- ").strip()
+            if line.startswith("lossctl "):
+                commands.append(line)
+    return commands
+
+
+def test_the_ci_examples_have_github_and_gitlab_jobs():
+    assert "--write github=\"$GITHUB_STEP_SUMMARY\"" in CI_SECTION and "reports:\n      junit: junit.xml" in CI_SECTION
+    assert len(_ci_commands()) == 4
+
+
+def test_the_ci_examples_run(tmp_path):
+    """Run them for real (a shell, the installed entry point), as the CI jobs would, in a fresh folder."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    (tmp_path / "sample_data").symlink_to(Path(__file__).resolve().parent.parent / "sample_data")
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true", "NO_COLOR": "1"}
+    for command in _ci_commands():
+        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+        assert done.returncode == 0, f"{command}\n{done.stderr[-3000:]}"
+        for word in shlex.split(os.path.expandvars(command.replace("$GITHUB_STEP_SUMMARY", str(summary)))):
+            if "=" in word and word.split("=", 1)[0] in ("json", "junit", "github", "openmetrics"):
+                assert (tmp_path / word.split("=", 1)[1]).stat().st_size > 0, word
+    assert (tmp_path / "html-report" / "index.html").exists() and summary.read_text().startswith("<!-- lossctl")

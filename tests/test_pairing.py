@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from lossctl.errors import InputError, PairingError
-from lossctl.pairing import Pair, Pairing, pair_files
+from lossctl.errors import InputError, PairingError, UsageError
+from lossctl.pairing import Pair, Pairing, compile_pattern, pair_files, read_pairs
 
 
 def touch(root: Path, *names: str) -> None:
@@ -253,3 +254,99 @@ def test_unreadable_subfolder(dirs: tuple[Path, Path]) -> None:
         assert "permission denied" in str(excinfo.value)
     finally:
         (pred / "locked").chmod(0o755)
+
+
+# -- name patterns ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern, path, name", [
+    ("{name}_gtFine_labelIds.png", "frankfurt/frankfurt_000000_000294_gtFine_labelIds.png",
+     "frankfurt/frankfurt_000000_000294"),
+    ("{name}_gtFine_labelIds.png", "frankfurt/frankfurt_000000_000294_gtFine_color.png", None),
+    ("*/{name}.png", "a/x.png", "x"),
+    ("*/{name}.png", "x.png", None),
+    ("img_?{name}.npy", "img_7a.npy", "a"),
+    ("{name}", "a/b.png", "a/b.png"),
+    ("case_{name}.nii.gz", "case_001.nii.gz", "001"),
+    ("{name}.png", "x[1](2).png", "x[1](2)"),  # regex characters are literal
+])
+def test_pattern_names(pattern: str, path: str, name: str | None) -> None:
+    assert compile_pattern(pattern).name_of(path) == name
+
+
+@pytest.mark.parametrize("pattern, phrase", [
+    ("x.png", "has no {name}"), ("{name}/{name}.png", "has 2 {name}"), ("{id}_{name}.png", "brace"),
+    ("/abs/{name}.png", "relative"), ("../{name}.png", "relative"),
+])
+def test_malformed_patterns(pattern: str, phrase: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(phrase)) as excinfo:
+        compile_pattern(pattern)
+    assert "--" not in str(excinfo.value)  # the CLI adds the option's name
+
+
+def test_patterns_pair_folders_and_ignore_unmatched_files(dirs: tuple[Path, Path]) -> None:
+    pred, gt = dirs
+    touch(pred, "c1/x_leftImg8bit.png", "c1/y_leftImg8bit.png")
+    touch(gt, "c1/x_gtFine_labelIds.png", "c1/x_gtFine_color.png", "c1/y_gtFine_labelIds.png")
+    pairing = pair_files(pred, gt, pred_pattern=compile_pattern("{name}_leftImg8bit.png"),
+                         gt_pattern=compile_pattern("{name}_gtFine_labelIds.png"))
+    assert [(p.name, p.gt.name) for p in pairing.pairs] == [("c1/x", "x_gtFine_labelIds.png"),
+                                                            ("c1/y", "y_gtFine_labelIds.png")]
+    assert pairing.complete
+
+
+def test_a_pattern_matching_nothing(dirs: tuple[Path, Path]) -> None:
+    pred, gt = dirs
+    touch(pred, "x.png")
+    touch(gt, "x_color.png")
+    with pytest.raises(PairingError) as excinfo:
+        pair_files(pred, gt, gt_pattern=compile_pattern("{name}_labelIds.png"))
+    assert_pairing_error(excinfo, gt, "no ground-truth file matches the pattern '{name}_labelIds.png'",
+                         "1 other file", "x_color.png")
+
+
+# -- lists of pairs -----------------------------------------------------------------------------------------------
+
+
+def test_read_pairs_forms(tmp_path: Path) -> None:
+    text = "pred,gt,name\np/b.npy,g/b.png,beta\n\n/abs/a.npy,g/a.png,alpha\n"
+    pairing = read_pairs(text, base=tmp_path, source="l.csv")
+    assert pairing.pairs == [Pair("alpha", Path("/abs/a.npy"), tmp_path / "g/a.png"),
+                             Pair("beta", tmp_path / "p/b.npy", tmp_path / "g/b.png")]
+    tabbed = read_pairs("p/a,b.npy\tg/a,b.png\n", base=tmp_path, source="l.tsv")  # a comma inside a TSV cell
+    assert tabbed.pairs == [Pair("g/a,b", tmp_path / "p/a,b.npy", tmp_path / "g/a,b.png")]
+    assert read_pairs("p/x.npy,./g/x.tar.gz\n", base=tmp_path, source="-").pairs[0].name == "g/x.tar"
+
+
+@pytest.mark.parametrize("text, phrase", [
+    ("a.npy,a.png\nb.npy\n", "l.csv line 2: has 1 column"),
+    ("a.npy,a.png,x,y\n", "l.csv line 1: has 4 columns"),
+    ("a.npy,,x\n", "l.csv line 1: the ground-truth path is empty"),
+    ("a.npy,a.png,../x\n", "l.csv line 1: the image name '../x' holds '..'"),
+    ("a.npy,../a.png\n", "l.csv line 1: the image name '../a' holds '..'"),
+    ("a.npy,a.png\nb.npy,a.png\n", "l.csv line 2: the name 'a' is already used by line 1"),
+    ("x/../a.png,a.png,n\n", "l.csv line 1: x/../a.png is both the prediction and the ground truth"),
+    ("pred,gt\n\n", "l.csv: holds no pair"),
+])
+def test_malformed_lists(tmp_path: Path, text: str, phrase: str) -> None:
+    with pytest.raises(UsageError) as excinfo:
+        read_pairs(text, base=tmp_path, source="l.csv")
+    assert phrase in str(excinfo.value) and "\n" not in str(excinfo.value)
+
+
+def test_without_absent_files(tmp_path: Path) -> None:
+    touch(tmp_path, "p/a.npy", "g/a.png", "p/b.npy", "g/c.png")
+    pairing = read_pairs("p/a.npy,g/a.png\np/b.npy,g/b.png\np/c.npy,g/c.png\n", base=tmp_path, source="l")
+    kept = pairing.without_absent_files()
+    assert [p.name for p in kept.pairs] == ["g/a"]
+    assert kept.missing_gt == ["g/b"] and kept.missing_pred == ["g/c"]
+
+
+def test_same_folder_refused_but_not_with_two_patterns(dirs: tuple[Path, Path]) -> None:
+    pred, _ = dirs
+    touch(pred, "x_p.png", "x_g.png")
+    with pytest.raises(UsageError, match="both the prediction and the ground-truth folder"):
+        pair_files(pred, pred.parent / "pred")
+    pairing = pair_files(pred, pred, pred_pattern=compile_pattern("{name}_p.png"),
+                         gt_pattern=compile_pattern("{name}_g.png"))
+    assert [(p.pred.name, p.gt.name) for p in pairing.pairs] == [("x_p.png", "x_g.png")]

@@ -1,0 +1,306 @@
+"""Compare two reports of one command (a baseline and a new run): changes per value, paired bootstrap
+confidence intervals, the images that got worse, and baseline gates.
+
+Definitions (README.md, "lossctl compare"):
+
+* ``base`` and ``new`` are each report's own summary mean (``summary.mean``; per class ``summary.per_class.mean``),
+  ``delta = new - base`` and ``rel = delta / |base|`` (undefined when ``base`` is 0).
+* ``ci`` is a paired percentile bootstrap 95% interval of the mean per-image delta ``d_i = new_i - base_i`` over
+  the P images present in both reports with both values defined: B resamples of P images drawn with
+  replacement (``numpy.random.default_rng(seed)``, one generator per value, so each interval depends only on its
+  own deltas and the seed), the 2.5th and 97.5th percentiles of the B resampled means.
+* An image got worse by ``w_i = base_i - new_i`` when higher is better (the registry's ``higher_is_better``),
+  ``new_i - base_i`` otherwise (losses); ``worst`` lists, per value, the K largest ``w_i > 0``.
+
+Everything here reads report documents (plain dicts) and returns plain dicts; nothing touches files except
+:func:`load_report`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lossctl import REPORT_SCHEMA, __version__, registry
+from lossctl.errors import InputError, UsageError
+from lossctl.gates import Baseline, Gate, check_gates, row_series, validate_gates
+
+Document = dict[str, Any]
+
+#: Resampled indices held in memory at once (int64): the bootstrap runs in chunks of this many elements.
+BOOTSTRAP_CHUNK = 1 << 22
+CONFIDENCE = 0.95
+#: Config entries whose difference between the two reports is worth a note (classes are refused outright).
+_NOTED_CONFIG = ("convention", "ignore_index", "empty", "include_background", "threshold", "params",
+                 "class_weights", "weights")
+
+
+class _NonStandardNumber(ValueError):
+    pass
+
+
+def _refuse_constant(token: str) -> float:
+    raise _NonStandardNumber(token)
+
+
+def load_report(path: Path, what: str = "baseline") -> Document:
+    """Read a JSON report written by ``lossctl seg|cls -f json`` (or ``--write json=``).
+
+    Unreadable files, other JSON, NaN or Infinity (never written by lossctl) and reports of another schema
+    version are an :class:`InputError` (exit 3) naming the file and the fix.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+        raise InputError(f"{path}: cannot read the {what} report ({reason}); give a file written by "
+                         "`lossctl seg|cls -f json`") from None
+    try:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except _NonStandardNumber as e:
+        raise InputError(f"{path}: the {what} report holds {e} (lossctl writes undefined values as null); "
+                         "regenerate it with `lossctl ... -f json`") from None
+    except ValueError as e:
+        raise InputError(f"{path}: the {what} report is not valid JSON ({e}); give a file written by "
+                         "`lossctl seg|cls -f json`") from None
+    if not (isinstance(document, dict) and document.get("command") in ("seg", "cls")
+            and isinstance(document.get("summary"), dict) and isinstance(document.get("config"), dict)
+            and isinstance(document.get("images"), list)):
+        raise InputError(f"{path}: not a report of `lossctl seg` or `lossctl cls` (no command/summary/images); "
+                         "give a file written with -f json")
+    schema = document.get("schema", 1)  # reports written before the field existed are schema 1
+    if schema != REPORT_SCHEMA:
+        raise InputError(f"{path}: the {what} report has schema version {schema!r} (written by lossctl "
+                         f"{document.get('lossctl', '?')}); this lossctl {__version__} reads schema "
+                         f"{REPORT_SCHEMA}: regenerate the {what} with this version")
+    return document
+
+
+def check_compatible(base: Document, new: Document, base_name: str = "the baseline") -> list[str]:
+    """Refuse (a :class:`UsageError`, exit 2) reports of different commands or classes; return notes on other
+    configuration differences (a convention, ignored labels, parameters), which are allowed."""
+    if base["command"] != new["command"]:
+        raise UsageError(f"{base_name} is a report of `lossctl {base['command']}` but the new one is of "
+                         f"`lossctl {new['command']}`; compare reports of the same command")
+    bc, nc = base["config"], new["config"]
+    if bc.get("num_classes") != nc.get("num_classes") or (base["command"] == "seg"
+                                                          and bc.get("class_names") != nc.get("class_names")):
+        raise UsageError(f"{base_name} has classes {_classes(bc)} but the new report has {_classes(nc)}; compare "
+                         "runs over the same classes (same --class-names / --num-classes)")
+    notes = []
+    for key in _NOTED_CONFIG:
+        if key in bc and key in nc and bc[key] != nc[key]:
+            notes.append(f"{base_name} differs in {key}: {json.dumps(bc[key])} (base) vs {json.dumps(nc[key])} "
+                         "(new)")
+    return notes
+
+
+def _classes(config: dict[str, Any]) -> str:
+    names = config.get("class_names") or []
+    return f"{config.get('num_classes')} ({', '.join(map(str, names))})" if names else str(config.get("num_classes"))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Per-image values of a report, paired by image name
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _item_values(doc: Document, name: str, idx: int | None) -> dict[str, float]:
+    """image name -> defined value (of class ``idx`` when given)."""
+    out = {}
+    for row in doc["images"]:
+        if idx is None:
+            v = row["values"].get(name)
+        else:
+            vector = row.get("per_class", {}).get(name)
+            v = vector[idx] if vector is not None and 0 <= idx < len(vector) else None
+        if v is not None:
+            out[row["name"]] = float(v)
+    return out
+
+
+def _paired(base: Document, new: Document, name: str, idx: int | None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Names (sorted) of the images with the value defined in both, and the two (P,) value arrays."""
+    b, n = _item_values(base, name, idx), _item_values(new, name, idx)
+    names = sorted(b.keys() & n.keys())
+    return (names, np.array([b[k] for k in names], dtype=np.float64),
+            np.array([n[k] for k in names], dtype=np.float64))
+
+
+def _higher_is_better(command: str, name: str) -> bool:
+    return registry.get(command, name).higher_is_better
+
+
+def worsening(base: Document, new: Document, name: str, idx: int | None) -> tuple[list[str], np.ndarray,
+                                                                                  np.ndarray, np.ndarray]:
+    """(names, base, new, w) over the paired images, ``w`` > 0 where the image got worse."""
+    names, b, n = _paired(base, new, name, idx)
+    w = b - n if _higher_is_better(new["command"], name) else n - b
+    return names, b, n, w
+
+
+def baseline_of(base: Document, new: Document) -> Baseline:
+    """The :class:`~lossctl.gates.Baseline` that baseline gates of ``new`` read from ``base``."""
+    return Baseline(base["summary"], row_series(base["images"]),
+                    lambda name, idx: worsening(base, new, name, idx)[3])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Bootstrap
+# ----------------------------------------------------------------------------------------------------------
+
+
+def paired_bootstrap_ci(deltas: np.ndarray, resamples: int, seed: int,
+                        confidence: float = CONFIDENCE) -> list[float] | None:
+    """Percentile bootstrap interval of the mean of ``deltas`` (P paired differences): ``resamples`` means of P
+    values drawn with replacement. Vectorised over the resamples, in chunks of at most :data:`BOOTSTRAP_CHUNK`
+    drawn indices (32 MiB), so memory stays bounded whatever P. None when there is nothing to resample.
+
+    >>> paired_bootstrap_ci(np.array([0.5, 0.5, 0.5]), 100, seed=0)
+    [0.5, 0.5]
+    """
+    d = np.asarray(deltas, dtype=np.float64)
+    if d.size == 0 or resamples < 1:
+        return None
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples, dtype=np.float64)
+    chunk = max(1, min(resamples, BOOTSTRAP_CHUNK // d.size))
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        means[start:stop] = d[rng.integers(0, d.size, size=(stop - start, d.size))].mean(axis=1)
+    tail = 50.0 * (1.0 - confidence)
+    lo, hi = np.percentile(means, [tail, 100.0 - tail])
+    return [float(lo), float(hi)]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The compare document
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _change(base: float | None, new: float | None) -> dict[str, Any]:
+    if base is None or new is None:
+        return {"base": base, "new": new, "delta": None, "rel": None}
+    delta = new - base
+    return {"base": base, "new": new, "delta": delta, "rel": None if base == 0 else delta / abs(base)}
+
+
+def _targets(doc: Document, block: str) -> list[tuple[str, str, int | None]]:
+    """(key, value name, class index) of the scalar values then the per-class values of a summary block
+    (``"mean"`` or ``"pooled"``); per-class keys are ``NAME[class name]``."""
+    s = doc["summary"]
+    out: list[tuple[str, str, int | None]] = [(n, n, None) for n in s[block]]
+    labels = doc["config"].get("class_names") or []
+    for n, vector in s.get("per_class", {}).get(block, {}).items():
+        out += [(f"{n}[{labels[i] if i < len(labels) else i}]", n, i) for i in range(len(vector))]
+    return out
+
+
+def _block(doc: Document, block: str, name: str, idx: int | None) -> float | None:
+    s = doc["summary"]
+    if idx is None:
+        return s[block].get(name)
+    vector = s.get("per_class", {}).get(block, {}).get(name)
+    return vector[idx] if vector is not None and idx < len(vector) else None
+
+
+def validate_compare_gates(gates: Sequence[Gate], base: Document, new: Document) -> None:
+    """Refuse gates this pair of reports cannot answer (a usage error, exit 2)."""
+    command = new["command"]
+    names = [n for n in new["config"].get("values", []) if (command, n) in registry.REGISTRY]
+    computed = {n: registry.get(command, n) for n in names}
+    validate_gates(gates, computed, class_names=new["config"].get("class_names") or (),
+                   class_count=new["config"].get("num_classes"), per_class=command == "seg",
+                   metrics_per_item=command == "seg", baseline=True)
+    for g in gates:
+        if g.against is not None and g.name not in base["summary"]["mean"]:
+            raise UsageError(f"--gate {g.text!r}: the baseline report has no {g.name}; gate a value both "
+                             "reports have")
+        item_statistic = g.against == "worse" or g.statistic not in ("mean", "pooled")
+        if command == "cls" and item_statistic and not (base["images"] and new["images"]):
+            raise UsageError(f"--gate {g.text!r} reads per-sample values, and a cls report holds them only "
+                             "with --per-sample: write both reports with --per-sample")
+
+
+def gate_results(gates: Sequence[Gate], base: Document, new: Document) -> list[dict[str, Any]]:
+    """Every gate evaluated on ``new`` (absolute gates) or on ``new`` against ``base`` (baseline gates)."""
+    return check_gates(gates, row_series(new["images"]), new["summary"], new["config"].get("class_names") or (),
+                       baseline_of(base, new))
+
+
+def add_baseline_gates(document: Document, base: Document, gates: Sequence[Gate]) -> None:
+    """Put the results of the baseline gates among the absolute ones already in ``document["gates"]``, in the
+    order the gates were given (``lossctl seg|cls --baseline``)."""
+    absolute = iter(document["gates"])
+    baseline_results = iter(gate_results([g for g in gates if g.against is not None], base, document))
+    document["gates"] = [next(baseline_results) if g.against is not None else next(absolute) for g in gates]
+
+
+def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *, resamples: int = 2000,
+                    worst: int = 10, seed: int = 0, sources: dict[str, str] | None = None,
+                    notes: Sequence[str] = ()) -> Document:
+    """The ``lossctl compare`` document (README.md, "lossctl compare"): the same inputs give the same bytes."""
+    command = new["command"]
+    keys = dict.fromkeys([t for t in _targets(new, "mean")] + [t for t in _targets(base, "mean")])
+    values: dict[str, Any] = {}
+    worst_rows: dict[str, list[dict[str, Any]]] = {}
+    for key, name, idx in keys:
+        entry = _change(_block(base, "mean", name, idx), _block(new, "mean", name, idx))
+        if (command, name) in registry.REGISTRY:
+            names, b, n, w = worsening(base, new, name, idx)
+        else:  # a value this lossctl does not know: no direction, no pairing
+            names, b, n, w = [], np.empty(0), np.empty(0), np.empty(0)
+        entry["ci"] = paired_bootstrap_ci(n - b, resamples, seed)
+        values[key] = entry
+        if idx is None and names:
+            order = sorted((i for i in range(len(names)) if w[i] > 0), key=lambda i: (-w[i], names[i]))[:worst]
+            worst_rows[key] = [{"name": names[i], "base": float(b[i]), "new": float(n[i]),
+                                "delta": float(n[i] - b[i])} for i in order]
+        elif idx is None:
+            worst_rows[key] = []
+    pooled_keys = dict.fromkeys([t for t in _targets(new, "pooled")] + [t for t in _targets(base, "pooled")])
+    pooled = {key: {**_change(_block(base, "pooled", name, idx), _block(new, "pooled", name, idx)), "ci": None}
+              for key, name, idx in pooled_keys}
+    base_names = {r["name"] for r in base["images"]}
+    new_names = {r["name"] for r in new["images"]}
+    return {
+        "lossctl": __version__,
+        "schema": REPORT_SCHEMA,
+        "command": "compare",
+        "config": {**(sources or {}), "of": command, "class_names": list(new["config"].get("class_names") or []),
+                   "paired": len(base_names & new_names), "bootstrap": resamples, "seed": seed,
+                   "confidence": CONFIDENCE, "worst": worst, "notes": list(notes),
+                   "gates": [g.text for g in gates]},
+        "values": values,
+        "pooled": pooled,
+        "only_in_base": sorted(base_names - new_names),
+        "only_in_new": sorted(new_names - base_names),
+        "worst": worst_rows,
+        "gates": gate_results(gates, base, new),
+    }
+
+
+def gate_threshold_text(result: dict[str, Any]) -> str:
+    """``value V; threshold OP T[; baseline B, new N]`` for messages (JUnit failures, workflow commands)."""
+    from lossctl.gates import parse_gate
+
+    g = parse_gate(result["gate"])
+    text = f"value {_num(result['value'])}; threshold {g.op} {g.threshold:g}"
+    if "base" in result:
+        text += f"; baseline {_num(result['base'])}, new {_num(result['new'])}"
+    if "margin" in result:
+        text += f"; images worse by more than {result['margin']:g} (of {result['paired']} in both reports)"
+    return text
+
+
+def _num(v: float | None) -> str:
+    return "undefined" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6g}"
+
+
+__all__ = ["load_report", "check_compatible", "compare_reports", "paired_bootstrap_ci", "gate_results",
+           "add_baseline_gates", "validate_compare_gates", "worsening", "baseline_of"]
