@@ -26,6 +26,7 @@ import numpy as np
 
 from lossctl._numeric import floored_log, log_sigmoid
 from lossctl.errors import InputError, ShapeMismatchError
+from lossctl.confusion import BLOCK, confusion_matrix, label_dtype
 
 PredKind = Literal["auto", "labels", "probs", "logits"]
 
@@ -41,10 +42,12 @@ class SegInput:
 
     Attributes
     ----------
-    target : (N,) int64 array
-        Ground-truth labels of the N valid pixels.
-    labels : (N,) int64 array
-        Predicted labels (argmax of the probabilities, or the threshold for a binary map).
+    target : (N,) integer array
+        Ground-truth labels of the N valid pixels, in their stored integer dtype (never widened: a uint8 volume
+        stays uint8).
+    labels : (N,) integer array
+        Predicted labels: as stored for a label map, else the argmax of the probabilities (or the threshold of a
+        binary map) in the narrowest unsigned dtype that holds the class count.
     num_classes : int
         C: the number of channels for probabilities/logits, else the given or inferred class count.
     kind : "labels" | "probs" | "logits"
@@ -57,6 +60,9 @@ class SegInput:
         Pixels of the image before ignored ones were removed.
     channel_max : (N,) array or None
         The per-pixel maximum of a logit map, found while checking it (reused by the log-sum-exp).
+    foreground : (N,) array or None
+        A single-channel probability map in its stored float precision (clipped to [0, 1]): the Lovász loss
+        sorts it (float32 sorts faster than float64, and in the same order).
     notes : list of str
         Conventions applied to this pair that the user should see (e.g. the 0/255 rule).
     """
@@ -71,6 +77,7 @@ class SegInput:
     notes: list[str] = field(default_factory=list)
     n_total: int = -1  # pixels before ignored ones were removed (-1: none were)
     channel_max: np.ndarray | None = None  # (N,) per-pixel maximum of the logits, when already known
+    foreground: np.ndarray | None = None  # (N,) a single-channel probability map in its stored precision
 
     @property
     def total_pixels(self) -> int:
@@ -105,32 +112,47 @@ class SegInput:
         if self.kind == "logits":
             return np.exp(self.target_log_prob)
         x = self._need_soft()
-        return x[self.target, np.arange(self.target.size)].astype(np.float64)
+        return _pick_target(x, self.target).astype(np.float64)
 
     @cached_property
     def target_log_prob(self) -> np.ndarray:
         """(N,) float64 ``log p_y``: ``x_y - logsumexp(x)`` for logits, ``max(log p_y, -100)`` for probabilities."""
         if self.kind == "logits":
             x = self._need_soft()
-            return x[self.target, np.arange(self.target.size)] - self._log_normalizer
+            return _pick_target(x, self.target).astype(np.float64) - self._log_normalizer
         return floored_log(self.target_prob)
 
     @cached_property
     def class_counts(self) -> np.ndarray:
-        """(C,) number of valid pixels of each class in the ground truth."""
-        return np.bincount(self.target, minlength=self.num_classes)
+        """(C,) number of valid pixels of each class in the ground truth (the rows of the confusion matrix)."""
+        return self.confusion.sum(axis=1)
 
     @cached_property
     def soft_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(TP, P, G), each (C,): ``TP_c = sum p_c [y=c]``, ``P_c = sum p_c``, ``G_c = #[y=c]`` over valid pixels."""
-        tp = np.bincount(self.target, weights=self.target_prob, minlength=self.num_classes)
+        tp = class_sums(self.target, self.target_prob, self.num_classes)
         return tp, self.probs.sum(axis=1, dtype=np.float64), self.class_counts.astype(np.float64)
 
     @cached_property
     def confusion(self) -> np.ndarray:
         """(C, C) int64 confusion matrix; rows are ground truth, columns the prediction."""
-        c = self.num_classes
-        return np.bincount(self.target * c + self.labels, minlength=c * c).reshape(c, c)
+        return confusion_matrix(self.target, self.labels, self.num_classes)
+
+
+def class_sums(target: np.ndarray, weights: np.ndarray, num_classes: int) -> np.ndarray:
+    """(C,) float64 ``sum_n weights_n [target_n = c]``, blockwise (``bincount`` never sees a whole image)."""
+    out = np.zeros(num_classes, dtype=np.float64)
+    for start in range(0, target.size, BLOCK):
+        out += np.bincount(target[start:start + BLOCK], weights=weights[start:start + BLOCK], minlength=num_classes)
+    return out
+
+
+def _pick_target(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(N,) ``x[target_n, n]`` of a (C, N) array, in x's dtype, by one masked copy per class (no index arrays)."""
+    out = x[0].copy()
+    for c in range(1, x.shape[0]):
+        np.copyto(out, x[c], where=target == c)
+    return out
 
 
 def prepare(
@@ -168,30 +190,36 @@ def prepare(
         c = num_classes if num_classes is not None else _inferred_classes(t, lab)
         _check_label_range(t, c, "target", "ground truth")
         _check_label_range(lab, c, "pred", "prediction")
-        return SegInput(target=t.astype(np.int64), labels=lab.astype(np.int64), num_classes=max(c, 1),
-                        kind=kind, notes=notes)
+        return SegInput(target=t, labels=lab, num_classes=max(c, 1), kind=kind, notes=notes)
 
     soft, binary = _channels_first(pred, target.shape, channels_last)
     valid = _valid_mask(target, ignore_index)
-    t = _flat(target, valid).astype(np.int64)
-    binary_logits = top = None
+    t = _flat(target, valid)
+    binary_logits = top = foreground = None
     if binary:
         if num_classes not in (None, 2):
             raise ShapeMismatchError(f"the prediction is a single foreground map (2 classes) but there are "
                                      f"{num_classes} classes (--num-classes or --class-names); give one channel "
                                      "per class, or declare 2 classes", subject="pred")
-        x = _flat(soft, valid).astype(np.float64)
-        lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
-        _check_range(lo, hi, x, kind)
+        stored = _flat(soft, valid)
+        if stored.dtype not in (np.float32, np.float64):
+            stored = stored.astype(np.float32 if stored.dtype.itemsize <= 4 else np.float64)
+        lo, hi = (float(stored.min()), float(stored.max())) if stored.size else (0.0, 0.0)
+        _check_range(lo, hi, stored, kind)
+        soft = np.empty((2, stored.size))
+        x = soft[1]
+        np.copyto(x, stored)
         if kind == "probs":
             if lo < 0.0 or hi > 1.0:  # rounding errors within RANGE_TOLERANCE
-                np.clip(x, 0.0, 1.0, out=x)  # x is our own float64 copy
-            soft = np.stack([1.0 - x, x])
-            labels = (x >= threshold).astype(np.int64)
+                np.clip(x, 0.0, 1.0, out=x)
+                stored = np.clip(stored, 0.0, 1.0)
+            np.subtract(1.0, x, out=soft[0])
+            labels = (x >= threshold).view(np.uint8)
+            foreground = stored
         else:
-            soft = np.stack([np.zeros_like(x), x])
+            soft[0] = 0.0
             with np.errstate(divide="ignore"):  # threshold 0: every pixel is foreground
-                labels = (log_sigmoid(x) >= np.log(threshold)).astype(np.int64)
+                labels = (log_sigmoid(x) >= np.log(threshold)).view(np.uint8)
             binary_logits = x
         c = 2
     else:
@@ -211,7 +239,7 @@ def prepare(
     _check_label_range(t, c, "target", "ground truth")
     return SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft, binary_logits=binary_logits,
                     single_channel=binary, notes=notes, n_total=target.size,
-                    channel_max=top if kind == "logits" else None)
+                    channel_max=top if kind == "logits" else None, foreground=foreground)
 
 
 #: Largest class count lossctl infers from label values alone; beyond it a label is more likely a void value.
@@ -358,26 +386,53 @@ def _check_range(lo: float, hi: float, a: np.ndarray, kind: str) -> None:
                          "outside [0, 1]; if these are logits pass --pred-kind logits", subject="pred")
 
 
-def _scan_channels(soft: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """One pass over the channels of a (C, N) map: the argmax labels (first maximum wins), the per-pixel
-    maximum, the smallest and largest value, and the checks of :func:`_check_range` (and, for probabilities,
-    of the channel sums) on the way."""
-    best = soft[0].copy()
-    labels = np.zeros(soft.shape[1], dtype=np.int64)
-    total = soft[0].astype(np.float64) if kind == "probs" else None
-    low = best.min(initial=np.inf)
-    for c in range(1, soft.shape[0]):
-        channel = soft[c]
-        np.putmask(labels, channel > best, c)
-        np.maximum(best, channel, out=best)
-        low = min(low, channel.min(initial=np.inf))
+def _scan_channels(soft: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray | None, float, float]:
+    """One blocked pass over the channels of a (C, N) map: the argmax labels (first maximum wins, narrow dtype),
+    the per-pixel maximum (logits only: the log-sum-exp reuses it), the smallest and largest value, and the checks
+    of :func:`_check_range` (and, for probabilities, of the channel sums) on the way.
+
+    Each block of :data:`BLOCK` pixels goes through every channel while it is in the cache, in buffers reused from
+    block to block; the channel sums of a float32 map are formed in float32 (their rounding, ~1e-7, is far below
+    :data:`SUM_TOLERANCE`)."""
+    c, n = soft.shape
+    labels = np.zeros(n, dtype=label_dtype(c))
+    top = np.empty(n, dtype=soft.dtype) if kind == "logits" else None
+    m = min(n, BLOCK)
+    best_buf, total_buf = np.empty(m, soft.dtype), np.empty(m, soft.dtype)
+    greater_buf, step_buf = np.empty(m, bool), np.empty(m, labels.dtype)
+    lows, highs, sum_lo, sum_hi = [], [], [], []
+    for start in range(0, n, BLOCK):
+        stop = min(n, start + BLOCK)
+        size = stop - start
+        best = top[start:stop] if top is not None else best_buf[:size]
+        lab, greater, step = labels[start:stop], greater_buf[:size], step_buf[:size]
+        np.copyto(best, soft[0, start:stop])
+        lows.append(best.min())
+        total = None
+        if kind == "probs":
+            total = total_buf[:size]
+            np.copyto(total, best)
+        for k in range(1, c):
+            channel = soft[k, start:stop]
+            np.greater(channel, best, out=greater)
+            # a channel that beats every earlier one gets the highest label so far: lab = max(lab, k [greater])
+            # is the (branch-free) update
+            np.multiply(greater, k, out=step, dtype=step.dtype)
+            np.maximum(lab, step, out=lab)
+            np.maximum(best, channel, out=best)
+            lows.append(channel.min())
+            if total is not None:
+                np.add(total, channel, out=total)
+        highs.append(best.max())
         if total is not None:
-            total += channel
-    high = float(best.max(initial=-np.inf))
-    _check_range(float(low), high, soft, kind)
-    if total is not None and total.size:
-        _check_channel_sums(total)
-    return labels, best, float(low), high
+            sum_lo.append(total.min())
+            sum_hi.append(total.max())
+    # np.min/np.max propagate NaN (Python's min would drop it)
+    low, high = (float(np.min(lows)), float(np.max(highs))) if n else (np.inf, -np.inf)
+    _check_range(low, high, soft, kind)
+    if sum_lo:
+        _check_channel_sums(np.array([np.min(sum_lo), np.max(sum_hi)], dtype=np.float64))
+    return labels, top, low, high
 
 
 def _check_channel_sums(sums: np.ndarray) -> None:

@@ -117,34 +117,69 @@ def lovasz_extension(errors_fg: np.ndarray, errors_bg: np.ndarray, hinge: bool =
 
 
 def lovasz_sorted(a: np.ndarray, b: np.ndarray, hinge: bool = False) -> float:
-    """:func:`lovasz_extension` of *ascending* float64 arrays of every foreground and background error."""
+    """:func:`lovasz_extension` of *ascending* arrays of every foreground (``a``) and background (``b``) error.
+
+    Either may be float32 (a stored probability map, sorted in its own precision: sorting is the dominant cost
+    and float32 sorts faster than float64); comparisons between the two are exact whatever their dtypes
+    (:func:`_needles`) and every sum is formed in float64.
+    """
     g = a.size
-    weigh = (lambda e: np.maximum(e, 0.0)) if hinge else (lambda e: e)
     if g == 0:  # J = 1 from the first pixel on: only the largest error counts
-        return float(weigh(b[-1])) if b.size else 0.0
-    b = b[np.searchsorted(b, max(a[0], 0.0), side="right"):]  # the background pixels that add something
-    a = a[np.searchsorted(a, 0.0, side="right"):]
-    lowest_b = b[0] if b.size else np.inf
-    split = np.searchsorted(a, lowest_b, side="left")
+        return float(max(float(b[-1]), 0.0) if hinge else b[-1]) if b.size else 0.0
+    b = b[_count_at_or_below(b, np.array([max(float(a[0]), 0.0)]))[0]:]  # the background pixels that add something
+    a = a[_count_at_or_below(a, np.zeros(1))[0]:]  # foreground errors <= 0 add nothing
+    lowest_b = b[:1] if b.size else np.array([np.inf])
+    split = _count_below(a, lowest_b)[0]
     a_low, a = a[:split], a[split:]  # every kept background pixel comes before a_low
-    # the k-th smallest of n has 0-based rank n - 1 - k in decreasing order
     bg_before_fg, fg_before_bg = _interleave(a, b)
-    j = np.arange(b.size - 1, -1, -1, dtype=np.float64)
-    total = (weigh(a) / (g + bg_before_fg)).sum() + weigh(a_low).sum() / (g + b.size)
-    total += (weigh(b) * (g - fg_before_bg) / ((g + j) * (g + j + 1.0))).sum()
-    return float(total)
+    total = float((_weigh(a, hinge) / (g + bg_before_fg)).sum()) + float(_weigh(a_low, hinge).sum()) / (g + b.size)
+    if b.size:
+        rank = np.arange(g + b.size - 1.0, g - 0.5, -1.0)  # g + (0-based rank in decreasing order)
+        weight = (g - fg_before_bg) / (rank * (rank + 1.0))
+        total += float((_weigh(b, hinge) * weight).sum())
+    return total
+
+
+def _weigh(e: np.ndarray, hinge: bool) -> np.ndarray:
+    """The errors as float64 weights of the Jaccard steps (``max(e, 0)`` for the hinge)."""
+    e = e.astype(np.float64, copy=False)
+    return np.maximum(e, 0.0) if hinge else e
+
+
+def _needles(values: np.ndarray, haystack: np.ndarray, up: bool) -> np.ndarray:
+    """``values`` in ``haystack``'s dtype, rounded so that counts against a narrower haystack stay exact.
+
+    For float32 ``h`` and a float64 ``v``: ``h <= v`` iff ``h <= round_down(v)``, and ``h < v`` iff
+    ``h < round_up(v)``; ``searchsorted`` would otherwise cast the whole haystack to float64.
+    """
+    if values.dtype.itemsize <= haystack.dtype.itemsize:
+        return values
+    rounded = values.astype(haystack.dtype)
+    if up:
+        return np.where(rounded < values, np.nextafter(rounded, rounded.dtype.type(np.inf)), rounded)
+    return np.where(rounded > values, np.nextafter(rounded, rounded.dtype.type(-np.inf)), rounded)
+
+
+def _count_at_or_below(haystack: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``#{h <= v}`` for each ``v``, for an ascending ``haystack``."""
+    return np.searchsorted(haystack, _needles(values, haystack, up=False), side="right")
+
+
+def _count_below(haystack: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``#{h < v}`` for each ``v``, for an ascending ``haystack``."""
+    return np.searchsorted(haystack, _needles(values, haystack, up=True), side="left")
 
 
 def _interleave(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For ascending ``a`` (foreground) and ``b`` (background): ``#{b > a_i}`` for each i and ``#{a >= b_j}``
     for each j, from one ``searchsorted`` of the shorter array into the longer and a counting pass."""
     if a.size <= b.size:
-        at_or_below = np.searchsorted(b, a, side="right")  # #{b <= a_i}; a_i >= b_j  <=>  j < at_or_below_i
+        at_or_below = _count_at_or_below(b, a)  # #{b <= a_i}; a_i >= b_j  <=>  j < at_or_below_i
         hist = np.bincount(at_or_below, minlength=b.size + 1)
-        return b.size - at_or_below, a.size - np.cumsum(hist)[: b.size]
-    below = np.searchsorted(a, b, side="left")  # #{a < b_j}; b_j > a_i  <=>  i < below_j
+        return b.size - at_or_below, a.size - np.cumsum(hist[: b.size])
+    below = _count_below(a, b)  # #{a < b_j}; b_j > a_i  <=>  i < below_j
     hist = np.bincount(below, minlength=a.size + 1)
-    return b.size - np.cumsum(hist)[: a.size], a.size - below
+    return b.size - np.cumsum(hist[: a.size]), a.size - below
 
 
 def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
@@ -154,18 +189,26 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
     Jaccard loss along that order (:func:`lovasz_extension`); the loss is the mean over those classes
     (``classes='present'``). Reference: ``lovasz_softmax(probas, labels, classes='present', per_image=False)``
     of bermanmaxim/LovaszSoftmax, as ported in segmentation_models_pytorch.
+
+    The probabilities are sorted in their stored precision (the order of ``1 - p`` is the reverse order of
+    ``p``, exactly); the foreground errors ``1 - p`` are formed in float64, the background errors are the stored
+    probabilities themselves.
     """
     keep = _included(x, include)
     per_class = np.full(x.num_classes, np.nan)
-    probs = x.probs
     if x.single_channel:  # classes 0 and 1 have the same two error lists, with the roles swapped
+        p = x.foreground if x.foreground is not None else x.probs[1]
         fg = x.target == 1
-        p_fg, p_bg = np.sort(probs[1][fg]), np.sort(probs[1][~fg])
-        errors_fg = 1.0 - p_fg[::-1]  # ascending
+        p_fg, p_bg = p[fg], p[~fg]
+        p_fg.sort()
+        p_bg.sort()
+        errors_fg = 1.0 - p_fg[::-1].astype(np.float64)  # ascending
         lists = {0: (p_bg, errors_fg), 1: (errors_fg, p_bg)}
         for c in np.flatnonzero(keep):
             per_class[c] = lovasz_sorted(*lists[c])
         return nanmean(per_class), per_class
+    probs = x.probs
+
     def one_class(c: int) -> float:
         fg = x.target == c
         pc = probs[c]
@@ -173,9 +216,10 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
         p_fg.sort()  # the stored precision (float32 stays float32): the order of 1 - p is exact
         errors_fg = 1.0 - p_fg[::-1].astype(np.float64)  # ascending
         p_bg = pc[~fg]
-        p_bg = p_bg[p_bg > max(errors_fg[0], 0.0)]  # the others add nothing: no need to sort them
+        low = max(float(errors_fg[0]), 0.0)  # background errors up to the smallest foreground one add nothing
+        p_bg = p_bg[p_bg > _needles(np.array([low]), p_bg, up=False)[0]]
         p_bg.sort()
-        return lovasz_sorted(errors_fg, p_bg.astype(np.float64, copy=False))
+        return lovasz_sorted(errors_fg, p_bg)
 
     classes = np.flatnonzero(keep)
     per_class[classes] = list(_class_map(one_class, classes))
