@@ -74,6 +74,11 @@ OPTION_NAMES = {"pred_kind": "--pred-kind", "target_kind": "--target-kind", "ign
                 "convention": "--convention"}
 
 
+class Unmapped(str, Enum):
+    error = "error"
+    ignore = "ignore"
+
+
 class EmptyPolicy(str, Enum):
     nan = "nan"
     zero = "zero"
@@ -422,7 +427,17 @@ def seg_command(
                                                       "several.")] = None,
     num_classes: Annotated[Optional[int], typer.Option(min=1, help="Number of classes (default: the number "
                                                        "of channels, or the largest label + 1).")] = None,
-    class_names: Annotated[Optional[str], typer.Option(help="Comma-separated class names, in class order.")] = None,
+    class_names: Annotated[Optional[str], typer.Option(help="Comma-separated class names, in class order, or "
+                                                       "@FILE (one name per line).")] = None,
+    dataset_json: Annotated[Optional[Path], typer.Option(help="nnU-Net dataset.json: class names and count, the "
+                                                         "ignore label, regions.")] = None,
+    label_map: Annotated[Optional[str], typer.Option(help="Map ground-truth values before anything is computed: "
+                                                     "FROM:TO,... (TO may be ignore), a JSON object, a from,to CSV, "
+                                                     "or cityscapes / reduce-zero.")] = None,
+    pred_label_map: Annotated[Optional[str], typer.Option(help="Map label predictions too (same SPEC); a value "
+                                                          "mapped to ignore predicts no class.")] = None,
+    unmapped: Annotated[Optional[Unmapped], typer.Option(help="A value a label map does not name: error "
+                                                         "(default), or ignore (void).")] = None,
     ignore_index: Annotated[Optional[list[int]], typer.Option(
         help="Ground-truth label to leave out of every value (repeatable), e.g. 255.")] = None,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Foreground threshold for a binary "
@@ -476,12 +491,9 @@ def seg_command(
         registry.get("seg", n)
     if loss and not metric:  # with the metrics the convention defines
         names_ = tuple(s.name for s in registry.specs("seg", "metric") if convention.value in s.conventions) + names_
-    classes = tuple(c.strip() for c in class_names.split(",")) if class_names else ()
-    if classes and num_classes is not None and num_classes != len(classes):
-        raise UsageError(f"--num-classes {num_classes} but --class-names names {len(classes)} classes; drop "
-                         "--num-classes (the names set it) or name every class")
-    config = SegConfig(values=names_, pred_kind=pred_kind.value, ignore_index=tuple(ignore_index or ()),
-                       num_classes=num_classes or (len(classes) or None), class_names=classes,
+    classes = _dataset_options(num_classes, class_names, dataset_json, label_map, pred_label_map, unmapped,
+                               tuple(ignore_index or ()), pred_kind.value)
+    config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
                        max_pixels=max_pixels, empty=empty.value, include_background=not exclude_background,
                        convention=convention.value)
@@ -574,6 +586,65 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
     sources.update({key: text for key, text in (("pred_pattern", pred_pattern), ("gt_pattern", gt_pattern))
                     if text is not None})
     return pairing, sources
+
+
+def _flagged(flag: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, with a usage error's message prefixed by the option it came from."""
+    try:
+        return fn(*args)
+    except UsageError as e:
+        raise UsageError(f"{flag}: {e}") from None
+
+
+def _dataset_options(num_classes: int | None, class_names: str | None, dataset_json: Path | None,
+                     label_map: str | None, pred_label_map: str | None, unmapped: Unmapped | None,
+                     ignore_index: tuple[int, ...], pred_kind: str) -> dict[str, Any]:
+    """The class names and count, ignored values and label maps of a seg run, from --num-classes,
+    --class-names (or @FILE), --dataset-json, --label-map, --pred-label-map and --unmapped."""
+    from lossctl.datasets import read_class_names, read_dataset_json
+    from lossctl.label_maps import check_classes, parse_label_map
+
+    maps = {flag: _flagged(flag, parse_label_map, spec)
+            for flag, spec in (("--label-map", label_map), ("--pred-label-map", pred_label_map)) if spec is not None}
+    if unmapped is not None and not maps:
+        raise UsageError("--unmapped says what a label map does with values it does not name; give --label-map or "
+                         "--pred-label-map, or drop --unmapped")
+    if "--pred-label-map" in maps and pred_kind in ("probs", "logits"):
+        raise UsageError(f"--pred-label-map maps label predictions, but --pred-kind is {pred_kind}; drop one")
+    if class_names and dataset_json:
+        raise UsageError("--class-names and --dataset-json both name the classes; give one of them")
+    names: tuple[str, ...] = ()
+    if class_names and class_names.startswith("@"):
+        names = _flagged("--class-names", read_class_names, class_names[1:])
+    elif class_names:
+        names = tuple(c.strip() for c in class_names.split(","))
+    elif dataset_json is not None:
+        if str(dataset_json) == "-":
+            raise UsageError("--dataset-json -: standard input is for --pairs -; give the dataset.json file")
+        description = _flagged("--dataset-json", read_dataset_json, dataset_json)
+        if description.regions:
+            raise UsageError(f"--dataset-json: {dataset_json} defines regions ("
+                             f"{', '.join(name for name, _ in description.regions)}), which lossctl does not "
+                             "evaluate yet (not supported yet); drop the list-valued labels to evaluate the labels")
+        names = description.class_names
+        ignore_index = tuple(dict.fromkeys((*ignore_index, *description.ignore_index)))
+    where = "--class-names" if class_names else "--dataset-json"
+    if names and num_classes is not None and num_classes != len(names):
+        raise UsageError(f"--num-classes {num_classes} but {where} names {len(names)} classes; drop "
+                         "--num-classes (the names set it) or name every class")
+    if not names and not num_classes:  # a built-in map's own class names (cityscapes)
+        names = next((m.class_names for m in maps.values() if m.class_names), ())
+    count = num_classes or len(names) or max((m.num_classes or 0 for m in maps.values()), default=0) or None
+    if count is not None:
+        for flag, m in maps.items():
+            _flagged(flag, check_classes, m, count)
+    pred_map = maps.get("--pred-label-map")
+    if pred_map is not None and count is None and (pred_map.voids or unmapped is Unmapped.ignore):
+        raise UsageError("--pred-label-map maps values to ignore, and a prediction of no class needs the class "
+                         "count; pass --num-classes or --class-names")
+    return {"num_classes": count, "class_names": names, "ignore_index": ignore_index,
+            "label_map": maps.get("--label-map"), "pred_label_map": pred_map,
+            "unmapped": (unmapped or Unmapped.error).value}
 
 
 class ClsPredKind(str, Enum):

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from lossctl import REPORT_SCHEMA, __version__, io, metrics, registry
+from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map
 from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
 from lossctl.gates import Gate, check_gates, row_series, validate_gates
@@ -54,6 +55,24 @@ class SegConfig:
     include_background: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     convention: str = "lossctl"
+    label_map: LabelMap | None = None  # applied to the ground truth before anything is computed
+    pred_label_map: LabelMap | None = None  # applied to label predictions
+    unmapped: str = "error"  # a value a map does not name: "error", or "ignore" (void)
+
+    def __post_init__(self) -> None:
+        for name in ("label_map", "pred_label_map"):  # rebuilt from a JSON report's options (merge)
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, LabelMap.from_dict(value))
+
+    @property
+    def void_class(self) -> int | None:
+        """The index of the extra "predicted no class" column (the class count), when a prediction map can
+        produce void; None otherwise."""
+        m = self.pred_label_map
+        if m is None or not (m.voids or self.unmapped == "ignore"):
+            return None
+        return self.num_classes
 
     def selected(self) -> list[registry.Spec]:
         """The specs asked for, in catalogue order (by default, the values the convention has)."""
@@ -89,6 +108,9 @@ class SegConfig:
             "include_background": self.include_background, "convention": self.convention,
             "not_available": self.unavailable() if not self.values else {},
             "params": {s.name: self.params_for(s) for s in self.selected()},
+            "label_map": self.label_map.to_dict() if self.label_map else None,
+            "pred_label_map": self.pred_label_map.to_dict() if self.pred_label_map else None,
+            "unmapped": self.unmapped,
         }
 
 
@@ -133,9 +155,14 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
         if gt.lossy:
             notes.append("ground truth is a lossy JPEG: label values may be corrupted")
+        mapped = _map_labels(pair, arrays, config)
+        if isinstance(mapped, PairFailure):
+            return mapped
+        target, prediction, ignore = mapped
+        num_classes = config.num_classes if config.void_class is None else config.void_class + 1
         try:
-            x = prepare(arrays["prediction"], arrays["ground truth"], kind=config.pred_kind,  # type: ignore[arg-type]
-                        ignore_index=config.ignore_index, num_classes=config.num_classes,
+            x = prepare(prediction, target, kind=config.pred_kind,  # type: ignore[arg-type]
+                        ignore_index=ignore, num_classes=num_classes,
                         threshold=config.threshold, channels_last=config.channels_last)
         except InputError as e:
             file = pair.gt if e.subject == "target" else pair.pred
@@ -159,6 +186,38 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
     except InputError as e:  # a loader error already names its file
         file = pair.gt if str(e).startswith(str(pair.gt)) else pair.pred
         return PairFailure(str(file), str(e), pair.name)
+
+
+def _map_labels(pair: Pair, arrays: dict[str, np.ndarray], config: SegConfig
+                ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]] | PairFailure:
+    """(ground truth, prediction, ignored values) after the label maps: ground-truth void becomes the map's
+    void value, which is ignored; a prediction's void becomes the "predicted no class" index."""
+    target, prediction, ignore = arrays["ground truth"], arrays["prediction"], config.ignore_index
+    to_void = config.unmapped == "ignore"
+    if config.label_map is not None:
+        try:
+            target = apply_label_map(config.label_map, target, void=config.label_map.void, unmapped_to_void=to_void)
+        except UnmappedValueError as e:
+            return PairFailure(str(pair.gt), f"{pair.gt}: the ground truth {e} (--label-map); {_unmapped_fix(e)}",
+                               pair.name)
+        ignore = tuple(dict.fromkeys((*ignore, config.label_map.void)))
+    if config.pred_label_map is not None:
+        if not (prediction.dtype == np.bool_ or np.issubdtype(prediction.dtype, np.integer)):
+            return PairFailure(str(pair.pred), f"{pair.pred}: the prediction holds {prediction.dtype} scores, but "
+                               "--pred-label-map maps label predictions only; drop it for probability or logit "
+                               "maps", pair.name)
+        void = config.void_class if config.void_class is not None else config.pred_label_map.max_to + 1
+        try:
+            prediction = apply_label_map(config.pred_label_map, prediction, void=void, unmapped_to_void=to_void)
+        except UnmappedValueError as e:
+            return PairFailure(str(pair.pred), f"{pair.pred}: the prediction {e} (--pred-label-map); "
+                               f"{_unmapped_fix(e)}", pair.name)
+    return target, prediction, ignore
+
+
+def _unmapped_fix(e: UnmappedValueError) -> str:
+    them = "it" if e.count == 1 else "them"
+    return f"add {them} to the map ({e.values[0]}:ignore leaves a value out), or pass --unmapped ignore"
 
 
 def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1,
@@ -241,6 +300,8 @@ def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConf
     images = [o for o in outcomes if isinstance(o, ImageOutcome)]
     errors = [{"name": o.name, "file": o.file, "error": o.error} for o in outcomes if isinstance(o, PairFailure)]
     c = max([config.num_classes or 0, len(config.class_names)] + [o.confusion.shape[0] for o in images])
+    if config.void_class is not None:  # the extra "predicted no class" column is no class
+        c = config.void_class
     rows = [_image_row(o, c, config) for o in images]
     summary = summarize_rows(rows, c, config)
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
@@ -356,22 +417,32 @@ def _run_identity(doc: dict[str, Any]) -> Any:
 
 
 def _metrics_of(cm: np.ndarray, c: int, config: SegConfig) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Every selected metric of one confusion matrix, as the convention defines it: values and per-class."""
+    """Every selected metric of a confusion matrix of ``c`` classes, as the convention defines it: values and
+    per-class vectors. When a prediction map can produce void, the matrix has one more "predicted no class"
+    column: those pixels are false negatives of their class and false positives of none (the official
+    Cityscapes evaluator's rule); the column enters no class mean nor per-class list, but accuracy counts the
+    pixels as wrong."""
     values: dict[str, float] = {}
     per_class: dict[str, np.ndarray] = {}
     include = config.include(c)
+    if config.void_class is not None:
+        include = np.append(include, False)
     for spec in config.selected():
         if spec.kind != "metric":
             continue
         value, vector = spec.impl(config.convention).fn(cm, include, **config.params_for(spec))
         values[spec.name] = value
         if vector is not None:
-            per_class[spec.name] = vector
+            per_class[spec.name] = vector[:c]
     return values, per_class
 
 
+def _matrix_size(c: int, config: SegConfig) -> int:
+    return c + (config.void_class is not None)
+
+
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
-    cm = metrics.pad_confusion(o.confusion, c)
+    cm = metrics.pad_confusion(o.confusion, _matrix_size(c, config))
     values, per_class = _metrics_of(cm, c, config)
     wanted = [s for s in config.selected() if s.kind == "metric" or s.name in o.losses]
     row_values = {s.name: _nullable_scalar(values[s.name] if s.kind == "metric" else o.losses[s.name])
@@ -394,7 +465,8 @@ def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) ->
         undefined[n] = int(v.size - kept.size)
         for stat, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
             stats[stat][n] = float(fn(kept)) if kept.size else None
-    total = np.zeros((c, c), dtype=np.int64)
+    size = _matrix_size(c, config)
+    total = np.zeros((size, size), dtype=np.int64)
     for r in rows:
         total += np.asarray(r["confusion_matrix"], dtype=np.int64)
     pooled_values, pooled_per_class = _metrics_of(total, c, config)
