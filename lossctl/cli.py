@@ -114,7 +114,8 @@ OutputOpt = Annotated[Optional[str], typer.Option("--output", "-o", envvar="LOSS
                                                   help="Write the report to this file (atomically); '-' is stdout.")]
 GateOpt = Annotated[Optional[list[str]], typer.Option(
     "--gate", "-g", help="Quality gate, repeatable: 'dice>=0.85', 'min(dice)>=0.5', 'pooled(iou[road])>0.7', "
-    "'p05(dice)>=0.6', 'ce<=0.4'. A failed gate exits 1.")]
+    "'p05(dice)>=0.6', 'ce<=0.4'; against --baseline: 'delta(dice)>=-0.01', 'rel(dice)>=-0.02', "
+    "'worse(dice,0.05)<=3'. A failed gate exits 1.")]
 ParamOpt = Annotated[Optional[list[str]], typer.Option(
     "--param", "-p", help="Set one loss parameter, repeatable: NAME.KEY=VALUE, e.g. focal.gamma=3.")]
 WriteOpt = Annotated[Optional[list[str]], typer.Option(
