@@ -128,8 +128,12 @@ BaselineOpt = Annotated[Optional[Path], typer.Option(
 ReportDirOpt = Annotated[Optional[Path], typer.Option(
     "--report", help="Write a self-contained HTML report to DIR/index.html (with error overlays of the worst "
                      "images).", metavar="DIR", show_default=False)]
-WorstOpt = Annotated[Optional[int], typer.Option("--worst", min=0, help="the K worst images",
-                                                 show_default=False)]
+WorstOpt = Annotated[Optional[int], typer.Option(
+    "--worst", min=0, metavar="K", help="The K worst images, ranked by the first gated value (else the first "
+    "value) in its own direction: the table shows them when not every row fits (default 5), the HTML report and "
+    "the github summary list them (default 10).", show_default=False)]
+PerImageOpt = Annotated[bool, typer.Option(help="Table: show every image's row (by default all of them only when "
+                                            "they fit the width, else the --worst few).")]
 
 
 #: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
@@ -283,8 +287,9 @@ def _parse_writes(items: list[str] | None, formats: list[str], inputs: list[Path
     return writes
 
 
-def _writer(name: str, worst: int | None, compare: bool = False) -> Callable[..., None]:
-    """The writer of format ``name`` (``compare``: of a compare document), with ``worst`` set if it takes it."""
+def _writer(name: str, worst: int | None, compare: bool = False, per_image: bool = False) -> Callable[..., None]:
+    """The writer of format ``name`` (``compare``: of a compare document), with ``worst`` set if it takes it
+    (and, for the table, ``per_image``)."""
     import functools
     import inspect
 
@@ -292,6 +297,8 @@ def _writer(name: str, worst: int | None, compare: bool = False) -> Callable[...
     from lossctl.report import WRITERS
 
     writer = (COMPARE_WRITERS if compare else WRITERS)[name]
+    if name == "table" and not compare:  # the table decides how many rows fit unless told (worst None)
+        return functools.partial(writer, worst=worst, per_image=per_image)
     if "worst" in inspect.signature(writer).parameters:
         return functools.partial(writer, worst=DEFAULT_WORST if worst is None else worst)
     return writer
@@ -463,6 +470,7 @@ def seg_command(
         help="Compute each loss and metric as this framework defines it; see `lossctl losses NAME`.")
     ] = SegConvention.lossctl,
     per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
+    per_image: PerImageOpt = False,
     gate: GateOpt = None,
     allow_missing: Annotated[bool, typer.Option(help="Evaluate the files present on both sides and report "
                                                 "the rest, instead of failing.")] = False,
@@ -511,6 +519,7 @@ def seg_command(
                              "own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
     gates = [parse_gate(g) for g in gate or []]
     check_gate_names(gates, config, baseline=baseline is not None)
+    _check_view(per_image, worst)
     inputs = [Path(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
     writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
     _check_report_dir(report, inputs)
@@ -538,7 +547,7 @@ def seg_command(
                             shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     _apply_baseline(document, base, baseline, gates)
-    _emit(document, output_format, output, per_class, _writer(output_format.value, worst))
+    _emit(document, output_format, output, per_class, _writer(output_format.value, worst, per_image=per_image))
     _write_extra(document, writes, per_class, worst)
     _write_report_dir(document, report, worst, config)
     raise typer.Exit(_finish(document, skip_errors))
@@ -587,6 +596,11 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
     sources.update({key: text for key, text in (("pred_pattern", pred_pattern), ("gt_pattern", gt_pattern))
                     if text is not None})
     return pairing, sources
+
+
+def _check_view(per_image: bool, worst: int | None) -> None:
+    if per_image and worst is not None:
+        raise UsageError("--per-image shows every image and --worst K only the K worst; give one of them")
 
 
 def _flagged(flag: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -723,7 +737,8 @@ def cls_command(
         raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
     gates = [parse_gate(g) for g in gate or []]
     config = ClsConfig(values=names_, convention=convention.value, target_kind=target_kind.value,
-                       ignore_index=ignore_index, class_weights=cw, params=params, per_sample=per_sample)
+                       ignore_index=ignore_index, class_weights=cw, params=params,
+                       per_sample=per_sample or bool(worst))
     for spec in config.selected():
         if spec.name in names_:
             spec.impl(config.convention)  # asked for by name: refused now if the convention lacks it
@@ -754,7 +769,7 @@ def cls_command(
 
         validate_compare_gates(gates, base, document)
     _apply_baseline(document, base, baseline, gates)
-    _emit(document, output_format, output, False, _writer(output_format.value, worst))
+    _emit(document, output_format, output, False, _writer(output_format.value, worst, per_image=worst is None))
     _write_extra(document, writes, False, worst)
     _write_report_dir(document, report, worst, None)
     for note in document["config"]["notes"]:
@@ -771,6 +786,7 @@ def merge_command(
                                                   show_default=False)],
     gate: GateOpt = None,
     per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
+    per_image: PerImageOpt = False,
     skip_errors: Annotated[bool, typer.Option(help="Failed pairs are warnings; the gates decide.")] = False,
     output_format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
@@ -798,6 +814,7 @@ def merge_command(
             raise InputError(f"{path}: not a report of `lossctl seg -f json`; give the files it wrote")
         documents.append(document)
     _check_output_path(output, list(reports))
+    _check_view(per_image, worst)
     writes = _parse_writes(write, [f.value for f in OutputFormat], list(reports), output)
     _check_report_dir(report, list(reports))
     base = _load_baseline(baseline, "seg")
@@ -811,7 +828,7 @@ def merge_command(
         merged = [parse_gate(t) for t in document["config"]["gates"]]
         validate_compare_gates([g for g in extra if g.against is not None], base, document)
         _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None])
-    _emit(document, output_format, output, per_class, _writer(output_format.value, worst))
+    _emit(document, output_format, output, per_class, _writer(output_format.value, worst, per_image=per_image))
     _write_extra(document, writes, per_class, worst)
     _write_report_dir(document, report, worst, None)
     raise typer.Exit(_finish(document, skip_errors))

@@ -458,12 +458,13 @@ def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) ->
     """Statistics over images, per-class means, and pooled metrics from the summed confusion matrix."""
     names = [s.name for s in config.selected() if any(s.name in r["values"] for r in rows)]
     table = {n: np.array([_nan(r["values"].get(n)) for r in rows], dtype=np.float64) for n in names}
-    stats: dict[str, dict[str, float | None]] = {k: {} for k in ("mean", "std", "min", "max")}
+    stats: dict[str, dict[str, float | None]] = {k: {} for k in ("mean", "std", "min", "median", "max")}
     undefined: dict[str, int] = {}
     for n, v in table.items():
         kept = v[~np.isnan(v)]
         undefined[n] = int(v.size - kept.size)
-        for stat, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
+        for stat, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("median", np.median),
+                         ("max", np.max)):
             stats[stat][n] = float(fn(kept)) if kept.size else None
     size = _matrix_size(c, config)
     total = np.zeros((size, size), dtype=np.int64)
