@@ -45,12 +45,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import ndimage
 
 from lossctl._surfel_table import AREA_VECTORS_X8
+from lossctl.convention import Impl, Param
 
 BOUNDARY_METRICS = ("hd", "hd95", "assd", "masd", "nsd")
 """The boundary metrics, in catalogue order. All but ``nsd`` are distances (lower is better)."""
@@ -399,6 +400,35 @@ def _mask(crop: np.ndarray, labels: tuple[int, ...]) -> np.ndarray:
     return np.isin(crop, np.asarray(labels))
 
 
-__all__ = ["BOUNDARY_METRICS", "CONVENTIONS", "Convention", "DirectedDistances", "boundary_metrics",
+def _metric(name: str, convention: str) -> Any:
+    def compute(pred: np.ndarray, gt: np.ndarray, classes: Sequence[Sequence[int]], **options: Any) -> np.ndarray:
+        """One boundary metric under one convention (the engine computes several from one pass instead)."""
+        return boundary_metrics(pred, gt, classes, [name], convention=convention, **options)[name]
+    compute.__name__ = f"{convention}_{name}"
+    return compute
+
+
+_REFERENCES = {
+    "lossctl": "lossctl's default (see lossctl.boundary)",
+    "monai": "monai.metrics HausdorffDistanceMetric / SurfaceDistanceMetric(symmetric=True) / SurfaceDiceMetric",
+    "medpy": "medpy.metric.binary hd / hd95 / assd (connectivity=1)",
+    "deepmind": "surface_distance compute_robust_hausdorff / compute_average_surface_distance / "
+                "compute_surface_dice_at_tolerance",
+}
+_PERCENTILE = Param("percentile", 95.0, "the percentile p of hd95", bounds=(1e-9, 100.0))
+
+#: The registry's convention tables of the boundary metrics: metric -> {convention: Impl}. ``fn(pred_labels,
+#: gt_labels, classes, spacing=..., tolerances=..., both_empty=..., one_empty=...)`` returns one value per entry
+#: of ``classes``. MedPy's hd95 fixes p = 95, so it has no ``percentile`` parameter.
+TABLE: dict[str, dict[str, Impl]] = {
+    name: {c: Impl(_metric(name, c), rule.definitions[name], _REFERENCES[c],
+                   (_PERCENTILE,) if name == "hd95" and c != "medpy" else (),
+                   inputs=frozenset({"labels", "probs", "logits"}))
+           for c, rule in CONVENTIONS.items() if rule.has(name)}
+    for name in BOUNDARY_METRICS
+}
+
+
+__all__ = ["BOUNDARY_METRICS", "CONVENTIONS", "TABLE", "Convention", "DirectedDistances", "boundary_metrics",
            "contour_length_table", "image_diagonal", "reduce", "surface_area_table", "surface_distances",
            "voxel_surface"]
