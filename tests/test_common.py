@@ -11,7 +11,7 @@ import pytest
 from lossctl import registry
 from lossctl.seg_input import prepare
 
-SPECS = [s for s in registry.specs("seg") if not s.opt_in]  # boundary metrics: tests/test_boundary.py
+SPECS = [s for s in registry.specs("seg") if not s.opt_in]  # boundary metrics: test_volumes.py, test_golden_boundary.py
 IDS = [s.name for s in SPECS]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from lossctl import io
+from lossctl import io, registry
 from lossctl.boundary import BOUNDARY_METRICS, CONVENTIONS, boundary_metrics, image_diagonal
 from test_cli_support import cli  # noqa: F401
 
@@ -358,3 +358,16 @@ def test_symmetry_of_the_symmetric_metrics(rng):
         ba = boundary_metrics(b, a, [(1,)], names, spacing=SPACING, convention=convention)
         for m in names:
             assert ab[m][0] == pytest.approx(ba[m][0], rel=1e-12), (convention, m)
+
+
+@pytest.mark.parametrize("spec,convention", [(s, c) for s in registry.specs("seg", "metric") if s.opt_in
+                                             for c in s.conventions], ids=lambda v: getattr(v, "name", v))
+def test_every_boundary_convention_from_the_registry_reaches_its_optimum_and_bounds(spec, convention, rng):
+    labels = (rng.random((9, 10, 8)) > 0.5).astype(np.uint8) * rng.integers(1, 3, (9, 10, 8))
+    fn = spec.impl(convention).fn
+    perfect = fn(labels, labels, [(1,), (2,), (1, 2)], spacing=SPACING)
+    assert np.all(perfect == (1.0 if spec.higher_is_better else 0.0))
+    apart = fn(box_labels((16, 14, 10)), box_labels((16, 14, 10), offset=6), [(1,), (2,), (1, 2)], spacing=SPACING)
+    shifted = apart  # the two masks do not touch: every distance is positive
+    assert np.all((spec.bounds[0] <= shifted) & (shifted <= spec.bounds[1]))
+    assert np.all(shifted < 1.0) if spec.higher_is_better else np.all(shifted > 0.0)
