@@ -49,7 +49,8 @@ class SegConfig:
     channels_last: bool = False
     npz_key: str | None = None
     gt_npz_key: str | None = None
-    max_pixels: int = io.DEFAULT_MAX_PIXELS
+    max_pixels: int = io.DEFAULT_MAX_PIXELS  # deprecated element limit; the memory budget comes first
+    max_memory: int | None = None  # bytes one pair may use; None: a fraction of the available memory
     empty: str = "nan"
     include_background: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -111,12 +112,23 @@ class PairFailure:
 
 
 def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
-    """Load, check and evaluate one pair; any :class:`InputError` becomes a :class:`PairFailure`."""
+    """Load, check and evaluate one pair; any :class:`InputError`, and running out of memory, becomes a
+    :class:`PairFailure` (the other pairs are still evaluated)."""
     try:
-        pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels)
+        return _evaluate_pair(pair, config)
+    except MemoryError:
+        return PairFailure(str(pair.pred), f"{pair.pred}: not enough memory to evaluate it against {pair.gt}; "
+                           "free memory, use fewer --workers, or set --max-memory below the memory this "
+                           "machine has so that such files are refused (or chunked) up front", pair.name)
+
+
+def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
+    try:
+        budget = config.max_memory
+        pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels, max_memory=budget)
         # --npz-key also names the ground truth's array, unless --gt-npz-key does (a single array is read anyway)
         gt = io.load_array(pair.gt, npz_key=config.gt_npz_key or config.npz_key, max_pixels=config.max_pixels,
-                           npz_key_required=config.gt_npz_key is not None)
+                           npz_key_required=config.gt_npz_key is not None, max_memory=budget)
         notes = []
         arrays = {}
         for loaded, what in ((gt, "ground truth"), (pred, "prediction")):
