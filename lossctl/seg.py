@@ -28,7 +28,7 @@ from lossctl.errors import InputError, UsageError
 from lossctl.gates import Gate, check_gates, row_series, validate_gates
 from lossctl.pairing import Pair
 from lossctl.losses import segmentation
-from lossctl.seg_input import prepare
+from lossctl.seg_input import ChunkedInput, chunk_rows, prepare
 
 #: The report's ``config`` entries that say where the pairs came from (folders and name patterns, or a list).
 SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
@@ -142,10 +142,20 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
         if gt.lossy:
             notes.append("ground truth is a lossy JPEG: label values may be corrupted")
+        options = dict(kind=config.pred_kind, ignore_index=config.ignore_index, num_classes=config.num_classes,
+                       threshold=config.threshold, channels_last=config.channels_last)
+        limit = io.default_memory_budget() if budget is None else budget
+        rows = None if config.pred_kind == "labels" else chunk_rows(arrays["prediction"],
+                                                                    arrays["ground truth"].shape, limit)
+        if rows is not None and config.convention != "lossctl":
+            return PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
+                               f"{io.memory_text(limit)}; raise --max-memory, or use --convention lossctl, which "
+                               "evaluates such maps in chunks", pair.name)
         try:
-            x = prepare(arrays["prediction"], arrays["ground truth"], kind=config.pred_kind,  # type: ignore[arg-type]
-                        ignore_index=config.ignore_index, num_classes=config.num_classes,
-                        threshold=config.threshold, channels_last=config.channels_last)
+            if rows is None:
+                x = prepare(arrays["prediction"], arrays["ground truth"], **options)  # type: ignore[arg-type]
+            else:  # too large for the budget: chunks of the leading spatial axis, the same numbers
+                x = ChunkedInput(arrays["prediction"], arrays["ground truth"], rows, **options)
         except InputError as e:
             file = pair.gt if e.subject == "target" else pair.pred
             return PairFailure(str(file), f"{file}: {e}", pair.name)
