@@ -158,11 +158,15 @@ def write_github(doc: Document, stream: TextIO, *, per_class: bool = False, wors
     ``limit`` bytes in UTF-8: per-image rows that do not fit are cut, and a note says how many are shown."""
     budget = _Budget(limit - _GITHUB_RESERVE)
     fixed = _github_compare(doc, worst) if doc["command"] == "compare" else _github_report(doc, worst, per_class)
-    for line in fixed:
+    for shown, line in enumerate(fixed):
         if not budget.add(line):
+            budget.force("")
+            budget.force(f"_Cut here ({len(fixed) - shown} more lines) to stay under GitHub's 1 MiB step-summary "
+                         "limit; the full report is in the JSON output (`--write json=PATH`)._")
             break
-    if doc["command"] != "compare":
-        _github_rows(doc, budget)
+    else:
+        if doc["command"] != "compare":
+            _github_rows(doc, budget)
     budget.force("")
     stream.write("\n".join(budget.lines) + "\n")
 

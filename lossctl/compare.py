@@ -110,44 +110,54 @@ def _classes(config: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _item_values(doc: Document, name: str, idx: int | None) -> dict[str, float]:
-    """image name -> defined value (of class ``idx`` when given)."""
-    out = {}
-    for row in doc["images"]:
-        if idx is None:
-            v = row["values"].get(name)
-        else:
-            vector = row.get("per_class", {}).get(name)
-            v = vector[idx] if vector is not None and 0 <= idx < len(vector) else None
-        if v is not None:
-            out[row["name"]] = float(v)
-    return out
+class Pairing:
+    """The per-image values of two reports as arrays, aligned on the image names present in both (sorted).
 
+    Each report's rows are read once per value into a float array (NaN: undefined); every value then pairs by
+    indexing, with no loop over images per value.
+    """
 
-def _paired(base: Document, new: Document, name: str, idx: int | None) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Names (sorted) of the images with the value defined in both, and the two (P,) value arrays."""
-    b, n = _item_values(base, name, idx), _item_values(new, name, idx)
-    names = sorted(b.keys() & n.keys())
-    return (names, np.array([b[k] for k in names], dtype=np.float64),
-            np.array([n[k] for k in names], dtype=np.float64))
+    def __init__(self, base: Document, new: Document) -> None:
+        self.command = new["command"]
+        self._docs = (base, new)
+        names = ([r["name"] for r in base["images"]], [r["name"] for r in new["images"]])
+        position = [{n: i for i, n in enumerate(ns)} for ns in names]
+        self.names = np.array(sorted(position[0].keys() & position[1].keys()), dtype=str)
+        self._index = [np.array([pos[n] for n in self.names.tolist()], dtype=np.int64) for pos in position]
+        self._columns: dict[tuple[int, str, int | None], np.ndarray] = {}
 
+    def _column(self, side: int, name: str, idx: int | None) -> np.ndarray:
+        key = (side, name, idx)
+        if key not in self._columns:
+            rows = self._docs[side]["images"]
+            if idx is None:
+                self._columns[key] = np.array([r["values"].get(name) for r in rows], dtype=np.float64)
+            else:
+                width = max([len(r.get("per_class", {}).get(name) or ()) for r in rows] + [idx + 1])
+                table = np.array([(list(r.get("per_class", {}).get(name) or ()) + [None] * width)[:width]
+                                  for r in rows], dtype=np.float64).reshape(len(rows), width)
+                for j in range(width):
+                    self._columns[(side, name, j)] = table[:, j]
+        return self._columns[key]
 
-def _higher_is_better(command: str, name: str) -> bool:
-    return registry.get(command, name).higher_is_better
+    def values(self, name: str, idx: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(names, base, new) over the paired images where both values are defined."""
+        b = self._column(0, name, idx)[self._index[0]]
+        n = self._column(1, name, idx)[self._index[1]]
+        keep = ~(np.isnan(b) | np.isnan(n))
+        return self.names[keep], b[keep], n[keep]
 
-
-def worsening(base: Document, new: Document, name: str, idx: int | None) -> tuple[list[str], np.ndarray,
-                                                                                  np.ndarray, np.ndarray]:
-    """(names, base, new, w) over the paired images, ``w`` > 0 where the image got worse."""
-    names, b, n = _paired(base, new, name, idx)
-    w = b - n if _higher_is_better(new["command"], name) else n - b
-    return names, b, n, w
+    def worsening(self, name: str, idx: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(names, base, new, w) over the paired images, ``w`` > 0 where the image got worse."""
+        names, b, n = self.values(name, idx)
+        w = b - n if registry.get(self.command, name).higher_is_better else n - b
+        return names, b, n, w
 
 
 def baseline_of(base: Document, new: Document) -> Baseline:
     """The :class:`~lossctl.gates.Baseline` that baseline gates of ``new`` read from ``base``."""
-    return Baseline(base["summary"], row_series(base["images"]),
-                    lambda name, idx: worsening(base, new, name, idx)[3])
+    pairing = Pairing(base, new)
+    return Baseline(base["summary"], row_series(base["images"]), lambda name, idx: pairing.worsening(name, idx)[3])
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -158,24 +168,41 @@ def baseline_of(base: Document, new: Document) -> Baseline:
 def paired_bootstrap_ci(deltas: np.ndarray, resamples: int, seed: int,
                         confidence: float = CONFIDENCE) -> list[float] | None:
     """Percentile bootstrap interval of the mean of ``deltas`` (P paired differences): ``resamples`` means of P
-    values drawn with replacement. Vectorised over the resamples, in chunks of at most :data:`BOOTSTRAP_CHUNK`
-    drawn indices (32 MiB), so memory stays bounded whatever P. None when there is nothing to resample.
+    values drawn with replacement (see :func:`bootstrap_intervals`). None when there is nothing to resample.
 
     >>> paired_bootstrap_ci(np.array([0.5, 0.5, 0.5]), 100, seed=0)
     [0.5, 0.5]
     """
     d = np.asarray(deltas, dtype=np.float64)
-    if d.size == 0 or resamples < 1:
-        return None
+    return bootstrap_intervals(d[:, None], resamples, seed, confidence)[0]
+
+
+def bootstrap_intervals(deltas: np.ndarray, resamples: int, seed: int,
+                        confidence: float = CONFIDENCE) -> list[list[float] | None]:
+    """Paired percentile bootstrap intervals of the column means of ``deltas`` (P images x V values), all
+    columns resampled with the same draws of images from ``numpy.random.default_rng(seed)``: column ``v``'s
+    interval is the one a single column would get, so it depends only on its deltas and the seed.
+
+    Vectorised: each chunk of resamples draws its (R, P) indices at once (at most :data:`BOOTSTRAP_CHUNK`, 32 MiB),
+    counts how often each image is drawn (one ``bincount``), and takes every resample's mean of every column as
+    one matrix product ``counts @ deltas / P``. No Python loop over resamples or values.
+    """
+    d = np.asarray(deltas, dtype=np.float64)
+    p, v = d.shape
+    if p == 0 or resamples < 1:
+        return [None] * v
     rng = np.random.default_rng(seed)
-    means = np.empty(resamples, dtype=np.float64)
-    chunk = max(1, min(resamples, BOOTSTRAP_CHUNK // d.size))
+    means = np.empty((resamples, v), dtype=np.float64)
+    chunk = max(1, min(resamples, BOOTSTRAP_CHUNK // p))
     for start in range(0, resamples, chunk):
-        stop = min(resamples, start + chunk)
-        means[start:stop] = d[rng.integers(0, d.size, size=(stop - start, d.size))].mean(axis=1)
+        r = min(resamples, start + chunk) - start
+        drawn = rng.integers(0, p, size=(r, p))
+        drawn += p * np.arange(r)[:, None]
+        counts = np.bincount(drawn.ravel(), minlength=r * p).reshape(r, p).astype(np.float64)
+        means[start:start + r] = counts @ d / p
     tail = 50.0 * (1.0 - confidence)
-    lo, hi = np.percentile(means, [tail, 100.0 - tail])
-    return [float(lo), float(hi)]
+    bounds = np.percentile(means, [tail, 100.0 - tail], axis=0)
+    return [[float(bounds[0, j]), float(bounds[1, j])] for j in range(v)]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -249,20 +276,23 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
     keys = dict.fromkeys([t for t in _targets(new, "mean")] + [t for t in _targets(base, "mean")])
     values: dict[str, Any] = {}
     worst_rows: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[bytes, list[tuple[str, np.ndarray]]] = {}  # values paired over the same images
+    pairing = Pairing(base, new)
     for key, name, idx in keys:
-        entry = _change(_block(base, "mean", name, idx), _block(new, "mean", name, idx))
+        values[key] = _change(_block(base, "mean", name, idx), _block(new, "mean", name, idx))
         if (command, name) in registry.REGISTRY:
-            names, b, n, w = worsening(base, new, name, idx)
+            names, b, n, w = pairing.worsening(name, idx)
         else:  # a value this lossctl does not know: no direction, no pairing
-            names, b, n, w = [], np.empty(0), np.empty(0), np.empty(0)
-        entry["ci"] = paired_bootstrap_ci(n - b, resamples, seed)
-        values[key] = entry
-        if idx is None and names:
-            order = sorted((i for i in range(len(names)) if w[i] > 0), key=lambda i: (-w[i], names[i]))[:worst]
-            worst_rows[key] = [{"name": names[i], "base": float(b[i]), "new": float(n[i]),
+            names, b, n, w = (np.empty(0, dtype=str), *(np.empty(0),) * 3)
+        groups.setdefault("\0".join(names.tolist()).encode() + b"|%d" % names.size, []).append((key, n - b))
+        if idx is None:
+            order = [i for i in np.lexsort((names, -w)) if w[i] > 0][:worst]
+            worst_rows[key] = [{"name": str(names[i]), "base": float(b[i]), "new": float(n[i]),
                                 "delta": float(n[i] - b[i])} for i in order]
-        elif idx is None:
-            worst_rows[key] = []
+    for members in groups.values():
+        matrix = np.stack([d for _, d in members], axis=1)
+        for (key, _), ci in zip(members, bootstrap_intervals(matrix, resamples, seed)):
+            values[key]["ci"] = ci
     pooled_keys = dict.fromkeys([t for t in _targets(new, "pooled")] + [t for t in _targets(base, "pooled")])
     pooled = {key: {**_change(_block(base, "pooled", name, idx), _block(new, "pooled", name, idx)), "ci": None}
               for key, name, idx in pooled_keys}
@@ -302,5 +332,6 @@ def _num(v: float | None) -> str:
     return "undefined" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6g}"
 
 
-__all__ = ["load_report", "check_compatible", "compare_reports", "paired_bootstrap_ci", "gate_results",
-           "add_baseline_gates", "validate_compare_gates", "worsening", "baseline_of"]
+__all__ = ["load_report", "check_compatible", "compare_reports", "paired_bootstrap_ci", "bootstrap_intervals",
+           "gate_results",
+           "add_baseline_gates", "validate_compare_gates", "Pairing", "baseline_of"]

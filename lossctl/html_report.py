@@ -5,7 +5,8 @@ opens from a ``file://`` URL. It holds the summary, the gates, the per-class tab
 images, and the K worst images (ranked as the ``github`` writer ranks them) as error overlays.
 
 An overlay is drawn over the ground truth (classes as shades of grey) from labels recomputed by reading the
-pair again through :func:`lossctl.io.load_array` and :func:`lossctl.seg_input.prepare` with the run's options.
+pair again through :func:`lossctl.io.load_array`, the run's label maps and :func:`lossctl.seg_input.prepare`
+with the run's options.
 Per pixel, class 0 counting as background:
 
 * true positive (``pred == gt``, gt not 0): bluish green; false positive (gt 0, pred not 0): vermillion;
@@ -139,31 +140,36 @@ def _seg_config(document: Document, config: Any) -> Any:
 
 
 def recompute_labels(row: dict[str, Any], config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Read an image's pair again and return (pred labels, gt labels, valid mask, classes), spatial."""
+    """Read an image's pair again as the engine reads it (loaders, alpha channels dropped, label maps, then
+    :func:`~lossctl.seg_input.prepare`) and return (pred labels, gt labels, valid mask, classes), spatial."""
     from lossctl import io
     from lossctl.errors import InputError
+    from lossctl.pairing import Pair
+    from lossctl.seg import PairFailure, _map_labels
     from lossctl.seg_input import prepare
 
     pred = io.load_array(row["pred"], npz_key=config.npz_key, max_pixels=config.max_pixels)
     gt = io.load_array(row["gt"], npz_key=config.gt_npz_key or config.npz_key, max_pixels=config.max_pixels,
                        npz_key_required=config.gt_npz_key is not None)
-    arrays = []
-    for loaded in (pred, gt):
-        a = loaded.array
-        if loaded.mode in ("LA", "PA"):
-            a = a[..., 0]
-        arrays.append(np.asarray(a))
-    x = prepare(arrays[0], arrays[1], kind=config.pred_kind, ignore_index=config.ignore_index,
-                num_classes=config.num_classes, threshold=config.threshold, channels_last=config.channels_last)
-    raw_gt = arrays[1]
-    valid = ~np.isin(raw_gt, np.asarray(config.ignore_index, dtype=np.int64)) if config.ignore_index else \
-        np.ones(raw_gt.shape, dtype=bool)
+    arrays = {}
+    for loaded, what in ((pred, "prediction"), (gt, "ground truth")):
+        arrays[what] = np.asarray(loaded.array[..., 0] if loaded.mode in ("LA", "PA") else loaded.array)
+    mapped = _map_labels(Pair(row["name"], Path(row["pred"]), Path(row["gt"])), arrays, config)
+    if isinstance(mapped, PairFailure):
+        raise InputError(mapped.error)
+    target, prediction, ignore = mapped
+    num_classes = config.num_classes if config.void_class is None else config.void_class + 1
+    x = prepare(prediction, target, kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
+                threshold=config.threshold, channels_last=config.channels_last)
+    target = np.asarray(target)
+    valid = (~np.isin(target, np.asarray(ignore, dtype=np.int64)) if ignore
+             else np.ones(target.shape, dtype=bool))
     if int(valid.sum()) != x.target.size:
         raise InputError(f"{row['gt']}: its valid pixels do not match the evaluated ones; no overlay")
-    target = np.zeros(raw_gt.shape, dtype=np.int64)
-    labels = np.zeros(raw_gt.shape, dtype=np.int64)
-    target[valid], labels[valid] = x.target, x.labels
-    return labels, target, valid, x.num_classes
+    gt_labels = np.zeros(target.shape, dtype=np.int64)
+    labels = np.zeros(target.shape, dtype=np.int64)
+    gt_labels[valid], labels[valid] = x.target, x.labels
+    return labels, gt_labels, valid, x.num_classes
 
 
 def _safe(name: str) -> str:

@@ -1,7 +1,8 @@
 """Writers: render a report document (see README.md, "JSON") as a table, JSON, NDJSON, CSV or Markdown.
 
-One function per format, all with the signature ``write(document, stream, *, per_class)``; :data:`WRITERS` maps
-the ``--format`` names to them. Writers only read the document: every number was computed before.
+One function per format, all with the signature ``write(document, stream, *, per_class)`` (the table writer also
+takes ``per_image``, ``worst`` and ``width``: how its rows fit the terminal); :data:`WRITERS` maps the
+``--format`` names to them. Writers only read the document: every number was computed before.
 """
 
 from __future__ import annotations
@@ -107,67 +108,13 @@ def write_markdown(doc: Document, stream: TextIO, *, per_class: bool = False) ->
             stream.write(f"| `{g['gate']}` | {_fmt(g['value'])} | {'PASS' if g['passed'] else 'FAIL'} |\n")
 
 
-def write_table(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
-    """Rich tables for people: one row per image with the summary block, per-class values, gates.
+def write_table(doc: Document, stream: TextIO, *, per_class: bool = False, per_image: bool = False,
+                worst: int | None = None, width: int | None = None) -> None:
+    """Rich tables for people, fitted to the width: summary, gates, per-image rows (all, or the ``worst`` K),
+    per-class rows; see :mod:`lossctl.terminal` (imported here lazily: Rich is slow to import)."""
+    from lossctl.terminal import write_table as write
 
-    The console is made as wide as the table needs, so that numbers are never cut when the output is piped.
-    """
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    names = _value_names(doc)
-    has_notes = any(im.get("notes") for im in doc["images"])
-    name_width = max([len(im["name"]) for im in doc["images"]] + [7])
-    needed = name_width + sum(max(len(n), 8) + 3 for n in names) + 4 + (40 if has_notes else 0)
-    console = Console(file=stream, highlight=False, markup=False, soft_wrap=False)
-    console.width = max(console.width, needed)
-    unit = "sample" if doc["command"] == "cls" else "image"
-    title = f"lossctl {doc['command']}: {doc['summary']['count']} {unit}(s)"
-    if doc["command"] == "cls":
-        title += f", convention {doc['config']['convention']}"
-    table = Table(title=title, title_justify="left")
-    table.add_column(unit, no_wrap=True)
-    for n in names:
-        table.add_column(n, justify="right", no_wrap=True)
-    if has_notes:
-        table.add_column("notes", overflow="fold")
-    for im in doc["images"]:
-        cells = [im["name"], *(_fmt(im["values"].get(n)) for n in names)]
-        table.add_row(*cells, *(["; ".join(im.get("notes", []))] if has_notes else []))
-    s = doc["summary"]
-    table.add_section()
-    for stat in STATS:
-        table.add_row(stat, *(_fmt(s[stat].get(n)) for n in names), *([""] if has_notes else []),
-                      style="bold" if stat == "mean" else None)
-    table.add_row("pooled", *(_fmt(s["pooled"][n]) if n in s["pooled"] else "" for n in names),
-                  *([""] if has_notes else []), style="bold")
-    console.print(table)
-    if per_class:
-        console.print(_per_class_table(doc, Table))
-    if doc["gates"]:
-        gates = Table(title="gates", title_justify="left")
-        for col, just in (("gate", "left"), ("value", "right"), ("result", "left")):
-            gates.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
-        for g in doc["gates"]:
-            verdict = Text("PASS", style="green") if g["passed"] else Text("FAIL", style="bold red")
-            gates.add_row(g["gate"], _fmt(g["value"]), verdict)
-        console.print(gates)
-
-
-def _per_class_table(doc: Document, table_cls: Any) -> Any:
-    """Rows: (statistic, value); columns: classes. Pooled rows use the summed confusion matrix."""
-    s = doc["summary"]["per_class"]
-    c = doc["config"]["num_classes"]
-    table = table_cls(title="per class (pooled: summed confusion matrix; mean: over images)",
-                      title_justify="left")
-    table.add_column("value", no_wrap=True)
-    for i in range(c):
-        table.add_column(_class_label(doc, i), justify="right", no_wrap=True)
-    for stat in ("pooled", "mean"):
-        for n, vector in s[stat].items():
-            table.add_row(f"{stat} {n}", *(_fmt(v) for v in vector))
-    return table
+    write(doc, stream, per_class=per_class, per_image=per_image, worst=worst, width=width)
 
 
 WRITERS: dict[str, Callable[..., None]] = {

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from lossctl import REPORT_SCHEMA, __version__, io, metrics, registry
+from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map
 from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
 from lossctl.gates import Gate, check_gates, row_series, validate_gates
@@ -55,18 +56,38 @@ class SegConfig:
     include_background: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     convention: str = "lossctl"
+    label_map: LabelMap | None = None  # applied to the ground truth before anything is computed
+    pred_label_map: LabelMap | None = None  # applied to label predictions
+    unmapped: str = "error"  # a value a map does not name: "error", or "ignore" (void)
+
+    def __post_init__(self) -> None:
+        for name in ("label_map", "pred_label_map"):  # rebuilt from a JSON report's options (merge)
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, LabelMap.from_dict(value))
+
+    @property
+    def void_class(self) -> int | None:
+        """The index of the extra "predicted no class" column (the class count), when a prediction map can
+        produce void; None otherwise."""
+        m = self.pred_label_map
+        if m is None or not (m.voids or self.unmapped == "ignore"):
+            return None
+        if self.num_classes is None:
+            raise UsageError("a prediction label map that maps values to ignore needs the class count "
+                             "(--num-classes or --class-names)")
+        return self.num_classes
 
     def selected(self) -> list[registry.Spec]:
-        """The specs asked for, in catalogue order (by default, the losses the convention has)."""
+        """The specs asked for, in catalogue order (by default, the values the convention has)."""
         chosen = set(self.values)
         if chosen:
             return [s for s in registry.specs("seg") if s.name in chosen]
         return [s for s in registry.specs("seg") if not s.unavailable(self.convention, self.pred_kind)]
 
     def unavailable(self) -> dict[str, str]:
-        """Losses the convention lacks (or that need logits under it), with the reason."""
-        return {s.name: r for s in registry.specs("seg", "loss")
-                if (r := s.unavailable(self.convention, self.pred_kind))}
+        """Values the convention lacks (or that need logits under it), with the reason."""
+        return {s.name: r for s in registry.specs("seg") if (r := s.unavailable(self.convention, self.pred_kind))}
 
     def include(self, num_classes: int) -> np.ndarray:
         """(C,) bool: the classes that enter class means."""
@@ -76,8 +97,12 @@ class SegConfig:
         return keep
 
     def params_for(self, spec: registry.Spec) -> dict[str, Any]:
-        """The spec's parameters (the convention's defaults) with this run's overrides applied."""
-        return {**spec.defaults(self.convention), **self.params.get(spec.name, {})}
+        """The parameters applied to ``spec``: the convention's defaults with this run's overrides (a metric that
+        has an ``empty`` parameter takes ``--empty``'s value unless set by name)."""
+        overrides = dict(self.params.get(spec.name, {}))
+        if spec.kind == "metric" and spec.impl(self.convention).param("empty") is not None:
+            overrides.setdefault("empty", self.empty)
+        return spec.resolve(self.convention, overrides)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``config`` block of the report."""
@@ -86,7 +111,10 @@ class SegConfig:
             "threshold": self.threshold, "channels_last": self.channels_last, "empty": self.empty,
             "include_background": self.include_background, "convention": self.convention,
             "not_available": self.unavailable() if not self.values else {},
-            "params": {s.name: self.params_for(s) for s in self.selected() if s.params},
+            "params": {s.name: self.params_for(s) for s in self.selected()},
+            "label_map": self.label_map.to_dict() if self.label_map else None,
+            "pred_label_map": self.pred_label_map.to_dict() if self.pred_label_map else None,
+            "unmapped": self.unmapped,
         }
 
 
@@ -142,20 +170,24 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
         if gt.lossy:
             notes.append("ground truth is a lossy JPEG: label values may be corrupted")
-        options = dict(kind=config.pred_kind, ignore_index=config.ignore_index, num_classes=config.num_classes,
+        mapped = _map_labels(pair, arrays, config)
+        if isinstance(mapped, PairFailure):
+            return mapped
+        target, prediction, ignore = mapped
+        num_classes = config.num_classes if config.void_class is None else config.void_class + 1
+        options = dict(kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
                        threshold=config.threshold, channels_last=config.channels_last)
         limit = io.default_memory_budget() if budget is None else budget
-        rows = None if config.pred_kind == "labels" else chunk_rows(arrays["prediction"],
-                                                                    arrays["ground truth"].shape, limit)
+        rows = None if config.pred_kind == "labels" else chunk_rows(prediction, target.shape, limit)
         if rows is not None and config.convention != "lossctl":
             return PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
                                f"{io.memory_text(limit)}; raise --max-memory, or use --convention lossctl, which "
                                "evaluates such maps in chunks", pair.name)
         try:
             if rows is None:
-                x = prepare(arrays["prediction"], arrays["ground truth"], **options)  # type: ignore[arg-type]
+                x = prepare(prediction, target, **options)  # type: ignore[arg-type]
             else:  # too large for the budget: chunks of the leading spatial axis, the same numbers
-                x = ChunkedInput(arrays["prediction"], arrays["ground truth"], rows, **options)
+                x = ChunkedInput(prediction, target, rows, **options)
         except InputError as e:
             file = pair.gt if e.subject == "target" else pair.pred
             return PairFailure(str(file), f"{file}: {e}", pair.name)
@@ -169,8 +201,8 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 return PairFailure(str(pair.pred), f"{pair.pred}: {spec.name} needs probabilities or logits, "
                                    "but the prediction holds labels; drop the loss or give the model's maps",
                                    pair.name)
-            value, per_class = spec.evaluate(x, include, convention=config.convention,
-                                             **config.params_for(spec))
+            value, per_class = spec.evaluate(x, include, config.convention,
+                                             {"ignoring": bool(config.ignore_index)}, **config.params_for(spec))
             losses[spec.name] = value
             if per_class is not None:
                 loss_per_class[spec.name] = _nullable(per_class)
@@ -178,6 +210,38 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
     except InputError as e:  # a loader error already names its file
         file = pair.gt if str(e).startswith(str(pair.gt)) else pair.pred
         return PairFailure(str(file), str(e), pair.name)
+
+
+def _map_labels(pair: Pair, arrays: dict[str, np.ndarray], config: SegConfig
+                ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]] | PairFailure:
+    """(ground truth, prediction, ignored values) after the label maps: ground-truth void becomes the map's
+    void value, which is ignored; a prediction's void becomes the "predicted no class" index."""
+    target, prediction, ignore = arrays["ground truth"], arrays["prediction"], config.ignore_index
+    to_void = config.unmapped == "ignore"
+    if config.label_map is not None:
+        try:
+            target = apply_label_map(config.label_map, target, void=config.label_map.void, unmapped_to_void=to_void)
+        except UnmappedValueError as e:
+            return PairFailure(str(pair.gt), f"{pair.gt}: the ground truth {e} (--label-map); {_unmapped_fix(e)}",
+                               pair.name)
+        ignore = tuple(dict.fromkeys((*ignore, config.label_map.void)))
+    if config.pred_label_map is not None:
+        if not (prediction.dtype == np.bool_ or np.issubdtype(prediction.dtype, np.integer)):
+            return PairFailure(str(pair.pred), f"{pair.pred}: the prediction holds {prediction.dtype} scores, but "
+                               "--pred-label-map maps label predictions only; drop it for probability or logit "
+                               "maps", pair.name)
+        void = config.void_class if config.void_class is not None else config.pred_label_map.max_to + 1
+        try:
+            prediction = apply_label_map(config.pred_label_map, prediction, void=void, unmapped_to_void=to_void)
+        except UnmappedValueError as e:
+            return PairFailure(str(pair.pred), f"{pair.pred}: the prediction {e} (--pred-label-map); "
+                               f"{_unmapped_fix(e)}", pair.name)
+    return target, prediction, ignore
+
+
+def _unmapped_fix(e: UnmappedValueError) -> str:
+    them = "it" if e.count == 1 else "them"
+    return f"add {them} to the map ({e.values[0]}:ignore leaves a value out), or pass --unmapped ignore"
 
 
 def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1,
@@ -260,6 +324,8 @@ def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConf
     images = [o for o in outcomes if isinstance(o, ImageOutcome)]
     errors = [{"name": o.name, "file": o.file, "error": o.error} for o in outcomes if isinstance(o, PairFailure)]
     c = max([config.num_classes or 0, len(config.class_names)] + [o.confusion.shape[0] for o in images])
+    if config.void_class is not None:  # the extra "predicted no class" column is no class
+        c = config.void_class
     rows = [_image_row(o, c, config) for o in images]
     summary = summarize_rows(rows, c, config)
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
@@ -374,9 +440,34 @@ def _run_identity(doc: dict[str, Any]) -> Any:
     return (doc["lossctl"], *(cfg.get(k) for k in SOURCE_KEYS), cfg["options"], cfg["gates"], doc.get("skipped"))
 
 
+def _metrics_of(cm: np.ndarray, c: int, config: SegConfig) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Every selected metric of a confusion matrix of ``c`` classes, as the convention defines it: values and
+    per-class vectors. When a prediction map can produce void, the matrix has one more "predicted no class"
+    column: those pixels are false negatives of their class and false positives of none (the official
+    Cityscapes evaluator's rule); the column enters no class mean nor per-class list, but accuracy counts the
+    pixels as wrong."""
+    values: dict[str, float] = {}
+    per_class: dict[str, np.ndarray] = {}
+    include = config.include(c)
+    if config.void_class is not None:
+        include = np.append(include, False)
+    for spec in config.selected():
+        if spec.kind != "metric":
+            continue
+        value, vector = spec.impl(config.convention).fn(cm, include, **config.params_for(spec))
+        values[spec.name] = value
+        if vector is not None:
+            per_class[spec.name] = vector[:c]
+    return values, per_class
+
+
+def _matrix_size(c: int, config: SegConfig) -> int:
+    return c + (config.void_class is not None)
+
+
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
-    cm = metrics.pad_confusion(o.confusion, c)
-    values, per_class = metrics.summarize(cm, config.include(c), config.empty)  # type: ignore[arg-type]
+    cm = metrics.pad_confusion(o.confusion, _matrix_size(c, config))
+    values, per_class = _metrics_of(cm, c, config)
     wanted = [s for s in config.selected() if s.kind == "metric" or s.name in o.losses]
     row_values = {s.name: _nullable_scalar(values[s.name] if s.kind == "metric" else o.losses[s.name])
                   for s in wanted}
@@ -391,18 +482,25 @@ def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) ->
     """Statistics over images, per-class means, and pooled metrics from the summed confusion matrix."""
     names = [s.name for s in config.selected() if any(s.name in r["values"] for r in rows)]
     table = {n: np.array([_nan(r["values"].get(n)) for r in rows], dtype=np.float64) for n in names}
-    stats: dict[str, dict[str, float | None]] = {k: {} for k in ("mean", "std", "min", "max")}
+    stats: dict[str, dict[str, float | None]] = {k: {} for k in ("mean", "std", "min", "median", "max")}
     undefined: dict[str, int] = {}
     for n, v in table.items():
         kept = v[~np.isnan(v)]
         undefined[n] = int(v.size - kept.size)
-        for stat, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
+        for stat, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("median", np.median),
+                         ("max", np.max)):
             stats[stat][n] = float(fn(kept)) if kept.size else None
-    total = np.zeros((c, c), dtype=np.int64)
+    size = _matrix_size(c, config)
+    total = np.zeros((size, size), dtype=np.int64)
     for r in rows:
         total += np.asarray(r["confusion_matrix"], dtype=np.int64)
-    pooled_values, pooled_per_class = metrics.summarize(total, config.include(c), config.empty)  # type: ignore
+    pooled_values, pooled_per_class = _metrics_of(total, c, config)
     metric_names = [s.name for s in config.selected() if s.kind == "metric"]
+    for spec in config.selected():  # a convention that forms a dataset's value its own way (nnU-Net)
+        aggregate = spec.impl(config.convention).aggregate
+        if spec.name in stats["mean"] and aggregate is not None and rows:
+            matrix = np.array([[_nan(v) for v in r["per_class"][spec.name]] for r in rows], dtype=np.float64)
+            stats["mean"][spec.name] = _nullable_scalar(aggregate(matrix, config.include(c)))
     per_class_mean = {}
     for n in {k for r in rows for k in r["per_class"]}:
         m = np.array([[_nan(x) for x in r["per_class"][n]] for r in rows if n in r["per_class"]])

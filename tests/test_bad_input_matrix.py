@@ -484,8 +484,8 @@ ROWS: list[Row] = [
         r"--num-classes 4 but --class-names names 3 classes", r";\s*(drop|pass|give|remove|use|make)",
         r"--class-names", code=2, per_file=False),
     Row("convention-lacks-loss", option_row("--convention", "keras", "-l", "lovasz", offender="lovasz"),
-        r"--convention keras has no segmentation loss lovasz", r"`lossctl losses NAME` lists who has what",
-        r"--convention C has no", code=2, per_file=False),
+        r"--convention keras has no seg loss lovasz; it is defined under lossctl, smp",
+        r"`lossctl losses lovasz` shows each definition", r"--convention C has no", code=2, per_file=False),
     # -- memory ----------------------------------------------------------------------------------------------
     Row("png-bomb", bad_gt_file("bad.png", png_bomb, "--max-memory", "1G"),
         r"the image \(40000x40000, mode 1\) decodes to 1\.5 GiB, more than the memory budget of 1 GiB",

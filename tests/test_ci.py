@@ -448,6 +448,13 @@ def test_github_summary_stays_under_1_mib_on_20000_images():
     assert text.count("\n| `case_") < 20_000
 
 
+def test_github_summary_cap_holds_whatever_the_worst_k():
+    buffer = io.StringIO()
+    ci_formats.write_github(_big_document(20_000), buffer, worst=20_000)
+    text = buffer.getvalue()
+    assert len(text.encode("utf-8")) <= ci_formats.GITHUB_LIMIT and "_Cut here (" in text
+
+
 def test_github_summary_keeps_every_row_when_it_fits():
     buffer = io.StringIO()
     ci_formats.write_github(_big_document(40), buffer)

@@ -71,3 +71,10 @@ def test_baseline_with_shard_is_refused(cli, tmp_path):
     assert cli("seg", SAMPLE / "pred_labels", SAMPLE / "gt", "-f", "json", "-o", base).code == 0
     r = cli(*COMMON, "--shard", "1/2", "--baseline", base)
     assert r.code == 2 and "lossctl merge" in r.err, r
+
+
+def test_merge_writes_the_html_report_with_overlays(shards, cli, tmp_path):
+    out = tmp_path / "report"
+    r = cli("merge", *shards.values(), "--report", out, "--worst", "2")
+    assert r.code == 0, r
+    assert len(list(out.glob("worst_*.png"))) == 2 and '<table id="summary">' in (out / "index.html").read_text()

@@ -245,6 +245,7 @@ class Case:
     argv: tuple[Any, ...]
     offenders: tuple[str, ...]
     stdin: bytes | None = None
+    good: tuple[str, ...] = tuple(f"gt/{n}" for n in GOOD)  # the images still evaluated (per-file rows)
 
 
 @dataclass
@@ -286,6 +287,31 @@ def listing(rows: list[str], offender: str = "{list} line {line}", line: int = 0
     return build
 
 
+def folder_option(*args: str, offender: str, bad_gt: Any = None) -> Callable[[SegSet, Path], Case]:
+    """The seg set's folders with ``args``; ``bad_gt(labels) -> labels`` adds a pair ``bad`` whose ground truth
+    is ``a``'s changed so."""
+    def build(s: SegSet, tmp: Path) -> Case:
+        if bad_gt is not None:
+            write_npy(s.pred / "bad.npy", s.probs["a"])
+            write_palette_png(s.gt / "bad.png", bad_gt(s.gts["a"].copy()))
+        resolved = tuple(str(a).format(tmp=tmp, gt=s.gt) for a in args)
+        return Case((s.pred, s.gt, *resolved), (offender.format(tmp=tmp, gt=s.gt),), good=tuple(GOOD))
+    return build
+
+
+def with_value_9(labels: Any) -> Any:
+    labels[0, 0] = 9
+    return labels
+
+
+def dataset_json_file(text: str) -> Callable[[SegSet, Path], Case]:
+    def build(s: SegSet, tmp: Path) -> Case:
+        path = tmp / "dataset.json"
+        path.write_text(text, encoding="utf-8")
+        return Case((s.pred, s.gt, "--dataset-json", path), (f"--dataset-json: {path}",))
+    return build
+
+
 ROWS = [
     Row("pattern-without-name", patterns(None, "x_gtFine_labelIds.png", "--gt-pattern"),
         r"has no \{name\} placeholder", r"put exactly one", r"no \{name\}", 2),
@@ -305,6 +331,25 @@ ROWS = [
         r"give a name column without '\.\.'", r"holds '\.\.'", 2),
     Row("default-name-holding-dot-dot", listing(["pred/b.npy,../data/gt/b.png"], line=1),
         r"the image name '\.\./data/gt/b' holds '\.\.'", r"give a name column", r"holds '\.\.'", 2),
+    Row("label-map-beyond-classes", folder_option("--label-map", "0:0,1:1,2:5", "--num-classes", "3",
+                                                  offender="--label-map"),
+        r"maps 2 to class 5, but there are 3 classes \(0\.\.2\)", r"fix the map or the class count",
+        r"maps V to class K, but there are", 2),
+    Row("malformed-label-map", folder_option("--label-map", "0:0,1:one", offender="--label-map"),
+        r"the class 'one' is not an integer", r"write FROM:TO", r"is not an integer", 2),
+    Row("malformed-label-map-file", folder_option("--label-map", "{tmp}/nope.csv", offender="--label-map"),
+        r"is a file that does not exist", r"give FROM:TO pairs", r"does not exist", 2),
+    Row("unmapped-value", folder_option("--label-map", "0:0,1:1,2:2", offender="{gt}/bad.png", bad_gt=with_value_9),
+        r"the ground truth holds the value 9, which the label map does not name",
+        r"add it to the map \(9:ignore leaves a value out\), or pass --unmapped ignore", r"which the label map does not name",
+        3, per_file=True),
+    Row("dataset-json-not-json", dataset_json_file('{"labels": {"background": 0,}}'), r"not valid JSON",
+        r"fix the file", r"--dataset-json: .*not valid JSON", 2),
+    Row("dataset-json-gap", dataset_json_file('{"labels": {"background": 0, "liver": 2}}'),
+        r"must be 0, 1, 2, \.\.\. without gaps \(nnU-Net's rule\), but 1 is missing", r"fix the labels",
+        r"without gaps", 2),
+    Row("dataset-json-no-labels", dataset_json_file('{"name": "x"}'), r'has no "labels" object',
+        r'"labels": \{"background": 0', r'no "labels" object', 2),
     Row("pairs-name-used-twice", listing(["pred/b.npy,gt/b.png,gt/a"], line=1), r"is already used by line 1",
         r"give each pair its own name", r"already used by line", 2),
 ]
@@ -327,10 +372,419 @@ def test_bad_input_row(cli, seg, tmp_path, row: Row):
     if row.per_file:
         r = cli("seg", *case.argv, "-f", "json", stdin=case.stdin)
         doc = r.json()
-        assert [image["name"] for image in doc["images"]] == [f"gt/{n}" for n in GOOD], doc["images"]
+        assert [image["name"] for image in doc["images"]] == list(case.good), doc["images"]
         assert len(doc["errors"]) == 1 and doc["summary"]["count"] == 3
 
 
 @pytest.mark.parametrize("row", [pytest.param(row, id=row.id) for row in ROWS])
 def test_readme_troubleshooting_mentions_row(row: Row):
     assert re.search(row.readme, troubleshooting_section()), row.readme
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Label maps
+# ----------------------------------------------------------------------------------------------------------
+
+
+def numbers(doc: dict[str, Any]) -> dict[str, Any]:
+    """Every number of a report (what the maps must not change when they undo a renumbering)."""
+    return {"images": [(i["name"], i["values"], i["per_class"], i["confusion_matrix"]) for i in doc["images"]],
+            "summary": doc["summary"], "num_classes": doc["config"]["num_classes"]}
+
+
+def renumbered_gt(s: SegSet, root: Path, mapping: dict[int, int]) -> Path:
+    folder = root / "gt_renumbered"
+    for name in s.names:
+        labels = s.gts[name].copy()
+        out = labels.copy()
+        for src, dst in mapping.items():
+            out[labels == src] = dst
+        write_palette_png(folder / f"{name}.png", out)
+    return folder
+
+
+@pytest.mark.parametrize("spec_form", ["inline", "json", "csv"])
+def test_a_label_map_undoes_a_renumbering(cli, seg, tmp_path, spec_form):
+    gt = renumbered_gt(seg, tmp_path, {0: 10, 1: 20, 2: 30})
+    spec = {"inline": "10:0,20:1,30:2", "json": '{"10": 0, "20": 1, "30": 2}', "csv": str(tmp_path / "m.csv")}[spec_form]
+    (tmp_path / "m.csv").write_text("from,to\n10,0\n20,1\n30,2\n", encoding="utf-8")
+    r = cli("seg", seg.pred, gt, "--label-map", spec, "-f", "json")
+    assert r.code == 0, r
+    assert numbers(r.json()) == numbers(folder_report(cli, seg))
+    assert r.json()["config"]["label_map"]["map"] == {"10": 0, "20": 1, "30": 2}
+    assert r.json()["config"]["pred_label_map"] is None and r.json()["config"]["unmapped"] == "error"
+
+
+def test_ground_truth_mapped_to_ignore_is_ignore_index(cli, seg, tmp_path):
+    mapped = cli("seg", seg.pred, seg.gt, "--label-map", "0:0,1:ignore,2:2", "--num-classes", "3", "-f", "json")
+    ignored = cli("seg", seg.pred, seg.gt, "--ignore-index", "1", "--num-classes", "3", "-f", "json")
+    assert mapped.code == ignored.code == 0, (mapped, ignored)
+    assert numbers(mapped.json()) == numbers(ignored.json())
+    unmapped = cli("seg", seg.pred, seg.gt, "--label-map", "0:0,2:2", "--unmapped", "ignore", "--num-classes", "3",
+                   "-f", "json")
+    assert numbers(unmapped.json()) == numbers(ignored.json())
+
+
+def test_a_prediction_map_without_void_is_the_same_as_mapped_files(cli, seg, tmp_path):
+    shifted = tmp_path / "labels_shifted"
+    for name in seg.names:
+        write_palette_png(shifted / f"{name}.png", seg.label_pred(name) + 5)
+    r = cli("seg", shifted, seg.gt, "--pred-label-map", "5:0,6:1,7:2", "-f", "json")
+    assert r.code == 0, r
+    assert numbers(r.json()) == numbers(folder_report(cli, SegSet(**{**seg.__dict__, "pred": seg.labels})))
+    assert len(r.json()["summary"]["confusion_matrix"]) == 3  # no void column: nothing predicts void
+
+
+def test_label_map_options_are_checked(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "--unmapped", "ignore")
+    assert r.code == 2 and "give --label-map or --pred-label-map" in r.err, r
+    r = cli("seg", seg.labels, seg.gt, "--pred-label-map", "reduce-zero")  # open-ended: no class count
+    assert r.code == 2 and "needs the class count" in r.err, r
+    r = cli("seg", seg.pred, seg.gt, "--pred-label-map", "0:0,1:1,2:2", "--pred-kind", "probs")
+    assert r.code == 2 and "maps label predictions" in r.err, r
+    r = cli("seg", seg.pred, seg.gt, "--pred-label-map", "0:0,1:1,2:2", "-f", "json")
+    assert r.code == 3 and len(r.error_lines()) == 3 and "maps label predictions only" in r.error_lines()[0], r
+
+
+# -- Cityscapes: the official evaluator's class IoUs ---------------------------------------------------------------
+
+
+def cityscapes_table() -> list[dict[str, str]]:
+    from test_label_maps import published_cityscapes
+
+    return published_cityscapes()
+
+
+def evaluator_class_ious(gts: list[Any], preds: list[Any]) -> dict[int, float]:
+    """The class IoUs as the official Cityscapes evaluator (evalPixelLevelSemanticLabeling) documents them, keyed
+    by train id: one confusion matrix over the label ids 0..33, summed over images; for an evaluated label,
+    TP is its diagonal entry, FN its row sum minus TP (predictions of any id, void ones included), FP its column
+    sum over the rows of the *evaluated* labels other than itself; IoU = TP / (TP + FP + FN), NaN when 0/0."""
+    import numpy as np
+
+    rows = [r for r in cityscapes_table() if int(r["id"]) >= 0]
+    ignored = {int(r["id"]): r["ignore_in_eval"] == "true" for r in rows}
+    conf = np.zeros((34, 34), dtype=np.int64)
+    for gt, pred in zip(gts, preds):
+        np.add.at(conf, (gt.ravel().astype(np.int64), pred.ravel().astype(np.int64)), 1)
+    ious = {}
+    for r in rows:
+        label = int(r["id"])
+        if ignored[label]:
+            continue
+        tp = int(conf[label, label])
+        fn = int(conf[label, :].sum()) - tp
+        others = [k for k in ignored if not ignored[k] and k != label]
+        fp = int(conf[others, label].sum())
+        ious[int(r["train_id"])] = float("nan") if tp + fp + fn == 0 else float(tp) / (tp + fp + fn)
+    return ious
+
+
+def write_cityscapes(root: Path, gts: list[Any], preds: list[Any]) -> tuple[Path, Path]:
+    from PIL import Image
+
+    gt_root, results = root / "gtFine" / "val", root / "results"
+    results.mkdir(parents=True)
+    for i, (gt, pred) in enumerate(zip(gts, preds)):
+        stem = f"{['aachen', 'bonn', 'lindau'][i % 3]}_{i:06d}_000019"
+        city = gt_root / stem.split("_")[0]
+        city.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(gt.astype("uint8"), mode="L").save(city / f"{stem}_gtFine_labelIds.png")
+        Image.fromarray(gt.astype("uint8"), mode="L").save(city / f"{stem}_gtFine_color.png")
+        Image.fromarray(pred.astype("uint8"), mode="L").save(results / f"{stem}_leftImg8bit.png")
+    return results, gt_root
+
+
+CITYSCAPES_ARGS = ("--pred-pattern", "{name}_leftImg8bit.png", "--gt-pattern", "*/{name}_gtFine_labelIds.png",
+                   "--label-map", "cityscapes", "--pred-label-map", "cityscapes", "-m", "iou", "-f", "json")
+
+
+def test_cityscapes_by_hand(cli, tmp_path):
+    """Eight pixels in label ids, counted by hand with the evaluator's rule:
+
+    ====  =====================  ======================  ===========================================
+    px    ground truth           prediction              counts
+    ====  =====================  ======================  ===========================================
+    1     7 road                 7 road                  TP road
+    2     7 road                 8 sidewalk              FN road, FP sidewalk
+    3     8 sidewalk             8 sidewalk              TP sidewalk
+    4     0 unlabeled (void)     7 road                  nothing (a void ground truth is ignored)
+    5     26 car                 26 car                  TP car
+    6     26 car                 29 caravan (void)       FN car, FP of none
+    7     24 person              24 person               TP person
+    8     7 road                 0 unlabeled (void)      FN road, FP of none
+    ====  =====================  ======================  ===========================================
+
+    road 1/(1+0+2), sidewalk 1/(1+1+0), car 1/(1+0+1), person 1/1; the 15 other classes are 0/0 (NaN, null).
+    The class score is the mean of the four (summed in label-id order, as the evaluator does): 7/12.
+    """
+    import numpy as np
+
+    gt = np.array([[7, 7, 8, 0], [26, 26, 24, 7]])
+    pred = np.array([[7, 8, 8, 7], [26, 29, 24, 0]])
+    results, gt_root = write_cityscapes(tmp_path, [gt], [pred])
+    r = cli("seg", results, gt_root, *CITYSCAPES_ARGS)
+    assert r.code == 0, r
+    doc = r.json()
+    expected = [None] * 19
+    expected[0], expected[1], expected[13], expected[11] = 1 / 3, 1 / 2, 1 / 2, 1.0
+    assert doc["summary"]["per_class"]["pooled"]["iou"] == expected
+    assert doc["summary"]["pooled"]["iou"] == (1 / 3 + 1 / 2 + 1.0 + 1 / 2) / 4  # road, sidewalk, person, car
+    assert doc["config"]["class_names"][13] == "car" and doc["config"]["num_classes"] == 19
+    cm = np.array(doc["summary"]["confusion_matrix"])
+    assert cm.shape == (20, 20) and cm[13, 19] == 1 and cm[0, 19] == 1 and cm[19].sum() == 0  # the void column
+    assert doc["images"][0]["values"]["iou"] == doc["summary"]["pooled"]["iou"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cityscapes_class_ious_equal_the_evaluators_to_the_last_digit(cli, tmp_path, seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    shapes = [(9, 13), (7, 11), (12, 5)]
+    gts = [rng.integers(0, 34, shape) for shape in shapes]
+    # predictions: right half of the time, else any label id (void ones included)
+    preds = [np.where(rng.random(g.shape) < 0.5, g, rng.integers(0, 34, g.shape)) for g in gts]
+    results, gt_root = write_cityscapes(tmp_path, gts, preds)
+    r = cli("seg", results, gt_root, *CITYSCAPES_ARGS)
+    assert r.code == 0, r
+    doc = r.json()
+    reference = evaluator_class_ious(gts, preds)
+    ours = doc["summary"]["per_class"]["pooled"]["iou"]
+    for train_id in range(19):
+        want = reference[train_id]
+        if np.isnan(want):
+            assert ours[train_id] is None
+        else:
+            assert ours[train_id] == want, (train_id, ours[train_id], want)  # bit for bit
+    kept = [v for v in reference.values() if not np.isnan(v)]
+    assert doc["summary"]["pooled"]["iou"] == pytest.approx(sum(kept) / len(kept), rel=1e-15, abs=0)
+    # sharded and merged: the same numbers (the void column survives the JSON round trip)
+    parts = []
+    for k in (1, 2):
+        out = tmp_path / f"p{k}.json"
+        assert cli("seg", results, gt_root, *CITYSCAPES_ARGS, "--shard", f"{k}/2", "-o", out).code == 0
+        parts.append(out)
+    merged = cli("merge", *parts, "-f", "json")
+    assert merged.code == 0, merged
+    assert merged.json()["summary"] == doc["summary"]
+
+
+def test_cityscapes_predictions_in_train_ids(cli, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    gts = [rng.integers(0, 34, (8, 8))]
+    train = dict(parse_map("cityscapes").table)
+    evaluated = [i for i, t in train.items() if t is not None]
+    preds = [rng.choice(evaluated, size=(8, 8))]  # label ids of evaluated classes only
+    results, gt_root = write_cityscapes(tmp_path / "ids", gts, preds)
+    in_ids = cli("seg", results, gt_root, *CITYSCAPES_ARGS)
+    as_train = [np.vectorize(train.get)(p) for p in preds]
+    results_t, gt_root_t = write_cityscapes(tmp_path / "train", gts, as_train)
+    args = [a for a in CITYSCAPES_ARGS if a not in ("--pred-label-map",)]
+    args.remove("cityscapes")  # the second one (the prediction map's)
+    in_train = cli("seg", results_t, gt_root_t, *args)
+    assert in_ids.code == in_train.code == 0, (in_ids, in_train)
+    assert in_ids.json()["summary"]["per_class"]["pooled"] == in_train.json()["summary"]["per_class"]["pooled"]
+
+
+def parse_map(spec: str) -> Any:
+    from lossctl.label_maps import parse_label_map
+
+    return parse_label_map(spec)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Dataset descriptions
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_dataset_json_names_the_classes(cli, seg, tmp_path):
+    v2 = tmp_path / "v2.json"
+    v2.write_text(json.dumps({"labels": {"background": 0, "road": 1, "building": 2}, "file_ending": ".png"}))
+    v1 = tmp_path / "v1.json"
+    v1.write_text(json.dumps({"labels": {"0": "background", "1": "road", "2": "building"}}))
+    by_names = cli("seg", seg.pred, seg.gt, "--class-names", "background,road,building", "-f", "json")
+    for path in (v2, v1):
+        r = cli("seg", seg.pred, seg.gt, "--dataset-json", path, "-f", "json")
+        assert r.code == 0, r
+        assert r.json()["config"]["class_names"] == ["background", "road", "building"]
+        assert numbers(r.json()) == numbers(by_names.json())
+
+
+def test_dataset_json_ignore_label_is_an_ignore_index(cli, seg, tmp_path):
+    path = tmp_path / "dataset.json"
+    path.write_text(json.dumps({"labels": {"background": 0, "road": 1, "ignore": 2}}))
+    r = cli("seg", seg.pred, seg.gt, "--dataset-json", path, "--pred-kind", "labels", "-f", "json")
+    # probability maps have 3 channels but the dataset has 2 classes: refused; label maps are fine
+    assert r.code == 2 or r.code == 3, r
+    labels = SegSet(**{**seg.__dict__, "pred": seg.labels})
+    r = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "-f", "json")
+    ignored = cli("seg", seg.labels, seg.gt, "--ignore-index", "2", "--class-names", "background,road", "-f", "json")
+    assert r.json()["config"]["ignore_index"] == [2] and r.json()["config"]["class_names"] == ["background", "road"]
+    assert [i["values"] for i in r.json()["images"]] == [i["values"] for i in ignored.json()["images"]]
+    assert labels.pred == seg.labels
+
+
+def test_dataset_json_regions_are_refused_until_regions_are_evaluated(cli, seg, tmp_path):
+    path = tmp_path / "dataset.json"
+    path.write_text(json.dumps({"labels": {"background": 0, "whole tumor": [1, 2], "core": 2},
+                                "regions_class_order": [1, 2]}))
+    r = cli("seg", seg.pred, seg.gt, "--dataset-json", path)
+    assert r.code == 2 and "whole tumor, core" in r.err and "not supported yet" in r.err, r
+
+
+def test_class_names_from_a_file(cli, seg, tmp_path):
+    path = tmp_path / "names.txt"
+    path.write_text("background\n road \n\nbuilding\n", encoding="utf-8")
+    r = cli("seg", seg.pred, seg.gt, "--class-names", f"@{path}", "-f", "json")
+    assert r.code == 0 and r.json()["config"]["class_names"] == ["background", "road", "building"], r
+    path.write_text("a\nb\na\n", encoding="utf-8")
+    r = cli("seg", seg.pred, seg.gt, "--class-names", f"@{path}")
+    assert r.code == 2 and "names 'a' twice" in r.err, r
+    r = cli("seg", seg.pred, seg.gt, "--class-names", f"@{tmp_path / 'none.txt'}")
+    assert r.code == 3 and "no such file" in r.err, r
+    r = cli("seg", seg.pred, seg.gt, "--class-names", "a,b,c", "--dataset-json", path)
+    assert r.code == 2 and "give one of them" in r.err, r
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The README's dataset commands run on stand-ins laid out as the datasets publish them
+# ----------------------------------------------------------------------------------------------------------
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def datasets_commands() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Datasets\n")
+    section = text[start:text.index("\n## ", start + 1)]
+    blocks = re.findall(r"```console\n(.*?)```", section, re.S)
+    return [line for block in blocks for line in block.splitlines() if "lossctl seg" in line]
+
+
+def png(path: Path, labels: Any, mode: str = "L") -> None:
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)  # uint8 (H,W): mode L; (H,W,3): RGB; uint16: I;16
+    Image.fromarray(np.asarray(labels, dtype=np.uint16 if mode == "I;16" else np.uint8)).save(path)
+
+
+def cityscapes_stand_in(root: Path, results: str, gt_val: str, flat: bool) -> None:
+    """Two cities as gtFine publishes them (labelIds, color, instanceIds, polygons beside each other), and
+    predictions in label ids, flat (the server's format) or in city folders."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    for stem in ("frankfurt_000000_000294", "frankfurt_000001_007973", "lindau_000000_000019"):
+        city = stem.split("_")[0]
+        gt = rng.integers(0, 34, (6, 8))
+        folder = root / gt_val / city
+        png(folder / f"{stem}_gtFine_labelIds.png", gt)
+        png(folder / f"{stem}_gtFine_color.png", np.stack([gt * 7] * 3, axis=-1), mode="RGB")
+        png(folder / f"{stem}_gtFine_instanceIds.png", gt * 1000 + 1, mode="I;16")
+        (folder / f"{stem}_gtFine_polygons.json").write_text('{"objects": []}', encoding="utf-8")
+        pred = np.where(rng.random(gt.shape) < 0.7, gt, rng.integers(0, 34, gt.shape))
+        png(root / results / ("" if flat else city) / f"{stem}_leftImg8bit.png", pred)
+
+
+def ade_stand_in(root: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(12)
+    for i in (1, 2):
+        gt = rng.integers(0, 151, (7, 9))  # 0 is "other", 1..150 the classes
+        png(root / "ADEChallengeData2016/annotations/validation" / f"ADE_val_{i:08d}.png", gt)
+        png(root / "ADEChallengeData2016/images/validation" / f"ADE_val_{i:08d}.jpg", gt)  # the images beside
+        pred = np.where(gt > 0, gt - 1, rng.integers(0, 150, gt.shape))  # mmsegmentation's indices 0..149
+        png(root / "pred" / f"ADE_val_{i:08d}.png", pred)
+
+
+def nnunet_stand_in(root: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(13)
+    dataset = root / "nnUNet_raw/Dataset120_RoadSegmentation"
+    dataset.mkdir(parents=True)
+    description = {"channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "road": 1},
+                   "numTraining": 2, "file_ending": ".png"}
+    (dataset / "dataset.json").write_text(json.dumps(description), encoding="utf-8")
+    predictions = root / "nnUNet_results/predictions"
+    for case in ("road_0001", "road_0002"):
+        gt = rng.integers(0, 2, (8, 8))
+        png(dataset / "labelsTr" / f"{case}.png", gt)
+        png(dataset / "imagesTr" / f"{case}_0000.png", gt * 255)
+        png(predictions / f"{case}.png", np.where(rng.random(gt.shape) < 0.8, gt, 1 - gt))
+    (predictions / "dataset.json").write_text(json.dumps(description), encoding="utf-8")
+    (predictions / "plans.json").write_text("{}", encoding="utf-8")
+    (predictions / "predict_from_raw_data_args.json").write_text("{}", encoding="utf-8")
+
+
+def mirrored_stand_in(root: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(14)
+    for name in ("a", "sub/b"):
+        gt = rng.integers(0, 3, (5, 5))
+        png(root / "gt" / f"{name}.png", gt)
+        png(root / "pred" / f"{name}.png", np.where(rng.random(gt.shape) < 0.8, gt, 0))
+
+
+def stand_in_for(command: str, root: Path) -> None:
+    if "ADEChallengeData2016" in command:
+        ade_stand_in(root)
+    elif "nnUNet_raw" in command:
+        nnunet_stand_in(root)
+    elif "cityscapes/gtFine" in command:
+        cityscapes_stand_in(root, "results", "cityscapes/gtFine/val", flat=True)
+    elif "--pred-pattern" in command:
+        cityscapes_stand_in(root, "pred", "gtFine/val", flat=False)
+    elif "--pairs -" in command:
+        mirrored_stand_in(root)
+    else:
+        raise AssertionError(f"no stand-in for the README command {command!r}")
+
+
+def test_the_readme_shows_the_three_datasets():
+    commands = datasets_commands()
+    assert any("--label-map cityscapes" in c for c in commands)
+    assert any("--label-map reduce-zero" in c for c in commands)
+    assert any("--dataset-json" in c for c in commands)
+
+
+@pytest.mark.parametrize("command", datasets_commands())
+def test_readme_dataset_commands_run(command: str, tmp_path: Path):
+    import shlex
+    import subprocess
+    import sys
+
+    stand_in_for(command, tmp_path)
+    lossctl = f"{shlex.quote(sys.executable)} -m lossctl"
+    line = re.sub(r"(^|\| )lossctl ", lambda m: f"{m.group(1)}{lossctl} ", command) + " -f json"
+    env = {**os.environ, "PYTHONPATH": str(README.parent)}
+    done = subprocess.run(["bash", "-c", f"set -o pipefail; {line}"], cwd=tmp_path, capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    assert done.returncode == 0, (line, done.stderr)
+    doc = json.loads(done.stdout)
+    assert doc["summary"]["count"] >= 2 and doc["errors"] == [], doc
+    if "cityscapes" in command:
+        assert doc["config"]["num_classes"] == 19 and doc["config"]["class_names"][0] == "road"
+        assert all("/" not in image["name"] for image in doc["images"])  # */ dropped the city folder
+    if "reduce-zero" in command:
+        assert doc["config"]["num_classes"] == 150
+    if "dataset-json" in command:
+        assert doc["config"]["class_names"] == ["background", "road"]
+
+
+def test_a_built_in_maps_names_are_used_unless_names_are_given(cli, tmp_path):
+    import numpy as np
+
+    results, gt_root = write_cityscapes(tmp_path, [np.full((2, 2), 7)], [np.full((2, 2), 7)])
+    base = (results, gt_root, *CITYSCAPES_ARGS)
+    assert cli("seg", *base, "--num-classes", "19").json()["config"]["class_names"][18] == "bicycle"
+    names = ",".join(f"c{i}" for i in range(19))
+    assert cli("seg", *base, "--class-names", names).json()["config"]["class_names"][18] == "c18"
+    r = cli("seg", *base, "--num-classes", "20")
+    assert r.code == 0 and r.json()["config"]["class_names"][19] == "19", r

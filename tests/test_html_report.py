@@ -149,3 +149,20 @@ def test_report_renders_in_a_headless_browser(tmp_path, cli):
     tp = COLOURS["tp"]  # the overlays' true-positive green was painted (blended over the grey truth)
     assert any(abs(c[0] - tp[0]) < 60 and c[1] > 110 and c[1] > c[0] + 40 and c[1] > c[2] for c in colours)
     shutil.copy(shot, out / "screenshot.png")
+
+
+def test_overlay_follows_the_label_map(tmp_path, cli):
+    gt = np.full((6, 6), 7, dtype=np.uint8)
+    gt[1:4, 1:4] = 8
+    gt[5, 5] = 255  # void: ignored by the map
+    pred = np.zeros((6, 6), dtype=np.uint8)
+    pred[1:4, 1:3] = 1
+    write_label_png(tmp_path / "gt" / "m.png", gt)
+    write_label_png(tmp_path / "pred" / "m.png", pred)
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "7:0,8:1,255:ignore", "--report", tmp_path / "r")
+    assert r.code == 0, r
+    rgb = np.asarray(Image.open(tmp_path / "r" / "worst_01_m.png"))
+    mapped = np.where(gt == 8, 1, 0)
+    valid = gt != 255
+    want = render_overlay(pred.astype(np.int64), mapped, valid, 2)[0]
+    assert np.array_equal(rgb, want) and tuple(rgb[5, 5]) == COLOURS["ignored"]

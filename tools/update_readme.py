@@ -1,11 +1,15 @@
-"""Rewrite the generated blocks of README.md from the registry (`make readme`); tests/test_docs.py checks them.
+"""Rewrite the generated blocks of README.md (`make readme`); tests/test_docs.py checks them.
 
-Blocks are delimited by ``<!-- BEGIN name -->`` and ``<!-- END name -->`` lines.
+Blocks are delimited by ``<!-- BEGIN name -->`` and ``<!-- END name -->`` lines: the catalogue and convention
+tables come from the registry, the quick-start output from running `make run`'s command at 80 columns.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,17 +18,36 @@ sys.path.insert(0, str(ROOT))
 
 from lossctl.catalogue import generated_blocks  # noqa: E402
 
+#: `make run`'s command (the Makefile's SAMPLE_ARGS, with --per-class).
+QUICK_START = ["seg", "sample_data/pred_probs", "sample_data/gt",
+               "--class-names", "background,road,building,vegetation", "--per-class"]
+
+
+def quick_start_output(width: int = 80) -> str:
+    """What `make run` prints in a ``width``-column terminal (stdout then the stderr summary line), as a
+    Markdown console block."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "LOSSCTL_FORMAT", "LOSSCTL_OUTPUT")}
+    env.update(COLUMNS=str(width), NO_COLOR="1")
+    run = subprocess.run([sys.executable, "-m", "lossctl", *QUICK_START], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True)
+    return f"```console\n$ lossctl {shlex.join(QUICK_START)}\n{run.stdout}{run.stderr}```\n"
+
+
+def blocks() -> dict[str, str]:
+    return {**generated_blocks(), "quick-start-output": quick_start_output()}
+
 
 def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    for name, body in generated_blocks().items():
+    generated = blocks()
+    for name, body in generated.items():
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no block {name}")
         text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text)
     readme.write_text(text, encoding="utf-8")
-    print("README.md blocks updated:", ", ".join(generated_blocks()))
+    print("README.md blocks updated:", ", ".join(generated))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,403 @@
+"""The terminal report (``-f table``): Rich tables that fit the width, whatever the number of values, images
+or classes.
+
+From top to bottom:
+
+1. a title line: the command, the counts, the convention;
+2. **the summary**: one row per value, the statistics as columns (``mean std min median max pooled``, and
+   ``undefined`` when a value was 0/0 somewhere), so it stays narrow however many values were computed;
+3. the gates and their verdicts;
+4. **per-image rows**: all of them when one table of every value fits the width and there are at most
+   :data:`FULL_ROWS` images, or when asked (``per_image``); otherwise the ``worst`` K (default
+   :data:`DEFAULT_WORST`) ranked by the first gated value (else the first value) in its own direction (the
+   registry's ``higher_is_better``), and a line saying how to see them all;
+5. the images' notes, each note once with the images it applies to;
+6. with ``per_class``: **one row per class** (index and whole name), per-class values as columns: the pooled
+   values (summed confusion matrix), then the means over images.
+
+A table that would be wider than the width is cut by columns into several tables with the same rows (metrics
+and losses apart, names never shortened), so a row never wraps. The width is the terminal's (Rich's console
+width, which honours ``COLUMNS``) when the stream is a terminal, else :data:`PIPE_WIDTH` unless ``COLUMNS``
+says otherwise: the same input gives the same bytes in a pipe or a file. Colour only on a terminal (and never
+with ``NO_COLOR``); no meaning is carried by colour alone.
+
+The writer only reads the report document (and the registry, for each value's direction and kind).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+Document = dict[str, Any]
+
+#: Width of the table format when stdout is not a terminal (``COLUMNS`` overrides it).
+PIPE_WIDTH = 100
+#: Per-image rows are all shown, unasked, up to this many images (when they fit the width).
+FULL_ROWS = 20
+#: How many of the worst images are shown when the per-image rows are cut.
+DEFAULT_WORST = 5
+STATISTICS = ("mean", "std", "min", "median", "max", "pooled")
+UNDEFINED = "—"
+_KIND_TITLE = {"metric": "metrics", "loss": "losses"}
+
+
+def _on_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except ValueError:  # a closed stream
+        return False
+
+
+def report_width(stream: TextIO) -> int:
+    """The terminal's width when ``stream`` is one, else ``COLUMNS`` if set, else :data:`PIPE_WIDTH`."""
+    if _on_terminal(stream):
+        return Console(file=stream).width
+    columns = os.environ.get("COLUMNS", "").strip()
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+
+
+_TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$", re.M)
+
+
+def write_table(doc: Document, stream: TextIO, *, per_class: bool = False, per_image: bool = False,
+                worst: int | None = None, width: int | None = None) -> None:
+    """Render ``doc`` for people on ``stream``, no line wider than ``width`` (default: :func:`report_width`).
+
+    Colour follows Rich's rules for ``stream`` (a terminal, ``NO_COLOR``, ``FORCE_COLOR``); lines carry no
+    trailing blanks."""
+    width = width or report_width(stream)
+    probe = Console(file=stream)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=probe.is_terminal,
+                      color_system=probe.color_system if probe.is_terminal else None,  # type: ignore[arg-type]
+                      highlight=False, markup=False, emoji=False, soft_wrap=False)
+    for part in render(doc, width, per_class=per_class, per_image=per_image, worst=worst):
+        console.print(part)
+    stream.write(_TRAILING.sub(r"\1", buffer.getvalue()))
+
+
+def render(doc: Document, width: int, *, per_class: bool = False, per_image: bool = False,
+           worst: int | None = None) -> list[Any]:
+    """The report's parts (Rich renderables), in print order."""
+    values = _Values(doc)
+    parts: list[Any] = [_title(doc)]
+    if doc["summary"]["count"] == 0:
+        parts += _heading(f"no {values.unit} evaluated")
+    else:
+        parts += _pack(_summary_columns(doc, values), width)
+        legend = "↑ higher is better, ↓ lower is better"
+        if _has_undefined(doc, per_class):
+            legend += f", {UNDEFINED} undefined (0/0)"
+        parts.append(Text(legend, style="dim"))
+    if doc["gates"]:
+        parts += _gates_table(doc)
+    parts += _image_parts(doc, values, width, per_image, worst)
+    parts += _notes(doc, values)
+    if per_class:
+        parts += _class_parts(doc, width)
+    return parts
+
+
+def _has_undefined(doc: Document, per_class: bool) -> bool:
+    """Whether any number the table shows is undefined (``null`` in the document)."""
+    s = doc["summary"]
+    shown: list[Any] = [v for st in STATISTICS for v in (s.get(st) or {}).values()]
+    shown += [v for row in doc["images"] for v in row["values"].values()]
+    if per_class:
+        shown += [v for st in ("pooled", "mean") for vec in (s.get("per_class", {}).get(st) or {}).values()
+                  for v in vec]
+    return any(v is None for v in shown)
+
+
+# What is in the document -------------------------------------------------------------------------------------
+
+class _Values:
+    """The run's values in catalogue order, with each one's kind and direction from the registry."""
+
+    def __init__(self, doc: Document) -> None:
+        from lossctl import registry
+
+        self.command = doc["command"]
+        self.unit = "sample" if self.command == "cls" else "image"
+        names = list(doc["config"].get("values") or [])
+        names += [n for n in doc["summary"]["mean"] if n not in names]
+        for row in doc["images"]:
+            names += [n for n in row["values"] if n not in names]
+        self.names = [n for n in names if n in doc["summary"]["mean"] or any(n in r["values"] for r in doc["images"])]
+        self.specs = {}
+        for n in self.names:
+            try:
+                self.specs[n] = registry.get(self.command, n)
+            except Exception:  # a value this version does not know: no kind, no direction
+                pass
+
+    def kind(self, name: str) -> str:
+        spec = self.specs.get(name)
+        return spec.kind if spec else "metric"
+
+    def higher_is_better(self, name: str) -> bool | None:
+        spec = self.specs.get(name)
+        return spec.higher_is_better if spec else None
+
+    def arrow(self, name: str) -> str:
+        return {True: "↑", False: "↓", None: ""}[self.higher_is_better(name)]
+
+    def by_kind(self, names: Iterable[str]) -> list[list[str]]:
+        """``names`` as [metrics, losses] (empty groups dropped), each in catalogue order."""
+        names = list(names)
+        groups = [[n for n in names if self.kind(n) == "metric"], [n for n in names if self.kind(n) != "metric"]]
+        return [g for g in groups if g]
+
+
+def _plural(n: int, unit: str) -> str:
+    return f"{n} {unit}" + ("" if n == 1 else "s")
+
+
+def _cell(v: Any) -> str:
+    return UNDEFINED if v is None else f"{v:.4f}"
+
+
+def _title(doc: Document) -> Text:
+    cfg, s = doc["config"], doc["summary"]
+    unit = "sample" if doc["command"] == "cls" else "image"
+    parts = [f"lossctl {doc['command']}: {_plural(s['count'], unit)}"]
+    if doc["errors"]:
+        parts.append(f"{len(doc['errors'])} failed")
+    if cfg.get("num_classes"):
+        parts.append(_plural(cfg["num_classes"], "class").replace("classs", "classes"))
+    parts.append(f"convention {cfg.get('convention', 'lossctl')}")
+    if cfg.get("shard"):
+        parts.append(f"shard {cfg['shard']}")
+    return Text(", ".join(parts), style="bold")
+
+
+# Tables cut to the width ----------------------------------------------------------------------------------
+
+@dataclass
+class _Column:
+    header: str
+    cells: list[str]
+    justify: str = "right"
+    style: str | None = None
+
+
+@dataclass
+class _Block:
+    """Columns sharing rows: ``fixed`` ones repeat in every table; ``groups`` of value columns are never mixed
+    in one table (each group has its own title)."""
+
+    fixed: list[_Column]
+    groups: list[tuple[str, list[_Column]]]
+    sections: Sequence[int] = ()  # row indices before which a rule is drawn
+
+
+def _heading(title: str) -> list[Text]:
+    """A blank line, then the title in bold (printed apart from its table, so it wraps at the console width)."""
+    return [Text(""), Text(title, style="bold")]
+
+
+def _table(columns: Sequence[_Column], sections: Sequence[int] = ()) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1, 0, 0))
+    for col in columns:
+        table.add_column(col.header, justify=col.justify, style=col.style, no_wrap=True)  # type: ignore[arg-type]
+    n_rows = len(columns[0].cells) if columns else 0
+    for i in range(n_rows):
+        if i in sections:
+            table.add_section()
+        table.add_row(*(col.cells[i] for col in columns))
+    return table
+
+
+_MEASURE = Console(width=10_000, file=io.StringIO(), color_system=None)
+
+
+def _width_of(table: Table) -> int:
+    return Measurement.get(_MEASURE, _MEASURE.options, table).maximum
+
+
+def _pack(block: _Block, width: int) -> list[Any]:
+    """Titled tables of ``block`` no wider than ``width``: each group's columns, as many per table as fit (at
+    least one). The fixed columns may fold, as a last resort, when a name alone is wider than the width."""
+    tables: list[Any] = []
+    for title, columns in block.groups:
+        parts: list[list[_Column]] = []
+        current: list[_Column] = []
+        for col in columns:
+            if current and _width_of(_table([*block.fixed, *current, col], block.sections)) > width:
+                parts.append(current)
+                current = []
+            current.append(col)
+        if current:
+            parts.append(current)
+        parts = _balanced(block, parts, width)
+        for k, part in enumerate(parts):
+            label = title if len(parts) == 1 else f"{title} ({k + 1} of {len(parts)})"
+            table = _table([*block.fixed, *part], block.sections)
+            if _width_of(table) > width:  # one column and the names do not fit: let the names fold
+                for column in table.columns[:len(block.fixed)]:
+                    column.no_wrap = False
+                    column.overflow = "fold"
+            tables += [*_heading(label), table]
+    return tables
+
+
+def _balanced(block: _Block, parts: list[list[_Column]], width: int) -> list[list[_Column]]:
+    """The greedy ``parts`` re-cut into as many parts of near-equal column counts, when those fit too
+    (5 + 1 columns read worse than 3 + 3)."""
+    columns = [col for part in parts for col in part]
+    n, p = len(columns), len(parts)
+    if p < 2:
+        return parts
+    size, extra = divmod(n, p)
+    even, start = [], 0
+    for k in range(p):
+        stop = start + size + (1 if k < extra else 0)
+        even.append(columns[start:stop])
+        start = stop
+    if all(_width_of(_table([*block.fixed, *part], block.sections)) <= width for part in even):
+        return even
+    return parts
+
+
+# The parts -----------------------------------------------------------------------------------------------
+
+def _summary_columns(doc: Document, values: _Values) -> _Block:
+    s = doc["summary"]
+    names = [n for group in values.by_kind(values.names) for n in group]
+    stats = [st for st in STATISTICS if any(n in s.get(st, {}) for n in names)]
+    fixed = [_Column("value", names, "left"), _Column("", [values.arrow(n) for n in names], "left")]
+    columns = [_Column(st, ["" if n not in s[st] else _cell(s[st][n]) for n in names],
+                       style="bold" if st == "mean" else None) for st in stats]
+    undefined = s.get("undefined", {})
+    if any(undefined.get(n) for n in names):
+        columns.append(_Column("undefined", [str(undefined.get(n, "")) if undefined.get(n) else "" for n in names]))
+    first_loss = next((i for i, n in enumerate(names) if values.kind(n) != "metric"), 0)
+    title = f"summary over {_plural(s['count'], values.unit)}"
+    return _Block(fixed, [(title, columns)], sections=[first_loss] if first_loss else [])
+
+
+def _gates_table(doc: Document) -> list[Any]:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1, 0, 0))
+    table.add_column("gate", overflow="fold")
+    table.add_column("statistic", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    for g in doc["gates"]:
+        verdict = Text("PASS", style="bold green") if g["passed"] else Text("FAIL", style="bold red")
+        table.add_row(g["gate"], g.get("statistic", ""), _cell(g["value"]), verdict)
+    failed = sum(not g["passed"] for g in doc["gates"])
+    verdict = "every gate passed" if not failed else f"{failed} of {len(doc['gates'])} gates failed"
+    return [*_heading(f"gates: {verdict}"), table]
+
+
+def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, Any]]:
+    """The ``k`` worst per-image (per-sample) rows by the value ``by`` (default: the first gated value, else the
+    run's first value), in its direction: lowest first when higher is better, highest first otherwise. Rows where
+    it is undefined come last; ties keep the document's (name) order."""
+    values = _Values(doc)
+    rows = list(doc["images"])
+    if not rows or not values.names:
+        return rows[:k]
+    key = by or _rank_value(doc, values)
+    sign = 1.0 if values.higher_is_better(key) is not False else -1.0
+    defined = [r for r in rows if r["values"].get(key) is not None]
+    undefined = [r for r in rows if r["values"].get(key) is None]
+    return (sorted(defined, key=lambda r: sign * r["values"][key]) + undefined)[:k]
+
+
+def _rank_value(doc: Document, values: _Values) -> str:
+    """The first gated value the rows have, else their first value (the rule of every ``--worst`` list)."""
+    from lossctl.gates import parse_gate
+
+    present = [n for n in values.names if any(n in r["values"] for r in doc["images"])]
+    gated = [parse_gate(g["gate"]).name for g in doc["gates"]]
+    return next((n for n in gated if n in present), present[0] if present else values.names[0])
+
+
+def _image_block(doc: Document, values: _Values, rows: list[dict[str, Any]], title: str, split: bool) -> _Block:
+    names = [n for n in values.names if any(n in r["values"] for r in doc["images"])]
+    fixed = [_Column(values.unit, [r["name"] for r in rows], "left")]
+    groups = values.by_kind(names) if split else [names]
+    blocks = []
+    for group in groups:
+        columns = [_Column(n, [_cell(r["values"].get(n)) for r in rows]) for n in group]
+        label = title if not split else f"{title}: {_KIND_TITLE[values.kind(group[0])]}"
+        blocks.append((label, columns))
+    return _Block(fixed, blocks)
+
+
+def _tables(parts: list[Any]) -> int:
+    return sum(isinstance(p, Table) for p in parts)
+
+
+def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, worst: int | None) -> list[Any]:
+    rows = doc["images"]
+    if not rows:
+        return []
+    n, unit = len(rows), values.unit
+    one_table = _pack(_image_block(doc, values, rows, f"per {unit}", split=False), width)
+    fits = _tables(one_table) == 1 and n <= FULL_ROWS
+    k = worst if worst is not None else (n if fits else DEFAULT_WORST)
+    if per_image or k >= n:
+        if _tables(one_table) == 1:
+            return one_table
+        return _pack(_image_block(doc, values, rows, f"per {unit}", split=True), width)
+    see_all = "--per-image" if doc["command"] != "cls" else "--per-sample without --worst"
+    if k == 0:
+        return [Text(""), Text(f"{_plural(n, unit)} not shown: {see_all} shows them all", style="dim")]
+    key = _rank_value(doc, values)
+    order = "lowest" if values.higher_is_better(key) is not False else "highest"
+    chosen = worst_rows(doc, k, key)
+    title = f"the {len(chosen)} worst of {_plural(n, unit)} by {key}, {order} first"
+    tables = _pack(_image_block(doc, values, chosen, title, split=False), width)
+    if _tables(tables) > 1:
+        tables = _pack(_image_block(doc, values, chosen, title, split=True), width)
+    more = n - len(chosen)
+    hint = Text(f"{more} more {unit}{'' if more == 1 else 's'} not shown: {see_all} shows them all", style="dim")
+    return [*tables, hint]
+
+
+def _notes(doc: Document, values: _Values) -> list[Any]:
+    by_note: dict[str, list[str]] = {}
+    for row in doc["images"]:
+        for note in row.get("notes") or []:
+            by_note.setdefault(note, []).append(row["name"])
+    lines = []
+    for note, names in by_note.items():
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        lines.append(Text(f"note: {note} ({_plural(len(names), values.unit)}: {shown})"))
+    return lines
+
+
+def _class_parts(doc: Document, width: int) -> list[Any]:
+    pc = doc["summary"].get("per_class") or {}
+    c = doc["config"].get("num_classes") or 0
+    if not c or not (pc.get("pooled") or pc.get("mean")):
+        return []
+    names = list(doc["config"].get("class_names") or [])
+    names += [str(i) for i in range(len(names), c)]
+    fixed = [_Column("#", [str(i) for i in range(c)]), _Column("class", names[:c], "left")]
+    if names[:c] == [str(i) for i in range(c)]:
+        fixed = fixed[:1]
+    values = _Values(doc)
+    groups = []
+    for stat, title in (("pooled", "per class: pooled over all images (summed confusion matrix)"),
+                        ("mean", "per class: mean over images")):
+        vectors = pc.get(stat) or {}
+        kinds = values.by_kind(vectors)
+        for names in kinds:
+            label = title if len(kinds) == 1 else f"{title}, {_KIND_TITLE[values.kind(names[0])]}"
+            groups.append((label, [_Column(n, [_cell(v) for v in vectors[n]]) for n in names]))
+    return _pack(_Block(fixed, groups), width)
