@@ -480,8 +480,12 @@ def seg_command(
                                               "gates alone decide the exit code.")] = False,
     workers: Annotated[int, typer.Option(min=0, help="Cores to use (0 = all): processes over the pairs when "
                                          "there are at least 2 per process, else threads inside one.")] = 0,
-    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images or volumes with more elements "
-                                            "(decompression-bomb guard).")] = 2**31,
+    max_memory: Annotated[Optional[str], typer.Option(
+        help="Memory one pair may use (bytes; K, M, G suffixes): larger decoded images are refused before "
+             "decoding, larger probability volumes evaluated in chunks. Default: half the available memory.",
+        show_default=False)] = None,
+    max_pixels: Annotated[int, typer.Option(min=1, hidden=True, help="Deprecated: use --max-memory. Refuse "
+                                            "images or volumes with more elements.")] = 2**31,
     shard: Annotated[Optional[str], typer.Option(help="Evaluate only the K-th of N deterministic slices of the "
                                                  "pairs (K/N); combine the JSON reports with `lossctl merge`.")] = None,
     spacing: Annotated[Optional[str], typer.Option(help="Voxel spacing S0,S1[,S2] in the arrays' axis order, for "
@@ -502,6 +506,7 @@ def seg_command(
     """Evaluate segmentation predictions against ground-truth masks or volumes (files or folders)."""
     from lossctl import registry
     from lossctl.gates import parse_gate
+    from lossctl.io import parse_memory
     from lossctl.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
                              select_shard)
 
@@ -515,7 +520,8 @@ def seg_command(
                                tuple(ignore_index or ()), pred_kind.value)
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
-                       max_pixels=max_pixels, empty=empty.value, include_background=not exclude_background,
+                       max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
+                       empty=empty.value, include_background=not exclude_background,
                        convention=convention.value, spacing=_positive_numbers("--spacing", spacing),
                        nsd_tolerance=_positive_numbers("--nsd-tolerance", nsd_tolerance, zero=True) or (1.0,),
                        empty_distance=_empty_distance(empty_distance),
@@ -557,8 +563,10 @@ def seg_command(
         _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
                 f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
     selected = select_shard(pairing.pairs, shard)
+    absent = _absent_listed_files(selected) if pairs is not None else []
+    selected = [pair for pair in selected if pair.name not in {failure.name for failure in absent}]
     with _progress(len(selected)) as advance:
-        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance)
+        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance) + absent
     document = build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
                             shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
@@ -639,6 +647,17 @@ def _check_boundary_options(config: Any) -> None:
             others = [c for c, r in boundary.CONVENTIONS.items() if r.has(name)]
             raise UsageError(f"--convention {config.convention} has no {name}; drop -m {name} or use "
                              f"--convention {' or '.join(others)}")
+
+
+def _absent_listed_files(pairs: list[Any]) -> list[Any]:
+    """A failure for each listed pair with a file that does not exist (the other pairs are evaluated)."""
+    from lossctl.io import display_path
+    from lossctl.pairing import absent_files
+    from lossctl.seg import PairFailure
+
+    return [PairFailure(str(path), f"{display_path(path)}: no such {side} file ({pair.origin}); fix the path "
+                        "(relative paths are read from the list's folder), or pass --allow-missing to leave such "
+                        "lines out", pair.name) for pair, path, side in absent_files(pairs)]
 
 
 def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pattern: str | None,
@@ -1029,6 +1048,10 @@ def main() -> None:
     except KeyboardInterrupt:
         _stderr("lossctl: interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except MemoryError:  # outside a pair (a pair's own MemoryError is that pair's error): still one line
+        _stderr("error: not enough memory to finish; free memory, use fewer --workers, or lower --max-memory so "
+                "that oversized files are refused up front")
+        sys.exit(EXIT_INPUT)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except Exception as error:  # click usage errors and aborts arrive here in non-standalone mode

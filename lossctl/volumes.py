@@ -60,8 +60,12 @@ def volume_format(name: str) -> str | None:
     return _FORMAT[suffix] if suffix else None
 
 
-def check_decoded_size(d: str, shape: tuple[int, ...], itemsize: int, max_pixels: int) -> None:
-    """Refuse, from the header alone, a volume with more than ``max_pixels`` elements or none."""
+def check_decoded_size(d: str, shape: tuple[int, ...], itemsize: int, max_pixels: int,
+                       budget: int | None = None) -> None:
+    """Refuse, from the header alone, a volume with more than ``max_pixels`` elements or none, or one that
+    decodes to more than the memory ``budget`` (:func:`lossctl.io.check_decoded_size`, None: the default)."""
+    from lossctl.io import check_decoded_size as check_budget  # io imports this module
+
     n = math.prod(int(s) for s in shape)
     if n > max_pixels:
         raise InputError(f"{d}: the header declares {'x'.join(map(str, shape))} = {n:,} voxels "
@@ -69,6 +73,7 @@ def check_decoded_size(d: str, shape: tuple[int, ...], itemsize: int, max_pixels
                          "if the file is trusted raise --max-pixels, otherwise crop or downsample it")
     if n == 0:
         raise InputError(f"{d}: the header declares an empty volume (shape {tuple(shape)}); re-export it")
+    check_budget(d, f"the volume ({'x'.join(map(str, shape))}, {itemsize} byte(s) per voxel)", n * itemsize, budget)
 
 
 def _check_spacing(d: str, spacing: tuple[float, ...]) -> tuple[float, ...]:
@@ -86,16 +91,16 @@ def _unit_rows(d: str, vectors: np.ndarray) -> tuple[tuple[float, ...], ...]:
     return tuple(tuple(float(v) for v in row) for row in vectors / norms[:, None])
 
 
-def read_volume(path: str, d: str, max_pixels: int) -> Volume:
-    """Read a NIfTI, NRRD or MetaImage file (format from the suffix)."""
+def read_volume(path: str, d: str, max_pixels: int, budget: int | None = None) -> Volume:
+    """Read a NIfTI, NRRD or MetaImage file (format from the suffix); ``budget``: the memory budget in bytes."""
     fmt = volume_format(path)
     try:
         if fmt == "nifti":
-            return _read_nifti(path, d, max_pixels)
+            return _read_nifti(path, d, max_pixels, budget)
         if fmt == "nrrd":
-            return _read_nrrd(path, d, max_pixels)
+            return _read_nrrd(path, d, max_pixels, budget)
         if fmt == "metaimage":
-            return _read_metaimage(path, d, max_pixels)
+            return _read_metaimage(path, d, max_pixels, budget)
     except LossctlError:
         raise
     except MemoryError:
@@ -118,7 +123,7 @@ def _first_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _read_nifti(path: str, d: str, max_pixels: int) -> Volume:
+def _read_nifti(path: str, d: str, max_pixels: int, budget: int | None) -> Volume:
     import gzip
 
     import nibabel
@@ -132,7 +137,7 @@ def _read_nifti(path: str, d: str, max_pixels: int) -> Volume:
     header = image.header
     shape = tuple(int(s) for s in image.shape)
     dtype = header.get_data_dtype()
-    check_decoded_size(d, shape, dtype.itemsize, max_pixels)
+    check_decoded_size(d, shape, dtype.itemsize, max_pixels, budget)
     if not path.lower().endswith(".gz"):  # an uncompressed file must hold every voxel the header declares
         needed = int(getattr(image.dataobj, "offset", 0)) + math.prod(shape) * dtype.itemsize
         have = os.path.getsize(path)
@@ -167,7 +172,7 @@ def _read_nifti(path: str, d: str, max_pixels: int) -> Volume:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _read_nrrd(path: str, d: str, max_pixels: int) -> Volume:
+def _read_nrrd(path: str, d: str, max_pixels: int, budget: int | None) -> Volume:
     import nrrd
 
     with open(path, "rb") as handle:
@@ -177,7 +182,7 @@ def _read_nrrd(path: str, d: str, max_pixels: int) -> Volume:
             raise InputError(f"{d}: cannot read its NRRD header ({_first_line(exc)}); re-export it") from None
         sizes = tuple(int(s) for s in header["sizes"])
         dtype = np.dtype(nrrd.reader._determine_datatype(header))
-        check_decoded_size(d, sizes, dtype.itemsize, max_pixels)
+        check_decoded_size(d, sizes, dtype.itemsize, max_pixels, budget)
         try:
             array = nrrd.read_data(header, handle, path)
         except Exception as exc:  # noqa: BLE001
@@ -243,7 +248,7 @@ def _numbers(d: str, fields: dict[str, str], key: str, kind: type = float) -> li
         raise InputError(f"{d}: the MetaImage header's {key} is missing or not numbers; re-export it") from None
 
 
-def _read_metaimage(path: str, d: str, max_pixels: int) -> Volume:
+def _read_metaimage(path: str, d: str, max_pixels: int, budget: int | None) -> Volume:
     fields, offset = _metaimage_header(path, d)
     dims = _numbers(d, fields, "DimSize", int)
     ndims = int(fields.get("NDims", len(dims)))
@@ -256,7 +261,7 @@ def _read_metaimage(path: str, d: str, max_pixels: int) -> Volume:
     msb = (fields.get("BinaryDataByteOrderMSB") or fields.get("ElementByteOrderMSB") or "False").lower() == "true"
     dtype = np.dtype((">" if msb else "<") + _MET_TYPES[element])
     shape = tuple(reversed(dims)) + ((channels,) if channels > 1 else ())
-    check_decoded_size(d, shape, dtype.itemsize, max_pixels)
+    check_decoded_size(d, shape, dtype.itemsize, max_pixels, budget)
     source = fields["ElementDataFile"]
     if source == "LOCAL":
         with open(path, "rb") as handle:

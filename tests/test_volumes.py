@@ -112,6 +112,15 @@ def test_decoded_size_is_checked_from_the_header(tmp_path):
         io.load_array(path, max_pixels=1000)
 
 
+def test_memory_budget_is_checked_from_the_header(cli, tmp_path):
+    path = write_nifti(tmp_path / "gt" / "big.nii.gz", np.zeros((40, 40, 40), np.uint16))
+    with pytest.raises(io.InputError, match=r"the volume \(40x40x40, 2 byte\(s\) per voxel\) decodes to .* memory"):
+        io.load_array(path, max_memory=100_000)
+    write_nifti(tmp_path / "pred" / "big.nii.gz", np.zeros((40, 40, 40), np.uint16))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "-m", "hd", "--max-memory", "100K")
+    assert r.code == 3 and "--max-memory" in r.error_lines()[0], r
+
+
 # --------------------------------------------------------------------------------------------------------------
 # The pipeline: spacing, float labels, probability maps, regions, empty masks
 # --------------------------------------------------------------------------------------------------------------
