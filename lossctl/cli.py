@@ -634,8 +634,9 @@ def _dataset_options(num_classes: int | None, class_names: str | None, dataset_j
     if names and num_classes is not None and num_classes != len(names):
         raise UsageError(f"--num-classes {num_classes} but {where} names {len(names)} classes; drop "
                          "--num-classes (the names set it) or name every class")
-    if not names and not num_classes:  # a built-in map's own class names (cityscapes)
-        names = next((m.class_names for m in maps.values() if m.class_names), ())
+    own = next((m.class_names for m in maps.values() if m.class_names), ())  # a built-in's names (cityscapes)
+    if not names and own and num_classes in (None, len(own)):
+        names = own
     count = num_classes or len(names) or max((m.num_classes or 0 for m in maps.values()), default=0) or None
     if count is not None:
         for flag, m in maps.items():

@@ -35,7 +35,8 @@ class DatasetDescription:
     Attributes
     ----------
     class_names : tuple of str
-        The name of each class value ``0..C-1`` (a value no label names on its own is named by its number).
+        The name of each class value ``0..C-1``; in a region-based dataset, where labels name regions, the
+        background's name and then the numbers.
     ignore_index : tuple of int
         Values to leave out (nnU-Net's ``ignore`` label).
     regions : tuple of (str, tuple of int)
@@ -105,8 +106,9 @@ def parse_dataset_json(data: Any, where: str = "dataset.json") -> DatasetDescrip
     DatasetDescription(class_names=('background', 'liver'), ignore_index=(2,), regions=())
     >>> parse_dataset_json({"labels": {"0": "background", "1": "edema"}}).class_names
     ('background', 'edema')
-    >>> parse_dataset_json({"labels": {"background": 0, "whole tumor": [1, 2, 3], "enhancing": 3}}).regions
-    (('whole tumor', (1, 2, 3)), ('enhancing', (3,)))
+    >>> brats = parse_dataset_json({"labels": {"background": 0, "whole_tumor": [1, 2, 3], "enhancing": 3}})
+    >>> brats.regions, brats.class_names
+    ((('whole_tumor', (1, 2, 3)), ('enhancing', (3,))), ('background', '1', '2', '3'))
     """
     labels = data.get("labels") if isinstance(data, dict) else None
     if not isinstance(labels, dict) or not labels:
@@ -136,7 +138,8 @@ def parse_dataset_json(data: Any, where: str = "dataset.json") -> DatasetDescrip
         raise UsageError(f"{where}: the label values must be 0, 1, 2, ... without gaps (nnU-Net's rule), but "
                          f"{', '.join(map(str, gaps[:5]))} {'is' if len(gaps) == 1 else 'are'} missing; fix the "
                          "labels")
-    names = tuple(by_value.get(v, str(v)) for v in range(count))
+    # a region-based dataset names regions, not values: its classes are the background and the numbers
+    names = tuple(by_value.get(v, str(v)) if v == 0 or not region_based else str(v) for v in range(count))
     regions: tuple[tuple[str, tuple[int, ...]], ...] = ()
     if region_based:
         for name, value in parsed.items():

@@ -108,10 +108,9 @@ class LabelMap:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LabelMap:
         """Inverse of :func:`dataclasses.asdict` (a JSON report's ``config.options``)."""
-        return cls(name=data["name"], table=tuple((int(a), None if b is None else int(b)) for a, b in data["table"]),
-                   class_names=tuple(data.get("class_names", ())), defines_classes=bool(data.get("defines_classes",
-                                                                                                True)),
-                   rule=data.get("rule"))
+        table = tuple((int(src), None if to is None else int(to)) for src, to in data["table"])
+        return cls(name=data["name"], table=table, class_names=tuple(data.get("class_names", ())),
+                   defines_classes=bool(data.get("defines_classes", True)), rule=data.get("rule"))
 
 
 def _void_above(top: int) -> int:
@@ -355,6 +354,8 @@ def apply_label_map(label_map: LabelMap, labels: np.ndarray, *, void: int, unmap
 def _table(label_map: LabelMap, values: np.ndarray, dtype: np.dtype, void: int, missing: int) -> np.ndarray:
     """The lookup table: what each of ``values`` becomes."""
     table = np.full(values.shape, missing, dtype=dtype)
+    if not label_map.table:
+        return table
     sources = np.array([src for src, _ in label_map.table], dtype=np.int64)
     targets = np.array([void if to is None else to for _, to in label_map.table], dtype=np.int64)
     where = np.searchsorted(sources, values)

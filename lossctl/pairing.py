@@ -435,8 +435,7 @@ def _default_name(gt: str) -> str:
     """The ground-truth path as written, without its final suffix (and without a leading ``./``)."""
     while gt.startswith("./"):
         gt = gt[2:]
-    root, suffix = posixpath.splitext(gt)
-    return unicodedata.normalize("NFC", root if suffix and not root.endswith("/") else gt)
+    return unicodedata.normalize("NFC", posixpath.splitext(gt)[0])
 
 
 def read_pairs(text: str, *, base: str | os.PathLike[str], source: str) -> Pairing:

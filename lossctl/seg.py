@@ -72,6 +72,9 @@ class SegConfig:
         m = self.pred_label_map
         if m is None or not (m.voids or self.unmapped == "ignore"):
             return None
+        if self.num_classes is None:
+            raise UsageError("a prediction label map that maps values to ignore needs the class count "
+                             "(--num-classes or --class-names)")
         return self.num_classes
 
     def selected(self) -> list[registry.Spec]:

@@ -776,3 +776,15 @@ def test_readme_dataset_commands_run(command: str, tmp_path: Path):
         assert doc["config"]["num_classes"] == 150
     if "dataset-json" in command:
         assert doc["config"]["class_names"] == ["background", "road"]
+
+
+def test_a_built_in_maps_names_are_used_unless_names_are_given(cli, tmp_path):
+    import numpy as np
+
+    results, gt_root = write_cityscapes(tmp_path, [np.full((2, 2), 7)], [np.full((2, 2), 7)])
+    base = (results, gt_root, *CITYSCAPES_ARGS)
+    assert cli("seg", *base, "--num-classes", "19").json()["config"]["class_names"][18] == "bicycle"
+    names = ",".join(f"c{i}" for i in range(19))
+    assert cli("seg", *base, "--class-names", names).json()["config"]["class_names"][18] == "c18"
+    r = cli("seg", *base, "--num-classes", "20")
+    assert r.code == 0 and r.json()["config"]["class_names"][19] == "19", r
