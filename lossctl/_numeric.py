@@ -6,6 +6,9 @@ import numpy as np
 
 #: Smallest value a log-probability may take on the probabilities path (PyTorch ``BCELoss``/``NLLLoss`` rule).
 LOG_FLOOR = -100.0
+#: Keras' backend epsilon and its float32 upper clip bound (``1 - 1e-7`` rounds to ``1 - 1.19e-7`` in float32).
+KERAS_EPS = 1e-7
+KERAS_HIGH = float(np.float32(1.0) - np.float32(1e-7))
 
 
 def log_softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -18,6 +21,26 @@ def log_softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
 def log_sigmoid(x: np.ndarray) -> np.ndarray:
     """``log(sigmoid(x)) = -log(1 + exp(-x))``, stable for large ``|x|``."""
     return -np.logaddexp(0.0, -np.asarray(x, dtype=np.float64))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-x))`` in float64 without overflow for any ``x`` (``exp`` only of ``-|x|``)."""
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray | float = 1.0) -> float:
+    """``sum(w v) / sum(w)``; NaN when the weights sum to 0 (nothing to average), never a division warning."""
+    v = np.asarray(values, dtype=np.float64)
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), v.shape)
+    total = w.sum()
+    return float((w * v).sum() / total) if total else float("nan")
+
+
+def mean_over(total: float, count: float) -> float:
+    """``total / count``, NaN when ``count`` is 0 (a mean over no element)."""
+    return float(total / count) if count else float("nan")
 
 
 def floored_log(p: np.ndarray, floor: float = LOG_FLOOR) -> np.ndarray:

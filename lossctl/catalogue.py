@@ -1,106 +1,126 @@
-"""The catalogue printed by ``lossctl losses`` and embedded in README.md, generated from the registry."""
+"""The catalogue printed by ``lossctl losses`` and embedded in README.md, generated from the registry's tables."""
 
 from __future__ import annotations
 
 from lossctl import registry
-from lossctl.losses import seg_presets
+from lossctl.convention import Impl
 
-_COLUMNS = ("name", "task", "kind", "input", "better", "parameters (default)", "formula")
+_COLUMNS = ("name", "task", "kind", "input", "better", "parameters (default)", "conventions", "formula")
+_KINDS = {"labels": "labels", "probs": "probs", "logits": "logits", "scores": "scores"}
 
 
-def _param_text(spec: registry.Spec) -> str:
-    return ", ".join(f"{p.name}={p.default}" for p in spec.params) or "—"
+def _inputs(impl: Impl) -> str:
+    return "/".join(k for k in _KINDS if k in impl.inputs)
+
+
+def _param_text(impl: Impl) -> str:
+    return ", ".join(p.text() for p in impl.params) or "—"
 
 
 def _rows() -> list[tuple[str, ...]]:
-    return [(s.name, s.task, s.kind, "probs/logits" if s.needs == "soft" else "labels/probs/logits",
-             s.direction, _param_text(s), s.formula) for s in registry.REGISTRY.values()]
+    return [(s.name, s.task, s.kind, _inputs(s.impl()), s.direction, _param_text(s.impl()),
+             ", ".join(s.conventions), s.formula) for s in registry.REGISTRY.values()]
 
 
 def markdown_table() -> str:
     """The catalogue as a Markdown table (the README's table between the catalogue markers)."""
     lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
     for row in _rows():
-        cells = [f"`{row[0]}`", *row[1:6], f"`{row[6]}`"]
+        cells = [f"`{row[0]}`", *row[1:-1], f"`{row[-1]}`"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def render(fmt: str = "table") -> str:
-    """The catalogue as a Rich table (``table``) or Markdown (``markdown``)."""
+    """The catalogue as a Rich table (``table``) or Markdown (``markdown``); text is never read as markup."""
     if fmt == "markdown":
         return markdown_table()
     if fmt != "table":
-        raise registry.UsageError(f"unknown --format {fmt!r} for the catalogue; choose table or markdown")
+        raise registry.UsageError(f"unknown catalogue format {fmt!r}; choose table or markdown", option="format")
     import io
 
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     buffer = io.StringIO()
     table = Table(title="lossctl losses and metrics", title_justify="left")
     for col in _COLUMNS:
         table.add_column(col, overflow="fold")
     for row in _rows():
-        table.add_row(*row)
-    Console(file=buffer, width=160, highlight=False).print(table)
+        table.add_row(*(Text(cell) for cell in row))
+    Console(file=buffer, width=160, highlight=False, markup=False).print(table)
     return buffer.getvalue()
 
 
+def _describe(name: str, impl: Impl, task: str) -> list[str]:
+    lines = [f"  {name}: {impl.definition}"]
+    facts = [f"input {_inputs(impl)}"]
+    if task == "cls" and impl.targets:
+        facts.append("targets " + "/".join(sorted(impl.targets)))
+    if task == "cls" and impl.options != frozenset({"weights", "class_weights", "ignore_index"}):
+        facts.append("takes " + (", ".join(o.replace("_", " ") for o in sorted(impl.options)) or "no weights or "
+                                 "ignore index"))
+    lines.append(f"    {'; '.join(facts)}")
+    for p in impl.params:
+        lines.append(f"    param {p.text()}: {p.help}")
+    if impl.reference:
+        lines.append(f"    reference: {impl.reference}")
+    return lines
+
+
 def explain(name: str) -> str:
-    """Everything about one entry: formula, convention, parameters, reference (every task that has it)."""
+    """One value in full: its formula, then every convention's definition, parameters, inputs and reference,
+    one after another (every task that has the name)."""
     found = [s for s in registry.REGISTRY.values() if s.name == name]
     if not found:
         every = sorted({s.name for s in registry.REGISTRY.values()})
         raise registry.UsageError(f"unknown loss or metric {name!r}; choose from: {', '.join(every)}")
     out = []
     for s in found:
+        missing = [c for c in registry.conventions(s.task) if c not in s.conventions]
         out += [f"{s.name} ({s.task} {s.kind}, {s.direction} is better, bounds {list(s.bounds)})",
-                f"  input:      {'probabilities or logits' if s.needs == 'soft' else 'labels, probabilities or logits'}",
-                f"  formula:    {s.formula}",
-                f"  convention: {s.convention}",
-                f"  reference:  {s.reference}"]
-        for p in s.params:
-            out.append(f"  param {p.name} = {p.default}: {p.help}")
-        for convention, text in conventions(s).items():
-            out.append(f"  --convention {convention}: {text}")
+                f"  formula: {s.formula}", "  conventions:"]
+        for convention, impl in s.conventions.items():
+            out += _describe(convention, impl, s.task)
+        if missing:
+            out.append(f"  not defined under: {', '.join(missing)}")
         out.append("")
     return "\n".join(out)
 
 
 def conventions(spec: registry.Spec) -> dict[str, str]:
-    """How each ``--convention`` defines ``spec`` ("not available" where the framework lacks it)."""
-    if spec.kind == "metric":
-        return {"all": "the same under every convention"}
-    if spec.task == "cls":
-        return {c: spec.presets.get(c, "not available") for c in registry.CONVENTIONS}
-    out = {"lossctl": spec.convention}
-    for c in registry.CONVENTIONS[1:]:
-        fn = seg_presets.SEG_PRESETS.get((spec.name, c))
-        if fn is None:
-            out[c] = "not available"
+    """How each convention of the task defines ``spec`` ("not available" where the framework lacks it)."""
+    out = {}
+    for convention in registry.conventions(spec.task):
+        impl = spec.conventions.get(convention)
+        if impl is None:
+            out[convention] = "not available"
             continue
-        doc = (fn.__doc__ or "").strip().splitlines()
-        text = doc[0] if doc else f"as lossctl (from {c})"
-        if (spec.name, c) in seg_presets.LOGITS_ONLY:
+        text = impl.definition
+        if impl.inputs == frozenset({"logits"}):
             text += " [logits only]"
-        extra = seg_presets.PRESET_DEFAULTS.get((spec.name, c))
-        out[c] = text + (f" (defaults {extra})" if extra else "")
+        if impl.params:
+            text += f" ({_param_text(impl)})"
+        out[convention] = text
     return out
 
 
-def convention_table(task: str) -> str:
-    """Markdown table: one row per loss of ``task``, one column per convention (what it does, or "—")."""
-    lines = ["| loss | " + " | ".join(registry.CONVENTIONS) + " |", "|---|" + "---|" * len(registry.CONVENTIONS)]
-    for spec in registry.specs(task, "loss"):
+def convention_table(task: str, kind: str) -> str:
+    """Markdown table: one row per value of ``task`` and ``kind``, one column per convention (or "—")."""
+    names = registry.conventions(task)
+    lines = [f"| {kind} | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for spec in registry.specs(task, kind):
         cells = conventions(spec)
         row = [f"`{spec.name}`"] + [("—" if cells[c] == "not available" else cells[c]).replace("|", "\\|")
-                                    for c in registry.CONVENTIONS]
+                                    for c in names]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
 
 def generated_blocks() -> dict[str, str]:
     """The README blocks generated from the registry, by marker name."""
-    return {"catalogue": markdown_table(), "seg-conventions": convention_table("seg"),
-            "cls-conventions": convention_table("cls")}
+    return {"catalogue": markdown_table(), "seg-conventions": convention_table("seg", "loss"),
+            "seg-metric-conventions": convention_table("seg", "metric"),
+            "cls-conventions": convention_table("cls", "loss"),
+            "cls-metric-conventions": convention_table("cls", "metric")}

@@ -23,7 +23,7 @@ import typer
 
 from lossctl import __version__
 from lossctl.errors import (EXIT_BROKEN_PIPE, EXIT_GATE_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED,
-                            EXIT_OK, InputError, LossctlError, OutputError, UsageError)
+                            EXIT_OK, InputError, LossctlError, NotAvailable, OutputError, UsageError)
 
 app = typer.Typer(
     name="lossctl",
@@ -53,13 +53,25 @@ class PredKind(str, Enum):
     logits = "logits"
 
 
-class Convention(str, Enum):
-    lossctl = "lossctl"
-    torch = "torch"
-    keras = "keras"
-    sklearn = "sklearn"
-    smp = "smp"
-    monai = "monai"
+def _choices(name: str, values: list[str]) -> Any:
+    """A str Enum of ``values`` for an option's choices (generated from the registry's tables)."""
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+def _conventions(task: str) -> list[str]:
+    from lossctl import registry
+
+    return registry.conventions(task)
+
+
+SegConvention = _choices("SegConvention", _conventions("seg"))
+ClsConvention = _choices("ClsConvention", _conventions("cls"))
+TargetKind = _choices("TargetKind", ["auto", "binary", "index", "onehot", "multilabel", "soft"])
+
+#: The command-line option of each setting the core's messages refer to (``LossctlError.option``).
+OPTION_NAMES = {"pred_kind": "--pred-kind", "target_kind": "--target-kind", "ignore_index": "--ignore-index",
+                "weights": "--weights", "class_weights": "--class-weights", "format": "--format",
+                "convention": "--convention"}
 
 
 class Unmapped(str, Enum):
@@ -129,57 +141,50 @@ SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
                         "beta": ("tversky_loss", "focal_tversky_loss"), "gamma": ("focal",)}
 
 
-def _parse_params(items: list[str] | None, shortcuts: dict[str, float | None], task: str,
+def _parse_params(items: list[str] | None, shortcuts: dict[str, Any], task: str,
                   selected: list[Any], convention: str = "lossctl",
                   targets: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, Any]]:
-    """Merge shortcut options (``--smooth``: every selected loss having that parameter, or the losses
-    ``targets`` names) and ``--param`` items."""
+    """Merge shortcut options (``--smooth``: every selected value having that parameter under ``convention``, or
+    the values ``targets`` names) and ``--param NAME.KEY=VALUE`` items, each parsed by its parameter's kind."""
     from lossctl import registry
 
     params: dict[str, dict[str, Any]] = {}
     for key, value in shortcuts.items():
-        if value is not None and not math.isfinite(value):
+        if value is not None and isinstance(value, float) and not math.isfinite(value):
             raise UsageError(f"--{key.replace('_', '-')} {value}: a parameter must be a finite number")
     for spec in selected:
+        impl = spec.conventions.get(convention)
         for key, value in shortcuts.items():
             if key in (targets or {}) and spec.name not in (targets or {})[key]:
                 continue
-            if value is not None and key in spec.defaults(convention):
-                params.setdefault(spec.name, {})[key] = value
+            param = impl.param(key) if impl is not None else None
+            if value is None or param is None:
+                continue
+            parse = (lambda p=param, v=value, n=spec.name: p.parse(v, n) if isinstance(v, str) else p.check(v, n))
+            params.setdefault(spec.name, {})[key] = _checked(f"--{key.replace('_', '-')}", parse)
     for item in items or []:
         target, sep, raw = item.partition("=")
         name, dot, key = target.strip().partition(".")
         if not sep or not dot:
             raise UsageError(f"malformed --param {item!r}; expected NAME.KEY=VALUE, e.g. focal.gamma=3")
         spec = registry.get(task, name)
-        taken = spec.defaults(convention) if task == "seg" else spec.defaults()
-        found = [p for p in spec.params if p.name == key and key in taken]
-        if not found:
+        impl = spec.impl(convention)
+        param = impl.param(key)
+        if param is None:
             under = f" under --convention {convention}" if convention != "lossctl" else ""
             raise UsageError(f"{name} has no parameter {key!r}{under}; its parameters: "
-                             f"{', '.join(taken) or '(none)'}")
-        params.setdefault(name, {})[key] = _param_value(found[0], raw.strip(), item)
-    for spec in selected:
-        spec.check_params(params.get(spec.name, {}))
+                             f"{', '.join(p.name for p in impl.params) or '(none)'}")
+        params.setdefault(name, {})[key] = _checked(f"--param {item!r}",
+                                                    lambda p=param, r=raw, n=name: p.parse(r, n))
     return params
 
 
-def _param_value(param: Any, raw: str, item: str) -> Any:
-    if raw.lower() in ("none", "off"):
-        if param.default is not None:
-            raise UsageError(f"--param {item!r}: {param.name} cannot be turned off; give a number")
-        return None
-    if param.choices:
-        if raw not in param.choices:
-            raise UsageError(f"--param {item!r}: choose from {', '.join(param.choices)}")
-        return raw
+def _checked(where: str, parse: Callable[[], Any]) -> Any:
+    """``parse()``, with the option that gave the value named in a usage error."""
     try:
-        value = float(raw)
-    except ValueError:
-        raise UsageError(f"--param {item!r}: {raw!r} is not a number") from None
-    if not math.isfinite(value):
-        raise UsageError(f"--param {item!r}: a parameter must be a finite number")
-    return value
+        return parse()
+    except UsageError as e:
+        raise UsageError(f"{where}: {e}") from None
 
 
 def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool,
@@ -396,6 +401,10 @@ def _finish(document: dict[str, Any], skip_errors: bool) -> int:
         line += f"; gates: {len(document['gates']) - len(failed)} passed, {len(failed)} failed"
     _stderr(line)
     _github_annotations(document)
+    ignored = _everything_ignored(document)
+    if ignored:
+        _stderr(f"error: {ignored}")
+        return EXIT_INPUT
     empty_shard = document["config"].get("shard") is not None and n_images == 0 and not n_errors
     if (n_errors and not skip_errors) or (n_images == 0 and not empty_shard):
         return EXIT_INPUT
@@ -457,9 +466,9 @@ def seg_command(
     empty: Annotated[EmptyPolicy, typer.Option(help="Value of a 0/0 metric (a class absent from both "
                                                "masks): nan is left out of means and counted.")] = EmptyPolicy.nan,
     exclude_background: Annotated[bool, typer.Option(help="Leave class 0 out of class means.")] = False,
-    convention: Annotated[Convention, typer.Option(
-        help="Compute each loss as this framework defines it (metrics do not change); see "
-             "`lossctl losses NAME`.")] = Convention.lossctl,
+    convention: Annotated[SegConvention, typer.Option(
+        help="Compute each loss and metric as this framework defines it; see `lossctl losses NAME`.")
+    ] = SegConvention.lossctl,
     per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
     per_image: PerImageOpt = False,
     gate: GateOpt = None,
@@ -489,8 +498,8 @@ def seg_command(
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:
         registry.get("seg", n)
-    if loss and not metric:
-        names_ = tuple(registry.names("seg", "metric")) + names_
+    if loss and not metric:  # with the metrics the convention defines
+        names_ = tuple(s.name for s in registry.specs("seg", "metric") if convention.value in s.conventions) + names_
     classes = _dataset_options(num_classes, class_names, dataset_json, label_map, pred_label_map, unmapped,
                                tuple(ignore_index or ()), pred_kind.value)
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
@@ -503,7 +512,11 @@ def seg_command(
     for spec in config.selected():
         reason = spec.unavailable(config.convention, config.pred_kind)
         if reason:
-            raise UsageError(reason)
+            raise NotAvailable(reason)
+        if (spec.kind == "metric" and spec.per_class and config.empty != "nan"
+                and spec.impl(config.convention).param("empty") is None):
+            raise UsageError(f"--empty {config.empty}: {spec.name} under --convention {config.convention} has its "
+                             "own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
     gates = [parse_gate(g) for g in gate or []]
     check_gate_names(gates, config, baseline=baseline is not None)
     _check_view(per_image, worst)
@@ -667,8 +680,13 @@ def cls_command(
     pred_kind: Annotated[ClsPredKind, typer.Option(
         help="auto: values in [0,1] (rows summing to 1 for class-index targets) are probabilities; "
              "anything else is refused, never guessed to be logits.")] = ClsPredKind.auto,
-    convention: Annotated[Convention, typer.Option(
-        help="Reproduce this framework's definition of every loss (see `lossctl losses NAME`).")] = Convention.lossctl,
+    convention: Annotated[ClsConvention, typer.Option(
+        help="Reproduce this framework's definition of every loss and metric (see `lossctl losses NAME`).")
+    ] = ClsConvention.lossctl,
+    target_kind: Annotated[TargetKind, typer.Option(
+        help="How targets are read: binary, index (class indices), onehot, multilabel or soft. auto: (N,) by the "
+             "prediction's shape; (N,C) rows exactly one-hot are onehot (a note says so), other 0/1 rows "
+             "multilabel, rows of fractions summing to 1 soft.")] = TargetKind.auto,
     loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable); "
                                                       "default: every loss the inputs allow.")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric (repeatable); "
@@ -698,19 +716,17 @@ def cls_command(
     """Evaluate classification predictions (N samples) against targets."""
     from lossctl import io as lio
     from lossctl import registry
-    from lossctl.cls import ClsConfig, build_report, prepare_inputs
+    from lossctl.cls import ClsConfig, build_report
     from lossctl.gates import parse_gate, validate_gates
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:
         registry.get("cls", n)
-    if loss and not metric:
-        names_ = tuple(registry.names("cls", "metric")) + names_
+    if loss and not metric:  # with the metrics the convention defines
+        names_ = tuple(s.name for s in registry.specs("cls", "metric") if convention.value in s.conventions) + names_
     params = _parse_params(param, {"label_smoothing": label_smoothing, "gamma": gamma, "alpha": alpha,
-                                   "pos_weight": pos_weight}, "cls", ClsConfig(values=names_).selected())
-    if hinge is not None:
-        spec = registry.get("cls", "multiclass_hinge")
-        params.setdefault("multiclass_hinge", {})["hinge"] = _param_value(spec.params[0], hinge, f"--hinge {hinge}")
+                                   "pos_weight": pos_weight, "hinge": hinge}, "cls",
+                           ClsConfig(values=names_).selected(), convention.value)
     cw = None
     if class_weights:
         try:
@@ -721,9 +737,12 @@ def cls_command(
     if pred == "-" and target == "-":
         raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
     gates = [parse_gate(g) for g in gate or []]
-    config = ClsConfig(values=names_, convention=convention.value, pred_kind=pred_kind.value,
+    config = ClsConfig(values=names_, convention=convention.value, target_kind=target_kind.value,
                        ignore_index=ignore_index, class_weights=cw, params=params,
                        per_sample=per_sample or bool(worst))
+    for spec in config.selected():
+        if spec.name in names_:
+            spec.impl(config.convention)  # asked for by name: refused now if the convention lacks it
     validate_gates(gates, {s.name: s for s in config.selected()}, per_class=False, metrics_per_item=False,
                    baseline=baseline is not None)
     inputs = [Path(p) for p in (pred, target, weights) if p and p != "-"]
@@ -739,11 +758,11 @@ def cls_command(
         arrays[label] = lio.load_table(None if path == "-" else path, stdin_bytes=stdin if path == "-" else None,
                                        npz_key=npz_key).array
     try:
-        x = prepare_inputs(arrays["pred"], arrays["target"], arrays.get("weights"), pred_kind.value, config)
+        x = config.prepare(arrays["pred"], arrays["target"], arrays.get("weights"), pred_kind.value)
     except LossctlError as e:
         subject = getattr(e, "subject", None) or "pred"
         file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
-        raise type(e)(f"{'<stdin>' if file == '-' else file}: {e}") from None
+        raise _with_file(e, "<stdin>" if file == "-" else file) from None
     document = build_report(x, config, [g for g in gates if g.against is None],
                             sources={"pred": pred, "target": target})
     if base is not None:
@@ -754,8 +773,10 @@ def cls_command(
     _emit(document, output_format, output, False, _writer(output_format.value, worst, per_image=worst is None))
     _write_extra(document, writes, False, worst)
     _write_report_dir(document, report, worst, None)
+    for note in document["config"]["notes"]:
+        _stderr(f"note: {note}")
     for name, reason in document["config"]["not_available"].items():
-        if "--convention" in reason:
+        if "convention" in reason:
             _stderr(f"note: {name} skipped: {reason}")
     raise typer.Exit(_finish(document, False))
 
@@ -922,7 +943,7 @@ def main() -> None:
             _stderr("lossctl: interrupted")
         sys.exit(code if isinstance(code, int) else EXIT_OK)
     except LossctlError as error:
-        _stderr(f"error: {error}")
+        _stderr(f"error: {_with_option(error)}")
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         _stderr("lossctl: interrupted")
@@ -931,6 +952,42 @@ def main() -> None:
         sys.exit(done.exit_code)
     except Exception as error:  # click usage errors and aborts arrive here in non-standalone mode
         _handle_click_error(error)
+
+
+def _everything_ignored(document: dict[str, Any]) -> str | None:
+    """The message for a run with inputs in which every sample (cls) or every pixel (seg) carries the ignore
+    index, so that nothing was evaluated; None otherwise."""
+    config = document["config"]
+    ignore = config.get("ignore_index")
+    if document["command"] == "cls":
+        if config.get("n_samples") and not document["summary"]["count"]:
+            return (f"every one of the {config['n_samples']} samples carries the ignore index {ignore}, so nothing "
+                    "was evaluated; check --ignore-index (or the target file)")
+        return None
+    images = document["images"]
+    if images and not any(any(map(any, row["confusion_matrix"])) for row in images):
+        values = ", ".join(map(str, ignore or []))
+        return (f"every pixel of the {len(images)} image(s) carries an ignore index ({values}), so nothing was "
+                "evaluated; check --ignore-index (or the ground truth)")
+    return None
+
+
+def _with_option(error: LossctlError) -> str:
+    """The message, with the command-line option of the setting it is about (the core does not know flags)."""
+    message = str(error)
+    if isinstance(error, NotAvailable):  # every such message is about a convention: name its option
+        message = message.replace("convention ", "--convention ", 1)
+    flag = OPTION_NAMES.get(error.option or "")
+    if flag and flag not in message:
+        message += f" ({flag})"
+    return message
+
+
+def _with_file(error: LossctlError, file: str) -> LossctlError:
+    """The same error, its message prefixed with the file it is about."""
+    copy = type(error)(f"{file}: {error}")
+    copy.option = error.option
+    return copy
 
 
 def _check_gates_against_data(document: dict[str, Any]) -> None:

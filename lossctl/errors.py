@@ -29,15 +29,27 @@ EXIT_BROKEN_PIPE = 141
 
 
 class LossctlError(Exception):
-    """Base of every error lossctl reports to a user; ``str(e)`` is the whole message."""
+    """Base of every error lossctl reports to a user; ``str(e)`` is the whole message.
+
+    ``option`` names the setting the fix is about (``"pred_kind"``, ``"target_kind"``, ``"ignore_index"``,
+    ``"weights"``, ``"class_weights"``...) in the core's words; the command line names its own option for it.
+    """
 
     exit_code = EXIT_INPUT
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class UsageError(LossctlError, ValueError):
     """The command line asks for something that does not exist or does not fit together."""
 
     exit_code = EXIT_USAGE
+
+
+class NotAvailable(UsageError):
+    """The chosen convention's framework has no such value, or does not take this input or option."""
 
 
 class InputError(LossctlError, ValueError):
@@ -49,8 +61,8 @@ class InputError(LossctlError, ValueError):
 
     exit_code = EXIT_INPUT
 
-    def __init__(self, message: str, *, subject: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, subject: str | None = None, option: str | None = None) -> None:
+        super().__init__(message, option=option)
         self.subject = subject
 
 

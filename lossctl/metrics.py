@@ -1,4 +1,4 @@
-r"""Hard segmentation metrics from a confusion matrix (rows: ground truth, columns: prediction).
+r"""Hard metrics from a confusion matrix (rows: ground truth, columns: prediction), under each convention.
 
 Every metric is a ratio of confusion counts per class ``c``:
 
@@ -15,6 +15,11 @@ masks for dice and iou; never predicted for precision; absent from the ground tr
 the included classes of the per-class values; *pooled* values apply the same formulas to the confusion
 matrix summed over all images.
 
+Each convention owns its definitions (:data:`TABLE`, read by the registry): which classes enter the class mean,
+what a 0/0 ratio is, and how a dataset's value is formed from its images (see README.md, "Conventions").
+Every function takes ``(cm, include, **params)`` and returns ``(value, per_class)``; ``include`` (C,) bool is
+the class set the user asked for (``--exclude-background``).
+
 >>> cm = np.array([[3, 1], [0, 2]])
 >>> {k: v.round(4).tolist() for k, v in class_scores(cm).items()}["dice"]
 [0.8571, 0.8]
@@ -26,18 +31,14 @@ from typing import Literal
 
 import numpy as np
 
+from collections.abc import Callable
+from typing import Any
+
 from lossctl._numeric import nanmean, ratio
+from lossctl.convention import Impl, Param
 
 EmptyPolicy = Literal["nan", "zero", "one"]
 EMPTY_VALUES: dict[str, float] = {"nan": float("nan"), "zero": 0.0, "one": 1.0}
-
-
-def confusion_matrix(target: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
-    """(C, C) int64 counts of (ground truth, prediction) label pairs; labels must be in ``0..C-1``
-    (:func:`lossctl.confusion.confusion_matrix`, the one builder)."""
-    from lossctl.confusion import confusion_matrix as build
-
-    return build(target, pred, num_classes)
 
 
 def pad_confusion(cm: np.ndarray, num_classes: int) -> np.ndarray:
@@ -79,3 +80,198 @@ def summarize(cm: np.ndarray, include: np.ndarray | None = None,
     values = {name: nanmean(v[keep]) for name, v in per_class.items()}
     values["accuracy"] = pixel_accuracy(cm)
     return values, per_class
+
+
+# --- definitions under each convention -----------------------------------------------------------------------
+
+Result = tuple[float, "np.ndarray | None"]
+#: (numerator, denominator) of each per-class metric from (tp, fp, fn).
+FORMULAS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
+    "dice": lambda tp, fp, fn: (2 * tp, 2 * tp + fp + fn),
+    "iou": lambda tp, fp, fn: (tp, tp + fp + fn),
+    "precision": lambda tp, fp, fn: (tp, tp + fp),
+    "recall": lambda tp, fp, fn: (tp, tp + fn),
+}
+FORMULAS["f1"] = FORMULAS["dice"]
+
+
+def counts(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(tp, fp, fn)`` per class, float64."""
+    m = np.asarray(cm, dtype=np.float64)
+    tp = np.diag(m).copy()
+    return tp, m.sum(axis=0) - tp, m.sum(axis=1) - tp
+
+
+def _keep(c: int, include: np.ndarray | None) -> np.ndarray:
+    return np.ones(c, bool) if include is None else np.asarray(include[:c], bool)
+
+
+def _masked_mean(per_class: np.ndarray, keep: np.ndarray) -> Result:
+    """Mean of ``per_class`` over ``keep`` (NaN entries left out); the per-class vector keeps every class."""
+    return nanmean(per_class[keep]), per_class
+
+
+def lossctl_metric(name: str) -> Callable[..., Result]:
+    """lossctl: the ratio per class, 0/0 per ``empty``; the mean over the included classes (NaN left out)."""
+    formula = FORMULAS[name]
+
+    def compute(cm: np.ndarray, include: np.ndarray | None = None, *, empty: str = "nan") -> Result:
+        num, den = formula(*counts(cm))
+        return _masked_mean(ratio(num, den, EMPTY_VALUES[empty]), _keep(cm.shape[0], include))
+    return compute
+
+
+def accuracy(cm: np.ndarray, include: np.ndarray | None = None) -> Result:
+    """Pixel (or sample) accuracy ``trace / sum``, NaN when nothing is counted."""
+    return pixel_accuracy(np.asarray(cm)), None
+
+
+def monai_metric(name: str) -> Callable[..., Result]:
+    """MONAI DiceMetric / MeanIoU: a class absent from the ground truth is NaN whatever was predicted
+    (``ignore_empty=True``, the default); with ``ignore_empty=False`` it is 1 when the prediction is empty
+    too, else 0. The image value is the mean over the included classes that are not NaN (MONAI's
+    ``reduction='mean'``, first step); the dataset value is the mean over the images that have one."""
+    formula = FORMULAS[name]
+
+    def compute(cm: np.ndarray, include: np.ndarray | None = None, *, ignore_empty: bool = True) -> Result:
+        tp, fp, fn = counts(cm)
+        num, den = formula(tp, fp, fn)
+        truth = tp + fn
+        nothing_predicted = (tp + fp) == 0
+        absent = np.nan if ignore_empty else np.where(nothing_predicted, 1.0, 0.0)
+        per_class = np.where(truth > 0, ratio(num, den, np.nan), absent)
+        return _masked_mean(per_class, _keep(cm.shape[0], include))
+    return compute
+
+
+_ZERO_DIVISION = {"warn": 0.0, "0": 0.0, "1": 1.0, "nan": float("nan")}
+
+
+def sklearn_metric(name: str) -> Callable[..., Result]:
+    """scikit-learn ``*_score(average='macro')``: the mean over the labels present in the ground truth OR the
+    prediction (and included); a 0/0 ratio is ``zero_division`` ("warn": 0, with a warning in sklearn)."""
+    formula = FORMULAS[name]
+
+    def compute(cm: np.ndarray, include: np.ndarray | None = None, *, zero_division: str = "warn") -> Result:
+        tp, fp, fn = counts(cm)
+        num, den = formula(tp, fp, fn)
+        present = (tp + fp + fn) > 0
+        labels = present & _keep(cm.shape[0], include)
+        per_class = np.where(present, ratio(num, den, _ZERO_DIVISION[zero_division]), np.nan)
+        return (float(per_class[labels].mean()) if labels.any() else float("nan")), per_class
+    return compute
+
+
+def torchmetrics_metric(name: str) -> Callable[..., Result]:
+    """torchmetrics ``multiclass_*(average='macro')``: a class with tp + fp + fn = 0 gets weight 0; any other
+    0/0 is ``zero_division`` (0); the mean over the remaining included classes (0 when none remain, as
+    torchmetrics' safe division gives; its Jaccard index gives NaN there)."""
+    formula = FORMULAS[name]
+
+    def compute(cm: np.ndarray, include: np.ndarray | None = None, *, zero_division: float = 0.0) -> Result:
+        tp, fp, fn = counts(cm)
+        num, den = formula(tp, fp, fn)
+        counted = (tp + fp + fn) > 0
+        weight = counted & _keep(cm.shape[0], include)
+        per_class = np.where(counted, ratio(num, den, zero_division), np.nan)
+        if not weight.any():
+            return (float("nan") if name == "iou" else 0.0), per_class
+        return float(per_class[weight].mean()), per_class
+    return compute
+
+
+def torchmetrics_accuracy(cm: np.ndarray, include: np.ndarray | None = None) -> Result:
+    """torchmetrics ``multiclass_accuracy`` (default ``average='macro'``): the mean per-class recall
+    ``tp / (tp + fn)`` over the classes with tp + fp + fn > 0: NOT the pixel accuracy."""
+    return torchmetrics_metric("recall")(cm, include)
+
+
+def nnunet_metric(name: str) -> Callable[..., Result]:
+    """nnU-Net v2 ``compute_metrics``: NaN when tp + fp + fn = 0; the background (label 0) is never scored.
+    The image value is the mean over the foreground classes that are not NaN (lossctl's reading: nnU-Net
+    reports per class)."""
+    formula = FORMULAS[name]
+
+    def compute(cm: np.ndarray, include: np.ndarray | None = None) -> Result:
+        tp, fp, fn = counts(cm)
+        num, den = formula(tp, fp, fn)
+        keep = _keep(cm.shape[0], include).copy()
+        keep[0] = False
+        per_class = np.where((tp + fp + fn) > 0, ratio(num, den, np.nan), np.nan)
+        return _masked_mean(per_class, keep)
+    return compute
+
+
+def nnunet_foreground_mean(per_class_rows: np.ndarray, include: np.ndarray | None = None) -> float:
+    """nnU-Net's ``foreground_mean``: per class, the NaN-skipping mean over the images; then the plain mean over
+    the foreground classes (NaN if a class is NaN in every image)."""
+    rows = np.asarray(per_class_rows, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[0] == 0:
+        return float("nan")
+    keep = _keep(rows.shape[1], include).copy()
+    keep[0] = False
+    if not keep.any():
+        return float("nan")
+    means = [nanmean(rows[:, c]) for c in np.flatnonzero(keep)]
+    return float(np.mean(means))
+
+
+_EMPTY = Param("empty", "nan", "value of a 0/0 ratio (nan is left out of means and counted)", kind="choice",
+               choices=("nan", "zero", "one"))
+_IGNORE_EMPTY = Param("ignore_empty", True, "a class absent from the ground truth is NaN (False: 1 if also "
+                      "not predicted, else 0)", kind="bool")
+_SK_ZERO = Param("zero_division", "warn", "value of a 0/0 ratio (warn: 0)", kind="choice",
+                 choices=("warn", "0", "1", "nan"))
+_TM_ZERO = Param("zero_division", 0.0, "value of a 0/0 ratio of a class that is counted", bounds=(0.0, 1.0))
+_LABELS = frozenset({"labels", "probs", "logits"})
+_REF = {"dice": "f1_score", "iou": "jaccard_score", "precision": "precision_score", "recall": "recall_score"}
+_TM = {"dice": "multiclass_f1_score", "iou": "multiclass_jaccard_index", "precision": "multiclass_precision",
+       "recall": "multiclass_recall"}
+_WORDS = {"dice": "2TP/(2TP+FP+FN)", "iou": "TP/(TP+FP+FN)", "precision": "TP/(TP+FP)", "recall": "TP/(TP+FN)"}
+_REF["f1"], _TM["f1"], _WORDS["f1"] = "f1_score", "multiclass_f1_score", _WORDS["dice"]
+
+
+def _class_metric_rows(name: str) -> dict[str, Impl]:
+    f = _WORDS[name]
+    rows = {
+        "lossctl": Impl(lossctl_metric(name), f"{f} per class, 0/0 per empty; per image, mean over the included "
+                        "classes (NaN left out); dataset: mean over images; pooled: the summed confusion matrix",
+                        f"scikit-learn {_REF[name]}(average=None)", (_EMPTY,), inputs=_LABELS),
+        "sklearn": Impl(sklearn_metric(name), f"{f}; macro over the labels in the ground truth OR the prediction, "
+                        "0/0 = zero_division; per image, then mean over images",
+                        f"sklearn.metrics.{_REF[name]}(average='macro')", (_SK_ZERO,), inputs=_LABELS),
+        "torch": Impl(torchmetrics_metric(name), f"{f}; macro over classes with TP+FP+FN > 0, other 0/0 = "
+                      "zero_division; per image, then mean over images",
+                      f"torchmetrics.functional.classification.{_TM[name]}(average='macro')", (_TM_ZERO,),
+                      inputs=_LABELS),
+    }
+    if name in ("dice", "iou"):
+        rows["monai"] = Impl(monai_metric(name), f"{f}; a class absent from the ground truth is NaN even when "
+                             "predicted (ignore_empty); per image nan-mean over classes, then mean over images "
+                             "with a value", f"monai.metrics.{'DiceMetric' if name == 'dice' else 'MeanIoU'}"
+                             "(reduction='mean')", (_IGNORE_EMPTY,), inputs=_LABELS)
+        rows["nnunet"] = Impl(nnunet_metric(name), f"{f}, NaN when TP+FP+FN = 0, foreground classes only; "
+                              "dataset: per class nan-mean over images, then the plain mean over classes "
+                              "(foreground_mean)", "nnunetv2 evaluation compute_metrics_on_folder",
+                              inputs=_LABELS, aggregate=nnunet_foreground_mean)
+    return rows
+
+
+#: ``{metric: {convention: Impl}}``: every confusion-matrix metric under every convention that defines it.
+TABLE: dict[str, dict[str, Impl]] = {
+    **{name: _class_metric_rows(name) for name in ("dice", "iou", "precision", "recall")},
+    "accuracy": {
+        "lossctl": Impl(accuracy, "sum_c TP_c / N over valid pixels", "sklearn.metrics.accuracy_score",
+                        inputs=_LABELS),
+        "sklearn": Impl(accuracy, "accuracy_score: sum_c TP_c / N", "sklearn.metrics.accuracy_score",
+                        inputs=_LABELS),
+        "torch": Impl(torchmetrics_accuracy, "multiclass_accuracy(average='macro'): the mean per-class recall over "
+                      "classes with TP+FP+FN > 0 (not the pixel accuracy)",
+                      "torchmetrics.functional.classification.multiclass_accuracy", inputs=_LABELS),
+    },
+}
+
+
+def evaluate(impl: Impl, cm: np.ndarray, include: np.ndarray | None, params: dict[str, Any]) -> Result:
+    """``impl`` on one confusion matrix."""
+    return impl.fn(cm, include, **params)

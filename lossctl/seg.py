@@ -78,16 +78,15 @@ class SegConfig:
         return self.num_classes
 
     def selected(self) -> list[registry.Spec]:
-        """The specs asked for, in catalogue order (by default, the losses the convention has)."""
+        """The specs asked for, in catalogue order (by default, the values the convention has)."""
         chosen = set(self.values)
         if chosen:
             return [s for s in registry.specs("seg") if s.name in chosen]
         return [s for s in registry.specs("seg") if not s.unavailable(self.convention, self.pred_kind)]
 
     def unavailable(self) -> dict[str, str]:
-        """Losses the convention lacks (or that need logits under it), with the reason."""
-        return {s.name: r for s in registry.specs("seg", "loss")
-                if (r := s.unavailable(self.convention, self.pred_kind))}
+        """Values the convention lacks (or that need logits under it), with the reason."""
+        return {s.name: r for s in registry.specs("seg") if (r := s.unavailable(self.convention, self.pred_kind))}
 
     def include(self, num_classes: int) -> np.ndarray:
         """(C,) bool: the classes that enter class means."""
@@ -97,8 +96,12 @@ class SegConfig:
         return keep
 
     def params_for(self, spec: registry.Spec) -> dict[str, Any]:
-        """The spec's parameters (the convention's defaults) with this run's overrides applied."""
-        return {**spec.defaults(self.convention), **self.params.get(spec.name, {})}
+        """The parameters applied to ``spec``: the convention's defaults with this run's overrides (a metric that
+        has an ``empty`` parameter takes ``--empty``'s value unless set by name)."""
+        overrides = dict(self.params.get(spec.name, {}))
+        if spec.kind == "metric" and spec.impl(self.convention).param("empty") is not None:
+            overrides.setdefault("empty", self.empty)
+        return spec.resolve(self.convention, overrides)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``config`` block of the report."""
@@ -107,7 +110,7 @@ class SegConfig:
             "threshold": self.threshold, "channels_last": self.channels_last, "empty": self.empty,
             "include_background": self.include_background, "convention": self.convention,
             "not_available": self.unavailable() if not self.values else {},
-            "params": {s.name: self.params_for(s) for s in self.selected() if s.params},
+            "params": {s.name: self.params_for(s) for s in self.selected()},
             "label_map": self.label_map.to_dict() if self.label_map else None,
             "pred_label_map": self.pred_label_map.to_dict() if self.pred_label_map else None,
             "unmapped": self.unmapped,
@@ -177,8 +180,8 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 return PairFailure(str(pair.pred), f"{pair.pred}: {spec.name} needs probabilities or logits, "
                                    "but the prediction holds labels; drop the loss or give the model's maps",
                                    pair.name)
-            value, per_class = spec.evaluate(x, include, convention=config.convention,
-                                             **config.params_for(spec))
+            value, per_class = spec.evaluate(x, include, config.convention,
+                                             {"ignoring": bool(config.ignore_index)}, **config.params_for(spec))
             losses[spec.name] = value
             if per_class is not None:
                 loss_per_class[spec.name] = _nullable(per_class)
@@ -416,16 +419,25 @@ def _run_identity(doc: dict[str, Any]) -> Any:
     return (doc["lossctl"], *(cfg.get(k) for k in SOURCE_KEYS), cfg["options"], cfg["gates"], doc.get("skipped"))
 
 
-def _scores(cm: np.ndarray, c: int, config: SegConfig) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Metrics of a confusion matrix of ``c`` classes, plus the "predicted no class" column when a prediction map
-    can produce void: those pixels are false negatives of their class and false positives of none (the official
+def _metrics_of(cm: np.ndarray, c: int, config: SegConfig) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Every selected metric of a confusion matrix of ``c`` classes, as the convention defines it: values and
+    per-class vectors. When a prediction map can produce void, the matrix has one more "predicted no class"
+    column: those pixels are false negatives of their class and false positives of none (the official
     Cityscapes evaluator's rule); the column enters no class mean nor per-class list, but accuracy counts the
     pixels as wrong."""
-    if config.void_class is None:
-        return metrics.summarize(cm, config.include(c), config.empty)  # type: ignore[arg-type]
-    include = np.append(config.include(c), False)
-    values, per_class = metrics.summarize(cm, include, config.empty)  # type: ignore[arg-type]
-    return values, {name: v[:c] for name, v in per_class.items()}
+    values: dict[str, float] = {}
+    per_class: dict[str, np.ndarray] = {}
+    include = config.include(c)
+    if config.void_class is not None:
+        include = np.append(include, False)
+    for spec in config.selected():
+        if spec.kind != "metric":
+            continue
+        value, vector = spec.impl(config.convention).fn(cm, include, **config.params_for(spec))
+        values[spec.name] = value
+        if vector is not None:
+            per_class[spec.name] = vector[:c]
+    return values, per_class
 
 
 def _matrix_size(c: int, config: SegConfig) -> int:
@@ -434,7 +446,7 @@ def _matrix_size(c: int, config: SegConfig) -> int:
 
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
     cm = metrics.pad_confusion(o.confusion, _matrix_size(c, config))
-    values, per_class = _scores(cm, c, config)
+    values, per_class = _metrics_of(cm, c, config)
     wanted = [s for s in config.selected() if s.kind == "metric" or s.name in o.losses]
     row_values = {s.name: _nullable_scalar(values[s.name] if s.kind == "metric" else o.losses[s.name])
                   for s in wanted}
@@ -461,8 +473,13 @@ def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) ->
     total = np.zeros((size, size), dtype=np.int64)
     for r in rows:
         total += np.asarray(r["confusion_matrix"], dtype=np.int64)
-    pooled_values, pooled_per_class = _scores(total, c, config)
+    pooled_values, pooled_per_class = _metrics_of(total, c, config)
     metric_names = [s.name for s in config.selected() if s.kind == "metric"]
+    for spec in config.selected():  # a convention that forms a dataset's value its own way (nnU-Net)
+        aggregate = spec.impl(config.convention).aggregate
+        if spec.name in stats["mean"] and aggregate is not None and rows:
+            matrix = np.array([[_nan(v) for v in r["per_class"][spec.name]] for r in rows], dtype=np.float64)
+            stats["mean"][spec.name] = _nullable_scalar(aggregate(matrix, config.include(c)))
     per_class_mean = {}
     for n in {k for r in rows for k in r["per_class"]}:
         m = np.array([[_nan(x) for x in r["per_class"][n]] for r in rows if n in r["per_class"]])

@@ -415,8 +415,8 @@ ROWS: list[Row] = [
         r"--num-classes 4 but --class-names names 3 classes", r";\s*(drop|pass|give|remove|use|make)",
         r"--class-names", code=2, per_file=False),
     Row("convention-lacks-loss", option_row("--convention", "keras", "-l", "lovasz", offender="lovasz"),
-        r"--convention keras has no segmentation loss lovasz", r"`lossctl losses NAME` lists who has what",
-        r"--convention C has no", code=2, per_file=False),
+        r"--convention keras has no seg loss lovasz; it is defined under lossctl, smp",
+        r"`lossctl losses lovasz` shows each definition", r"--convention C has no", code=2, per_file=False),
 ]
 
 

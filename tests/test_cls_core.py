@@ -10,7 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from lossctl.cls import ClsConfig, classification_metrics, prepare_inputs
+from lossctl import registry
+from lossctl.cls import ClsConfig
+from lossctl.cls_input import prepare_inputs
 from lossctl.errors import InputError
 from lossctl.losses import classification as cls
 
@@ -96,7 +98,8 @@ def test_identities(rng):
     for loss in ("sparse_cce", "label_smoothing_ce", "cce"):
         target = np.eye(3)[labels] if loss == "cce" else labels
         xi = make(logits, target, "logits")
-        assert cls.LOSSES[loss](xi, "lossctl")[0] == pytest.approx(cls.LOSSES[loss](xi, "torch")[0])
+        spec = registry.get("cls", loss)
+        assert spec.compute(xi, "lossctl")[0] == pytest.approx(spec.compute(xi, "torch")[0])
 
 
 def test_focal_by_hand():
@@ -131,6 +134,10 @@ def test_unavailable_conventions_say_so():
         cls.multiclass_hinge(make([[0.1, 0.9]], [1], "scores"), "sklearn", hinge="weston_watkins")
 
 
+def classification_metrics(x):
+    return {s.name: s.compute(x)[0] for s in registry.specs("cls", "metric")}
+
+
 def test_metrics_by_hand():
     x = make([0.9, 0.2, 0.6, 0.4], [1, 0, 0, 1])  # predictions 1 0 1 0: TP 1, FP 1, FN 1, TN 1
     m = classification_metrics(x)
@@ -140,14 +147,15 @@ def test_metrics_by_hand():
 
 
 def test_prepare_never_guesses_logits():
-    with pytest.raises(InputError, match="--pred-kind logits"):
-        prepare_inputs(np.array([2.0, -1.0]), np.array([1, 0]), None, "auto", ClsConfig())
-    x = prepare_inputs(np.array([0.2, 0.7]), np.array([1.0, 0.0]), None, "auto", ClsConfig())
+    with pytest.raises(InputError, match="as logits") as refused:
+        prepare_inputs(np.array([2.0, -1.0]), np.array([1, 0]), None, "auto")
+    assert refused.value.option == "pred_kind" and "--" not in str(refused.value)  # the CLI names its option
+    x = prepare_inputs(np.array([0.2, 0.7]), np.array([1.0, 0.0]), None, "auto")
     assert x.kind == "probs" and x.target.dtype == np.int64
 
 
 def test_minus_one_plus_one_targets_are_read_as_zero_one():
-    x = prepare_inputs(np.array([0.9, 0.2, 0.7]), np.array([1, -1, 1]), None, "probs", ClsConfig())
+    x = prepare_inputs(np.array([0.9, 0.2, 0.7]), np.array([1, -1, 1]), None, "probs")
     assert x.target.tolist() == [1, 0, 1]
     assert cls.bce(x)[0] == pytest.approx(-(LN(0.9) + LN(0.8) + LN(0.7)) / 3)
 
@@ -166,8 +174,7 @@ def test_ignored_samples_are_left_out_of_the_per_sample_statistics():
     from lossctl.cls import build_report
 
     config = ClsConfig(values=("sparse_cce",), ignore_index=-100)
-    x = prepare_inputs(np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5]]), np.array([0, -100, 1]), None, "probs",
-                       config)
+    x = config.prepare(np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5]]), np.array([0, -100, 1]), None, "probs")
     summary = build_report(x, config)["summary"]
     assert summary["min"]["sparse_cce"] == pytest.approx(-LN(0.7))
     assert summary["count"] == 2 and summary["undefined"]["sparse_cce"] == 0  # ignored: not counted at all

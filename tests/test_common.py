@@ -95,6 +95,8 @@ def test_3d_volume_equals_its_flattened_pixels(spec, rng):
 
 
 def test_every_entry_is_documented_in_the_catalogue_fields():
-    for spec in registry.REGISTRY.values():
-        assert spec.formula and spec.convention and spec.reference
+    for spec, convention in registry.pairs():
+        impl = spec.conventions[convention]
+        assert spec.formula and impl.definition and impl.reference, (spec.name, convention)
         assert spec.bounds[0] < spec.bounds[1]
+        assert all(p.help for p in impl.params)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.cls import ClsConfig, build_report, prepare_inputs
+from lossctl.cls import ClsConfig, build_report
+from lossctl.cls_input import prepare_inputs
 from lossctl.errors import InputError
 from lossctl.losses.classification import NotAvailable
 
@@ -26,8 +27,8 @@ def _inputs(rng, n=40, c=4):
 def _value(spec, logits, target, order=None):
     if order is not None:
         logits, target = logits[order], target[order]
-    x = prepare_inputs(logits, target, None, "logits", ClsConfig())
-    return spec.compute(x, "lossctl", **spec.defaults())
+    x = prepare_inputs(logits, target, None, "logits")
+    return spec.compute(x, "lossctl")
 
 
 @pytest.mark.parametrize("spec", LOSSES, ids=IDS)
@@ -75,6 +76,6 @@ def test_metrics_of_a_perfect_prediction_are_one(rng):
     target = rng.integers(0, 3, 30)
     probs = np.eye(3)[target]
     config = ClsConfig(values=tuple(registry.names("cls", "metric")))
-    summary = build_report(prepare_inputs(probs, target, None, "probs", config), config)["summary"]
+    summary = build_report(config.prepare(probs, target, None, "probs"), config)["summary"]
     for name in registry.names("cls", "metric"):
         assert summary["mean"][name] == pytest.approx(1.0)

@@ -14,31 +14,37 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.cls import ClsConfig, prepare_inputs
+from lossctl.cls import ClsConfig
 
 HERE = Path(__file__).parent / "golden"
 DOC = json.loads((HERE / "cls.json").read_text())
 INPUTS = np.load(HERE / "cls_inputs.npz")
-#: Options that are not the framework's default definition and that lossctl does not expose.
-NOT_DEFAULTS = {("monai", "use_softmax", True)}
-CASES = [c for c in DOC["cases"]
-         if not any((c["convention"], k, v) in NOT_DEFAULTS for k, v in c["params"].items() if not isinstance(v, list))]
+CASES = DOC["cases"]
 
 
 def _params(case: dict) -> dict:
+    """The case's reference parameters as lossctl names them (the call itself is in ``reference``)."""
     params = dict(case["params"])
-    params.pop("mode", None)
-    params.pop("use_softmax", None)
-    balancing = params.pop("apply_class_balancing", None)
-    if balancing is False:
-        params["alpha"] = None  # Keras ignores alpha unless apply_class_balancing
-    if case["convention"] == "torch" and "alpha" in params and params["alpha"] is None:
-        params["alpha"] = -1.0  # torchvision's way to turn alpha off; lossctl's None means its default 0.25
+    params.pop("mode", None)  # smp's mode follows the target kind
+    if case["convention"] == "keras" and case["loss"] == "focal" and params.get("alpha") is None:
+        params.pop("alpha")  # CategoricalFocalCrossentropy called with its default
+    if params.get("label_smoothing") == 0.0 and registry.get("cls", case["loss"]).impl(
+            case["convention"]).param("label_smoothing") is None:
+        params.pop("label_smoothing")  # the reference has no smoothing: called without it
     if isinstance(params.get("pos_weight"), list):
         params["pos_weight"] = np.asarray(params["pos_weight"])
-    if "squared" in params:
-        params["squared"] = float(params["squared"])
+    if case["convention"] == "torch" and case["loss"] == "multiclass_hinge" and "squared" in params:
+        params["p"] = 2 if params.pop("squared") else 1  # MultiMarginLoss(p)
     return params
+
+
+def _target_kind(case: dict) -> str:
+    """Elementwise losses read (N, C) targets per element, as the references were called."""
+    target = _array(case, "target")
+    if target is not None and target.ndim == 2 and case["loss"] in ("bce", "weighted_bce", "focal", "hinge",
+                                                                    "squared_hinge"):
+        return "multilabel" if case["loss"] != "focal" or case["convention"] != "keras" else "auto"
+    return "auto"
 
 
 def _array(case: dict, key: str):
@@ -50,19 +56,18 @@ def test_fixture_records_its_provenance():
     assert {"torch", "keras", "scikit-learn", "segmentation_models_pytorch", "monai"} <= set(DOC["versions"])
     assert DOC["generated_by"] == "tools/make_golden_cls.py"
     covered = {(c["loss"], c["convention"]) for c in CASES}
-    for spec in registry.specs("cls", "loss"):
-        for convention in spec.presets:
-            if convention != "lossctl":
-                assert (spec.name, convention) in covered, (spec.name, convention)
+    for spec, convention in registry.pairs("cls", "loss"):
+        if convention != "lossctl":
+            assert (spec.name, convention) in covered, (spec.name, convention)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_matches_reference(case):
     class_weights = _array(case, "class_weights")
-    config = ClsConfig(convention=case["convention"], ignore_index=case["ignore_index"],
+    config = ClsConfig(convention=case["convention"], ignore_index=case["ignore_index"], target_kind=_target_kind(case),
                        class_weights=None if class_weights is None else tuple(class_weights.tolist()))
-    x = prepare_inputs(_array(case, "pred"), _array(case, "target"), _array(case, "weights"), case["input"], config)
+    x = config.prepare(_array(case, "pred"), _array(case, "target"), _array(case, "weights"), case["input"])
     spec = registry.get("cls", case["loss"])
-    value, _ = spec.compute(x, case["convention"], **{**spec.defaults(), **_params(case)})
+    value, _ = spec.compute(x, case["convention"], **_params(case))
     rtol = 1e-5 if case["float32_bound"] else 1e-6
     assert value == pytest.approx(case["expected"], rel=rtol, abs=1e-9), case["reference"]

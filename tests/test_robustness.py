@@ -320,5 +320,5 @@ def test_classification_loss_api_refuses_metrics_and_bad_weights():
 
     with pytest.raises(UsageError, match="metric"):
         losses.classification_loss("accuracy", [0.9, 0.2], [1, 0])
-    with pytest.raises(UsageError, match="class-weights"):
+    with pytest.raises(UsageError, match="class weights"):
         losses.classification_loss("cce", [[0.7, 0.3], [0.2, 0.8]], [0, 1], class_weights=[-1, 1])

@@ -94,29 +94,29 @@ def lovasz(pred: Any, target: Any, *, kind: str = "logits", exclude_background: 
 
 def classification_loss(name: str, pred: Any, target: Any, *, kind: str = "probs", convention: str = "lossctl",
                         weights: Any = None, class_weights: Any = None, ignore_index: int | None = None,
-                        **params: Any) -> float:
+                        target_kind: str = "auto", **params: Any) -> float:
     """A classification loss of arrays, as ``convention`` defines it (``lossctl cls`` without the files).
 
     ``name`` is one of ``bce``, ``weighted_bce``, ``cce``, ``sparse_cce``, ``label_smoothing_ce``, ``focal``,
     ``hinge``, ``squared_hinge``, ``multiclass_hinge``; ``pred`` (N,) or (N, C); ``target`` (N,) labels or
-    (N, C) targets; ``kind`` ``"probs"``, ``"logits"`` or ``"scores"``; ``params`` the loss's parameters.
+    (N, C) targets read as ``target_kind`` (``auto``, ``binary``, ``index``, ``onehot``, ``multilabel``,
+    ``soft``); ``kind`` ``"probs"``, ``"logits"`` or ``"scores"``; ``params`` the loss's parameters under that
+    convention (``lossctl losses NAME`` lists them).
 
     >>> round(classification_loss("label_smoothing_ce", [[100.0, -100.0, -100.0]], [0], kind="logits",
     ...                           convention="torch", label_smoothing=0.1), 6)
     13.333333
     """
     from lossctl import registry
-    from lossctl.cls import ClsConfig, prepare_inputs
+    from lossctl.cls_input import prepare_inputs
 
-    config = ClsConfig(convention=convention, ignore_index=ignore_index,
-                       class_weights=None if class_weights is None else tuple(np.asarray(class_weights, float)))
     x = prepare_inputs(np.asarray(pred), np.asarray(target), None if weights is None else np.asarray(weights),
-                       kind, config)
+                       kind, target_kind=target_kind, ignore_index=ignore_index, class_weights=class_weights,
+                       renormalised=convention == "keras")
     spec = registry.get("cls", name)
     if spec.kind != "loss":
         raise registry.UsageError(f"{name} is a metric; classification_loss computes losses")
-    spec.check_params(params)
-    return float(spec.compute(x, convention, **{**spec.defaults(), **params})[0])  # type: ignore[misc]
+    return float(spec.compute(x, convention, **params)[0])
 
 
 __all__ = ["cross_entropy", "focal", "dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss",

@@ -22,86 +22,32 @@ The conventions differ in exactly these places (README.md has the table; definit
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
 import numpy as np
 
-from lossctl._numeric import floored_log, log_sigmoid, log_softmax
-from lossctl.errors import InputError, UsageError
+from lossctl._numeric import KERAS_EPS, KERAS_HIGH, floored_log, log_sigmoid, log_softmax, sigmoid
+from lossctl._numeric import weighted_mean as _weighted_mean
+from lossctl.cls_input import ClsInput
+from lossctl.errors import InputError, NotAvailable, UsageError
 
-CONVENTIONS = ("lossctl", "torch", "keras", "sklearn", "smp", "monai")
-#: Keras' backend epsilon and its float32 upper clip bound.
-KERAS_EPS = 1e-7
-KERAS_HIGH = float(np.float32(1.0) - np.float32(1e-7))
 Result = tuple[float, np.ndarray]
-
-
-class NotAvailable(UsageError):
-    """The chosen convention's framework has no such loss or option."""
-
-
-@dataclass(eq=False)
-class ClsInput:
-    """Predictions and targets of N samples.
-
-    ``pred`` is (N,) for a binary task or (N, C); ``target`` is (N,) labels (binary 0/1 or -1/+1, or class
-    indices) or (N, C) one-hot, soft or multilabel 0/1 targets. ``kind`` is ``"probs"``, ``"logits"`` or
-    ``"scores"`` (decision values, for the hinge losses). ``eps`` is the float epsilon of the stored
-    predictions (scikit-learn's clip).
-    """
-
-    pred: np.ndarray
-    target: np.ndarray
-    kind: str
-    weights: np.ndarray | None = None
-    class_weights: np.ndarray | None = None
-    ignore_index: int | None = None
-    eps: float = float(np.finfo(np.float64).eps)
-
-    @property
-    def n(self) -> int:
-        """Number of samples."""
-        return int(self.pred.shape[0])
-
-    @property
-    def sample_weights(self) -> np.ndarray:
-        """(N,) per-sample weights (ones when none were given)."""
-        return np.ones(self.n) if self.weights is None else self.weights
-
-    @cached_property
-    def log_softmax(self) -> np.ndarray:
-        """(N, C) float64 log-softmax of the predictions (computed once, shared by every loss)."""
-        return log_softmax(self.pred, axis=1)
-
-    @property
-    def is_multiclass(self) -> bool:
-        """Predictions have a class axis and the target holds class indices."""
-        return self.pred.ndim == 2 and self.target.ndim == 1
-
-    def valid(self) -> np.ndarray:
-        """Mask of targets not equal to ``ignore_index`` (same shape as the target)."""
-        if self.ignore_index is None:
-            return np.ones(self.target.shape, bool)
-        return self.target != self.ignore_index
 
 
 # --- shared pieces ------------------------------------------------------------------------------------------
 
 def _refuse(convention: str, what: str) -> NotAvailable:
-    return NotAvailable(f"--convention {convention} has no {what}; choose another --convention "
+    return NotAvailable(f"convention {convention} has no {what}; choose another convention "
                         f"(`lossctl losses NAME` lists who has what)")
 
 
 def _no_option(convention: str, loss: str, option: str, given: bool) -> None:
     if given:
-        raise NotAvailable(f"{loss} under --convention {convention} has no {option}; drop it or choose another "
-                           "--convention")
+        raise NotAvailable(f"{loss} under convention {convention} has no {option}; drop it or choose another "
+                           "convention")
 
 
 def _need(x: ClsInput, loss: str, *kinds: str) -> None:
     if x.kind not in kinds:
-        raise NotAvailable(f"{loss} needs {' or '.join(kinds)} predictions, got {x.kind}; set --pred-kind")
+        raise NotAvailable(f"{loss} needs {' or '.join(kinds)} predictions, got {x.kind}", option="pred_kind")
 
 
 def _binary_shape(x: ClsInput, loss: str, signed: bool = False) -> None:
@@ -109,8 +55,8 @@ def _binary_shape(x: ClsInput, loss: str, signed: bool = False) -> None:
         raise InputError(f"{loss} needs a target of the prediction's shape {x.pred.shape} (binary or multilabel), "
                          f"got {x.target.shape}", subject="target")
     if x.class_weights is not None:
-        raise NotAvailable(f"{loss} takes no class weights; weigh samples with --weights (or positives with "
-                           "--pos-weight)")
+        raise NotAvailable(f"{loss} takes no class weights; weigh samples (or the positive term with "
+                           "pos_weight) instead", option="class_weights")
     kept = x.target[x.valid()]
     if kept.size and (kept.min() < (-1 if signed else 0) or kept.max() > 1):
         raise InputError(f"{loss} needs targets in [0, 1] (or -1/+1 labels), got values in [{kept.min():g}, "
@@ -132,7 +78,7 @@ def _int_labels(x: ClsInput, loss: str) -> np.ndarray:
     bad = valid & ((labels < 0) | (labels >= x.pred.shape[1]))
     if bad.any():
         raise InputError(f"target label {int(labels[bad][0])} is outside 0..{x.pred.shape[1] - 1}; pass "
-                         "--ignore-index for a void label", subject="target")
+                         "an ignore index for a void label", subject="target", option="ignore_index")
     return labels
 
 
@@ -140,7 +86,7 @@ def _binary_logs(x: ClsInput, convention: str) -> tuple[np.ndarray, np.ndarray]:
     """``(log p, log(1 - p))`` of the positive class, with the convention's clamp."""
     if x.kind == "logits":
         if convention == "sklearn":
-            p = 1.0 / (1.0 + np.exp(-x.pred))
+            p = sigmoid(x.pred)
             return _clip_logs(p, x.eps, 1 - x.eps)
         return log_sigmoid(x.pred), log_sigmoid(-x.pred)
     if convention == "keras":
@@ -169,11 +115,6 @@ def _categorical_logs(x: ClsInput, convention: str) -> np.ndarray:
     if convention == "torch":  # CrossEntropyLoss fed log(p) as logits
         return log_softmax(floored_log(p), axis=1)
     return floored_log(p)
-
-
-def _weighted_mean(per_sample: np.ndarray, weights: np.ndarray) -> float:
-    total = weights.sum()
-    return float((weights * per_sample).sum() / total) if total else float("nan")
 
 
 def _reduce(per_sample: np.ndarray, x: ClsInput, convention: str, valid: np.ndarray | None = None) -> float:
@@ -381,7 +322,7 @@ def focal(x: ClsInput, convention: str = "lossctl", *, gamma: float = 2.0, alpha
     y = np.where(valid, x.target, 0).astype(np.float64)
     if convention == "keras":
         y = _smooth_binary(y, label_smoothing, "keras")
-        p = 1.0 / (1.0 + np.exp(-x.pred)) if x.kind == "logits" else x.pred
+        p = sigmoid(x.pred) if x.kind == "logits" else x.pred
         log_p, log_q = _clip_logs(p, KERAS_EPS, KERAS_HIGH)
         bce_el = -(y * log_p + (1 - y) * log_q)
         p_t = y * p + (1 - y) * (1 - p)
@@ -434,7 +375,8 @@ def _focal_multiclass(x: ClsInput, convention: str, *, gamma: float, alpha: floa
     logp_y = logp[np.arange(n), safe]
     per_sample = -np.power(-np.expm1(logp_y), gamma) * logp_y
     if alpha is not None:
-        raise UsageError("a scalar alpha applies to binary focal only; weigh classes with --class-weights")
+        raise UsageError("a scalar alpha applies to binary focal only; weigh classes with class weights",
+                         option="class_weights")
     if x.class_weights is not None:
         per_sample = per_sample * x.class_weights[safe]
     per_sample = np.where(valid, per_sample, 0.0)
@@ -459,7 +401,7 @@ def _one_vs_rest_focal(x: ClsInput, convention: str, *, gamma: float, alpha: flo
         _need(x, "focal", "logits")
         _no_option(convention, "focal", "class weights", x.class_weights is not None)
     valid = x.valid()
-    multiclass = x.is_multiclass
+    multiclass = x.pred.ndim == 2 and x.target.ndim == 1  # one-hot rows are channels here, as in smp/MONAI
     if multiclass:
         labels = _int_labels(x, "focal")
         rows = valid
@@ -554,7 +496,7 @@ def multiclass_hinge(x: ClsInput, convention: str = "lossctl", *, hinge: str | N
     allowed = {"lossctl": ("crammer_singer", "weston_watkins"), "sklearn": ("crammer_singer",),
                "torch": ("weston_watkins",), "keras": ("keras_categorical",)}[convention]
     if flavour not in allowed:
-        raise NotAvailable(f"--convention {convention} has no {flavour} multiclass hinge; it has "
+        raise NotAvailable(f"convention {convention} has no {flavour} multiclass hinge; it has "
                            f"{', '.join(allowed)}")
     _no_option(convention, "multiclass_hinge", "squared hinge", squared and convention == "sklearn")
     _no_option(convention, "multiclass_hinge", "ignore_index", x.ignore_index is not None)
@@ -580,10 +522,3 @@ def multiclass_hinge(x: ClsInput, convention: str = "lossctl", *, hinge: str | N
         return float(per_sample.mean()), per_sample
     per_sample = margins.sum(axis=1)
     return _weighted_mean(per_sample, x.sample_weights), per_sample
-
-
-LOSSES: dict[str, Callable[..., Result]] = {
-    "bce": bce, "weighted_bce": weighted_bce, "cce": cce, "sparse_cce": sparse_cce,
-    "label_smoothing_ce": label_smoothing_ce, "focal": focal, "hinge": hinge, "squared_hinge": squared_hinge,
-    "multiclass_hinge": multiclass_hinge,
-}

@@ -17,7 +17,9 @@ Each function has the signature of :mod:`lossctl.losses.segmentation` (``fn(x, i
 * **torch**: CE is ``CrossEntropyLoss`` (the lossctl definition); focal is torchvision's
   ``sigmoid_focal_loss`` (alpha 0.25) over every (class, pixel) element.
 
-A (loss, convention) pair missing from :data:`SEG_PRESETS` does not exist in that framework.
+Every (loss, convention) pair is a row of :data:`TABLE` (an :class:`~lossctl.convention.Impl`: the function,
+its parameters with the framework's defaults, the prediction kinds it takes, a one-line definition); a pair
+missing from it does not exist in that framework. The registry builds its entries from this table.
 """
 
 from __future__ import annotations
@@ -27,20 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from lossctl._numeric import log_sigmoid, nanmean
-from lossctl.errors import UsageError
+from lossctl._numeric import KERAS_EPS, KERAS_HIGH, log_sigmoid, nanmean
+from lossctl.convention import INF, Impl, Param
 from lossctl.losses import segmentation as seg
-from lossctl.losses.classification import KERAS_EPS, KERAS_HIGH
 from lossctl.seg_input import SegInput
 
 PerClass = np.ndarray | None
 Result = tuple[float, PerClass]
-
-
-def _logits_only(x: SegInput, convention: str, loss: str) -> None:
-    if x.kind != "logits":
-        raise UsageError(f"{loss} under --convention {convention} takes logits (the framework applies the "
-                         "activation itself); give logits with --pred-kind logits or use --convention lossctl")
 
 
 def _averaged_classes(x: SegInput, include: np.ndarray | None) -> np.ndarray:
@@ -82,12 +77,20 @@ def smp_region(x: SegInput, include: np.ndarray | None = None, *, alpha: float, 
 
 
 def smp_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
-              alpha: float | None = None) -> Result:
-    """smp FocalLoss: binary mean over pixels; multiclass mean over classes of one-vs-rest sigmoid focal means."""
-    _logits_only(x, "smp", "focal")
-    logits, targets = _channel_logits(x), _channel_targets(x)
+              alpha: float | None = None, eps: float = 1e-7) -> Result:
+    """smp FocalLoss: binary mean over pixels; multiclass mean over classes of one-vs-rest sigmoid focal means.
+
+    Probabilities (smp's ``from_logits=False``) are clamped to ``[eps, 1 - eps]`` and turned into the logits the
+    loss then reads: ``log(p / (1 - p))`` for a single foreground map (binary mode), ``log p`` per channel for a
+    C-channel map (multiclass mode, as smp does: these are not the logits of ``p``)."""
+    targets = _channel_targets(x)
     if targets.shape[1] == 0:
         return float("nan"), None
+    if x.kind == "logits":
+        logits = _channel_logits(x)
+    else:
+        p = np.clip(np.asarray(x.probs, dtype=np.float64), eps, 1.0 - eps)
+        logits = np.log(p[1] / (1.0 - p[1]))[None, :] if x.single_channel else np.log(p)
     return float(_sigmoid_focal(logits, targets, gamma, alpha).mean(axis=1).mean()), None
 
 
@@ -104,7 +107,6 @@ def _sigmoid_focal(logits: np.ndarray, targets: np.ndarray, gamma: float, alpha:
 def smp_ce(x: SegInput, include: np.ndarray | None = None) -> Result:
     """smp SoftCrossEntropyLoss without smoothing: log-softmax CE of the logits; ignored pixels count as 0 in
     the mean over *all* pixels."""
-    _logits_only(x, "smp", "ce")
     if x.total_pixels == 0:
         return float("nan"), None
     return float(-x.target_log_prob.sum() / x.total_pixels), None
@@ -112,7 +114,6 @@ def smp_ce(x: SegInput, include: np.ndarray | None = None) -> Result:
 
 def smp_lovasz(x: SegInput, include: np.ndarray | None = None) -> Result:
     """smp LovaszLoss (per_image=False on one image): the lossctl definition, from logits."""
-    _logits_only(x, "smp", "lovasz")
     return seg.lovasz(x, include)
 
 
@@ -145,22 +146,34 @@ def _monai_mean(per_class: np.ndarray, keep: np.ndarray) -> Result:
 
 
 def monai_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
-                alpha: float | None = None) -> Result:
-    """MONAI FocalLoss (sigmoid, the default): focal over every (channel, pixel) element, mean."""
-    _logits_only(x, "monai", "focal")
+                alpha: float | None = None, use_softmax: bool = False, ignoring: bool = False) -> Result:
+    """MONAI FocalLoss: sigmoid focal (its default) or, with ``use_softmax``, softmax focal
+    ``-(1 - p_c)^gamma log p_c`` on the true channel (alpha: 1 - alpha for channel 0, alpha for the others),
+    over every (channel, pixel) element, then the mean over them, or, when an ignore index is set
+    (``ignoring``), the sum divided by the number of valid pixels (not channels x pixels)."""
     logits, targets = _channel_logits(x), _channel_targets(x)
     keep = _averaged_classes(x, include)
+    full = logits
     if logits.shape[0] > 1:
         logits, targets = logits[keep], targets[keep]
     if targets.size == 0:
         return float("nan"), None
-    return float(_sigmoid_focal(logits, targets, gamma, alpha).mean()), None
+    if use_softmax:  # a single channel's softmax is 1: every element is 0, as in MONAI
+        log_p = np.zeros_like(logits) if x.single_channel else (full - x._log_normalizer)[keep]
+        elements = -np.power(-np.expm1(log_p), gamma) * log_p * targets
+        if alpha is not None:
+            factor = np.where(np.arange(full.shape[0]) == 0, 1.0 - alpha, alpha)[keep[:full.shape[0]]]
+            elements = elements * factor[:, None]
+    else:
+        elements = _sigmoid_focal(logits, targets, gamma, alpha)
+    if ignoring:
+        return float(elements.sum() / targets.shape[1]), None
+    return float(elements.mean()), None
 
 
 def torch_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
                 alpha: float | None = 0.25) -> Result:
     """torchvision sigmoid_focal_loss(alpha=0.25, gamma=2, reduction='mean') over every (channel, pixel)."""
-    _logits_only(x, "torch", "focal")
     logits, targets = _channel_logits(x), _channel_targets(x)
     if targets.size == 0:
         return float("nan"), None
@@ -212,71 +225,109 @@ def keras_tversky(x: SegInput, include: np.ndarray | None = None, *, alpha: floa
     return float(1.0 - tp / (tp + alpha * (g - tp) + beta * (p - tp) + KERAS_EPS)), None
 
 
-def _variant(fn: Callable[..., Result], doc: str, **fixed: Any) -> Callable[..., Result]:
-    """``fn`` with some parameters fixed (e.g. Dice = Tversky with alpha = beta = 0.5), documented by ``doc``."""
+
+# --- the table ----------------------------------------------------------------------------------------------
+
+def _fixed(fn: Callable[..., Result], **fixed: Any) -> Callable[..., Result]:
+    """``fn`` with some keyword arguments fixed (e.g. Dice is Tversky with alpha = beta = 0.5)."""
     def run(x: SegInput, include: np.ndarray | None = None, **params: Any) -> Result:
-        return fn(x, include, **{**params, **fixed})
-    run.__doc__ = doc
+        return fn(x, include, **params, **fixed)
     return run
 
 
-SEG_PRESETS: dict[tuple[str, str], Callable[..., Result]] = {
-    ("ce", "torch"): seg.cross_entropy,
-    ("focal", "torch"): torch_focal,
-    ("ce", "smp"): smp_ce,
-    ("focal", "smp"): smp_focal,
-    ("dice_loss", "smp"): _variant(smp_region, "smp DiceLoss: mean over every class of (1 - dice_c)[G_c > 0]",
-                                   alpha=0.5, beta=0.5),
-    ("jaccard_loss", "smp"): _variant(smp_region, "smp JaccardLoss: mean over every class of "
-                                      "(1 - iou_c)[G_c > 0]", alpha=1.0, beta=1.0),
-    ("tversky_loss", "smp"): _variant(smp_region, "smp TverskyLoss: mean over every class of (1 - T_c)[G_c > 0]"),
-    ("focal_tversky_loss", "smp"): _variant(smp_region, "smp TverskyLoss(gamma): (mean over every class of "
-                                            "(1 - T_c)[G_c > 0])^gamma"),
-    ("lovasz", "smp"): smp_lovasz,
-    ("dice_loss", "monai"): monai_dice,
-    ("jaccard_loss", "monai"): _variant(monai_dice, "MONAI DiceLoss(jaccard=True): 1 - (2TP + s)/(2(P + G - TP) "
-                                        "+ s) per class, mean over classes", jaccard=True),
-    ("tversky_loss", "monai"): monai_tversky,
-    ("focal", "monai"): monai_focal,
-    ("ce", "keras"): keras_ce,
-    ("focal", "keras"): keras_focal,
-    ("dice_loss", "keras"): _variant(keras_tversky, "Keras Dice (axis=None): 1 - 2 sum(y p)/(sum y + sum p "
-                                     "+ 1e-7) over every class and pixel", alpha=0.5, beta=0.5),
-    ("tversky_loss", "keras"): keras_tversky,
-}
-
-#: Presets whose framework applies its own activation, so the prediction must be logits.
-LOGITS_ONLY = {("focal", "torch"), ("ce", "smp"), ("focal", "smp"), ("lovasz", "smp"), ("focal", "monai")}
+def _smooth(default: float, what: str = "added to the numerator and the denominator of each class's index") -> Param:
+    return Param("smooth", default, what)
 
 
-def preset(name: str, convention: str, pred_kind: str) -> Callable[..., Result]:
-    """The function computing ``name`` under ``convention``; :class:`UsageError` when the framework lacks it."""
-    fn = SEG_PRESETS.get((name, convention))
-    if fn is None:
-        raise UsageError(f"--convention {convention} has no segmentation loss {name}; "
-                         "`lossctl losses NAME` lists who has what")
-    if (name, convention) in LOGITS_ONLY and pred_kind != "logits":
-        raise UsageError(f"{name} under --convention {convention} takes logits (the framework applies the "
-                         "activation itself); pass --pred-kind logits with logit maps")
-    return fn
+_EPS = Param("eps", 1e-7, "lower bound of the denominator", bounds=(1e-300, INF))
+_GAMMA = Param("gamma", 2.0, "focusing exponent")
+_ALPHA_OFF = Param("alpha", None, "weight of class 1 (binary); 1 - alpha for class 0; off by default",
+                   bounds=(0.0, 1.0), optional=True)
+_TV_ALPHA = Param("alpha", 0.3, "weight of false positives")
+_TV_BETA = Param("beta", 0.7, "weight of false negatives")
+_HALF_ALPHA = Param("alpha", 0.5, "weight of false positives")
+_HALF_BETA = Param("beta", 0.5, "weight of false negatives")
+LOGITS = frozenset({"logits"})
+_SMP = "segmentation_models_pytorch 0.6"
+_PRESENT = "mean over the classes present in the ground truth (absent classes are NaN per class)"
+_ABSENT_ZERO = "mean over every included class, a class absent from the ground truth counting 0"
 
-
-#: The parameters a preset takes, where it takes fewer than the lossctl definition (its framework has no others).
-PRESET_PARAMS: dict[tuple[str, str], frozenset[str]] = {
-    ("dice_loss", "keras"): frozenset(),
-    ("tversky_loss", "keras"): frozenset({"alpha", "beta"}),
-    ("dice_loss", "monai"): frozenset({"smooth"}),
-    ("jaccard_loss", "monai"): frozenset({"smooth"}),
-    ("tversky_loss", "monai"): frozenset({"alpha", "beta", "smooth"}),
-}
-
-#: Parameter defaults that differ from lossctl's under a preset (the framework's own defaults).
-PRESET_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("focal", "torch"): {"alpha": 0.25},
-    ("tversky_loss", "smp"): {"alpha": 0.5, "beta": 0.5},
-    ("focal_tversky_loss", "smp"): {"alpha": 0.5, "beta": 0.5, "gamma": 1.0},
-    ("dice_loss", "monai"): {"smooth": 1e-5},
-    ("jaccard_loss", "monai"): {"smooth": 1e-5},
-    ("tversky_loss", "monai"): {"alpha": 0.5, "beta": 0.5, "smooth": 1e-5},
-    ("tversky_loss", "keras"): {"alpha": 0.5, "beta": 0.5},
+#: ``{loss: {convention: Impl}}``: every segmentation loss under every convention that has it.
+TABLE: dict[str, dict[str, Impl]] = {
+    "ce": {
+        "lossctl": Impl(seg.cross_entropy, "mean over valid pixels of -log p_y; logits via log-sum-exp; "
+                        "probabilities: log p floored at -100", "torch.nn.CrossEntropyLoss / NLLLoss"),
+        "torch": Impl(seg.cross_entropy, "CrossEntropyLoss (logits), NLLLoss on log p floored at -100 "
+                      "(probabilities): mean over valid pixels", "torch.nn.CrossEntropyLoss(ignore_index)"),
+        "keras": Impl(keras_ce, "SparseCategoricalCrossentropy: logits via log-softmax; probabilities "
+                      "renormalised and clipped to [1e-7, 1-1e-7]", "keras.losses.SparseCategoricalCrossentropy"),
+        "smp": Impl(smp_ce, "SoftCrossEntropyLoss (logits): ignored pixels count 0 in the mean over ALL pixels",
+                    f"{_SMP} SoftCrossEntropyLoss(smooth_factor=0.0)", inputs=LOGITS),
+    },
+    "focal": {
+        "lossctl": Impl(seg.focal, "mean over valid pixels of -a (1 - p_y)^gamma log p_y; softmax focal for C "
+                        "channels, sigmoid for a binary map; a = alpha / 1 - alpha for class 1 / 0 if set",
+                        "torchvision.ops.sigmoid_focal_loss (binary); MONAI FocalLoss(use_softmax=True) "
+                        "summed over classes", (_GAMMA, _ALPHA_OFF)),
+        "torch": Impl(torch_focal, "torchvision sigmoid_focal_loss: sigmoid focal over every (channel, pixel), "
+                      "mean; alpha 0.25", "torchvision.ops.sigmoid_focal_loss(reduction='mean')",
+                      (_GAMMA, Param("alpha", 0.25, "weight of the positive term; none turns it off (-1)",
+                                     bounds=(0.0, 1.0), optional=True)), inputs=LOGITS),
+        "keras": Impl(keras_focal, "CategoricalFocalCrossentropy (alpha 0.25): mean of alpha (1 - p_y)^gamma "
+                      "(-log p_y); a binary map: BinaryFocalCrossentropy", "keras.losses.CategoricalFocalCrossentropy",
+                      (_GAMMA, Param("alpha", None, "alpha (CategoricalFocalCrossentropy: 0.25 when none; "
+                                     "binary: applied only when given)", bounds=(0.0, 1.0), optional=True))),
+        "smp": Impl(smp_focal, "FocalLoss: mean over classes of each class's one-vs-rest sigmoid focal mean; "
+                    "probabilities (from_logits=False) clamped to [eps, 1-eps], log p as logits",
+                    f"{_SMP} FocalLoss(mode)", (_GAMMA, _ALPHA_OFF, _EPS)),
+        "monai": Impl(monai_focal, "FocalLoss: sigmoid (or use_softmax) focal over every (channel, pixel), "
+                      "mean; with an ignore index: sum / number of valid pixels",
+                      "monai.losses.FocalLoss(to_onehot_y=True)",
+                      (_GAMMA, _ALPHA_OFF, Param("use_softmax", False, "softmax focal instead of sigmoid",
+                                                 kind="bool")), inputs=LOGITS, context=("ignoring",)),
+    },
+    "dice_loss": {
+        "lossctl": Impl(_fixed(seg.region_loss, alpha=0.5, beta=0.5), f"1 - (2TP + 2s)/max(P + G + 2s, eps), "
+                        f"{_PRESENT}", f"{_SMP} DiceLoss(classes=<present>)", (_smooth(0.0), _EPS)),
+        "keras": Impl(_fixed(keras_tversky, alpha=0.5, beta=0.5), "Dice (axis=None): 1 - 2 sum(y p)/(sum y + "
+                      "sum p + 1e-7) over every class and pixel", "keras.losses.Dice"),
+        "smp": Impl(_fixed(smp_region, alpha=0.5, beta=0.5), f"1 - (2TP + s)/max(P + G + s, eps), {_ABSENT_ZERO}",
+                    f"{_SMP} DiceLoss(mode='multiclass')", (_smooth(0.0), _EPS)),
+        "monai": Impl(monai_dice, "DiceLoss: 1 - (2TP + s)/(P + G + s) per class (s = smooth_nr = smooth_dr), "
+                      "plain mean over classes", "monai.losses.DiceLoss(to_onehot_y=True)", (_smooth(1e-5),),
+                      inputs=frozenset({"probs", "logits"})),
+    },
+    "jaccard_loss": {
+        "lossctl": Impl(_fixed(seg.region_loss, alpha=1.0, beta=1.0), f"1 - (TP + s)/max(P + G - TP + s, eps), "
+                        f"{_PRESENT}", f"{_SMP} JaccardLoss(classes=<present>)", (_smooth(0.0), _EPS)),
+        "smp": Impl(_fixed(smp_region, alpha=1.0, beta=1.0), f"1 - (TP + s)/max(P + G - TP + s, eps), "
+                    f"{_ABSENT_ZERO}", f"{_SMP} JaccardLoss(mode='multiclass')", (_smooth(0.0), _EPS)),
+        "monai": Impl(_fixed(monai_dice, jaccard=True), "DiceLoss(jaccard=True): 1 - (2TP + s)/(2(P + G - TP) + s) "
+                      "per class, plain mean", "monai.losses.DiceLoss(jaccard=True)", (_smooth(1e-5),)),
+    },
+    "tversky_loss": {
+        "lossctl": Impl(seg.region_loss, f"1 - (TP + s)/max(TP + alpha FP + beta FN + s, eps), {_PRESENT}",
+                        f"{_SMP} TverskyLoss(classes=<present>)", (_TV_ALPHA, _TV_BETA, _smooth(0.0), _EPS)),
+        "keras": Impl(keras_tversky, "Tversky (axis=None): one ratio over every class and pixel, +1e-7; as "
+                      "Keras' code does, alpha weighs false NEGATIVES", "keras.losses.Tversky",
+                      (_HALF_ALPHA, _HALF_BETA)),
+        "smp": Impl(smp_region, f"1 - (TP + s)/max(TP + alpha FP + beta FN + s, eps), {_ABSENT_ZERO}",
+                    f"{_SMP} TverskyLoss(mode='multiclass')", (_HALF_ALPHA, _HALF_BETA, _smooth(0.0), _EPS)),
+        "monai": Impl(monai_tversky, "TverskyLoss: 1 - (TP + s)/(TP + alpha FP + beta FN + s) per class, plain "
+                      "mean", "monai.losses.TverskyLoss(to_onehot_y=True)", (_HALF_ALPHA, _HALF_BETA, _smooth(1e-5))),
+    },
+    "focal_tversky_loss": {
+        "lossctl": Impl(seg.region_loss, f"(mean_c 1 - T_c)^gamma, {_PRESENT}; Abraham & Khan use gamma 0.75",
+                        f"{_SMP} TverskyLoss(gamma)", (_TV_ALPHA, _TV_BETA, Param("gamma", 0.75, "exponent of the "
+                        "loss, applied after the class mean"), _smooth(0.0), _EPS)),
+        "smp": Impl(smp_region, f"(mean_c (1 - T_c))^gamma, {_ABSENT_ZERO}", f"{_SMP} TverskyLoss(gamma)",
+                    (_HALF_ALPHA, _HALF_BETA, Param("gamma", 1.0, "exponent of the loss"), _smooth(0.0), _EPS)),
+    },
+    "lovasz": {
+        "lossctl": Impl(seg.lovasz, "Lovász-Softmax over the classes present (probabilities or softmax of logits); "
+                        "Lovász hinge for a single-channel logit map", "bermanmaxim/LovaszSoftmax "
+                        "lovasz_softmax(classes='present') / lovasz_hinge"),
+        "smp": Impl(seg.lovasz, "LovaszLoss (per_image=False on one image): Lovász-Softmax / hinge of the logits",
+                    f"{_SMP} LovaszLoss(mode)", inputs=LOGITS),
+    },
 }

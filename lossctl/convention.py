@@ -1,0 +1,167 @@
+r"""One value under one convention: the unit the registry, the CLI, the catalogue and the tests are built of.
+
+A registry entry (:class:`lossctl.registry.Spec`) holds a table ``conventions: {name: Impl}``. An
+:class:`Impl` says everything about the value as that framework defines it:
+
+* ``fn``: the function computing it (its signature is the entry's family: see :mod:`lossctl.registry`);
+* ``params``: its parameters, each typed (number, bool or choice) with the framework's default, so that what
+  is recorded in a report is exactly what was applied;
+* ``inputs`` / ``targets`` / ``options``: the prediction kinds, target kinds and optional inputs (sample
+  weights, class weights, an ignore index) it accepts; anything else is refused with :class:`NotAvailable`
+  before ``fn`` runs, so ``fn`` never branches on a convention;
+* ``definition``: one line, shown side by side with the other conventions by ``lossctl losses NAME`` and in
+  README.md; ``reference``: the library call it reproduces.
+
+Messages name parameters as ``value.param``; the command line adds its own option names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lossctl.errors import NotAvailable, UsageError
+
+INF = math.inf
+ParamKind = Literal["number", "bool", "choice"]
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+#: Every optional input an implementation may accept.
+OPTIONS = ("weights", "class_weights", "ignore_index")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter: name, default, help, and its kind.
+
+    ``number`` lies in ``bounds`` (inclusive); ``optional`` numbers may also be None ("off", or "computed"
+    as the help says); ``bool`` is True/False; ``choice`` is one of ``choices``.
+    """
+
+    name: str
+    default: Any
+    help: str
+    kind: ParamKind = "number"
+    choices: tuple[Any, ...] = ()
+    bounds: tuple[float, float] = (0.0, INF)
+    optional: bool = False
+
+    def parse(self, raw: str, owner: str = "") -> Any:
+        """The typed value of the text ``raw`` (as given on a command line), validated."""
+        text = raw.strip()
+        where = f"{owner}.{self.name}" if owner else self.name
+        if self.optional and text.lower() in ("none", "off"):
+            return None
+        if self.kind == "bool":
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise UsageError(f"{where} = {raw!r}: give true or false")
+        if self.kind == "choice":
+            for choice in self.choices:
+                if text == str(choice):
+                    return self.check(choice, owner)
+            raise UsageError(f"{where} = {raw!r}: choose from {', '.join(map(str, self.choices))}")
+        if text.lower() in ("none", "off"):
+            raise UsageError(f"{where} cannot be turned off; give a number")
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{where} = {raw!r} is not a number") from None
+        return self.check(value, owner)
+
+    def check(self, value: Any, owner: str = "") -> Any:
+        """``value`` if it is valid for this parameter (numbers become float), else a :class:`UsageError`."""
+        where = f"{owner}.{self.name}" if owner else self.name
+        if value is None:
+            if self.optional:
+                return None
+            raise UsageError(f"{where} cannot be turned off; give a value")
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            raise UsageError(f"{where} = {value!r}: give true or false")
+        if self.kind == "choice":
+            if value in self.choices and type(value) is type(self.choices[0]):
+                return value
+            raise UsageError(f"{where} = {value!r}: choose from {', '.join(map(str, self.choices))}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if not hasattr(value, "shape"):  # a per-column array (weighted_bce's computed pos_weight) passes
+                raise UsageError(f"{where} = {value!r} is not a number")
+            return value
+        value = float(value)
+        lo, hi = self.bounds
+        if not math.isfinite(value):
+            raise UsageError(f"{where} = {value}: a parameter must be a finite number")
+        if not lo <= value <= hi:
+            raise UsageError(f"{where} = {value:g} is out of range; it must lie in [{lo:g}, {hi:g}]")
+        return value
+
+    def text(self) -> str:
+        """``name=default`` with the kind, for the catalogue."""
+        if self.kind == "choice":
+            return f"{self.name}={self.default} ({'|'.join(map(str, self.choices))})"
+        return f"{self.name}={self.default}"
+
+
+@dataclass(frozen=True)
+class Impl:
+    """A value as one convention defines it (see the module docstring)."""
+
+    fn: Callable[..., Any] = field(repr=False)
+    definition: str
+    reference: str = ""
+    params: tuple[Param, ...] = ()
+    inputs: frozenset[str] = frozenset({"probs", "logits"})
+    targets: frozenset[str] = frozenset()  # cls target kinds accepted (empty: any); seg: unused
+    options: frozenset[str] = frozenset(OPTIONS)
+    #: seg metrics: how the value of a dataset is formed from the per-image per-class values (None: the mean
+    #: of the images' values, NaN ones left out).
+    aggregate: Callable[..., float] | None = field(default=None, repr=False)
+    #: Facts of the run the engine passes to ``fn`` by keyword (``"ignoring"``: an ignore index is set).
+    context: tuple[str, ...] = ()
+
+    def param(self, name: str) -> Param | None:
+        """The parameter called ``name``, or None."""
+        return next((p for p in self.params if p.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        """``{name: default}`` of every parameter."""
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, overrides: Mapping[str, Any], owner: str = "") -> dict[str, Any]:
+        """The parameters that will be applied: the defaults with ``overrides``, each one checked; a name this
+        implementation lacks is a :class:`UsageError` listing the ones it has."""
+        for name in overrides:
+            if self.param(name) is None:
+                raise UsageError(f"{owner} has no parameter {name!r} here; its parameters: "
+                                 f"{', '.join(p.name for p in self.params) or '(none)'}")
+        return {p.name: p.check(overrides.get(p.name, p.default), owner) for p in self.params}
+
+    def refuse(self, owner: str, convention: str, *, kind: str | None = None, target_kind: str | None = None,
+               given: frozenset[str] = frozenset()) -> None:
+        """Raise :class:`NotAvailable` when this implementation does not take the prediction ``kind``, the
+        ``target_kind`` or one of the optional inputs ``given``."""
+        if kind is not None and kind not in self.inputs:
+            raise NotAvailable(f"{owner} under convention {convention} takes {' or '.join(sorted(self.inputs))} "
+                               f"predictions, not {kind}", option="pred_kind")
+        if target_kind is not None and self.targets and target_kind not in self.targets:
+            raise NotAvailable(f"{owner} under convention {convention} takes {', '.join(sorted(self.targets))} "
+                               f"targets, not {target_kind}", option="target_kind")
+        for option in sorted(given - self.options):
+            raise NotAvailable(f"{owner} under convention {convention} takes no {option.replace('_', ' ')}; "
+                               "drop it or choose another convention", option=option)
+
+
+def with_params(impl: Impl, **changes: Any) -> Impl:
+    """A copy of ``impl`` with some fields replaced (a convention that differs from another in one place)."""
+    from dataclasses import replace
+
+    return replace(impl, **changes)
+
+
+__all__ = ["Param", "Impl", "NotAvailable", "OPTIONS", "with_params"]
