@@ -297,6 +297,12 @@ def test_worse_follows_the_direction_of_a_loss(tmp_path, cli):
     assert [w["delta"] > 0 for w in reverse.json()["worst"]["ce"]] == [True] * 3
 
 
+def test_baseline_gate_on_a_value_the_baseline_lacks_is_a_usage_error(runs, cli):
+    s = runs["set"]  # the baseline holds label predictions: no losses
+    r = cli("seg", s.pred, s.gt, "--class-names", CLASSES, "--baseline", runs["base"], "--gate", "delta(ce)<=0")
+    assert r.code == 2 and "the baseline report has no ce" in r.err, r
+
+
 def test_baseline_gate_without_baseline_is_a_usage_error(runs, cli):
     r = cli("seg", runs["worse"], runs["set"].gt, "--gate", "delta(dice)>=0")
     assert r.code == 2 and "--baseline" in r.err, r
