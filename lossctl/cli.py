@@ -543,8 +543,10 @@ def seg_command(
         _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
                 f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
     selected = select_shard(pairing.pairs, shard)
+    absent = _absent_listed_files(selected) if pairs is not None else []
+    selected = [pair for pair in selected if pair.name not in {failure.name for failure in absent}]
     with _progress(len(selected)) as advance:
-        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance)
+        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance) + absent
     document = build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
                             shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
@@ -553,6 +555,17 @@ def seg_command(
     _write_extra(document, writes, per_class, worst)
     _write_report_dir(document, report, worst, config)
     raise typer.Exit(_finish(document, skip_errors))
+
+
+def _absent_listed_files(pairs: list[Any]) -> list[Any]:
+    """A failure for each listed pair with a file that does not exist (the other pairs are evaluated)."""
+    from lossctl.io import display_path
+    from lossctl.pairing import absent_files
+    from lossctl.seg import PairFailure
+
+    return [PairFailure(str(path), f"{display_path(path)}: no such {side} file ({pair.origin}); fix the path "
+                        "(relative paths are read from the list's folder), or pass --allow-missing to leave such "
+                        "lines out", pair.name) for pair, path, side in absent_files(pairs)]
 
 
 def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pattern: str | None,

@@ -89,6 +89,10 @@ def histogram_svg(values: np.ndarray, name: str, bounds: tuple[float, float], un
         parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 1:.1f}" height="{h:.1f}" fill="#0072b2">'
                      f"<title>[{edges[i]:.4g}, {edges[i + 1]:.4g}): {int(c)} {unit}(s)</title></rect>")
     parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>')
+    if lo < 0 < hi:  # where "no change" is, for deltas
+        zero = pad + (width - 2 * pad) * (0 - lo) / (hi - lo)
+        parts.append(f'<line x1="{zero:.1f}" y1="{pad}" x2="{zero:.1f}" y2="{height - pad}" stroke="#b00020" '
+                     'stroke-dasharray="3,2"><title>0</title></line>')
     parts.append(f'<text x="{pad}" y="{height - 6}" font-size="10">{lo:.3g}</text>')
     parts.append(f'<text x="{width - pad}" y="{height - 6}" font-size="10" text-anchor="end">{hi:.3g}</text>')
     parts.append(f'<text x="{pad}" y="14" font-size="11">{_e(name)}: {v.size} {unit}(s), max bin {top}</text>')
@@ -314,8 +318,10 @@ def _compare_body(document: Document, worst: int, compared: tuple[Document, Docu
                          "—" if v["rel"] is None else f"{100 * v['rel']:+.2f}%",
                          "—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"])
         if rows:
-            parts.append(f"<h2>{_e(title)}</h2>" + _table(table_id, ["value", "base", "new", "delta", "rel",
-                                                                     "95% CI"], rows))
+            header = ["value", "base", "new", "delta", "rel", "95% CI"]
+            if block == "pooled":  # no interval for pooled values
+                header, rows = header[:5], [r[:5] for r in rows]
+            parts.append(f"<h2>{_e(title)}</h2>" + _table(table_id, header, rows))
     if compared is not None:
         parts.append(_delta_histograms(document, compared))
     for name, rows_ in document["worst"].items():

@@ -250,6 +250,19 @@ def test_unreadable_baseline_exits_3(runs, cli, content):
     assert r.code == 3 and "bad.json" in r.err and len(r.error_lines()) == 1, r
 
 
+@pytest.mark.parametrize("edit", [
+    lambda d: d["summary"]["mean"].update(dice="high"),
+    lambda d: d["images"][0]["values"].update(dice=[1]),
+    lambda d: d["images"][1].pop("name"),
+    lambda d: d["summary"]["per_class"]["pooled"].update(dice=0.5),
+    lambda d: d["summary"].update(pooled=None),
+])
+def test_damaged_baseline_exits_3_without_a_traceback(runs, cli, edit):
+    bad = _rewrite(runs["base"], runs["out"] / "damaged.json", edit)
+    r = cli("compare", bad, runs["new"], "--gate", "worse(dice,0)<=3")
+    assert r.code == 3 and "damaged.json" in r.err and "damaged" in r.err and "Traceback" not in r.err, r
+
+
 def test_load_report_names_the_file(tmp_path):
     with pytest.raises(InputError, match="missing.json"):
         compare.load_report(tmp_path / "missing.json")
