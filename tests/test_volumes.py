@@ -15,7 +15,6 @@ import nibabel
 import nrrd
 import numpy as np
 import pytest
-import SimpleITK as sitk
 
 from lossctl import io, registry
 from lossctl.boundary import BOUNDARY_METRICS, CONVENTIONS, boundary_metrics, image_diagonal
@@ -30,7 +29,16 @@ def write_nifti(path: Path, array: np.ndarray, spacing=SPACING, affine: np.ndarr
     return path
 
 
+def _sitk():
+    """SimpleITK, imported when a test needs it: its import alone takes ~130 MB, which a forked child's
+    peak RSS would inherit in the memory tests of other modules."""
+    import SimpleITK
+
+    return SimpleITK
+
+
 def write_mha(path: Path, zyx: np.ndarray, spacing_xyz, compress: bool = False) -> Path:
+    sitk = _sitk()
     path.parent.mkdir(parents=True, exist_ok=True)
     image = sitk.GetImageFromArray(zyx)
     image.SetSpacing(tuple(float(s) for s in spacing_xyz))
@@ -63,6 +71,7 @@ def test_nifti_keeps_dtype_order_and_spacing(tmp_path, name):
 @pytest.mark.parametrize("compress", [False, True])
 @pytest.mark.parametrize("suffix", [".mha", ".mhd"])
 def test_metaimage_spacing_is_reversed_to_the_array_order(tmp_path, suffix, compress):
+    sitk = _sitk()
     zyx = box_labels((5, 6, 7)).astype(np.int16)
     path = write_mha(tmp_path / f"x{suffix}", zyx, (0.5, 0.7, 3.0), compress)
     loaded = io.load_array(path)
@@ -73,6 +82,7 @@ def test_metaimage_spacing_is_reversed_to_the_array_order(tmp_path, suffix, comp
 
 
 def test_metaimage_direction_follows_the_array_axes(tmp_path):
+    sitk = _sitk()
     zyx = box_labels((5, 6, 7))
     image = sitk.GetImageFromArray(zyx)
     image.SetDirection((0, 1, 0, -1, 0, 0, 0, 0, 1))  # x axis along world y, y axis along world -x
