@@ -22,8 +22,19 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lossctl import __version__
-from lossctl.errors import (EXIT_BROKEN_PIPE, EXIT_GATE_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED,
-                            EXIT_OK, InputError, LossctlError, NotAvailable, OutputError, UsageError)
+from lossctl.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_GATE_FAILED,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    InputError,
+    LossctlError,
+    NotAvailable,
+    OutputError,
+    UsageError,
+)
 
 app = typer.Typer(
     name="lossctl",
@@ -371,8 +382,15 @@ def _progress(total: int, unit: str = "pairs") -> Iterator[Callable[[Any], None]
         yield None
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta"),
@@ -492,8 +510,15 @@ def seg_command(
     """Evaluate segmentation predictions against ground-truth masks (files or folders)."""
     from lossctl import registry
     from lossctl.gates import parse_gate
-    from lossctl.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
-                             select_shard)
+    from lossctl.seg import (
+        SegConfig,
+        build_report,
+        check_gate_names,
+        evaluate,
+        parse_shard,
+        resolve_workers,
+        select_shard,
+    )
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 
 from lossctl import REPORT_SCHEMA, __version__, io, metrics, registry
-from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map
 from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
 from lossctl.gates import Gate, check_gates, row_series, validate_gates
-from lossctl.pairing import Pair
+from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map
 from lossctl.losses import segmentation
+from lossctl.pairing import Pair
 from lossctl.seg_input import prepare
 
 #: The report's ``config`` entries that say where the pairs came from (folders and name patterns, or a list).

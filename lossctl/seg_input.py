@@ -25,8 +25,8 @@ from typing import Literal
 import numpy as np
 
 from lossctl._numeric import floored_log, log_sigmoid
-from lossctl.errors import InputError, ShapeMismatchError
 from lossctl.confusion import BLOCK, confusion_matrix, label_dtype
+from lossctl.errors import InputError, ShapeMismatchError
 
 PredKind = Literal["auto", "labels", "probs", "logits"]
 
