@@ -277,9 +277,9 @@ def _github_rows(doc: Document, budget: _Budget) -> None:
 def _github_compare(doc: Document, worst: int) -> list[str]:
     cfg = doc["config"]
     lines = ["<!-- lossctl compare -->", _headline(doc), ""]
-    lines += [f"`{_cell(cfg.get('base', 'base'))}` → `{_cell(cfg.get('new', 'new'))}` ({cfg['of']}): "
+    lines += [(f"`{_cell(cfg.get('base', 'base'))}` → `{_cell(cfg.get('new', 'new'))}` ({cfg['of']}): "
               f"{cfg['paired']} {'sample' if cfg['of'] == 'cls' else 'image'}(s) in both, "
-              f"{len(doc['only_in_base'])} only in base, {len(doc['only_in_new'])} only in new", ""]
+              f"{len(doc['only_in_base'])} only in base, {len(doc['only_in_new'])} only in new"), ""]
     lines += _gate_lines(doc)
     lines += _compare_table_lines(doc, "values", f"**Means** (95% CI: paired bootstrap, {cfg['bootstrap']} "
                                                   "resamples)")
@@ -411,21 +411,21 @@ def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = Fals
     console = Console(file=stream, highlight=False, markup=False, soft_wrap=False)
     console.width = max(console.width, 110)
     cfg = doc["config"]
-    for block, title in (("values", f"lossctl compare ({cfg['of']}): {cfg['paired']} in both; means, 95% CI "
-                                    f"of the paired delta ({cfg['bootstrap']} bootstrap resamples)"),
+    for block, title in (("values", (f"lossctl compare ({cfg['of']}): {cfg['paired']} in both; means, 95% CI "
+                                    f"of the paired delta ({cfg['bootstrap']} bootstrap resamples)")),
                          ("pooled", "pooled (summed confusion matrices)")):
-        if not doc[block] or (not per_class and block == "pooled" and not doc["pooled"]):
+        if not doc[block]:
             continue
         table = Table(title=title, title_justify="left")
-        for col in ("value", "base", "new", "delta", "rel", "95% CI"):
+        for col in ("value", "base", "new", "delta", "rel", "95% CI")[:6 if block == "values" else 5]:
             table.add_column(col, justify="left" if col == "value" else "right", no_wrap=True)
         for name, v in doc[block].items():
             if "[" in name and not per_class:
                 continue
             ci = v.get("ci")
-            table.add_row(name, _fmt(v["base"]), _fmt(v["new"]), _signed(v["delta"]),
-                          "—" if v["rel"] is None else f"{100 * v['rel']:+.2f}%",
-                          "" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]")
+            cells = [name, _fmt(v["base"]), _fmt(v["new"]), _signed(v["delta"]),
+                     "—" if v["rel"] is None else f"{100 * v['rel']:+.2f}%"]
+            table.add_row(*cells, *([] if block == "pooled" else ["—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"]))
         console.print(table)
     shown = _worst_shown(doc)
     for name, rows in doc["worst"].items():

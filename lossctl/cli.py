@@ -352,9 +352,11 @@ def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path:
     """Check the baseline against the new report (classes: exit 2), print notes, add the baseline gates."""
     if base is None:
         return
-    from lossctl.compare import add_baseline_gates, check_compatible
+    from lossctl.compare import add_baseline_gates, check_compatible, validate_compare_gates
 
-    for note in check_compatible(base, document, f"--baseline {path}"):
+    notes = check_compatible(base, document, f"--baseline {path}")
+    validate_compare_gates([g for g in gates if g.against is not None], base, document)
+    for note in notes:
         _stderr(f"note: {note}")
     document["config"]["baseline"] = str(path)
     add_baseline_gates(document, base, gates)
@@ -566,8 +568,10 @@ def seg_command(
         _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
                 f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
     selected = select_shard(pairing.pairs, shard)
+    absent = _absent_listed_files(selected) if pairs is not None else []
+    selected = [pair for pair in selected if pair.name not in {failure.name for failure in absent}]
     with _progress(len(selected)) as advance:
-        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance)
+        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance) + absent
     document = build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
                             shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
@@ -576,6 +580,17 @@ def seg_command(
     _write_extra(document, writes, per_class, worst)
     _write_report_dir(document, report, worst, config)
     raise typer.Exit(_finish(document, skip_errors))
+
+
+def _absent_listed_files(pairs: list[Any]) -> list[Any]:
+    """A failure for each listed pair with a file that does not exist (the other pairs are evaluated)."""
+    from lossctl.io import display_path
+    from lossctl.pairing import absent_files
+    from lossctl.seg import PairFailure
+
+    return [PairFailure(str(path), f"{display_path(path)}: no such {side} file ({pair.origin}); fix the path "
+                        "(relative paths are read from the list's folder), or pass --allow-missing to leave such "
+                        "lines out", pair.name) for pair, path, side in absent_files(pairs)]
 
 
 def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pattern: str | None,
@@ -790,10 +805,6 @@ def cls_command(
         raise _with_file(e, "<stdin>" if file == "-" else file) from None
     document = build_report(x, config, [g for g in gates if g.against is None],
                             sources={"pred": pred, "target": target})
-    if base is not None:
-        from lossctl.compare import validate_compare_gates
-
-        validate_compare_gates(gates, base, document)
     _apply_baseline(document, base, baseline, gates)
     _emit(document, output_format, output, False, _writer(output_format.value, worst, per_image=worst is None))
     _write_extra(document, writes, False, worst)
@@ -849,10 +860,7 @@ def merge_command(
         validate_gates([g for g in extra if g.against], {}, baseline=False)  # refused before the work
     document = merge_reports(documents, [g for g in extra if g.against is None], expect=expect)
     if base is not None:
-        from lossctl.compare import validate_compare_gates
-
         merged = [parse_gate(t) for t in document["config"]["gates"]]
-        validate_compare_gates([g for g in extra if g.against is not None], base, document)
         _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None])
     _emit(document, output_format, output, per_class, _writer(output_format.value, worst, per_image=per_image))
     _write_extra(document, writes, per_class, worst)
@@ -908,7 +916,7 @@ def compare_command(
                                sources={"base": str(base), "new": str(new)}, notes=notes)
     _emit(document, OutputFormat.json, output, per_class, _writer(output_format.value, worst, compare=True))
     _write_extra(document, writes, per_class, worst, compare=True)
-    _write_report_dir(document, report, worst, None)
+    _write_report_dir(document, report, worst, None, (base_doc, new_doc))
     failed = [g for g in document["gates"] if not g["passed"]]
     unit = "sample" if new_doc["command"] == "cls" else "image"
     line = (f"lossctl: compared {document['config']['paired']} {unit}(s) in both reports "
@@ -937,13 +945,13 @@ def _check_report_dir(directory: Path | None, inputs: list[Path]) -> None:
 
 
 def _write_report_dir(document: dict[str, Any], directory: Path | None, worst: int | None,
-                      config: Any) -> None:
+                      config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> None:
     if directory is None:
         return
     from lossctl.html_report import write_report
 
     try:
-        write_report(document, directory, worst=10 if worst is None else worst, config=config)
+        write_report(document, directory, worst=10 if worst is None else worst, config=config, compared=compared)
     except OSError as e:
         raise OutputError(f"{directory}: cannot write the HTML report ({e.strerror or e}); check the path and "
                           "the free space") from None

@@ -78,7 +78,39 @@ def load_report(path: Path, what: str = "baseline") -> Document:
         raise InputError(f"{path}: the {what} report has schema version {schema!r} (written by lossctl "
                          f"{document.get('lossctl', '?')}); this lossctl {__version__} reads schema "
                          f"{REPORT_SCHEMA}: regenerate the {what} with this version")
+    problem = _layout_problem(document)
+    if problem:
+        raise InputError(f"{path}: the {what} report is damaged ({problem}); regenerate it with "
+                         f"`lossctl {document['command']} ... -f json`")
     return document
+
+
+def _is_number(v: Any) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _layout_problem(doc: Document) -> str | None:
+    """What, if anything, breaks the layout that comparing reads: numbers (or null) where values are."""
+    s, cfg = doc["summary"], doc["config"]
+    for stat in ("mean", "pooled"):
+        block = s.get(stat)
+        if not isinstance(block, dict) or not all(_is_number(v) for v in block.values()):
+            return f"summary.{stat} must map names to numbers or null"
+    per_class = s.get("per_class", {"mean": {}, "pooled": {}})
+    for stat in ("mean", "pooled"):
+        block = per_class.get(stat, {}) if isinstance(per_class, dict) else None
+        if not isinstance(block, dict) or not all(isinstance(v, list) and all(map(_is_number, v))
+                                                  for v in block.values()):
+            return f"summary.per_class.{stat} must map names to lists of numbers or null"
+    if not isinstance(cfg.get("class_names", []), list):
+        return "config.class_names must be a list"
+    for i, row in enumerate(doc["images"]):
+        if not (isinstance(row, dict) and isinstance(row.get("name"), str) and isinstance(row.get("values"), dict)
+                and all(_is_number(v) for v in row["values"].values())
+                and isinstance(row.get("per_class", {}), dict)
+                and all(isinstance(v, list) and all(map(_is_number, v)) for v in row.get("per_class", {}).values())):
+            return f"images[{i}] must have a name and numbers (or null) as values"
+    return None
 
 
 def check_compatible(base: Document, new: Document, base_name: str = "the baseline") -> list[str]:

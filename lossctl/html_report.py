@@ -81,14 +81,18 @@ def histogram_svg(values: np.ndarray, name: str, bounds: tuple[float, float], un
     width, height, pad = 320, 130, 22
     bar = (width - 2 * pad) / HIST_BINS
     top = max(int(counts.max()) if counts.size else 0, 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="histogram of {_e(name)}"><rect width="100%" height="100%" fill="#fafafa"/>']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="histogram of {_e(name)}"><rect width="100%" height="100%" fill="#fafafa"/>')]
     for i, c in enumerate(counts):
         h = (height - 2 * pad) * c / top
         x, y = pad + i * bar, height - pad - h
         parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 1:.1f}" height="{h:.1f}" fill="#0072b2">'
                      f"<title>[{edges[i]:.4g}, {edges[i + 1]:.4g}): {int(c)} {unit}(s)</title></rect>")
     parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>')
+    if lo < 0 < hi:  # where "no change" is, for deltas
+        zero = pad + (width - 2 * pad) * (0 - lo) / (hi - lo)
+        parts.append(f'<line x1="{zero:.1f}" y1="{pad}" x2="{zero:.1f}" y2="{height - pad}" stroke="#b00020" '
+                     'stroke-dasharray="3,2"><title>0</title></line>')
     parts.append(f'<text x="{pad}" y="{height - 6}" font-size="10">{lo:.3g}</text>')
     parts.append(f'<text x="{width - pad}" y="{height - 6}" font-size="10" text-anchor="end">{hi:.3g}</text>')
     parts.append(f'<text x="{pad}" y="14" font-size="11">{_e(name)}: {v.size} {unit}(s), max bin {top}</text>')
@@ -181,11 +185,13 @@ def _safe(name: str) -> str:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def write_report(document: Document, directory: Path, *, worst: int = 10, config: Any = None) -> Path:
-    """Write ``directory/index.html`` (and the overlay PNGs) for a seg, cls, merge or compare document."""
+def write_report(document: Document, directory: Path, *, worst: int = 10, config: Any = None,
+                 compared: tuple[Document, Document] | None = None) -> Path:
+    """Write ``directory/index.html`` (and the overlay PNGs) for a seg, cls, merge or compare document
+    (``compared``: the two reports of a compare document, for the histograms of the per-image deltas)."""
     directory.mkdir(exist_ok=True)
     if document["command"] == "compare":
-        body = _compare_body(document, worst)
+        body = _compare_body(document, worst, compared)
     else:
         body = _report_body(document, directory, worst, config)
     title = f"lossctl {document['command']} report"
@@ -277,11 +283,32 @@ def _worst_html(document: Document, rows: list[dict[str, Any]], by: str, directo
             f'<div class="worst" id="worst">{"".join(figures)}</div>')
 
 
-def _compare_body(document: Document, worst: int) -> str:
+def _delta_histograms(document: Document, compared: tuple[Document, Document]) -> str:
+    from lossctl.compare import Pairing
+
+    pairing = Pairing(*compared)
+    unit = "sample" if document["config"]["of"] == "cls" else "image"
+    figures = []
+    for name in document["values"]:
+        if "[" in name or (pairing.command, name) not in registry.REGISTRY:
+            continue
+        _, b, n = pairing.values(name, None)
+        if not b.size:
+            continue
+        d = n - b
+        m = float(np.abs(d).max()) or 1.0
+        figures.append(f"<figure>{histogram_svg(d, f'delta {name}', (-m, m), unit)}</figure>")
+    if not figures:
+        return ""
+    return (f"<h2>Per-{unit} deltas (new - base), over the {unit}s in both reports</h2>"
+            f'<div class="hists" id="histograms">{"".join(figures)}</div>')
+
+
+def _compare_body(document: Document, worst: int, compared: tuple[Document, Document] | None = None) -> str:
     cfg = document["config"]
-    parts = [f"<p><code>{_e(cfg.get('base', 'base'))}</code> → <code>{_e(cfg.get('new', 'new'))}</code> "
+    parts = [(f"<p><code>{_e(cfg.get('base', 'base'))}</code> → <code>{_e(cfg.get('new', 'new'))}</code> "
              f"({_e(cfg['of'])}): {cfg['paired']} in both reports, {len(document['only_in_base'])} only in base, "
-             f"{len(document['only_in_new'])} only in new.</p>", _gates_html(document)]
+             f"{len(document['only_in_new'])} only in new.</p>"), _gates_html(document)]
     for block, title, table_id in (("values", "Means (95% CI: paired bootstrap of the mean per-image delta)",
                                     "summary"), ("pooled", "Pooled", "pooled")):
         rows = []
@@ -292,8 +319,12 @@ def _compare_body(document: Document, worst: int) -> str:
                          "—" if v["rel"] is None else f"{100 * v['rel']:+.2f}%",
                          "—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"])
         if rows:
-            parts.append(f"<h2>{_e(title)}</h2>" + _table(table_id, ["value", "base", "new", "delta", "rel",
-                                                                     "95% CI"], rows))
+            header = ["value", "base", "new", "delta", "rel", "95% CI"]
+            if block == "pooled":  # no interval for pooled values
+                header, rows = header[:5], [r[:5] for r in rows]
+            parts.append(f"<h2>{_e(title)}</h2>" + _table(table_id, header, rows))
+    if compared is not None:
+        parts.append(_delta_histograms(document, compared))
     for name, rows_ in document["worst"].items():
         if rows_:
             rows = [[f"<code>{_e(r['name'])}</code>", _fmt(r["base"]), _fmt(r["new"]), f"{r['delta']:+.4f}"]

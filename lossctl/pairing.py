@@ -38,7 +38,8 @@ from pathlib import Path
 from lossctl.errors import InputError, PairingError, UsageError
 from lossctl.io import SUPPORTED_SUFFIXES, display_path
 
-__all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "read_pairs", "PAIRS_HEADER"]
+__all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "read_pairs", "read_pairs_file",
+           "absent_files", "PAIRS_HEADER"]
 
 _SHOWN = 3  # how many unpaired names a message lists per side
 
@@ -56,11 +57,14 @@ class Pair:
         The prediction file.
     gt : pathlib.Path
         The ground-truth file.
+    origin : str or None
+        For a pair read from a list, where: ``"pairs.csv line 4"``.
     """
 
     name: str
     pred: Path
     gt: Path
+    origin: str | None = field(default=None, compare=False)  # where a listed pair was read ("l.csv line 4")
 
 
 @dataclass(frozen=True)
@@ -137,16 +141,24 @@ or pass --allow-missing to evaluate only the 0 complete pairs
     def without_absent_files(self) -> Pairing:
         """The pairs whose two files exist; the others move to ``missing_gt`` (the ground truth is absent) or
         ``missing_pred`` (the prediction is). For lists of pairs, whose files are not looked at while pairing."""
-        pairs: list[Pair] = []
-        missing_gt, missing_pred = list(self.missing_gt), list(self.missing_pred)
-        for pair in self.pairs:
-            if not os.path.lexists(pair.gt):
-                missing_gt.append(pair.name)
-            elif not os.path.lexists(pair.pred):
-                missing_pred.append(pair.name)
-            else:
-                pairs.append(pair)
-        return replace(self, pairs=pairs, missing_gt=sorted(missing_gt), missing_pred=sorted(missing_pred))
+        absent = absent_files(self.pairs)
+        gone = {pair.name for pair, _, _ in absent}
+        missing_gt = self.missing_gt + [pair.name for pair, _, side in absent if side == "ground-truth"]
+        missing_pred = self.missing_pred + [pair.name for pair, _, side in absent if side == "prediction"]
+        return replace(self, pairs=[p for p in self.pairs if p.name not in gone], missing_gt=sorted(missing_gt),
+                       missing_pred=sorted(missing_pred))
+
+
+def absent_files(pairs: Iterable[Pair]) -> list[tuple[Pair, Path, str]]:
+    """``(pair, file, side)`` for each pair with a file that does not exist (the ground truth is looked at
+    first); ``side`` is ``"ground-truth"`` or ``"prediction"``."""
+    absent = []
+    for pair in pairs:
+        for path, side in ((pair.gt, "ground-truth"), (pair.pred, "prediction")):
+            if not os.path.lexists(path):
+                absent.append((pair, path, side))
+                break
+    return absent
 
 
 def _count(n: int, noun: str) -> str:
@@ -510,7 +522,7 @@ def read_pairs(text: str, *, base: str | os.PathLike[str], source: str) -> Pairi
         if os.path.normpath(pred_path) == os.path.normpath(gt_path):
             raise UsageError(f"{where}: {display_path(pred)} is both the prediction and the ground truth, so it "
                              "would be scored against itself; give the ground-truth file")
-        pairs.append(Pair(name=name, pred=pred_path, gt=gt_path))
+        pairs.append(Pair(name=name, pred=pred_path, gt=gt_path, origin=where))
     if not pairs:
         raise UsageError(f"{source}: holds no pair; write one PRED<TAB>GT or PRED,GT line per pair")
     pairs.sort(key=lambda pair: pair.name)

@@ -249,6 +249,19 @@ def test_unreadable_baseline_exits_3(runs, cli, content):
     assert r.code == 3 and "bad.json" in r.err and len(r.error_lines()) == 1, r
 
 
+@pytest.mark.parametrize("edit", [
+    lambda d: d["summary"]["mean"].update(dice="high"),
+    lambda d: d["images"][0]["values"].update(dice=[1]),
+    lambda d: d["images"][1].pop("name"),
+    lambda d: d["summary"]["per_class"]["pooled"].update(dice=0.5),
+    lambda d: d["summary"].update(pooled=None),
+])
+def test_damaged_baseline_exits_3_without_a_traceback(runs, cli, edit):
+    bad = _rewrite(runs["base"], runs["out"] / "damaged.json", edit)
+    r = cli("compare", bad, runs["new"], "--gate", "worse(dice,0)<=3")
+    assert r.code == 3 and "damaged.json" in r.err and "damaged" in r.err and "Traceback" not in r.err, r
+
+
 def test_load_report_names_the_file(tmp_path):
     with pytest.raises(InputError, match="missing.json"):
         compare.load_report(tmp_path / "missing.json")
@@ -294,6 +307,12 @@ def test_worse_follows_the_direction_of_a_loss(tmp_path, cli):
     reverse = cli("compare", new, base, "--gate", "worse(ce,0)<=0", "-f", "json")
     assert reverse.code == 1 and reverse.json()["gates"][0]["value"] == 3
     assert [w["delta"] > 0 for w in reverse.json()["worst"]["ce"]] == [True] * 3
+
+
+def test_baseline_gate_on_a_value_the_baseline_lacks_is_a_usage_error(runs, cli):
+    s = runs["set"]  # the baseline holds label predictions: no losses
+    r = cli("seg", s.pred, s.gt, "--class-names", CLASSES, "--baseline", runs["base"], "--gate", "delta(ce)<=0")
+    assert r.code == 2 and "the baseline report has no ce" in r.err, r
 
 
 def test_baseline_gate_without_baseline_is_a_usage_error(runs, cli):

@@ -172,7 +172,9 @@ def test_a_missing_file_in_a_list_fails_that_pair_only_unless_allow_missing(cli,
     assert [image["name"] for image in doc["images"]] == GOOD
     assert [(e["name"], e["file"]) for e in doc["errors"]] == [("x", str(seg.root / "pred/x.npy")),
                                                               ("y", str(seg.root / "gt/y.png"))]
-    assert len(r.error_lines()) == 2 and all("no such file" in line for line in r.error_lines()), r
+    lines = r.error_lines()
+    assert len(lines) == 2 and f"no such prediction file ({seg.root / 'l.csv'} line 4)" in lines[0], r
+    assert f"no such ground-truth file ({seg.root / 'l.csv'} line 5)" in lines[1], r
     r = cli("seg", "--pairs", listing, "--allow-missing", "-f", "json")
     assert r.code == 0, r
     assert r.json()["skipped"] == {"missing_gt": ["y"], "missing_pred": ["x"]}
@@ -318,7 +320,8 @@ ROWS = [
     Row("pairs-line-one-column", listing(["pred/b.npy"], line=1), r"has 1 column", r"write PRED<TAB>GT or PRED,GT",
         r"has 1 column", 2),
     Row("pairs-path-missing", listing(["pred/nope.npy,gt/a.png,nope"], offender="{root}/pred/nope.npy"),
-        r"no such file", r"check the path", r"no such file", 3, per_file=True),
+        r"no such prediction file \(.*pairs\.csv line 4\)", r"relative paths are read from the list's folder\), or "
+        r"pass --allow-missing", r"no such prediction file", 3, per_file=True),
     Row("pairs-and-pred-gt", listing([], offender="--pairs", extra=("pred", "gt")),
         r"lists the pairs, so PRED and GT are not given", r"drop .* or --pairs", r"PRED and GT are not given", 2),
     Row("name-holding-dot-dot", listing(["pred/b.npy,gt/b.png,../b"], line=1), r"the image name '\.\./b' holds '\.\.'",

@@ -111,7 +111,8 @@ def test_report_of_compare_and_cls(tmp_path, cli):
     cli("seg", s.labels, s.gt, "-f", "json", "-o", base)
     cli("seg", s.pred, s.gt, "-f", "json", "-o", new)
     assert cli("compare", base, new, "--report", tmp_path / "cmp", "--gate", "delta(dice)>=0").code == 0
-    assert '<table id="summary">' in (tmp_path / "cmp" / "index.html").read_text()
+    page = (tmp_path / "cmp" / "index.html").read_text()
+    assert '<table id="summary">' in page and page.count("<svg") == 5  # a delta histogram per metric
     c = write_cls_inputs(tmp_path / "cls")
     assert cli("cls", c["probs_npy"], c["target_npy"], "--per-sample", "--report", tmp_path / "clsr").code == 0
     assert "<svg" in (tmp_path / "clsr" / "index.html").read_text()
