@@ -498,8 +498,12 @@ def seg_command(
                                               "gates alone decide the exit code.")] = False,
     workers: Annotated[int, typer.Option(min=0, help="Cores to use (0 = all): processes over the pairs when "
                                          "there are at least 2 per process, else threads inside one.")] = 0,
-    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images or volumes with more elements "
-                                            "(decompression-bomb guard).")] = 2**31,
+    max_memory: Annotated[Optional[str], typer.Option(
+        help="Memory one pair may use (bytes; K, M, G suffixes): larger decoded images are refused before "
+             "decoding, larger probability volumes evaluated in chunks. Default: half the available memory.",
+        show_default=False)] = None,
+    max_pixels: Annotated[int, typer.Option(min=1, hidden=True, help="Deprecated: use --max-memory. Refuse "
+                                            "images or volumes with more elements.")] = 2**31,
     shard: Annotated[Optional[str], typer.Option(help="Evaluate only the K-th of N deterministic slices of the "
                                                  "pairs (K/N); combine the JSON reports with `lossctl merge`.")] = None,
     output_format: FormatOpt = OutputFormat.table,
@@ -512,15 +516,9 @@ def seg_command(
     """Evaluate segmentation predictions against ground-truth masks (files or folders)."""
     from lossctl import registry
     from lossctl.gates import parse_gate
-    from lossctl.seg import (
-        SegConfig,
-        build_report,
-        check_gate_names,
-        evaluate,
-        parse_shard,
-        resolve_workers,
-        select_shard,
-    )
+    from lossctl.io import parse_memory
+    from lossctl.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
+                             select_shard)
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:
@@ -531,7 +529,8 @@ def seg_command(
                                tuple(ignore_index or ()), pred_kind.value)
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
-                       max_pixels=max_pixels, empty=empty.value, include_background=not exclude_background,
+                       max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
+                       empty=empty.value, include_background=not exclude_background,
                        convention=convention.value)
     shortcuts = {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps}
     config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value,
@@ -981,6 +980,10 @@ def main() -> None:
     except KeyboardInterrupt:
         _stderr("lossctl: interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except MemoryError:  # outside a pair (a pair's own MemoryError is that pair's error): still one line
+        _stderr("error: not enough memory to finish; free memory, use fewer --workers, or lower --max-memory so "
+                "that oversized files are refused up front")
+        sys.exit(EXIT_INPUT)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except Exception as error:  # click usage errors and aborts arrive here in non-standalone mode

@@ -256,10 +256,9 @@ def _report_body(document: Document, directory: Path, worst: int, config: Any) -
 
 
 def _worst_html(document: Document, rows: list[dict[str, Any]], by: str, directory: Path, config: Any) -> str:
-    from PIL import Image
-
     from lossctl import report
     from lossctl.errors import LossctlError
+    from PIL import Image
 
     legend = "".join(f'<span class="sw" style="background:rgb{COLOURS[k]}"></span>{_e(LEGEND[k])} '
                      for k in COLOURS)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import logging
 import os
@@ -41,17 +42,96 @@ from lossctl.errors import InputError, LossctlError, UsageError
 __all__ = [
     "ARRAY_SUFFIXES",
     "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MEMORY_FRACTION",
     "IMAGE_SUFFIXES",
     "SUPPORTED_SUFFIXES",
     "TABLE_SUFFIXES",
     "Loaded",
+    "check_decoded_size",
+    "default_memory_budget",
     "display_path",
     "load_array",
     "load_table",
+    "memory_text",
+    "parse_memory",
 ]
 
 DEFAULT_MAX_PIXELS = 2**31
-"""Images and volumes with more elements than this are refused (decompression bombs, mistaken inputs)."""
+"""Images and volumes with more elements than this are refused (decompression bombs, mistaken inputs).
+Deprecated in favour of the memory budget (``max_memory``), which is checked first."""
+
+DEFAULT_MEMORY_FRACTION = 0.5
+"""Without an explicit budget, one pair may use this fraction of the memory available when lossctl starts."""
+
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_memory(text: str | int) -> int:
+    """Bytes from ``"512M"``, ``"2G"``, ``"1.5g"``, ``"64K"`` or a plain number (binary units: K = 1024).
+
+    >>> parse_memory("1.5G"), parse_memory("64k"), parse_memory(1000)
+    (1610612736, 65536, 1000)
+    """
+    if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        raw = str(text).strip().upper().removesuffix("IB").removesuffix("B")
+        unit = raw[-1:] if raw[-1:] in _UNITS else ""
+        try:
+            value = float(raw[: len(raw) - len(unit)])
+        except ValueError:
+            raise UsageError(f"--max-memory {text!r} is not a size; write bytes with an optional K, M or G "
+                             "suffix, e.g. 512M or 4G") from None
+    nbytes = int(value * _UNITS[unit])
+    if not value > 0 or nbytes < 1:
+        raise UsageError(f"--max-memory {text!r} must be a positive size, e.g. 512M or 4G")
+    return nbytes
+
+
+def memory_text(nbytes: int) -> str:
+    """A byte count for messages: ``1.5 GiB``, ``512 MiB``, ``4.0 KiB``, ``12 bytes``."""
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= scale:
+            value = nbytes / scale
+            return f"{value:.0f} {unit}" if value >= 100 or value == int(value) else f"{value:.1f} {unit}"
+    return f"{nbytes} bytes"
+
+
+def _available_memory() -> int | None:
+    """MemAvailable of /proc/meminfo (Linux), else the free physical pages, else None."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def default_memory_budget() -> int:
+    """:data:`DEFAULT_MEMORY_FRACTION` of the memory available now (4 GiB when it cannot be known)."""
+    available = _available_memory()
+    return int(DEFAULT_MEMORY_FRACTION * available) if available else 4 << 30
+
+
+def check_decoded_size(d: str, what: str, nbytes: int, budget: int | None) -> None:
+    """Refuse a file whose decoded array would take more than ``budget`` bytes, from its header, before decoding.
+
+    The one budget check of every reader (PNG, TIFF, .npz members, standard input, and the volume formats'
+    readers): ``d`` is the displayed path, ``what`` describes the array (``"the image (40000x40000, 1-bit)"``).
+    ``budget`` None means :func:`default_memory_budget`.
+    """
+    limit = default_memory_budget() if budget is None else budget
+    if nbytes > limit:
+        suggest = memory_text(1 << max(20, int(nbytes * 1.25 - 1).bit_length())).replace(" ", "").replace("iB", "")
+        raise InputError(
+            f"{d}: {what} decodes to {memory_text(nbytes)}, more than the memory budget of {memory_text(limit)}; "
+            f"if the file is trusted raise it (--max-memory {suggest}), otherwise crop or downscale it"
+        )
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -312,11 +392,15 @@ def _check_dtype(d: str, dtype: np.dtype[Any] | None, *, label: str = "the array
     )
 
 
-def _check_shape(d: str, shape: tuple[int, ...], max_pixels: int | None, *, label: str = "the array") -> None:
-    """Refuse arrays with more than ``max_pixels`` elements (unless None) and arrays with no element."""
+def _check_shape(d: str, shape: tuple[int, ...], max_pixels: int | None, *, label: str = "the array",
+                 itemsize: int = 0, budget: int | None = None) -> None:
+    """Refuse arrays with more than ``max_pixels`` elements (unless None), arrays whose ``itemsize``-byte
+    elements would exceed the memory ``budget`` (when ``itemsize``) and arrays with no element."""
     n = 1
     for length in shape:
         n *= int(length)
+    if itemsize:
+        check_decoded_size(d, f"{label} ({_size_text(shape)})", n * itemsize, budget)
     if max_pixels is not None and n > max_pixels:
         raise _too_large(d, f"{label} ({_size_text(shape)})", n, max_pixels)
     if n == 0:
@@ -333,7 +417,7 @@ def _converting(d: str, fmt: str) -> Iterator[None]:
         raise
     except MemoryError as exc:
         raise InputError(
-            f"{d}: not enough memory to load it as {title}; free memory, or lower --max-pixels to refuse such files"
+            f"{d}: not enough memory to load it as {title}; free memory, or lower --max-memory to refuse such files"
         ) from exc
     except PermissionError as exc:
         raise InputError(f"{d}: permission denied; make the file readable (chmod u+r)") from exc
@@ -356,7 +440,12 @@ def _native(array: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _read_pil(path: str, d: str, fmt: str, max_pixels: int) -> tuple[np.ndarray, str]:
+#: Bytes per pixel of the arrays Pillow's modes decode to (other modes: 4 bytes per band).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2,
+               "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBA": 4, "RGBa": 4, "CMYK": 4, "I": 4, "F": 4}
+
+
+def _read_pil(path: str, d: str, fmt: str, max_pixels: int, budget: int | None = None) -> tuple[np.ndarray, str]:
     """Read a PNG or JPEG with Pillow; return (array, mode)."""
     from PIL import Image
 
@@ -378,7 +467,10 @@ def _read_pil(path: str, d: str, fmt: str, max_pixels: int) -> tuple[np.ndarray,
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
         with image:
-            width, height = image.size
+            width, height = image.size  # from the header (IHDR): nothing is decoded yet
+            per_pixel = _MODE_BYTES.get(image.mode, 4 * len(image.getbands()))
+            check_decoded_size(d, f"the image ({width}x{height}, mode {image.mode})", width * height * per_pixel,
+                               budget)
             if width * height > max_pixels:
                 raise _too_large(d, f"the image ({width}x{height})", width * height, max_pixels, "pixels")
             with warnings.catch_warnings():
@@ -437,7 +529,7 @@ def _tifffile_damage(records: list[logging.LogRecord]) -> str | None:
     return None
 
 
-def _read_tiff(path: str, d: str, max_pixels: int) -> tuple[np.ndarray, str | None]:
+def _read_tiff(path: str, d: str, max_pixels: int, budget: int | None = None) -> tuple[np.ndarray, str | None]:
     """Read a TIFF with tifffile: a page as 2-D (or H x W x C), a stack of pages as D x H x W. The mode is
     ``"RGB"``/``"RGBA"`` for a colour (photometric RGB) image, else None."""
     import tifffile
@@ -446,7 +538,7 @@ def _read_tiff(path: str, d: str, max_pixels: int) -> tuple[np.ndarray, str | No
     if _TIFFFILE_CAPTURE not in logger.filters:
         logger.addFilter(_TIFFFILE_CAPTURE)
     with _TIFFFILE_CAPTURE.capture() as records:
-        array, mode = _read_tiff_data(tifffile, path, d, max_pixels, records)
+        array, mode = _read_tiff_data(tifffile, path, d, max_pixels, records, budget)
     _raise_tiff_damage(d, records)
     return array, mode
 
@@ -461,7 +553,7 @@ def _raise_tiff_damage(d: str, records: list[logging.LogRecord]) -> None:
 
 
 def _read_tiff_data(
-    tifffile: Any, path: str, d: str, max_pixels: int, records: list[logging.LogRecord]
+    tifffile: Any, path: str, d: str, max_pixels: int, records: list[logging.LogRecord], budget: int | None = None
 ) -> tuple[np.ndarray, str | None]:
     with _converting(d, "tiff"), tifffile.TiffFile(path) as tif:
         series = list(tif.series)
@@ -481,7 +573,7 @@ def _read_tiff_data(
         if stack:
             shape = (len(series), *shape)
         _check_dtype(d, dtype)
-        _check_shape(d, shape, max_pixels)
+        _check_shape(d, shape, max_pixels, label="the image", itemsize=dtype.itemsize, budget=budget)  # tags only
         _raise_tiff_damage(d, records)  # damage found while parsing: do not allocate and decode garbage
         if stack:
             array = np.empty(shape, dtype=dtype)
@@ -522,17 +614,19 @@ def _read_npy_file(path: str, d: str, file_size: int, max_pixels: int) -> np.nda
         return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
-def _read_npy_stream(stream: IO[bytes], d: str, max_pixels: int, *, label: str = "the array") -> np.ndarray:
-    """Read an ``.npy`` from a stream (standard input, an ``.npz`` member) after checking its header."""
+def _read_npy_stream(stream: IO[bytes], d: str, max_pixels: int, *, label: str = "the array",
+                     budget: int | None = None) -> np.ndarray:
+    """Read an ``.npy`` from a stream (standard input, an ``.npz`` member) after checking its header (the array
+    is decoded into memory, so its size is checked against the budget)."""
     shape, dtype = _npy_header(stream)
     _check_dtype(d, dtype, label=label)
-    _check_shape(d, shape, max_pixels, label=label)
+    _check_shape(d, shape, max_pixels, label=label, itemsize=dtype.itemsize, budget=budget)
     stream.seek(0)
     return np.lib.format.read_array(stream, allow_pickle=False)
 
 
 def _read_npz(source: str | IO[bytes], d: str, npz_key: str | None, max_pixels: int,
-              key_required: bool = True) -> np.ndarray:
+              key_required: bool = True, budget: int | None = None) -> np.ndarray:
     """Read one array of an ``.npz`` archive: ``npz_key``, or the only one it holds (also when ``npz_key`` is
     missing from it, unless ``key_required``)."""
     with _converting(d, "npz"), np.load(source, allow_pickle=False) as archive:
@@ -559,7 +653,7 @@ def _read_npz(source: str | IO[bytes], d: str, npz_key: str | None, max_pixels: 
         if not member.endswith(".npy"):
             raise InputError(f"{d}: member {key!r} is not a NumPy array; re-save the archive with np.savez")
         with archive.zip.open(member) as stream:
-            return _read_npy_stream(stream, d, max_pixels, label=f"array {key!r}")
+            return _read_npy_stream(stream, d, max_pixels, label=f"array {key!r}", budget=budget)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -580,6 +674,7 @@ def load_array(
     npz_key: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     npz_key_required: bool = True,
+    max_memory: int | None = None,
 ) -> Loaded:
     """Read one image or array file, keeping its stored dtype.
 
@@ -590,7 +685,13 @@ def load_array(
     npz_key : str, optional
         For an ``.npz`` holding several arrays, the one to read. Ignored for other formats.
     max_pixels : int, optional
-        Refuse images and arrays with more elements than this, before decoding them.
+        Refuse images and arrays with more elements than this, before decoding them (deprecated: the memory
+        budget is the limit that matters).
+    max_memory : int, optional
+        The memory budget in bytes (None: :func:`default_memory_budget`). A PNG, JPEG or TIFF image, an
+        ``.npz`` member or standard input whose decoded array (its size read from the header: PNG IHDR,
+        TIFF tags, NPY header) exceeds it is refused before decoding. An ``.npy`` file is memory-mapped, not
+        decoded: it is never refused for its size here (the evaluation reads it in chunks that fit).
 
     Returns
     -------
@@ -629,13 +730,13 @@ def load_array(
 
     mode: str | None = None
     if fmt in ("png", "jpeg"):
-        array, mode = _read_pil(given, d, fmt, max_pixels)
+        array, mode = _read_pil(given, d, fmt, max_pixels, max_memory)
     elif fmt == "tiff":
-        array, mode = _read_tiff(given, d, max_pixels)
+        array, mode = _read_tiff(given, d, max_pixels, max_memory)
     elif fmt == "npy":
         array = _read_npy_file(given, d, file_size, max_pixels)
     else:
-        array = _read_npz(given, d, npz_key, max_pixels, npz_key_required)
+        array = _read_npz(given, d, npz_key, max_pixels, npz_key_required, max_memory)
     _check_dtype(d, array.dtype)
     _check_shape(d, tuple(array.shape), None)  # the size limit was checked before decoding
     return Loaded(array=array, path=given, format=fmt, mode=mode, lossy=fmt == "jpeg")

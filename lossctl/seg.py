@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 
 from lossctl import REPORT_SCHEMA, __version__, io, metrics, registry
+from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map
 from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
 from lossctl.gates import Gate, check_gates, row_series, validate_gates
-from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map
-from lossctl.losses import segmentation
 from lossctl.pairing import Pair
-from lossctl.seg_input import prepare
+from lossctl.losses import segmentation
+from lossctl.seg_input import ChunkedInput, chunk_rows, prepare
 
 #: The report's ``config`` entries that say where the pairs came from (folders and name patterns, or a list).
 SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
@@ -50,7 +50,8 @@ class SegConfig:
     channels_last: bool = False
     npz_key: str | None = None
     gt_npz_key: str | None = None
-    max_pixels: int = io.DEFAULT_MAX_PIXELS
+    max_pixels: int = io.DEFAULT_MAX_PIXELS  # deprecated element limit; the memory budget comes first
+    max_memory: int | None = None  # bytes one pair may use; None: a fraction of the available memory
     empty: str = "nan"
     include_background: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -139,12 +140,23 @@ class PairFailure:
 
 
 def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
-    """Load, check and evaluate one pair; any :class:`InputError` becomes a :class:`PairFailure`."""
+    """Load, check and evaluate one pair; any :class:`InputError`, and running out of memory, becomes a
+    :class:`PairFailure` (the other pairs are still evaluated)."""
     try:
-        pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels)
+        return _evaluate_pair(pair, config)
+    except MemoryError:
+        return PairFailure(str(pair.pred), f"{pair.pred}: not enough memory to evaluate it against {pair.gt}; "
+                           "free memory, use fewer --workers, or set --max-memory below the memory this "
+                           "machine has so that such files are refused (or chunked) up front", pair.name)
+
+
+def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
+    try:
+        budget = config.max_memory
+        pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels, max_memory=budget)
         # --npz-key also names the ground truth's array, unless --gt-npz-key does (a single array is read anyway)
         gt = io.load_array(pair.gt, npz_key=config.gt_npz_key or config.npz_key, max_pixels=config.max_pixels,
-                           npz_key_required=config.gt_npz_key is not None)
+                           npz_key_required=config.gt_npz_key is not None, max_memory=budget)
         notes = []
         arrays = {}
         for loaded, what in ((gt, "ground truth"), (pred, "prediction")):
@@ -163,10 +175,19 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
             return mapped
         target, prediction, ignore = mapped
         num_classes = config.num_classes if config.void_class is None else config.void_class + 1
+        options = dict(kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
+                       threshold=config.threshold, channels_last=config.channels_last)
+        limit = io.default_memory_budget() if budget is None else budget
+        rows = None if config.pred_kind == "labels" else chunk_rows(prediction, target.shape, limit)
+        if rows is not None and config.convention != "lossctl":
+            return PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
+                               f"{io.memory_text(limit)}; raise --max-memory, or use --convention lossctl, which "
+                               "evaluates such maps in chunks", pair.name)
         try:
-            x = prepare(prediction, target, kind=config.pred_kind,  # type: ignore[arg-type]
-                        ignore_index=ignore, num_classes=num_classes,
-                        threshold=config.threshold, channels_last=config.channels_last)
+            if rows is None:
+                x = prepare(prediction, target, **options)  # type: ignore[arg-type]
+            else:  # too large for the budget: chunks of the leading spatial axis, the same numbers
+                x = ChunkedInput(prediction, target, rows, **options)
         except InputError as e:
             file = pair.gt if e.subject == "target" else pair.pred
             return PairFailure(str(file), f"{file}: {e}", pair.name)

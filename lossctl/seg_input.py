@@ -18,15 +18,17 @@ Conventions (documented in README.md, "Inputs"):
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from lossctl._numeric import floored_log, log_sigmoid
-from lossctl.confusion import BLOCK, confusion_matrix, label_dtype
 from lossctl.errors import InputError, ShapeMismatchError
+from lossctl.confusion import BLOCK, confusion_matrix, label_dtype
 
 PredKind = Literal["auto", "labels", "probs", "logits"]
 
@@ -63,6 +65,10 @@ class SegInput:
     foreground : (N,) array or None
         A single-channel probability map in its stored float precision (clipped to [0, 1]): the Lovász loss
         sorts it (float32 sorts faster than float64, and in the same order).
+    segments : (S,) int array or None
+        Where each non-empty slice of the leading spatial axis (a row of an image, a slice of a volume) starts
+        among the N valid pixels (None: one segment). Sums over pixels are formed per segment, then added
+        exactly (:meth:`pixel_sum`), so a volume evaluated in chunks of slices gives the same bits.
     notes : list of str
         Conventions applied to this pair that the user should see (e.g. the 0/255 rule).
     """
@@ -78,6 +84,40 @@ class SegInput:
     n_total: int = -1  # pixels before ignored ones were removed (-1: none were)
     channel_max: np.ndarray | None = None  # (N,) per-pixel maximum of the logits, when already known
     foreground: np.ndarray | None = None  # (N,) a single-channel probability map in its stored precision
+    segments: np.ndarray | None = None  # (S,) where each non-empty leading-axis slice starts among the N pixels
+
+    @property
+    def valid_pixels(self) -> int:
+        """N, the number of valid pixels."""
+        return self.target.size
+
+    def pixel_sum(self, values: np.ndarray) -> np.ndarray | float:
+        """``sum_n values[..., n]`` in float64 in the canonical order: pairwise within each leading-axis slice,
+        then an exactly rounded sum over the slices (:func:`exact_sum`), whatever the chunking."""
+        return exact_sum(self.slice_sums(values))
+
+    def slice_sums(self, values: np.ndarray) -> np.ndarray:
+        """(..., S) float64 partial sums of ``values`` (..., N) over each leading-axis slice."""
+        if self.target.size == 0:
+            return np.zeros((*values.shape[:-1], 0))
+        starts = self.segments if self.segments is not None else np.zeros(1, dtype=np.intp)
+        return np.add.reduceat(np.asarray(values, dtype=np.float64), starts, axis=-1)
+
+    def pixel_mean(self, per_pixel: Callable[[SegInput], np.ndarray]) -> float:
+        """``mean_n per_pixel(self)[n]`` over the valid pixels, summed as :meth:`pixel_sum` does."""
+        return float(self.pixel_sum(per_pixel(self))) / self.target.size
+
+    def class_values(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """Channel ``c`` of the prediction (stored precision) at the pixels of class ``c``, and at the others;
+        for a single-channel map the foreground map (``c`` = 1), for a binary logit map its logits."""
+        fg = self.target == c
+        if self.binary_logits is not None:
+            values = self.binary_logits
+        elif self.single_channel:
+            values = self.foreground if self.foreground is not None else self.probs[1]
+        else:
+            values = self.probs[c]
+        return values[fg], values[~fg]
 
     @property
     def total_pixels(self) -> int:
@@ -130,13 +170,36 @@ class SegInput:
     @cached_property
     def soft_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(TP, P, G), each (C,): ``TP_c = sum p_c [y=c]``, ``P_c = sum p_c``, ``G_c = #[y=c]`` over valid pixels."""
-        tp = class_sums(self.target, self.target_prob, self.num_classes)
-        return tp, self.probs.sum(axis=1, dtype=np.float64), self.class_counts.astype(np.float64)
+        return (exact_sum(self.class_slice_sums()), self.pixel_sum(self.probs),
+                self.class_counts.astype(np.float64))
+
+    def class_slice_sums(self) -> np.ndarray:
+        """(C, S) partial sums of ``p_y [y = c]`` over each leading-axis slice (``bincount`` adds in pixel order)."""
+        c = self.num_classes
+        if self.target.size == 0:
+            return np.zeros((c, 0))
+        starts = self.segments if self.segments is not None else np.zeros(1, dtype=np.intp)
+        segment = np.repeat(np.arange(starts.size, dtype=label_dtype(starts.size)),
+                            np.diff(np.append(starts, self.target.size)))
+        key = np.empty(self.target.size, dtype=label_dtype(c * starts.size))
+        np.multiply(segment, c, out=key, dtype=key.dtype, casting="unsafe")
+        np.add(key, self.target, out=key, dtype=key.dtype, casting="unsafe")
+        sums = np.bincount(key, weights=self.target_prob, minlength=c * starts.size)
+        return sums.reshape(starts.size, c).T
 
     @cached_property
     def confusion(self) -> np.ndarray:
         """(C, C) int64 confusion matrix; rows are ground truth, columns the prediction."""
         return confusion_matrix(self.target, self.labels, self.num_classes)
+
+
+def exact_sum(partials: np.ndarray) -> np.ndarray | float:
+    """The exactly rounded sum (``math.fsum``) of partial sums along the last axis: independent of their grouping."""
+    partials = np.asarray(partials, dtype=np.float64)
+    if partials.ndim == 1:
+        return math.fsum(partials.tolist())
+    return np.array([math.fsum(row) for row in partials.reshape(-1, partials.shape[-1]).tolist()]).reshape(
+        partials.shape[:-1])
 
 
 def class_sums(target: np.ndarray, weights: np.ndarray, num_classes: int) -> np.ndarray:
@@ -195,6 +258,7 @@ def prepare(
     soft, binary = _channels_first(pred, target.shape, channels_last)
     valid = _valid_mask(target, ignore_index)
     t = _flat(target, valid)
+    segments = _segments(target.shape, valid)
     binary_logits = top = foreground = None
     if binary:
         if num_classes not in (None, 2):
@@ -239,7 +303,7 @@ def prepare(
     _check_label_range(t, c, "target", "ground truth")
     return SegInput(target=t, labels=labels, num_classes=c, kind=kind, soft=soft, binary_logits=binary_logits,
                     single_channel=binary, notes=notes, n_total=target.size,
-                    channel_max=top if kind == "logits" else None, foreground=foreground)
+                    channel_max=top if kind == "logits" else None, foreground=foreground, segments=segments)
 
 
 #: Largest class count lossctl infers from label values alone; beyond it a label is more likely a void value.
@@ -349,6 +413,15 @@ def _valid_mask(target: np.ndarray, ignore: tuple[int, ...]) -> np.ndarray | Non
     return None if not ignored.any() else ~ignored
 
 
+def _segments(shape: tuple[int, ...], valid: np.ndarray | None) -> np.ndarray | None:
+    """Where each non-empty slice of the leading spatial axis starts among the flattened valid pixels."""
+    if len(shape) < 2 or not shape[0]:
+        return None
+    per_slice = int(np.prod(shape[1:]))
+    counts = np.full(shape[0], per_slice) if valid is None else valid.reshape(shape[0], -1).sum(axis=1)
+    return (np.cumsum(counts) - counts)[counts > 0]
+
+
 def _flat(a: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
     return a.reshape(-1) if valid is None else a[valid]
 
@@ -441,3 +514,81 @@ def _check_channel_sums(sums: np.ndarray) -> None:
         raise InputError(f"the prediction is read as probabilities but its channels sum to values up to "
                          f"{worst:.3g} away from 1; if these are logits or scores pass --pred-kind logits",
                          subject="pred")
+
+
+#: Bytes per pixel and channel, plus per pixel, that preparing and evaluating a soft map takes (float64 sums,
+#: labels, log-probabilities, the focal terms); what :func:`chunk_rows` budgets for.
+BYTES_PER_CHANNEL, BYTES_PER_PIXEL = 16, 64
+
+
+def chunk_rows(pred: np.ndarray, target_shape: tuple[int, ...], budget: int) -> int | None:
+    """Slices of the leading spatial axis per chunk so that evaluating a soft ``pred`` stays within ``budget``
+    bytes, or None when the whole map fits (or cannot be split: 1-D data)."""
+    if len(target_shape) < 2 or not np.issubdtype(pred.dtype, np.floating):
+        return None
+    channels = max(1, pred.size // max(1, int(np.prod(target_shape))))
+    per_pixel = BYTES_PER_CHANNEL * channels + BYTES_PER_PIXEL
+    if not isinstance(pred, np.memmap):
+        per_pixel += pred.itemsize * channels  # a decoded map is held besides
+    per_slice = int(np.prod(target_shape[1:])) * per_pixel
+    if per_slice * target_shape[0] <= budget:
+        return None
+    return max(1, budget // per_slice)
+
+
+class ChunkedInput:
+    """A soft prediction evaluated chunk by chunk along the leading spatial axis, for a map whose evaluation would
+    not fit the memory budget; it offers what the lossctl losses and the metrics read from a :class:`SegInput`.
+
+    Each chunk of ``rows`` slices is checked and prepared by :func:`prepare` (the same checks as a whole map).
+    The confusion matrix is added up; sums over pixels (CE, focal, the soft sums) are kept as the same per-slice
+    partial sums a whole-map :class:`SegInput` forms and added exactly, and the Lovász loss gathers one class at
+    a time; so every value is bit-identical to the unchunked evaluation, whatever ``rows``. Memory: one chunk,
+    plus for the Lovász loss one class's values (the stored precision, one per pixel).
+    """
+
+    def __init__(self, pred: np.ndarray, target: np.ndarray, rows: int, **options: Any) -> None:
+        self.notes: list[str] = []
+        # the 0/255 rule is decided on the whole ground truth, not chunk by chunk
+        target = _check_target(np.asarray(target), tuple(options.get("ignore_index", ())),
+                               options.get("num_classes"), self.notes)
+        self._pred, self._target, self._options = pred, target, options
+        depth = target.shape[0]
+        self._bounds = [(start, min(depth, start + rows)) for start in range(0, depth, max(1, rows))]
+        self._split_pred = options.get("channels_last") or pred.shape == target.shape
+        whole_rule = any("0/255" in note for note in self.notes)
+        confusion, tp_parts, p_parts, n, n_total = None, [], [], 0, 0
+        for part in self._parts():
+            first = confusion is None
+            if first:
+                self.kind, self.num_classes, self.single_channel = part.kind, part.num_classes, part.single_channel
+                confusion = np.zeros((part.num_classes, part.num_classes), dtype=np.int64)
+            confusion += part.confusion
+            if not whole_rule and any("0/255" in note for note in part.notes):  # a chunk of only 0 and 255
+                _check_label_range(np.array([255]), part.num_classes, "target", "ground truth")
+            self.notes += [note for note in part.notes if note not in self.notes]
+            tp_parts.append(part.class_slice_sums())
+            p_parts.append(part.slice_sums(part.probs))
+            n += part.valid_pixels
+            n_total += part.total_pixels
+        self.confusion, self.valid_pixels, self.total_pixels = confusion, n, n_total
+        self.class_counts = confusion.sum(axis=1)
+        self.soft_sums = (exact_sum(np.concatenate(tp_parts, axis=1)), exact_sum(np.concatenate(p_parts, axis=1)),
+                          self.class_counts.astype(np.float64))
+        self.soft = self  # not None: the prediction is soft (the engine tests ``x.soft is None``)
+        self.binary_logits = None
+
+    def _parts(self) -> Any:
+        for start, stop in self._bounds:
+            pred = self._pred[start:stop] if self._split_pred else self._pred[:, start:stop]
+            yield prepare(pred, self._target[start:stop], **self._options)
+
+    def pixel_mean(self, per_pixel: Callable[[SegInput], np.ndarray]) -> float:
+        """As :meth:`SegInput.pixel_mean`, from the per-slice partial sums of every chunk."""
+        partials = np.concatenate([part.slice_sums(per_pixel(part)) for part in self._parts()])
+        return float(exact_sum(partials)) / self.valid_pixels
+
+    def class_values(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`SegInput.class_values`, gathered from every chunk (the only per-pixel data held at once)."""
+        fg, bg = zip(*(part.class_values(c) for part in self._parts()), strict=True)
+        return np.concatenate(fg), np.concatenate(bg)

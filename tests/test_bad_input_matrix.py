@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +72,7 @@ class Row:
     click_error: bool = False  # reported by click ("Error: ..." after the usage lines)
     bug: str | None = None
     readme_gap: str | None = None
+    patch: Callable[[pytest.MonkeyPatch], None] | None = None  # e.g. make an allocation fail
 
 
 def rng_for(name: str) -> np.random.Generator:
@@ -195,6 +198,72 @@ def ringing_jpeg(path: Path) -> None:
     labels[2:4, :] = 2
     Image.fromarray(labels, mode="L").save(path, format="JPEG", quality=90)
     assert np.asarray(Image.open(path)).max() > 2  # precondition of the row
+
+
+def zlib_zeros(n: int, block: int) -> bytes:
+    """A zlib stream of ``n`` zero bytes (``block`` divides ``n``), built in milliseconds: one block compressed
+    after a full flush (which resets the compressor) is repeated, then an empty final block and the Adler-32
+    of ``n`` zeros (A = 1, B = n mod 65521)."""
+    compressor = zlib.compressobj(9)
+    head = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    again = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    stream = head + again * (n // block - 1) + b"\x01\x00\x00\xff\xff" + struct.pack(">I", (n % 65521) << 16 | 1)
+    assert len(zlib.decompressobj().decompress(stream[:4096], 1 << 16)) == 1 << 16  # a real stream of zeros
+    return stream
+
+
+BOMB = 40000  # the bombs are 40000 x 40000: 1.6e9 pixels from files of a few hundred KB
+
+
+def png_bomb(path: Path) -> None:
+    """A valid 40000x40000 1-bit PNG of zeros (185 KB): 1.6 GB once decoded."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    row = 1 + BOMB // 8  # a filter byte and 5000 bytes of bits per row
+    ihdr = struct.pack(">IIBBBBB", BOMB, BOMB, 1, 0, 0, 0, 0)  # bit depth 1, greyscale
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib_zeros(row * BOMB, row * 1000))
+                     + chunk(b"IEND", b""))
+
+
+def tiff_bomb(path: Path) -> None:
+    """A valid 40000x40000 uint8 deflate TIFF of zeros (one strip, 1.6 MB): 1.6 GB once decoded."""
+    data = zlib_zeros(BOMB * BOMB, BOMB * 100)
+    tags = [(256, 4, BOMB), (257, 4, BOMB), (258, 3, 8), (259, 3, 8), (262, 3, 1), (273, 4, 0), (277, 3, 1),
+            (278, 4, BOMB), (279, 4, len(data))]  # width, length, 8 bits, deflate, min-is-black, one strip
+    offset = 8 + 2 + 12 * len(tags) + 4
+    ifd = b"".join(struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3 else
+                   struct.pack("<I", offset if tag == 273 else value)) for tag, kind, value in tags)
+    path.write_bytes(b"II*\x00" + struct.pack("<IH", 8, len(tags)) + ifd + struct.pack("<I", 0) + data)
+
+
+def out_of_memory_in(target: str) -> Callable[[pytest.MonkeyPatch], None]:
+    """Make ``target`` (``module.function``) raise MemoryError for the pair named ``bad``."""
+    def patch(monkeypatch: pytest.MonkeyPatch) -> None:
+        import importlib
+
+        module_name, name = target.rsplit(".", 1)
+        module = importlib.import_module(module_name)
+        real = getattr(module, name)
+
+        def failing(*args, **kwargs):
+            if failing.armed:
+                raise MemoryError()
+            return real(*args, **kwargs)
+        failing.armed = False
+        monkeypatch.setattr(module, name, failing)
+
+        load = importlib.import_module("lossctl.io").load_array
+
+        def arming_load(path, *args, **kwargs):  # arm the failure while the pair "bad" is evaluated
+            failing.armed = Path(path).stem == "bad"
+            return load(path, *args, **kwargs)
+        monkeypatch.setattr("lossctl.io.load_array", arming_load)
+    return patch
+
+
+def memory_error_pair(s: SegSet, tmp: Path) -> Case:
+    good_bad_pair(s)
+    return Case(s.pred, s.gt, (), (str(s.pred / "bad.npy"),))
 
 
 def directory_named_png(path: Path) -> None:
@@ -415,6 +484,19 @@ ROWS: list[Row] = [
     Row("convention-lacks-loss", option_row("--convention", "keras", "-l", "lovasz", offender="lovasz"),
         r"--convention keras has no seg loss lovasz; it is defined under lossctl, smp",
         r"`lossctl losses lovasz` shows each definition", r"--convention C has no", code=2, per_file=False),
+    # -- memory ----------------------------------------------------------------------------------------------
+    Row("png-bomb", bad_gt_file("bad.png", png_bomb, "--max-memory", "1G"),
+        r"the image \(40000x40000, mode 1\) decodes to 1\.5 GiB, more than the memory budget of 1 GiB",
+        r"raise it \(--max-memory 2G\)", r"more than the memory budget"),
+    Row("tiff-bomb", bad_gt_file("bad.tif", tiff_bomb, "--max-memory", "1G"),
+        r"the image \(40000x40000\) decodes to 1\.5 GiB, more than the memory budget of 1 GiB",
+        r"raise it \(--max-memory 2G\)", r"more than the memory budget"),
+    Row("out-of-memory-loading", memory_error_pair, r"not enough memory to evaluate it against",
+        r"free memory, use fewer --workers, or set --max-memory", r"not enough memory",
+        patch=out_of_memory_in("lossctl.seg.prepare")),
+    Row("out-of-memory-in-a-loss", memory_error_pair, r"not enough memory to evaluate it against",
+        r"free memory, use fewer --workers, or set --max-memory", r"not enough memory",
+        patch=out_of_memory_in("lossctl.losses.segmentation.lovasz_sorted")),
 ]
 
 
@@ -445,7 +527,9 @@ def error_lines(r, click_error: bool = False) -> list[str]:
 
 
 @pytest.mark.parametrize("row", _params(ROWS, "bug"))
-def test_bad_input_row(cli, seg, tmp_path, row: Row):
+def test_bad_input_row(cli, seg, tmp_path, monkeypatch, row: Row):
+    if row.patch is not None:
+        row.patch(monkeypatch)
     case = row.build(seg, tmp_path)
     r = cli("seg", case.pred, case.gt, *case.args)
     assert r.code == row.code, r
@@ -608,3 +692,21 @@ def test_skip_errors_turns_the_error_into_a_warning_and_the_gates_decide(cli, se
     doc = r.json()
     assert [image["name"] for image in doc["images"]] == GOOD
     assert [e["file"] for e in doc["errors"]] == [str(path)]
+
+
+@pytest.mark.parametrize("write, name", [(png_bomb, "bomb.png"), (tiff_bomb, "bomb.tif")], ids=["png", "tiff"])
+def test_bombs_are_refused_from_the_header_in_little_memory(tmp_path, write, name):
+    """The refusal reads the header only: the process that refuses a 1.6 GB bomb stays under 200 MB."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / name
+    write(path)
+    script = ("import sys\nfrom lossctl import io\nfrom lossctl.errors import InputError\n"
+              "try:\n    io.load_array(sys.argv[1], max_memory=1 << 30)\nexcept InputError as e:\n    print(e)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE)
+    out = proc.stdout.read().decode()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and "more than the memory budget of 1 GiB" in out, out
+    assert usage.ru_maxrss < 200 * 1024, usage.ru_maxrss  # KiB

@@ -816,3 +816,47 @@ def test_permission_denied_is_reported(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(InputError) as excinfo:
         load_array(path)
     assert_input_error(excinfo, path, "permission denied", "chmod")
+
+
+@pytest.mark.parametrize("text, expected", [("512M", 512 << 20), ("4G", 4 << 30), ("1.5g", 3 << 29), ("64KiB", 64 << 10),
+                                            ("1000", 1000), (" 2 G ", 2 << 30)])
+def test_parse_memory_sizes(text: str, expected: int) -> None:
+    from lossctl.io import parse_memory
+
+    assert parse_memory(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-1G", "0", "1X", "G"])
+def test_parse_memory_refuses_what_is_not_a_size(text: str) -> None:
+    from lossctl.io import parse_memory
+
+    with pytest.raises(UsageError, match="--max-memory"):
+        parse_memory(text)
+
+
+def test_memory_budget_refuses_decoded_images_from_their_header(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "big.png"
+    Image.fromarray(np.zeros((64, 100), np.uint16)).save(path)  # 12,800 bytes once decoded (I;16)
+    with pytest.raises(InputError, match=r"decodes to 12\.5 KiB, more than the memory budget of 12 KiB"):
+        load_array(path, max_memory=12 << 10)
+    assert load_array(path, max_memory=13 << 10).array.shape == (64, 100)
+    npz = tmp_path / "big.npz"
+    np.savez(npz, a=np.zeros((10, 10)))  # 800 bytes: a member is decoded into memory
+    with pytest.raises(InputError, match="more than the memory budget of 799 bytes"):
+        load_array(npz, max_memory=799)
+    npy = tmp_path / "big.npy"
+    np.save(npy, np.zeros((10, 10)))  # memory-mapped, not decoded: never refused for its size
+    assert load_array(npy, max_memory=1).array.shape == (10, 10)
+
+
+def test_default_memory_budget_is_a_fraction_of_the_available_memory() -> None:
+    from lossctl import io as lio
+
+    lio.default_memory_budget.cache_clear()  # computed once per process, when first needed
+    budget = lio.default_memory_budget()
+    available = lio._available_memory()
+    assert budget > 0
+    if available is not None:  # the available memory moves a little between the two readings
+        assert budget == pytest.approx(lio.DEFAULT_MEMORY_FRACTION * available, rel=0.05)

@@ -37,9 +37,9 @@ def cross_entropy(x: SegInput, include: np.ndarray | None = None) -> tuple[float
     Reference: ``torch.nn.CrossEntropyLoss`` (logits), ``BCEWithLogitsLoss`` (binary logits),
     ``NLLLoss`` on clamped logs / ``BCELoss`` (probabilities).
     """
-    if x.target.size == 0:
+    if x.valid_pixels == 0:
         return float("nan"), None
-    return float(-x.target_log_prob.mean()), None
+    return -x.pixel_mean(lambda part: part.target_log_prob), None
 
 
 def focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
@@ -51,17 +51,17 @@ def focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
     Reference: ``torchvision.ops.sigmoid_focal_loss`` (binary), MONAI ``FocalLoss(use_softmax=True)`` summed
     over classes (multiclass).
     """
-    if x.target.size == 0:
+    if x.valid_pixels == 0:
         return float("nan"), None
-    logp = x.target_log_prob
-    weight = -np.power(-np.expm1(logp), gamma) if gamma else -1.0
-    loss = weight * logp
-    if alpha is not None:
-        if x.num_classes != 2:
-            raise UsageError(f"focal's alpha weighs class 1 against class 0 of a binary task; this prediction has "
-                             f"{x.num_classes} classes: drop --alpha / focal.alpha")
-        loss = loss * np.where(x.target == 1, alpha, 1.0 - alpha)
-    return float(loss.mean()), None
+    if alpha is not None and x.num_classes != 2:
+        raise UsageError(f"focal's alpha weighs class 1 against class 0 of a binary task; this prediction has "
+                         f"{x.num_classes} classes: drop --alpha / focal.alpha")
+
+    def per_pixel(part: SegInput) -> np.ndarray:
+        logp = part.target_log_prob
+        loss = (-np.power(-np.expm1(logp), gamma) if gamma else -1.0) * logp
+        return loss if alpha is None else loss * np.where(part.target == 1, alpha, 1.0 - alpha)
+    return x.pixel_mean(per_pixel), None
 
 
 def tversky_scores(x: SegInput, *, alpha: float, beta: float, smooth: float, eps: float) -> np.ndarray:
@@ -197,9 +197,7 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
     keep = _included(x, include)
     per_class = np.full(x.num_classes, np.nan)
     if x.single_channel:  # classes 0 and 1 have the same two error lists, with the roles swapped
-        p = x.foreground if x.foreground is not None else x.probs[1]
-        fg = x.target == 1
-        p_fg, p_bg = p[fg], p[~fg]
+        p_fg, p_bg = x.class_values(1)
         p_fg.sort()
         p_bg.sort()
         errors_fg = 1.0 - p_fg[::-1].astype(np.float64)  # ascending
@@ -207,15 +205,11 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
         for c in np.flatnonzero(keep):
             per_class[c] = lovasz_sorted(*lists[c])
         return nanmean(per_class), per_class
-    probs = x.probs
 
     def one_class(c: int) -> float:
-        fg = x.target == c
-        pc = probs[c]
-        p_fg = pc[fg]
+        p_fg, p_bg = x.class_values(c)
         p_fg.sort()  # the stored precision (float32 stays float32): the order of 1 - p is exact
         errors_fg = 1.0 - p_fg[::-1].astype(np.float64)  # ascending
-        p_bg = pc[~fg]
         low = max(float(errors_fg[0]), 0.0)  # background errors up to the smallest foreground one add nothing
         p_bg = p_bg[p_bg > _needles(np.array([low]), p_bg, up=False)[0]]
         p_bg.sort()
@@ -257,17 +251,16 @@ def lovasz_hinge(x: SegInput, include: np.ndarray | None = None) -> tuple[float,
     Used for a single-channel logit map. Reference: ``lovasz_hinge(logits, labels, per_image=False)`` of
     bermanmaxim/LovaszSoftmax. With no foreground the loss is ``max(0, 1 + max logit)``, not 0.
     """
-    if x.target.size == 0:
+    if x.valid_pixels == 0:
         return float("nan"), None
-    logits = x.binary_logits
-    fg = x.target == 1
-    errors_fg = 1.0 - np.sort(logits[fg])[::-1]  # ascending
-    errors_bg = 1.0 + np.sort(logits[~fg])
+    logits_fg, logits_bg = x.class_values(1)
+    errors_fg = 1.0 - np.sort(logits_fg)[::-1]  # ascending
+    errors_bg = 1.0 + np.sort(logits_bg)
     return lovasz_sorted(errors_fg, errors_bg, hinge=True), None
 
 
 def lovasz(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
     """Lovász hinge for a single-channel logit map, Lovász-Softmax otherwise."""
-    if x.binary_logits is not None:
+    if x.kind == "logits" and x.single_channel:
         return lovasz_hinge(x, include)
     return lovasz_softmax(x, include)
