@@ -324,7 +324,7 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
                                 "delta": float(n[i] - b[i])} for i in order]
     for members in groups.values():
         matrix = np.stack([d for _, d in members], axis=1)
-        for (key, _), ci in zip(members, bootstrap_intervals(matrix, resamples, seed)):
+        for (key, _), ci in zip(members, bootstrap_intervals(matrix, resamples, seed), strict=True):
             values[key]["ci"] = ci
     pooled_keys = dict.fromkeys([t for t in _targets(new, "pooled")] + [t for t in _targets(base, "pooled")])
     pooled = {key: {**_change(_block(base, "pooled", name, idx), _block(new, "pooled", name, idx)), "ci": None}

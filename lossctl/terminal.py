@@ -231,7 +231,7 @@ def _table(columns: Sequence[_Column], sections: Sequence[int] = (), width: int 
     for i in range(len(columns[0].cells) if columns else 0):
         if i in sections:
             lines.append(Text(""))
-        lines.append(_line([_fold(col.cells[i], w) for col, w in zip(columns, widths)], widths, columns,
+        lines.append(_line([_fold(col.cells[i], w) for col, w in zip(columns, widths, strict=True)], widths, columns,
                            styles=[col.styles[i] if col.styles else col.style for col in columns]))
     return Text("\n").join(lines)
 
@@ -243,7 +243,7 @@ def _line(cells: list[list[str]], widths: list[int], columns: Sequence[_Column],
     for depth in range(max(len(c) for c in cells)):
         if depth:
             text.append("\n")
-        for k, (pieces, w, col) in enumerate(zip(cells, widths, columns)):
+        for k, (pieces, w, col) in enumerate(zip(cells, widths, columns, strict=True)):
             piece = pieces[depth] if depth < len(pieces) else ""
             pad = " " * (w - cell_len(piece))
             if k:

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli_support import C, confusion, dice_per_class, make_seg_set, nanmean, write_cls_inputs, write_label_png  # noqa: F401
 
 from lossctl import ci_formats, compare
 from lossctl.errors import InputError, UsageError
 from lossctl.gates import parse_gate, unique_gates
-from test_cli_support import (C, cli, confusion, dice_per_class, make_seg_set, nanmean,  # noqa: F401
-                              write_cls_inputs, write_label_png)
 
 CLASSES = "bg,road,car"
 
