@@ -180,7 +180,7 @@ def surfel_surface(framed: np.ndarray, spacing: tuple[float, ...]) -> tuple[np.n
     code = np.zeros(inner, dtype=np.uint8)
     bit = 1 << (2**n - 1)
     for offset in np.ndindex(*(2,) * n):
-        window = framed[tuple(slice(o, o + m) for o, m in zip(offset, inner))]
+        window = framed[tuple(slice(o, o + m) for o, m in zip(offset, inner, strict=True))]
         code |= window.astype(np.uint8) * np.uint8(bit)
         bit >>= 1
     full = 2 ** (2**n) - 1
@@ -316,7 +316,7 @@ def reduce(dist: DirectedDistances, metrics: Sequence[str], convention: str = "l
 
 def image_diagonal(shape: Sequence[int], spacing: Sequence[float]) -> float:
     """``sqrt(Σ (n_i s_i)^2)``: the length of the image's diagonal (373.13 for 240x240x155 at 1 mm)."""
-    return float(math.sqrt(sum((n * s) ** 2 for n, s in zip(shape, spacing))))
+    return float(math.sqrt(sum((n * s) ** 2 for n, s in zip(shape, spacing, strict=True))))
 
 
 def _bounding_boxes(labels: np.ndarray, top: int) -> list[tuple[slice, ...] | None]:

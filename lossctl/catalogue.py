@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lossctl import boundary, registry
+from lossctl import registry
 from lossctl.convention import Impl
 
 _COLUMNS = ("name", "task", "kind", "input", "better", "parameters (default)", "conventions", "formula")

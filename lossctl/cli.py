@@ -22,8 +22,19 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lossctl import __version__
-from lossctl.errors import (EXIT_BROKEN_PIPE, EXIT_GATE_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED,
-                            EXIT_OK, InputError, LossctlError, NotAvailable, OutputError, UsageError)
+from lossctl.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_GATE_FAILED,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    InputError,
+    LossctlError,
+    NotAvailable,
+    OutputError,
+    UsageError,
+)
 
 app = typer.Typer(
     name="lossctl",
@@ -373,8 +384,15 @@ def _progress(total: int, unit: str = "pairs") -> Iterator[Callable[[Any], None]
         yield None
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta"),

@@ -103,7 +103,7 @@ class SegInput:
         starts = self.segments if self.segments is not None else np.zeros(1, dtype=np.intp)
         return np.add.reduceat(np.asarray(values, dtype=np.float64), starts, axis=-1)
 
-    def pixel_mean(self, per_pixel: Callable[["SegInput"], np.ndarray]) -> float:
+    def pixel_mean(self, per_pixel: Callable[[SegInput], np.ndarray]) -> float:
         """``mean_n per_pixel(self)[n]`` over the valid pixels, summed as :meth:`pixel_sum` does."""
         return float(self.pixel_sum(per_pixel(self))) / self.target.size
 
@@ -590,5 +590,5 @@ class ChunkedInput:
 
     def class_values(self, c: int) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`SegInput.class_values`, gathered from every chunk (the only per-pixel data held at once)."""
-        fg, bg = zip(*(part.class_values(c) for part in self._parts()))
+        fg, bg = zip(*(part.class_values(c) for part in self._parts()), strict=True)
         return np.concatenate(fg), np.concatenate(bg)

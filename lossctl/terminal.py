@@ -231,7 +231,7 @@ def _table(columns: Sequence[_Column], sections: Sequence[int] = (), width: int 
     for i in range(len(columns[0].cells) if columns else 0):
         if i in sections:
             lines.append(Text(""))
-        lines.append(_line([_fold(col.cells[i], w) for col, w in zip(columns, widths)], widths, columns,
+        lines.append(_line([_fold(col.cells[i], w) for col, w in zip(columns, widths, strict=True)], widths, columns,
                            styles=[col.styles[i] if col.styles else col.style for col in columns]))
     return Text("\n").join(lines)
 
@@ -243,7 +243,7 @@ def _line(cells: list[list[str]], widths: list[int], columns: Sequence[_Column],
     for depth in range(max(len(c) for c in cells)):
         if depth:
             text.append("\n")
-        for k, (pieces, w, col) in enumerate(zip(cells, widths, columns)):
+        for k, (pieces, w, col) in enumerate(zip(cells, widths, columns, strict=True)):
             piece = pieces[depth] if depth < len(pieces) else ""
             pad = " " * (w - cell_len(piece))
             if k:
@@ -339,6 +339,8 @@ def _summary_columns(doc: Document, values: _Values) -> _Block:
         columns.append(_Column("undefined", [str(undefined.get(n, "")) if undefined.get(n) else "" for n in names]))
     first_loss = next((i for i, n in enumerate(names) if values.kind(n) != "metric"), 0)
     title = f"summary over {_plural(s['count'], values.unit)}"
+    if "pooled" in stats and doc["command"] == "seg":
+        title += "; pooled: from the summed confusion matrix"
     return _Block(fixed, [(title, columns)], sections=[first_loss] if first_loss else [])
 
 

@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from test_bad_input_matrix import assert_no_traceback, troubleshooting_section
-from test_cli_support import cli  # noqa: F401
 
 GOOD = ["a", "b", "c"]
 SPACING = (0.8, 0.8, 2.5)

@@ -18,12 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 from rich.cells import cell_len
+from test_cli_support import run_subprocess, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
 
 from lossctl import registry
 from lossctl.report import write_table
 from lossctl.terminal import DEFAULT_WORST, FULL_ROWS, PIPE_WIDTH, worst_rows
-from test_cli_support import (cli, run_subprocess, softmax, write_label_png, write_npy,  # noqa: F401
-                              write_palette_png)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"

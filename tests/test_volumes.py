@@ -18,7 +18,6 @@ import pytest
 
 from lossctl import io, registry
 from lossctl.boundary import BOUNDARY_METRICS, CONVENTIONS, boundary_metrics, image_diagonal
-from test_cli_support import cli  # noqa: F401
 
 SPACING = (0.8, 1.2, 2.5)
 

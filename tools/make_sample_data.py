@@ -241,7 +241,7 @@ def save_gray_png(labels: np.ndarray, path: Path) -> None:
 def fmt_fractions(labels: np.ndarray) -> str:
     counts = np.bincount(labels.ravel(), minlength=N_CLASSES)[:N_CLASSES]
     pct = 100.0 * counts / labels.size
-    return " / ".join("—" if n == 0 else f"{p:.2f}" if p < 1 else f"{p:.1f}" for n, p in zip(counts, pct))
+    return " / ".join("—" if n == 0 else f"{p:.2f}" if p < 1 else f"{p:.1f}" for n, p in zip(counts, pct, strict=True))
 
 
 README_TEMPLATE = """\
@@ -335,7 +335,7 @@ VOLUME_SPACING = (0.8, 0.8, 2.5)
 def _blob(shape: tuple[int, ...], centre_mm, radii_mm, rng: np.random.Generator, warp: float) -> np.ndarray:
     """A warped ellipsoid (in mm, on the volume's anisotropic grid): inside where the normalised radius,
     perturbed by a few low-frequency sinusoids, is below 1."""
-    axes = [np.arange(n) * s for n, s in zip(shape, VOLUME_SPACING)]
+    axes = [np.arange(n) * s for n, s in zip(shape, VOLUME_SPACING, strict=True)]
     x, y, z = np.meshgrid(*axes, indexing="ij", sparse=True)
     r = ((x - centre_mm[0]) / radii_mm[0]) ** 2 + ((y - centre_mm[1]) / radii_mm[1]) ** 2 \
         + ((z - centre_mm[2]) / radii_mm[2]) ** 2
@@ -351,7 +351,7 @@ def make_volumes(out: Path) -> str:
     import nibabel
 
     affine = np.diag([*VOLUME_SPACING, 1.0])
-    extent = [n * s for n, s in zip(VOLUME_SHAPE, VOLUME_SPACING)]
+    extent = [n * s for n, s in zip(VOLUME_SHAPE, VOLUME_SPACING, strict=True)]
     rows = ["| case | GT voxels (organ / lesion) | predicted voxels (organ / lesion) | case |", "|---|---|---|---|"]
     notes = {1: "organ shifted, lesion partly found", 2: "lesion missed", 3: "near-perfect",
              4: "organ over-segmented, lesion shifted"}
@@ -371,7 +371,7 @@ def make_volumes(out: Path) -> str:
         prng = np.random.default_rng([SEED, 1000 + case, 1])
         shift = {1: 3.0, 2: 1.5, 3: 0.0, 4: 1.0}[case]
         grow = {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.12}[case]
-        p_centre = [c + shift * d for c, d in zip(centre, prng.normal(size=3))]
+        p_centre = [c + shift * d for c, d in zip(centre, prng.normal(size=3), strict=True)]
         pred = np.zeros(VOLUME_SHAPE, dtype=np.uint8)
         pred[_blob(VOLUME_SHAPE, p_centre, [r * grow for r in radii], prng, 0.15 if case != 3 else 0.0)] = 1
         if case == 3:
@@ -379,7 +379,7 @@ def make_volumes(out: Path) -> str:
             edge = np.argwhere((gt == 1) & (np.roll(gt, 1, axis=0) == 0))[:40]  # peel 40 voxels off the organ
             pred[tuple(edge.T)] = 0
         elif case != 2:
-            l_centre = [c + 2 * shift * d for c, d in zip(lesion_c, prng.normal(size=3))]
+            l_centre = [c + 2 * shift * d for c, d in zip(lesion_c, prng.normal(size=3), strict=True)]
             pred[_blob(VOLUME_SHAPE, l_centre, lesion_r, prng, 0.2) & (pred == 1)] = 2
         name = f"case_{case:02d}.nii.gz"
         for side, labels in (("gt", gt), ("pred", pred)):

@@ -83,14 +83,15 @@ def smp_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 
     Probabilities (smp's ``from_logits=False``) are clamped to ``[eps, 1 - eps]`` and turned into the logits the
     loss then reads: ``log(p / (1 - p))`` for a single foreground map (binary mode), ``log p`` per channel for a
     C-channel map (multiclass mode, as smp does: these are not the logits of ``p``)."""
-    targets = _channel_targets(x)
-    if targets.shape[1] == 0:
+    if x.target.size == 0:
         return float("nan"), None
     if x.kind == "logits":
-        logits = _channel_logits(x)
+        logits, targets = _channel_logits(x), _channel_targets(x)
+    elif x.single_channel:  # binary mode: the foreground map alone
+        p = np.clip(np.asarray(x.probs[1], dtype=np.float64), eps, 1.0 - eps)
+        logits, targets = np.log(p / (1.0 - p))[None, :], (x.target == 1).astype(np.float64)[None, :]
     else:
-        p = np.clip(np.asarray(x.probs, dtype=np.float64), eps, 1.0 - eps)
-        logits = np.log(p[1] / (1.0 - p[1]))[None, :] if x.single_channel else np.log(p)
+        logits, targets = np.log(np.clip(np.asarray(x.probs, dtype=np.float64), eps, 1.0 - eps)), _channel_targets(x)
     return float(_sigmoid_focal(logits, targets, gamma, alpha).mean(axis=1).mean()), None
 
 
