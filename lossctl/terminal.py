@@ -339,6 +339,8 @@ def _summary_columns(doc: Document, values: _Values) -> _Block:
         columns.append(_Column("undefined", [str(undefined.get(n, "")) if undefined.get(n) else "" for n in names]))
     first_loss = next((i for i, n in enumerate(names) if values.kind(n) != "metric"), 0)
     title = f"summary over {_plural(s['count'], values.unit)}"
+    if "pooled" in stats and doc["command"] == "seg":
+        title += "; pooled: from the summed confusion matrix"
     return _Block(fixed, [(title, columns)], sections=[first_loss] if first_loss else [])
 
 
