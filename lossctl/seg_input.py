@@ -198,6 +198,8 @@ def exact_sum(partials: np.ndarray) -> np.ndarray | float:
     partials = np.asarray(partials, dtype=np.float64)
     if partials.ndim == 1:
         return math.fsum(partials.tolist())
+    if partials.shape[-1] == 0:  # no valid pixel: every sum is 0
+        return np.zeros(partials.shape[:-1])
     return np.array([math.fsum(row) for row in partials.reshape(-1, partials.shape[-1]).tolist()]).reshape(
         partials.shape[:-1])
 
