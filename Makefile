@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Reference libraries for regenerating golden values live in a separate venv, never in the project's.
 REFPY  ?= /work/refenv/bin/python
+TORCH_PYTHON ?= $(REFPY)
 SAMPLE_ARGS := sample_data/pred_probs sample_data/gt --class-names background,road,building,vegetation
 
 .PHONY: install run test test-slow bench golden sample readme clean
@@ -26,8 +27,8 @@ test: $(STAMP)  ## the test suite (CI runs this)
 test-slow: $(STAMP)  ## property and fuzz tests with many more examples
 	LOSSCTL_HYPOTHESIS=slow LOSSCTL_FUZZ=2000 $(PY) -m pytest tests/test_properties.py tests/test_io.py
 
-bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md
-	$(PY) tools/bench.py
+bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md (the torch baseline runs in TORCH_PYTHON when it exists)
+	$(PY) tools/bench.py --torch-python "$(TORCH_PYTHON)"
 
 golden:  ## regenerate golden fixtures from the reference libraries (needs $(REFPY))
 	$(REFPY) tools/make_golden_seg.py
