@@ -911,6 +911,29 @@ def _fmt_rate(x: float) -> str:
     return f"{x:.0f}"
 
 
+README = ROOT / "README.md"
+PERF_BEGIN, PERF_END = "<!-- BEGIN perf -->", "<!-- END perf -->"
+
+
+def target_rows(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every row with a target (informative rows left out), in report order."""
+    rows = [{**x, "workload": res["name"]} for res in results for x in ratios(res, extra.get("flat"))]
+    return [x for x in rows + extra_targets(extra) if x["met"] != "informative"]
+
+
+def update_readme(rows: list[dict[str, Any]], info: dict[str, Any]) -> None:
+    """Replace the README's performance table (between the perf markers) with the targets of this run."""
+    text = README.read_text(encoding="utf-8")
+    if PERF_BEGIN not in text or PERF_END not in text:
+        return
+    table = [PERF_BEGIN, f"From `make bench` at git {info['git']} on {info['date']} ({info['cores']} cores):", "",
+             "| workload | ratio | value | target | status |", "|---|---|---:|---:|---|"]
+    table += [f"| {x['workload']} | {x['what']} | {x['value'] if x['value'] is not None else '–'} | {x['target']} | "
+              f"{x['met']} |" for x in rows]
+    head, rest = text.split(PERF_BEGIN, 1)
+    README.write_text(head + "\n".join(table) + "\n" + PERF_END + rest.split(PERF_END, 1)[1], encoding="utf-8")
+
+
 def _sys_share(r: dict[str, Any]) -> str:
     return f"{100 * r.get('sys', 0.0) / max(r['cpu'], 1e-9):.0f}%" if r.get("cpu") else "–"
 
@@ -1263,6 +1286,8 @@ def main(argv: list[str] | None = None) -> int:
     text = render(results, extra, info, args, command)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text + "\n")
+    if not (args.quick or args.only):
+        update_readme(target_rows(results, extra), info)
     (base / "results.json").write_text(json.dumps({"info": info, "results": results, "extra": extra},
                                                   indent=1, default=str) + "\n")
     print()
