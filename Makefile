@@ -3,12 +3,16 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Reference libraries for regenerating golden values live in a separate venv, never in the project's.
-REFPY  ?= /work/refenv/bin/python
+# Reference libraries for regenerating golden values live in a separate venv, never in the project's
+# (`make refenv` builds it; override REFENV / REFENV_BUILD to put it elsewhere or reuse one).
+REFENV       ?= .refenv
+REFENV_BUILD ?= .refenv-build
+REFPY        ?= $(REFENV)/bin/python
+GOLDEN_ENV   := KERAS_BACKEND=torch REFENV_BUILD=$(abspath $(REFENV_BUILD))
 TORCH_PYTHON ?= $(REFPY)
 SAMPLE_ARGS := sample_data/pred_probs sample_data/gt --class-names background,road,building,vegetation
 
-.PHONY: install run test test-slow bench golden sample readme clean
+.PHONY: install run lint test test-slow bench golden refenv sample readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +25,10 @@ install: $(STAMP)
 run: $(STAMP)  ## evaluate the bundled sample data
 	$(VENV)/bin/lossctl seg $(SAMPLE_ARGS) --per-class
 
-test: $(STAMP)  ## the test suite (CI runs this)
+lint: $(STAMP)  ## ruff over the package, the tests and tools/ (make test runs it first)
+	$(VENV)/bin/ruff check lossctl tests tools
+
+test: $(STAMP) lint  ## lint, then the test suite (CI runs this)
 	$(PY) -m pytest $(if $(TESTS),-x -k '$(TESTS)')
 
 test-slow: $(STAMP)  ## property and fuzz tests with many more examples
@@ -30,10 +37,19 @@ test-slow: $(STAMP)  ## property and fuzz tests with many more examples
 bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md (the torch baseline runs in TORCH_PYTHON when it exists)
 	$(PY) tools/bench.py --torch-python "$(TORCH_PYTHON)"
 
-golden:  ## regenerate golden fixtures from the reference libraries (needs $(REFPY))
-	$(REFPY) tools/make_golden_seg.py
-	$(REFPY) tools/make_golden_seg_presets.py
-	$(REFPY) tools/make_golden_cls.py
+golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV): `make refenv`)
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg.py
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg_presets.py
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_cls.py
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_conventions.py
+
+refenv:  ## build the reference venv (pinned in tools/refenv/) and download the wheels loaded by path
+	$(PYTHON) -m venv $(REFENV)
+	$(REFENV)/bin/pip install torch==2.13.0
+	$(REFENV)/bin/pip install -r tools/refenv/requirements.txt -c tools/refenv/constraints.txt
+	$(REFENV)/bin/pip uninstall -y torchvision timm
+	$(REFENV)/bin/pip download --no-deps -d $(REFENV_BUILD)/tv torchvision==0.28.0
+	$(REFENV)/bin/pip download --no-deps -d $(REFENV_BUILD)/nnunet nnunetv2==2.8.1
 
 sample: $(STAMP)  ## regenerate sample_data/
 	$(PY) tools/make_sample_data.py
@@ -42,4 +58,4 @@ readme: $(STAMP)  ## rewrite the README's catalogue table from the registry
 	$(PY) tools/update_readme.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

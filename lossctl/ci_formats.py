@@ -390,7 +390,7 @@ def _openmetrics_compare(doc: Document, fam: _Families) -> None:
             fam.add(_metric_name(name) + "_delta", f"{name}: new - base", labels, v["delta"])
             fam.add(_metric_name(name) + "_rel", f"{name}: (new - base) / |base|", labels, v["rel"])
             if v.get("ci"):
-                for bound, x in zip(("low", "high"), v["ci"]):
+                for bound, x in zip(("low", "high"), v["ci"], strict=True):
                     fam.add(_metric_name(name) + "_delta_ci", f"{name}: 95% paired bootstrap interval of the "
                             "mean per-image delta", {**labels, "bound": bound}, x)
     fam.add("lossctl_paired", "images in both reports", {}, doc["config"]["paired"])

@@ -22,8 +22,19 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lossctl import __version__
-from lossctl.errors import (EXIT_BROKEN_PIPE, EXIT_GATE_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED,
-                            EXIT_OK, InputError, LossctlError, NotAvailable, OutputError, UsageError)
+from lossctl.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_GATE_FAILED,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    InputError,
+    LossctlError,
+    NotAvailable,
+    OutputError,
+    UsageError,
+)
 
 app = typer.Typer(
     name="lossctl",
@@ -69,7 +80,7 @@ ClsConvention = _choices("ClsConvention", _conventions("cls"))
 TargetKind = _choices("TargetKind", ["auto", "binary", "index", "onehot", "multilabel", "soft"])
 
 #: The command-line option of each setting the core's messages refer to (``LossctlError.option``).
-OPTION_NAMES = {"pred_kind": "--pred-kind", "target_kind": "--target-kind", "ignore_index": "--ignore-index",
+OPTION_NAMES = {"alpha": "--alpha", "pred_kind": "--pred-kind", "target_kind": "--target-kind", "ignore_index": "--ignore-index",
                 "weights": "--weights", "class_weights": "--class-weights", "format": "--format",
                 "convention": "--convention"}
 
@@ -373,8 +384,15 @@ def _progress(total: int, unit: str = "pairs") -> Iterator[Callable[[Any], None]
         yield None
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta"),
@@ -401,11 +419,10 @@ def _finish(document: dict[str, Any], skip_errors: bool) -> int:
     line = f"lossctl: evaluated {n_images} {unit}(s), {n_errors} failed"
     if document["gates"]:
         line += f"; gates: {len(document['gates']) - len(failed)} passed, {len(failed)} failed"
-    _stderr(line)
-    _github_annotations(document)
     ignored = _everything_ignored(document)
+    _stderr(f"error: {ignored}" if ignored else line)  # "evaluated 0 samples" would not say why
+    _github_annotations(document)
     if ignored:
-        _stderr(f"error: {ignored}")
         return EXIT_INPUT
     empty_shard = document["config"].get("shard") is not None and n_images == 0 and not n_errors
     if (n_errors and not skip_errors) or (n_images == 0 and not empty_shard):

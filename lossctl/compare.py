@@ -7,8 +7,9 @@ Definitions (README.md, "lossctl compare"):
   ``delta = new - base`` and ``rel = delta / |base|`` (undefined when ``base`` is 0).
 * ``ci`` is a paired percentile bootstrap 95% interval of the mean per-image delta ``d_i = new_i - base_i`` over
   the P images present in both reports with both values defined: B resamples of P images drawn with
-  replacement (``numpy.random.default_rng(seed)``, one generator per value, so each interval depends only on its
-  own deltas and the seed), the 2.5th and 97.5th percentiles of the B resampled means.
+  replacement (``numpy.random.default_rng(seed)``, restarted for each set of values paired over the same images,
+  so each interval is the one its value would get alone: it depends only on its own deltas and the seed), the
+  2.5th and 97.5th percentiles of the B resampled means.
 * An image got worse by ``w_i = base_i - new_i`` when higher is better (the registry's ``higher_is_better``),
   ``new_i - base_i`` otherwise (losses); ``worst`` lists, per value, the K largest ``w_i > 0``.
 
@@ -323,7 +324,7 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
                                 "delta": float(n[i] - b[i])} for i in order]
     for members in groups.values():
         matrix = np.stack([d for _, d in members], axis=1)
-        for (key, _), ci in zip(members, bootstrap_intervals(matrix, resamples, seed)):
+        for (key, _), ci in zip(members, bootstrap_intervals(matrix, resamples, seed), strict=True):
             values[key]["ci"] = ci
     pooled_keys = dict.fromkeys([t for t in _targets(new, "pooled")] + [t for t in _targets(base, "pooled")])
     pooled = {key: {**_change(_block(base, "pooled", name, idx), _block(new, "pooled", name, idx)), "ci": None}

@@ -128,7 +128,7 @@ class Baseline:
 
     summary: dict[str, Any]
     series: Series
-    worsening: Callable[[str, "int | None"], np.ndarray]
+    worsening: Callable[[str, int | None], np.ndarray]
 
 
 def check_gates(gates: Sequence[Gate], series: Series, summary: dict[str, Any],

@@ -190,6 +190,8 @@ def write_report(document: Document, directory: Path, *, worst: int = 10, config
     """Write ``directory/index.html`` (and the overlay PNGs) for a seg, cls, merge or compare document
     (``compared``: the two reports of a compare document, for the histograms of the per-image deltas)."""
     directory.mkdir(exist_ok=True)
+    for stale in directory.glob("worst_[0-9][0-9]_*.png"):  # overlays of an earlier report in this folder
+        stale.unlink()
     if document["command"] == "compare":
         body = _compare_body(document, worst, compared)
     else:

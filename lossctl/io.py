@@ -643,7 +643,6 @@ def _read_npz(source: str | IO[bytes], d: str, npz_key: str | None, max_pixels: 
                              "(--gt-npz-key for ground truth)")
         elif len(keys) == 1:
             key = keys[0]
-            key = keys[0]
         elif not keys:
             raise InputError(f"{d}: holds no arrays; re-save it with np.savez(path, name=array)")
         else:

@@ -27,12 +27,10 @@ the class set the user asked for (``--exclude-background``).
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
-
-from collections.abc import Callable
-from typing import Any
 
 from lossctl._numeric import nanmean, ratio
 from lossctl.convention import Impl, Param
@@ -149,7 +147,8 @@ _ZERO_DIVISION = {"warn": 0.0, "0": 0.0, "1": 1.0, "nan": float("nan")}
 
 def sklearn_metric(name: str) -> Callable[..., Result]:
     """scikit-learn ``*_score(average='macro')``: the mean over the labels present in the ground truth OR the
-    prediction (and included); a 0/0 ratio is ``zero_division`` ("warn": 0, with a warning in sklearn)."""
+    prediction (and included); a 0/0 ratio is ``zero_division`` ("warn": 0, with a warning in sklearn; "nan":
+    left out of the average)."""
     formula = FORMULAS[name]
 
     def compute(cm: np.ndarray, include: np.ndarray | None = None, *, zero_division: str = "warn") -> Result:
@@ -158,6 +157,8 @@ def sklearn_metric(name: str) -> Callable[..., Result]:
         present = (tp + fp + fn) > 0
         labels = present & _keep(cm.shape[0], include)
         per_class = np.where(present, ratio(num, den, _ZERO_DIVISION[zero_division]), np.nan)
+        if zero_division == "nan":  # sklearn leaves NaN classes out of the average
+            return nanmean(per_class[labels]), per_class
         return (float(per_class[labels].mean()) if labels.any() else float("nan")), per_class
     return compute
 
@@ -222,6 +223,8 @@ _IGNORE_EMPTY = Param("ignore_empty", True, "a class absent from the ground trut
                       "not predicted, else 0)", kind="bool")
 _SK_ZERO = Param("zero_division", "warn", "value of a 0/0 ratio (warn: 0)", kind="choice",
                  choices=("warn", "0", "1", "nan"))
+_SK_ZERO_IOU = Param("zero_division", "warn", "value of a 0/0 ratio (warn: 0)", kind="choice",
+                     choices=("warn", "0", "1"))
 _TM_ZERO = Param("zero_division", 0.0, "value of a 0/0 ratio of a class that is counted", bounds=(0.0, 1.0))
 _LABELS = frozenset({"labels", "probs", "logits"})
 _REF = {"dice": "f1_score", "iou": "jaccard_score", "precision": "precision_score", "recall": "recall_score"}
@@ -239,7 +242,8 @@ def _class_metric_rows(name: str) -> dict[str, Impl]:
                         f"scikit-learn {_REF[name]}(average=None)", (_EMPTY,), inputs=_LABELS),
         "sklearn": Impl(sklearn_metric(name), f"{f}; macro over the labels in the ground truth OR the prediction, "
                         "0/0 = zero_division; per image, then mean over images",
-                        f"sklearn.metrics.{_REF[name]}(average='macro')", (_SK_ZERO,), inputs=_LABELS),
+                        f"sklearn.metrics.{_REF[name]}(average='macro')",
+                        (_SK_ZERO_IOU if name == "iou" else _SK_ZERO,), inputs=_LABELS),
         "torch": Impl(torchmetrics_metric(name), f"{f}; macro over classes with TP+FP+FN > 0, other 0/0 = "
                       "zero_division; per image, then mean over images",
                       f"torchmetrics.functional.classification.{_TM[name]}(average='macro')", (_TM_ZERO,),

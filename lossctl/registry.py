@@ -96,11 +96,12 @@ class Spec:
 
     def unavailable(self, convention: str, pred_kind: str) -> str | None:
         """Why this segmentation value cannot be computed under ``convention`` from ``pred_kind`` predictions
-        (None: it can; ``auto`` and ``labels`` only need the value to exist)."""
+        (None: it can; ``auto`` never reads logits, so a logits-only loss is refused for it; ``labels`` only needs
+        the value to exist)."""
         try:
             impl = self.impl(convention)
-            if self.kind == "loss" and pred_kind in ("probs", "logits"):
-                impl.refuse(self.name, convention, kind=pred_kind)
+            if self.kind == "loss" and pred_kind in ("auto", "probs", "logits"):
+                impl.refuse(self.name, convention, kind="probs" if pred_kind == "auto" else pred_kind)
         except NotAvailable as reason:
             return str(reason)
         return None

@@ -104,7 +104,7 @@ class SegInput:
         starts = self.segments if self.segments is not None else np.zeros(1, dtype=np.intp)
         return np.add.reduceat(np.asarray(values, dtype=np.float64), starts, axis=-1)
 
-    def pixel_mean(self, per_pixel: Callable[["SegInput"], np.ndarray]) -> float:
+    def pixel_mean(self, per_pixel: Callable[[SegInput], np.ndarray]) -> float:
         """``mean_n per_pixel(self)[n]`` over the valid pixels, summed as :meth:`pixel_sum` does."""
         return float(self.pixel_sum(per_pixel(self))) / self.target.size
 
@@ -199,6 +199,8 @@ def exact_sum(partials: np.ndarray) -> np.ndarray | float:
     partials = np.asarray(partials, dtype=np.float64)
     if partials.ndim == 1:
         return math.fsum(partials.tolist())
+    if partials.shape[-1] == 0:  # no valid pixel: every sum is 0
+        return np.zeros(partials.shape[:-1])
     return np.array([math.fsum(row) for row in partials.reshape(-1, partials.shape[-1]).tolist()]).reshape(
         partials.shape[:-1])
 

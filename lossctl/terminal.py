@@ -26,17 +26,16 @@ The writer only reads the report document (and the registry, for each value's di
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
-from rich import box
+from rich.cells import cell_len
 from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
 from rich.text import Text
 
 Document = dict[str, Any]
@@ -102,7 +101,7 @@ def render(doc: Document, width: int, *, per_class: bool = False, per_image: boo
             legend += f", {UNDEFINED} undefined (0/0)"
         parts.append(Text(legend, style="dim"))
     if doc["gates"]:
-        parts += _gates_table(doc)
+        parts += _gates_table(doc, width)
     parts += _image_parts(doc, values, width, per_image, worst)
     parts += _notes(doc, values)
     if per_class:
@@ -128,6 +127,7 @@ class _Values:
 
     def __init__(self, doc: Document) -> None:
         from lossctl import registry
+        from lossctl.errors import UsageError
 
         self.command = doc["command"]
         self.unit = "sample" if self.command == "cls" else "image"
@@ -136,11 +136,11 @@ class _Values:
         for row in doc["images"]:
             names += [n for n in row["values"] if n not in names]
         self.names = [n for n in names if n in doc["summary"]["mean"] or any(n in r["values"] for r in doc["images"])]
-        self.specs = {}
+        self.specs: dict[str, registry.Spec] = {}
         for n in self.names:
             try:
                 self.specs[n] = registry.get(self.command, n)
-            except Exception:  # a value this version does not know: no kind, no direction
+            except UsageError:  # a value this version does not know: no kind, no direction
                 pass
 
     def kind(self, name: str) -> str:
@@ -161,8 +161,8 @@ class _Values:
         return [g for g in groups if g]
 
 
-def _plural(n: int, unit: str) -> str:
-    return f"{n} {unit}" + ("" if n == 1 else "s")
+def _plural(n: int, unit: str, plural: str | None = None) -> str:
+    return f"{n} {unit if n == 1 else plural or unit + 's'}"
 
 
 def _cell(v: Any) -> str:
@@ -176,7 +176,7 @@ def _title(doc: Document) -> Text:
     if doc["errors"]:
         parts.append(f"{len(doc['errors'])} failed")
     if cfg.get("num_classes"):
-        parts.append(_plural(cfg["num_classes"], "class").replace("classs", "classes"))
+        parts.append(_plural(cfg["num_classes"], "class", "classes"))
     parts.append(f"convention {cfg.get('convention', 'lossctl')}")
     if cfg.get("shard"):
         parts.append(f"shard {cfg['shard']}")
@@ -191,6 +191,14 @@ class _Column:
     cells: list[str]
     justify: str = "right"
     style: str | None = None
+    styles: list[str | None] | None = None  # one per cell, instead of ``style``
+    limit: int | None = None  # fold longer cells onto more lines
+
+    @functools.cached_property
+    def width(self) -> int:
+        """Cells the column needs (its widest cell or header), at most ``limit``."""
+        natural = max([cell_len(self.header), *(cell_len(c) for c in self.cells)])
+        return natural if self.limit is None else max(cell_len(self.header), min(natural, self.limit))
 
 
 @dataclass
@@ -200,7 +208,7 @@ class _Block:
 
     fixed: list[_Column]
     groups: list[tuple[str, list[_Column]]]
-    sections: Sequence[int] = ()  # row indices before which a rule is drawn
+    sections: Sequence[int] = ()  # row indices before which a blank line is left
 
 
 def _heading(title: str) -> list[Text]:
@@ -208,34 +216,85 @@ def _heading(title: str) -> list[Text]:
     return [Text(""), Text(title, style="bold")]
 
 
-def _table(columns: Sequence[_Column], sections: Sequence[int] = ()) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1, 0, 0))
-    for col in columns:
-        table.add_column(col.header, justify=col.justify, style=col.style, no_wrap=True)  # type: ignore[arg-type]
-    n_rows = len(columns[0].cells) if columns else 0
-    for i in range(n_rows):
+def _table(columns: Sequence[_Column], sections: Sequence[int] = (), width: int | None = None) -> Text:
+    """``columns`` as aligned text lines: bold headers, a rule, the rows (a blank line before each row index in
+    ``sections``), two cells between columns, no trailing blanks. When the columns are wider than ``width``,
+    the widest left-aligned column (a name) folds onto more lines rather than losing characters."""
+    widths = [col.width for col in columns]
+    excess = _width_of(columns) - (width or 0)
+    names = [k for k, col in enumerate(columns) if col.justify == "left"]
+    if width and excess > 0 and names:
+        k = max(names, key=lambda j: widths[j])
+        widths[k] = max(1, widths[k] - excess)
+    lines = [_line([[col.header] for col in columns], widths, columns, "bold"),
+             Text("─" * (sum(widths) + 2 * (len(widths) - 1)))]
+    for i in range(len(columns[0].cells) if columns else 0):
         if i in sections:
-            table.add_section()
-        table.add_row(*(col.cells[i] for col in columns))
-    return table
+            lines.append(Text(""))
+        lines.append(_line([_fold(col.cells[i], w) for col, w in zip(columns, widths, strict=True)], widths, columns,
+                           styles=[col.styles[i] if col.styles else col.style for col in columns]))
+    return Text("\n").join(lines)
 
 
-_MEASURE = Console(width=10_000, file=io.StringIO(), color_system=None)
+def _line(cells: list[list[str]], widths: list[int], columns: Sequence[_Column], style: str | None = None,
+          styles: Sequence[str | None] = ()) -> Text:
+    """One row (several lines when a cell was folded), cells padded to their column's width."""
+    text = Text()
+    for depth in range(max(len(c) for c in cells)):
+        if depth:
+            text.append("\n")
+        for k, (pieces, w, col) in enumerate(zip(cells, widths, columns, strict=True)):
+            piece = pieces[depth] if depth < len(pieces) else ""
+            pad = " " * (w - cell_len(piece))
+            if k:
+                text.append("  ")
+            text.append(pad if col.justify == "right" else "")
+            text.append(piece, style=style or (styles[k] if styles else None))
+            text.append("" if col.justify == "right" else pad)
+    text.rstrip()
+    return text
 
 
-def _width_of(table: Table) -> int:
-    return Measurement.get(_MEASURE, _MEASURE.options, table).maximum
+def _fold(cell: str, width: int) -> list[str]:
+    """``cell`` cut into lines of at most ``width`` cells, at spaces where it can (one line when it fits)."""
+    if cell_len(cell) <= width:
+        return [cell]
+    pieces: list[str] = []
+    current = ""
+    for word in cell.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if cell_len(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        current = ""
+        for char in word:  # a word longer than the width is cut anywhere
+            if current and cell_len(current + char) > width:
+                pieces.append(current)
+                current = ""
+            current += char
+    return [*pieces, current] if current else pieces
+
+
+def _width_of(columns: Sequence[_Column]) -> int:
+    """The width :func:`_table` renders ``columns`` at: the columns, and two cells between neighbours (one of
+    padding, one of separator; no outer edge)."""
+    return sum(col.width for col in columns) + 2 * (len(columns) - 1)
 
 
 def _pack(block: _Block, width: int) -> list[Any]:
     """Titled tables of ``block`` no wider than ``width``: each group's columns, as many per table as fit (at
     least one). The fixed columns may fold, as a last resort, when a name alone is wider than the width."""
     tables: list[Any] = []
+    names_limit = max(16, width // 2)  # a longer name folds, so that values still fit beside it
+    block = _Block([replace(col, limit=names_limit) if col.justify == "left" else col for col in block.fixed],
+                   block.groups, block.sections)
     for title, columns in block.groups:
         parts: list[list[_Column]] = []
         current: list[_Column] = []
         for col in columns:
-            if current and _width_of(_table([*block.fixed, *current, col], block.sections)) > width:
+            if current and _width_of([*block.fixed, *current, col]) > width:
                 parts.append(current)
                 current = []
             current.append(col)
@@ -244,12 +303,7 @@ def _pack(block: _Block, width: int) -> list[Any]:
         parts = _balanced(block, parts, width)
         for k, part in enumerate(parts):
             label = title if len(parts) == 1 else f"{title} ({k + 1} of {len(parts)})"
-            table = _table([*block.fixed, *part], block.sections)
-            if _width_of(table) > width:  # one column and the names do not fit: let the names fold
-                for column in table.columns[:len(block.fixed)]:
-                    column.no_wrap = False
-                    column.overflow = "fold"
-            tables += [*_heading(label), table]
+            tables += [*_heading(label), _table([*block.fixed, *part], block.sections, width)]
     return tables
 
 
@@ -266,7 +320,7 @@ def _balanced(block: _Block, parts: list[list[_Column]], width: int) -> list[lis
         stop = start + size + (1 if k < extra else 0)
         even.append(columns[start:stop])
         start = stop
-    if all(_width_of(_table([*block.fixed, *part], block.sections)) <= width for part in even):
+    if all(_width_of([*block.fixed, *part]) <= width for part in even):
         return even
     return parts
 
@@ -285,21 +339,21 @@ def _summary_columns(doc: Document, values: _Values) -> _Block:
         columns.append(_Column("undefined", [str(undefined.get(n, "")) if undefined.get(n) else "" for n in names]))
     first_loss = next((i for i, n in enumerate(names) if values.kind(n) != "metric"), 0)
     title = f"summary over {_plural(s['count'], values.unit)}"
+    if "pooled" in stats and doc["command"] == "seg":
+        title += "; pooled: from the summed confusion matrix"
     return _Block(fixed, [(title, columns)], sections=[first_loss] if first_loss else [])
 
 
-def _gates_table(doc: Document) -> list[Any]:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1, 0, 0))
-    table.add_column("gate", overflow="fold")
-    table.add_column("statistic", no_wrap=True)
-    table.add_column("value", justify="right", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    for g in doc["gates"]:
-        verdict = Text("PASS", style="bold green") if g["passed"] else Text("FAIL", style="bold red")
-        table.add_row(g["gate"], g.get("statistic", ""), _cell(g["value"]), verdict)
-    failed = sum(not g["passed"] for g in doc["gates"])
-    verdict = "every gate passed" if not failed else f"{failed} of {len(doc['gates'])} gates failed"
-    return [*_heading(f"gates: {verdict}"), table]
+def _gates_table(doc: Document, width: int) -> list[Any]:
+    gates = doc["gates"]
+    columns = [_Column("gate", [g["gate"] for g in gates], "left"),
+               _Column("statistic", [g.get("statistic", "") for g in gates], "left"),
+               _Column("value", [_cell(g["value"]) for g in gates]),
+               _Column("result", ["PASS" if g["passed"] else "FAIL" for g in gates], "left",
+                       styles=["bold green" if g["passed"] else "bold red" for g in gates])]
+    failed = sum(not g["passed"] for g in gates)
+    verdict = "every gate passed" if not failed else f"{failed} of {len(gates)} gates failed"
+    return [*_heading(f"gates: {verdict}"), _table(columns, width=width)]
 
 
 def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, Any]]:
@@ -338,22 +392,16 @@ def _image_block(doc: Document, values: _Values, rows: list[dict[str, Any]], tit
     return _Block(fixed, blocks)
 
 
-def _tables(parts: list[Any]) -> int:
-    return sum(isinstance(p, Table) for p in parts)
-
-
 def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, worst: int | None) -> list[Any]:
     rows = doc["images"]
     if not rows:
         return []
     n, unit = len(rows), values.unit
-    one_table = _pack(_image_block(doc, values, rows, f"per {unit}", split=False), width)
-    fits = _tables(one_table) == 1 and n <= FULL_ROWS
-    k = worst if worst is not None else (n if fits else DEFAULT_WORST)
+    whole = _image_block(doc, values, rows, f"per {unit}", split=False)
+    one_table = _width_of([*whole.fixed, *whole.groups[0][1]]) <= width
+    k = worst if worst is not None else (n if one_table and n <= FULL_ROWS else DEFAULT_WORST)
     if per_image or k >= n:
-        if _tables(one_table) == 1:
-            return one_table
-        return _pack(_image_block(doc, values, rows, f"per {unit}", split=True), width)
+        return _pack(whole if one_table else _image_block(doc, values, rows, f"per {unit}", split=True), width)
     see_all = "--per-image" if doc["command"] != "cls" else "--per-sample without --worst"
     if k == 0:
         return [Text(""), Text(f"{_plural(n, unit)} not shown: {see_all} shows them all", style="dim")]
@@ -361,11 +409,12 @@ def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, wo
     order = "lowest" if values.higher_is_better(key) is not False else "highest"
     chosen = worst_rows(doc, k, key)
     title = f"the {len(chosen)} worst of {_plural(n, unit)} by {key}, {order} first"
-    tables = _pack(_image_block(doc, values, chosen, title, split=False), width)
-    if _tables(tables) > 1:
-        tables = _pack(_image_block(doc, values, chosen, title, split=True), width)
+    block = _image_block(doc, values, chosen, title, split=False)
+    if _width_of([*block.fixed, *block.groups[0][1]]) > width:
+        block = _image_block(doc, values, chosen, title, split=True)
+    tables = _pack(block, width)
     more = n - len(chosen)
-    hint = Text(f"{more} more {unit}{'' if more == 1 else 's'} not shown: {see_all} shows them all", style="dim")
+    hint = Text(f"{_plural(more, 'more ' + unit)} not shown: {see_all} shows them all", style="dim")
     return [*tables, hint]
 
 

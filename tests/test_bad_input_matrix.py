@@ -31,9 +31,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from test_cli_support import (C, H, W, SegSet, cli, make_seg_set, softmax, write_label_png,  # noqa: F401
-                              write_npy, write_palette_png)
+from test_cli_support import C, H, SegSet, W, make_seg_set, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
 
 GOOD = ["a", "b", "c"]
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -510,11 +508,6 @@ def _params(rows: list[Row], attr: str) -> list:
         marks = [pytest.mark.xfail(strict=True, reason=prefix + reason)] if reason else []
         params.append(pytest.param(row, id=row.id, marks=marks))
     return params
-
-
-@pytest.fixture
-def seg(tmp_path):
-    return make_seg_set(tmp_path / "data")
 
 
 def assert_no_traceback(r) -> None:

@@ -11,7 +11,6 @@ import pytest
 from lossctl import registry
 from lossctl.confusion import confusion_matrix
 from lossctl.seg_input import ChunkedInput, chunk_rows, prepare
-from test_cli_support import cli  # noqa: F401
 
 LOSSES = [s for s in registry.specs("seg") if s.kind == "loss"]
 

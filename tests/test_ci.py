@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli_support import C, confusion, dice_per_class, make_seg_set, nanmean, write_cls_inputs, write_label_png  # noqa: F401
 
 from lossctl import ci_formats, compare
 from lossctl.errors import InputError, UsageError
 from lossctl.gates import parse_gate, unique_gates
-from test_cli_support import (C, cli, confusion, dice_per_class, make_seg_set, nanmean,  # noqa: F401
-                              write_cls_inputs, write_label_png)
 
 CLASSES = "bg,road,car"
 
@@ -509,3 +508,41 @@ def test_progress_shows_throughput_and_eta(monkeypatch):
             advance(None)
     text = fake.getvalue()
     assert "pairs/s" in text and "eta" in text and "4/4" in text
+
+
+def test_progress_on_a_real_terminal(tmp_path):
+    """stderr on a pseudo-terminal: the bar shows done/total, pairs per second and the ETA; stdout stays data."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    s = make_seg_set(tmp_path / "d", names=tuple(f"im{i}" for i in range(6)))
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "150", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    chunks = []
+
+    def drain():  # read the terminal while the run writes to it, so that it never blocks on a full buffer
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    import threading
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    done = subprocess.run([sys.executable, "-m", "lossctl", "seg", str(s.pred), str(s.gt), "-f", "json",
+                           "--workers", "1"], stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120,
+                          check=False)
+    os.close(follower)
+    reader.join(timeout=10)
+    os.close(leader)
+    err = b"".join(chunks).decode("utf-8", "replace")
+    assert done.returncode == 0 and json.loads(done.stdout)["summary"]["count"] == 6
+    assert "pairs/s" in err and "eta" in err and "/6" in err, err[-2000:]

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from test_cli_support import cli  # noqa: F401
-
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 COMMON = ["seg", str(SAMPLE / "pred_labels"), str(SAMPLE / "gt"), "-f", "json", "--gate", "dice>=0.5"]
 

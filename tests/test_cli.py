@@ -13,10 +13,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli_support import (  # noqa: F401
+    C,
+    H,
+    W,
+    confusion,
+    dice_per_class,
+    make_seg_set,
+    run_subprocess,
+    write_cls_inputs,
+    write_label_png,
+    write_npy,
+    write_palette_png,
+)
 
 from lossctl import __version__, registry
-from test_cli_support import (C, H, W, cli, confusion, dice_per_class, make_seg_set,  # noqa: F401
-                              run_subprocess, write_cls_inputs, write_label_png, write_npy, write_palette_png)
 
 FORMATS = ("table", "json", "ndjson", "csv", "markdown")
 SEG_METRICS = registry.names("seg", "metric")
@@ -34,11 +45,6 @@ def _no_nan_constant(token: str) -> float:
 def strict_json(text: str):
     """json.loads that fails on NaN / Infinity (which json.loads accepts by default)."""
     return json.loads(text, parse_constant=_no_nan_constant)
-
-
-@pytest.fixture
-def seg(tmp_path):
-    return make_seg_set(tmp_path / "data")
 
 
 @pytest.fixture
@@ -136,10 +142,10 @@ def test_seg_csv_rows_and_full_precision_values(cli, seg, seg_json):
     assert [row[0] for row in rows[1:]] == ["image"] * 3 + STAT_ROWS
     assert [row[1] for row in rows[1:4]] == seg.names
     assert all(len(row) == len(header) for row in rows)
-    for row, im in zip(rows[1:4], seg_json["images"]):
+    for row, im in zip(rows[1:4], seg_json["images"], strict=True):
         for col, name in enumerate(header[2:], start=2):
             assert float(row[col]) == im["values"][name]  # repr: full precision, exactly the JSON number
-    pooled = dict(zip(header, rows[-1]))
+    pooled = dict(zip(header, rows[-1], strict=True))
     assert float(pooled["dice"]) == seg_json["summary"]["pooled"]["dice"]
     assert pooled["ce"] == ""  # losses have no pooled value: an empty cell
 
@@ -305,7 +311,7 @@ def test_label_predictions_give_metrics_only(cli, seg):
 def test_label_and_probability_predictions_give_the_same_metrics(cli, seg):
     probs = cli("seg", seg.pred, seg.gt, "-f", "json").json()
     labels = cli("seg", seg.labels, seg.gt, "-f", "json").json()
-    for a, b in zip(probs["images"], labels["images"]):
+    for a, b in zip(probs["images"], labels["images"], strict=True):
         assert a["confusion_matrix"] == b["confusion_matrix"]
         assert {k: a["values"][k] for k in SEG_METRICS} == b["values"]
 
@@ -449,7 +455,7 @@ def test_per_class_adds_class_columns_with_names(cli, seg, fmt):
         doc = cli("seg", seg.pred, seg.gt, "-f", "json", "--class-names", ",".join(names)).json()
         rows = r.csv()
         col = header.index("dice[road]")
-        for row, im in zip(rows[1:4], doc["images"]):
+        for row, im in zip(rows[1:4], doc["images"], strict=True):
             assert float(row[col]) == im["per_class"]["dice"][1]
         pooled = rows[-1]
         assert pooled[0] == "pooled"
@@ -555,11 +561,6 @@ def test_subprocess_json_equals_in_process_json(cli, seg):
 # ----------------------------------------------------------------------------------------------------------
 # cls
 # ----------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cls_data(tmp_path):
-    return write_cls_inputs(tmp_path / "cls")
 
 
 def _cls_reference(d):

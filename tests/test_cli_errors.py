@@ -11,20 +11,9 @@ import json
 
 import numpy as np
 import pytest
+from test_cli_support import make_seg_set, run_subprocess, write_cls_inputs, write_label_png, write_npy  # noqa: F401
 
 from lossctl import registry
-from test_cli_support import (cli, make_seg_set, run_subprocess, write_cls_inputs,  # noqa: F401
-                              write_label_png, write_npy)
-
-
-@pytest.fixture
-def seg(tmp_path):
-    return make_seg_set(tmp_path / "data")
-
-
-@pytest.fixture
-def cls_data(tmp_path):
-    return write_cls_inputs(tmp_path / "cls")
 
 
 def assert_clean_error(r, code, *fragments):

@@ -1,6 +1,9 @@
-"""Properties of every classification loss and metric, derived from the registry (as test_common.py for seg).
+"""Properties of every classification (value, convention) pair, derived from the registry (as test_common.py for
+seg).
 
-Each entry is tried on a binary and on a multiclass input; it must accept at least one of them.
+Each pair runs on every generated input whose target kind its row declares (binary, class indices, one-hot rows,
+multilabel), from logits when the row takes them, else probabilities; the declared kinds must be accepted (the
+row and the function agree), and each pair must accept at least one input: nothing is skipped silently.
 """
 
 from __future__ import annotations
@@ -11,65 +14,84 @@ import pytest
 from lossctl import registry
 from lossctl.cls import ClsConfig, build_report
 from lossctl.cls_input import prepare_inputs
-from lossctl.errors import InputError
-from lossctl.losses.classification import NotAvailable
 
-LOSSES = registry.specs("cls", "loss")
-IDS = [s.name for s in LOSSES]
-
-
-def _inputs(rng, n=40, c=4):
-    binary = (rng.normal(size=n), rng.integers(0, 2, n))
-    multiclass = (rng.normal(size=(n, c)), rng.integers(0, c, n))
-    return {"binary": binary, "multiclass": multiclass}
+PAIRS = registry.pairs("cls")
+IDS = [f"{s.name}-{c}" for s, c in PAIRS]
+N, C = 40, 4
 
 
-def _value(spec, logits, target, order=None):
+def _inputs(rng):
+    """{target kind: (logits, target)}."""
+    labels = rng.integers(0, C, N)
+    multilabel = (rng.random((N, C)) < 0.4).astype(np.int64)
+    multilabel[0] = [1, 1, 0, 0]  # not one-hot, so "auto" would not read it as one-hot either
+    return {"binary": (rng.normal(size=N), rng.integers(0, 2, N)), "index": (rng.normal(size=(N, C)), labels),
+            "onehot": (rng.normal(size=(N, C)), np.eye(C, dtype=np.int64)[labels]),
+            "multilabel": (rng.normal(size=(N, C)), multilabel)}
+
+
+def _as_kind(logits, impl):
+    if "logits" in impl.inputs:
+        return logits, "logits"
+    if logits.ndim == 1:
+        return 1.0 / (1.0 + np.exp(-logits)), "probs"
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True), "probs"
+
+
+def _accepted(spec, convention, rng):
+    impl = spec.impl(convention)
+    out = {}
+    for target_kind, (logits, target) in _inputs(rng).items():
+        if impl.targets and target_kind not in impl.targets:
+            continue
+        pred, kind = _as_kind(logits, impl)
+        out[target_kind] = (pred, target, kind)
+    return out
+
+
+def _value(spec, convention, pred, target, kind, target_kind, order=None):
     if order is not None:
-        logits, target = logits[order], target[order]
-    x = prepare_inputs(logits, target, None, "logits")
-    return spec.compute(x, "lossctl")
+        pred, target = pred[order], target[order]
+    x = prepare_inputs(pred, target, None, kind, target_kind=target_kind)
+    return spec.compute(x, convention)
 
 
-@pytest.mark.parametrize("spec", LOSSES, ids=IDS)
-def test_every_loss_accepts_a_binary_or_a_multiclass_input_and_is_non_negative(spec, rng):
-    accepted = 0
-    for logits, target in _inputs(rng).values():
-        try:
-            value, per_sample = _value(spec, logits, target)
-        except (NotAvailable, InputError):
-            continue
-        accepted += 1
-        assert np.isfinite(value) and value >= spec.bounds[0]
-        assert np.all(np.asarray(per_sample) >= -1e-12)
-    assert accepted
+@pytest.mark.parametrize("spec, convention", PAIRS, ids=IDS)
+def test_every_declared_input_is_accepted_finite_and_within_bounds(spec, convention, rng):
+    accepted = _accepted(spec, convention, rng)
+    assert accepted, f"{spec.name} under {convention} accepts none of the generated target kinds"
+    for target_kind, (pred, target, kind) in accepted.items():
+        value, per_sample = _value(spec, convention, pred, target, kind, target_kind)
+        assert np.isfinite(value) and spec.bounds[0] - 1e-12 <= value <= spec.bounds[1] + 1e-12, target_kind
+        if per_sample is not None:
+            assert np.all(np.asarray(per_sample) >= -1e-12)
 
 
-@pytest.mark.parametrize("spec", LOSSES, ids=IDS)
-def test_invariant_to_sample_order(spec, rng):
-    for logits, target in _inputs(rng).values():
-        try:
-            base = _value(spec, logits, target)[0]
-        except (NotAvailable, InputError):
-            continue
-        order = rng.permutation(len(target))
-        assert _value(spec, logits, target, order)[0] == pytest.approx(base, rel=1e-12)
+@pytest.mark.parametrize("spec, convention", PAIRS, ids=IDS)
+def test_invariant_to_sample_order(spec, convention, rng):
+    for target_kind, (pred, target, kind) in _accepted(spec, convention, rng).items():
+        base = _value(spec, convention, pred, target, kind, target_kind)[0]
+        order = rng.permutation(N)
+        assert _value(spec, convention, pred, target, kind, target_kind, order)[0] == pytest.approx(base, rel=1e-12)
 
 
-@pytest.mark.parametrize("spec", LOSSES, ids=IDS)
-def test_confident_correct_predictions_approach_the_minimum(spec, rng):
-    for logits, target in _inputs(rng).values():
-        if logits.ndim == 1:
-            confident = np.where(target == 1, 40.0, -40.0)
+@pytest.mark.parametrize("spec, convention", PAIRS, ids=IDS)
+def test_confident_correct_predictions_reach_the_optimum(spec, convention, rng):
+    impl = spec.impl(convention)
+    smoothing = impl.defaults().get("label_smoothing") or 0.0
+    for target_kind, (_, target, kind) in _accepted(spec, convention, rng).items():
+        truth = np.eye(C)[target] if target_kind == "index" else target
+        confident = np.where(truth == 1, 40.0, -40.0)
+        if kind == "probs":
+            confident = truth / truth.sum(axis=1, keepdims=True) if truth.ndim == 2 and target_kind != "multilabel" \
+                else truth.astype(np.float64)
+        value = _value(spec, convention, confident, target, kind, target_kind)[0]
+        optimum = spec.bounds[1] if spec.higher_is_better else spec.bounds[0]
+        if smoothing:  # smoothing keeps a floor: eps/C of log-probabilities of about -80
+            assert value > optimum
         else:
-            confident = np.where(np.eye(logits.shape[1])[target] == 1, 40.0, -40.0)
-        try:
-            value = _value(spec, confident, target)[0]
-        except (NotAvailable, InputError):
-            continue
-        if spec.name in ("label_smoothing_ce",):  # smoothing keeps a floor: eps/C of log-probabilities ~ -80
-            continue
-        assert value == pytest.approx(0.0, abs=1e-9)
+            assert value == pytest.approx(optimum, abs=1e-6), target_kind
 
 
 def test_metrics_of_a_perfect_prediction_are_one(rng):
@@ -79,3 +101,16 @@ def test_metrics_of_a_perfect_prediction_are_one(rng):
     summary = build_report(config.prepare(probs, target, None, "probs"), config)["summary"]
     for name in registry.names("cls", "metric"):
         assert summary["mean"][name] == pytest.approx(1.0)
+
+
+def test_declared_options_are_refused_when_absent():
+    """A row that takes no ignore index (or weights) refuses one, naming the convention (data, not branches)."""
+    x = prepare_inputs(np.array([[2.0, -1.0], [0.5, 0.1]]), np.array([0, -100]), np.array([1.0, 2.0]), "logits",
+                       ignore_index=-100)
+    for spec, convention in PAIRS:
+        impl = spec.impl(convention)
+        if "index" not in (impl.targets or {"index"}) or "logits" not in impl.inputs:
+            continue
+        if not {"weights", "ignore_index"} <= impl.options:
+            with pytest.raises(registry.NotAvailable, match=f"convention {convention}"):
+                spec.compute(x, convention)

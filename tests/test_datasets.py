@@ -19,16 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from test_bad_input_matrix import GOOD, assert_no_traceback, troubleshooting_section
-from test_cli_support import SegSet, cli, make_seg_set, write_npy, write_palette_png  # noqa: F401
+from test_cli_support import SegSet, make_seg_set, write_npy, write_palette_png  # noqa: F401
 
 SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
-
-
-@pytest.fixture
-def seg(tmp_path: Path) -> SegSet:
-    return make_seg_set(tmp_path / "data")
 
 
 def comparable(doc: dict[str, Any]) -> dict[str, Any]:
@@ -366,7 +360,7 @@ def test_bad_input_row(cli, seg, tmp_path, row: Row):
     assert_no_traceback(r)
     lines = r.error_lines()
     assert len(lines) == len(case.offenders), r
-    for offender, line in zip(case.offenders, lines):
+    for offender, line in zip(case.offenders, lines, strict=True):
         assert offender in line, (offender, line)
         assert re.search(row.phrase, line), (row.phrase, line)
         assert re.search(row.fix, line), (row.fix, line)
@@ -468,7 +462,7 @@ def evaluator_class_ious(gts: list[Any], preds: list[Any]) -> dict[int, float]:
     rows = [r for r in cityscapes_table() if int(r["id"]) >= 0]
     ignored = {int(r["id"]): r["ignore_in_eval"] == "true" for r in rows}
     conf = np.zeros((34, 34), dtype=np.int64)
-    for gt, pred in zip(gts, preds):
+    for gt, pred in zip(gts, preds, strict=True):
         np.add.at(conf, (gt.ravel().astype(np.int64), pred.ravel().astype(np.int64)), 1)
     ious = {}
     for r in rows:
@@ -488,7 +482,7 @@ def write_cityscapes(root: Path, gts: list[Any], preds: list[Any]) -> tuple[Path
 
     gt_root, results = root / "gtFine" / "val", root / "results"
     results.mkdir(parents=True)
-    for i, (gt, pred) in enumerate(zip(gts, preds)):
+    for i, (gt, pred) in enumerate(zip(gts, preds, strict=True)):
         stem = f"{['aachen', 'bonn', 'lindau'][i % 3]}_{i:06d}_000019"
         city = gt_root / stem.split("_")[0]
         city.mkdir(parents=True, exist_ok=True)

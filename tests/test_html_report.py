@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_cli_support import make_seg_set, write_label_png, write_npy  # noqa: F401
 
 from lossctl.html_report import COLOURS, outcome_map, render_overlay
-from test_cli_support import cli, make_seg_set, write_label_png, write_npy  # noqa: F401
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),
@@ -66,6 +66,8 @@ def test_report_is_self_contained_with_overlays_of_the_worst_images(tmp_path, cl
     assert [p.split("_", 2)[2][:-4] for p in pngs] == worst_two
     image = np.asarray(Image.open(out / pngs[0]))
     assert image.shape == (6, 7, 3)  # the image's own size
+    cli("seg", s.pred, s.gt, "--report", out, "--worst", "1")
+    assert len(list(out.glob("*.png"))) == 1  # the earlier report's overlays do not linger
 
 
 def test_overlay_recomputes_the_evaluated_labels(tmp_path, cli):

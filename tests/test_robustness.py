@@ -7,14 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli_support import make_seg_set, write_label_png  # noqa: F401  (cli is a fixture)
 
 from lossctl import seg as seg_engine
-from test_cli_support import cli, make_seg_set, write_label_png  # noqa: F401  (cli is a fixture)
-
-
-@pytest.fixture
-def seg(tmp_path):
-    return make_seg_set(tmp_path / "data")
 
 
 def test_keyboard_interrupt_exits_130_without_traceback(cli, seg, monkeypatch):

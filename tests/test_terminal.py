@@ -18,12 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 from rich.cells import cell_len
+from test_cli_support import run_subprocess, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
 
 from lossctl import registry
 from lossctl.report import write_table
 from lossctl.terminal import DEFAULT_WORST, FULL_ROWS, PIPE_WIDTH, worst_rows
-from test_cli_support import (cli, run_subprocess, softmax, write_label_png, write_npy,  # noqa: F401
-                              write_palette_png)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -335,3 +334,33 @@ def test_readme_quick_start_output_is_current():
     assert block, "README.md lacks the quick-start-output block"
     assert block.group(1) == module.quick_start_output(), "the README's quick-start output is stale: make readme"
     assert_fits(block.group(1).split("\n", 2)[2].rsplit("```", 1)[0], 80)
+
+
+def test_names_wider_than_the_width_fold_instead_of_being_cut(cli, tmp_path):  # noqa: F811
+    image = "a_very_long_image_name_" + "x" * 70 + "_end"
+    klass = "a class name longer than any terminal is wide " + "y" * 40 + " end"
+    gt = np.arange(6 * 7).reshape(6, 7) % 2
+    write_label_png(tmp_path / "gt" / f"{image}.png", gt)
+    write_label_png(tmp_path / "pred" / f"{image}.png", 1 - gt)
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--class-names", f"bg,{klass}", "--per-class",
+            "--per-image", env={"COLUMNS": "80"})
+    assert r.code == 0, r
+    assert_fits(r.out, 80)
+    lines = r.out.splitlines()
+
+    def folded(first: int, start: int) -> list[str]:
+        """The name cell of the row on line ``first``: its first piece, then the continuation lines."""
+        pieces = [re.split(r"  +", lines[first][start:])[0]]
+        for line in lines[first + 1:]:
+            if not line.startswith(" " * start) or not line.strip():
+                break
+            pieces.append(line.strip())
+        return pieces
+
+    image_rows = [i for i, line in enumerate(lines) if line.startswith(image[:20])]
+    class_rows = [i for i, line in enumerate(lines) if line.startswith("1  a class")]
+    assert image_rows and class_rows
+    for i in image_rows:  # every character kept, folded onto the next lines
+        assert "".join(folded(i, 0)) == image
+    for i in class_rows:
+        assert " ".join(folded(i, 3)) == klass

@@ -20,7 +20,7 @@ their parameters are unchanged (``manifest.json`` in each workload folder):
 Every measured run is a fresh subprocess; its wall time is taken around the process, its peak RSS from the
 ``rusage`` that ``os.wait4`` returns for it (the largest single process of its tree: for ``--workers 2`` the
 largest of the parent and its workers, not their sum). The torch + segmentation_models_pytorch baseline runs in
-another interpreter (``--torch-python``, default /work/refenv/bin/python) from a small embedded script that
+another interpreter (``--torch-python``, default ``$REFPY`` or .refenv/bin/python) from a small embedded script that
 reads the same files; without torch it is skipped with a note. Nothing here imports torch.
 """
 
@@ -45,7 +45,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = ROOT / "bench_data"
-DEFAULT_TORCH_PYTHON = os.environ.get("TORCH_PYTHON", "")  # `make bench` passes TORCH_PYTHON (default: REFPY)
+# the torch + smp interpreter: $TORCH_PYTHON, else the reference venv ($REFPY, `make refenv`)
+DEFAULT_TORCH_PYTHON = os.environ.get("TORCH_PYTHON") or os.environ.get("REFPY", ".refenv/bin/python")
 GEN_VERSION = 1  # bump when the generators change: forces regeneration
 SEED = 20240611
 MB = 1024.0 * 1024.0
@@ -99,7 +100,7 @@ def _interp_matrix(n_out: int, n_in: int) -> np.ndarray:
 def _smooth_field(rng: np.random.Generator, c: int, shape: tuple[int, ...], cells: tuple[int, ...]) -> np.ndarray:
     """(c, *shape) float32 smooth random field: Gaussian noise on a coarse grid, linearly upsampled."""
     f = rng.standard_normal((c, *cells), dtype=np.float32)
-    for axis, (n_out, n_in) in enumerate(zip(shape, cells)):
+    for axis, (n_out, n_in) in enumerate(zip(shape, cells, strict=True)):
         f = np.moveaxis(np.tensordot(_interp_matrix(n_out, n_in), f, axes=(1, axis + 1)), 0, axis + 1)
     f = np.ascontiguousarray(f)
     f /= f.std() + 1e-6
@@ -1206,7 +1207,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="report file (default: BENCHMARKS.md; with --quick or --only: <work>/BENCHMARKS-partial.md)")
     ap.add_argument("--torch-python", default=DEFAULT_TORCH_PYTHON,
                     help="interpreter with torch + segmentation_models_pytorch for the baseline ('' to skip; "
-                         "default: $TORCH_PYTHON)")
+                         "default: $TORCH_PYTHON, else $REFPY, else .refenv/bin/python)")
     ap.add_argument("--torch-threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     ap.add_argument("--torch-full", action="store_true", help="run the torch baseline on every pair (no subset)")
     ap.add_argument("--repeat", type=int, default=3, help="rounds of side-by-side runs (default 3; medians)")

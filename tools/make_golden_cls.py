@@ -5,7 +5,7 @@ The expected values come from the real reference libraries (torch, keras 3 on th
 torch backend, scikit-learn, segmentation_models_pytorch, monai, torchvision),
 none of which is a project dependency.  Run this script with the side venv:
 
-    /work/refenv/bin/python tools/make_golden_cls.py
+    make golden          # or: $REFPY tools/make_golden_cls.py, with KERAS_BACKEND=torch
 
 It writes (relative to the repository root):
 
@@ -27,7 +27,7 @@ Precision
   (removed) in float64, and cross-check the unpatched class in float32 (5e-5).
 
 Every expected value is recomputed by an independent NumPy implementation of the
-formula written in /work/shared/reference/definitions.md (sections 0-5, 9); the
+formula written in the project's reference definitions (sections 0-5, 9); the
 two must agree to 1e-9 (relative to max(1, |value|)) for float64 references and
 to 1e-5 for Keras (float64 re-implementation of Keras's formula on the fed float32
 inputs, with Keras's clip bounds rounded to float32), or the script aborts.
@@ -36,7 +36,7 @@ Reference quirks handled here (see the "note" entries in cls.json):
 * smp/__init__.py imports torchvision (broken in the side venv): smp's losses
   modules are loaded from the installed files with stub parent packages;
   torchvision's ops/focal_loss.py is loaded alone from the wheel in
-  /work/refenv_build/tv/.
+  $REFENV_BUILD/tv/ (make refenv).
 * smp ``SoftCrossEntropyLoss(smooth_factor=None)`` (its default) raises
   TypeError (``None / C``); plain sparse CE is run with ``smooth_factor=0.0``.
 * smp ``FocalLoss`` class_weights are converted to float32 and monai's scalar
@@ -63,20 +63,19 @@ import sys  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
-import scipy.special  # noqa: E402
-import torch  # noqa: E402
-
 import keras  # noqa: E402
 import monai.losses.focal_loss as monai_focal_mod  # noqa: E402
+import numpy as np  # noqa: E402
+import scipy.special  # noqa: E402
 import sklearn.metrics as skm  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is not a package
 import references  # noqa: E402
 
 OUT_DIR = references.GOLDEN_DIR
 SEED = 20261203
-COMMAND = "/work/refenv/bin/python tools/make_golden_cls.py"
+COMMAND = "make golden (tools/make_golden_cls.py in the reference venv)"
 TOL64 = 1e-9
 TOL32 = 1e-5
 F64 = torch.float64

@@ -5,7 +5,7 @@ The expected values come from the real reference libraries (torch,
 segmentation_models_pytorch, monai, torchvision, scikit-learn), which are
 NOT project dependencies.  Run this script with the side venv:
 
-    /work/refenv/bin/python tools/make_golden_seg.py
+    make golden          # or: $REFPY tools/make_golden_seg.py, with KERAS_BACKEND=torch
 
 It writes (relative to the repository root):
 
@@ -49,9 +49,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
-
 import sklearn.metrics as skm
+import torch
 from monai.losses.focal_loss import FocalLoss as MonaiFocalLoss
 from monai.losses.focal_loss import softmax_focal_loss as monai_softmax_focal_loss
 from monai.networks import one_hot as monai_one_hot
@@ -61,8 +60,8 @@ import references  # noqa: E402
 
 OUT_DIR = references.GOLDEN_DIR
 SEED = 20240607
-TV_WHEEL_GLOB = "/work/refenv_build/tv/torchvision-0.28.0-*.whl"
-COMMAND = "/work/refenv/bin/python tools/make_golden_seg.py"
+TV_WHEEL_GLOB = str(references.REFENV_BUILD / "tv" / "torchvision-0.28.0-*.whl")
+COMMAND = "make golden (tools/make_golden_seg.py in the reference venv)"
 TOL = 1e-10
 F64 = torch.float64
 
@@ -531,7 +530,7 @@ def check(c: Case, expected, per_class):
             assert per_class is None
         else:
             assert len(per) == len(per_class), c.id
-            for a, b in zip(per, per_class):
+            for a, b in zip(per, per_class, strict=True):
                 assert close(None if math.isnan(a) else float(a), b), (c.id, per, per_class)
     else:
         val = NUMPY[c.value](c)
@@ -621,15 +620,15 @@ def saturate(p, target, allow_wrong, frac_right=0.25, frac_wrong=0.1, frac_zero=
     right = r < frac_right
     wrong = (r >= frac_right) & (r < frac_right + frac_wrong) if allow_wrong else np.zeros_like(right)
     zero = (r >= 0.5) & (r < 0.5 + frac_zero)
-    for idx in zip(*np.nonzero(zero)):
+    for idx in zip(*np.nonzero(zero), strict=True):
         k = (t[idx] + 1 + RNG.integers(C - 1)) % C  # a non-target channel -> 0
         col = p[(slice(None),) + idx].copy()
         col[k] = 0.0
         p[(slice(None),) + idx] = col / col.sum()
-    for idx in zip(*np.nonzero(right)):
+    for idx in zip(*np.nonzero(right), strict=True):
         p[(slice(None),) + idx] = 0.0
         p[(t[idx],) + idx] = 1.0
-    for idx in zip(*np.nonzero(wrong)):
+    for idx in zip(*np.nonzero(wrong), strict=True):
         k = (t[idx] + 1 + RNG.integers(C - 1)) % C
         p[(slice(None),) + idx] = 0.0
         p[(k,) + idx] = 1.0

@@ -5,7 +5,7 @@ Every value is computed by the real framework on ONE image as a batch of one, wi
 arguments except those lossctl passes itself (seg_presets.PRESET_DEFAULTS / the Spec defaults).  The references
 are NOT project dependencies; run this script with the side venv:
 
-    /work/refenv/bin/python tools/make_golden_seg_presets.py
+    make golden          # or: $REFPY tools/make_golden_seg_presets.py, with KERAS_BACKEND=torch
 
 It writes (relative to the repository root):
 
@@ -42,10 +42,9 @@ import sys
 import warnings
 from pathlib import Path
 
+import keras
 import numpy as np
 import torch
-
-import keras
 from monai.losses import DiceLoss as MonaiDiceLoss
 from monai.losses import FocalLoss as MonaiFocalLoss
 from monai.losses import TverskyLoss as MonaiTverskyLoss
@@ -56,7 +55,7 @@ import references  # noqa: E402
 
 OUT_DIR = references.GOLDEN_DIR
 SEED = 20250611
-COMMAND = "/work/refenv/bin/python tools/make_golden_seg_presets.py"
+COMMAND = "make golden (tools/make_golden_seg_presets.py in the reference venv)"
 F64 = torch.float64
 RNG = np.random.default_rng(SEED)
 

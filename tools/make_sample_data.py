@@ -239,7 +239,7 @@ def save_gray_png(labels: np.ndarray, path: Path) -> None:
 def fmt_fractions(labels: np.ndarray) -> str:
     counts = np.bincount(labels.ravel(), minlength=N_CLASSES)[:N_CLASSES]
     pct = 100.0 * counts / labels.size
-    return " / ".join("—" if n == 0 else f"{p:.2f}" if p < 1 else f"{p:.1f}" for n, p in zip(counts, pct))
+    return " / ".join("—" if n == 0 else f"{p:.2f}" if p < 1 else f"{p:.1f}" for n, p in zip(counts, pct, strict=True))
 
 
 README_TEMPLATE = """\

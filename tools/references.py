@@ -1,8 +1,9 @@
 """Reference-library loading shared by the golden generators (tools/make_golden_*.py).
 
-Run only in the side venv (/work/refenv/bin/python), which holds the reference libraries; lossctl never
-imports this.  Only the standard library is imported at module level: torch, monai and keras are imported
-by the functions that need them, so a generator can still set KERAS_BACKEND before its own keras import.
+Run only in the reference venv (``make refenv`` builds it; ``make golden`` runs the generators in it), which
+holds the reference libraries; lossctl never imports this. Files downloaded beside it (torchvision's and
+nnU-Net's wheels) are found under ``$REFENV_BUILD`` (default ``.refenv-build`` in the repository). Only the
+standard library is imported at module level: torch, monai and keras are imported by the functions that need them, so a generator can still set KERAS_BACKEND before its own keras import.
 
 tools/ is not a package; a generator imports this module with
 
@@ -26,8 +27,11 @@ import types
 import zipfile
 from pathlib import Path
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "golden"  # where the fixtures go
-TV_WHEEL_GLOB = "/work/refenv_build/tv/torchvision-*.whl"
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN_DIR = ROOT / "tests" / "golden"  # where the fixtures go
+REFENV_BUILD = Path(os.environ.get("REFENV_BUILD", str(ROOT / ".refenv-build")))
+TV_WHEEL_GLOB = str(REFENV_BUILD / "tv" / "torchvision-*.whl")
+NNUNET_WHEEL_GLOB = str(REFENV_BUILD / "nnunet" / "nnunetv2-*.whl")
 
 SMP_LOSS_MODULES = ("constants", "_functional", "dice", "jaccard", "tversky", "focal", "soft_ce", "soft_bce",
                     "lovasz")
@@ -93,9 +97,8 @@ def load_smp_losses(names=SMP_LOSS_MODULES):
 def load_torchvision_focal(wheel_glob: str = TV_WHEEL_GLOB):
     """torchvision's ops/focal_loss.py, extracted from the downloaded wheel and loaded alone.
 
-    torchvision is not installed in the side venv (/work/refenv_build/install.sh only downloads the wheel,
-    --no-deps): the package's compiled ops would have to match the venv's torch.  sigmoid_focal_loss is
-    plain torch code, so only its file is loaded, under stub ``torchvision`` / ``torchvision.ops`` parents
+    torchvision is not installed in the reference venv (``make refenv`` only downloads the wheel, --no-deps): the
+    package's compiled ops would have to match the venv's torch. sigmoid_focal_loss is plain torch code, so only its file is loaded, under stub ``torchvision`` / ``torchvision.ops`` parents
     and a no-op ``torchvision.utils._log_api_usage_once``.  The last wheel matching ``wheel_glob`` is used.
 
     Returns (wheel path, torchvision version from the wheel's METADATA, the focal_loss module).
@@ -134,6 +137,96 @@ def make_monai_focal64():
     ns = dict(monai_focal_mod.__dict__)
     exec(compile(src, "<monai FocalLoss.forward without float32 casts>", "exec"), ns)
     return type("FocalLoss64", (cls,), {"forward": ns["forward"]})
+
+
+class _SerialPool:
+    """Stands in for ``multiprocessing.Pool``: nnU-Net's evaluator maps ``compute_metrics`` over the cases in
+    spawned processes, which could not import the module loaded by path; the same calls run in order here."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def starmap(self, fn, iterable):
+        return [fn(*args) for args in iterable]
+
+
+class NnunetEvaluation:
+    """nnU-Net v2's ``evaluation/evaluate_predictions.py``, run on label arrays: ``run(pred, gt, labels, ignore)``
+    writes each (B, ...) image pair as .npy files and calls its ``compute_metrics_on_folder`` with a reader
+    that loads them."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def run(self, pred, gt, labels, ignore_label=None):
+        import numpy as np
+
+        folder = Path(tempfile.mkdtemp(prefix="nnunet_eval_"))
+        for side, arrays in (("ref", gt), ("pred", pred)):
+            (folder / side).mkdir()
+            for i, a in enumerate(arrays):
+                np.save(folder / side / f"case_{i:03d}.npy", np.asarray(a)[None])  # (1, *spatial), as nnU-Net
+
+        class NpyReader:
+            def read_seg(self, path):
+                return np.load(path), {}
+
+        return self.module.compute_metrics_on_folder(str(folder / "ref"), str(folder / "pred"), None, NpyReader(),
+                                                     ".npy", list(labels), ignore_label, 1)
+
+
+def load_nnunet_evaluation(wheel_glob: str = NNUNET_WHEEL_GLOB):
+    """nnU-Net v2's evaluator, loaded from its downloaded wheel (``pip download --no-deps nnunetv2``).
+
+    Its module imports nnU-Net's image readers, plans handling and batchgenerators' file helpers, none of which
+    the metrics use: they are stubbed (the file helpers by five-line equivalents), ``json_export`` is nnU-Net's
+    own file, and the multiprocessing pool runs serially (:class:`_SerialPool`). The metric code runs as shipped.
+
+    Returns (wheel path, nnunetv2 version, :class:`NnunetEvaluation`).
+    """
+    wheels = sorted(glob.glob(wheel_glob))
+    assert wheels, f"nnunetv2 wheel not found: {wheel_glob} (make refenv downloads it)"
+    wheel = wheels[-1]
+    root = Path(tempfile.mkdtemp(prefix="nnunetv2_"))
+    with zipfile.ZipFile(wheel) as zf:
+        for name in ("nnunetv2/evaluation/evaluate_predictions.py", "nnunetv2/utilities/json_export.py"):
+            zf.extract(name, root)
+        meta = zf.read([n for n in zf.namelist() if n.endswith(".dist-info/METADATA")][0]).decode()
+    version = [ln.split(":", 1)[1].strip() for ln in meta.splitlines() if ln.startswith("Version:")][0]
+    for name in ("batchgenerators", "batchgenerators.utilities", "nnunetv2", "nnunetv2.imageio",
+                 "nnunetv2.utilities", "nnunetv2.utilities.plans_handling", "nnunetv2.evaluation"):
+        stub_package(name, [])
+    files = types.ModuleType("batchgenerators.utilities.file_and_folder_operations")
+    files.join = os.path.join
+    files.isfile = os.path.isfile
+    files.subfiles = lambda folder, join=True, prefix=None, suffix=None, sort=True: sorted(
+        (os.path.join(folder, f) if join else f) for f in os.listdir(folder)
+        if os.path.isfile(os.path.join(folder, f)) and (suffix is None or f.endswith(suffix))
+        and (prefix is None or f.startswith(prefix)))
+    files.save_json = lambda obj, path, **kw: Path(path).write_text(json.dumps(obj))
+    files.load_json = lambda path: json.loads(Path(path).read_text())
+    sys.modules[files.__name__] = files
+    stubs = {"nnunetv2.configuration": {"default_num_processes": 1},
+             "nnunetv2.imageio.base_reader_writer": {"BaseReaderWriter": object},
+             "nnunetv2.imageio.reader_writer_registry": {"determine_reader_writer_from_dataset_json": None,
+                                                         "determine_reader_writer_from_file_ending": None},
+             "nnunetv2.imageio.simpleitk_reader_writer": {"SimpleITKIO": None},
+             "nnunetv2.utilities.plans_handling.plans_handler": {"PlansManager": None}}
+    for name, attrs in stubs.items():
+        mod = types.ModuleType(name)
+        mod.__dict__.update(attrs)
+        sys.modules[name] = mod
+    load_module("nnunetv2.utilities.json_export", str(root / "nnunetv2/utilities/json_export.py"))
+    module = load_module("nnunetv2.evaluation.evaluate_predictions",
+                         str(root / "nnunetv2/evaluation/evaluate_predictions.py"))
+    module.multiprocessing = types.SimpleNamespace(get_context=lambda method: types.SimpleNamespace(Pool=_SerialPool))
+    return wheel, version, NnunetEvaluation(module)
 
 
 def dist_version(*names):

@@ -356,7 +356,7 @@ def _focal_multiclass(x: ClsInput, convention: str, *, gamma: float, alpha: floa
     _need(x, "focal", "probs", "logits")
     labels = _int_labels(x, "focal")
     n, c = x.pred.shape
-    valid = x.valid()
+    valid = x.valid_samples()
     safe = np.where(valid, labels, 0)
     if convention in ("torch", "sklearn"):
         raise _refuse(convention, "multiclass focal")

@@ -190,7 +190,7 @@ def _metric_rows(name: str) -> dict[str, Impl]:
                         inputs=_ANY, targets=frozenset({"binary", "index", "onehot"}),
                         options=frozenset({"weights", "ignore_index"})),
         "torch": Impl(_binary_or(metrics.torchmetrics_metric(name), name, strict=True),
-                      f"torchmetrics binary_* (p > 0.5, strictly) / multiclass_*(average='macro'): classes with "
+                      "torchmetrics binary_* (p > 0.5, strictly) / multiclass_*(average='macro'): classes with "
                       "TP+FP+FN = 0 get weight 0, other 0/0 = zero_division", f"torchmetrics.functional."
                       f"classification.{metrics._TM[name].replace('multiclass_', 'binary_')} / {metrics._TM[name]}",
                       (_TM_ZERO,), inputs=_ANY, targets=frozenset({"binary", "index", "onehot"}),

@@ -1,4 +1,4 @@
-r"""Segmentation losses as other frameworks define them (``--convention torch|keras|smp|monai`` of ``lossctl seg``).
+r"""Segmentation losses under each framework's convention (``torch``, ``keras``, ``smp``, ``monai``; ``lossctl seg``).
 
 Each function has the signature of :mod:`lossctl.losses.segmentation` (``fn(x, include, **params)`` ->
 ``(value, per_class)``) and reproduces the framework's default definition on one image (a batch of one):
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from lossctl._numeric import KERAS_EPS, KERAS_HIGH, log_sigmoid, nanmean
+from lossctl._numeric import KERAS_EPS, KERAS_HIGH, log_sigmoid, nanmean, sigmoid
 from lossctl.convention import INF, Impl, Param
 from lossctl.losses import segmentation as seg
 from lossctl.seg_input import SegInput
@@ -83,14 +83,15 @@ def smp_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 
     Probabilities (smp's ``from_logits=False``) are clamped to ``[eps, 1 - eps]`` and turned into the logits the
     loss then reads: ``log(p / (1 - p))`` for a single foreground map (binary mode), ``log p`` per channel for a
     C-channel map (multiclass mode, as smp does: these are not the logits of ``p``)."""
-    targets = _channel_targets(x)
-    if targets.shape[1] == 0:
+    if x.target.size == 0:
         return float("nan"), None
     if x.kind == "logits":
-        logits = _channel_logits(x)
+        logits, targets = _channel_logits(x), _channel_targets(x)
+    elif x.single_channel:  # binary mode: the foreground map alone
+        p = np.clip(np.asarray(x.probs[1], dtype=np.float64), eps, 1.0 - eps)
+        logits, targets = np.log(p / (1.0 - p))[None, :], (x.target == 1).astype(np.float64)[None, :]
     else:
-        p = np.clip(np.asarray(x.probs, dtype=np.float64), eps, 1.0 - eps)
-        logits = np.log(p[1] / (1.0 - p[1]))[None, :] if x.single_channel else np.log(p)
+        logits, targets = np.log(np.clip(np.asarray(x.probs, dtype=np.float64), eps, 1.0 - eps)), _channel_targets(x)
     return float(_sigmoid_focal(logits, targets, gamma, alpha).mean(axis=1).mean()), None
 
 
@@ -195,25 +196,24 @@ def keras_ce(x: SegInput, include: np.ndarray | None = None) -> Result:
     return float(-np.log(p[x.target, np.arange(x.target.size)]).mean()), None
 
 
-def keras_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
-                alpha: float | None = None) -> Result:
-    """Keras CategoricalFocalCrossentropy (alpha 0.25 unless given): ``sum_c alpha (1 - p_c)^gamma (-q_c log p_c)``,
-    mean; a single-channel map: BinaryFocalCrossentropy (alpha only when given: apply_class_balancing)."""
+def keras_focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0, alpha: float = 0.25,
+                apply_class_balancing: bool = False) -> Result:
+    """Keras CategoricalFocalCrossentropy(alpha, gamma): mean of ``alpha (1 - p_y)^gamma (-log p_y)``; a
+    single-channel map: BinaryFocalCrossentropy, which weighs by alpha only with ``apply_class_balancing``."""
     if x.target.size == 0:
         return float("nan"), None
     if x.single_channel:
         y = (x.target == 1).astype(np.float64)
-        p = x.probs[1] if x.kind == "probs" else 1.0 / (1.0 + np.exp(-x.binary_logits))
+        p = x.probs[1] if x.kind == "probs" else sigmoid(x.binary_logits)
         q = np.clip(p, KERAS_EPS, KERAS_HIGH)
         bce = -(y * np.log(q) + (1 - y) * np.log(1 - q))
         elements = np.power(1 - (y * p + (1 - y) * (1 - p)), gamma) * bce
-        if alpha is not None:
+        if apply_class_balancing:
             elements = elements * (y * alpha + (1 - y) * (1 - alpha))
         return float(elements.mean()), None
     p = _keras_probs(x)
-    a = 0.25 if alpha is None else alpha
     p_y = p[x.target, np.arange(x.target.size)]
-    return float((a * np.power(1 - p_y, gamma) * -np.log(p_y)).mean()), None
+    return float((alpha * np.power(1 - p_y, gamma) * -np.log(p_y)).mean()), None
 
 
 def keras_tversky(x: SegInput, include: np.ndarray | None = None, *, alpha: float = 0.5, beta: float = 0.5,
@@ -273,10 +273,11 @@ TABLE: dict[str, dict[str, Impl]] = {
                       "mean; alpha 0.25", "torchvision.ops.sigmoid_focal_loss(reduction='mean')",
                       (_GAMMA, Param("alpha", 0.25, "weight of the positive term; none turns it off (-1)",
                                      bounds=(0.0, 1.0), optional=True)), inputs=LOGITS),
-        "keras": Impl(keras_focal, "CategoricalFocalCrossentropy (alpha 0.25): mean of alpha (1 - p_y)^gamma "
-                      "(-log p_y); a binary map: BinaryFocalCrossentropy", "keras.losses.CategoricalFocalCrossentropy",
-                      (_GAMMA, Param("alpha", None, "alpha (CategoricalFocalCrossentropy: 0.25 when none; "
-                                     "binary: applied only when given)", bounds=(0.0, 1.0), optional=True))),
+        "keras": Impl(keras_focal, "CategoricalFocalCrossentropy: mean of alpha (1 - p_y)^gamma (-log p_y); a binary "
+                      "map: BinaryFocalCrossentropy (alpha only with apply_class_balancing)",
+                      "keras.losses.CategoricalFocalCrossentropy / BinaryFocalCrossentropy",
+                      (_GAMMA, Param("alpha", 0.25, "class-balancing weight", bounds=(0.0, 1.0)),
+                       Param("apply_class_balancing", False, "a binary map: weigh by alpha / 1 - alpha", kind="bool"))),
         "smp": Impl(smp_focal, "FocalLoss: mean over classes of each class's one-vs-rest sigmoid focal mean; "
                     "probabilities (from_logits=False) clamped to [eps, 1-eps], log p as logits",
                     f"{_SMP} FocalLoss(mode)", (_GAMMA, _ALPHA_OFF, _EPS)),

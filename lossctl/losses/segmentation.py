@@ -55,7 +55,7 @@ def focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
         return float("nan"), None
     if alpha is not None and x.num_classes != 2:
         raise UsageError(f"focal's alpha weighs class 1 against class 0 of a binary task; this prediction has "
-                         f"{x.num_classes} classes: drop --alpha / focal.alpha")
+                         f"{x.num_classes} classes: drop focal's alpha", option="alpha")
 
     def per_pixel(part: SegInput) -> np.ndarray:
         logp = part.target_log_prob
