@@ -119,7 +119,7 @@ def _label_volume_pair(rng: np.random.Generator, p: dict[str, Any]) -> tuple[np.
     prediction's grid is shifted by a few voxels and 2% of its voxels get a random class."""
     shape, c, cells = tuple(p["shape"]), p["classes"], tuple(p["cells"])
     coarse = rng.integers(0, c, size=tuple(k + 1 for k in cells), dtype=np.uint8)
-    reps = [-(-n // k) for n, k in zip(shape, cells)]
+    reps = [-(-n // k) for n, k in zip(shape, cells, strict=True)]
 
     def blocks(offset: int) -> np.ndarray:
         v = coarse
@@ -994,7 +994,7 @@ def _ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
     """a / b in wall time: the median of the round-by-round ratios when both ran side by side."""
     wa, wb = a.get("walls"), b.get("walls")
     if wa and wb and len(wa) == len(wb) and not a.get("scaled_from"):
-        return float(np.median([x / y for x, y in zip(wa, wb)]))
+        return float(np.median([x / y for x, y in zip(wa, wb, strict=True)]))
     return a["wall"] / b["wall"]
 
 
