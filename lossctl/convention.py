@@ -41,11 +41,13 @@ CONVENTIONS: dict[str, str] = {
     "smp": "segmentation_models_pytorch losses",
     "monai": "MONAI losses and metrics",
     "nnunet": "nnU-Net v2's evaluator (Dice and IoU of the foreground classes)",
+    "medpy": "MedPy 0.5.2 binary metrics (hd, hd95, assd)",
+    "deepmind": "DeepMind surface-distance 0.1 (surfels weighted by their area)",
 }
 #: The conventions that define at least one value of each task: the CLI's ``--convention`` choices, kept here so
 #: that building the command line imports no NumPy (a test checks them against the registry's tables).
 TASK_CONVENTIONS: dict[str, tuple[str, ...]] = {
-    "seg": ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "nnunet"),
+    "seg": ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "nnunet", "medpy", "deepmind"),
     "cls": ("lossctl", "torch", "keras", "sklearn", "smp", "monai"),
 }
 

@@ -29,8 +29,13 @@ def _value_names(doc: Document) -> list[str]:
 
 
 def _class_label(doc: Document, i: int) -> str:
-    names = doc["config"].get("class_names") or []
+    names = doc["config"].get("per_class_names") or doc["config"].get("class_names") or []
     return names[i] if i < len(names) else str(i)
+
+
+def _columns(doc: Document) -> int:
+    """Per-class columns: the classes, then the regions."""
+    return doc["config"]["num_classes"] + len(doc["config"].get("regions") or {})
 
 
 def write_json(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
@@ -64,7 +69,7 @@ def _flat_rows(doc: Document, per_class: bool) -> tuple[list[str], list[list[Any
     names = _value_names(doc)
     class_cols: list[tuple[str, int]] = []
     if per_class:
-        c = doc["config"]["num_classes"]
+        c = _columns(doc)
         keys = list(doc["summary"]["per_class"]["mean"]) + [
             k for k in doc["summary"]["per_class"]["pooled"] if k not in doc["summary"]["per_class"]["mean"]]
         class_cols = [(n, i) for n in keys for i in range(c)]

@@ -161,8 +161,8 @@ class _Values:
         return [g for g in groups if g]
 
 
-def _plural(n: int, unit: str) -> str:
-    return f"{n} {unit}" + ("" if n == 1 else "s")
+def _plural(n: int, unit: str, plural: str | None = None) -> str:
+    return f"{n} {unit if n == 1 else plural or unit + 's'}"
 
 
 def _cell(v: Any) -> str:
@@ -176,7 +176,7 @@ def _title(doc: Document) -> Text:
     if doc["errors"]:
         parts.append(f"{len(doc['errors'])} failed")
     if cfg.get("num_classes"):
-        parts.append(_plural(cfg["num_classes"], "class").replace("classs", "classes"))
+        parts.append(_plural(cfg["num_classes"], "class", "classes"))
     parts.append(f"convention {cfg.get('convention', 'lossctl')}")
     if cfg.get("shard"):
         parts.append(f"shard {cfg['shard']}")
@@ -208,7 +208,7 @@ class _Block:
 
     fixed: list[_Column]
     groups: list[tuple[str, list[_Column]]]
-    sections: Sequence[int] = ()  # row indices before which a rule is drawn
+    sections: Sequence[int] = ()  # row indices before which a blank line is left
 
 
 def _heading(title: str) -> list[Text]:
@@ -414,7 +414,7 @@ def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, wo
         block = _image_block(doc, values, chosen, title, split=True)
     tables = _pack(block, width)
     more = n - len(chosen)
-    hint = Text(f"{more} more {unit}{'' if more == 1 else 's'} not shown: {see_all} shows them all", style="dim")
+    hint = Text(f"{_plural(more, 'more ' + unit)} not shown: {see_all} shows them all", style="dim")
     return [*tables, hint]
 
 
@@ -432,10 +432,11 @@ def _notes(doc: Document, values: _Values) -> list[Any]:
 
 def _class_parts(doc: Document, width: int) -> list[Any]:
     pc = doc["summary"].get("per_class") or {}
-    c = doc["config"].get("num_classes") or 0
+    regions = list(doc["config"].get("regions") or {})  # regions follow the classes in per-class vectors
+    c = (doc["config"].get("num_classes") or 0) + len(regions)
     if not c or not (pc.get("pooled") or pc.get("mean")):
         return []
-    names = list(doc["config"].get("class_names") or [])
+    names = list(doc["config"].get("per_class_names") or doc["config"].get("class_names") or [])
     names += [str(i) for i in range(len(names), c)]
     fixed = [_Column("#", [str(i) for i in range(c)]), _Column("class", names[:c], "left")]
     if names[:c] == [str(i) for i in range(c)]:
