@@ -1091,6 +1091,15 @@ def _everything_ignored(document: dict[str, Any]) -> str | None:
     images = document["images"]
     if images and not any(any(map(any, row["confusion_matrix"])) for row in images):
         values = ", ".join(map(str, ignore or []))
+        label_map = config.get("label_map")
+        if label_map:  # the map's void is no --ignore-index value: name the map
+            also = f" or carries an ignore index ({values})" if ignore else ""
+            unnamed = " (with --unmapped ignore, every value it does not name is void)" if (
+                config.get("unmapped") == "ignore") else ""
+            return (f"every pixel of the {len(images)} image(s) is void under the label map "
+                    f"{label_map['name']!r}{unnamed}{also}, so nothing was evaluated; check that --label-map "
+                    "names the values the ground truth holds (or drop it if the masks hold the classes already)"
+                    + (", and check --ignore-index" if ignore else ""))
         return (f"every pixel of the {len(images)} image(s) carries an ignore index ({values}), so nothing was "
                 "evaluated; check --ignore-index (or the ground truth)")
     return None

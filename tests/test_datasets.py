@@ -450,6 +450,23 @@ def test_label_map_options_are_checked(cli, seg):
     assert r.code == 3 and len(r.error_lines()) == 3 and "maps label predictions only" in r.error_lines()[0], r
 
 
+def test_a_map_that_voids_every_pixel_is_named(cli, tmp_path):
+    """Not an empty ignore list pointing at --ignore-index: the message names the map, and the fix."""
+    import numpy as np
+
+    write_palette_png(tmp_path / "gt" / "a.png", np.zeros((2, 3)))  # Cityscapes "unlabeled" only
+    write_palette_png(tmp_path / "pred" / "a.png", np.full((2, 3), 7))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "cityscapes")
+    assert r.code == 3 and len(r.error_lines()) == 1, r
+    line = r.error_lines()[0]
+    assert "void under the label map 'cityscapes'" in line and "check that --label-map names" in line, r
+    assert "ignore index" not in line and "()" not in line, r
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "5:0", "--unmapped", "ignore",
+            "--num-classes", "2", "--ignore-index", "1")
+    line = r.error_lines()[0]
+    assert r.code == 3 and "'5:0' (with --unmapped ignore" in line and "ignore index (1)" in line, r
+
+
 # -- Cityscapes: the official evaluator's class IoUs ---------------------------------------------------------------
 
 
