@@ -86,6 +86,13 @@ class SegConfig:
                              "(--num-classes or --class-names)")
         return self.num_classes
 
+    @property
+    def mapped_void(self) -> tuple[int, ...]:
+        """The value the ground-truth label map writes for void (:attr:`LabelMap.void`), when it can write one:
+        ignored like ``ignore_index``, but no value the user named."""
+        m = self.label_map
+        return (m.void,) if m is not None and (m.voids or self.unmapped == "ignore") else ()
+
     def selected(self) -> list[registry.Spec]:
         """The specs asked for, in catalogue order (by default, the values the convention has, except the
         opt-in boundary metrics)."""
@@ -216,7 +223,8 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
         target, prediction, ignore = mapped
         num_classes = config.num_classes if config.void_class is None else config.void_class + 1
         options = dict(kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
-                       threshold=config.threshold, channels_last=config.channels_last)
+                       threshold=config.threshold, channels_last=config.channels_last,
+                       ignored_void=tuple(v for v in config.mapped_void if v not in config.ignore_index))
         limit = io.default_memory_budget() if budget is None else budget
         rows = None if config.pred_kind == "labels" else chunk_rows(prediction, target.shape, limit)
         if rows is not None and config.convention != "lossctl":
@@ -321,7 +329,7 @@ def _map_labels(pair: Pair, arrays: dict[str, np.ndarray], config: SegConfig
         except UnmappedValueError as e:
             return PairFailure(str(pair.gt), f"{pair.gt}: the ground truth {e} (--label-map); {_unmapped_fix(e)}",
                                pair.name)
-        ignore = tuple(dict.fromkeys((*ignore, config.label_map.void)))
+        ignore = tuple(dict.fromkeys((*ignore, *config.mapped_void)))
     if config.pred_label_map is not None:
         if not (prediction.dtype == np.bool_ or np.issubdtype(prediction.dtype, np.integer)):
             return PairFailure(str(pair.pred), f"{pair.pred}: the prediction holds {prediction.dtype} scores, but "

@@ -467,6 +467,27 @@ def test_a_map_that_voids_every_pixel_is_named(cli, tmp_path):
     assert r.code == 3 and "'5:0' (with --unmapped ignore" in line and "ignore index (1)" in line, r
 
 
+@pytest.mark.parametrize("spec", ["0:0,1:1", "0:0,1:1,2:ignore"])
+def test_a_prediction_holding_the_maps_void_value_is_beyond_the_classes(cli, tmp_path, spec):
+    """The ground truth's void is written as 254 internally; a prediction holding 254 is told it is no class,
+    not that it holds an --ignore-index the user never gave."""
+    import numpy as np
+
+    write_palette_png(tmp_path / "gt" / "a.png", np.array([[0, 1], [2, 0]]))
+    write_palette_png(tmp_path / "gt" / "b.png", np.array([[0, 1], [1, 0]]))
+    write_palette_png(tmp_path / "pred" / "a.png", np.array([[0, 254], [1, 0]]))
+    write_palette_png(tmp_path / "pred" / "b.png", np.array([[0, 1], [1, 1]]))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", spec, "--unmapped", "ignore", "-f", "json")
+    assert r.code == 3 and len(r.error_lines()) == 1, r
+    line = r.error_lines()[0]
+    assert "a.png: the prediction holds label 254 but there are only 2 classes" in line, r
+    assert "--ignore-index" not in line, r
+    assert [image["name"] for image in r.json()["images"]] == ["b"]  # the other pair is evaluated
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", spec, "--unmapped", "ignore",
+            "--ignore-index", "254")  # a value the user names keeps its own message
+    assert r.code == 3 and "the --ignore-index (void) label" in r.err, r
+
+
 # -- Cityscapes: the official evaluator's class IoUs ---------------------------------------------------------------
 
 
