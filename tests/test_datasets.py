@@ -682,6 +682,10 @@ def test_dataset_json_regions_are_evaluated_as_region_options(cli, seg, tmp_path
                     "--class-names", "background,1,2", "-f", "json")
     assert r.json()["config"]["regions"] == {"whole_tumor": [1, 2], "core": [2]}
     assert numbers(r.json()) == numbers(by_option.json())
+    # the rule is visible: nnU-Net reports only the regions, lossctl the labels first (its means are theirs)
+    assert (f"note: {path} is region-based: nnU-Net reports only its regions (whole_tumor, core); lossctl lists "
+            "the labels 0..2 first and its mean values") in r.err and "dice[whole_tumor]" in r.err, r
+    assert "region-based" not in by_option.err, by_option
     both = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "fg=1,2", "-f", "json")
     assert list(both.json()["config"]["regions"]) == ["whole_tumor", "core", "fg"]
     twice = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "core=1")
