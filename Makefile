@@ -35,6 +35,7 @@ test-slow: $(STAMP)  ## property and fuzz tests with many more examples
 
 bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md
 	$(PY) tools/bench.py
+	REFPY=$(REFPY) $(PY) tools/bench_volumes.py  # V4 (volumes): its own section of BENCHMARKS.md
 
 golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV): `make refenv`)
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg.py

@@ -296,14 +296,16 @@ def _one_empty(policy: str) -> float | None:
 
 
 def _label_maps(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The prediction's and the ground truth's label maps in the ground truth's shape; ignored voxels are
+    """The prediction's and the ground truth's label maps in the ground truth's shape, in the narrowest unsigned
+    type (a quarter to an eighth of the memory traffic of the bounding-box and mask passes); ignored voxels are
     background in both."""
     shape = target.shape
+    dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.int64) if x.num_classes <= np.iinfo(t).max + 1)
     if x.target.size == target.size:
-        return x.labels.reshape(shape), x.target.reshape(shape)
+        return x.labels.reshape(shape).astype(dtype), x.target.reshape(shape).astype(dtype)
     valid = ~np.isin(target, np.asarray(ignore))
-    pred_map = np.zeros(shape, dtype=x.labels.dtype)
-    gt_map = np.zeros(shape, dtype=x.target.dtype)
+    pred_map = np.zeros(shape, dtype=dtype)
+    gt_map = np.zeros(shape, dtype=dtype)
     pred_map[valid] = x.labels
     gt_map[valid] = x.target
     return pred_map, gt_map
