@@ -251,6 +251,12 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
             problem = _evaluate_boundary(outcome, x, target, ignore, pred, gt, config)
             if problem:
                 return PairFailure(str(pair.gt), problem, pair.name)
+        elif gt.spacing is not None or pred.spacing is not None or config.spacing is not None:
+            try:  # volumes: the spacing is reported even without boundary metrics
+                spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
+                outcome.spacing, outcome.spacing_source = list(spacing), source
+            except InputError as e:
+                return PairFailure(str(pair.gt), f"{pair.gt}: {e}", pair.name)
         return outcome
     except InputError as e:  # a loader error already names its file
         file = pair.gt if str(e).startswith(str(pair.gt)) else pair.pred
