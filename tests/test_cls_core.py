@@ -120,18 +120,20 @@ def test_hinge_losses_by_hand():
     # weston-watkins: (0 + 0) and (0.5 + 0) summed over j != y
     assert cls.multiclass_hinge(f, hinge="weston_watkins")[0] == pytest.approx((0.0 + 0.5) / 2)
     # keras' categorical hinge: the true class enters neg as 0 -> row 1: max(0, 1 + 0 - 0.5) = 0.5
-    assert cls.multiclass_hinge(f, "keras")[0] == pytest.approx((0.5 + 0.5) / 2)
+    assert cls.multiclass_hinge(f, cls.KERAS, hinge="keras_categorical")[0] == pytest.approx((0.5 + 0.5) / 2)
+    assert registry.get("cls", "multiclass_hinge").compute(f, "keras")[0] == pytest.approx((0.5 + 0.5) / 2)
 
 
 def test_unavailable_conventions_say_so():
     x = make([0.9, 0.2], [1, 0])
-    for convention in ("monai",):
-        with pytest.raises(cls.NotAvailable):
-            cls.bce(x, convention)
-    with pytest.raises(cls.NotAvailable, match="logits"):
-        cls.bce(x, "smp")
-    with pytest.raises(cls.NotAvailable, match="weston_watkins"):
-        cls.multiclass_hinge(make([[0.1, 0.9]], [1], "scores"), "sklearn", hinge="weston_watkins")
+    bce = registry.get("cls", "bce")
+    with pytest.raises(cls.NotAvailable, match="convention monai has no cls loss bce"):
+        bce.compute(x, "monai")
+    with pytest.raises(cls.NotAvailable, match="takes logits predictions, not probs"):
+        bce.compute(x, "smp")
+    with pytest.raises(registry.UsageError, match="choose from crammer_singer"):
+        registry.get("cls", "multiclass_hinge").compute(make([[0.1, 0.9]], [1], "scores"), "sklearn",
+                                                        hinge="weston_watkins")
 
 
 def classification_metrics(x):
@@ -178,3 +180,23 @@ def test_ignored_samples_are_left_out_of_the_per_sample_statistics():
     summary = build_report(x, config)["summary"]
     assert summary["min"]["sparse_cce"] == pytest.approx(-LN(0.7))
     assert summary["count"] == 2 and summary["undefined"]["sparse_cce"] == 0  # ignored: not counted at all
+
+
+def test_extreme_logits_under_sklearn_warn_of_nothing(recwarn):
+    """One stable sigmoid: a -1000 logit (scikit-learn's sigmoid-then-clip path) gives no overflow warning."""
+    x = prepare_inputs(np.array([-1000.0, 1000.0, 0.0]), np.array([0, 1, 1]), None, "logits")
+    value = registry.get("cls", "bce").compute(x, "sklearn")[0]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    eps = np.finfo(np.float64).eps
+    assert value == pytest.approx((-np.log(1 - eps) * 2 + np.log(2)) / 3)
+
+
+def test_the_python_api_does_not_import_the_engines():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from lossctl import losses; "
+            "losses.classification_loss('bce', np.array([0.9, 0.2]), np.array([1, 0])); "
+            "print(sorted(m for m in sys.modules if m in ('lossctl.cls', 'lossctl.seg', 'lossctl.cli', 'typer', 'rich')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

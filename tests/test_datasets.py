@@ -221,6 +221,13 @@ def test_dash_is_not_a_seg_input(cli, seg):
     assert r.code == 2 and "--pairs -" in r.err, r
 
 
+@pytest.mark.parametrize("option", [("--label-map", "-"), ("--pred-label-map", "-"), ("--class-names", "@-"),
+                                    ("--dataset-json", "-")])
+def test_only_the_list_of_pairs_reads_stdin(cli, seg, option):
+    r = cli("seg", seg.labels, seg.gt, *option, stdin=b"0:0\n")
+    assert r.code == 2 and "standard input" in r.err and r.out == "", r
+
+
 def test_pairs_from_a_terminal_are_refused(cli, monkeypatch):
     class Terminal:
         def isatty(self) -> bool:
@@ -538,7 +545,7 @@ def test_cityscapes_class_ious_equal_the_evaluators_to_the_last_digit(cli, tmp_p
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    shapes = [(9, 13), (7, 11), (12, 5)]
+    shapes = [(9, 13), (7, 11), (12, 5), (6, 6)]
     gts = [rng.integers(0, 34, shape) for shape in shapes]
     # predictions: right half of the time, else any label id (void ones included)
     preds = [np.where(rng.random(g.shape) < 0.5, g, rng.integers(0, 34, g.shape)) for g in gts]
@@ -554,6 +561,9 @@ def test_cityscapes_class_ious_equal_the_evaluators_to_the_last_digit(cli, tmp_p
             assert ours[train_id] is None
         else:
             assert ours[train_id] == want, (train_id, ours[train_id], want)  # bit for bit
+    assert doc["config"]["pred_label_map"]["name"] == "cityscapes" and doc["config"]["unmapped"] == "error"
+    in_processes = cli("seg", results, gt_root, *CITYSCAPES_ARGS, "--workers", "2")  # 2 processes, maps pickled
+    assert in_processes.code == 0 and in_processes.json() == doc, in_processes
     kept = [v for v in reference.values() if not np.isnan(v)]
     assert doc["summary"]["pooled"]["iou"] == pytest.approx(sum(kept) / len(kept), rel=1e-15, abs=0)
     # sharded and merged: the same numbers (the void column survives the JSON round trip)
@@ -624,12 +634,23 @@ def test_dataset_json_ignore_label_is_an_ignore_index(cli, seg, tmp_path):
     assert labels.pred == seg.labels
 
 
-def test_dataset_json_regions_are_refused_until_regions_are_evaluated(cli, seg, tmp_path):
+def test_dataset_json_regions_are_evaluated_as_region_options(cli, seg, tmp_path):
     path = tmp_path / "dataset.json"
-    path.write_text(json.dumps({"labels": {"background": 0, "whole tumor": [1, 2], "core": 2},
+    path.write_text(json.dumps({"labels": {"background": 0, "whole_tumor": [1, 2], "core": 2},
                                 "regions_class_order": [1, 2]}))
-    r = cli("seg", seg.pred, seg.gt, "--dataset-json", path)
-    assert r.code == 2 and "whole tumor, core" in r.err and "not supported yet" in r.err, r
+    r = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "-f", "json")
+    assert r.code == 0, r
+    by_option = cli("seg", seg.labels, seg.gt, "--region", "whole_tumor=1,2", "--region", "core=2",
+                    "--class-names", "background,1,2", "-f", "json")
+    assert r.json()["config"]["regions"] == {"whole_tumor": [1, 2], "core": [2]}
+    assert numbers(r.json()) == numbers(by_option.json())
+    both = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "fg=1,2", "-f", "json")
+    assert list(both.json()["config"]["regions"]) == ["whole_tumor", "core", "fg"]
+    twice = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "core=1")
+    assert twice.code == 2 and "'core' is given twice" in twice.err, twice
+    path.write_text(json.dumps({"labels": {"background": 0, "whole tumor": [1, 2]}}))
+    r = cli("seg", seg.labels, seg.gt, "--dataset-json", path)
+    assert r.code == 2 and f"--dataset-json {path}: --region 'whole tumor=1,2'" in r.err, r
 
 
 def test_class_names_from_a_file(cli, seg, tmp_path):
