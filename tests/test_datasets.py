@@ -488,6 +488,20 @@ def test_a_prediction_holding_the_maps_void_value_is_beyond_the_classes(cli, tmp
     assert r.code == 3 and "the --ignore-index (void) label" in r.err, r
 
 
+def test_a_mapped_value_beyond_the_classes_says_it_is_mapped(cli, tmp_path):
+    """ADE20K's 200 becomes 199 under reduce-zero: the message must not leave the user looking for a 199."""
+    import numpy as np
+
+    write_palette_png(tmp_path / "gt" / "a.png", np.array([[0, 1], [200, 3]]))
+    write_palette_png(tmp_path / "pred" / "a.png", np.array([[0, 0], [1, 2]]))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "reduce-zero", "--num-classes", "150")
+    assert r.code == 3, r
+    assert "a.png: after --label-map reduce-zero, the ground truth holds label 199 but there are only 150" in r.err, r
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "reduce-zero", "--num-classes", "150",
+            "--pred-label-map", "0:0,1:1,2:200")
+    assert r.code == 2 and "maps 2 to class 200, but there are 150 classes" in r.err, r
+
+
 # -- Cityscapes: the official evaluator's class IoUs ---------------------------------------------------------------
 
 
