@@ -862,3 +862,18 @@ def test_a_built_in_maps_names_are_used_unless_names_are_given(cli, tmp_path):
     assert cli("seg", *base, "--class-names", names).json()["config"]["class_names"][18] == "c18"
     r = cli("seg", *base, "--num-classes", "20")
     assert r.code == 0 and r.json()["config"]["class_names"][19] == "19", r
+
+
+@pytest.mark.parametrize("option", ["--pairs", "--label-map", "--class-names", "--dataset-json"])
+def test_a_description_file_that_is_not_utf8_is_one_usage_error(cli, seg, tmp_path, option):
+    """One reader for the text files that describe a run: not UTF-8 is exit 2 (its contents), a folder exit 3."""
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe,x\n")
+    value = f"@{bad}" if option == "--class-names" else str(bad)
+    inputs = () if option == "--pairs" else (seg.pred, seg.gt)
+    r = cli("seg", *inputs, option, value)
+    assert r.code == 2 and "bad.csv: the " in r.err and "is not UTF-8 text (byte 0); save it as UTF-8" in r.err, r
+    assert_no_traceback(r)
+    if option in ("--pairs", "--dataset-json"):
+        r = cli("seg", *inputs, option, tmp_path)
+        assert r.code == 3 and "is a folder; give the file" in r.err, r
