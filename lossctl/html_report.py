@@ -2,7 +2,8 @@
 
 The page needs no network: styles are inline, histograms are inline SVG, images are PNG files beside it, so it
 opens from a ``file://`` URL. It holds the summary, the gates, the per-class table, a histogram per value over
-images, and the K worst images (ranked as the ``github`` writer ranks them) as error overlays.
+images, and the K worst images (ranked by :func:`lossctl.report.worst_rows`, as every writer ranks them) as
+error overlays.
 
 An overlay is drawn over the ground truth (classes as shades of grey) from labels recomputed by reading the
 pair again through :func:`lossctl.io.load_array`, the run's label maps and :func:`lossctl.seg_input.prepare`
@@ -220,7 +221,6 @@ def _gates_html(document: Document) -> str:
 
 def _report_body(document: Document, directory: Path, worst: int, config: Any) -> str:
     from lossctl import report
-    from lossctl.ci_formats import worst_images
 
     s, cfg, command = document["summary"], document["config"], document["command"]
     unit = "sample" if command == "cls" else "image"
@@ -240,17 +240,18 @@ def _report_body(document: Document, directory: Path, worst: int, config: Any) -
         parts.append("<h2>Per class</h2><p>pooled: from the summed confusion matrix; mean: over images.</p>"
                      + _table("per-class", ["value", *labels], rows))
     if document["images"]:
+        held = set(report.row_value_names(document))  # a cls run's metrics have no per-sample values
         figures = []
-        for n in names:
+        for n in (n for n in names if n in held):
             v = np.array([r["values"][n] for r in document["images"] if r["values"].get(n) is not None])
             spec = registry.REGISTRY.get((command, n))
             bounds = spec.bounds if spec else (math.inf, math.inf)
             figures.append(f"<figure>{histogram_svg(v, n, bounds, unit)}</figure>")
         parts.append(f'<h2>Histograms over {unit}s</h2><div class="hists" id="histograms">{"".join(figures)}</div>')
-    if command == "seg":
-        by, rows_ = worst_images(document, worst)
-        if by is not None:
-            parts.append(_worst_html(document, rows_, by, directory, _seg_config(document, config)))
+    by = report.ranked_value(document)
+    if command == "seg" and by is not None and worst > 0:
+        rows_ = report.worst_rows(document, worst, by)
+        parts.append(_worst_html(document, rows_, by, directory, _seg_config(document, config)))
     if document["errors"]:
         items = "".join(f"<li><code>{_e(e['file'])}</code>: {_e(e['error'])}</li>" for e in document["errors"])
         parts.append(f'<h2>Failed pairs</h2><ul id="errors">{items}</ul>')
@@ -306,23 +307,20 @@ def _delta_histograms(document: Document, compared: tuple[Document, Document]) -
 
 
 def _compare_body(document: Document, worst: int, compared: tuple[Document, Document] | None = None) -> str:
+    from lossctl.ci_formats import CHANGE_COLUMNS, change_cells
+
     cfg = document["config"]
+    unit = "sample" if cfg["of"] == "cls" else "image"
     parts = [(f"<p><code>{_e(cfg.get('base', 'base'))}</code> → <code>{_e(cfg.get('new', 'new'))}</code> "
              f"({_e(cfg['of'])}): {cfg['paired']} in both reports, {len(document['only_in_base'])} only in base, "
              f"{len(document['only_in_new'])} only in new.</p>"), _gates_html(document)]
     for block, title, table_id in (("values", "Means (95% CI: paired bootstrap of the mean per-image delta)",
                                     "summary"), ("pooled", "Pooled", "pooled")):
-        rows = []
-        for name, v in document[block].items():
-            ci = v.get("ci")
-            rows.append([f"<code>{_e(name)}</code>", _fmt(v["base"]), _fmt(v["new"]),
-                         "—" if v["delta"] is None else f"{v['delta']:+.4f}",
-                         "—" if v["rel"] is None else f"{100 * v['rel']:+.2f}%",
-                         "—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"])
+        interval = block == "values"  # no interval for pooled values
+        rows = [[f"<code>{_e(name)}</code>", *map(_e, change_cells(v, interval))]
+                for name, v in document[block].items()]
         if rows:
-            header = ["value", "base", "new", "delta", "rel", "95% CI"]
-            if block == "pooled":  # no interval for pooled values
-                header, rows = header[:5], [r[:5] for r in rows]
+            header = ["value", *CHANGE_COLUMNS[:5 if interval else 4]]
             parts.append(f"<h2>{_e(title)}</h2>" + _table(table_id, header, rows))
     if compared is not None:
         parts.append(_delta_histograms(document, compared))
@@ -331,5 +329,5 @@ def _compare_body(document: Document, worst: int, compared: tuple[Document, Docu
             rows = [[f"<code>{_e(r['name'])}</code>", _fmt(r["base"]), _fmt(r["new"]), f"{r['delta']:+.4f}"]
                     for r in rows_[:worst]]
             parts.append(f"<h2>Got worse the most: <code>{_e(name)}</code></h2>"
-                         + _table(f"worst-{_safe(name)}", ["image", "base", "new", "delta"], rows))
+                         + _table(f"worst-{_safe(name)}", [unit, "base", "new", "delta"], rows))
     return "\n".join(parts)

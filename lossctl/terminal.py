@@ -38,6 +38,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from lossctl.report import ranked_value, row_value_names, worst_rows
+
 Document = dict[str, Any]
 
 #: Width of the table format when stdout is not a terminal (``COLUMNS`` overrides it).
@@ -113,11 +115,10 @@ def _has_undefined(doc: Document, per_class: bool) -> bool:
     """Whether any number the table shows is undefined (``null`` in the document)."""
     s = doc["summary"]
     shown: list[Any] = [v for st in STATISTICS for v in (s.get(st) or {}).values()]
-    shown += [v for row in doc["images"] for v in row["values"].values()]
     if per_class:
         shown += [v for st in ("pooled", "mean") for vec in (s.get("per_class", {}).get(st) or {}).values()
                   for v in vec]
-    return any(v is None for v in shown)
+    return None in shown or any(None in row["values"].values() for row in doc["images"])
 
 
 # What is in the document -------------------------------------------------------------------------------------
@@ -131,11 +132,10 @@ class _Values:
 
         self.command = doc["command"]
         self.unit = "sample" if self.command == "cls" else "image"
-        names = list(doc["config"].get("values") or [])
-        names += [n for n in doc["summary"]["mean"] if n not in names]
-        for row in doc["images"]:
-            names += [n for n in row["values"] if n not in names]
-        self.names = [n for n in names if n in doc["summary"]["mean"] or any(n in r["values"] for r in doc["images"])]
+        held = row_value_names(doc)
+        self.held = set(held)  # the values the rows hold
+        names = dict.fromkeys([*(doc["config"].get("values") or []), *doc["summary"]["mean"], *held])
+        self.names = [n for n in names if n in doc["summary"]["mean"] or n in self.held]
         self.specs: dict[str, registry.Spec] = {}
         for n in self.names:
             try:
@@ -356,32 +356,8 @@ def _gates_table(doc: Document, width: int) -> list[Any]:
     return [*_heading(f"gates: {verdict}"), _table(columns, width=width)]
 
 
-def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, Any]]:
-    """The ``k`` worst per-image (per-sample) rows by the value ``by`` (default: the first gated value, else the
-    run's first value), in its direction: lowest first when higher is better, highest first otherwise. Rows where
-    it is undefined come last; ties keep the document's (name) order."""
-    values = _Values(doc)
-    rows = list(doc["images"])
-    if not rows or not values.names:
-        return rows[:k]
-    key = by or _rank_value(doc, values)
-    sign = 1.0 if values.higher_is_better(key) is not False else -1.0
-    defined = [r for r in rows if r["values"].get(key) is not None]
-    undefined = [r for r in rows if r["values"].get(key) is None]
-    return (sorted(defined, key=lambda r: sign * r["values"][key]) + undefined)[:k]
-
-
-def _rank_value(doc: Document, values: _Values) -> str:
-    """The first gated value the rows have, else their first value (the rule of every ``--worst`` list)."""
-    from lossctl.gates import parse_gate
-
-    present = [n for n in values.names if any(n in r["values"] for r in doc["images"])]
-    gated = [parse_gate(g["gate"]).name for g in doc["gates"]]
-    return next((n for n in gated if n in present), present[0] if present else values.names[0])
-
-
 def _image_block(doc: Document, values: _Values, rows: list[dict[str, Any]], title: str, split: bool) -> _Block:
-    names = [n for n in values.names if any(n in r["values"] for r in doc["images"])]
+    names = [n for n in values.names if n in values.held]
     fixed = [_Column(values.unit, [r["name"] for r in rows], "left")]
     groups = values.by_kind(names) if split else [names]
     blocks = []
@@ -392,25 +368,32 @@ def _image_block(doc: Document, values: _Values, rows: list[dict[str, Any]], tit
     return _Block(fixed, blocks)
 
 
+def _one_table(block: _Block, width: int) -> bool:
+    """Whether the unsplit ``block`` fits the width as one table."""
+    return _width_of([*block.fixed, *block.groups[0][1]]) <= width
+
+
 def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, worst: int | None) -> list[Any]:
     rows = doc["images"]
     if not rows:
         return []
     n, unit = len(rows), values.unit
-    whole = _image_block(doc, values, rows, f"per {unit}", split=False)
-    one_table = _width_of([*whole.fixed, *whole.groups[0][1]]) <= width
-    k = worst if worst is not None else (n if one_table and n <= FULL_ROWS else DEFAULT_WORST)
-    if per_image or k >= n:
-        return _pack(whole if one_table else _image_block(doc, values, rows, f"per {unit}", split=True), width)
+    if worst is None and not per_image:  # unasked: every row when they are few and one table of them fits
+        worst = n if n <= FULL_ROWS and _one_table(_image_block(doc, values, rows, "", False), width) \
+            else DEFAULT_WORST
+    if per_image or worst >= n:  # (only then is every row's every cell formatted)
+        whole = _image_block(doc, values, rows, f"per {unit}", split=False)
+        return _pack(whole if _one_table(whole, width) else _image_block(doc, values, rows, f"per {unit}",
+                                                                         split=True), width)
     see_all = "--per-image" if doc["command"] != "cls" else "--per-sample without --worst"
-    if k == 0:
+    if worst == 0:
         return [Text(""), Text(f"{_plural(n, unit)} not shown: {see_all} shows them all", style="dim")]
-    key = _rank_value(doc, values)
+    key = ranked_value(doc)
     order = "lowest" if values.higher_is_better(key) is not False else "highest"
-    chosen = worst_rows(doc, k, key)
+    chosen = worst_rows(doc, worst, key)
     title = f"the {len(chosen)} worst of {_plural(n, unit)} by {key}, {order} first"
     block = _image_block(doc, values, chosen, title, split=False)
-    if _width_of([*block.fixed, *block.groups[0][1]]) > width:
+    if not _one_table(block, width):
         block = _image_block(doc, values, chosen, title, split=True)
     tables = _pack(block, width)
     more = n - len(chosen)
