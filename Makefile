@@ -9,6 +9,7 @@ REFENV       ?= .refenv
 REFENV_BUILD ?= .refenv-build
 REFPY        ?= $(REFENV)/bin/python
 GOLDEN_ENV   := KERAS_BACKEND=torch REFENV_BUILD=$(abspath $(REFENV_BUILD))
+TORCH_PYTHON ?= $(REFPY)
 SAMPLE_ARGS := sample_data/pred_probs sample_data/gt --class-names background,road,building,vegetation
 
 .PHONY: install run lint test test-slow bench golden refenv sample readme clean
@@ -33,14 +34,16 @@ test: $(STAMP) lint  ## lint, then the test suite (CI runs this)
 test-slow: $(STAMP)  ## property and fuzz tests with many more examples
 	LOSSCTL_HYPOTHESIS=slow LOSSCTL_FUZZ=2000 $(PY) -m pytest tests/test_properties.py tests/test_io.py
 
-bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md
-	$(PY) tools/bench.py
+bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md (the torch baseline runs in TORCH_PYTHON when it exists)
+	$(PY) tools/bench.py --torch-python "$(TORCH_PYTHON)"
 
 golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV): `make refenv`)
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg_presets.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_cls.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_conventions.py
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_boundary.py
+	$(GOLDEN_ENV) $(REFPY) tools/make_surfel_table.py
 
 refenv:  ## build the reference venv (pinned in tools/refenv/) and download the wheels loaded by path
 	$(PYTHON) -m venv $(REFENV)

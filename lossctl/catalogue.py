@@ -106,11 +106,13 @@ def conventions(spec: registry.Spec) -> dict[str, str]:
     return out
 
 
-def convention_table(task: str, kind: str) -> str:
-    """Markdown table: one row per value of ``task`` and ``kind``, one column per convention (or "—")."""
-    names = registry.conventions(task)
+def convention_table(task: str, kind: str, opt_in: bool = False) -> str:
+    """Markdown table: one row per value of ``task`` and ``kind`` (the opt-in boundary metrics, or the others),
+    one column per convention that defines one of them (or "—")."""
+    specs = [s for s in registry.specs(task, kind) if s.opt_in == opt_in]
+    names = [c for c in registry.conventions(task) if any(c in s.conventions for s in specs)]
     lines = [f"| {kind} | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for spec in registry.specs(task, kind):
+    for spec in specs:
         cells = conventions(spec)
         row = [f"`{spec.name}`"] + [("—" if cells[c] == "not available" else cells[c]).replace("|", "\\|")
                                     for c in names]
@@ -123,4 +125,5 @@ def generated_blocks() -> dict[str, str]:
     return {"catalogue": markdown_table(), "seg-conventions": convention_table("seg", "loss"),
             "seg-metric-conventions": convention_table("seg", "metric"),
             "cls-conventions": convention_table("cls", "loss"),
-            "cls-metric-conventions": convention_table("cls", "metric")}
+            "cls-metric-conventions": convention_table("cls", "metric"),
+            "boundary-conventions": convention_table("seg", "metric", opt_in=True)}

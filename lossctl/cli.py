@@ -505,6 +505,14 @@ def seg_command(
                                             "images or volumes with more elements.")] = 2**31,
     shard: Annotated[Optional[str], typer.Option(help="Evaluate only the K-th of N deterministic slices of the "
                                                  "pairs (K/N); combine the JSON reports with `lossctl merge`.")] = None,
+    spacing: Annotated[Optional[str], typer.Option(help="Voxel spacing S0,S1[,S2] in the arrays' axis order, for "
+                                                   "files without one (NPY, PNG, TIFF); overrides headers.")] = None,
+    nsd_tolerance: Annotated[Optional[str], typer.Option(help="nsd tolerance in physical units: one value, or one "
+                                                         "per foreground class then per region.")] = None,
+    empty_distance: Annotated[str, typer.Option(help="hd/hd95/assd/masd of a class present in exactly one mask: "
+                                                "diagonal (the image's), nan (undefined) or a number.")] = "diagonal",
+    region: Annotated[Optional[list[str]], typer.Option(help="Evaluate a union of labels as one more class: "
+                                                        "NAME=L1,L2,... (repeatable), e.g. WT=1,2,3.")] = None,
     output_format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
     write: WriteOpt = None,
@@ -512,7 +520,7 @@ def seg_command(
     report: ReportDirOpt = None,
     worst: WorstOpt = None,
 ) -> None:
-    """Evaluate segmentation predictions against ground-truth masks (files or folders)."""
+    """Evaluate segmentation predictions against ground-truth masks or volumes (files or folders)."""
     from lossctl import registry
     from lossctl.gates import parse_gate
     from lossctl.io import parse_memory
@@ -523,22 +531,28 @@ def seg_command(
     for n in names_:
         registry.get("seg", n)
     if loss and not metric:  # with the metrics the convention defines
-        names_ = tuple(s.name for s in registry.specs("seg", "metric") if convention.value in s.conventions) + names_
+        names_ = tuple(s.name for s in registry.specs("seg", "metric")
+                       if convention.value in s.conventions and not s.opt_in) + names_
     classes = _dataset_options(num_classes, class_names, dataset_json, label_map, pred_label_map, unmapped,
                                tuple(ignore_index or ()), pred_kind.value)
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
                        max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
                        empty=empty.value, include_background=not exclude_background,
-                       convention=convention.value)
+                       convention=convention.value, spacing=_positive_numbers("--spacing", spacing),
+                       nsd_tolerance=_positive_numbers("--nsd-tolerance", nsd_tolerance, zero=True) or (1.0,),
+                       empty_distance=_empty_distance(empty_distance),
+                       regions=_parse_regions(region or [], tuple(classes.get("class_names") or ()),
+                                              classes.get("num_classes")))
     shortcuts = {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps}
     config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value,
                                                   SEG_SHORTCUT_TARGETS))
+    _check_boundary_options(config)
     for spec in config.selected():
         reason = spec.unavailable(config.convention, config.pred_kind)
         if reason:
             raise NotAvailable(reason)
-        if (spec.kind == "metric" and spec.per_class and config.empty != "nan"
+        if (spec.kind == "metric" and spec.per_class and config.empty != "nan" and not spec.opt_in
                 and spec.impl(config.convention).param("empty") is None):
             raise UsageError(f"--empty {config.empty}: {spec.name} under --convention {config.convention} has its "
                              "own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
@@ -578,6 +592,78 @@ def seg_command(
     _write_extra(document, writes, per_class, worst)
     _write_report_dir(document, report, worst, config)
     raise typer.Exit(_finish(document, skip_errors))
+
+
+def _positive_numbers(flag: str, text: str | None, zero: bool = False) -> tuple[float, ...] | None:
+    """A comma list of positive (``zero``: non-negative) finite numbers, or None when not given."""
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: expected numbers separated by commas, e.g. 0.8,0.8,3") from None
+    for v in values:
+        if not (math.isfinite(v) and (v > 0 or (zero and v == 0))):
+            raise UsageError(f"{flag} {text!r}: {v:g} is not a {'non-negative' if zero else 'positive'} number; "
+                             "give finite values in physical units (e.g. mm)")
+    return values
+
+
+def _empty_distance(text: str) -> str:
+    if text in ("diagonal", "nan"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--empty-distance {text!r}: choose diagonal, nan or a number (BraTS 2023 uses 374)"
+                         ) from None
+    if not (math.isfinite(value) and value >= 0):
+        raise UsageError(f"--empty-distance {text!r}: give a finite, non-negative distance, diagonal or nan")
+    return repr(value)
+
+
+def _parse_regions(items: list[str], classes: tuple[str, ...], num_classes: int | None
+                   ) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """``NAME=L1,L2,...`` items as (name, labels); a name must not be a class's name or a number, and a label
+    must be a foreground class (1 .. C-1 when the class count is known)."""
+    regions: list[tuple[str, tuple[int, ...]]] = []
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        try:
+            labels = tuple(dict.fromkeys(int(v) for v in raw.split(","))) if sep else ()
+        except ValueError:
+            labels = ()
+        if not name or not labels:
+            raise UsageError(f"malformed --region {item!r}; expected NAME=L1,L2,..., e.g. WT=1,2,3")
+        if name in classes or name.lstrip("+-").isdigit() or not name.replace("_", "a").isalnum():
+            what = "a class's name" if name in classes else "not a plain name (letters, digits, _)"
+            raise UsageError(f"--region {item!r}: {name!r} is {what}; give the region a name of its own "
+                             "(it is used in per_class and in gates such as dice[WT])")
+        if name in (n for n, _ in regions):
+            raise UsageError(f"--region {item!r}: the name {name!r} is given twice; give each region once")
+        for v in labels:
+            if v < 1 or (num_classes is not None and v >= num_classes):
+                top = f"1..{num_classes - 1}" if num_classes is not None else "1 or more"
+                raise UsageError(f"--region {item!r}: label {v} is not a foreground class ({top}); fix the "
+                                 "region's labels")
+        regions.append((name, labels))
+    return tuple(regions)
+
+
+def _check_boundary_options(config: Any) -> None:
+    """Boundary metrics exist under lossctl, monai, medpy and deepmind, each with the metrics it defines."""
+    from lossctl import boundary
+
+    for name in config.boundary_names():
+        rule = boundary.CONVENTIONS.get(config.convention)
+        if rule is None:
+            raise UsageError(f"{name} under --convention {config.convention}: that framework has no boundary "
+                             f"metrics; use --convention {', '.join(boundary.CONVENTIONS)}")
+        if not rule.has(name):
+            others = [c for c, r in boundary.CONVENTIONS.items() if r.has(name)]
+            raise UsageError(f"--convention {config.convention} has no {name}; drop -m {name} or use "
+                             f"--convention {' or '.join(others)}")
 
 
 def _absent_listed_files(pairs: list[Any]) -> list[Any]:
@@ -1034,12 +1120,18 @@ def _check_gates_against_data(document: dict[str, Any]) -> None:
         return
     unit = "sample" if document["command"] == "cls" else "image"
     c = document["config"]["num_classes"]
+    for name, labels in (document["config"].get("regions") or {}).items():
+        if max(labels) >= c:
+            raise UsageError(f"--region {name}={','.join(map(str, labels))}: label {max(labels)} is beyond the "
+                             f"data's {c} classes (0..{c - 1}); fix the region's labels")
     for result in document["gates"]:
         gate = parse_gate(result["gate"])
         if gate.name not in document["summary"]["mean"]:
             raise UsageError(f"--gate {gate.text!r}: {gate.name} was not computed for any {unit} (e.g. a loss of "
                              "label predictions, or a loss the inputs' shapes do not allow); drop the gate")
-        if gate.cls is not None and not 0 <= class_index(gate.cls, document["config"]["class_names"]) < c:
+        regions = document["config"].get("regions") or {}
+        if gate.cls is not None and gate.cls not in regions and not 0 <= class_index(
+                gate.cls, document["config"]["class_names"]) < c:
             raise UsageError(f"--gate {gate.text!r}: there is no class {gate.cls} in the data ({c} classes, "
                              f"0..{c - 1}); fix the class")
 

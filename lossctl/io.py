@@ -37,6 +37,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from lossctl import volumes
 from lossctl.errors import InputError, LossctlError, UsageError
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "check_decoded_size",
     "default_memory_budget",
     "display_path",
+    "file_suffix",
     "load_array",
     "load_table",
     "memory_text",
@@ -136,8 +138,13 @@ def check_decoded_size(d: str, what: str, nbytes: int, budget: int | None) -> No
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz")
 TABLE_SUFFIXES = (".csv", ".tsv")
-SUPPORTED_SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES
-"""Suffixes :func:`load_array` reads (and that segmentation folders are scanned for)."""
+SUPPORTED_SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES + volumes.VOLUME_SUFFIXES
+"""Suffixes :func:`load_array` reads (and that segmentation folders are scanned for); ``.nii.gz`` is one."""
+
+
+def file_suffix(name: str) -> str:
+    """The suffix of a file name, lower case, with ``.nii.gz`` as one suffix (else the final suffix)."""
+    return volumes.volume_suffix(name) or Path(name).suffix.lower()
 
 STDIN_NAME = "<stdin>"
 """How standard input is named in error messages."""
@@ -208,6 +215,11 @@ class Loaded:
         The Pillow image mode for PNG and JPEG (``"P"``, ``"L"``, ``"1"``, ``"I;16"``, ``"RGB"``...), else None.
     lossy : bool
         True when the format is lossy (JPEG), so exact class indices cannot be trusted.
+    spacing : tuple of float or None
+        Volumes (NIfTI, NRRD, MetaImage): the physical voxel size along each spatial array axis, in the array's
+        axis order; None when the file carries none.
+    direction : tuple or None
+        Volumes: the unit direction of each spatial array axis in the format's world frame.
     """
 
     array: np.ndarray
@@ -215,6 +227,8 @@ class Loaded:
     format: str
     mode: str | None
     lossy: bool
+    spacing: tuple[float, ...] | None = None
+    direction: tuple[tuple[float, ...], ...] | None = None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -712,6 +726,12 @@ def load_array(
     raw = os.fspath(path)
     given = os.fsdecode(raw)
     d = display_path(raw)
+    if volumes.volume_format(given):
+        _open_checked(given, d)
+        volume = volumes.read_volume(given, d, max_pixels, max_memory)
+        _check_dtype(d, volume.array.dtype)
+        return Loaded(array=volume.array, path=given, format=volume.format, mode=None, lossy=False,
+                      spacing=volume.spacing, direction=volume.direction)
     suffix = Path(given).suffix.lower()
     fmt = _FORMAT_OF_SUFFIX.get(suffix)
     if fmt is None or suffix not in SUPPORTED_SUFFIXES:

@@ -60,6 +60,29 @@ def class_scores(cm: np.ndarray, empty: EmptyPolicy = "nan") -> dict[str, np.nda
     }
 
 
+def region_scores(cm: np.ndarray, regions: list[tuple[int, ...]], empty: EmptyPolicy = "nan"
+                  ) -> dict[str, np.ndarray]:
+    """dice, iou, precision and recall of label unions (regions), each read as one binary class: TP counts
+    pixels whose ground truth and prediction both lie in the region. Returns metric -> (R,) float64.
+
+    >>> cm = np.array([[5, 1, 0], [0, 3, 1], [1, 0, 4]])
+    >>> region_scores(cm, [(1, 2)])["dice"].round(4).tolist()
+    [0.8889]
+    """
+    cm = np.asarray(cm, dtype=np.int64)
+    out: dict[str, list[float]] = {}
+    for labels in regions:
+        inside = np.zeros(cm.shape[0], dtype=bool)
+        inside[[v for v in labels if v < cm.shape[0]]] = True
+        tp = cm[np.ix_(inside, inside)].sum()
+        fp = cm[np.ix_(~inside, inside)].sum()
+        fn = cm[np.ix_(inside, ~inside)].sum()
+        binary = np.array([[cm.sum() - tp - fp - fn, fp], [fn, tp]])
+        for name, v in class_scores(binary, empty).items():
+            out.setdefault(name, []).append(float(v[1]))
+    return {name: np.asarray(v, dtype=np.float64) for name, v in out.items()}
+
+
 def pixel_accuracy(cm: np.ndarray) -> float:
     """``trace(cm) / sum(cm)``; NaN when there is no valid pixel."""
     total = cm.sum()

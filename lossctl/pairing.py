@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lossctl.errors import InputError, PairingError, UsageError
-from lossctl.io import SUPPORTED_SUFFIXES, display_path
+from lossctl.io import SUPPORTED_SUFFIXES, display_path, file_suffix
 
 __all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "read_pairs", "read_pairs_file",
            "absent_files", "PAIRS_HEADER"]
@@ -178,7 +178,8 @@ def _key(relative: str) -> str:
     NFC makes ``é`` typed on Linux match ``é`` as macOS file systems store it (decomposed).
     """
     path = Path(relative)
-    stemmed = path.with_name(path.stem) if path.suffix else path
+    suffix = file_suffix(path.name)  # ``.nii.gz`` is one suffix
+    stemmed = path.with_name(path.name[: len(path.name) - len(suffix)]) if suffix else path
     return unicodedata.normalize("NFC", stemmed.as_posix())
 
 
@@ -255,12 +256,12 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str, pattern: NamePattern
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         # a folder named like a supported file (x.png/) takes that file's place, so that reading it reports
         # "is a directory" instead of a confusing pairing error
-        entries = sorted(files + [d for d in subfolders if Path(d).suffix.lower() in wanted])
+        entries = sorted(files + [d for d in subfolders if file_suffix(d) in wanted])
         for name in entries:
             if name.startswith("."):
                 continue
             path = Path(folder, name)
-            if path.suffix.lower() not in wanted:
+            if file_suffix(name) not in wanted:
                 ignored.append(name)
                 continue
             relative = path.relative_to(root).as_posix()
@@ -387,7 +388,7 @@ def pair_files(
             raise UsageError(f"{display_path(pred_path)}: name patterns apply to folders, but two files were "
                              "given; drop the pattern, or pass the two folders")
         return Pairing(
-            pairs=[Pair(name=pred_path.stem, pred=pred_path, gt=gt_path)],
+            pairs=[Pair(name=_key(pred_path.name), pred=pred_path, gt=gt_path)],
             missing_gt=[],
             missing_pred=[],
             pred_root=pred_path,
@@ -447,7 +448,9 @@ def _default_name(gt: str) -> str:
     """The ground-truth path as written, without its final suffix (and without a leading ``./``)."""
     while gt.startswith("./"):
         gt = gt[2:]
-    return unicodedata.normalize("NFC", posixpath.splitext(gt)[0])
+    suffix = file_suffix(posixpath.basename(gt)) or posixpath.splitext(gt)[1]  # ``.nii.gz`` is one suffix
+    root = gt[: len(gt) - len(suffix)]
+    return unicodedata.normalize("NFC", root if suffix and root and not root.endswith("/") else gt)
 
 
 def read_pairs(text: str, *, base: str | os.PathLike[str], source: str) -> Pairing:

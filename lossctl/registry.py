@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lossctl import metrics
+from lossctl import boundary, metrics
 from lossctl.convention import Impl, Param
 from lossctl.errors import NotAvailable, UsageError
 from lossctl.losses import cls_presets, seg_presets
@@ -41,6 +41,8 @@ CONVENTIONS: dict[str, str] = {
     "smp": "segmentation_models_pytorch losses",
     "monai": "MONAI losses and metrics",
     "nnunet": "nnU-Net v2's evaluator (Dice and IoU of the foreground classes)",
+    "medpy": "MedPy 0.5.2 binary metrics (hd, hd95, assd)",
+    "deepmind": "DeepMind surface-distance 0.1 (surfels weighted by their area)",
 }
 
 
@@ -56,6 +58,10 @@ class Spec:
     formula: str
     conventions: Mapping[str, Impl] = field(repr=False)
     per_class: bool = False
+    #: Computed only when asked for by name: the boundary metrics, which need spacing and distance maps. Their
+    #: Impl functions take label maps (see :mod:`lossctl.boundary`), not a confusion matrix; the engine computes
+    #: every requested one from the same two distance sets.
+    opt_in: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.conventions) - set(CONVENTIONS)
@@ -147,6 +153,16 @@ SEG_SPECS: tuple[Spec, ...] = (
          seg_presets.TABLE["focal_tversky_loss"], True),
     Spec("lovasz", "seg", "loss", False, (0.0, INF), "Lovász extension of the Jaccard loss over sorted errors",
          seg_presets.TABLE["lovasz"], True),
+    Spec("hd", "seg", "metric", False, (0.0, INF), "max(max d(A->B), max d(B->A))", boundary.TABLE["hd"], True,
+         opt_in=True),
+    Spec("hd95", "seg", "metric", False, (0.0, INF), "p-th percentile of the surface distances (by convention)",
+         boundary.TABLE["hd95"], True, opt_in=True),
+    Spec("assd", "seg", "metric", False, (0.0, INF), "(sum d(A->B) + sum d(B->A)) / (|dA| + |dB|)",
+         boundary.TABLE["assd"], True, opt_in=True),
+    Spec("masd", "seg", "metric", False, (0.0, INF), "(mean d(A->B) + mean d(B->A)) / 2", boundary.TABLE["masd"],
+         True, opt_in=True),
+    Spec("nsd", "seg", "metric", True, (0.0, 1.0), "(|d(A->B) <= tau| + |d(B->A) <= tau|) / (|dA| + |dB|)",
+         boundary.TABLE["nsd"], True, opt_in=True),
 )
 
 CLS_SPECS: tuple[Spec, ...] = (

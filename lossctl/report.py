@@ -34,7 +34,7 @@ def row_value_names(doc: Document) -> list[str]:
 
 
 def _class_label(doc: Document, i: int) -> str:
-    names = doc["config"].get("class_names") or []
+    names = doc["config"].get("per_class_names") or doc["config"].get("class_names") or []
     return names[i] if i < len(names) else str(i)
 
 
@@ -68,6 +68,11 @@ def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, A
     return [rows[i] for i in np.argsort(sign * values, kind="stable")[:k]]
 
 
+def _columns(doc: Document) -> int:
+    """Per-class columns: the classes, then the regions."""
+    return doc["config"]["num_classes"] + len(doc["config"].get("regions") or {})
+
+
 def write_json(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
     """The whole document, pretty-printed, keys in a fixed order; NaN never appears (it is ``null``)."""
     json.dump(doc, stream, indent=2, allow_nan=False)
@@ -99,7 +104,7 @@ def _flat_rows(doc: Document, per_class: bool) -> tuple[list[str], list[list[Any
     names = _value_names(doc)
     class_cols: list[tuple[str, int]] = []
     if per_class:
-        c = doc["config"]["num_classes"]
+        c = _columns(doc)
         keys = list(doc["summary"]["per_class"]["mean"]) + [
             k for k in doc["summary"]["per_class"]["pooled"] if k not in doc["summary"]["per_class"]["mean"]]
         class_cols = [(n, i) for n in keys for i in range(c)]

@@ -16,13 +16,13 @@ import ctypes.util
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lossctl import REPORT_SCHEMA, __version__, io, metrics, registry
+from lossctl import REPORT_SCHEMA, __version__, boundary, geometry, io, metrics, registry
 from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map
 from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
@@ -56,6 +56,14 @@ class SegConfig:
     include_background: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     convention: str = "lossctl"
+    #: Voxel spacing per spatial axis (--spacing): for files without one, and over the headers' when given.
+    spacing: tuple[float, ...] | None = None
+    #: nsd's tolerance τ: one value for every class, or one per foreground class followed by one per region.
+    nsd_tolerance: tuple[float, ...] = (1.0,)
+    #: The distances of a class present in exactly one mask: "diagonal" (the image's), "nan" or a number.
+    empty_distance: str = "diagonal"
+    #: Label unions evaluated as extra binary classes, (name, labels), reported after the classes.
+    regions: tuple[tuple[str, tuple[int, ...]], ...] = ()
     label_map: LabelMap | None = None  # applied to the ground truth before anything is computed
     pred_label_map: LabelMap | None = None  # applied to label predictions
     unmapped: str = "error"  # a value a map does not name: "error", or "ignore" (void)
@@ -79,11 +87,20 @@ class SegConfig:
         return self.num_classes
 
     def selected(self) -> list[registry.Spec]:
-        """The specs asked for, in catalogue order (by default, the values the convention has)."""
+        """The specs asked for, in catalogue order (by default, the values the convention has, except the
+        opt-in boundary metrics)."""
         chosen = set(self.values)
         if chosen:
             return [s for s in registry.specs("seg") if s.name in chosen]
-        return [s for s in registry.specs("seg") if not s.unavailable(self.convention, self.pred_kind)]
+        return [s for s in registry.specs("seg")
+                if not s.opt_in and not s.unavailable(self.convention, self.pred_kind)]
+
+    def boundary_names(self) -> list[str]:
+        """The boundary metrics asked for, in catalogue order."""
+        return [s.name for s in self.selected() if s.opt_in]
+
+    def region_names(self) -> list[str]:
+        return [name for name, _ in self.regions]
 
     def unavailable(self) -> dict[str, str]:
         """Values the convention lacks (or that need logits under it), with the reason."""
@@ -112,6 +129,11 @@ class SegConfig:
             "include_background": self.include_background, "convention": self.convention,
             "not_available": self.unavailable() if not self.values else {},
             "params": {s.name: self.params_for(s) for s in self.selected()},
+            "regions": {name: list(labels) for name, labels in self.regions},
+            **({"spacing": list(self.spacing) if self.spacing else
+                "from the file headers; 1.0 per axis for files without spacing (see each image's spacing)",
+                "empty_distance": self.empty_distance, "nsd_tolerance": list(self.nsd_tolerance)}
+               if self.boundary_names() else {}),
             "label_map": self.label_map.to_dict() if self.label_map else None,
             "pred_label_map": self.pred_label_map.to_dict() if self.pred_label_map else None,
             "unmapped": self.unmapped,
@@ -128,6 +150,12 @@ class ImageOutcome:
     loss_per_class: dict[str, list[float | None]]
     confusion: np.ndarray
     notes: list[str]
+    #: Boundary metrics: per class (index 0 is None) and per region.
+    boundary: dict[str, list[float | None]] = field(default_factory=dict)
+    boundary_regions: dict[str, list[float | None]] = field(default_factory=dict)
+    #: The spacing the boundary metrics used, and where it came from ("header", "--spacing", "default").
+    spacing: list[float] | None = None
+    spacing_source: str | None = None
 
 
 @dataclass
@@ -170,6 +198,18 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
         if gt.lossy:
             notes.append("ground truth is a lossy JPEG: label values may be corrupted")
+        if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].ndim > 3:
+            return PairFailure(str(pair.gt), f"{pair.gt}: a {arrays['ground truth'].ndim}D volume "
+                               f"{tuple(arrays['ground truth'].shape)} where a 3D label volume is expected; save "
+                               "the ground truth as one 3D label map (drop extra axes)", pair.name)
+        problem = geometry.check_pair(pred, gt, config.spacing)
+        if problem:
+            return PairFailure(str(pair.pred), problem, pair.name)
+        if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].dtype.kind == "f":
+            try:
+                arrays["ground truth"] = geometry.float_labels(arrays["ground truth"], notes)
+            except InputError as e:
+                return PairFailure(str(pair.gt), f"{pair.gt}: {e}", pair.name)
         mapped = _map_labels(pair, arrays, config)
         if isinstance(mapped, PairFailure):
             return mapped
@@ -206,10 +246,67 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
             losses[spec.name] = value
             if per_class is not None:
                 loss_per_class[spec.name] = _nullable(per_class)
-        return ImageOutcome(pair, x.kind, losses, loss_per_class, x.confusion, notes + x.notes)
+        outcome = ImageOutcome(pair, x.kind, losses, loss_per_class, x.confusion, notes + x.notes)
+        if config.boundary_names():
+            problem = _evaluate_boundary(outcome, x, target, ignore, pred, gt, config)
+            if problem:
+                return PairFailure(str(pair.gt), problem, pair.name)
+        return outcome
     except InputError as e:  # a loader error already names its file
         file = pair.gt if str(e).startswith(str(pair.gt)) else pair.pred
         return PairFailure(str(file), str(e), pair.name)
+
+
+def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore: tuple[int, ...],
+                       pred: io.Loaded, gt: io.Loaded, config: SegConfig) -> str | None:
+    """Fill ``outcome``'s boundary metrics (per class, per region); return a one-line problem instead."""
+    try:
+        spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
+    except InputError as e:
+        return f"{gt.path}: {e}"
+    pred_map, gt_map = _label_maps(x, target, ignore)
+    c = x.num_classes if config.void_class is None else config.void_class  # "predicted no class" is no class
+    classes = [(k,) for k in range(1, c)]
+    for name, labels in config.regions:
+        if c and max(labels) >= c and (config.num_classes is not None or x.soft is not None):
+            return (f"{gt.path}: --region {name} names label {max(labels)} but there are {c} classes (0..{c - 1}); "
+                    "fix the region's labels")
+        classes.append(tuple(labels))
+    taus = config.nsd_tolerance
+    if len(taus) not in (1, len(classes)):
+        return (f"{gt.path}: --nsd-tolerance gives {len(taus)} values but there are {c - 1} foreground classes "
+                f"and {len(config.regions)} region(s); give one value, or one per foreground class and region")
+    values = boundary.boundary_metrics(
+        pred_map, gt_map, classes, config.boundary_names(), spacing=spacing, convention=config.convention,
+        percentile=config.params_for(registry.get("seg", "hd95")).get("percentile", 95.0),  # MedPy fixes 95
+        tolerances=taus[0] if len(taus) == 1 else taus, both_empty=metrics.EMPTY_VALUES[config.empty],
+        one_empty=_one_empty(config.empty_distance))
+    n = len(classes) - len(config.regions)
+    for name, v in values.items():
+        outcome.boundary[name] = [None, *_nullable(v[:n])]
+        outcome.boundary_regions[name] = _nullable(v[n:])
+    outcome.spacing, outcome.spacing_source = list(spacing), source
+    if source == "default":
+        outcome.notes.append("no voxel spacing in the files: boundary metrics use 1.0 per axis (pass --spacing)")
+    return None
+
+
+def _one_empty(policy: str) -> float | None:
+    return None if policy == "diagonal" else float(policy)
+
+
+def _label_maps(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The prediction's and the ground truth's label maps in the ground truth's shape; ignored voxels are
+    background in both."""
+    shape = target.shape
+    if x.target.size == target.size:
+        return x.labels.reshape(shape), x.target.reshape(shape)
+    valid = ~np.isin(target, np.asarray(ignore))
+    pred_map = np.zeros(shape, dtype=x.labels.dtype)
+    gt_map = np.zeros(shape, dtype=x.target.dtype)
+    pred_map[valid] = x.labels
+    gt_map[valid] = x.target
+    return pred_map, gt_map
 
 
 def _map_labels(pair: Pair, arrays: dict[str, np.ndarray], config: SegConfig
@@ -278,18 +375,21 @@ def keep_freed_memory() -> None:
 
     Every image allocates and frees temporaries of its own size (the Lovász sort keys, the float64 sums); with
     glibc's defaults the top of the heap is trimmed after each free and the next image page-faults the same
-    memory in again. Measured on 20 W1 pairs (``/usr/bin/time -v``): 241k -> 14k minor page faults, system time
-    from 25% to 4% of the CPU time. Peak memory is unchanged (freed memory is reused, not added). A no-op where
-    the C library is not glibc.
+    memory in again (and blocks above 32 MB are always fresh mappings). Measured with ``/usr/bin/time -v``: on 20
+    W1 pairs 241k -> 14k minor page faults, system time from 25% to 4% of the CPU time; on 5 W2 pairs system time
+    0.60 s -> 0.09 s. Peak memory is unchanged (freed memory is reused, not added). A no-op where
+    the C library is not glibc, or when ``LOSSCTL_MALLOC_DEFAULTS`` is set (the benchmark measures both).
     """
+    if os.environ.get("LOSSCTL_MALLOC_DEFAULTS"):
+        return
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
-    mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest: blocks up to 32 MB come from the (reused) heap
-    mallopt(m_trim_threshold, 256 << 20)
+    m_trim_threshold, m_top_pad, m_mmap_max = -1, -2, -4
+    mallopt(m_mmap_max, 0)  # every block from the heap, also those above glibc's 32 MB mmap ceiling (2048^2 float64)
+    mallopt(m_trim_threshold, 256 << 20)  # keep up to 256 MB freed at the top of the heap
     mallopt(m_top_pad, 64 << 20)
 
 
@@ -308,7 +408,15 @@ def _split_workers(workers: int, n_pairs: int) -> tuple[int, int]:
 def check_gate_names(gates: Sequence[Gate], config: SegConfig, baseline: bool = False) -> None:
     """Refuse gates on values this run does not compute (a usage error, before any file is read), and
     baseline gates without a ``baseline``."""
-    validate_gates(gates, {s.name: s for s in config.selected()}, class_names=config.class_names,
+    computed = {s.name: s for s in config.selected()}
+    regions = set(config.region_names())
+    for g in gates:
+        if g.statistic == "pooled" and g.name in computed and computed[g.name].opt_in:
+            raise UsageError(f"--gate {g.text!r}: pooled() needs a confusion matrix; {g.name} has none (gate its "
+                             f"mean, max({g.name}) or a percentile)")
+        if g.cls in regions:  # a region: the name must be computed and have per-class values
+            validate_gates([replace(g, cls="0")], computed, baseline=baseline)
+    validate_gates([g for g in gates if g.cls not in regions], computed, class_names=config.class_names,
                    class_count=config.num_classes or len(config.class_names) or None, baseline=baseline)
 
 
@@ -327,6 +435,7 @@ def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConf
     if config.void_class is not None:  # the extra "predicted no class" column is no class
         c = config.void_class
     rows = [_image_row(o, c, config) for o in images]
+    names = list(config.class_names) or [str(i) for i in range(c)]
     summary = summarize_rows(rows, c, config)
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
     document: dict[str, Any] = {
@@ -334,12 +443,12 @@ def build_report(outcomes: Iterable[ImageOutcome | PairFailure], config: SegConf
         "schema": REPORT_SCHEMA,
         "command": "seg",
         "config": {**(sources or {}), **config.to_dict(), "num_classes": c,
-                   "class_names": list(config.class_names) or [str(i) for i in range(c)],
+                   "class_names": names, "per_class_names": names + config.region_names(),
                    "values": [s.name for s in config.selected() if s.kind == "metric" or s.name in summary["mean"]],
                    "shard": shard, "gates": [g.text for g in gates], "options": options},
         "images": rows,
         "summary": summary,
-        "gates": check_gates(gates, row_series(rows), summary, config.class_names),
+        "gates": check_gates(gates, row_series(rows), summary, names + config.region_names()),
         "errors": errors,
     }
     return document
@@ -388,15 +497,23 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
     check_shards([doc["config"].get("shard") or "1/1" for doc in documents], expect)
     options = dict(first["config"]["options"])
     config = SegConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+    config = replace(config, regions=tuple((name, tuple(labels)) for name, labels in config.regions))
     outcomes: list[ImageOutcome | PairFailure] = []
     losses = {s.name for s in registry.specs("seg", "loss")}
+    opt_in = set(config.boundary_names())
+    r = len(config.regions)
     for doc in documents:
         for row in doc["images"]:
             cm = np.asarray(row["confusion_matrix"], dtype=np.int64)
-            outcomes.append(ImageOutcome(
+            outcome = ImageOutcome(
                 Pair(row["name"], Path(row["pred"]), Path(row["gt"])), row["pred_kind"],
                 {k: _nan(v) for k, v in row["values"].items() if k in losses},
-                {k: v for k, v in row["per_class"].items() if k in losses}, cm, list(row["notes"])))
+                {k: v[:len(v) - r] for k, v in row["per_class"].items() if k in losses}, cm, list(row["notes"]),
+                spacing=row.get("spacing"), spacing_source=row.get("spacing_source"))
+            for k, v in row["per_class"].items():
+                if k in opt_in:
+                    outcome.boundary[k], outcome.boundary_regions[k] = v[:len(v) - r], v[len(v) - r:]
+            outcomes.append(outcome)
         outcomes += [PairFailure(e["file"], e["error"], e["name"]) for e in doc["errors"]]
     values = {name for doc in documents for name in doc["config"]["values"]}
     computed = {s.name: s for s in config.selected() if s.name in values}
@@ -452,7 +569,7 @@ def _metrics_of(cm: np.ndarray, c: int, config: SegConfig) -> tuple[dict[str, fl
     if config.void_class is not None:
         include = np.append(include, False)
     for spec in config.selected():
-        if spec.kind != "metric":
+        if spec.kind != "metric" or spec.opt_in:  # boundary metrics come from label maps, not the matrix
             continue
         value, vector = spec.impl(config.convention).fn(cm, include, **config.params_for(spec))
         values[spec.name] = value
@@ -468,14 +585,27 @@ def _matrix_size(c: int, config: SegConfig) -> int:
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
     cm = metrics.pad_confusion(o.confusion, _matrix_size(c, config))
     values, per_class = _metrics_of(cm, c, config)
-    wanted = [s for s in config.selected() if s.kind == "metric" or s.name in o.losses]
+    regions = [labels for _, labels in config.regions]
+    r = len(regions)
+    if regions:  # the "predicted no class" column, if any, lies outside every region
+        extra = metrics.region_scores(cm, regions, config.empty)  # type: ignore[arg-type]
+        per_class = {k: np.concatenate([v, extra[k]]) if k in extra else v for k, v in per_class.items()}
+    wanted = [s for s in config.selected() if (s.kind == "metric" and not s.opt_in) or s.name in o.losses]
     row_values = {s.name: _nullable_scalar(values[s.name] if s.kind == "metric" else o.losses[s.name])
                   for s in wanted}
     row_per_class = {s.name: _nullable(per_class[s.name]) for s in wanted if s.name in per_class}
-    row_per_class.update({k: v + [None] * (c - len(v)) for k, v in o.loss_per_class.items()})
-    return {"name": o.pair.name, "pred": str(o.pair.pred), "gt": str(o.pair.gt), "pred_kind": o.kind,
-            "values": row_values, "per_class": row_per_class, "confusion_matrix": cm.tolist(),
-            "notes": o.notes}
+    row_per_class.update({k: v + [None] * (c + r - len(v)) for k, v in o.loss_per_class.items()})
+    fill = _nullable_scalar(metrics.EMPTY_VALUES[config.empty])  # classes this image does not have
+    for name, vector in o.boundary.items():
+        classes = (vector + [fill] * (c - len(vector)))[:c]
+        row_values[name] = _nullable_scalar(nanmean(np.array([_nan(v) for v in classes[1:]], dtype=np.float64)))
+        row_per_class[name] = classes + o.boundary_regions.get(name, [None] * r)
+    row: dict[str, Any] = {"name": o.pair.name, "pred": str(o.pair.pred), "gt": str(o.pair.gt),
+                           "pred_kind": o.kind, "values": row_values, "per_class": row_per_class,
+                           "confusion_matrix": cm.tolist(), "notes": o.notes}
+    if o.spacing is not None:
+        row["spacing"], row["spacing_source"] = o.spacing, o.spacing_source
+    return row
 
 
 def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) -> dict[str, Any]:
@@ -495,16 +625,21 @@ def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) ->
     for r in rows:
         total += np.asarray(r["confusion_matrix"], dtype=np.int64)
     pooled_values, pooled_per_class = _metrics_of(total, c, config)
-    metric_names = [s.name for s in config.selected() if s.kind == "metric"]
+    if config.regions:
+        extra = metrics.region_scores(total, [labels for _, labels in config.regions], config.empty)  # type: ignore
+        pooled_per_class = {k: np.concatenate([v, extra[k]]) if k in extra else v
+                            for k, v in pooled_per_class.items()}
+    metric_names = [s.name for s in config.selected() if s.kind == "metric" and not s.opt_in]
     for spec in config.selected():  # a convention that forms a dataset's value its own way (nnU-Net)
         aggregate = spec.impl(config.convention).aggregate
         if spec.name in stats["mean"] and aggregate is not None and rows:
             matrix = np.array([[_nan(v) for v in r["per_class"][spec.name]] for r in rows], dtype=np.float64)
             stats["mean"][spec.name] = _nullable_scalar(aggregate(matrix, config.include(c)))
     per_class_mean = {}
+    width = c + len(config.regions)
     for n in {k for r in rows for k in r["per_class"]}:
         m = np.array([[_nan(x) for x in r["per_class"][n]] for r in rows if n in r["per_class"]])
-        per_class_mean[n] = [_nullable_scalar(nanmean(m[:, j])) for j in range(c)]
+        per_class_mean[n] = [_nullable_scalar(nanmean(m[:, j])) for j in range(width)]
     return {
         "count": len(rows),
         "undefined": undefined,

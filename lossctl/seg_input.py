@@ -19,6 +19,7 @@ Conventions (documented in README.md, "Inputs"):
 from __future__ import annotations
 
 import math
+import mmap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -584,6 +585,8 @@ class ChunkedInput:
         for start, stop in self._bounds:
             pred = self._pred[start:stop] if self._split_pred else self._pred[:, start:stop]
             yield prepare(pred, self._target[start:stop], **self._options)
+            for array in (self._pred, self._target):  # the chunk's pages of a memory map are read: let them go
+                _release_pages(array)
 
     def pixel_mean(self, per_pixel: Callable[[SegInput], np.ndarray]) -> float:
         """As :meth:`SegInput.pixel_mean`, from the per-slice partial sums of every chunk."""
@@ -592,5 +595,28 @@ class ChunkedInput:
 
     def class_values(self, c: int) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`SegInput.class_values`, gathered from every chunk (the only per-pixel data held at once)."""
-        fg, bg = zip(*(part.class_values(c) for part in self._parts()), strict=True)
-        return np.concatenate(fg), np.concatenate(bg)
+        n_fg = int(self.class_counts[c])
+        fg = bg = None
+        at_fg = at_bg = 0
+        for part in self._parts():
+            part_fg, part_bg = part.class_values(c)
+            if fg is None:  # filled in place: no second copy of the class's values
+                fg, bg = np.empty(n_fg, part_fg.dtype), np.empty(self.valid_pixels - n_fg, part_bg.dtype)
+            fg[at_fg:at_fg + part_fg.size] = part_fg
+            bg[at_bg:at_bg + part_bg.size] = part_bg
+            at_fg, at_bg = at_fg + part_fg.size, at_bg + part_bg.size
+        return fg, bg
+
+
+def _release_pages(array: np.ndarray) -> None:
+    """Drop the pages of the memory map behind ``array`` from this process's resident memory (they stay in the
+    page cache and are read again if needed); nothing for an array in memory."""
+    while array is not None and not isinstance(array, np.memmap):
+        array = getattr(array, "base", None)
+    mapping = getattr(array, "_mmap", None)
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if mapping is not None and advice is not None:
+        try:
+            mapping.madvise(advice)
+        except (OSError, ValueError):
+            pass

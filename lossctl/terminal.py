@@ -415,10 +415,11 @@ def _notes(doc: Document, values: _Values) -> list[Any]:
 
 def _class_parts(doc: Document, width: int) -> list[Any]:
     pc = doc["summary"].get("per_class") or {}
-    c = doc["config"].get("num_classes") or 0
+    regions = list(doc["config"].get("regions") or {})  # regions follow the classes in per-class vectors
+    c = (doc["config"].get("num_classes") or 0) + len(regions)
     if not c or not (pc.get("pooled") or pc.get("mean")):
         return []
-    names = list(doc["config"].get("class_names") or [])
+    names = list(doc["config"].get("per_class_names") or doc["config"].get("class_names") or [])
     names += [str(i) for i in range(len(names), c)]
     fixed = [_Column("#", [str(i) for i in range(c)]), _Column("class", names[:c], "left")]
     if names[:c] == [str(i) for i in range(c)]:

@@ -77,7 +77,7 @@ def assert_input_error(excinfo: pytest.ExceptionInfo[InputError], path: Path | s
 
 
 def test_suffix_constants() -> None:
-    assert SUPPORTED_SUFFIXES == IMAGE_SUFFIXES + ARRAY_SUFFIXES
+    assert SUPPORTED_SUFFIXES == IMAGE_SUFFIXES + ARRAY_SUFFIXES + (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
     assert ".csv" in TABLE_SUFFIXES and ".tsv" in TABLE_SUFFIXES
     assert DEFAULT_MAX_PIXELS == 2**31
 

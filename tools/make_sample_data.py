@@ -15,6 +15,8 @@ What is written (and only this; other files in ``sample_data/`` are left alone):
     sample_data/gt/scene_XX.png          ground truth, palette PNG (mode "P"), values 0..3
     sample_data/pred_probs/scene_XX.npy  float32 (4, 256, 256) softmax probabilities
     sample_data/pred_labels/scene_XX.png argmax of the probabilities, grayscale PNG (mode "L")
+    sample_data/volumes/gt/case_XX.nii.gz    3D ground truth, uint8 NIfTI labels 0..2, spacing 0.8 x 0.8 x 2.5 mm
+    sample_data/volumes/pred/case_XX.nii.gz  3D predicted labels on the same grid
     sample_data/README.md                provenance, layout and the per-scene table
 
 The scenes are aerial-map-like: vegetation from thresholded smooth noise,
@@ -302,6 +304,20 @@ lossctl seg sample_data/pred_probs sample_data/gt --class-names background,road,
 lossctl seg sample_data/pred_labels sample_data/gt --class-names background,road,building,vegetation
 ```
 
+## 3D volumes
+
+`volumes/gt/` and `volumes/pred/` hold {n_volumes} NIfTI label volumes (`.nii.gz`, uint8, {vshape}
+voxels in nibabel's array order, spacing {vspacing} mm, the coarse axis last): class `1 organ` (a warped
+ellipsoid touching nothing) and `2 lesion` (a small blob inside it). The prediction shifts and warps the organ
+and the lesion; case_02 misses the lesion entirely (lesion present in one mask only: its distances are the
+image diagonal) and case_03 is nearly perfect.
+
+```
+lossctl seg sample_data/volumes/pred sample_data/volumes/gt -m dice -m hd95 -m assd -m nsd --region all=1,2
+```
+
+{vtable}
+
 ## Per-scene summary (computed by the script)
 
 Pixel accuracy of the argmax prediction, and the share (%) of each class
@@ -309,6 +325,70 @@ Pixel accuracy of the argmax prediction, and the share (%) of each class
 
 {table}
 """
+
+
+N_VOLUMES = 4
+VOLUME_SHAPE = (96, 96, 64)
+VOLUME_SPACING = (0.8, 0.8, 2.5)
+
+
+def _blob(shape: tuple[int, ...], centre_mm, radii_mm, rng: np.random.Generator, warp: float) -> np.ndarray:
+    """A warped ellipsoid (in mm, on the volume's anisotropic grid): inside where the normalised radius,
+    perturbed by a few low-frequency sinusoids, is below 1."""
+    axes = [np.arange(n) * s for n, s in zip(shape, VOLUME_SPACING, strict=True)]
+    x, y, z = np.meshgrid(*axes, indexing="ij", sparse=True)
+    r = ((x - centre_mm[0]) / radii_mm[0]) ** 2 + ((y - centre_mm[1]) / radii_mm[1]) ** 2 \
+        + ((z - centre_mm[2]) / radii_mm[2]) ** 2
+    for _ in range(3):
+        k = rng.uniform(0.05, 0.15, size=3)
+        phase = rng.uniform(0, 2 * np.pi, size=3)
+        r = r + warp * np.sin(k[0] * x + phase[0]) * np.sin(k[1] * y + phase[1]) * np.sin(k[2] * z + phase[2])
+    return r < 1.0
+
+
+def make_volumes(out: Path) -> str:
+    """Write the 3D NIfTI sample set; return its Markdown table (voxel counts per class)."""
+    import nibabel
+
+    affine = np.diag([*VOLUME_SPACING, 1.0])
+    extent = [n * s for n, s in zip(VOLUME_SHAPE, VOLUME_SPACING, strict=True)]
+    rows = ["| case | GT voxels (organ / lesion) | predicted voxels (organ / lesion) | case |", "|---|---|---|---|"]
+    notes = {1: "organ shifted, lesion partly found", 2: "lesion missed", 3: "near-perfect",
+             4: "organ over-segmented, lesion shifted"}
+    for side in ("gt", "pred"):
+        (out / side).mkdir(parents=True, exist_ok=True)
+        for old in (out / side).glob("case_*.nii.gz"):
+            old.unlink()
+    for case in range(1, N_VOLUMES + 1):
+        rng = np.random.default_rng([SEED, 1000 + case, 0])
+        centre = [e / 2 + rng.uniform(-8, 8) for e in extent]
+        radii = [rng.uniform(22, 28), rng.uniform(18, 24), rng.uniform(30, 45)]
+        lesion_c = [c + rng.uniform(-6, 6) for c in centre]
+        lesion_r = [rng.uniform(5, 8)] * 2 + [rng.uniform(8, 12)]
+        gt = np.zeros(VOLUME_SHAPE, dtype=np.uint8)
+        gt[_blob(VOLUME_SHAPE, centre, radii, rng, 0.15)] = 1
+        gt[_blob(VOLUME_SHAPE, lesion_c, lesion_r, rng, 0.2) & (gt == 1)] = 2
+        prng = np.random.default_rng([SEED, 1000 + case, 1])
+        shift = {1: 3.0, 2: 1.5, 3: 0.0, 4: 1.0}[case]
+        grow = {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.12}[case]
+        p_centre = [c + shift * d for c, d in zip(centre, prng.normal(size=3), strict=True)]
+        pred = np.zeros(VOLUME_SHAPE, dtype=np.uint8)
+        pred[_blob(VOLUME_SHAPE, p_centre, [r * grow for r in radii], prng, 0.15 if case != 3 else 0.0)] = 1
+        if case == 3:
+            pred = gt.copy()
+            edge = np.argwhere((gt == 1) & (np.roll(gt, 1, axis=0) == 0))[:40]  # peel 40 voxels off the organ
+            pred[tuple(edge.T)] = 0
+        elif case != 2:
+            l_centre = [c + 2 * shift * d for c, d in zip(lesion_c, prng.normal(size=3), strict=True)]
+            pred[_blob(VOLUME_SHAPE, l_centre, lesion_r, prng, 0.2) & (pred == 1)] = 2
+        name = f"case_{case:02d}.nii.gz"
+        for side, labels in (("gt", gt), ("pred", pred)):
+            image = nibabel.Nifti1Image(labels, affine)
+            image.header.set_xyzt_units("mm")
+            nibabel.save(image, out / side / name)
+        counts = lambda a: " / ".join(str(int((a == k).sum())) for k in (1, 2))  # noqa: E731
+        rows.append(f"| case_{case:02d} | {counts(gt)} | {counts(pred)} | {notes[case]} |")
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -340,7 +420,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(f"| {name} | {acc:.4f} | {fmt_fractions(gt)} | {fmt_fractions(pred)} | {spec.note} |")
 
     table = "\n".join(rows)
-    (out / "README.md").write_text(README_TEMPLATE.format(seed=SEED, table=table), encoding="utf-8")
+    vtable = make_volumes(out / "volumes")
+    (out / "README.md").write_text(README_TEMPLATE.format(
+        seed=SEED, table=table, vtable=vtable, n_volumes=N_VOLUMES, vshape="x".join(map(str, VOLUME_SHAPE)),
+        vspacing=" x ".join(f"{s:g}" for s in VOLUME_SPACING)), encoding="utf-8")
     print(table)
     print(f"\nwrote {N_SCENES} scenes to {out}")
     return 0

@@ -116,12 +116,17 @@ def lovasz_extension(errors_fg: np.ndarray, errors_bg: np.ndarray, hinge: bool =
     return lovasz_sorted(a, b, hinge)
 
 
+#: Sorted errors per block of the Lovász sums.
+LOVASZ_BLOCK = 1 << 16
+
+
 def lovasz_sorted(a: np.ndarray, b: np.ndarray, hinge: bool = False) -> float:
     """:func:`lovasz_extension` of *ascending* arrays of every foreground (``a``) and background (``b``) error.
 
     Either may be float32 (a stored probability map, sorted in its own precision: sorting is the dominant cost
     and float32 sorts faster than float64); comparisons between the two are exact whatever their dtypes
-    (:func:`_needles`) and every sum is formed in float64.
+    (:func:`_needles`) and every sum is formed in float64. Besides ``a`` and ``b``, memory is one count per
+    foreground error and O(:data:`LOVASZ_BLOCK`) temporaries.
     """
     g = a.size
     if g == 0:  # J = 1 from the first pixel on: only the largest error counts
@@ -131,12 +136,22 @@ def lovasz_sorted(a: np.ndarray, b: np.ndarray, hinge: bool = False) -> float:
     lowest_b = b[:1] if b.size else np.array([np.inf])
     split = _count_below(a, lowest_b)[0]
     a_low, a = a[:split], a[split:]  # every kept background pixel comes before a_low
-    bg_before_fg, fg_before_bg = _interleave(a, b)
-    total = float((_weigh(a, hinge) / (g + bg_before_fg)).sum()) + float(_weigh(a_low, hinge).sum()) / (g + b.size)
-    if b.size:
-        rank = np.arange(g + b.size - 1.0, g - 0.5, -1.0)  # g + (0-based rank in decreasing order)
-        weight = (g - fg_before_bg) / (rank * (rank + 1.0))
-        total += float((_weigh(b, hinge) * weight).sum())
+    nb = b.size
+    total = float(_weigh(a_low, hinge).sum()) / (g + nb)
+    # a_i >= b_j  <=>  j < at_or_below_i, so #{b > a_i} = nb - at_or_below_i and #{a >= b_j} = #{at_or_below > j}
+    at_or_below = _count_at_or_below(b, a)  # nondecreasing
+    for start in range(0, a.size, LOVASZ_BLOCK):  # blocks: O(block) temporaries, however large the image
+        part = slice(start, start + LOVASZ_BLOCK)
+        total += float((_weigh(a[part], hinge) / (g + nb - at_or_below[part])).sum())
+    counted = 0  # #{at_or_below < start}
+    for start in range(0, nb, LOVASZ_BLOCK):
+        stop = min(nb, start + LOVASZ_BLOCK)
+        upto = int(np.searchsorted(at_or_below, stop, side="left"))
+        at_most = counted + np.cumsum(np.bincount(at_or_below[counted:upto] - start, minlength=stop - start))
+        rank = np.arange(g + nb - 1.0 - start, g + nb - 0.5 - stop, -1.0)  # g + 0-based rank in decreasing order
+        weight = (g - (a.size - at_most)) / (rank * (rank + 1.0))
+        total += float((_weigh(b[start:stop], hinge) * weight).sum())
+        counted = upto
     return total
 
 
@@ -168,18 +183,6 @@ def _count_at_or_below(haystack: np.ndarray, values: np.ndarray) -> np.ndarray:
 def _count_below(haystack: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``#{h < v}`` for each ``v``, for an ascending ``haystack``."""
     return np.searchsorted(haystack, _needles(values, haystack, up=True), side="left")
-
-
-def _interleave(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ascending ``a`` (foreground) and ``b`` (background): ``#{b > a_i}`` for each i and ``#{a >= b_j}``
-    for each j, from one ``searchsorted`` of the shorter array into the longer and a counting pass."""
-    if a.size <= b.size:
-        at_or_below = _count_at_or_below(b, a)  # #{b <= a_i}; a_i >= b_j  <=>  j < at_or_below_i
-        hist = np.bincount(at_or_below, minlength=b.size + 1)
-        return b.size - at_or_below, a.size - np.cumsum(hist[: b.size])
-    below = _count_below(a, b)  # #{a < b_j}; b_j > a_i  <=>  i < below_j
-    hist = np.bincount(below, minlength=a.size + 1)
-    return b.size - np.cumsum(hist[: a.size]), a.size - below
 
 
 def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
