@@ -535,6 +535,7 @@ def seg_command(
                        if convention.value in s.conventions and not s.opt_in) + names_
     classes = _dataset_options(num_classes, class_names, dataset_json, label_map, pred_label_map, unmapped,
                                tuple(ignore_index or ()), pred_kind.value)
+    region_items = classes.pop("region_items") + list(region or [])  # dataset.json's regions, then --region
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
                        max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
@@ -542,7 +543,7 @@ def seg_command(
                        convention=convention.value, spacing=_positive_numbers("--spacing", spacing),
                        nsd_tolerance=_positive_numbers("--nsd-tolerance", nsd_tolerance, zero=True) or (1.0,),
                        empty_distance=_empty_distance(empty_distance),
-                       regions=_parse_regions(region or [], tuple(classes.get("class_names") or ()),
+                       regions=_parse_regions(region_items, tuple(classes.get("class_names") or ()),
                                               classes.get("num_classes")))
     shortcuts = {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps}
     config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value,
@@ -753,6 +754,7 @@ def _dataset_options(num_classes: int | None, class_names: str | None, dataset_j
     if class_names and dataset_json:
         raise UsageError("--class-names and --dataset-json both name the classes; give one of them")
     names: tuple[str, ...] = ()
+    region_items: list[str] = []  # dataset.json's regions, as --region items
     if class_names and class_names.startswith("@"):
         names = _flagged("--class-names", read_class_names, class_names[1:])
     elif class_names:
@@ -761,11 +763,8 @@ def _dataset_options(num_classes: int | None, class_names: str | None, dataset_j
         if str(dataset_json) == "-":
             raise UsageError("--dataset-json -: standard input is for --pairs -; give the dataset.json file")
         description = _flagged("--dataset-json", read_dataset_json, dataset_json)
-        if description.regions:
-            raise UsageError(f"--dataset-json: {dataset_json} defines regions ("
-                             f"{', '.join(name for name, _ in description.regions)}), which lossctl does not "
-                             "evaluate yet (not supported yet); drop the list-valued labels to evaluate the labels")
         names = description.class_names
+        region_items = [f"{name}={','.join(map(str, labels))}" for name, labels in description.regions]
         ignore_index = tuple(dict.fromkeys((*ignore_index, *description.ignore_index)))
     where = "--class-names" if class_names else "--dataset-json"
     if names and num_classes is not None and num_classes != len(names):
@@ -782,9 +781,11 @@ def _dataset_options(num_classes: int | None, class_names: str | None, dataset_j
     if pred_map is not None and count is None and (pred_map.voids or unmapped is Unmapped.ignore):
         raise UsageError("--pred-label-map maps values to ignore, and a prediction of no class needs the class "
                          "count; pass --num-classes or --class-names")
+    if region_items:  # checked as --region items are, the message naming the file
+        _flagged(f"--dataset-json {dataset_json}", _parse_regions, region_items, names, count)
     return {"num_classes": count, "class_names": names, "ignore_index": ignore_index,
             "label_map": maps.get("--label-map"), "pred_label_map": pred_map,
-            "unmapped": (unmapped or Unmapped.error).value}
+            "unmapped": (unmapped or Unmapped.error).value, "region_items": region_items}
 
 
 class ClsPredKind(str, Enum):

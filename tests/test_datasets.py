@@ -624,12 +624,23 @@ def test_dataset_json_ignore_label_is_an_ignore_index(cli, seg, tmp_path):
     assert labels.pred == seg.labels
 
 
-def test_dataset_json_regions_are_refused_until_regions_are_evaluated(cli, seg, tmp_path):
+def test_dataset_json_regions_are_evaluated_as_region_options(cli, seg, tmp_path):
     path = tmp_path / "dataset.json"
-    path.write_text(json.dumps({"labels": {"background": 0, "whole tumor": [1, 2], "core": 2},
+    path.write_text(json.dumps({"labels": {"background": 0, "whole_tumor": [1, 2], "core": 2},
                                 "regions_class_order": [1, 2]}))
-    r = cli("seg", seg.pred, seg.gt, "--dataset-json", path)
-    assert r.code == 2 and "whole tumor, core" in r.err and "not supported yet" in r.err, r
+    r = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "-f", "json")
+    assert r.code == 0, r
+    by_option = cli("seg", seg.labels, seg.gt, "--region", "whole_tumor=1,2", "--region", "core=2",
+                    "--class-names", "background,1,2", "-f", "json")
+    assert r.json()["config"]["regions"] == {"whole_tumor": [1, 2], "core": [2]}
+    assert numbers(r.json()) == numbers(by_option.json())
+    both = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "fg=1,2", "-f", "json")
+    assert list(both.json()["config"]["regions"]) == ["whole_tumor", "core", "fg"]
+    twice = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "core=1")
+    assert twice.code == 2 and "'core' is given twice" in twice.err, twice
+    path.write_text(json.dumps({"labels": {"background": 0, "whole tumor": [1, 2]}}))
+    r = cli("seg", seg.labels, seg.gt, "--dataset-json", path)
+    assert r.code == 2 and f"--dataset-json {path}: --region 'whole tumor=1,2'" in r.err, r
 
 
 def test_class_names_from_a_file(cli, seg, tmp_path):
