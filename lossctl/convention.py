@@ -32,6 +32,25 @@ _FALSE = ("false", "0", "no", "off")
 #: Every optional input an implementation may accept.
 OPTIONS = ("weights", "class_weights", "ignore_index")
 
+#: Every convention, in the order the CLI, the catalogue and the README show them, with what it reproduces.
+CONVENTIONS: dict[str, str] = {
+    "lossctl": "lossctl's own definitions (the default)",
+    "torch": "PyTorch: torch.nn losses, torchvision's focal loss, torchmetrics",
+    "keras": "Keras 3 losses (float32 by default)",
+    "sklearn": "scikit-learn metrics and log_loss / hinge_loss",
+    "smp": "segmentation_models_pytorch losses",
+    "monai": "MONAI losses and metrics",
+    "nnunet": "nnU-Net v2's evaluator (Dice and IoU of the foreground classes)",
+    "medpy": "MedPy 0.5.2 binary metrics (hd, hd95, assd)",
+    "deepmind": "DeepMind surface-distance 0.1 (surfels weighted by their area)",
+}
+#: The conventions that define at least one value of each task: the CLI's ``--convention`` choices, kept here so
+#: that building the command line imports no NumPy (a test checks them against the registry's tables).
+TASK_CONVENTIONS: dict[str, tuple[str, ...]] = {
+    "seg": ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "nnunet", "medpy", "deepmind"),
+    "cls": ("lossctl", "torch", "keras", "sklearn", "smp", "monai"),
+}
+
 
 @dataclass(frozen=True)
 class Param:

@@ -26,25 +26,11 @@ from typing import Any, Literal
 import numpy as np
 
 from lossctl import boundary, metrics
-from lossctl.convention import Impl, Param
+from lossctl.convention import CONVENTIONS, Impl, Param
 from lossctl.errors import NotAvailable, UsageError
 from lossctl.losses import cls_presets, seg_presets
 
 INF = math.inf
-
-#: Every convention, in the order the CLI, the catalogue and the README show them, with what it reproduces.
-CONVENTIONS: dict[str, str] = {
-    "lossctl": "lossctl's own definitions (the default)",
-    "torch": "PyTorch: torch.nn losses, torchvision's focal loss, torchmetrics",
-    "keras": "Keras 3 losses (float32 by default)",
-    "sklearn": "scikit-learn metrics and log_loss / hinge_loss",
-    "smp": "segmentation_models_pytorch losses",
-    "monai": "MONAI losses and metrics",
-    "nnunet": "nnU-Net v2's evaluator (Dice and IoU of the foreground classes)",
-    "medpy": "MedPy 0.5.2 binary metrics (hd, hd95, assd)",
-    "deepmind": "DeepMind surface-distance 0.1 (surfels weighted by their area)",
-}
-
 
 @dataclass(frozen=True)
 class Spec:

@@ -48,4 +48,4 @@ def test_classification_api_by_hand():
     assert value == pytest.approx(-(np.log(0.9) + np.log(0.8)) / 2)
     assert per_sample.tolist() == pytest.approx([-np.log(0.9), -np.log(0.8)])
     with pytest.raises(cls.NotAvailable, match="monai"):
-        cls.bce(x, "monai")
+        losses.classification_loss("bce", [0.9, 0.2], [1, 0], convention="monai")

@@ -25,7 +25,7 @@ def _choices(command: str, option: str) -> list[str]:
 
 @pytest.mark.parametrize("command", ["seg", "cls"])
 def test_convention_choices_are_the_registry_conventions(command):
-    assert _choices(command, "convention") == registry.conventions(command)
+    assert _choices(command, "convention") == registry.conventions(command)  # TASK_CONVENTIONS is exhaustive
     assert set(registry.conventions()) == set(registry.CONVENTIONS)  # every declared convention is used
 
 

@@ -120,18 +120,20 @@ def test_hinge_losses_by_hand():
     # weston-watkins: (0 + 0) and (0.5 + 0) summed over j != y
     assert cls.multiclass_hinge(f, hinge="weston_watkins")[0] == pytest.approx((0.0 + 0.5) / 2)
     # keras' categorical hinge: the true class enters neg as 0 -> row 1: max(0, 1 + 0 - 0.5) = 0.5
-    assert cls.multiclass_hinge(f, "keras")[0] == pytest.approx((0.5 + 0.5) / 2)
+    assert cls.multiclass_hinge(f, cls.KERAS, hinge="keras_categorical")[0] == pytest.approx((0.5 + 0.5) / 2)
+    assert registry.get("cls", "multiclass_hinge").compute(f, "keras")[0] == pytest.approx((0.5 + 0.5) / 2)
 
 
 def test_unavailable_conventions_say_so():
     x = make([0.9, 0.2], [1, 0])
-    for convention in ("monai",):
-        with pytest.raises(cls.NotAvailable):
-            cls.bce(x, convention)
-    with pytest.raises(cls.NotAvailable, match="logits"):
-        cls.bce(x, "smp")
-    with pytest.raises(cls.NotAvailable, match="weston_watkins"):
-        cls.multiclass_hinge(make([[0.1, 0.9]], [1], "scores"), "sklearn", hinge="weston_watkins")
+    bce = registry.get("cls", "bce")
+    with pytest.raises(cls.NotAvailable, match="convention monai has no cls loss bce"):
+        bce.compute(x, "monai")
+    with pytest.raises(cls.NotAvailable, match="takes logits predictions, not probs"):
+        bce.compute(x, "smp")
+    with pytest.raises(registry.UsageError, match="choose from crammer_singer"):
+        registry.get("cls", "multiclass_hinge").compute(make([[0.1, 0.9]], [1], "scores"), "sklearn",
+                                                        hinge="weston_watkins")
 
 
 def classification_metrics(x):

@@ -5,8 +5,8 @@ parameters with that framework's defaults (so the recorded config is what was ap
 ``alpha=0.25``), the prediction kinds, target kinds (see :mod:`lossctl.cls_input`) and optional inputs it takes,
 and a one-line definition. A pair missing from the table does not exist in that framework.
 
-The functions of :mod:`lossctl.losses.classification` take the convention as an argument (the clamping,
-reduction and smoothing rules of the peers share most of their arithmetic); the quirks that are one
+The shared functions of :mod:`lossctl.losses.classification` take a peer's :class:`~lossctl.losses.
+classification.Rules` (its clip, reduction and smoothing: :data:`RULES`, data too); the quirks that are one
 framework's own are written here.
 """
 
@@ -100,16 +100,20 @@ def keras_focal(x: ClsInput, *, gamma: float = 2.0, alpha: float = 0.25, apply_c
     multilabel targets, ``CategoricalFocalCrossentropy`` (alpha always applied) for class indices and one-hot
     rows."""
     balanced = alpha if (apply_class_balancing or x.is_multiclass) else None
-    return cls.focal(x, "keras", gamma=gamma, alpha=balanced, label_smoothing=label_smoothing)
+    return cls.focal(x, cls.KERAS, gamma=gamma, alpha=balanced, label_smoothing=label_smoothing)
 
 
 def torch_focal(x: ClsInput, *, gamma: float = 2.0, alpha: float | None = 0.25) -> Result:
     """torchvision ``sigmoid_focal_loss`` (alpha None: torchvision's -1, no weighting)."""
-    return cls.focal(x, "torch", gamma=gamma, alpha=-1.0 if alpha is None else alpha)
+    return cls.focal(x, cls.TORCH, gamma=gamma, alpha=-1.0 if alpha is None else alpha)
+
+
+#: Each peer's arithmetic rules (clip, reduction, smoothing): data, read by the shared loss functions.
+RULES = {"lossctl": cls.LOSSCTL, "torch": cls.TORCH, "keras": cls.KERAS, "sklearn": cls.SKLEARN, "smp": cls.SMP}
 
 
 def _by(fn: Callable[..., Result], convention: str) -> Callable[..., Result]:
-    return partial(fn, convention=convention)
+    return partial(fn, rules=RULES[convention])
 
 
 # --- metrics ------------------------------------------------------------------------------------------------
@@ -307,7 +311,7 @@ TABLE: dict[str, dict[str, Impl]] = {
                       (_GAMMA, Param("alpha", 0.25, "class-balancing weight", bounds=(0.0, 1.0)),
                        Param("apply_class_balancing", False, "binary: apply alpha", kind="bool"), _LS),
                       targets=_NO_SOFT, options=_W),
-        "smp": Impl(_by(cls.focal, "smp"), "FocalLoss: binary mean over elements; multiclass mean over classes of "
+        "smp": Impl(cls.smp_focal, "FocalLoss: binary mean over elements; multiclass mean over classes of "
                     "one-vs-rest sigmoid focal means; probabilities (from_logits=False) clamped to [1e-7, 1-1e-7] "
                     "and read as logit(p) (binary) or log p (multiclass)", f"{_SMP} FocalLoss(mode, from_logits)",
                     (_GAMMA, _ALPHA_OFF), targets=_NO_SOFT, options=_CW | _IGN),
