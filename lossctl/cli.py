@@ -755,6 +755,8 @@ def _dataset_options(num_classes: int | None, class_names: str | None, dataset_j
         raise UsageError("--class-names and --dataset-json both name the classes; give one of them")
     names: tuple[str, ...] = ()
     region_items: list[str] = []  # dataset.json's regions, as --region items
+    if class_names == "@-":
+        raise UsageError("--class-names @-: standard input is for --pairs -; give the file of class names")
     if class_names and class_names.startswith("@"):
         names = _flagged("--class-names", read_class_names, class_names[1:])
     elif class_names:

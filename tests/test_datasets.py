@@ -221,6 +221,13 @@ def test_dash_is_not_a_seg_input(cli, seg):
     assert r.code == 2 and "--pairs -" in r.err, r
 
 
+@pytest.mark.parametrize("option", [("--label-map", "-"), ("--pred-label-map", "-"), ("--class-names", "@-"),
+                                    ("--dataset-json", "-")])
+def test_only_the_list_of_pairs_reads_stdin(cli, seg, option):
+    r = cli("seg", seg.labels, seg.gt, *option, stdin=b"0:0\n")
+    assert r.code == 2 and "standard input" in r.err and r.out == "", r
+
+
 def test_pairs_from_a_terminal_are_refused(cli, monkeypatch):
     class Terminal:
         def isatty(self) -> bool:
@@ -538,7 +545,7 @@ def test_cityscapes_class_ious_equal_the_evaluators_to_the_last_digit(cli, tmp_p
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    shapes = [(9, 13), (7, 11), (12, 5)]
+    shapes = [(9, 13), (7, 11), (12, 5), (6, 6)]
     gts = [rng.integers(0, 34, shape) for shape in shapes]
     # predictions: right half of the time, else any label id (void ones included)
     preds = [np.where(rng.random(g.shape) < 0.5, g, rng.integers(0, 34, g.shape)) for g in gts]
@@ -554,6 +561,9 @@ def test_cityscapes_class_ious_equal_the_evaluators_to_the_last_digit(cli, tmp_p
             assert ours[train_id] is None
         else:
             assert ours[train_id] == want, (train_id, ours[train_id], want)  # bit for bit
+    assert doc["config"]["pred_label_map"]["name"] == "cityscapes" and doc["config"]["unmapped"] == "error"
+    in_processes = cli("seg", results, gt_root, *CITYSCAPES_ARGS, "--workers", "2")  # 2 processes, maps pickled
+    assert in_processes.code == 0 and in_processes.json() == doc, in_processes
     kept = [v for v in reference.values() if not np.isnan(v)]
     assert doc["summary"]["pooled"]["iou"] == pytest.approx(sum(kept) / len(kept), rel=1e-15, abs=0)
     # sharded and merged: the same numbers (the void column survives the JSON round trip)
