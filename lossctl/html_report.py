@@ -6,8 +6,8 @@ images, and the K worst images (ranked by :func:`lossctl.report.worst_rows`, as 
 error overlays.
 
 An overlay is drawn over the ground truth (classes as shades of grey) from labels recomputed by reading the
-pair again through :func:`lossctl.io.load_array`, the run's label maps and :func:`lossctl.seg_input.prepare`
-with the run's options.
+pair again exactly as evaluation reads it (:func:`lossctl.seg.load_pair`, then
+:func:`lossctl.seg_input.prepare` with the run's options).
 Per pixel, class 0 counting as background:
 
 * true positive (``pred == gt``, gt not 0): bluish green; false positive (gt 0, pred not 0): vermillion;
@@ -138,42 +138,27 @@ def render_overlay(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, num_clas
 def _seg_config(document: Document, config: Any) -> Any:
     from lossctl.seg import SegConfig
 
-    if config is not None:
-        return config
-    options = document["config"].get("options") or {}
-    return SegConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+    return config if config is not None else SegConfig.from_options(document["config"].get("options") or {})
 
 
 def recompute_labels(row: dict[str, Any], config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Read an image's pair again as the engine reads it (loaders, alpha channels dropped, label maps, then
+    """Read an image's pair again exactly as evaluation reads it (:func:`lossctl.seg.load_pair`, then
     :func:`~lossctl.seg_input.prepare`) and return (pred labels, gt labels, valid mask, classes), spatial."""
-    from lossctl import io
     from lossctl.errors import InputError
     from lossctl.pairing import Pair
-    from lossctl.seg import PairFailure, _map_labels
+    from lossctl.seg import PairFailure, label_maps, load_pair
     from lossctl.seg_input import prepare
 
-    pred = io.load_array(row["pred"], npz_key=config.npz_key, max_pixels=config.max_pixels)
-    gt = io.load_array(row["gt"], npz_key=config.gt_npz_key or config.npz_key, max_pixels=config.max_pixels,
-                       npz_key_required=config.gt_npz_key is not None)
-    arrays = {}
-    for loaded, what in ((pred, "prediction"), (gt, "ground truth")):
-        arrays[what] = np.asarray(loaded.array[..., 0] if loaded.mode in ("LA", "PA") else loaded.array)
-    mapped = _map_labels(Pair(row["name"], Path(row["pred"]), Path(row["gt"])), arrays, config)
-    if isinstance(mapped, PairFailure):
-        raise InputError(mapped.error)
-    target, prediction, ignore = mapped
-    num_classes = config.num_classes if config.void_class is None else config.void_class + 1
-    x = prepare(prediction, target, kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
-                threshold=config.threshold, channels_last=config.channels_last)
-    target = np.asarray(target)
-    valid = (~np.isin(target, np.asarray(ignore, dtype=np.int64)) if ignore
+    loaded = load_pair(Pair(row["name"], Path(row["pred"]), Path(row["gt"])), config)
+    if isinstance(loaded, PairFailure):
+        raise InputError(loaded.error)
+    x = prepare(loaded.prediction, loaded.target, **loaded.options)
+    target = np.asarray(loaded.target)
+    valid = (~np.isin(target, np.asarray(loaded.ignore, dtype=np.int64)) if loaded.ignore
              else np.ones(target.shape, dtype=bool))
     if int(valid.sum()) != x.target.size:
         raise InputError(f"{row['gt']}: its valid pixels do not match the evaluated ones; no overlay")
-    gt_labels = np.zeros(target.shape, dtype=np.int64)
-    labels = np.zeros(target.shape, dtype=np.int64)
-    gt_labels[valid], labels[valid] = x.target, x.labels
+    labels, gt_labels = label_maps(x, target, loaded.ignore)
     return labels, gt_labels, valid, x.num_classes
 
 
