@@ -293,7 +293,7 @@ def _github_compare(doc: Document, worst: int) -> list[str]:
     if doc["pooled"]:
         lines += _compare_table_lines(doc, "pooled", "**Pooled** (summed confusion matrices)")
     for name, rows in doc["worst"].items():
-        if not rows or name not in _worst_shown(doc):
+        if not rows or name not in worst_shown(doc):
             continue
         lines += [f"**Got worse the most: `{name}`**", ""]
         lines += _table([_unit(doc), "base", "new", "delta"], ["---", "---:", "---:", "---:"],
@@ -320,8 +320,14 @@ def change_cells(change: dict[str, Any], interval: bool = True) -> list[str]:
     return cells + (["—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"] if interval else [])
 
 
+def has_interval(doc: Document, block: str) -> bool:
+    """Whether a compare document's ``block`` (``values`` or ``pooled``) has a bootstrap interval to show: the
+    pooled values never do, nor any value with ``--bootstrap 0`` (no column of dashes)."""
+    return block == "values" and any(v.get("ci") for v in doc[block].values())
+
+
 def _compare_table_lines(doc: Document, block: str, title: str) -> list[str]:
-    interval = block == "values"
+    interval = has_interval(doc, block)
     rows = [[f"`{_cell(name)}`", *change_cells(v, interval)] for name, v in doc[block].items()]
     header = ["value", *CHANGE_COLUMNS[:5 if interval else 4]]
     return [title, ""] + _table(header, ["---", *["---:"] * (len(header) - 1)], rows) + [""]
@@ -417,56 +423,16 @@ def _openmetrics_compare(doc: Document, fam: _Families) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = False,
-                        worst: int = DEFAULT_WORST) -> None:
-    """Rich tables: means with deltas and intervals, pooled values, worst images, gates."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = False, worst: int = DEFAULT_WORST,
+                        width: int | None = None) -> None:
+    """The table format of a compare document, fitted to the width like the report's table: see
+    :func:`lossctl.terminal.write_compare_table` (imported here lazily: Rich is slow to import)."""
+    from lossctl.terminal import write_compare_table as write
 
-    console = Console(file=stream, highlight=False, markup=False, soft_wrap=False)
-    console.width = max(console.width, 110)
-    cfg = doc["config"]
-    for block, title in (("values", (f"lossctl compare ({cfg['of']}): {cfg['paired']} in both; means, 95% CI "
-                                    f"of the paired delta ({cfg['bootstrap']} bootstrap resamples)")),
-                         ("pooled", "pooled (summed confusion matrices)")):
-        if not doc[block]:
-            continue
-        table = Table(title=title, title_justify="left")
-        for col in ("value", "base", "new", "delta", "rel", "95% CI")[:6 if block == "values" else 5]:
-            table.add_column(col, justify="left" if col == "value" else "right", no_wrap=True)
-        for name, v in doc[block].items():
-            if "[" in name and not per_class:
-                continue
-            ci = v.get("ci")
-            cells = [name, _fmt(v["base"]), _fmt(v["new"]), _signed(v["delta"]),
-                     "—" if v["rel"] is None else f"{100 * v['rel']:+.2f}%"]
-            table.add_row(*cells, *([] if block == "pooled" else ["—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"]))
-        console.print(table)
-    shown = _worst_shown(doc)
-    for name, rows in doc["worst"].items():
-        if rows and name in shown:
-            table = Table(title=f"got worse the most: {name}", title_justify="left")
-            for col in ("image", "base", "new", "delta"):
-                table.add_column(col, justify="left" if col == "image" else "right", no_wrap=True)
-            for r in rows[:worst]:
-                table.add_row(r["name"], _fmt(r["base"]), _fmt(r["new"]), _signed(r["delta"]))
-            console.print(table)
-    for key in ("only_in_base", "only_in_new"):
-        if doc[key]:
-            console.print(f"{key.replace('_', ' ')} ({len(doc[key])}): {', '.join(doc[key][:20])}"
-                          + (" ..." if len(doc[key]) > 20 else ""))
-    if doc["gates"]:
-        table = Table(title="gates", title_justify="left")
-        for col in ("gate", "value", "baseline", "result"):
-            table.add_column(col, justify="right" if col in ("value", "baseline") else "left", no_wrap=True)
-        for g in doc["gates"]:
-            verdict = Text("PASS", style="green") if g["passed"] else Text("FAIL", style="bold red")
-            table.add_row(g["gate"], _fmt(g["value"]), _fmt(g["base"]) if "base" in g else "", verdict)
-        console.print(table)
+    write(doc, stream, per_class=per_class, worst=worst, width=width)
 
 
-def _worst_shown(doc: Document) -> list[str]:
+def worst_shown(doc: Document) -> list[str]:
     """The values whose worst images a table shows: the gated ones, else the first one (JSON has them all)."""
     from lossctl.gates import parse_gate
 

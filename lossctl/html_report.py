@@ -292,7 +292,7 @@ def _delta_histograms(document: Document, compared: tuple[Document, Document]) -
 
 
 def _compare_body(document: Document, worst: int, compared: tuple[Document, Document] | None = None) -> str:
-    from lossctl.ci_formats import CHANGE_COLUMNS, change_cells
+    from lossctl.ci_formats import CHANGE_COLUMNS, change_cells, has_interval
 
     cfg = document["config"]
     unit = "sample" if cfg["of"] == "cls" else "image"
@@ -301,7 +301,7 @@ def _compare_body(document: Document, worst: int, compared: tuple[Document, Docu
              f"{len(document['only_in_new'])} only in new.</p>"), _gates_html(document)]
     for block, title, table_id in (("values", "Means (95% CI: paired bootstrap of the mean per-image delta)",
                                     "summary"), ("pooled", "Pooled", "pooled")):
-        interval = block == "values"  # no interval for pooled values
+        interval = has_interval(document, block)  # none for pooled values, nor with --bootstrap 0
         rows = [[f"<code>{_e(name)}</code>", *map(_e, change_cells(v, interval))]
                 for name, v in document[block].items()]
         if rows:

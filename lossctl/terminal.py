@@ -51,6 +51,7 @@ DEFAULT_WORST = 5
 STATISTICS = ("mean", "std", "min", "median", "max", "pooled")
 UNDEFINED = "—"
 _KIND_TITLE = {"metric": "metrics", "loss": "losses"}
+_ARROWS = {True: "↑", False: "↓", None: ""}  # by higher_is_better
 
 
 def _on_terminal(stream: TextIO) -> bool:
@@ -79,12 +80,18 @@ def write_table(doc: Document, stream: TextIO, *, per_class: bool = False, per_i
     Colour follows Rich's rules for ``stream`` (a terminal, ``NO_COLOR``, ``FORCE_COLOR``); lines carry no
     trailing blanks."""
     width = width or report_width(stream)
+    _print(render(doc, width, per_class=per_class, per_image=per_image, worst=worst), stream, width)
+
+
+def _print(parts: list[Any], stream: TextIO, width: int) -> None:
+    """Print ``parts`` at ``width`` on ``stream``, in colour where Rich would colour ``stream``, without
+    trailing blanks."""
     probe = Console(file=stream)
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=probe.is_terminal,
                       color_system=probe.color_system if probe.is_terminal else None,  # type: ignore[arg-type]
                       highlight=False, markup=False, emoji=False, soft_wrap=False)
-    for part in render(doc, width, per_class=per_class, per_image=per_image, worst=worst):
+    for part in parts:
         console.print(part)
     stream.write(_TRAILING.sub(r"\1", buffer.getvalue()))
 
@@ -152,7 +159,7 @@ class _Values:
         return spec.higher_is_better if spec else None
 
     def arrow(self, name: str) -> str:
-        return {True: "↑", False: "↓", None: ""}[self.higher_is_better(name)]
+        return _ARROWS[self.higher_is_better(name)]
 
     def by_kind(self, names: Iterable[str]) -> list[list[str]]:
         """``names`` as [metrics, losses] (empty groups dropped), each in catalogue order."""
@@ -348,9 +355,11 @@ def _gates_table(doc: Document, width: int) -> list[Any]:
     gates = doc["gates"]
     columns = [_Column("gate", [g["gate"] for g in gates], "left"),
                _Column("statistic", [g.get("statistic", "") for g in gates], "left"),
-               _Column("value", [_cell(g["value"]) for g in gates]),
-               _Column("result", ["PASS" if g["passed"] else "FAIL" for g in gates], "left",
-                       styles=["bold green" if g["passed"] else "bold red" for g in gates])]
+               _Column("value", [_cell(g["value"]) for g in gates])]
+    if any("base" in g for g in gates):  # baseline gates: the value compared with (delta and rel)
+        columns.append(_Column("baseline", [_cell(g["base"]) if "base" in g else "" for g in gates]))
+    columns.append(_Column("result", ["PASS" if g["passed"] else "FAIL" for g in gates], "left",
+                           styles=["bold green" if g["passed"] else "bold red" for g in gates]))
     failed = sum(not g["passed"] for g in gates)
     verdict = "every gate passed" if not failed else f"{failed} of {len(gates)} gates failed"
     return [*_heading(f"gates: {verdict}"), _table(columns, width=width)]
@@ -434,3 +443,77 @@ def _class_parts(doc: Document, width: int) -> list[Any]:
             label = title if len(kinds) == 1 else f"{title}, {_KIND_TITLE[values.kind(names[0])]}"
             groups.append((label, [_Column(n, [_cell(v) for v in vectors[n]]) for n in names]))
     return _pack(_Block(fixed, groups), width)
+
+
+# The compare table ------------------------------------------------------------------------------------------
+
+def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = False, worst: int = 10,
+                        width: int | None = None) -> None:
+    """Render a ``lossctl compare`` document for people, in the narrow layout of :func:`write_table`: one row
+    per value with ``base new delta rel 95% CI`` as columns (cut by columns, never wrapped, when the width
+    is short), the pooled values, the gates, the images that got worse the most, the images in one report
+    only."""
+    _print(render_compare(doc, width or report_width(stream), per_class=per_class, worst=worst), stream,
+           width or report_width(stream))
+
+
+def render_compare(doc: Document, width: int, *, per_class: bool = False, worst: int = 10) -> list[Any]:
+    """The compare report's parts (Rich renderables), in print order."""
+    from lossctl.ci_formats import CHANGE_COLUMNS, change_cells, has_interval, worst_shown
+
+    cfg = doc["config"]
+    unit = "sample" if cfg["of"] == "cls" else "image"
+    parts: list[Any] = [Text(f"lossctl compare ({cfg['of']}): {_plural(cfg['paired'], unit)} in both reports, "
+                             f"{len(doc['only_in_base'])} only in base, {len(doc['only_in_new'])} only in new",
+                             style="bold")]
+    pooled = "from the summed confusion matrices" if cfg["of"] == "seg" else "over all samples"
+    for block, title in (("values", f"means; 95% CI: paired bootstrap of the mean per-{unit} delta "
+                                    f"({cfg['bootstrap']} resamples)"), ("pooled", f"pooled: {pooled}")):
+        interval = has_interval(doc, block)
+        title = title if interval or block == "pooled" else "means"
+        header = CHANGE_COLUMNS[:5 if interval else 4]
+        specs = {k: _spec(cfg["of"], k) for k in doc[block]}
+        scalar = sorted(((k, v) for k, v in doc[block].items() if "[" not in k),  # metrics, then losses
+                        key=lambda item: specs[item[0]] is not None and specs[item[0]].kind == "loss")
+        if scalar:
+            first_loss = next((i for i, (k, _) in enumerate(scalar) if specs[k] and specs[k].kind == "loss"), 0)
+            fixed = [_Column("value", [k for k, _ in scalar], "left"),
+                     _Column("", [_ARROWS[specs[k].higher_is_better if specs[k] else None] for k, _ in scalar],
+                             "left")]
+            cells = [change_cells(v, interval) for _, v in scalar]
+            columns = [_Column(h, [row[j] for row in cells], style="bold" if h == "delta" else None)
+                       for j, h in enumerate(header)]
+            parts += _pack(_Block(fixed, [(title, columns)], [first_loss] if first_loss else []), width)
+        classes = [(k, v) for k, v in doc[block].items() if "[" in k]
+        if per_class and classes:
+            names = [k.split("[", 1) for k, _ in classes]
+            fixed = [_Column("value", [n for n, _ in names], "left"),
+                     _Column("class", [c[:-1] for _, c in names], "left")]
+            cells = [change_cells(v, interval) for _, v in classes]
+            columns = [_Column(h, [row[j] for row in cells]) for j, h in enumerate(header)]
+            sections = [i for i in range(1, len(names)) if names[i][0] != names[i - 1][0]]
+            parts += _pack(_Block(fixed, [(f"per class: {'means' if interval else 'pooled'}", columns)], sections),
+                           width)
+    if doc["gates"]:
+        parts += _gates_table(doc, width)
+    for name in worst_shown(doc):
+        rows = doc["worst"][name][:worst]
+        if not rows:
+            continue
+        fixed = [_Column(unit, [r["name"] for r in rows], "left")]
+        columns = [_Column("base", [_cell(r["base"]) for r in rows]), _Column("new", [_cell(r["new"]) for r in rows]),
+                   _Column("delta", [f"{r['delta']:+.4f}" for r in rows], style="bold")]
+        title = f"the {_plural(len(rows), unit)} that got worse the most by {name} (of {cfg['paired']} in both)"
+        parts += _pack(_Block(fixed, [(title, columns)]), width)
+    for key, label in (("only_in_base", "only in base"), ("only_in_new", "only in new")):
+        if doc[key]:
+            shown = ", ".join(doc[key][:20]) + (", ..." if len(doc[key]) > 20 else "")
+            parts += [Text(""), Text(f"{label} ({len(doc[key])}): {shown}")]
+    return parts
+
+
+def _spec(task: str, key: str) -> Any:
+    """The registry entry of a compare row's value (``dice`` of ``dice[road]``), or None for an unknown one."""
+    from lossctl import registry
+
+    return registry.REGISTRY.get((task, key.split("[", 1)[0]))
