@@ -54,7 +54,7 @@ def render(fmt: str = "table") -> str:
 
 
 def _describe(name: str, impl: Impl, task: str) -> list[str]:
-    lines = [f"  {name}: {impl.definition}"]
+    lines = [f"  {name}: {impl.definition}"]  # "convention: definition", one per convention
     facts = [f"input {_inputs(impl)}"]
     if task == "cls" and impl.targets:
         facts.append("targets " + "/".join(sorted(impl.targets)))

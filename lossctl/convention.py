@@ -176,11 +176,4 @@ class Impl:
                                "drop it or choose another convention", option=option)
 
 
-def with_params(impl: Impl, **changes: Any) -> Impl:
-    """A copy of ``impl`` with some fields replaced (a convention that differs from another in one place)."""
-    from dataclasses import replace
-
-    return replace(impl, **changes)
-
-
-__all__ = ["Param", "Impl", "NotAvailable", "OPTIONS", "with_params"]
+__all__ = ["Param", "Impl", "NotAvailable", "OPTIONS", "CONVENTIONS", "TASK_CONVENTIONS"]

@@ -28,7 +28,7 @@ the class set the user asked for (``--exclude-background``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -297,8 +297,3 @@ TABLE: dict[str, dict[str, Impl]] = {
                       "torchmetrics.functional.classification.multiclass_accuracy", inputs=_LABELS),
     },
 }
-
-
-def evaluate(impl: Impl, cm: np.ndarray, include: np.ndarray | None, params: dict[str, Any]) -> Result:
-    """``impl`` on one confusion matrix."""
-    return impl.fn(cm, include, **params)

@@ -180,3 +180,23 @@ def test_ignored_samples_are_left_out_of_the_per_sample_statistics():
     summary = build_report(x, config)["summary"]
     assert summary["min"]["sparse_cce"] == pytest.approx(-LN(0.7))
     assert summary["count"] == 2 and summary["undefined"]["sparse_cce"] == 0  # ignored: not counted at all
+
+
+def test_extreme_logits_under_sklearn_warn_of_nothing(recwarn):
+    """One stable sigmoid: a -1000 logit (scikit-learn's sigmoid-then-clip path) gives no overflow warning."""
+    x = prepare_inputs(np.array([-1000.0, 1000.0, 0.0]), np.array([0, 1, 1]), None, "logits")
+    value = registry.get("cls", "bce").compute(x, "sklearn")[0]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    eps = np.finfo(np.float64).eps
+    assert value == pytest.approx((-np.log(1 - eps) * 2 + np.log(2)) / 3)
+
+
+def test_the_python_api_does_not_import_the_engines():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from lossctl import losses; "
+            "losses.classification_loss('bce', np.array([0.9, 0.2]), np.array([1, 0])); "
+            "print(sorted(m for m in sys.modules if m in ('lossctl.cls', 'lossctl.seg', 'lossctl.cli', 'typer', 'rich')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
