@@ -616,3 +616,22 @@ def test_junit_failure_names_the_worst_images_of_the_gated_value(runs, cli, tmp_
     assert failure.text.splitlines()[1] == f"the 2 worst images by dice: {listed}"
     overlays = sorted(p.name for p in (tmp_path / "r").glob("worst_*.png"))
     assert overlays == [f"worst_{k:02d}_{im['name']}.png" for k, im in enumerate(two, start=1)]
+
+
+def test_baseline_with_other_class_names_is_refused_before_any_work(runs, cli, tmp_path):
+    """The run names its classes: a baseline with other names is refused before a file is read (it was refused
+    only after the whole evaluation)."""
+    r = cli("seg", tmp_path / "no-such-folder", runs["set"].gt, "--class-names", "bg,lane,car",
+            "--baseline", runs["base"], "--gate", "delta(dice)>=-1")
+    assert r.code == 2 and "same classes" in r.err and "bg, road, car" in r.err and "no-such-folder" not in r.err, r
+    same = cli("seg", runs["worse"], runs["set"].gt, "--class-names", CLASSES, "--baseline", runs["base"],
+               "--gate", "delta(dice)>=-1", "-f", "json")
+    assert same.code == 0, same
+
+
+def test_compare_and_seg_exit_through_every_writer_of_the_emit_path(runs, cli, tmp_path):
+    """compare writes with its own writers (every format but ndjson), to stdout and to -o."""
+    assert cli("compare", runs["base"], runs["new"], "-f", "ndjson").code == 2
+    out = tmp_path / "c.csv"
+    r = cli("compare", runs["base"], runs["new"], "-f", "csv", "-o", out)
+    assert r.code == 0 and r.out == "" and out.read_text().startswith("section,value,image,")
