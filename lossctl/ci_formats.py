@@ -289,7 +289,7 @@ def _github_compare(doc: Document, worst: int) -> list[str]:
               f"{len(doc['only_in_base'])} only in base, {len(doc['only_in_new'])} only in new"), ""]
     lines += _gate_lines(doc)
     lines += _compare_table_lines(doc, "values", f"**Means** (95% CI: paired bootstrap, {cfg['bootstrap']} "
-                                                  "resamples)")
+                                                  "resamples)" if has_interval(doc, "values") else "**Means**")
     if doc["pooled"]:
         lines += _compare_table_lines(doc, "pooled", "**Pooled** (summed confusion matrices)")
     for name, rows in doc["worst"].items():

@@ -304,6 +304,7 @@ def _compare_body(document: Document, worst: int, compared: tuple[Document, Docu
         interval = has_interval(document, block)  # none for pooled values, nor with --bootstrap 0
         rows = [[f"<code>{_e(name)}</code>", *map(_e, change_cells(v, interval))]
                 for name, v in document[block].items()]
+        title = title if interval or block == "pooled" else "Means"
         if rows:
             header = ["value", *CHANGE_COLUMNS[:5 if interval else 4]]
             parts.append(f"<h2>{_e(title)}</h2>" + _table(table_id, header, rows))
