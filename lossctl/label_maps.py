@@ -328,6 +328,8 @@ def apply_label_map(label_map: LabelMap, labels: np.ndarray, *, void: int, unmap
     missing = void if unmapped_to_void else int(np.iinfo(dtype).max)  # the marker is never a class nor void
     a = labels.view(np.uint8) if labels.dtype == np.bool_ else labels
     if a.dtype.itemsize <= 2:  # every value of the dtype, indexed by its bit pattern
+        if not a.dtype.isnative:  # a big-endian file's array: the bit patterns must be this machine's
+            a = a.astype(a.dtype.newbyteorder("="))
         unsigned = a.view(np.dtype(f"u{a.dtype.itemsize}"))
         values = np.arange(1 << (8 * a.dtype.itemsize), dtype=np.int64)
         if a.dtype.kind == "i":
@@ -338,7 +340,7 @@ def apply_label_map(label_map: LabelMap, labels: np.ndarray, *, void: int, unmap
     else:
         lo, hi = int(a.min()), int(a.max())
         if hi - lo < _MAX_TABLE:
-            offset = np.subtract(a, lo, dtype=a.dtype) if lo else a
+            offset = np.subtract(a, lo, dtype=a.dtype.type) if lo else a
             out = _table(label_map, np.arange(lo, hi + 1, dtype=np.int64), dtype, void, missing)[offset]
         else:  # a few values spread over a huge range: match the distinct values
             present, inverse = np.unique(a, return_inverse=True)

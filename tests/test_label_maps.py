@@ -147,6 +147,14 @@ def test_apply_over_every_dtype(dtype) -> None:
     assert np.array_equal(out, expected)
 
 
+@pytest.mark.parametrize("dtype", [">u2", ">i2", "<i2", ">i4"])
+def test_apply_to_either_byte_order(dtype: str) -> None:
+    m = parse_label_map("-1:ignore,7:0,300:1")
+    values = [7, 300, 7] if dtype.endswith("u2") else [7, 300, -1]
+    out = apply_label_map(m, np.array(values, dtype=dtype), void=m.void)
+    assert out.tolist() == ([0, 1, 0] if dtype.endswith("u2") else [0, 1, m.void])
+
+
 def test_apply_bool_and_empty_and_huge_ranges() -> None:
     m = parse_label_map("0:1,1:0")
     assert apply_label_map(m, np.array([True, False]), void=m.void).tolist() == [0, 1]
