@@ -36,6 +36,7 @@ test-slow: $(STAMP)  ## property and fuzz tests with many more examples
 
 bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md (the torch baseline runs in TORCH_PYTHON when it exists)
 	$(PY) tools/bench.py --torch-python "$(TORCH_PYTHON)"
+	$(PY) tools/bench_volumes.py --refpy "$(TORCH_PYTHON)"  # V4 (volumes): its own section of BENCHMARKS.md
 
 golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV): `make refenv`)
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg.py

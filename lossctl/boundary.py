@@ -26,7 +26,7 @@ Conventions (:data:`CONVENTIONS`) differ in the surface, in the weights and in t
 Speed without approximation: each class is cropped to the bounding box of A ∪ B (one
 ``scipy.ndimage.find_objects`` pass per label map) and framed by one background voxel, which changes no surface
 element and no distance; both surfaces are extracted once, both distance sets are computed once (a Euclidean
-distance transform with ``sampling=spacing``, or a KD-tree when the surfaces are small against their box) and
+distance transform with ``sampling=spacing`` for small boxes, KD-trees on the surface points for larger ones) and
 every requested metric is derived from them.
 
 Empty masks are decided before any reduction: a class absent from both masks is undefined (``both_empty``), a
@@ -59,10 +59,11 @@ BOUNDARY_METRICS = ("hd", "hd95", "assd", "masd", "nsd")
 Surface = Literal["voxel", "surfel"]
 Engine = Literal["auto", "edt", "kdtree"]
 
-#: With "auto", a KD-tree replaces the distance transforms when the box holds more than this many voxels per
-#: surface element (measured by tools/bench_volumes.py: the transform's cost grows with the box, the tree's
-#: with the surfaces).
-KDTREE_VOXELS_PER_ELEMENT = 200
+#: With "auto", a KD-tree on the surface points replaces the two distance transforms when the (framed) box holds
+#: more voxels than this. Measured by tools/bench_volumes.py (BENCHMARKS.md, V4): the transforms' cost grows with
+#: the box, the tree's with the surfaces; at about 45,000 voxels and beyond the tree is faster (2x for a compact
+#: sphere, 7x for a 2M-voxel box), below about 4,000 the transform is.
+KDTREE_MIN_VOXELS = 16384
 
 
 @dataclass(frozen=True)
@@ -193,16 +194,19 @@ def surfel_surface(framed: np.ndarray, spacing: tuple[float, ...]) -> tuple[np.n
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _directed(source: np.ndarray, target: np.ndarray, spacing: tuple[float, ...], engine: str) -> np.ndarray:
+def _edt_distances(source: np.ndarray, target: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
     """For every True element of ``source`` (``np.nonzero`` order) the distance to the nearest True element of
-    ``target`` (both non-empty bool maps of one box)."""
-    if engine == "kdtree":
-        from scipy.spatial import cKDTree
-
-        scale = np.asarray(spacing, dtype=np.float64)
-        tree = cKDTree(np.argwhere(target) * scale)
-        return tree.query(np.argwhere(source) * scale, k=1)[0].astype(np.float64)
+    ``target``: one Euclidean distance transform of the box, read at ``source``."""
     return ndimage.distance_transform_edt(~target, sampling=spacing)[source]
+
+
+def _kdtree_distances(a: np.ndarray, b: np.ndarray, spacing: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Both directed distance sets from two KD-trees on the physical coordinates of the surface points."""
+    from scipy.spatial import cKDTree
+
+    scale = np.asarray(spacing, dtype=np.float64)
+    pa, pb = np.argwhere(a) * scale, np.argwhere(b) * scale  # np.nonzero order, as the weights
+    return cKDTree(pb).query(pa, k=1)[0], cKDTree(pa).query(pb, k=1)[0]
 
 
 def surface_distances(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float], surface: Surface = "voxel",
@@ -210,6 +214,8 @@ def surface_distances(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float]
     """Both directed distance sets of two non-empty bool masks of one shape (crop them first for speed).
 
     The masks are framed by one background voxel, so that objects touching the array's edge have surface there.
+    ``engine``: "edt" (two distance transforms of the box), "kdtree" (two KD-trees on the surface points) or
+    "auto" (the tree above :data:`KDTREE_MIN_VOXELS` voxels); both are exact.
     """
     spacing = tuple(float(s) for s in spacing)
     a = np.pad(np.asarray(pred, dtype=bool), 1)
@@ -220,10 +226,11 @@ def surface_distances(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float]
     else:
         sa, wa = surfel_surface(a, spacing)
         sb, wb = surfel_surface(b, spacing)
-    if engine == "auto":  # decide once for the pair, from the box and both surfaces
-        count = int(sa.sum()) + int(sb.sum())
-        engine = "kdtree" if sa.size > KDTREE_VOXELS_PER_ELEMENT * count else "edt"
-    return DirectedDistances(_directed(sa, sb, spacing, engine), _directed(sb, sa, spacing, engine), wa, wb)
+    if engine == "kdtree" or (engine == "auto" and sa.size > KDTREE_MIN_VOXELS):
+        ab, ba = _kdtree_distances(sa, sb, spacing)
+    else:
+        ab, ba = _edt_distances(sa, sb, spacing), _edt_distances(sb, sa, spacing)
+    return DirectedDistances(ab, ba, wa, wb)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -354,7 +361,7 @@ def boundary_metrics(pred: np.ndarray, gt: np.ndarray, classes: Sequence[Sequenc
     both_empty : the value of every metric when neither mask holds the class (NaN: undefined).
     one_empty : the value of the distances when exactly one mask holds it (default: the image diagonal,
         NaN: undefined); ``nsd`` is then 0.
-    engine : "edt" (distance transforms), "kdtree" or "auto" (see :data:`KDTREE_VOXELS_PER_ELEMENT`).
+    engine : "edt" (distance transforms), "kdtree" or "auto" (see :data:`KDTREE_MIN_VOXELS`).
 
     Returns
     -------

@@ -283,6 +283,12 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
             problem = _evaluate_boundary(outcome, x, target, ignore, pred, gt, config)
             if problem:
                 return PairFailure(str(pair.gt), problem, pair.name)
+        elif gt.spacing is not None or pred.spacing is not None or config.spacing is not None:
+            try:  # volumes: the spacing is reported even without boundary metrics
+                spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
+                outcome.spacing, outcome.spacing_source = list(spacing), source
+            except InputError as e:
+                return PairFailure(str(pair.gt), f"{pair.gt}: {e}", pair.name)
         return outcome
     except InputError as e:  # a loader error already names its file
         file = pair.gt if str(e).startswith(str(pair.gt)) else pair.pred
@@ -328,14 +334,16 @@ def _one_empty(policy: str) -> float | None:
 
 
 def label_maps(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The prediction's and the ground truth's label maps in the ground truth's shape; ignored voxels are
+    """The prediction's and the ground truth's label maps in the ground truth's shape, in the narrowest unsigned
+    type (a quarter to an eighth of the memory traffic of the bounding-box and mask passes); ignored voxels are
     background in both."""
     shape = target.shape
+    dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.int64) if x.num_classes <= np.iinfo(t).max + 1)
     if x.target.size == target.size:
-        return x.labels.reshape(shape), x.target.reshape(shape)
+        return x.labels.reshape(shape).astype(dtype), x.target.reshape(shape).astype(dtype)
     valid = ~np.isin(target, np.asarray(ignore))
-    pred_map = np.zeros(shape, dtype=x.labels.dtype)
-    gt_map = np.zeros(shape, dtype=x.target.dtype)
+    pred_map = np.zeros(shape, dtype=dtype)
+    gt_map = np.zeros(shape, dtype=dtype)
     pred_map[valid] = x.labels
     gt_map[valid] = x.target
     return pred_map, gt_map

@@ -163,6 +163,19 @@ def test_boundary_metrics_are_opt_in(cli, tmp_path):
     pred, gt = volume_set(tmp_path)
     doc = cli("seg", pred, gt, "-f", "json").json()
     assert not set(BOUNDARY_METRICS) & set(doc["images"][0]["values"])
+    assert doc["images"][0]["spacing"] == pytest.approx(SPACING)  # a volume's spacing is reported anyway
+
+
+def test_nsd_tolerance_per_class_and_region(cli, tmp_path):
+    pred, gt = volume_set(tmp_path)
+    one = cli("seg", pred, gt, "-m", "nsd", "--nsd-tolerance", "0.5", "-f", "json").json()["images"][1]
+    wide = cli("seg", pred, gt, "-m", "nsd", "--nsd-tolerance", "0.5,5", "-f", "json").json()["images"][1]
+    assert wide["per_class"]["nsd"][1] == one["per_class"]["nsd"][1] < 1.0  # class 1: 0.5 mm in both runs
+    assert wide["per_class"]["nsd"][2] == 1.0  # class 2: 5 mm covers a one-voxel (0.8 mm) shift
+    r = cli("seg", pred, gt, "-m", "nsd", "--nsd-tolerance", "0.5,5", "--region", "WT=1,2")
+    assert r.code == 3 and "--nsd-tolerance gives 2 values but there are 2 foreground classes and 1 region" in r.err
+    r = cli("seg", pred, gt, "-m", "nsd", "--nsd-tolerance", "0.5,5,1", "--region", "WT=1,2", "-f", "json")
+    assert r.code == 0, r
 
 
 def test_spacing_option_overrides_headers_and_numpy_has_none(cli, tmp_path):
