@@ -159,6 +159,8 @@ class ImageOutcome:
     #: Boundary metrics: per class (index 0 is None) and per region.
     boundary: dict[str, list[float | None]] = field(default_factory=dict)
     boundary_regions: dict[str, list[float | None]] = field(default_factory=dict)
+    #: Per-class losses of each region (its union read as one binary class).
+    loss_regions: dict[str, list[float | None]] = field(default_factory=dict)
     #: The spacing the boundary metrics used, and where it came from ("header", "--spacing", "default").
     spacing: list[float] | None = None
     spacing_source: str | None = None
@@ -279,6 +281,8 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
             if per_class is not None:
                 loss_per_class[spec.name] = _nullable(per_class)
         outcome = ImageOutcome(pair, x.kind, losses, loss_per_class, x.confusion, notes + x.notes)
+        if config.regions and loss_per_class:
+            outcome.loss_regions = _region_losses(x, config, list(loss_per_class))
         if config.boundary_names():
             problem = _evaluate_boundary(outcome, x, target, ignore, pred, gt, config)
             if problem:
@@ -327,6 +331,24 @@ def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore
     if source == "default":
         outcome.notes.append("no voxel spacing in the files: boundary metrics use 1.0 per axis (pass --spacing)")
     return None
+
+
+def _region_losses(x: Any, config: SegConfig, names: list[str]) -> dict[str, list[float | None]]:
+    """Each per-class loss of each region: the region's probability ``p_R = sum_{c in R} p_c`` against
+    ``[y in R]``, a binary map evaluated as the loss defines it for two classes; the value is its class 1."""
+    out: dict[str, list[float | None]] = {name: [] for name in names}
+    probs = np.asarray(x.probs, dtype=np.float64)
+    for _, labels in config.regions:
+        inside = [v for v in labels if v < probs.shape[0]]
+        p = np.clip(probs[inside].sum(axis=0), 0.0, 1.0)
+        t = np.isin(x.target, np.asarray(labels)).astype(np.uint8)
+        binary = prepare(p, t, kind="probs")
+        for name in names:
+            spec = registry.get("seg", name)
+            _, per_class = spec.evaluate(binary, None, config.convention, {"ignoring": False},
+                                         **config.params_for(spec))
+            out[name].append(None if per_class is None or np.isnan(per_class[1]) else float(per_class[1]))
+    return out
 
 
 def _one_empty(policy: str) -> float | None:
@@ -552,6 +574,8 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
             for k, v in row["per_class"].items():
                 if k in opt_in:
                     outcome.boundary[k], outcome.boundary_regions[k] = v[:len(v) - r], v[len(v) - r:]
+                elif k in losses and r:
+                    outcome.loss_regions[k] = v[len(v) - r:]
             outcomes.append(outcome)
         outcomes += [PairFailure(e["file"], e["error"], e["name"]) for e in doc["errors"]]
     values = {name for doc in documents for name in doc["config"]["values"]}
@@ -633,7 +657,8 @@ def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
     row_values = {s.name: _nullable_scalar(values[s.name] if s.kind == "metric" else o.losses[s.name])
                   for s in wanted}
     row_per_class = {s.name: _nullable(per_class[s.name]) for s in wanted if s.name in per_class}
-    row_per_class.update({k: v + [None] * (c + r - len(v)) for k, v in o.loss_per_class.items()})
+    row_per_class.update({k: (v + [None] * (c - len(v)))[:c] + o.loss_regions.get(k, [None] * r)
+                          for k, v in o.loss_per_class.items()})
     fill = _nullable_scalar(metrics.EMPTY_VALUES[config.empty])  # classes this image does not have
     for name, vector in o.boundary.items():
         classes = (vector + [fill] * (c - len(vector)))[:c]

@@ -402,3 +402,24 @@ def test_every_boundary_convention_from_the_registry_reaches_its_optimum_and_bou
     shifted = apart  # the two masks do not touch: every distance is positive
     assert np.all((spec.bounds[0] <= shifted) & (shifted <= spec.bounds[1]))
     assert np.all(shifted < 1.0) if spec.higher_is_better else np.all(shifted > 0.0)
+
+
+def test_region_losses_read_the_union_as_one_binary_class(cli, tmp_path, rng):
+    gt = box_labels()
+    logits = rng.normal(size=(3, *gt.shape))
+    np.put_along_axis(logits, gt[None].astype(np.int64), 2.5, axis=0)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=0)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "g").mkdir()
+    np.save(tmp_path / "p" / "x.npy", probs.astype(np.float32))
+    np.save(tmp_path / "g" / "x.npy", gt)
+    r = cli("seg", tmp_path / "p", tmp_path / "g", "-l", "dice_loss", "-l", "lovasz", "--region", "WT=1,2",
+            "--region", "core=2", "-f", "json")
+    assert r.code == 0, r
+    image = r.json()["images"][0]
+    for name in ("dice_loss", "lovasz"):
+        assert image["per_class"][name][4] == pytest.approx(image["per_class"][name][2], rel=1e-9)  # {2} is class 2
+    p = probs.astype(np.float32).astype(np.float64)[1:].sum(axis=0)
+    t = np.isin(gt, (1, 2))
+    assert image["per_class"]["dice_loss"][3] == pytest.approx(1 - 2 * (p * t).sum() / (p.sum() + t.sum()), rel=1e-6)
+    assert image["values"]["dice_loss"] == pytest.approx(np.nanmean(image["per_class"]["dice_loss"][:3]), rel=1e-9)
