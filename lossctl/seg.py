@@ -253,10 +253,10 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
         ignore, notes, options, budget = loaded.ignore, loaded.notes, loaded.options, config.max_memory
         limit = io.default_memory_budget() if budget is None else budget
         rows = None if config.pred_kind == "labels" else chunk_rows(prediction, target.shape, limit)
-        if rows is not None and config.convention != "lossctl":
+        if rows is not None and (config.convention != "lossctl" or config.regions or config.boundary_names()):
             return PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
-                               f"{io.memory_text(limit)}; raise --max-memory, or use --convention lossctl, which "
-                               "evaluates such maps in chunks", pair.name)
+                               f"{io.memory_text(limit)}; raise --max-memory, or use --convention lossctl without "
+                               "--region and boundary metrics, which evaluates such maps in chunks", pair.name)
         try:
             if rows is None:
                 x = prepare(prediction, target, **options)  # type: ignore[arg-type]

@@ -125,3 +125,19 @@ def test_lovasz_sums_in_small_blocks_equal_algorithm_1(monkeypatch, hinge):
         fg = rng.random(n) < rng.random()
         got = seg.lovasz_extension(errors[fg], errors[~fg], hinge=hinge)
         assert got == pytest.approx(algorithm_1(errors, fg, hinge), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("args", [("--convention", "torch", "--pred-kind", "logits", "-l", "ce"),
+                                  ("--pred-kind", "logits", "-m", "dice", "-m", "hd95")])
+def test_values_not_evaluated_in_chunks_are_refused_with_the_budget(cli, tmp_path, args):
+    rng = np.random.default_rng(4)
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "gt").mkdir()
+    logits, target, _ = _volume(rng, "logits", c=3, shape=(7, 8, 9))
+    np.save(tmp_path / "pred" / "a.npy", logits)
+    np.save(tmp_path / "gt" / "a.npy", target)
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--max-memory", "9K", *args)
+    assert r.code == 3, r
+    assert "Traceback" not in r.err
+    assert any("more than the memory budget of 9 KiB; raise --max-memory" in line for line in r.error_lines()), r
+    assert cli("seg", tmp_path / "pred", tmp_path / "gt", *args).code == 0
