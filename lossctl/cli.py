@@ -536,7 +536,10 @@ def seg_command(
                        if convention.value in s.conventions and not s.opt_in) + names_
     classes = _dataset_options(num_classes, class_names, dataset_json, label_map, pred_label_map, unmapped,
                                tuple(ignore_index or ()), pred_kind.value)
-    region_items = classes.pop("region_items") + list(region or [])  # dataset.json's regions, then --region
+    dataset_regions = classes.pop("region_items")
+    region_items = dataset_regions + list(region or [])  # dataset.json's regions, then --region
+    if dataset_regions:
+        _stderr(f"note: {_region_based_note(dataset_json, dataset_regions, classes['num_classes'])}")
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
                        max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
@@ -735,6 +738,17 @@ def _flagged(flag: str, fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     except UsageError as e:
         raise UsageError(f"{flag}: {e}") from None
+
+
+def _region_based_note(path: Path | None, items: list[str], count: int | None) -> str:
+    """How a region-based dataset.json is reported: nnU-Net reports only its regions; lossctl lists the labels
+    (the confusion matrix's classes) first, and its mean values are over those labels."""
+    names = ", ".join(item.partition("=")[0] for item in items)
+    labels = f"labels 0..{count - 1}" if count else "labels"
+    first = items[0].partition("=")[0]
+    return (f"{path} is region-based: nnU-Net reports only its regions ({names}); lossctl lists the {labels} "
+            f"first and its mean values (dice, iou, ...) are over those labels, the regions follow in per_class: "
+            f"read and gate the regions by name, e.g. -g 'dice[{first}]>=0.8'")
 
 
 def _dataset_options(num_classes: int | None, class_names: str | None, dataset_json: Path | None,
@@ -1085,6 +1099,15 @@ def _everything_ignored(document: dict[str, Any]) -> str | None:
     images = document["images"]
     if images and not any(any(map(any, row["confusion_matrix"])) for row in images):
         values = ", ".join(map(str, ignore or []))
+        label_map = config.get("label_map")
+        if label_map:  # the map's void is no --ignore-index value: name the map
+            also = f" or carries an ignore index ({values})" if ignore else ""
+            unnamed = " (with --unmapped ignore, every value it does not name is void)" if (
+                config.get("unmapped") == "ignore") else ""
+            return (f"every pixel of the {len(images)} image(s) is void under the label map "
+                    f"{label_map['name']!r}{unnamed}{also}, so nothing was evaluated; check that --label-map "
+                    "names the values the ground truth holds (or drop it if the masks hold the classes already)"
+                    + (", and check --ignore-index" if ignore else ""))
         return (f"every pixel of the {len(images)} image(s) carries an ignore index ({values}), so nothing was "
                 "evaluated; check --ignore-index (or the ground truth)")
     return None

@@ -345,11 +345,9 @@ def apply_label_map(label_map: LabelMap, labels: np.ndarray, *, void: int, unmap
         else:  # a few values spread over a huge range: match the distinct values
             present, inverse = np.unique(a, return_inverse=True)
             out = _table(label_map, present.astype(np.int64), dtype, void, missing)[inverse].reshape(a.shape)
-    if not unmapped_to_void:
-        wrong = out == missing
-        if wrong.any():
-            bad = np.unique(np.asarray(labels)[wrong])
-            raise UnmappedValueError([int(v) for v in bad[:3]], int(bad.size))
+    if not unmapped_to_void and out.size and int(out.max()) == missing:  # the marker is the dtype's top value
+        bad = np.unique(np.asarray(labels)[out == missing])
+        raise UnmappedValueError([int(v) for v in bad[:3]], int(bad.size))
     return out
 
 

@@ -92,6 +92,13 @@ class SegConfig:
                              "(--num-classes or --class-names)")
         return self.num_classes
 
+    @property
+    def mapped_void(self) -> tuple[int, ...]:
+        """The value the ground-truth label map writes for void (:attr:`LabelMap.void`), when it can write one:
+        ignored like ``ignore_index``, but no value the user named."""
+        m = self.label_map
+        return (m.void,) if m is not None and (m.voids or self.unmapped == "ignore") else ()
+
     def selected(self) -> list[registry.Spec]:
         """The specs asked for, in catalogue order (by default, the values the convention has, except the
         opt-in boundary metrics)."""
@@ -240,7 +247,8 @@ def load_pair(pair: Pair, config: SegConfig) -> LoadedPair | PairFailure:
     target, prediction, ignore = mapped
     num_classes = config.num_classes if config.void_class is None else config.void_class + 1
     options = dict(kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
-                   threshold=config.threshold, channels_last=config.channels_last)
+                   threshold=config.threshold, channels_last=config.channels_last,
+                   ignored_void=tuple(v for v in config.mapped_void if v not in config.ignore_index))
     return LoadedPair(pred, gt, target, prediction, ignore, notes, options)
 
 
@@ -383,7 +391,7 @@ def _map_labels(pair: Pair, arrays: dict[str, np.ndarray], config: SegConfig
         except UnmappedValueError as e:
             return PairFailure(str(pair.gt), f"{pair.gt}: the ground truth {e} (--label-map); {_unmapped_fix(e)}",
                                pair.name)
-        ignore = tuple(dict.fromkeys((*ignore, config.label_map.void)))
+        ignore = tuple(dict.fromkeys((*ignore, *config.mapped_void)))
     if config.pred_label_map is not None:
         if not (prediction.dtype == np.bool_ or np.issubdtype(prediction.dtype, np.integer)):
             return PairFailure(str(pair.pred), f"{pair.pred}: the prediction holds {prediction.dtype} scores, but "

@@ -230,8 +230,12 @@ def prepare(
     num_classes: int | None = None,
     threshold: float = 0.5,
     channels_last: bool = False,
+    ignored_void: tuple[int, ...] = (),
 ) -> SegInput:
     """Check ``pred`` against ``target`` and reduce both to their valid pixels.
+
+    ``ignored_void`` lists the values of ``ignore_index`` that a label map wrote for void (no value the user
+    named): a prediction holding one is simply beyond the classes, not "a void label predicted".
 
     Raises
     ------
@@ -249,7 +253,7 @@ def prepare(
         t, lab = _flat(target, valid), _flat(pred_labels, valid)
         known = num_classes if num_classes is not None else int(_max(t)) + 1  # the classes the truth shows
         for void in ignore_index:  # a void value that is no class may not be predicted (0/255 masks)
-            if void >= known and np.any(lab == void):
+            if void not in ignored_void and void >= known and np.any(lab == void):
                 raise InputError(f"the prediction holds {void}, the --ignore-index (void) label; a prediction "
                                  f"must name a class (a 0/{void} mask? then drop --ignore-index {void})",
                                  subject="pred")

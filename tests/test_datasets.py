@@ -450,6 +450,44 @@ def test_label_map_options_are_checked(cli, seg):
     assert r.code == 3 and len(r.error_lines()) == 3 and "maps label predictions only" in r.error_lines()[0], r
 
 
+def test_a_map_that_voids_every_pixel_is_named(cli, tmp_path):
+    """Not an empty ignore list pointing at --ignore-index: the message names the map, and the fix."""
+    import numpy as np
+
+    write_palette_png(tmp_path / "gt" / "a.png", np.zeros((2, 3)))  # Cityscapes "unlabeled" only
+    write_palette_png(tmp_path / "pred" / "a.png", np.full((2, 3), 7))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "cityscapes")
+    assert r.code == 3 and len(r.error_lines()) == 1, r
+    line = r.error_lines()[0]
+    assert "void under the label map 'cityscapes'" in line and "check that --label-map names" in line, r
+    assert "ignore index" not in line and "()" not in line, r
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "5:0", "--unmapped", "ignore",
+            "--num-classes", "2", "--ignore-index", "1")
+    line = r.error_lines()[0]
+    assert r.code == 3 and "'5:0' (with --unmapped ignore" in line and "ignore index (1)" in line, r
+
+
+@pytest.mark.parametrize("spec", ["0:0,1:1", "0:0,1:1,2:ignore"])
+def test_a_prediction_holding_the_maps_void_value_is_beyond_the_classes(cli, tmp_path, spec):
+    """The ground truth's void is written as 254 internally; a prediction holding 254 is told it is no class,
+    not that it holds an --ignore-index the user never gave."""
+    import numpy as np
+
+    write_palette_png(tmp_path / "gt" / "a.png", np.array([[0, 1], [2, 0]]))
+    write_palette_png(tmp_path / "gt" / "b.png", np.array([[0, 1], [1, 0]]))
+    write_palette_png(tmp_path / "pred" / "a.png", np.array([[0, 254], [1, 0]]))
+    write_palette_png(tmp_path / "pred" / "b.png", np.array([[0, 1], [1, 1]]))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", spec, "--unmapped", "ignore", "-f", "json")
+    assert r.code == 3 and len(r.error_lines()) == 1, r
+    line = r.error_lines()[0]
+    assert "a.png: the prediction holds label 254 but there are only 2 classes" in line, r
+    assert "--ignore-index" not in line, r
+    assert [image["name"] for image in r.json()["images"]] == ["b"]  # the other pair is evaluated
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", spec, "--unmapped", "ignore",
+            "--ignore-index", "254")  # a value the user names keeps its own message
+    assert r.code == 3 and "the --ignore-index (void) label" in r.err, r
+
+
 # -- Cityscapes: the official evaluator's class IoUs ---------------------------------------------------------------
 
 
@@ -644,6 +682,10 @@ def test_dataset_json_regions_are_evaluated_as_region_options(cli, seg, tmp_path
                     "--class-names", "background,1,2", "-f", "json")
     assert r.json()["config"]["regions"] == {"whole_tumor": [1, 2], "core": [2]}
     assert numbers(r.json()) == numbers(by_option.json())
+    # the rule is visible: nnU-Net reports only the regions, lossctl the labels first (its means are theirs)
+    assert (f"note: {path} is region-based: nnU-Net reports only its regions (whole_tumor, core); lossctl lists "
+            "the labels 0..2 first and its mean values") in r.err and "dice[whole_tumor]" in r.err, r
+    assert "region-based" not in by_option.err, by_option
     both = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "fg=1,2", "-f", "json")
     assert list(both.json()["config"]["regions"]) == ["whole_tumor", "core", "fg"]
     twice = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "core=1")
