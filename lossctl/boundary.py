@@ -48,7 +48,6 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
-from scipy import ndimage
 
 from lossctl._surfel_table import AREA_VECTORS_X8
 from lossctl.convention import Impl, Param
@@ -127,6 +126,8 @@ class DirectedDistances:
 
 def voxel_surface(mask: np.ndarray) -> np.ndarray:
     """``mask & ~binary_erosion(mask)`` with face connectivity; outside the array is background."""
+    from scipy import ndimage  # imported on first use: a seg run without boundary metrics never pays for scipy
+
     structure = ndimage.generate_binary_structure(mask.ndim, 1)
     return mask & ~ndimage.binary_erosion(mask, structure=structure, border_value=0)
 
@@ -197,6 +198,8 @@ def surfel_surface(framed: np.ndarray, spacing: tuple[float, ...]) -> tuple[np.n
 def _edt_distances(source: np.ndarray, target: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
     """For every True element of ``source`` (``np.nonzero`` order) the distance to the nearest True element of
     ``target``: one Euclidean distance transform of the box, read at ``source``."""
+    from scipy import ndimage
+
     return ndimage.distance_transform_edt(~target, sampling=spacing)[source]
 
 
@@ -331,6 +334,8 @@ def _bounding_boxes(labels: np.ndarray, top: int) -> list[tuple[slice, ...] | No
     if top < 1:
         return [None]
     flat = labels if labels.dtype.kind in "iu" and labels.dtype.itemsize <= 8 else labels.astype(np.int64)
+    from scipy import ndimage
+
     return [None, *ndimage.find_objects(flat, max_label=top)]
 
 

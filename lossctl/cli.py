@@ -686,7 +686,8 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
                  gt_pattern: str | None, output: str | None) -> tuple[Any, dict[str, str]]:
     """Pair PRED and GT (by name, or by name patterns), or read the list of pairs; also return the report's
     ``config`` entries that say where the pairs came from."""
-    from lossctl.pairing import compile_pattern, decode_pairs, pair_files, read_pairs, read_pairs_file
+    from lossctl.datasets import decode_text
+    from lossctl.pairing import compile_pattern, pair_files, read_pairs, read_pairs_file
 
     if pairs is not None:
         if pred is not None or gt is not None:
@@ -700,7 +701,7 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
             if sys.stdin is None or sys.stdin.isatty():
                 raise UsageError("--pairs -: standard input is a terminal; pipe the list in (e.g. `find ... | "
                                  "lossctl seg --pairs -`) or give the list's file")
-            return read_pairs(decode_pairs(sys.stdin.buffer.read(), "<stdin>"), base=Path.cwd(),
+            return read_pairs(decode_text(sys.stdin.buffer.read(), "<stdin>", "list of pairs"), base=Path.cwd(),
                               source="<stdin>"), {"pairs": "-"}
         return read_pairs_file(pairs), {"pairs": pairs}
     if pred is None or gt is None:

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from lossctl.errors import InputError, UsageError
+from lossctl.io import display_path
 
-__all__ = ["DatasetDescription", "read_dataset_json", "parse_dataset_json", "read_class_names"]
+__all__ = ["DatasetDescription", "read_dataset_json", "parse_dataset_json", "read_class_names", "read_text",
+           "decode_text"]
 
 #: nnU-Net v2's name of the ignore label.
 IGNORE_LABEL = "ignore"
@@ -48,17 +50,35 @@ class DatasetDescription:
     regions: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
 
-def _read_text(path: str | os.PathLike[str], what: str) -> str:
+def read_text(path: str | os.PathLike[str], what: str) -> str:
+    """The text of a UTF-8 file that describes the run (a byte-order mark allowed): a dataset.json, class names,
+    a label map, a list of pairs; ``what`` names it in messages.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read (absent, a folder, not permitted).
+    UsageError
+        If it is not UTF-8 text (see :func:`decode_text`).
+    """
+    where = display_path(path)
     try:
-        return Path(path).read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: the {what} is not UTF-8 text; save it as UTF-8") from None
+        data = Path(path).read_bytes()
     except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; give the {what} file") from None
+        raise InputError(f"{where}: is a folder; give the file (the {what})") from None
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file; check the path of the {what}") from None
+        raise InputError(f"{where}: no such file; check the path of the {what}") from None
     except OSError as e:
-        raise InputError(f"{path}: cannot read the {what} ({e.strerror or e}); check the file") from None
+        raise InputError(f"{where}: cannot read the {what} ({e.strerror or e}); check the file") from None
+    return decode_text(data, where, what)
+
+
+def decode_text(data: bytes, where: str, what: str) -> str:
+    """``data`` as UTF-8 text (a byte-order mark allowed); a :class:`UsageError` naming ``where`` otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{where}: the {what} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
 
 
 def read_dataset_json(path: str | os.PathLike[str]) -> DatasetDescription:
@@ -71,7 +91,7 @@ def read_dataset_json(path: str | os.PathLike[str]) -> DatasetDescription:
     UsageError
         If it is not a valid description (see :func:`parse_dataset_json`).
     """
-    text = _read_text(path, "dataset.json")
+    text = read_text(path, "dataset.json")
     try:
         data = json.loads(text)
     except ValueError as e:
@@ -162,7 +182,7 @@ def read_class_names(path: str | os.PathLike[str]) -> tuple[str, ...]:
     UsageError
         If it names no class, or a name twice.
     """
-    names = tuple(line.strip() for line in _read_text(path, "class names").splitlines() if line.strip())
+    names = tuple(line.strip() for line in read_text(path, "list of class names").splitlines() if line.strip())
     if not names:
         raise UsageError(f"{path}: names no class; write one class name per line")
     seen: dict[str, int] = {}

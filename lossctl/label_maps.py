@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from lossctl.datasets import read_text
 from lossctl.errors import InputError, UsageError
 
 __all__ = ["LabelMap", "BUILTINS", "parse_label_map", "check_classes", "apply_label_map", "UnmappedValueError"]
@@ -174,7 +175,7 @@ def parse_label_map(spec: str) -> LabelMap:
         return _from_pairs(spec, _json_entries(text, f"label map {_short(spec)}"))
     path = Path(text)
     if path.is_file():
-        content = _read(path)
+        content = read_text(path, "label map")
         if path.suffix.lower() == ".json":
             return _from_pairs(str(path), _json_entries(content, f"{path}"))
         return _from_pairs(str(path), _csv_entries(content, f"{path}"))
@@ -194,15 +195,6 @@ def parse_label_map(spec: str) -> LabelMap:
 
 def _short(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: the label map is not UTF-8 text; save it as UTF-8") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read the label map ({e.strerror or e}); check the file") from None
 
 
 def _json_entries(text: str, where: str) -> list[tuple[Any, Any, str]]:

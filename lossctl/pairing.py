@@ -35,7 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lossctl.errors import InputError, PairingError, UsageError
+from lossctl.datasets import read_text
+from lossctl.errors import PairingError, UsageError
 from lossctl.io import SUPPORTED_SUFFIXES, display_path, file_suffix
 
 __all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "read_pairs", "read_pairs_file",
@@ -538,23 +539,8 @@ def read_pairs_file(path: str | os.PathLike[str]) -> Pairing:
     Raises
     ------
     InputError
-        If the file cannot be read or is not UTF-8 text.
+        If the file cannot be read.
+    UsageError
+        If it is not UTF-8 text, or a line is malformed (see :func:`read_pairs`).
     """
-    where = display_path(path)
-    try:
-        data = Path(path).read_bytes()
-    except IsADirectoryError:
-        raise InputError(f"{where}: is a folder, not a list of pairs; give the file that lists them") from None
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file; check the path of the list of pairs") from None
-    except OSError as e:
-        raise InputError(f"{where}: cannot read the list of pairs ({e.strerror or e}); check the file") from None
-    return read_pairs(decode_pairs(data, where), base=Path(path).parent, source=where)
-
-
-def decode_pairs(data: bytes, where: str) -> str:
-    """The text of a list of pairs (UTF-8, a byte-order mark allowed)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{where}: the list of pairs is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    return read_pairs(read_text(path, "list of pairs"), base=Path(path).parent, source=display_path(path))

@@ -272,7 +272,10 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 x = ChunkedInput(prediction, target, rows, **options)
         except InputError as e:
             file = pair.gt if e.subject == "target" else pair.pred
-            return PairFailure(str(file), f"{file}: {e}", pair.name)
+            flag, used = (("--label-map", config.label_map) if e.subject == "target" else
+                          ("--pred-label-map", config.pred_label_map))
+            after = f"after {flag} {used.name}, " if used is not None else ""  # the values it names are mapped
+            return PairFailure(str(file), f"{file}: {after}{e}", pair.name)
         losses: dict[str, float] = {}
         loss_per_class: dict[str, list[float | None]] = {}
         include = config.include(x.num_classes)

@@ -23,6 +23,14 @@ def test_importing_the_api_does_not_import_the_cli_stack():
     assert out.strip() == "[]"
 
 
+def test_a_run_without_boundary_metrics_does_not_import_scipy():
+    """scipy.ndimage costs about 0.2 s of CPU to import: only the boundary metrics need it, on first use."""
+    code = ("import sys; import lossctl.cli, lossctl.seg, lossctl.registry; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_readme_python_example_runs():
     block = re.search(r"## Python API\n\n```python\n(.*?)```", README, re.S)
     assert block

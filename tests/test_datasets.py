@@ -488,6 +488,20 @@ def test_a_prediction_holding_the_maps_void_value_is_beyond_the_classes(cli, tmp
     assert r.code == 3 and "the --ignore-index (void) label" in r.err, r
 
 
+def test_a_mapped_value_beyond_the_classes_says_it_is_mapped(cli, tmp_path):
+    """ADE20K's 200 becomes 199 under reduce-zero: the message must not leave the user looking for a 199."""
+    import numpy as np
+
+    write_palette_png(tmp_path / "gt" / "a.png", np.array([[0, 1], [200, 3]]))
+    write_palette_png(tmp_path / "pred" / "a.png", np.array([[0, 0], [1, 2]]))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "reduce-zero", "--num-classes", "150")
+    assert r.code == 3, r
+    assert "a.png: after --label-map reduce-zero, the ground truth holds label 199 but there are only 150" in r.err, r
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "reduce-zero", "--num-classes", "150",
+            "--pred-label-map", "0:0,1:1,2:200")
+    assert r.code == 2 and "maps 2 to class 200, but there are 150 classes" in r.err, r
+
+
 # -- Cityscapes: the official evaluator's class IoUs ---------------------------------------------------------------
 
 
@@ -848,3 +862,18 @@ def test_a_built_in_maps_names_are_used_unless_names_are_given(cli, tmp_path):
     assert cli("seg", *base, "--class-names", names).json()["config"]["class_names"][18] == "c18"
     r = cli("seg", *base, "--num-classes", "20")
     assert r.code == 0 and r.json()["config"]["class_names"][19] == "19", r
+
+
+@pytest.mark.parametrize("option", ["--pairs", "--label-map", "--class-names", "--dataset-json"])
+def test_a_description_file_that_is_not_utf8_is_one_usage_error(cli, seg, tmp_path, option):
+    """One reader for the text files that describe a run: not UTF-8 is exit 2 (its contents), a folder exit 3."""
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe,x\n")
+    value = f"@{bad}" if option == "--class-names" else str(bad)
+    inputs = () if option == "--pairs" else (seg.pred, seg.gt)
+    r = cli("seg", *inputs, option, value)
+    assert r.code == 2 and "bad.csv: the " in r.err and "is not UTF-8 text (byte 0); save it as UTF-8" in r.err, r
+    assert_no_traceback(r)
+    if option in ("--pairs", "--dataset-json"):
+        r = cli("seg", *inputs, option, tmp_path)
+        assert r.code == 3 and "is a folder; give the file" in r.err, r
