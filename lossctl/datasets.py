@@ -103,6 +103,9 @@ def _label_value(name: str, value: Any, where: str) -> int | tuple[int, ...]:
     if isinstance(value, list):
         if not value:
             raise UsageError(f"{where}: the region {name!r} lists no label; give its labels, e.g. [1, 2, 3]")
+        if any(isinstance(v, list) for v in value):
+            raise UsageError(f"{where}: the region {name!r} holds a list inside its list; give its labels as one "
+                             "flat list, e.g. [1, 2, 3]")
         return tuple(_label_value(name, v, where) for v in value)  # type: ignore[misc]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UsageError(f"{where}: the label {name!r} has the value {json.dumps(value)}; a label is an integer "

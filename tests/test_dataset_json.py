@@ -39,6 +39,7 @@ def test_regions_as_nnunet_reads_them() -> None:
     ({"labels": {"background": 0, "r": []}}, "lists no label"),
     ({"labels": {"background": 0, "a": 1, "ignore": [2, 3]}}, "the ignore label is a list"),
     ({"labels": {"background": 0, "r": [1, 2], "ignore": 2}}, "holds 2, the ignore label"),
+    ({"labels": {"background": 0, "wt": [[1, 2], 3]}}, "holds a list inside its list"),  # was a TypeError
 ])
 def test_malformed_descriptions(data, phrase: str) -> None:
     with pytest.raises(UsageError) as excinfo:
