@@ -35,7 +35,7 @@ STATS = ("mean", "std", "min", "max")
 
 
 def _unit(doc: Document) -> str:
-    return "sample" if doc["command"] == "cls" else "image"
+    return "sample" if _task(doc) == "cls" else "image"
 
 
 def _fmt(v: Any, digits: int = 4) -> str:
@@ -83,7 +83,7 @@ def write_junit(doc: Document, stream: TextIO, *, per_class: bool = False, worst
         if not g["passed"]:
             failure = ET.SubElement(case, "failure", message=f"{g['gate']} failed: {gate_threshold_text(g)}",
                                     type="GateFailed")
-            failure.text = gate_threshold_text(g)
+            failure.text = "\n".join([gate_threshold_text(g), *_worst_of_gate(doc, g, worst)])
     for e in errors:
         case = ET.SubElement(suite, "testcase", classname=f"lossctl.{command}.pairs", name=e["name"] or e["file"],
                              time="0")
@@ -93,6 +93,23 @@ def write_junit(doc: Document, stream: TextIO, *, per_class: bool = False, worst
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     stream.write(ET.tostring(suites, encoding="unicode"))
     stream.write("\n")
+
+
+def _worst_of_gate(doc: Document, gate: dict[str, Any], k: int) -> list[str]:
+    """A failed gate's evidence: the ``k`` worst images by its value (for ``compare``, those that got worse the
+    most), one line, or nothing."""
+    from lossctl.gates import parse_gate
+
+    name, unit = parse_gate(gate["gate"]).name, _unit(doc)
+    if doc["command"] == "compare":
+        worse = doc["worst"].get(name, [])[:k]
+        items = [f"{r['name']} ({_signed(r['delta'])})" for r in worse]
+        what = f"the {unit}s that got worse the most by {name}"
+    else:
+        rows = report.worst_rows(doc, k, name) if name in report.row_value_names(doc) else []
+        items = [f"{r['name']} ({_fmt(r['values'].get(name))})" for r in rows]
+        what = f"the {len(items)} worst {unit}s by {name}"
+    return [f"{what}: {', '.join(items)}"] if items else []
 
 
 def _properties(doc: Document) -> list[tuple[str, str]]:
@@ -214,30 +231,20 @@ def _github_report(doc: Document, worst: int, per_class: bool) -> list[str]:
     return lines
 
 
-def worst_images(doc: Document, k: int) -> tuple[str | None, list[dict[str, Any]]]:
-    """The value the worst images are ranked by (the first gated value the report has, else ``dice``, else the
-    first value) and the K worst rows by it, in the value's direction."""
-    names = report._value_names(doc)
-    if not names or not doc["images"] or k < 1:
-        return None, []
-    gated = [g["gate"] for g in doc["gates"]]
-    from lossctl.gates import parse_gate
-
-    by = next((parse_gate(t).name for t in gated if parse_gate(t).name in names),
-              "dice" if "dice" in names else names[0])
-    higher = _direction(doc["command"], by)
-    rows = [r for r in doc["images"] if r["values"].get(by) is not None]
-    rows.sort(key=lambda r: ((r["values"][by] if higher else -r["values"][by]), r["name"]))
-    return by, rows[:k]
+def _row_names(doc: Document) -> list[str]:
+    """The values the per-image rows hold (a cls run's metrics are over all samples: no column of them)."""
+    held = set(report.row_value_names(doc))
+    return [n for n in report._value_names(doc) if n in held]
 
 
 def _worst_images(doc: Document, k: int) -> list[str]:
-    by, rows = worst_images(doc, k)
-    if by is None:
+    by = report.ranked_value(doc)
+    rows = report.worst_rows(doc, k, by)
+    if not rows:
         return []
-    names = report._value_names(doc)
-    higher = _direction(doc["command"], by)
-    lines = [f"**The {len(rows)} worst {_unit(doc)}(s)** by `{by}` ({'lowest' if higher else 'highest'} first)", ""]
+    names = _row_names(doc)
+    order = "highest" if _direction(doc["command"], by) is False else "lowest"
+    lines = [f"**The {len(rows)} worst {_unit(doc)}(s)** by `{by}` ({order} first)", ""]
     lines += _table([_unit(doc), *(f"`{n}`" for n in names)], ["---", *["---:"] * len(names)],
                     ([f"`{_cell(r['name'])}`", *(_fmt(r["values"].get(n)) for n in names)] for r in rows))
     return lines + [""]
@@ -248,7 +255,7 @@ def _github_rows(doc: Document, budget: _Budget) -> None:
     images = doc["images"]
     if not images:
         return
-    names = report._value_names(doc)
+    names = _row_names(doc)
     head = [f"<details><summary>All {len(images)} {_unit(doc)}(s)</summary>", ""]
     head += _table([_unit(doc), *(f"`{n}`" for n in names)], ["---", *["---:"] * len(names)], [])
     tail_size = 600  # the closing lines and the note
@@ -278,18 +285,18 @@ def _github_compare(doc: Document, worst: int) -> list[str]:
     cfg = doc["config"]
     lines = ["<!-- lossctl compare -->", _headline(doc), ""]
     lines += [(f"`{_cell(cfg.get('base', 'base'))}` → `{_cell(cfg.get('new', 'new'))}` ({cfg['of']}): "
-              f"{cfg['paired']} {'sample' if cfg['of'] == 'cls' else 'image'}(s) in both, "
+              f"{cfg['paired']} {_unit(doc)}(s) in both, "
               f"{len(doc['only_in_base'])} only in base, {len(doc['only_in_new'])} only in new"), ""]
     lines += _gate_lines(doc)
     lines += _compare_table_lines(doc, "values", f"**Means** (95% CI: paired bootstrap, {cfg['bootstrap']} "
-                                                  "resamples)")
+                                                  "resamples)" if has_interval(doc, "values") else "**Means**")
     if doc["pooled"]:
         lines += _compare_table_lines(doc, "pooled", "**Pooled** (summed confusion matrices)")
     for name, rows in doc["worst"].items():
-        if not rows or name not in _worst_shown(doc):
+        if not rows or name not in worst_shown(doc):
             continue
         lines += [f"**Got worse the most: `{name}`**", ""]
-        lines += _table(["image", "base", "new", "delta"], ["---", "---:", "---:", "---:"],
+        lines += _table([_unit(doc), "base", "new", "delta"], ["---", "---:", "---:", "---:"],
                         ([f"`{_cell(r['name'])}`", _fmt(r["base"]), _fmt(r["new"]), _signed(r["delta"])]
                          for r in rows[:worst])) + [""]
     for key in ("only_in_base", "only_in_new"):
@@ -300,15 +307,30 @@ def _github_compare(doc: Document, worst: int) -> list[str]:
     return lines
 
 
+#: The columns of a compare row, as every writer heads them (the pooled rows have no interval).
+CHANGE_COLUMNS = ("base", "new", "delta", "rel", "95% CI")
+
+
+def change_cells(change: dict[str, Any], interval: bool = True) -> list[str]:
+    """The cells of one compare row (``values`` or ``pooled``) under :data:`CHANGE_COLUMNS`, as every writer
+    prints them: 4 decimals, signed deltas, ``rel`` in percent, ``—`` where undefined."""
+    ci = change.get("ci")
+    cells = [_fmt(change["base"]), _fmt(change["new"]), _signed(change["delta"]),
+             "—" if change["rel"] is None else f"{100 * change['rel']:+.2f}%"]
+    return cells + (["—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"] if interval else [])
+
+
+def has_interval(doc: Document, block: str) -> bool:
+    """Whether a compare document's ``block`` (``values`` or ``pooled``) has a bootstrap interval to show: the
+    pooled values never do, nor any value with ``--bootstrap 0`` (no column of dashes)."""
+    return block == "values" and any(v.get("ci") for v in doc[block].values())
+
+
 def _compare_table_lines(doc: Document, block: str, title: str) -> list[str]:
-    rows = []
-    for name, v in doc[block].items():
-        ci = v.get("ci")
-        rows.append([f"`{_cell(name)}`", _fmt(v["base"]), _fmt(v["new"]), _signed(v["delta"]),
-                     "—" if v["rel"] is None else f"{100 * v['rel']:+.2f}%",
-                     "—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"])
-    return [title, ""] + _table(["value", "base", "new", "delta", "rel", "95% CI of delta"],
-                                ["---", "---:", "---:", "---:", "---:", "---:"], rows) + [""]
+    interval = has_interval(doc, block)
+    rows = [[f"`{_cell(name)}`", *change_cells(v, interval)] for name, v in doc[block].items()]
+    header = ["value", *CHANGE_COLUMNS[:5 if interval else 4]]
+    return [title, ""] + _table(header, ["---", *["---:"] * (len(header) - 1)], rows) + [""]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -401,56 +423,16 @@ def _openmetrics_compare(doc: Document, fam: _Families) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = False,
-                        worst: int = DEFAULT_WORST) -> None:
-    """Rich tables: means with deltas and intervals, pooled values, worst images, gates."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = False, worst: int = DEFAULT_WORST,
+                        width: int | None = None) -> None:
+    """The table format of a compare document, fitted to the width like the report's table: see
+    :func:`lossctl.terminal.write_compare_table` (imported here lazily: Rich is slow to import)."""
+    from lossctl.terminal import write_compare_table as write
 
-    console = Console(file=stream, highlight=False, markup=False, soft_wrap=False)
-    console.width = max(console.width, 110)
-    cfg = doc["config"]
-    for block, title in (("values", (f"lossctl compare ({cfg['of']}): {cfg['paired']} in both; means, 95% CI "
-                                    f"of the paired delta ({cfg['bootstrap']} bootstrap resamples)")),
-                         ("pooled", "pooled (summed confusion matrices)")):
-        if not doc[block]:
-            continue
-        table = Table(title=title, title_justify="left")
-        for col in ("value", "base", "new", "delta", "rel", "95% CI")[:6 if block == "values" else 5]:
-            table.add_column(col, justify="left" if col == "value" else "right", no_wrap=True)
-        for name, v in doc[block].items():
-            if "[" in name and not per_class:
-                continue
-            ci = v.get("ci")
-            cells = [name, _fmt(v["base"]), _fmt(v["new"]), _signed(v["delta"]),
-                     "—" if v["rel"] is None else f"{100 * v['rel']:+.2f}%"]
-            table.add_row(*cells, *([] if block == "pooled" else ["—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"]))
-        console.print(table)
-    shown = _worst_shown(doc)
-    for name, rows in doc["worst"].items():
-        if rows and name in shown:
-            table = Table(title=f"got worse the most: {name}", title_justify="left")
-            for col in ("image", "base", "new", "delta"):
-                table.add_column(col, justify="left" if col == "image" else "right", no_wrap=True)
-            for r in rows[:worst]:
-                table.add_row(r["name"], _fmt(r["base"]), _fmt(r["new"]), _signed(r["delta"]))
-            console.print(table)
-    for key in ("only_in_base", "only_in_new"):
-        if doc[key]:
-            console.print(f"{key.replace('_', ' ')} ({len(doc[key])}): {', '.join(doc[key][:20])}"
-                          + (" ..." if len(doc[key]) > 20 else ""))
-    if doc["gates"]:
-        table = Table(title="gates", title_justify="left")
-        for col in ("gate", "value", "baseline", "result"):
-            table.add_column(col, justify="right" if col in ("value", "baseline") else "left", no_wrap=True)
-        for g in doc["gates"]:
-            verdict = Text("PASS", style="green") if g["passed"] else Text("FAIL", style="bold red")
-            table.add_row(g["gate"], _fmt(g["value"]), _fmt(g["base"]) if "base" in g else "", verdict)
-        console.print(table)
+    write(doc, stream, per_class=per_class, worst=worst, width=width)
 
 
-def _worst_shown(doc: Document) -> list[str]:
+def worst_shown(doc: Document) -> list[str]:
     """The values whose worst images a table shows: the gated ones, else the first one (JSON has them all)."""
     from lossctl.gates import parse_gate
 

@@ -198,18 +198,14 @@ def _checked(where: str, parse: Callable[[], Any]) -> Any:
         raise UsageError(f"{where}: {e}") from None
 
 
-def _emit(document: dict[str, Any], fmt: OutputFormat, output: str | None, per_class: bool,
-          writer: Callable[..., None] | None = None) -> None:
-    """Render with the chosen writer to stdout, or to ``output``.
+def _emit(document: dict[str, Any], writer: Callable[..., None], output: str | None, per_class: bool) -> None:
+    """Render with ``writer`` (see :func:`_writer`) to stdout, or to ``output``.
 
     A regular file (or a new one) is written atomically: a temporary file beside it, then a rename, so an
     interrupted run never leaves half a report (a symbolic link keeps pointing at the new report). Anything
     else that exists (``/dev/null``, a named pipe, a terminal) is written to directly: renaming over it would
     replace the device or pipe with a file.
     """
-    from lossctl.report import WRITERS
-
-    writer = writer or WRITERS[fmt.value]
     if output in (None, "-"):
         if sys.stdout is None:  # started with stdout closed
             raise typer.Exit(EXIT_BROKEN_PIPE)
@@ -334,8 +330,9 @@ def _write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_c
                               "the free space") from None
 
 
-def _load_baseline(path: Path | None, command: str) -> dict[str, Any] | None:
-    """Read ``--baseline`` (exit 3 if unreadable) and refuse one of another command (exit 2)."""
+def _load_baseline(path: Path | None, command: str, class_names: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """Read ``--baseline`` (exit 3 if unreadable); refuse one of another command, or (before any work) of other
+    class names than the run gives (exit 2): the report would have these names, and compare would refuse it."""
     if path is None:
         return None
     from lossctl.compare import load_report
@@ -344,6 +341,10 @@ def _load_baseline(path: Path | None, command: str) -> dict[str, Any] | None:
     if base["command"] != command:
         raise UsageError(f"--baseline {path} is a report of `lossctl {base['command']}`, not of `lossctl "
                          f"{command}`; give a baseline written by the same command")
+    names = base["config"].get("class_names") or []
+    if class_names and list(class_names) != names:
+        raise UsageError(f"--baseline {path} has the classes {', '.join(map(str, names))} but this run names "
+                         f"{', '.join(class_names)}; compare runs over the same classes (same --class-names)")
     return base
 
 
@@ -566,7 +567,7 @@ def seg_command(
     inputs = [Path(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
     writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
     _check_report_dir(report, inputs)
-    base = _load_baseline(baseline, "seg")
+    base = _load_baseline(baseline, "seg", config.class_names)
     if shard is not None:
         parse_shard(shard)
         if base is not None:
@@ -592,7 +593,7 @@ def seg_command(
                             shard=shard)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     _apply_baseline(document, base, baseline, gates)
-    _emit(document, output_format, output, per_class, _writer(output_format.value, worst, per_image=per_image))
+    _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
     _write_extra(document, writes, per_class, worst)
     _write_report_dir(document, report, worst, config)
     raise typer.Exit(_finish(document, skip_errors))
@@ -908,7 +909,7 @@ def cls_command(
     document = build_report(x, config, [g for g in gates if g.against is None],
                             sources={"pred": pred, "target": target})
     _apply_baseline(document, base, baseline, gates)
-    _emit(document, output_format, output, False, _writer(output_format.value, worst, per_image=worst is None))
+    _emit(document, _writer(output_format.value, worst, per_image=worst is None), output, False)
     _write_extra(document, writes, False, worst)
     _write_report_dir(document, report, worst, None)
     for note in document["config"]["notes"]:
@@ -964,20 +965,13 @@ def merge_command(
     if base is not None:
         merged = [parse_gate(t) for t in document["config"]["gates"]]
         _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None])
-    _emit(document, output_format, output, per_class, _writer(output_format.value, worst, per_image=per_image))
+    _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
     _write_extra(document, writes, per_class, worst)
     _write_report_dir(document, report, worst, None)
     raise typer.Exit(_finish(document, skip_errors))
 
 
-class CompareFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-    junit = "junit"
-    github = "github"
-    openmetrics = "openmetrics"
+CompareFormat = _choices("CompareFormat", [f.value for f in OutputFormat if f is not OutputFormat.ndjson])
 
 
 @app.command("compare")
@@ -1016,7 +1010,7 @@ def compare_command(
         _stderr(f"note: {note}")
     document = compare_reports(base_doc, new_doc, gates, resamples=bootstrap, worst=worst, seed=seed,
                                sources={"base": str(base), "new": str(new)}, notes=notes)
-    _emit(document, OutputFormat.json, output, per_class, _writer(output_format.value, worst, compare=True))
+    _emit(document, _writer(output_format.value, worst, compare=True), output, per_class)
     _write_extra(document, writes, per_class, worst, compare=True)
     _write_report_dir(document, report, worst, None, (base_doc, new_doc))
     failed = [g for g in document["gates"] if not g["passed"]]

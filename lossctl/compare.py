@@ -29,7 +29,7 @@ import numpy as np
 
 from lossctl import REPORT_SCHEMA, __version__, registry
 from lossctl.errors import InputError, UsageError
-from lossctl.gates import Baseline, Gate, check_gates, row_series, validate_gates
+from lossctl.gates import Baseline, Gate, change, check_gates, parse_gate, row_series, validate_gates
 
 Document = dict[str, Any]
 
@@ -244,10 +244,7 @@ def bootstrap_intervals(deltas: np.ndarray, resamples: int, seed: int,
 
 
 def _change(base: float | None, new: float | None) -> dict[str, Any]:
-    if base is None or new is None:
-        return {"base": base, "new": new, "delta": None, "rel": None}
-    delta = new - base
-    return {"base": base, "new": new, "delta": delta, "rel": None if base == 0 else delta / abs(base)}
+    return {"base": base, "new": new, "delta": change("delta", base, new), "rel": change("rel", base, new)}
 
 
 def _targets(doc: Document, block: str) -> list[tuple[str, str, int | None]]:
@@ -350,8 +347,6 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
 
 def gate_threshold_text(result: dict[str, Any]) -> str:
     """``value V; threshold OP T[; baseline B, new N]`` for messages (JUnit failures, workflow commands)."""
-    from lossctl.gates import parse_gate
-
     g = parse_gate(result["gate"])
     text = f"value {_num(result['value'])}; threshold {g.op} {g.threshold:g}"
     if "base" in result:

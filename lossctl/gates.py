@@ -203,7 +203,7 @@ def _check(gate: Gate, series: Series, summary: dict[str, Any], class_names: Seq
         extra = {"margin": gate.margin, "paired": int(worsening.size)}
     else:
         new, base = _value(gate, idx, series, summary), _value(gate, idx, baseline.series, baseline.summary)
-        value = _change(gate.against, base, new)
+        value = change(gate.against, base, new)
         extra = {"base": base, "new": new}
     passed = value is not None and _OPS[gate.op](value, gate.threshold)
     return {"gate": gate.text, "statistic": gate.statistic, "value": value, "passed": bool(passed), **extra}
@@ -217,7 +217,7 @@ def _value(gate: Gate, idx: int | None, series: Series, summary: dict[str, Any])
     return _statistic(gate.statistic, series(gate.name, idx))
 
 
-def _change(form: str, base: float | None, new: float | None) -> float | None:
+def change(form: str, base: float | None, new: float | None) -> float | None:
     """``delta``: new - base; ``rel``: (new - base) / |base| (undefined when base is 0)."""
     if base is None or new is None:
         return None

@@ -2,11 +2,12 @@
 
 The page needs no network: styles are inline, histograms are inline SVG, images are PNG files beside it, so it
 opens from a ``file://`` URL. It holds the summary, the gates, the per-class table, a histogram per value over
-images, and the K worst images (ranked as the ``github`` writer ranks them) as error overlays.
+images, and the K worst images (ranked by :func:`lossctl.report.worst_rows`, as every writer ranks them) as
+error overlays.
 
 An overlay is drawn over the ground truth (classes as shades of grey) from labels recomputed by reading the
-pair again through :func:`lossctl.io.load_array`, the run's label maps and :func:`lossctl.seg_input.prepare`
-with the run's options.
+pair again exactly as evaluation reads it (:func:`lossctl.seg.load_pair`, then
+:func:`lossctl.seg_input.prepare` with the run's options).
 Per pixel, class 0 counting as background:
 
 * true positive (``pred == gt``, gt not 0): bluish green; false positive (gt 0, pred not 0): vermillion;
@@ -137,42 +138,27 @@ def render_overlay(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, num_clas
 def _seg_config(document: Document, config: Any) -> Any:
     from lossctl.seg import SegConfig
 
-    if config is not None:
-        return config
-    options = document["config"].get("options") or {}
-    return SegConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+    return config if config is not None else SegConfig.from_options(document["config"].get("options") or {})
 
 
 def recompute_labels(row: dict[str, Any], config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Read an image's pair again as the engine reads it (loaders, alpha channels dropped, label maps, then
+    """Read an image's pair again exactly as evaluation reads it (:func:`lossctl.seg.load_pair`, then
     :func:`~lossctl.seg_input.prepare`) and return (pred labels, gt labels, valid mask, classes), spatial."""
-    from lossctl import io
     from lossctl.errors import InputError
     from lossctl.pairing import Pair
-    from lossctl.seg import PairFailure, _map_labels
+    from lossctl.seg import PairFailure, label_maps, load_pair
     from lossctl.seg_input import prepare
 
-    pred = io.load_array(row["pred"], npz_key=config.npz_key, max_pixels=config.max_pixels)
-    gt = io.load_array(row["gt"], npz_key=config.gt_npz_key or config.npz_key, max_pixels=config.max_pixels,
-                       npz_key_required=config.gt_npz_key is not None)
-    arrays = {}
-    for loaded, what in ((pred, "prediction"), (gt, "ground truth")):
-        arrays[what] = np.asarray(loaded.array[..., 0] if loaded.mode in ("LA", "PA") else loaded.array)
-    mapped = _map_labels(Pair(row["name"], Path(row["pred"]), Path(row["gt"])), arrays, config)
-    if isinstance(mapped, PairFailure):
-        raise InputError(mapped.error)
-    target, prediction, ignore = mapped
-    num_classes = config.num_classes if config.void_class is None else config.void_class + 1
-    x = prepare(prediction, target, kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
-                threshold=config.threshold, channels_last=config.channels_last)
-    target = np.asarray(target)
-    valid = (~np.isin(target, np.asarray(ignore, dtype=np.int64)) if ignore
+    loaded = load_pair(Pair(row["name"], Path(row["pred"]), Path(row["gt"])), config)
+    if isinstance(loaded, PairFailure):
+        raise InputError(loaded.error)
+    x = prepare(loaded.prediction, loaded.target, **loaded.options)
+    target = np.asarray(loaded.target)
+    valid = (~np.isin(target, np.asarray(loaded.ignore, dtype=np.int64)) if loaded.ignore
              else np.ones(target.shape, dtype=bool))
     if int(valid.sum()) != x.target.size:
         raise InputError(f"{row['gt']}: its valid pixels do not match the evaluated ones; no overlay")
-    gt_labels = np.zeros(target.shape, dtype=np.int64)
-    labels = np.zeros(target.shape, dtype=np.int64)
-    gt_labels[valid], labels[valid] = x.target, x.labels
+    labels, gt_labels = label_maps(x, target, loaded.ignore)
     return labels, gt_labels, valid, x.num_classes
 
 
@@ -220,7 +206,6 @@ def _gates_html(document: Document) -> str:
 
 def _report_body(document: Document, directory: Path, worst: int, config: Any) -> str:
     from lossctl import report
-    from lossctl.ci_formats import worst_images
 
     s, cfg, command = document["summary"], document["config"], document["command"]
     unit = "sample" if command == "cls" else "image"
@@ -240,17 +225,18 @@ def _report_body(document: Document, directory: Path, worst: int, config: Any) -
         parts.append("<h2>Per class</h2><p>pooled: from the summed confusion matrix; mean: over images.</p>"
                      + _table("per-class", ["value", *labels], rows))
     if document["images"]:
+        held = set(report.row_value_names(document))  # a cls run's metrics have no per-sample values
         figures = []
-        for n in names:
+        for n in (n for n in names if n in held):
             v = np.array([r["values"][n] for r in document["images"] if r["values"].get(n) is not None])
             spec = registry.REGISTRY.get((command, n))
             bounds = spec.bounds if spec else (math.inf, math.inf)
             figures.append(f"<figure>{histogram_svg(v, n, bounds, unit)}</figure>")
         parts.append(f'<h2>Histograms over {unit}s</h2><div class="hists" id="histograms">{"".join(figures)}</div>')
-    if command == "seg":
-        by, rows_ = worst_images(document, worst)
-        if by is not None:
-            parts.append(_worst_html(document, rows_, by, directory, _seg_config(document, config)))
+    by = report.ranked_value(document)
+    if command == "seg" and by is not None and worst > 0:
+        rows_ = report.worst_rows(document, worst, by)
+        parts.append(_worst_html(document, rows_, by, directory, _seg_config(document, config)))
     if document["errors"]:
         items = "".join(f"<li><code>{_e(e['file'])}</code>: {_e(e['error'])}</li>" for e in document["errors"])
         parts.append(f'<h2>Failed pairs</h2><ul id="errors">{items}</ul>')
@@ -306,23 +292,21 @@ def _delta_histograms(document: Document, compared: tuple[Document, Document]) -
 
 
 def _compare_body(document: Document, worst: int, compared: tuple[Document, Document] | None = None) -> str:
+    from lossctl.ci_formats import CHANGE_COLUMNS, change_cells, has_interval
+
     cfg = document["config"]
+    unit = "sample" if cfg["of"] == "cls" else "image"
     parts = [(f"<p><code>{_e(cfg.get('base', 'base'))}</code> → <code>{_e(cfg.get('new', 'new'))}</code> "
              f"({_e(cfg['of'])}): {cfg['paired']} in both reports, {len(document['only_in_base'])} only in base, "
              f"{len(document['only_in_new'])} only in new.</p>"), _gates_html(document)]
     for block, title, table_id in (("values", "Means (95% CI: paired bootstrap of the mean per-image delta)",
                                     "summary"), ("pooled", "Pooled", "pooled")):
-        rows = []
-        for name, v in document[block].items():
-            ci = v.get("ci")
-            rows.append([f"<code>{_e(name)}</code>", _fmt(v["base"]), _fmt(v["new"]),
-                         "—" if v["delta"] is None else f"{v['delta']:+.4f}",
-                         "—" if v["rel"] is None else f"{100 * v['rel']:+.2f}%",
-                         "—" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"])
+        interval = has_interval(document, block)  # none for pooled values, nor with --bootstrap 0
+        rows = [[f"<code>{_e(name)}</code>", *map(_e, change_cells(v, interval))]
+                for name, v in document[block].items()]
+        title = title if interval or block == "pooled" else "Means"
         if rows:
-            header = ["value", "base", "new", "delta", "rel", "95% CI"]
-            if block == "pooled":  # no interval for pooled values
-                header, rows = header[:5], [r[:5] for r in rows]
+            header = ["value", *CHANGE_COLUMNS[:5 if interval else 4]]
             parts.append(f"<h2>{_e(title)}</h2>" + _table(table_id, header, rows))
     if compared is not None:
         parts.append(_delta_histograms(document, compared))
@@ -331,5 +315,5 @@ def _compare_body(document: Document, worst: int, compared: tuple[Document, Docu
             rows = [[f"<code>{_e(r['name'])}</code>", _fmt(r["base"]), _fmt(r["new"]), f"{r['delta']:+.4f}"]
                     for r in rows_[:worst]]
             parts.append(f"<h2>Got worse the most: <code>{_e(name)}</code></h2>"
-                         + _table(f"worst-{_safe(name)}", ["image", "base", "new", "delta"], rows))
+                         + _table(f"worst-{_safe(name)}", [unit, "base", "new", "delta"], rows))
     return "\n".join(parts)

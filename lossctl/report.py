@@ -8,9 +8,12 @@ takes ``per_image``, ``worst`` and ``width``: how its rows fit the terminal); :d
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any, TextIO
+
+import numpy as np
 
 Document = dict[str, Any]
 STATS = ("mean", "std", "min", "max")
@@ -22,15 +25,47 @@ def _fmt(v: Any, digits: int = 4) -> str:
 
 def _value_names(doc: Document) -> list[str]:
     """Every value of the run, in catalogue order (the summary has each one that any row or the run has)."""
-    names = list(doc["summary"]["mean"])
-    for row in doc["images"]:
-        names += [n for n in row["values"] if n not in names]
-    return names
+    return list(dict.fromkeys([*doc["summary"]["mean"], *row_value_names(doc)]))
+
+
+def row_value_names(doc: Document) -> list[str]:
+    """The values the per-image (per-sample) rows hold, in first-seen order (one pass over their keys)."""
+    return list(dict.fromkeys(itertools.chain.from_iterable(r["values"] for r in doc["images"])))
 
 
 def _class_label(doc: Document, i: int) -> str:
     names = doc["config"].get("per_class_names") or doc["config"].get("class_names") or []
     return names[i] if i < len(names) else str(i)
+
+
+def ranked_value(doc: Document) -> str | None:
+    """The value the worst images are ranked by: the first gated value that the per-image (per-sample) rows
+    hold, else the first value they hold (in the document's order); None when there are no rows."""
+    from lossctl.gates import parse_gate
+
+    held = row_value_names(doc)
+    gated = (parse_gate(g["gate"]).name for g in doc["gates"])
+    return next((n for n in gated if n in held), held[0] if held else None)
+
+
+def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, Any]]:
+    """The ``k`` worst per-image (per-sample) rows by the value ``by`` (default: :func:`ranked_value`), the one
+    rule of every "worst images" list (table, ``github``, ``junit``, HTML report).
+
+    Lowest first when higher is better (the registry's ``higher_is_better``; also for a value it does not
+    know), highest first otherwise. Rows where ``by`` is undefined rank last (never as the worst); ties keep
+    the document's order (image names; sample indexes). One stable ``argsort``, no Python sort key per row.
+    """
+    from lossctl import registry
+
+    by = by or ranked_value(doc)
+    rows = doc["images"]
+    if by is None or k < 1 or not rows:
+        return []
+    spec = registry.REGISTRY.get((doc["command"], by))
+    sign = -1.0 if spec is not None and not spec.higher_is_better else 1.0
+    values = np.array([r["values"].get(by) for r in rows], dtype=np.float64)  # None: NaN, sorted last
+    return [rows[i] for i in np.argsort(sign * values, kind="stable")[:k]]
 
 
 def _columns(doc: Document) -> int:

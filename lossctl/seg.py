@@ -74,6 +74,12 @@ class SegConfig:
             if isinstance(value, dict):
                 object.__setattr__(self, name, LabelMap.from_dict(value))
 
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> SegConfig:
+        """The config that a report's ``config.options`` records (its JSON lists back to tuples)."""
+        config = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+        return replace(config, regions=tuple((name, tuple(labels)) for name, labels in config.regions))
+
     @property
     def void_class(self) -> int | None:
         """The index of the extra "predicted no class" column (the class count), when a prediction map can
@@ -187,46 +193,72 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                            "machine has so that such files are refused (or chunked) up front", pair.name)
 
 
+@dataclass
+class LoadedPair:
+    """A pair read as evaluation reads it, up to :func:`~lossctl.seg_input.prepare` (see :func:`load_pair`)."""
+
+    pred: io.Loaded
+    gt: io.Loaded
+    target: np.ndarray  # the ground truth's labels, after the label map
+    prediction: np.ndarray  # the prediction, after the prediction's label map
+    ignore: tuple[int, ...]  # the values left out: --ignore-index and the maps' void
+    notes: list[str]
+    options: dict[str, Any]  # the keyword arguments of prepare()
+
+
+def load_pair(pair: Pair, config: SegConfig) -> LoadedPair | PairFailure:
+    """Read ``pair`` exactly as :func:`evaluate_pair` reads it: the loaders (within the memory budget), colour
+    images refused, alpha channels dropped, the geometry checks, float label volumes, the label maps. A pair
+    that evaluation refuses is the :class:`PairFailure` it reports; a file that cannot be read raises the
+    loader's :class:`InputError` (naming the file). The HTML report's overlays read pairs through this too."""
+    budget = config.max_memory
+    pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels, max_memory=budget)
+    # --npz-key also names the ground truth's array, unless --gt-npz-key does (a single array is read anyway)
+    gt = io.load_array(pair.gt, npz_key=config.gt_npz_key or config.npz_key, max_pixels=config.max_pixels,
+                       npz_key_required=config.gt_npz_key is not None, max_memory=budget)
+    notes = []
+    arrays = {}
+    for loaded, what in ((gt, "ground truth"), (pred, "prediction")):
+        arrays[what] = loaded.array
+        if loaded.mode in ("RGB", "RGBA"):
+            return PairFailure(loaded.path, f"{loaded.path}: the {what} is an {loaded.mode} colour image, not "
+                               "class indices; save it as a palette (indexed) or greyscale PNG whose values "
+                               "are the class numbers", pair.name)
+        if loaded.mode in ("LA", "PA"):  # labels plus transparency: the alpha channel is not a label
+            arrays[what] = loaded.array[..., 0]
+            notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
+    if gt.lossy:
+        notes.append("ground truth is a lossy JPEG: label values may be corrupted")
+    if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].ndim > 3:
+        return PairFailure(str(pair.gt), f"{pair.gt}: a {arrays['ground truth'].ndim}D volume "
+                           f"{tuple(arrays['ground truth'].shape)} where a 3D label volume is expected; save "
+                           "the ground truth as one 3D label map (drop extra axes)", pair.name)
+    problem = geometry.check_pair(pred, gt, config.spacing)
+    if problem:
+        return PairFailure(str(pair.pred), problem, pair.name)
+    if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].dtype.kind == "f":
+        try:
+            arrays["ground truth"] = geometry.float_labels(arrays["ground truth"], notes)
+        except InputError as e:
+            return PairFailure(str(pair.gt), f"{pair.gt}: {e}", pair.name)
+    mapped = _map_labels(pair, arrays, config)
+    if isinstance(mapped, PairFailure):
+        return mapped
+    target, prediction, ignore = mapped
+    num_classes = config.num_classes if config.void_class is None else config.void_class + 1
+    options = dict(kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
+                   threshold=config.threshold, channels_last=config.channels_last,
+                   ignored_void=tuple(v for v in config.mapped_void if v not in config.ignore_index))
+    return LoadedPair(pred, gt, target, prediction, ignore, notes, options)
+
+
 def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
     try:
-        budget = config.max_memory
-        pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels, max_memory=budget)
-        # --npz-key also names the ground truth's array, unless --gt-npz-key does (a single array is read anyway)
-        gt = io.load_array(pair.gt, npz_key=config.gt_npz_key or config.npz_key, max_pixels=config.max_pixels,
-                           npz_key_required=config.gt_npz_key is not None, max_memory=budget)
-        notes = []
-        arrays = {}
-        for loaded, what in ((gt, "ground truth"), (pred, "prediction")):
-            arrays[what] = loaded.array
-            if loaded.mode in ("RGB", "RGBA"):
-                return PairFailure(loaded.path, f"{loaded.path}: the {what} is an {loaded.mode} colour image, not "
-                                   "class indices; save it as a palette (indexed) or greyscale PNG whose values "
-                                   "are the class numbers", pair.name)
-            if loaded.mode in ("LA", "PA"):  # labels plus transparency: the alpha channel is not a label
-                arrays[what] = loaded.array[..., 0]
-                notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
-        if gt.lossy:
-            notes.append("ground truth is a lossy JPEG: label values may be corrupted")
-        if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].ndim > 3:
-            return PairFailure(str(pair.gt), f"{pair.gt}: a {arrays['ground truth'].ndim}D volume "
-                               f"{tuple(arrays['ground truth'].shape)} where a 3D label volume is expected; save "
-                               "the ground truth as one 3D label map (drop extra axes)", pair.name)
-        problem = geometry.check_pair(pred, gt, config.spacing)
-        if problem:
-            return PairFailure(str(pair.pred), problem, pair.name)
-        if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].dtype.kind == "f":
-            try:
-                arrays["ground truth"] = geometry.float_labels(arrays["ground truth"], notes)
-            except InputError as e:
-                return PairFailure(str(pair.gt), f"{pair.gt}: {e}", pair.name)
-        mapped = _map_labels(pair, arrays, config)
-        if isinstance(mapped, PairFailure):
-            return mapped
-        target, prediction, ignore = mapped
-        num_classes = config.num_classes if config.void_class is None else config.void_class + 1
-        options = dict(kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
-                       threshold=config.threshold, channels_last=config.channels_last,
-                       ignored_void=tuple(v for v in config.mapped_void if v not in config.ignore_index))
+        loaded = load_pair(pair, config)
+        if isinstance(loaded, PairFailure):
+            return loaded
+        pred, gt, target, prediction = loaded.pred, loaded.gt, loaded.target, loaded.prediction
+        ignore, notes, options, budget = loaded.ignore, loaded.notes, loaded.options, config.max_memory
         limit = io.default_memory_budget() if budget is None else budget
         rows = None if config.pred_kind == "labels" else chunk_rows(prediction, target.shape, limit)
         if rows is not None and (config.convention != "lossctl" or config.regions or config.boundary_names()):
@@ -285,7 +317,7 @@ def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore
         spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
     except InputError as e:
         return f"{gt.path}: {e}"
-    pred_map, gt_map = _label_maps(x, target, ignore)
+    pred_map, gt_map = label_maps(x, target, ignore)
     c = x.num_classes if config.void_class is None else config.void_class  # "predicted no class" is no class
     classes = [(k,) for k in range(1, c)]
     for name, labels in config.regions:
@@ -334,7 +366,7 @@ def _one_empty(policy: str) -> float | None:
     return None if policy == "diagonal" else float(policy)
 
 
-def _label_maps(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def label_maps(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The prediction's and the ground truth's label maps in the ground truth's shape, in the narrowest unsigned
     type (a quarter to an eighth of the memory traffic of the bounding-box and mask passes); ignored voxels are
     background in both."""
@@ -537,8 +569,7 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
                              "merge only the shards of one run")
     check_shards([doc["config"].get("shard") or "1/1" for doc in documents], expect)
     options = dict(first["config"]["options"])
-    config = SegConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
-    config = replace(config, regions=tuple((name, tuple(labels)) for name, labels in config.regions))
+    config = SegConfig.from_options(options)
     outcomes: list[ImageOutcome | PairFailure] = []
     losses = {s.name for s in registry.specs("seg", "loss")}
     opt_in = set(config.boundary_names())
@@ -713,5 +744,6 @@ def _nullable(v: np.ndarray) -> list[float | None]:
     return [None if np.isnan(x) else float(x) for x in np.asarray(v, dtype=np.float64)]
 
 
-__all__ = ["SegConfig", "ImageOutcome", "PairFailure", "evaluate_pair", "evaluate", "build_report",
+__all__ = ["SegConfig", "ImageOutcome", "PairFailure", "LoadedPair", "load_pair", "label_maps", "evaluate_pair",
+           "evaluate", "build_report",
            "check_gate_names", "resolve_workers", "select_shard", "parse_shard", "merge_reports"]

@@ -38,6 +38,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from lossctl.report import ranked_value, row_value_names, worst_rows
+
 Document = dict[str, Any]
 
 #: Width of the table format when stdout is not a terminal (``COLUMNS`` overrides it).
@@ -49,6 +51,7 @@ DEFAULT_WORST = 5
 STATISTICS = ("mean", "std", "min", "median", "max", "pooled")
 UNDEFINED = "—"
 _KIND_TITLE = {"metric": "metrics", "loss": "losses"}
+_ARROWS = {True: "↑", False: "↓", None: ""}  # by higher_is_better
 
 
 def _on_terminal(stream: TextIO) -> bool:
@@ -77,12 +80,18 @@ def write_table(doc: Document, stream: TextIO, *, per_class: bool = False, per_i
     Colour follows Rich's rules for ``stream`` (a terminal, ``NO_COLOR``, ``FORCE_COLOR``); lines carry no
     trailing blanks."""
     width = width or report_width(stream)
+    _print(render(doc, width, per_class=per_class, per_image=per_image, worst=worst), stream, width)
+
+
+def _print(parts: list[Any], stream: TextIO, width: int) -> None:
+    """Print ``parts`` at ``width`` on ``stream``, in colour where Rich would colour ``stream``, without
+    trailing blanks."""
     probe = Console(file=stream)
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=probe.is_terminal,
                       color_system=probe.color_system if probe.is_terminal else None,  # type: ignore[arg-type]
                       highlight=False, markup=False, emoji=False, soft_wrap=False)
-    for part in render(doc, width, per_class=per_class, per_image=per_image, worst=worst):
+    for part in parts:
         console.print(part)
     stream.write(_TRAILING.sub(r"\1", buffer.getvalue()))
 
@@ -113,11 +122,10 @@ def _has_undefined(doc: Document, per_class: bool) -> bool:
     """Whether any number the table shows is undefined (``null`` in the document)."""
     s = doc["summary"]
     shown: list[Any] = [v for st in STATISTICS for v in (s.get(st) or {}).values()]
-    shown += [v for row in doc["images"] for v in row["values"].values()]
     if per_class:
         shown += [v for st in ("pooled", "mean") for vec in (s.get("per_class", {}).get(st) or {}).values()
                   for v in vec]
-    return any(v is None for v in shown)
+    return None in shown or any(None in row["values"].values() for row in doc["images"])
 
 
 # What is in the document -------------------------------------------------------------------------------------
@@ -131,11 +139,10 @@ class _Values:
 
         self.command = doc["command"]
         self.unit = "sample" if self.command == "cls" else "image"
-        names = list(doc["config"].get("values") or [])
-        names += [n for n in doc["summary"]["mean"] if n not in names]
-        for row in doc["images"]:
-            names += [n for n in row["values"] if n not in names]
-        self.names = [n for n in names if n in doc["summary"]["mean"] or any(n in r["values"] for r in doc["images"])]
+        held = row_value_names(doc)
+        self.held = set(held)  # the values the rows hold
+        names = dict.fromkeys([*(doc["config"].get("values") or []), *doc["summary"]["mean"], *held])
+        self.names = [n for n in names if n in doc["summary"]["mean"] or n in self.held]
         self.specs: dict[str, registry.Spec] = {}
         for n in self.names:
             try:
@@ -152,7 +159,7 @@ class _Values:
         return spec.higher_is_better if spec else None
 
     def arrow(self, name: str) -> str:
-        return {True: "↑", False: "↓", None: ""}[self.higher_is_better(name)]
+        return _ARROWS[self.higher_is_better(name)]
 
     def by_kind(self, names: Iterable[str]) -> list[list[str]]:
         """``names`` as [metrics, losses] (empty groups dropped), each in catalogue order."""
@@ -348,40 +355,18 @@ def _gates_table(doc: Document, width: int) -> list[Any]:
     gates = doc["gates"]
     columns = [_Column("gate", [g["gate"] for g in gates], "left"),
                _Column("statistic", [g.get("statistic", "") for g in gates], "left"),
-               _Column("value", [_cell(g["value"]) for g in gates]),
-               _Column("result", ["PASS" if g["passed"] else "FAIL" for g in gates], "left",
-                       styles=["bold green" if g["passed"] else "bold red" for g in gates])]
+               _Column("value", [_cell(g["value"]) for g in gates])]
+    if any("base" in g for g in gates):  # baseline gates: the value compared with (delta and rel)
+        columns.append(_Column("baseline", [_cell(g["base"]) if "base" in g else "" for g in gates]))
+    columns.append(_Column("result", ["PASS" if g["passed"] else "FAIL" for g in gates], "left",
+                           styles=["bold green" if g["passed"] else "bold red" for g in gates]))
     failed = sum(not g["passed"] for g in gates)
     verdict = "every gate passed" if not failed else f"{failed} of {len(gates)} gates failed"
     return [*_heading(f"gates: {verdict}"), _table(columns, width=width)]
 
 
-def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, Any]]:
-    """The ``k`` worst per-image (per-sample) rows by the value ``by`` (default: the first gated value, else the
-    run's first value), in its direction: lowest first when higher is better, highest first otherwise. Rows where
-    it is undefined come last; ties keep the document's (name) order."""
-    values = _Values(doc)
-    rows = list(doc["images"])
-    if not rows or not values.names:
-        return rows[:k]
-    key = by or _rank_value(doc, values)
-    sign = 1.0 if values.higher_is_better(key) is not False else -1.0
-    defined = [r for r in rows if r["values"].get(key) is not None]
-    undefined = [r for r in rows if r["values"].get(key) is None]
-    return (sorted(defined, key=lambda r: sign * r["values"][key]) + undefined)[:k]
-
-
-def _rank_value(doc: Document, values: _Values) -> str:
-    """The first gated value the rows have, else their first value (the rule of every ``--worst`` list)."""
-    from lossctl.gates import parse_gate
-
-    present = [n for n in values.names if any(n in r["values"] for r in doc["images"])]
-    gated = [parse_gate(g["gate"]).name for g in doc["gates"]]
-    return next((n for n in gated if n in present), present[0] if present else values.names[0])
-
-
 def _image_block(doc: Document, values: _Values, rows: list[dict[str, Any]], title: str, split: bool) -> _Block:
-    names = [n for n in values.names if any(n in r["values"] for r in doc["images"])]
+    names = [n for n in values.names if n in values.held]
     fixed = [_Column(values.unit, [r["name"] for r in rows], "left")]
     groups = values.by_kind(names) if split else [names]
     blocks = []
@@ -392,25 +377,32 @@ def _image_block(doc: Document, values: _Values, rows: list[dict[str, Any]], tit
     return _Block(fixed, blocks)
 
 
+def _one_table(block: _Block, width: int) -> bool:
+    """Whether the unsplit ``block`` fits the width as one table."""
+    return _width_of([*block.fixed, *block.groups[0][1]]) <= width
+
+
 def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, worst: int | None) -> list[Any]:
     rows = doc["images"]
     if not rows:
         return []
     n, unit = len(rows), values.unit
-    whole = _image_block(doc, values, rows, f"per {unit}", split=False)
-    one_table = _width_of([*whole.fixed, *whole.groups[0][1]]) <= width
-    k = worst if worst is not None else (n if one_table and n <= FULL_ROWS else DEFAULT_WORST)
-    if per_image or k >= n:
-        return _pack(whole if one_table else _image_block(doc, values, rows, f"per {unit}", split=True), width)
+    if worst is None and not per_image:  # unasked: every row when they are few and one table of them fits
+        worst = n if n <= FULL_ROWS and _one_table(_image_block(doc, values, rows, "", False), width) \
+            else DEFAULT_WORST
+    if per_image or worst >= n:  # (only then is every row's every cell formatted)
+        whole = _image_block(doc, values, rows, f"per {unit}", split=False)
+        return _pack(whole if _one_table(whole, width) else _image_block(doc, values, rows, f"per {unit}",
+                                                                         split=True), width)
     see_all = "--per-image" if doc["command"] != "cls" else "--per-sample without --worst"
-    if k == 0:
+    if worst == 0:
         return [Text(""), Text(f"{_plural(n, unit)} not shown: {see_all} shows them all", style="dim")]
-    key = _rank_value(doc, values)
+    key = ranked_value(doc)
     order = "lowest" if values.higher_is_better(key) is not False else "highest"
-    chosen = worst_rows(doc, k, key)
+    chosen = worst_rows(doc, worst, key)
     title = f"the {len(chosen)} worst of {_plural(n, unit)} by {key}, {order} first"
     block = _image_block(doc, values, chosen, title, split=False)
-    if _width_of([*block.fixed, *block.groups[0][1]]) > width:
+    if not _one_table(block, width):
         block = _image_block(doc, values, chosen, title, split=True)
     tables = _pack(block, width)
     more = n - len(chosen)
@@ -451,3 +443,77 @@ def _class_parts(doc: Document, width: int) -> list[Any]:
             label = title if len(kinds) == 1 else f"{title}, {_KIND_TITLE[values.kind(names[0])]}"
             groups.append((label, [_Column(n, [_cell(v) for v in vectors[n]]) for n in names]))
     return _pack(_Block(fixed, groups), width)
+
+
+# The compare table ------------------------------------------------------------------------------------------
+
+def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = False, worst: int = 10,
+                        width: int | None = None) -> None:
+    """Render a ``lossctl compare`` document for people, in the narrow layout of :func:`write_table`: one row
+    per value with ``base new delta rel 95% CI`` as columns (cut by columns, never wrapped, when the width
+    is short), the pooled values, the gates, the images that got worse the most, the images in one report
+    only."""
+    _print(render_compare(doc, width or report_width(stream), per_class=per_class, worst=worst), stream,
+           width or report_width(stream))
+
+
+def render_compare(doc: Document, width: int, *, per_class: bool = False, worst: int = 10) -> list[Any]:
+    """The compare report's parts (Rich renderables), in print order."""
+    from lossctl.ci_formats import CHANGE_COLUMNS, change_cells, has_interval, worst_shown
+
+    cfg = doc["config"]
+    unit = "sample" if cfg["of"] == "cls" else "image"
+    parts: list[Any] = [Text(f"lossctl compare ({cfg['of']}): {_plural(cfg['paired'], unit)} in both reports, "
+                             f"{len(doc['only_in_base'])} only in base, {len(doc['only_in_new'])} only in new",
+                             style="bold")]
+    pooled = "from the summed confusion matrices" if cfg["of"] == "seg" else "over all samples"
+    for block, title in (("values", f"means; 95% CI: paired bootstrap of the mean per-{unit} delta "
+                                    f"({cfg['bootstrap']} resamples)"), ("pooled", f"pooled: {pooled}")):
+        interval = has_interval(doc, block)
+        title = title if interval or block == "pooled" else "means"
+        header = CHANGE_COLUMNS[:5 if interval else 4]
+        specs = {k: _spec(cfg["of"], k) for k in doc[block]}
+        scalar = sorted(((k, v) for k, v in doc[block].items() if "[" not in k),  # metrics, then losses
+                        key=lambda item: specs[item[0]] is not None and specs[item[0]].kind == "loss")
+        if scalar:
+            first_loss = next((i for i, (k, _) in enumerate(scalar) if specs[k] and specs[k].kind == "loss"), 0)
+            fixed = [_Column("value", [k for k, _ in scalar], "left"),
+                     _Column("", [_ARROWS[specs[k].higher_is_better if specs[k] else None] for k, _ in scalar],
+                             "left")]
+            cells = [change_cells(v, interval) for _, v in scalar]
+            columns = [_Column(h, [row[j] for row in cells], style="bold" if h == "delta" else None)
+                       for j, h in enumerate(header)]
+            parts += _pack(_Block(fixed, [(title, columns)], [first_loss] if first_loss else []), width)
+        classes = [(k, v) for k, v in doc[block].items() if "[" in k]
+        if per_class and classes:
+            names = [k.split("[", 1) for k, _ in classes]
+            fixed = [_Column("value", [n for n, _ in names], "left"),
+                     _Column("class", [c[:-1] for _, c in names], "left")]
+            cells = [change_cells(v, interval) for _, v in classes]
+            columns = [_Column(h, [row[j] for row in cells]) for j, h in enumerate(header)]
+            sections = [i for i in range(1, len(names)) if names[i][0] != names[i - 1][0]]
+            parts += _pack(_Block(fixed, [(f"per class: {'means' if interval else 'pooled'}", columns)], sections),
+                           width)
+    if doc["gates"]:
+        parts += _gates_table(doc, width)
+    for name in worst_shown(doc):
+        rows = doc["worst"][name][:worst]
+        if not rows:
+            continue
+        fixed = [_Column(unit, [r["name"] for r in rows], "left")]
+        columns = [_Column("base", [_cell(r["base"]) for r in rows]), _Column("new", [_cell(r["new"]) for r in rows]),
+                   _Column("delta", [f"{r['delta']:+.4f}" for r in rows], style="bold")]
+        title = f"the {_plural(len(rows), unit)} that got worse the most by {name} (of {cfg['paired']} in both)"
+        parts += _pack(_Block(fixed, [(title, columns)]), width)
+    for key, label in (("only_in_base", "only in base"), ("only_in_new", "only in new")):
+        if doc[key]:
+            shown = ", ".join(doc[key][:20]) + (", ..." if len(doc[key]) > 20 else "")
+            parts += [Text(""), Text(f"{label} ({len(doc[key])}): {shown}")]
+    return parts
+
+
+def _spec(task: str, key: str) -> Any:
+    """The registry entry of a compare row's value (``dice`` of ``dice[road]``), or None for an unknown one."""
+    from lossctl import registry
+
+    return registry.REGISTRY.get((task, key.split("[", 1)[0]))

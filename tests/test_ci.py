@@ -546,3 +546,103 @@ def test_progress_on_a_real_terminal(tmp_path):
     err = b"".join(chunks).decode("utf-8", "replace")
     assert done.returncode == 0 and json.loads(done.stdout)["summary"]["count"] == 6
     assert "pairs/s" in err and "eta" in err and "/6" in err, err[-2000:]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# One ranking of the worst images: table, github, junit and the HTML report list the same ones
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _github_worst(text):
+    """(title, names) of the github summary's worst-images table."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("**The "))
+    names = []
+    for line in lines[start + 4:]:
+        if not line.startswith("| `"):
+            break
+        names.append(line.split("`")[1])
+    return lines[start], names
+
+
+def test_cls_gated_metric_ranks_by_the_first_loss_everywhere(tmp_path, cli):
+    """A cls metric has no per-sample values: every list ranks by the first loss the rows hold, not by the gated
+    metric (which gave an empty github list), and the github rows carry no columns of dashes for metrics."""
+    from lossctl.report import worst_rows
+
+    c = write_cls_inputs(tmp_path / "cls", n=12)
+    args = ("cls", c["probs_npy"], c["target_npy"], "--per-sample", "-g", "accuracy>=0.99")
+    doc = cli(*args, "-f", "json").json()
+    first = next(n for n in doc["summary"]["mean"] if n in doc["images"][0]["values"])
+    expected = [r["name"] for r in sorted(doc["images"], key=lambda r: -r["values"][first])[:3]]
+    assert [r["name"] for r in worst_rows(doc, 3)] == expected
+    github = cli(*args, "-f", "github", "--worst", "3").out
+    title, names = _github_worst(github)
+    assert title == f"**The 3 worst sample(s)** by `{first}` (highest first)" and names == expected
+    assert "`accuracy`" not in github.split("<details>")[1]  # no per-sample accuracy column
+    table = cli(*args, "--worst", "3").out
+    assert f"the 3 worst of 12 samples by {first}, highest first" in table
+    out = tmp_path / "r"
+    cli(*args, "--report", out)
+    assert "accuracy: 0 sample(s)" not in (out / "index.html").read_text()  # no empty histograms
+
+
+def test_undefined_values_rank_last_and_ties_keep_the_document_order():
+    from lossctl.report import worst_rows
+
+    rows = [("10", {"cce": 0.5}), ("2", {"cce": None}), ("3", {"cce": 0.5}), ("4", {"cce": 0.9})]
+    doc = _doc("cls", rows)
+    # cce: lower is better, so highest first; 10 and 3 tie (document order, not "10" < "3" by name)
+    assert [r["name"] for r in worst_rows(doc, 4)] == ["4", "10", "3", "2"]
+    assert [r["name"] for r in worst_rows(doc, 2, "cce")] == ["4", "10"]
+    assert worst_rows(doc, 0) == [] and worst_rows({**doc, "images": []}, 3) == []
+    gh = io.StringIO()
+    ci_formats.write_github(doc, gh, worst=3)
+    assert _github_worst(gh.getvalue())[1] == ["4", "10", "3"]
+
+
+def test_junit_failure_names_the_worst_images_of_the_gated_value(runs, cli, tmp_path):
+    from junitparser import JUnitXml
+
+    s = runs["set"]
+    junit = tmp_path / "j.xml"
+    r = cli("seg", runs["worse"], s.gt, "--class-names", CLASSES, "--gate", "dice>=0.99", "--worst", "2",
+            "--write", f"junit={junit}", "--report", tmp_path / "r")
+    assert r.code == 1, r
+    doc = cli("seg", runs["worse"], s.gt, "--class-names", CLASSES, "-f", "json").json()
+    two = sorted(doc["images"], key=lambda im: im["values"]["dice"])[:2]
+    failure = next(iter(next(iter(JUnitXml.fromfile(str(junit)))))).result[0]
+    listed = ", ".join(f"{im['name']} ({im['values']['dice']:.4f})" for im in two)
+    assert failure.text.splitlines()[1] == f"the 2 worst images by dice: {listed}"
+    overlays = sorted(p.name for p in (tmp_path / "r").glob("worst_*.png"))
+    assert overlays == [f"worst_{k:02d}_{im['name']}.png" for k, im in enumerate(two, start=1)]
+
+
+def test_baseline_with_other_class_names_is_refused_before_any_work(runs, cli, tmp_path):
+    """The run names its classes: a baseline with other names is refused before a file is read (it was refused
+    only after the whole evaluation)."""
+    r = cli("seg", tmp_path / "no-such-folder", runs["set"].gt, "--class-names", "bg,lane,car",
+            "--baseline", runs["base"], "--gate", "delta(dice)>=-1")
+    assert r.code == 2 and "same classes" in r.err and "bg, road, car" in r.err and "no-such-folder" not in r.err, r
+    same = cli("seg", runs["worse"], runs["set"].gt, "--class-names", CLASSES, "--baseline", runs["base"],
+               "--gate", "delta(dice)>=-1", "-f", "json")
+    assert same.code == 0, same
+
+
+def test_compare_and_seg_exit_through_every_writer_of_the_emit_path(runs, cli, tmp_path):
+    """compare writes with its own writers (every format but ndjson), to stdout and to -o."""
+    assert cli("compare", runs["base"], runs["new"], "-f", "ndjson").code == 2
+    out = tmp_path / "c.csv"
+    r = cli("compare", runs["base"], runs["new"], "-f", "csv", "-o", out)
+    assert r.code == 0 and r.out == "" and out.read_text().startswith("section,value,image,")
+
+
+@pytest.mark.parametrize("fmt", ["table", "github", "markdown"])
+def test_no_interval_column_without_intervals(runs, cli, fmt, tmp_path):
+    """--bootstrap 0 (and pooled values always) have no interval: no column of dashes, no title promising one."""
+    r = cli("compare", runs["base"], runs["new"], "-f", fmt, "--bootstrap", "0", "--report", tmp_path / "r")
+    assert r.code == 0 and "dice" in r.out, r
+    assert "CI" not in r.out and "bootstrap" not in r.out
+    assert "95% CI" not in (tmp_path / "r" / "index.html").read_text()
+    with_ci = cli("compare", runs["base"], runs["new"], "-f", fmt)
+    assert with_ci.out.count("95% CI") == 2  # the means' title and column; the pooled table has neither

@@ -169,3 +169,24 @@ def test_overlay_follows_the_label_map(tmp_path, cli):
     valid = gt != 255
     want = render_overlay(pred.astype(np.int64), mapped, valid, 2)[0]
     assert np.array_equal(rgb, want) and tuple(rgb[5, 5]) == COLOURS["ignored"]
+
+
+def test_overlay_of_a_float_label_volume_reads_it_as_evaluation_does(tmp_path, cli):
+    """NIfTI ground truth stored as floats is read as integer labels by evaluation; the overlay reads the pair
+    through the same function (it used to refuse it: no overlay)."""
+    import nibabel
+
+    gt = np.zeros((3, 6, 5), dtype=np.float32)
+    gt[:, 1:4, 1:4] = 1.0
+    pred = gt.astype(np.uint8)
+    pred[2, 1, 1:4] = 0  # slice 2: three false negatives
+    for folder, array in (("gt", gt), ("pred", pred)):
+        (tmp_path / folder).mkdir()
+        nibabel.save(nibabel.Nifti1Image(array, np.eye(4)), tmp_path / folder / "v.nii.gz")
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--report", tmp_path / "r")
+    assert r.code == 0, r
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "no overlay" not in page and "slice 2 of 3" in page
+    rgb = np.asarray(Image.open(tmp_path / "r" / "worst_01_v.png"))
+    want = render_overlay(pred.astype(np.int64), gt.astype(np.int64), np.ones(gt.shape, bool), 2)[0]
+    assert np.array_equal(rgb, want)

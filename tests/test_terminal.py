@@ -365,3 +365,88 @@ def test_names_wider_than_the_width_fold_instead_of_being_cut(cli, tmp_path):  #
         assert "".join(folded(i, 0)) == image
     for i in class_rows:
         assert " ".join(folded(i, 3)) == klass
+
+
+# ----------------------------------------------------------------------------------------------------------
+# lossctl compare: the same narrow layout
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _worse_copy(doc: dict[str, Any], factor: float = 0.9) -> dict[str, Any]:
+    """``doc`` with every per-image value and summary mean scaled by ``factor`` (a "new" run that changed)."""
+    new = json.loads(json.dumps(doc))
+    for row in new["images"]:
+        row["values"] = {k: None if v is None else v * factor for k, v in row["values"].items()}
+        row["per_class"] = {k: [None if x is None else x * factor for x in v] for k, v in row["per_class"].items()}
+    s = new["summary"]
+    for block in (s["mean"], s["pooled"]):
+        block.update({k: None if v is None else v * factor for k, v in block.items()})
+    for block in s["per_class"].values():
+        block.update({k: [None if x is None else x * factor for x in v] for k, v in block.items()})
+    return new
+
+
+def _compare(base: dict[str, Any], new: dict[str, Any], *gates: str) -> dict[str, Any]:
+    from lossctl.compare import compare_reports
+    from lossctl.gates import parse_gate
+
+    return compare_reports(base, new, [parse_gate(g) for g in gates], resamples=200, worst=10)
+
+
+def render_compare(doc: dict[str, Any], width: int, **view: Any) -> str:
+    from lossctl.ci_formats import write_compare_table
+
+    buffer = io.StringIO()
+    write_compare_table(doc, buffer, width=width, **view)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("per_class", [False, True])
+def test_compare_table_fits_with_every_value(sample_doc, width, per_class):
+    doc = _compare(sample_doc, _worse_copy(sample_doc), "delta(dice)>=-0.01", "worse(dice,0.05)<=3",
+                   "rel(pooled(iou[road]))>=-0.02", "ce<=1")
+    text = render_compare(doc, width, per_class=per_class)
+    assert_fits(text, width)
+    for name, change in doc["values"].items():  # every value's row holds its numbers as the JSON has them
+        if "[" in name:
+            continue
+        row = re.search(rf"^{name} +[↑↓] +(\S+) +(\S+) +(\S+) +(\S+) +(\[.*\])$", text, re.M)
+        assert row, f"{name} has no row"
+        assert row.groups()[:3] == (f"{change['base']:.4f}", f"{change['new']:.4f}", f"{change['delta']:+.4f}")
+        lo, hi = change["ci"]
+        assert row.group(5) == f"[{lo:+.4f}, {hi:+.4f}]"
+    assert "FAIL" in text and "PASS" in text and "that got worse the most by dice" in text
+    assert ("per class:" in text) == per_class
+    if per_class:
+        road = doc["values"]["dice[road]"]
+        assert re.search(rf"^dice +road +{road['base']:.4f} +{road['new']:.4f} +{road['delta']:+.4f}", text, re.M)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_compare_table_of_19_classes_fits_and_keeps_names_whole(cli, tmp_path, width):  # noqa: F811
+    base = _many_class_doc(cli, tmp_path, CITYSCAPES)
+    text = render_compare(_compare(base, _worse_copy(base), "delta(dice[traffic sign])>=0"), width,
+                          per_class=True)
+    assert_fits(text, width)
+    for name in CITYSCAPES:
+        assert re.search(rf"^dice +{re.escape(name)}  +\d", text, re.M), name
+
+
+def test_compare_table_of_cls_and_into_a_pipe(cli, tmp_path):  # noqa: F811
+    base = _cls_docs(cli, tmp_path)[1]
+    doc = _compare(base, _worse_copy(base, 1.1), "worse(cce,0.01)<=3")
+    text = render_compare(doc, 80)
+    assert_fits(text, 80)
+    assert "the 10 samples that got worse the most by cce (of 40 in both)" in text
+    pipe = run_subprocess("compare", *_write_pair(tmp_path, base, _worse_copy(base, 1.1)))
+    again = run_subprocess("compare", *_write_pair(tmp_path, base, _worse_copy(base, 1.1)))
+    assert pipe.returncode == 0 and pipe.stdout == again.stdout and b"\x1b[" not in pipe.stdout
+    assert_fits(pipe.stdout.decode("utf-8"), PIPE_WIDTH)
+
+
+def _write_pair(root: Path, base: dict[str, Any], new: dict[str, Any]) -> tuple[Path, Path]:
+    paths = root / "base.json", root / "new.json"
+    for path, doc in zip(paths, (base, new), strict=True):
+        path.write_text(json.dumps(doc))
+    return paths
