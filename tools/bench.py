@@ -491,7 +491,7 @@ def probe_torch(torch_python: str | None) -> tuple[str | None, str]:
     if probe.returncode != 0:
         last = (probe.stderr.strip().splitlines() or ["?"])[-1]
         return None, f"torch baseline skipped ({torch_python} cannot import torch + smp: {last})"
-    return torch_python, f"torch {probe.stdout.strip()} from {torch_python}"
+    return torch_python, f"torch {probe.stdout.strip()} (the interpreter given as --torch-python / TORCH_PYTHON)"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1290,7 +1290,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     text = render(results, extra, info, args, command)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text + "\n")
+    output.write_text(text.replace(f"{ROOT}/", "") + "\n")  # paths relative to the repository
     if not (args.quick or args.only):
         update_readme(target_rows(results, extra), info)
     (base / "results.json").write_text(json.dumps({"info": info, "results": results, "extra": extra},
