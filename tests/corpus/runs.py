@@ -1,0 +1,375 @@
+"""The output corpus: a fixed list of lossctl runs whose every byte of output is kept in ``tests/corpus/expected/``.
+
+Each run is one command line over inputs this module builds (deterministically, from fixed seeds) in a scratch
+folder, plus ``sample_data/`` linked into it. What a run produced, its exit code, standard output, standard error
+and the files it wrote, is one text file per run. ``tests/test_corpus.py`` replays every run and compares byte for
+byte; a change that alters output on purpose regenerates the files in the same commit::
+
+    .venv/bin/python tests/corpus/runs.py            # rewrite tests/corpus/expected/
+    .venv/bin/python tests/corpus/runs.py NAME ...   # only these runs (their inputs are built all the same)
+
+Runs happen in this process through ``lossctl.cli.main`` (as ``lossctl`` would run in a pipe: no terminal, width
+100), in order: a later run may read what an earlier one wrote (a baseline, shards).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = Path(__file__).resolve().parent / "expected"
+#: Environment variables that would change what the CLI prints; cleared for every run.
+CLEARED_ENV = ("LOSSCTL_FORMAT", "LOSSCTL_OUTPUT", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS",
+               "LINES", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "NO_COLOR")
+SEG_CONVENTIONS = ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "nnunet", "medpy", "deepmind")
+CLS_CONVENTIONS = ("lossctl", "torch", "keras", "sklearn", "smp", "monai")
+FORMATS = ("table", "json", "ndjson", "csv", "markdown", "junit", "github", "openmetrics")
+CLASSES = "background,road,building,vegetation"
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    args: tuple[str, ...]
+    stdin: bytes | None = None
+    #: files the run writes (relative to the scratch folder), kept with its output
+    files: tuple[str, ...] = ()
+
+
+def _runs() -> list[Run]:
+    runs: list[Run] = []
+
+    def add(name: str, *args: str, stdin: bytes | None = None, files: tuple[str, ...] = ()) -> None:
+        runs.append(Run(name, tuple(args), stdin, files))
+
+    # -- help and the catalogue ------------------------------------------------------------------------------
+    add("help", "--help")
+    for command in ("seg", "cls", "merge", "compare", "losses"):
+        add(f"help_{command}", command, "--help")
+    add("losses", "losses")
+    for name in ("dice", "focal", "lovasz", "hd95", "bce", "accuracy"):
+        add(f"losses_{name}", "losses", name)
+    add("losses_unknown", "losses", "dicee")
+
+    # -- seg: formats, kinds, conventions --------------------------------------------------------------------
+    for fmt in FORMATS:
+        add(f"seg_probs_{fmt}", "seg", "s/pred", "s/gt", "-f", fmt)
+    add("seg_probs_per_class", "seg", "s/pred", "s/gt", "--per-class")
+    add("seg_probs_per_image", "seg", "s/pred", "s/gt", "--per-image", "--per-class", "-f", "table")
+    add("seg_labels_table", "seg", "s/labels", "s/gt")
+    add("seg_labels_json", "seg", "s/labels", "s/gt", "-f", "json")
+    add("seg_logits_json", "seg", "s/logits", "s/gt", "--pred-kind", "logits", "-f", "json")
+    for convention in SEG_CONVENTIONS:
+        add(f"seg_convention_{convention}", "seg", "s/pred", "s/gt", "--convention", convention, "-f", "json")
+        add(f"seg_convention_{convention}_table", "seg", "s/logits", "s/gt", "--pred-kind", "logits",
+            "--convention", convention)
+    add("seg_binary_masks", "seg", "bin/pred", "bin/gt", "-f", "json")
+    add("seg_binary_masks_table", "seg", "bin/pred", "bin/gt", "-m", "dice", "-m", "iou")
+    add("seg_binary_probs", "seg", "bin/probs", "bin/gt", "-f", "json")
+    add("seg_params", "seg", "s/pred", "s/gt", "-l", "tversky_loss", "-l", "focal", "--alpha", "0.4", "--beta", "0.6",
+        "--gamma", "1.5", "-p", "dice.empty=zero", "-f", "json")
+    add("seg_ignore_exclude", "seg", "s/pred", "s/gt", "--ignore-index", "2", "--exclude-background", "--empty",
+        "zero", "-f", "json")
+    add("seg_label_map", "seg", "s/labels", "s/gt", "--label-map", "0:0,1:2,2:1", "--pred-label-map", "0:0,1:2,2:1",
+        "-f", "json")
+    add("seg_region", "seg", "s/pred", "s/gt", "--region", "fg=1,2", "--per-class", "-f", "csv")
+    add("seg_region_table", "seg", "s/pred", "s/gt", "--region", "fg=1,2", "--per-class", "-m", "dice",
+        "-l", "dice_loss")
+    add("seg_dataset_json", "seg", "s/labels", "s/gt", "--dataset-json", "dataset.json", "-f", "json")
+    add("seg_dataset_json_regions", "seg", "s/labels", "s/gt", "--dataset-json", "dataset_regions.json",
+        "--per-class")
+    add("seg_class_names_file", "seg", "s/labels", "s/gt", "--class-names", "@names.txt", "-f", "markdown")
+    add("seg_pairs_file", "seg", "--pairs", "pairs.csv", "-f", "json")
+    add("seg_pairs_stdin", "seg", "--pairs", "-", "-f", "csv", stdin=b"s/labels/a.png,s/gt/a.png\n")
+    add("seg_pattern", "seg", "s/labels", "s/gt", "--pred-pattern", "{name}.png", "-f", "json")
+    add("seg_sample_make_run", "seg", "sample_data/pred_probs", "sample_data/gt", "--class-names", CLASSES,
+        "--per-class")
+    add("seg_sample_labels_json", "seg", "sample_data/pred_labels", "sample_data/gt", "--class-names", CLASSES,
+        "-f", "json")
+    add("seg_sample_all", "seg", "sample_data/pred_probs", "sample_data/gt", "-m", "dice", "-m", "hd95",
+        "-m", "nsd", "-l", "lovasz", "-l", "dice_loss", "--worst", "3")
+    add("seg_sample_boundary_deepmind", "seg", "sample_data/pred_labels", "sample_data/gt", "-m", "hd95", "-m",
+        "assd", "-m", "nsd", "--convention", "deepmind", "--spacing", "0.5,0.8", "-f", "json")
+    add("seg_sample_boundary_medpy", "seg", "sample_data/pred_labels", "sample_data/gt", "-m", "hd", "-m", "hd95",
+        "-m", "assd", "--convention", "medpy", "-f", "csv")
+    add("seg_volumes", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "--class-names",
+        "background,organ,lesion", "-m", "dice", "-m", "hd95", "-m", "assd", "-m", "nsd", "--region", "all=1,2",
+        "-f", "json")
+    add("seg_volumes_table", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "-m", "dice", "-m",
+        "masd", "--nsd-tolerance", "2", "--empty-distance", "374", "--per-class")
+
+    # -- gates, baselines, shards, merge, compare -------------------------------------------------------------
+    add("seg_gate_pass", "seg", "s/pred", "s/gt", "-g", "dice>=0.1", "-g", "min(iou)>=0.01", "-f", "json")
+    add("seg_gate_fail", "seg", "s/pred", "s/gt", "-g", "dice>=0.99", "-g", "p05(dice)>=0.6",
+        "-g", "pooled(iou[1])>0.9")
+    add("seg_gate_fail_junit", "seg", "s/pred", "s/gt", "-g", "dice>=0.99", "-f", "junit")
+    add("seg_baseline_write", "seg", "s/older", "s/gt", "-o", "base.json", "-f", "json", files=("base.json",))
+    add("seg_new_write", "seg", "s/pred", "s/gt", "-o", "new.json", "-f", "json",
+        "--write", "csv=new.csv", "--write", "markdown=new.md", "--write", "junit=new.xml",
+        files=("new.json", "new.csv", "new.md", "new.xml"))
+    add("seg_against_baseline", "seg", "s/pred", "s/gt", "--baseline", "base.json", "-g", "delta(dice)>=-0.5",
+        "-g", "worse(dice,0.05)<=1", "-g", "rel(iou)>=-0.5")
+    add("seg_against_baseline_json", "seg", "s/pred", "s/gt", "-m", "dice", "--baseline", "base.json",
+        "-g", "delta(dice)>=-0.5", "-f", "json")
+    add("seg_shard_1", "seg", "s/pred", "s/gt", "--shard", "1/2", "-f", "json", "-o", "shard1.json",
+        files=("shard1.json",))
+    add("seg_shard_2", "seg", "s/pred", "s/gt", "--shard", "2/2", "-f", "json", "-o", "shard2.json",
+        files=("shard2.json",))
+    add("merge_json", "merge", "shard1.json", "shard2.json", "-f", "json")
+    add("merge_table_gate", "merge", "shard1.json", "shard2.json", "--expect", "2", "-g", "dice>=0.2", "--per-class")
+    add("merge_missing_shard", "merge", "shard1.json", "--expect", "2")
+    for fmt in ("table", "json", "csv", "markdown", "junit", "github", "openmetrics"):
+        add(f"compare_{fmt}", "compare", "base.json", "new.json", "-f", fmt, "--bootstrap", "200")
+    add("compare_gates", "compare", "base.json", "new.json", "-g", "delta(dice)>=0", "-g", "worse(iou,0.01)<=0",
+        "--bootstrap", "100", "--per-class")
+    add("seg_html_report", "seg", "s/pred", "s/gt", "--report", "html", "-g", "dice>=0.3", files=("html/index.html",))
+    add("compare_html_report", "compare", "base.json", "new.json", "--report", "chtml", "--bootstrap", "50",
+        files=("chtml/index.html",))
+
+    # -- seg: bad input -----------------------------------------------------------------------------------------
+    add("seg_missing_folder", "seg", "nowhere", "s/gt")
+    add("seg_same_folder", "seg", "s/gt", "s/gt")
+    add("seg_unknown_metric", "seg", "s/pred", "s/gt", "-m", "dicee")
+    add("seg_bad_gate", "seg", "s/pred", "s/gt", "-g", "dice>>1")
+    add("seg_bad_param", "seg", "s/pred", "s/gt", "-p", "dice.nope=1")
+    add("seg_bad_convention", "seg", "s/pred", "s/gt", "--convention", "pytorch")
+    add("seg_not_available", "seg", "s/pred", "s/gt", "--convention", "smp", "-m", "hd95")
+    add("seg_corrupt", "seg", "bad/pred", "bad/gt")
+    add("seg_corrupt_skip", "seg", "bad/pred", "bad/gt", "--skip-errors", "-f", "json")
+    add("seg_missing_pair", "seg", "s/labels", "part/gt")
+    add("seg_allow_missing", "seg", "s/labels", "part/gt", "--allow-missing", "-f", "json")
+    add("seg_pattern_pairs", "seg", "s/older", "bin/gt", "--pred-pattern", "{name}.png", "--gt-pattern", "{name}.png")
+    add("seg_logits_as_probs", "seg", "s/logits", "s/gt", "--pred-kind", "probs")
+    add("seg_bad_spacing", "seg", "s/labels", "s/gt", "-m", "hd95", "--spacing", "1,0")
+    add("seg_bad_region", "seg", "s/labels", "s/gt", "--region", "x=7")
+    add("seg_bad_shard", "seg", "s/labels", "s/gt", "--shard", "3/2")
+    add("seg_bad_write", "seg", "s/labels", "s/gt", "--write", "nope")
+    add("seg_void_255", "seg", "void/pred", "void/gt", "-m", "dice")
+    add("seg_ignore_all", "seg", "s/labels", "s/gt", "--ignore-index", "0", "--ignore-index", "1",
+        "--ignore-index", "2")
+    add("seg_bad_baseline", "seg", "s/pred", "s/gt", "--baseline", "new.csv", "-g", "delta(dice)>=0")
+    add("seg_baseline_gate_without_baseline", "seg", "s/pred", "s/gt", "-g", "delta(dice)>=0")
+
+    # -- cls ----------------------------------------------------------------------------------------------------
+    for fmt in FORMATS:
+        add(f"cls_probs_{fmt}", "cls", "c/probs.npy", "c/target.npy", "-f", fmt)
+    add("cls_per_sample", "cls", "c/probs.csv", "c/target.csv", "--per-sample", "-f", "json")
+    add("cls_logits", "cls", "c/logits.npy", "c/target.npy", "--pred-kind", "logits", "-f", "json")
+    for convention in CLS_CONVENTIONS:
+        add(f"cls_convention_{convention}", "cls", "c/logits.npy", "c/target.npy", "--pred-kind", "logits",
+            "--convention", convention, "-f", "json")
+        add(f"cls_convention_{convention}_table", "cls", "c/probs.npy", "c/target.npy", "--convention", convention)
+    add("cls_binary", "cls", "c/bin_scores.npy", "c/bin_target.npy", "-f", "json")
+    add("cls_binary_weights", "cls", "c/bin_scores.npy", "c/bin_target.npy", "--weights", "c/weights.npy",
+        "--pos-weight", "2", "-f", "json")
+    add("cls_multilabel", "cls", "c/ml_probs.npy", "c/ml_target.npy", "-f", "json")
+    add("cls_smoothing_hinge", "cls", "c/logits.npy", "c/target.npy", "--pred-kind", "logits", "--label-smoothing",
+        "0.1", "--hinge", "weston_watkins", "--class-weights", "1,2,3", "-f", "json")
+    add("cls_torch_bce_weights", "cls", "c/bin_scores.npy", "c/bin_target.npy", "--convention", "torch",
+        "-l", "bce", "--weights", "c/weights.npy")
+    add("cls_gates", "cls", "c/probs.npy", "c/target.npy", "-g", "accuracy>=0.9", "-g", "ce<=5")
+    add("cls_stdin", "cls", "-", "c/target3.csv", "-f", "json", stdin=b"0.2,0.3,0.5\n0.6,0.2,0.2\n0.1,0.8,0.1\n")
+    add("cls_shape_mismatch", "cls", "c/probs.npy", "c/bin_target.npy")
+    add("cls_logits_as_probs", "cls", "c/logits.npy", "c/target.npy")
+    add("cls_unknown_loss", "cls", "c/probs.npy", "c/target.npy", "-l", "bcee")
+    add("cls_baseline", "cls", "c/probs.npy", "c/target.npy", "-o", "cbase.json", "-f", "json",
+        files=("cbase.json",))
+    add("cls_against_baseline", "cls", "c/logits.npy", "c/target.npy", "--pred-kind", "logits", "--baseline",
+        "cbase.json", "-g", "delta(accuracy)>=0")
+    add("cls_seg_baseline", "cls", "c/probs.npy", "c/target.npy", "--baseline", "base.json", "-g", "delta(ce)>=0")
+    return runs
+
+
+RUNS = _runs()
+
+
+# -------------------------------------------------------------------------------------------------------------
+# Inputs
+# -------------------------------------------------------------------------------------------------------------
+
+
+def _png(path: Path, labels: np.ndarray, mode: str = "L") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(np.asarray(labels, dtype=np.uint8), mode=mode)
+    if mode == "P":
+        image.putpalette([0, 0, 0, 128, 128, 128, 200, 0, 0] + [0, 0, 0] * 253)
+    image.save(path)
+
+
+def _npy(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, array)
+
+
+def _softmax(logits: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def build_inputs(work: Path) -> None:
+    """Write every input the runs read into ``work`` (deterministic: fixed seeds, no clock)."""
+    rng = np.random.default_rng(20261206)
+    h, w, c = 9, 11, 3
+    for i, name in enumerate(("a", "b", "c", "d")):
+        gt = rng.integers(0, c, (h, w)).astype(np.uint8)
+        gt.flat[:c] = np.arange(c)
+        gt[:3, :4] = 0
+        logits = rng.normal(size=(c, h, w))
+        logits[(gt, *np.indices(gt.shape))] += 1.0 + 0.5 * i
+        probs = _softmax(logits, 0).astype(np.float32)
+        _png(work / "s/gt" / f"{name}.png", gt, "P")
+        _npy(work / "s/pred" / f"{name}.npy", probs)
+        _npy(work / "s/logits" / f"{name}.npy", logits.astype(np.float32))
+        _png(work / "s/labels" / f"{name}.png", probs.argmax(axis=0))
+        older = probs.argmax(axis=0)
+        older[rng.uniform(size=older.shape) < 0.2] = i % c  # an earlier, worse model
+        _png(work / "s/older" / f"{name}.png", older)
+        # binary masks stored as 0/1, and a foreground probability map
+        bgt = (gt > 0).astype(np.uint8)
+        bprob = _softmax(logits[:2], 0)[1].astype(np.float32)
+        _png(work / "bin/gt" / f"{name}.png", bgt)
+        _png(work / "bin/pred" / f"{name}.png", (bprob > 0.5).astype(np.uint8))
+        _npy(work / "bin/probs" / f"{name}.npy", bprob)
+        # a void border (255) around labels 0..2
+        vgt = gt.copy()
+        vgt[0, :] = 255
+        _png(work / "void/gt" / f"{name}.png", vgt)
+        if name != "d":
+            _png(work / "part/gt" / f"{name}.png", gt, "P")
+        _png(work / "void/pred" / f"{name}.png", probs.argmax(axis=0))
+    # a prediction folder with a corrupt file, a wrong shape and a missing pair
+    _png(work / "bad/gt/a.png", np.zeros((h, w)))
+    _png(work / "bad/gt/b.png", np.zeros((h, w)))
+    _png(work / "bad/gt/c.png", np.zeros((h, w)))
+    _png(work / "bad/gt/d.png", np.zeros((h, w)))
+    (work / "bad/pred").mkdir(parents=True, exist_ok=True)
+    (work / "bad/pred/a.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    _png(work / "bad/pred/b.png", np.zeros((h + 1, w)))
+    _png(work / "bad/pred/c.png", np.ones((h, w)))
+    _png(work / "bad/pred/d.png", np.full((h, w), 9))
+    (work / "dataset.json").write_text(json.dumps(
+        {"labels": {"background": 0, "road": 1, "building": 2}, "file_ending": ".png"}))
+    (work / "dataset_regions.json").write_text(json.dumps(
+        {"labels": {"background": 0, "road": 1, "building": 2, "built": [1, 2]}, "file_ending": ".png"}))
+    (work / "names.txt").write_text("bg\nroad\nhouse\n")
+    (work / "pairs.csv").write_text("pred,gt\ns/labels/a.png,s/gt/a.png\ns/labels/c.png,s/gt/c.png\n")
+    # classification
+    n, k = 12, 3
+    y = rng.integers(0, k, n)
+    y[:k] = np.arange(k)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), y] += 1.5
+    probs = _softmax(logits, 1)
+    _npy(work / "c/probs.npy", probs)
+    _npy(work / "c/logits.npy", logits)
+    _npy(work / "c/target.npy", y.astype(np.int64))
+    np.savetxt(work / "c/probs.csv", probs, delimiter=",", header="p0,p1,p2", comments="", fmt="%.17g")
+    np.savetxt(work / "c/target.csv", y, fmt="%d", header="label", comments="")
+    (work / "c/target3.csv").write_text("2\n0\n1\n")
+    by = rng.integers(0, 2, n)
+    by[:2] = (0, 1)
+    _npy(work / "c/bin_scores.npy", np.clip(by * 0.6 + rng.uniform(0, 0.4, n), 0, 1))
+    _npy(work / "c/bin_target.npy", by.astype(np.int64))
+    _npy(work / "c/weights.npy", rng.uniform(0.5, 2.0, n))
+    ml = (rng.uniform(size=(n, k)) > 0.5).astype(np.int64)
+    _npy(work / "c/ml_probs.npy", np.clip(ml * 0.5 + rng.uniform(0, 0.5, (n, k)), 0, 1))
+    _npy(work / "c/ml_target.npy", ml)
+    (work / "sample_data").symlink_to(ROOT / "sample_data")
+
+
+# -------------------------------------------------------------------------------------------------------------
+# Running
+# -------------------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _process_state(work: Path, argv: list[str], stdin: bytes | None) -> Iterator[tuple[io.BytesIO, io.BytesIO]]:
+    saved = (os.getcwd(), sys.argv, sys.stdin, sys.stdout, sys.stderr, dict(os.environ), sys.modules["__main__"])
+    out, err = io.BytesIO(), io.BytesIO()
+    try:
+        os.chdir(work)
+        for name in CLEARED_ENV:
+            os.environ.pop(name, None)
+        sys.argv = ["lossctl", *argv]
+        sys.modules["__main__"] = types.ModuleType("__main__")  # click names the program after sys.argv[0]
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
+        sys.stdout = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=True)
+        sys.stderr = io.TextIOWrapper(err, encoding="utf-8", newline="\n", write_through=True)
+        yield out, err
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os.chdir(saved[0])
+        sys.argv, sys.stdin, sys.stdout, sys.stderr = saved[1:5]
+        os.environ.clear()
+        os.environ.update(saved[5])
+        sys.modules["__main__"] = saved[6]
+
+
+def execute(run: Run, work: Path) -> str:
+    """Run one corpus entry in ``work`` and return the text that records all it produced."""
+    from lossctl import cli
+
+    with _process_state(work, list(run.args), run.stdin) as (out, err):
+        try:
+            cli.main()
+            code: object = "returned without sys.exit"
+        except SystemExit as done:
+            code = 0 if done.code is None else done.code
+        sys.stdout.flush()
+        sys.stderr.flush()
+        stdout, stderr = out.getvalue(), err.getvalue()
+    parts = [f"$ lossctl {' '.join(run.args)}", f"exit: {code}", "--- stdout", stdout.decode("utf-8", "replace"),
+             "--- stderr", stderr.decode("utf-8", "replace")]
+    for name in run.files:
+        path = work / name
+        if not path.exists():
+            parts += [f"--- file {name}: absent"]
+        elif name.endswith(".html"):  # embedded pictures: kept as a digest
+            parts += [f"--- file {name}: sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}"]
+        else:
+            parts += [f"--- file {name}", path.read_text(encoding="utf-8")]
+    return "\n".join(parts)
+
+
+def expected_path(run: Run) -> Path:
+    return EXPECTED / f"{run.name}.txt"
+
+
+def main(names: list[str]) -> int:
+    import tempfile
+
+    unknown = set(names) - {run.name for run in RUNS}
+    if unknown:
+        print(f"unknown runs: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    EXPECTED.mkdir(exist_ok=True)
+    if not names:
+        for stale in EXPECTED.glob("*.txt"):
+            stale.unlink()
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        build_inputs(work)
+        for run in RUNS:  # every run, in order: later runs read what earlier ones wrote
+            text = execute(run, work)
+            if not names or run.name in names:
+                expected_path(run).write_text(text, encoding="utf-8")
+    print(f"wrote {len(names) or len(RUNS)} runs to {EXPECTED.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main(sys.argv[1:]))
