@@ -40,7 +40,7 @@ bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md (the torch baseline runs in 
 
 golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV): `make refenv`)
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg.py
-	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg_presets.py
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg_conventions.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_cls.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_conventions.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_boundary.py

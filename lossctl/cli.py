@@ -300,8 +300,8 @@ def _writer(name: str, worst: int | None, compare: bool = False, per_image: bool
     import functools
     import inspect
 
-    from lossctl.ci_formats import COMPARE_WRITERS, DEFAULT_WORST
-    from lossctl.report import WRITERS
+    from lossctl.report import COMPARE_WRITERS, WRITERS
+    from lossctl.report.ci import DEFAULT_WORST
 
     writer = (COMPARE_WRITERS if compare else WRITERS)[name]
     if name == "table" and not compare:  # the table decides how many rows fit unless told (worst None)
@@ -335,7 +335,7 @@ def _load_baseline(path: Path | None, command: str, class_names: tuple[str, ...]
     class names than the run gives (exit 2): the report would have these names, and compare would refuse it."""
     if path is None:
         return None
-    from lossctl.compare import load_report
+    from lossctl.engine.compare import load_report
 
     base = load_report(path)
     if base["command"] != command:
@@ -353,7 +353,7 @@ def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path:
     """Check the baseline against the new report (classes: exit 2), print notes, add the baseline gates."""
     if base is None:
         return
-    from lossctl.compare import add_baseline_gates, check_compatible, validate_compare_gates
+    from lossctl.engine.compare import add_baseline_gates, check_compatible, validate_compare_gates
 
     notes = check_compatible(base, document, f"--baseline {path}")
     validate_compare_gates([g for g in gates if g.against is not None], base, document)
@@ -368,7 +368,7 @@ def _github_annotations(document: dict[str, Any]) -> None:
     workflow commands from both output streams, and stdout may carry the report into a pipe."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
-    from lossctl.compare import gate_threshold_text
+    from lossctl.engine.compare import gate_threshold_text
 
     for g in document["gates"]:
         if not g["passed"]:
@@ -523,9 +523,9 @@ def seg_command(
 ) -> None:
     """Evaluate segmentation predictions against ground-truth masks or volumes (files or folders)."""
     from lossctl import registry
-    from lossctl.gates import parse_gate
-    from lossctl.io import parse_memory
-    from lossctl.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
+    from lossctl.engine.gates import parse_gate
+    from lossctl.io.files import parse_memory
+    from lossctl.engine.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
                              select_shard)
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
@@ -658,7 +658,7 @@ def _parse_regions(items: list[str], classes: tuple[str, ...], num_classes: int 
 
 def _check_boundary_options(config: Any) -> None:
     """Boundary metrics exist under lossctl, monai, medpy and deepmind, each with the metrics it defines."""
-    from lossctl import boundary
+    from lossctl.metrics import boundary
 
     for name in config.boundary_names():
         rule = boundary.CONVENTIONS.get(config.convention)
@@ -673,9 +673,9 @@ def _check_boundary_options(config: Any) -> None:
 
 def _absent_listed_files(pairs: list[Any]) -> list[Any]:
     """A failure for each listed pair with a file that does not exist (the other pairs are evaluated)."""
-    from lossctl.io import display_path
-    from lossctl.pairing import absent_files
-    from lossctl.seg import PairFailure
+    from lossctl.io.files import display_path
+    from lossctl.dataset.pairing import absent_files
+    from lossctl.engine.seg import PairFailure
 
     return [PairFailure(str(path), f"{display_path(path)}: no such {side} file ({pair.origin}); fix the path "
                         "(relative paths are read from the list's folder), or pass --allow-missing to leave such "
@@ -686,8 +686,8 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
                  gt_pattern: str | None, output: str | None) -> tuple[Any, dict[str, str]]:
     """Pair PRED and GT (by name, or by name patterns), or read the list of pairs; also return the report's
     ``config`` entries that say where the pairs came from."""
-    from lossctl.datasets import decode_text
-    from lossctl.pairing import compile_pattern, pair_files, read_pairs, read_pairs_file
+    from lossctl.dataset.descriptions import decode_text
+    from lossctl.dataset.pairing import compile_pattern, pair_files, read_pairs, read_pairs_file
 
     if pairs is not None:
         if pred is not None or gt is not None:
@@ -757,8 +757,8 @@ def _dataset_options(num_classes: int | None, class_names: str | None, dataset_j
                      ignore_index: tuple[int, ...], pred_kind: str) -> dict[str, Any]:
     """The class names and count, ignored values and label maps of a seg run, from --num-classes,
     --class-names (or @FILE), --dataset-json, --label-map, --pred-label-map and --unmapped."""
-    from lossctl.datasets import read_class_names, read_dataset_json
-    from lossctl.label_maps import check_classes, parse_label_map
+    from lossctl.dataset.descriptions import read_class_names, read_dataset_json
+    from lossctl.dataset.label_maps import check_classes, parse_label_map
 
     maps = {flag: _flagged(flag, parse_label_map, spec)
             for flag, spec in (("--label-map", label_map), ("--pred-label-map", pred_label_map)) if spec is not None}
@@ -857,10 +857,10 @@ def cls_command(
     worst: WorstOpt = None,
 ) -> None:
     """Evaluate classification predictions (N samples) against targets."""
-    from lossctl import io as lio
+    from lossctl.io import files as lio
     from lossctl import registry
-    from lossctl.cls import ClsConfig, build_report
-    from lossctl.gates import parse_gate, validate_gates
+    from lossctl.engine.cls import ClsConfig, build_report
+    from lossctl.engine.gates import parse_gate, validate_gates
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:
@@ -940,8 +940,8 @@ def merge_command(
     """Combine sharded `lossctl seg --shard K/N -f json` reports into the report of the whole run."""
     import json
 
-    from lossctl.gates import parse_gate, validate_gates
-    from lossctl.seg import merge_reports
+    from lossctl.engine.gates import parse_gate, validate_gates
+    from lossctl.engine.seg import merge_reports
 
     documents = []
     for path in reports:
@@ -996,8 +996,8 @@ def compare_command(
     report: ReportDirOpt = None,
 ) -> None:
     """Compare a new report with a baseline: deltas, paired bootstrap intervals, images that got worse, gates."""
-    from lossctl.compare import check_compatible, compare_reports, load_report, validate_compare_gates
-    from lossctl.gates import parse_gate
+    from lossctl.engine.compare import check_compatible, compare_reports, load_report, validate_compare_gates
+    from lossctl.engine.gates import parse_gate
 
     gates = [parse_gate(g) for g in gate or []]
     _check_output_path(output, [base, new])
@@ -1044,7 +1044,7 @@ def _write_report_dir(document: dict[str, Any], directory: Path | None, worst: i
                       config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> None:
     if directory is None:
         return
-    from lossctl.html_report import write_report
+    from lossctl.report.html import write_report
 
     try:
         write_report(document, directory, worst=10 if worst is None else worst, config=config, compared=compared)
@@ -1059,7 +1059,7 @@ def losses_command(
     output_format: Annotated[str, typer.Option("--format", "-f", help="table or markdown")] = "table",
 ) -> None:
     """List every loss and metric (or explain one): task, input, direction, parameters, formula."""
-    from lossctl.catalogue import explain, render
+    from lossctl.report.catalogue import explain, render
 
     sys.stdout.write(explain(name) if name else render(output_format))
 
@@ -1135,7 +1135,7 @@ def _with_file(error: LossctlError, file: str) -> LossctlError:
 def _check_gates_against_data(document: dict[str, Any]) -> None:
     """After the report is written: refuse gates on values no image gave (a loss of label predictions) or on a
     class the data does not have (a usage error, exit 2)."""
-    from lossctl.gates import class_index, parse_gate
+    from lossctl.engine.gates import class_index, parse_gate
 
     if not document["summary"]["count"]:
         return

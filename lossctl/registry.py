@@ -25,10 +25,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lossctl import boundary, metrics
+from lossctl.metrics import boundary, overlap
 from lossctl.convention import CONVENTIONS, Impl, Param
 from lossctl.errors import NotAvailable, UsageError
-from lossctl.losses import cls_presets, seg_presets
+from lossctl.losses import cls_conventions, seg_conventions
 
 INF = math.inf
 
@@ -45,7 +45,7 @@ class Spec:
     conventions: Mapping[str, Impl] = field(repr=False)
     per_class: bool = False
     #: Computed only when asked for by name: the boundary metrics, which need spacing and distance maps. Their
-    #: Impl functions take label maps (see :mod:`lossctl.boundary`), not a confusion matrix; the engine computes
+    #: Impl functions take label maps (see :mod:`lossctl.metrics.boundary`), not a confusion matrix; the engine computes
     #: every requested one from the same two distance sets.
     opt_in: bool = False
 
@@ -121,24 +121,24 @@ class Spec:
 
 
 SEG_SPECS: tuple[Spec, ...] = (
-    Spec("dice", "seg", "metric", True, (0.0, 1.0), "mean_c 2TP/(2TP+FP+FN)", metrics.TABLE["dice"], True),
-    Spec("iou", "seg", "metric", True, (0.0, 1.0), "mean_c TP/(TP+FP+FN)", metrics.TABLE["iou"], True),
-    Spec("precision", "seg", "metric", True, (0.0, 1.0), "mean_c TP/(TP+FP)", metrics.TABLE["precision"], True),
-    Spec("recall", "seg", "metric", True, (0.0, 1.0), "mean_c TP/(TP+FN)", metrics.TABLE["recall"], True),
-    Spec("accuracy", "seg", "metric", True, (0.0, 1.0), "sum_c TP_c / N_valid", metrics.TABLE["accuracy"]),
-    Spec("ce", "seg", "loss", False, (0.0, INF), "mean_n -log p[n, y_n]", seg_presets.TABLE["ce"]),
+    Spec("dice", "seg", "metric", True, (0.0, 1.0), "mean_c 2TP/(2TP+FP+FN)", overlap.TABLE["dice"], True),
+    Spec("iou", "seg", "metric", True, (0.0, 1.0), "mean_c TP/(TP+FP+FN)", overlap.TABLE["iou"], True),
+    Spec("precision", "seg", "metric", True, (0.0, 1.0), "mean_c TP/(TP+FP)", overlap.TABLE["precision"], True),
+    Spec("recall", "seg", "metric", True, (0.0, 1.0), "mean_c TP/(TP+FN)", overlap.TABLE["recall"], True),
+    Spec("accuracy", "seg", "metric", True, (0.0, 1.0), "sum_c TP_c / N_valid", overlap.TABLE["accuracy"]),
+    Spec("ce", "seg", "loss", False, (0.0, INF), "mean_n -log p[n, y_n]", seg_conventions.TABLE["ce"]),
     Spec("focal", "seg", "loss", False, (0.0, INF), "mean_n -a_n (1 - p[n, y_n])^gamma log p[n, y_n]",
-         seg_presets.TABLE["focal"]),
+         seg_conventions.TABLE["focal"]),
     Spec("dice_loss", "seg", "loss", False, (0.0, 1.0), "mean_c 1 - (2TP + 2s)/max(P + G + 2s, eps)",
-         seg_presets.TABLE["dice_loss"], True),
+         seg_conventions.TABLE["dice_loss"], True),
     Spec("jaccard_loss", "seg", "loss", False, (0.0, 1.0), "mean_c 1 - (TP + s)/max(P + G - TP + s, eps)",
-         seg_presets.TABLE["jaccard_loss"], True),
+         seg_conventions.TABLE["jaccard_loss"], True),
     Spec("tversky_loss", "seg", "loss", False, (0.0, 1.0),
-         "mean_c 1 - (TP + s)/max(TP + alpha FP + beta FN + s, eps)", seg_presets.TABLE["tversky_loss"], True),
+         "mean_c 1 - (TP + s)/max(TP + alpha FP + beta FN + s, eps)", seg_conventions.TABLE["tversky_loss"], True),
     Spec("focal_tversky_loss", "seg", "loss", False, (0.0, 1.0), "(mean_c 1 - T_c)^gamma, T_c the Tversky index",
-         seg_presets.TABLE["focal_tversky_loss"], True),
+         seg_conventions.TABLE["focal_tversky_loss"], True),
     Spec("lovasz", "seg", "loss", False, (0.0, INF), "Lovász extension of the Jaccard loss over sorted errors",
-         seg_presets.TABLE["lovasz"], True),
+         seg_conventions.TABLE["lovasz"], True),
     Spec("hd", "seg", "metric", False, (0.0, INF), "max(max d(A->B), max d(B->A))", boundary.TABLE["hd"], True,
          opt_in=True),
     Spec("hd95", "seg", "metric", False, (0.0, INF), "p-th percentile of the surface distances (by convention)",
@@ -153,25 +153,25 @@ SEG_SPECS: tuple[Spec, ...] = (
 
 CLS_SPECS: tuple[Spec, ...] = (
     Spec("bce", "cls", "loss", False, (0.0, INF), "-[y log p + (1-y) log(1-p)] per element",
-         cls_presets.TABLE["bce"]),
+         cls_conventions.TABLE["bce"]),
     Spec("weighted_bce", "cls", "loss", False, (0.0, INF), "-[w+ y log p + (1-y) log(1-p)], w+ = pos_weight",
-         cls_presets.TABLE["weighted_bce"]),
+         cls_conventions.TABLE["weighted_bce"]),
     Spec("cce", "cls", "loss", False, (0.0, INF), "-sum_c w_c q_c log p_c (one-hot or soft q)",
-         cls_presets.TABLE["cce"]),
+         cls_conventions.TABLE["cce"]),
     Spec("sparse_cce", "cls", "loss", False, (0.0, INF), "-w_y log p_y (class-index targets)",
-         cls_presets.TABLE["sparse_cce"]),
+         cls_conventions.TABLE["sparse_cce"]),
     Spec("label_smoothing_ce", "cls", "loss", False, (0.0, INF),
-         "(1-eps) w_y (-log p_y) + (eps/C) sum_c w_c (-log p_c)", cls_presets.TABLE["label_smoothing_ce"]),
-    Spec("focal", "cls", "loss", False, (0.0, INF), "-a_t (1-p_t)^gamma log p_t", cls_presets.TABLE["focal"]),
-    Spec("hinge", "cls", "loss", False, (0.0, INF), "max(0, 1 - y f), y in {-1,+1}", cls_presets.TABLE["hinge"]),
-    Spec("squared_hinge", "cls", "loss", False, (0.0, INF), "max(0, 1 - y f)^2", cls_presets.TABLE["squared_hinge"]),
+         "(1-eps) w_y (-log p_y) + (eps/C) sum_c w_c (-log p_c)", cls_conventions.TABLE["label_smoothing_ce"]),
+    Spec("focal", "cls", "loss", False, (0.0, INF), "-a_t (1-p_t)^gamma log p_t", cls_conventions.TABLE["focal"]),
+    Spec("hinge", "cls", "loss", False, (0.0, INF), "max(0, 1 - y f), y in {-1,+1}", cls_conventions.TABLE["hinge"]),
+    Spec("squared_hinge", "cls", "loss", False, (0.0, INF), "max(0, 1 - y f)^2", cls_conventions.TABLE["squared_hinge"]),
     Spec("multiclass_hinge", "cls", "loss", False, (0.0, INF),
          "crammer_singer: max(0, 1 - f_y + max_{j!=y} f_j); weston_watkins: sum_{j!=y} max(0, 1 - f_y + f_j)",
-         cls_presets.TABLE["multiclass_hinge"]),
-    Spec("accuracy", "cls", "metric", True, (0.0, 1.0), "mean_n [hard_n = y_n]", cls_presets.TABLE["accuracy"]),
-    Spec("precision", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FP)", cls_presets.TABLE["precision"]),
-    Spec("recall", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FN)", cls_presets.TABLE["recall"]),
-    Spec("f1", "cls", "metric", True, (0.0, 1.0), "2TP/(2TP+FP+FN)", cls_presets.TABLE["f1"]),
+         cls_conventions.TABLE["multiclass_hinge"]),
+    Spec("accuracy", "cls", "metric", True, (0.0, 1.0), "mean_n [hard_n = y_n]", cls_conventions.TABLE["accuracy"]),
+    Spec("precision", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FP)", cls_conventions.TABLE["precision"]),
+    Spec("recall", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FN)", cls_conventions.TABLE["recall"]),
+    Spec("f1", "cls", "metric", True, (0.0, 1.0), "2TP/(2TP+FP+FN)", cls_conventions.TABLE["f1"]),
 )
 
 REGISTRY: dict[tuple[str, str], Spec] = {(s.task, s.name): s for s in SEG_SPECS + CLS_SPECS}

@@ -25,7 +25,7 @@ def test_importing_the_api_does_not_import_the_cli_stack():
 
 def test_a_run_without_boundary_metrics_does_not_import_scipy():
     """scipy.ndimage costs about 0.2 s of CPU to import: only the boundary metrics need it, on first use."""
-    code = ("import sys; import lossctl.cli, lossctl.seg, lossctl.registry; "
+    code = ("import sys; import lossctl.cli, lossctl.engine.seg, lossctl.registry; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -41,7 +41,7 @@ def test_functional_api_matches_the_registry(rng):
     logits = rng.normal(size=(3, 8, 9))
     target = rng.integers(0, 3, (8, 9))
     from lossctl import registry
-    from lossctl.seg_input import prepare
+    from lossctl.inputs.seg import prepare
 
     x = prepare(logits, target, kind="logits")
     for name, fn in [("ce", losses.cross_entropy), ("focal", losses.focal), ("dice_loss", losses.dice_loss),

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.confusion import confusion_matrix
-from lossctl.seg_input import ChunkedInput, chunk_rows, prepare
+from lossctl.metrics.confusion import confusion_matrix
+from lossctl.inputs.seg import ChunkedInput, chunk_rows, prepare
 
 LOSSES = [s for s in registry.specs("seg") if s.kind == "loss"]
 

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from test_cli_support import C, confusion, dice_per_class, make_seg_set, nanmean, write_cls_inputs, write_label_png  # noqa: F401
 
-from lossctl import ci_formats, compare
+from lossctl.engine import compare
+from lossctl.report import ci as ci_formats
 from lossctl.errors import InputError, UsageError
-from lossctl.gates import parse_gate, unique_gates
+from lossctl.engine.gates import parse_gate, unique_gates
 
 CLASSES = "bg,road,car"
 
@@ -568,7 +569,7 @@ def _github_worst(text):
 def test_cls_gated_metric_ranks_by_the_first_loss_everywhere(tmp_path, cli):
     """A cls metric has no per-sample values: every list ranks by the first loss the rows hold, not by the gated
     metric (which gave an empty github list), and the github rows carry no columns of dashes for metrics."""
-    from lossctl.report import worst_rows
+    from lossctl.report.flat import worst_rows
 
     c = write_cls_inputs(tmp_path / "cls", n=12)
     args = ("cls", c["probs_npy"], c["target_npy"], "--per-sample", "-g", "accuracy>=0.99")
@@ -588,7 +589,7 @@ def test_cls_gated_metric_ranks_by_the_first_loss_everywhere(tmp_path, cli):
 
 
 def test_undefined_values_rank_last_and_ties_keep_the_document_order():
-    from lossctl.report import worst_rows
+    from lossctl.report.flat import worst_rows
 
     rows = [("10", {"cce": 0.5}), ("2", {"cce": None}), ("3", {"cce": 0.5}), ("4", {"cce": 0.9})]
     doc = _doc("cls", rows)

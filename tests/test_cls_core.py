@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.cls import ClsConfig
-from lossctl.cls_input import prepare_inputs
+from lossctl.engine.cls import ClsConfig
+from lossctl.inputs.cls import prepare_inputs
 from lossctl.errors import InputError
 from lossctl.losses import classification as cls
 
@@ -173,7 +173,7 @@ def test_binary_losses_refuse_class_weights():
 
 
 def test_ignored_samples_are_left_out_of_the_per_sample_statistics():
-    from lossctl.cls import build_report
+    from lossctl.engine.cls import build_report
 
     config = ClsConfig(values=("sparse_cce",), ignore_index=-100)
     x = config.prepare(np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5]]), np.array([0, -100, 1]), None, "probs")
@@ -197,6 +197,6 @@ def test_the_python_api_does_not_import_the_engines():
 
     code = ("import sys, numpy as np; from lossctl import losses; "
             "losses.classification_loss('bce', np.array([0.9, 0.2]), np.array([1, 0])); "
-            "print(sorted(m for m in sys.modules if m in ('lossctl.cls', 'lossctl.seg', 'lossctl.cli', 'typer', 'rich')))")
+            "print(sorted(m for m in sys.modules if m in ('lossctl.engine.cls', 'lossctl.engine.seg', 'lossctl.cli', 'typer', 'rich')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

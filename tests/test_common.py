@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.seg_input import prepare
+from lossctl.inputs.seg import prepare
 
 PAIRS = [(s, c) for s, c in registry.pairs("seg") if not s.opt_in]  # boundary: test_volumes.py
 IDS = [f"{s.name}-{c}" for s, c in PAIRS]

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.cls import ClsConfig, build_report
-from lossctl.cls_input import prepare_inputs
+from lossctl.engine.cls import ClsConfig, build_report
+from lossctl.inputs.cls import prepare_inputs
 
 PAIRS = registry.pairs("cls")
 IDS = [f"{s.name}-{c}" for s, c in PAIRS]

@@ -1,4 +1,4 @@
-"""lossctl.datasets: nnU-Net dataset.json (v1 and v2 label forms, the ignore label, regions) and class-name files."""
+"""lossctl.dataset.descriptions: nnU-Net dataset.json (v1 and v2 label forms, the ignore label, regions) and class-name files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lossctl.datasets import DatasetDescription, parse_dataset_json, read_class_names, read_dataset_json
+from lossctl.dataset.descriptions import DatasetDescription, parse_dataset_json, read_class_names, read_dataset_json
 from lossctl.errors import InputError, UsageError
 
 

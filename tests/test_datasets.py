@@ -649,7 +649,7 @@ def test_cityscapes_predictions_in_train_ids(cli, tmp_path):
 
 
 def parse_map(spec: str) -> Any:
-    from lossctl.label_maps import parse_label_map
+    from lossctl.dataset.label_maps import parse_label_map
 
     return parse_label_map(spec)
 

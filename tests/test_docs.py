@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lossctl import registry
-from lossctl.catalogue import generated_blocks
+from lossctl.report.catalogue import generated_blocks
 from lossctl.cli import app
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossctl.boundary import BOUNDARY_METRICS, CONVENTIONS, boundary_metrics, image_diagonal
+from lossctl.metrics.boundary import BOUNDARY_METRICS, CONVENTIONS, boundary_metrics, image_diagonal
 
 HERE = Path(__file__).parent / "golden"
 DOC = json.loads((HERE / "boundary.json").read_text())

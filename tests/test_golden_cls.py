@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.cls import ClsConfig
+from lossctl.engine.cls import ClsConfig
 
 HERE = Path(__file__).parent / "golden"
 DOC = json.loads((HERE / "cls.json").read_text())

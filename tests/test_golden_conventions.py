@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.cls import ClsConfig
-from lossctl.pairing import Pair
-from lossctl.seg import ImageOutcome, SegConfig, build_report
-from lossctl.seg_input import prepare
+from lossctl.engine.cls import ClsConfig
+from lossctl.dataset.pairing import Pair
+from lossctl.engine.seg import ImageOutcome, SegConfig, build_report
+from lossctl.inputs.seg import prepare
 
 HERE = Path(__file__).parent / "golden"
 DOC = json.loads((HERE / "conventions.json").read_text())

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossctl import metrics, registry
-from lossctl.seg_input import prepare
+from lossctl import registry
+from lossctl.metrics import overlap as metrics
+from lossctl.inputs.seg import prepare
 
 HERE = Path(__file__).parent / "golden"
 DOC = json.loads((HERE / "seg.json").read_text())

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from test_cli_support import make_seg_set, write_label_png, write_npy  # noqa: F401
 
-from lossctl.html_report import COLOURS, outcome_map, render_overlay
+from lossctl.report.html import COLOURS, outcome_map, render_overlay
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),

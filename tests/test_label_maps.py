@@ -1,4 +1,4 @@
-"""lossctl.label_maps: parsing every SPEC form, the built-ins against their published definitions, and applying a
+"""lossctl.dataset.label_maps: parsing every SPEC form, the built-ins against their published definitions, and applying a
 map through a lookup table over the stored dtype (narrow output, no wide copy)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from lossctl.errors import UsageError
-from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map, check_classes, parse_label_map
+from lossctl.dataset.label_maps import LabelMap, UnmappedValueError, apply_label_map, check_classes, parse_label_map
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

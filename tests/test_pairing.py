@@ -1,4 +1,4 @@
-"""Tests of lossctl.pairing: matching prediction files to ground-truth files by relative name."""
+"""Tests of lossctl.dataset.pairing: matching prediction files to ground-truth files by relative name."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lossctl.errors import InputError, PairingError, UsageError
-from lossctl.pairing import Pair, Pairing, compile_pattern, pair_files, read_pairs
+from lossctl.dataset.pairing import Pair, Pairing, compile_pattern, pair_files, read_pairs
 
 
 def touch(root: Path, *names: str) -> None:

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lossctl import registry
-from lossctl.metrics import summarize
-from lossctl.seg_input import prepare
+from lossctl.metrics.overlap import summarize
+from lossctl.inputs.seg import prepare
 
 SPECS = [s for s in registry.specs("seg") if not s.opt_in]  # boundary metrics: test_volumes.py, test_golden_boundary.py
 IDS = [s.name for s in SPECS]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_cli_support import make_seg_set, write_label_png  # noqa: F401  (cli is a fixture)
 
-from lossctl import seg as seg_engine
+from lossctl.engine import seg as seg_engine
 
 
 def test_keyboard_interrupt_exits_130_without_traceback(cli, seg, monkeypatch):
@@ -241,7 +241,7 @@ def test_a_closed_stdout_exits_141_quietly(seg):
 
 
 def test_workers_split_into_processes_or_threads_without_changing_the_report(cli, tmp_path):
-    from lossctl.seg import _split_workers
+    from lossctl.engine.seg import _split_workers
 
     assert _split_workers(2, 4) == (2, 1) and _split_workers(2, 3) == (1, 2) and _split_workers(1, 100) == (1, 1)
     data = make_seg_set(tmp_path / "d", names=tuple("abcde"))

@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from lossctl import metrics, registry
+from lossctl import registry
+from lossctl.metrics import overlap as metrics
 from lossctl.errors import InputError, ShapeMismatchError
 from lossctl.losses import segmentation as seg
-from lossctl.seg_input import prepare
+from lossctl.inputs.seg import prepare
 
 
 def value(name, pred, target, **kw):

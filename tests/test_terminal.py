@@ -1,6 +1,6 @@
 """The table format (``-f table``) fits the width: every layout rendered through Rich at fixed widths.
 
-Documents come from real runs (``-f json``); :func:`lossctl.report.write_table` renders them at 80 and 120
+Documents come from real runs (``-f json``); :func:`lossctl.report.flat.write_table` renders them at 80 and 120
 columns, and no line may be wider. The summary must show every value's mean as the JSON has it, class names
 stay whole, the worst images follow each value's direction, colour appears only on a terminal, and the bytes
 written to a pipe are the same from one run to the next.
@@ -21,8 +21,8 @@ from rich.cells import cell_len
 from test_cli_support import run_subprocess, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
 
 from lossctl import registry
-from lossctl.report import write_table
-from lossctl.terminal import DEFAULT_WORST, FULL_ROWS, PIPE_WIDTH, worst_rows
+from lossctl.report.flat import write_table
+from lossctl.report.table import DEFAULT_WORST, FULL_ROWS, PIPE_WIDTH, worst_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -387,14 +387,14 @@ def _worse_copy(doc: dict[str, Any], factor: float = 0.9) -> dict[str, Any]:
 
 
 def _compare(base: dict[str, Any], new: dict[str, Any], *gates: str) -> dict[str, Any]:
-    from lossctl.compare import compare_reports
-    from lossctl.gates import parse_gate
+    from lossctl.engine.compare import compare_reports
+    from lossctl.engine.gates import parse_gate
 
     return compare_reports(base, new, [parse_gate(g) for g in gates], resamples=200, worst=10)
 
 
 def render_compare(doc: dict[str, Any], width: int, **view: Any) -> str:
-    from lossctl.ci_formats import write_compare_table
+    from lossctl.report.ci import write_compare_table
 
     buffer = io.StringIO()
     write_compare_table(doc, buffer, width=width, **view)

@@ -16,8 +16,9 @@ import nrrd
 import numpy as np
 import pytest
 
-from lossctl import io, registry
-from lossctl.boundary import BOUNDARY_METRICS, CONVENTIONS, boundary_metrics, image_diagonal
+from lossctl import registry
+from lossctl.io import files as io
+from lossctl.metrics.boundary import BOUNDARY_METRICS, CONVENTIONS, boundary_metrics, image_diagonal
 
 SPACING = (0.8, 1.2, 2.5)
 
@@ -341,7 +342,7 @@ def test_concentric_spheres_are_their_radius_difference_apart():
 def test_surfel_area_of_one_voxel_is_its_octahedron():
     # marching cubes puts an octahedron with vertices at the six face centres around a lone voxel: 8 triangles
     # of area |(s1 s2, s0 s2, s0 s1)| / 8 each; a lone pixel's contour is a diamond of 4 half-diagonals
-    from lossctl.boundary import surfel_surface
+    from lossctl.metrics.boundary import surfel_surface
 
     s0, s1, s2 = SPACING
     _, areas = surfel_surface(np.pad(np.ones((1, 1, 1), bool), 1), SPACING)
@@ -352,7 +353,7 @@ def test_surfel_area_of_one_voxel_is_its_octahedron():
 
 def test_sphere_surfel_area_is_close_to_4_pi_r_squared():
     # a voxelised sphere's marching-cubes surface is a little larger than the smooth sphere (its staircase)
-    from lossctl.boundary import surfel_surface
+    from lossctl.metrics.boundary import surfel_surface
 
     n, s, radius = 64, 0.5, 12.0
     x = (np.arange(n) - n / 2 + 0.5) * s

@@ -172,7 +172,7 @@ def engines(pred: np.ndarray, gt: np.ndarray) -> list[tuple[str, str]]:
     """Per-class distance-set timings of the engines on one volume's crops (voxel surfaces)."""
     from scipy import ndimage
 
-    from lossctl import boundary
+    from lossctl.metrics import boundary
 
     rows = []
     boxes_p = ndimage.find_objects(pred)
@@ -213,7 +213,7 @@ def engines(pred: np.ndarray, gt: np.ndarray) -> list[tuple[str, str]]:
 
 
 def profile(pred: np.ndarray, gt: np.ndarray) -> str:
-    from lossctl.boundary import boundary_metrics
+    from lossctl.metrics.boundary import boundary_metrics
 
     classes = [(k,) for k in range(1, CLASSES)]
     boundary_metrics(pred, gt, classes, METRICS, spacing=SPACING)

@@ -4,7 +4,7 @@ DeepMind's surface-distance measures a 3D surface by the triangles marching cube
 voxels (256 inside/outside codes). The area vectors of those triangles are numbers, not code: this script reads
 them from the installed ``surface_distance`` package once and stores them, times 8 (they are multiples of 1/8),
 as a small int8 table. lossctl computes the surfel areas for any spacing from that table
-(``lossctl.boundary.surfel_area_table``).
+(``lossctl.metrics.boundary.surfel_area_table``).
 
 Run with the reference environment (REFPY in the Makefile)::
 

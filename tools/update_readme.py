@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lossctl.catalogue import generated_blocks  # noqa: E402
+from lossctl.report.catalogue import generated_blocks  # noqa: E402
 
 #: `make run`'s command (the Makefile's SAMPLE_ARGS, with --per-class).
 QUICK_START = ["seg", "sample_data/pred_probs", "sample_data/gt",

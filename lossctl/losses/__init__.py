@@ -2,7 +2,7 @@
 
 Segmentation losses take one image: ``pred`` (C, *spatial) probabilities or logits (or a *spatial binary
 foreground map) and ``target`` (*spatial) integer labels, plus ``kind="probs"|"logits"`` and the options of
-:func:`lossctl.seg_input.prepare` (``ignore_index``, ``channels_last``...). They return a float. The formulas
+:func:`lossctl.inputs.seg.prepare` (``ignore_index``, ``channels_last``...). They return a float. The formulas
 and conventions are those of ``lossctl losses NAME`` and README.md.
 
 >>> import numpy as np
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lossctl.losses import segmentation as _seg
-from lossctl.seg_input import prepare as _prepare
+from lossctl.inputs.seg import prepare as _prepare
 
 _PREPARE_KEYS = ("ignore_index", "num_classes", "threshold", "channels_last")
 
@@ -108,7 +108,7 @@ def classification_loss(name: str, pred: Any, target: Any, *, kind: str = "probs
     13.333333
     """
     from lossctl import registry
-    from lossctl.cls_input import prepare_inputs
+    from lossctl.inputs.cls import prepare_inputs
 
     x = prepare_inputs(np.asarray(pred), np.asarray(target), None if weights is None else np.asarray(weights),
                        kind, target_kind=target_kind, ignore_index=ignore_index, class_weights=class_weights,

@@ -1,9 +1,9 @@
-r"""Classification losses of a :class:`~lossctl.cls_input.ClsInput`, each peer's arithmetic chosen by its
+r"""Classification losses of a :class:`~lossctl.inputs.cls.ClsInput`, each peer's arithmetic chosen by its
 :class:`Rules` (data), never by a framework's name.
 
 Every loss is ``fn(x, rules=LOSSCTL, **params) -> (value, per_sample)``: ``value`` reduced as the rules say,
 ``per_sample`` the unreduced per-sample losses (before sample weights). Which framework has which loss, and
-which inputs and options it takes, is the conventions table of :mod:`lossctl.losses.cls_presets`: the registry
+which inputs and options it takes, is the conventions table of :mod:`lossctl.losses.cls_conventions`: the registry
 refuses what a row does not take before calling, so nothing here checks availability.
 
 The peers differ in exactly these places (README.md has the table; definitions in the project's reference):
@@ -28,7 +28,7 @@ import numpy as np
 
 from lossctl._numeric import KERAS_EPS, KERAS_HIGH, floored_log, log_sigmoid, log_softmax, mean_over, sigmoid
 from lossctl._numeric import weighted_mean as _weighted_mean
-from lossctl.cls_input import ClsInput
+from lossctl.inputs.cls import ClsInput
 from lossctl.errors import InputError, NotAvailable, UsageError
 
 Result = tuple[float, np.ndarray]

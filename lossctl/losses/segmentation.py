@@ -1,4 +1,4 @@
-r"""Segmentation losses of one image, computed from a :class:`~lossctl.seg_input.SegInput`.
+r"""Segmentation losses of one image, computed from a :class:`~lossctl.inputs.seg.SegInput`.
 
 Every function takes the prepared image ``x`` (valid pixels only: ignored pixels leave numerators *and*
 denominators) and returns ``(value, per_class)``, where ``per_class`` is a (C,) float64 array or ``None``.
@@ -19,7 +19,7 @@ import numpy as np
 
 from lossctl._numeric import nanmean
 from lossctl.errors import UsageError
-from lossctl.seg_input import SegInput
+from lossctl.inputs.seg import SegInput
 
 PerClass = np.ndarray | None
 

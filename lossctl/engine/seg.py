@@ -22,14 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from lossctl import REPORT_SCHEMA, __version__, boundary, geometry, io, metrics, registry
-from lossctl.label_maps import LabelMap, UnmappedValueError, apply_label_map
+from lossctl import REPORT_SCHEMA, __version__, registry
+from lossctl.dataset import geometry
+from lossctl.io import files as io
+from lossctl.metrics import boundary, overlap
+from lossctl.dataset.label_maps import LabelMap, UnmappedValueError, apply_label_map
 from lossctl._numeric import nanmean
 from lossctl.errors import InputError, UsageError
-from lossctl.gates import Gate, check_gates, row_series, validate_gates
-from lossctl.pairing import Pair
+from lossctl.engine.gates import Gate, check_gates, row_series, validate_gates
+from lossctl.dataset.pairing import Pair
 from lossctl.losses import segmentation
-from lossctl.seg_input import ChunkedInput, chunk_rows, prepare
+from lossctl.inputs.seg import ChunkedInput, chunk_rows, prepare
 
 #: The report's ``config`` entries that say where the pairs came from (folders and name patterns, or a list).
 SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
@@ -195,7 +198,7 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
 
 @dataclass
 class LoadedPair:
-    """A pair read as evaluation reads it, up to :func:`~lossctl.seg_input.prepare` (see :func:`load_pair`)."""
+    """A pair read as evaluation reads it, up to :func:`~lossctl.inputs.seg.prepare` (see :func:`load_pair`)."""
 
     pred: io.Loaded
     gt: io.Loaded
@@ -332,7 +335,7 @@ def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore
     values = boundary.boundary_metrics(
         pred_map, gt_map, classes, config.boundary_names(), spacing=spacing, convention=config.convention,
         percentile=config.params_for(registry.get("seg", "hd95")).get("percentile", 95.0),  # MedPy fixes 95
-        tolerances=taus[0] if len(taus) == 1 else taus, both_empty=metrics.EMPTY_VALUES[config.empty],
+        tolerances=taus[0] if len(taus) == 1 else taus, both_empty=overlap.EMPTY_VALUES[config.empty],
         one_empty=_one_empty(config.empty_distance))
     n = len(classes) - len(config.regions)
     for name, v in values.items():
@@ -555,7 +558,7 @@ def merge_reports(documents: Sequence[dict[str, Any]], extra_gates: Sequence[Gat
     taken as reported, and the summary, pooled values and gates are computed again from the union. A gate given
     to the shards and again to the merge is checked once. ``expect`` (N) names the missing and repeated shards.
     """
-    from lossctl.gates import parse_gate, unique_gates
+    from lossctl.engine.gates import parse_gate, unique_gates
 
     if not documents:
         raise UsageError("lossctl merge needs at least one JSON report")
@@ -657,12 +660,12 @@ def _matrix_size(c: int, config: SegConfig) -> int:
 
 
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
-    cm = metrics.pad_confusion(o.confusion, _matrix_size(c, config))
+    cm = overlap.pad_confusion(o.confusion, _matrix_size(c, config))
     values, per_class = _metrics_of(cm, c, config)
     regions = [labels for _, labels in config.regions]
     r = len(regions)
     if regions:  # the "predicted no class" column, if any, lies outside every region
-        extra = metrics.region_scores(cm, regions, config.empty)  # type: ignore[arg-type]
+        extra = overlap.region_scores(cm, regions, config.empty)  # type: ignore[arg-type]
         per_class = {k: np.concatenate([v, extra[k]]) if k in extra else v for k, v in per_class.items()}
     wanted = [s for s in config.selected() if (s.kind == "metric" and not s.opt_in) or s.name in o.losses]
     row_values = {s.name: _nullable_scalar(values[s.name] if s.kind == "metric" else o.losses[s.name])
@@ -670,7 +673,7 @@ def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> dict[str, Any]:
     row_per_class = {s.name: _nullable(per_class[s.name]) for s in wanted if s.name in per_class}
     row_per_class.update({k: (v + [None] * (c - len(v)))[:c] + o.loss_regions.get(k, [None] * r)
                           for k, v in o.loss_per_class.items()})
-    fill = _nullable_scalar(metrics.EMPTY_VALUES[config.empty])  # classes this image does not have
+    fill = _nullable_scalar(overlap.EMPTY_VALUES[config.empty])  # classes this image does not have
     for name, vector in o.boundary.items():
         classes = (vector + [fill] * (c - len(vector)))[:c]
         row_values[name] = _nullable_scalar(nanmean(np.array([_nan(v) for v in classes[1:]], dtype=np.float64)))
@@ -701,7 +704,7 @@ def summarize_rows(rows: Sequence[dict[str, Any]], c: int, config: SegConfig) ->
         total += np.asarray(r["confusion_matrix"], dtype=np.int64)
     pooled_values, pooled_per_class = _metrics_of(total, c, config)
     if config.regions:
-        extra = metrics.region_scores(total, [labels for _, labels in config.regions], config.empty)  # type: ignore
+        extra = overlap.region_scores(total, [labels for _, labels in config.regions], config.empty)  # type: ignore
         pooled_per_class = {k: np.concatenate([v, extra[k]]) if k in extra else v
                             for k, v in pooled_per_class.items()}
     metric_names = [s.name for s in config.selected() if s.kind == "metric" and not s.opt_in]

@@ -2,12 +2,12 @@
 
 The page needs no network: styles are inline, histograms are inline SVG, images are PNG files beside it, so it
 opens from a ``file://`` URL. It holds the summary, the gates, the per-class table, a histogram per value over
-images, and the K worst images (ranked by :func:`lossctl.report.worst_rows`, as every writer ranks them) as
+images, and the K worst images (ranked by :func:`lossctl.report.flat.worst_rows`, as every writer ranks them) as
 error overlays.
 
 An overlay is drawn over the ground truth (classes as shades of grey) from labels recomputed by reading the
-pair again exactly as evaluation reads it (:func:`lossctl.seg.load_pair`, then
-:func:`lossctl.seg_input.prepare` with the run's options).
+pair again exactly as evaluation reads it (:func:`lossctl.engine.seg.load_pair`, then
+:func:`lossctl.inputs.seg.prepare` with the run's options).
 Per pixel, class 0 counting as background:
 
 * true positive (``pred == gt``, gt not 0): bluish green; false positive (gt 0, pred not 0): vermillion;
@@ -136,18 +136,18 @@ def render_overlay(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, num_clas
 
 
 def _seg_config(document: Document, config: Any) -> Any:
-    from lossctl.seg import SegConfig
+    from lossctl.engine.seg import SegConfig
 
     return config if config is not None else SegConfig.from_options(document["config"].get("options") or {})
 
 
 def recompute_labels(row: dict[str, Any], config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Read an image's pair again exactly as evaluation reads it (:func:`lossctl.seg.load_pair`, then
-    :func:`~lossctl.seg_input.prepare`) and return (pred labels, gt labels, valid mask, classes), spatial."""
+    """Read an image's pair again exactly as evaluation reads it (:func:`lossctl.engine.seg.load_pair`, then
+    :func:`~lossctl.inputs.seg.prepare`) and return (pred labels, gt labels, valid mask, classes), spatial."""
     from lossctl.errors import InputError
-    from lossctl.pairing import Pair
-    from lossctl.seg import PairFailure, label_maps, load_pair
-    from lossctl.seg_input import prepare
+    from lossctl.dataset.pairing import Pair
+    from lossctl.engine.seg import PairFailure, label_maps, load_pair
+    from lossctl.inputs.seg import prepare
 
     loaded = load_pair(Pair(row["name"], Path(row["pred"]), Path(row["gt"])), config)
     if isinstance(loaded, PairFailure):
@@ -205,7 +205,7 @@ def _gates_html(document: Document) -> str:
 
 
 def _report_body(document: Document, directory: Path, worst: int, config: Any) -> str:
-    from lossctl import report
+    from lossctl.report import flat as report
 
     s, cfg, command = document["summary"], document["config"], document["command"]
     unit = "sample" if command == "cls" else "image"
@@ -244,7 +244,7 @@ def _report_body(document: Document, directory: Path, worst: int, config: Any) -
 
 
 def _worst_html(document: Document, rows: list[dict[str, Any]], by: str, directory: Path, config: Any) -> str:
-    from lossctl import report
+    from lossctl.report import flat as report
     from lossctl.errors import LossctlError
     from PIL import Image
 
@@ -271,7 +271,7 @@ def _worst_html(document: Document, rows: list[dict[str, Any]], by: str, directo
 
 
 def _delta_histograms(document: Document, compared: tuple[Document, Document]) -> str:
-    from lossctl.compare import Pairing
+    from lossctl.engine.compare import Pairing
 
     pairing = Pairing(*compared)
     unit = "sample" if document["config"]["of"] == "cls" else "image"
@@ -292,7 +292,7 @@ def _delta_histograms(document: Document, compared: tuple[Document, Document]) -
 
 
 def _compare_body(document: Document, worst: int, compared: tuple[Document, Document] | None = None) -> str:
-    from lossctl.ci_formats import CHANGE_COLUMNS, change_cells, has_interval
+    from lossctl.report.ci import CHANGE_COLUMNS, change_cells, has_interval
 
     cfg = document["config"]
     unit = "sample" if cfg["of"] == "cls" else "image"

@@ -49,7 +49,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lossctl._surfel_table import AREA_VECTORS_X8
+from lossctl.metrics._surfel_table import AREA_VECTORS_X8
 from lossctl.convention import Impl, Param
 
 BOUNDARY_METRICS = ("hd", "hd95", "assd", "masd", "nsd")
@@ -421,7 +421,7 @@ def _metric(name: str, convention: str) -> Any:
 
 
 _REFERENCES = {
-    "lossctl": "lossctl's default (see lossctl.boundary)",
+    "lossctl": "lossctl's default (see lossctl.metrics.boundary)",
     "monai": "monai.metrics HausdorffDistanceMetric / SurfaceDistanceMetric(symmetric=True) / SurfaceDiceMetric",
     "medpy": "medpy.metric.binary hd / hd95 / assd (connectivity=1)",
     "deepmind": "surface_distance compute_robust_hausdorff / compute_average_surface_distance / "

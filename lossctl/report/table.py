@@ -38,7 +38,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from lossctl.report import ranked_value, row_value_names, worst_rows
+from lossctl.report.flat import ranked_value, row_value_names, worst_rows
 
 Document = dict[str, Any]
 
@@ -459,7 +459,7 @@ def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = Fals
 
 def render_compare(doc: Document, width: int, *, per_class: bool = False, worst: int = 10) -> list[Any]:
     """The compare report's parts (Rich renderables), in print order."""
-    from lossctl.ci_formats import CHANGE_COLUMNS, change_cells, has_interval, worst_shown
+    from lossctl.report.ci import CHANGE_COLUMNS, change_cells, has_interval, worst_shown
 
     cfg = doc["config"]
     unit = "sample" if cfg["of"] == "cls" else "image"

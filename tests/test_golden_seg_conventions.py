@@ -1,7 +1,7 @@
 """Golden values of ``lossctl seg --convention torch|keras|smp|monai``, computed by the frameworks themselves.
 
-Fixtures: ``tests/golden/seg_presets.json`` (cases, expected values, the exact reference call, library versions)
-and ``seg_presets_inputs.npz`` (inputs), written by ``tools/make_golden_seg_presets.py`` with torch,
+Fixtures: ``tests/golden/seg_conventions.json`` (cases, expected values, the exact reference call, library versions)
+and ``seg_conventions_inputs.npz`` (inputs), written by ``tools/make_golden_seg_conventions.py`` with torch,
 segmentation_models_pytorch, MONAI, torchvision and Keras 3 (torch backend); the references are not test
 dependencies. Values computed in float64 are compared at 1e-6 relative; Keras computes in float32 by default, so
 its cases (``float32_bound``) are compared at 1e-5 relative. Absolute tolerance 1e-9 near 0.
@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.seg_input import prepare
+from lossctl.inputs.seg import prepare
 
 HERE = Path(__file__).parent / "golden"
-DOC = json.loads((HERE / "seg_presets.json").read_text())
-INPUTS = np.load(HERE / "seg_presets_inputs.npz")
+DOC = json.loads((HERE / "seg_conventions.json").read_text())
+INPUTS = np.load(HERE / "seg_conventions_inputs.npz")
 CASES = DOC["cases"]
 
 
@@ -34,7 +34,7 @@ def _value(case: dict) -> float:
 
 
 def test_fixture_records_its_provenance():
-    assert DOC["generated_by"] == "tools/make_golden_seg_presets.py"
+    assert DOC["generated_by"] == "tools/make_golden_seg_conventions.py"
     assert {"torch", "segmentation_models_pytorch", "monai", "keras", "torchvision"} <= set(DOC["versions"])
     assert len({c["id"] for c in CASES}) == len(CASES)
 

@@ -1,4 +1,4 @@
-"""Writers for CI systems, registered into :data:`lossctl.report.WRITERS`: ``junit``, ``github`` and
+"""Writers for CI systems (:data:`CI_WRITERS`, part of :data:`lossctl.report.WRITERS`): ``junit``, ``github`` and
 ``openmetrics``; and the ``table``, ``markdown`` and ``csv`` renderings of a ``lossctl compare`` document
 (:data:`COMPARE_WRITERS`).
 
@@ -21,8 +21,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from lossctl import registry, report
-from lossctl.compare import gate_threshold_text
+from lossctl import registry
+from lossctl.report import flat
+from lossctl.engine.compare import gate_threshold_text
 
 Document = dict[str, Any]
 
@@ -98,7 +99,7 @@ def write_junit(doc: Document, stream: TextIO, *, per_class: bool = False, worst
 def _worst_of_gate(doc: Document, gate: dict[str, Any], k: int) -> list[str]:
     """A failed gate's evidence: the ``k`` worst images by its value (for ``compare``, those that got worse the
     most), one line, or nothing."""
-    from lossctl.gates import parse_gate
+    from lossctl.engine.gates import parse_gate
 
     name, unit = parse_gate(gate["gate"]).name, _unit(doc)
     if doc["command"] == "compare":
@@ -106,7 +107,7 @@ def _worst_of_gate(doc: Document, gate: dict[str, Any], k: int) -> list[str]:
         items = [f"{r['name']} ({_signed(r['delta'])})" for r in worse]
         what = f"the {unit}s that got worse the most by {name}"
     else:
-        rows = report.worst_rows(doc, k, name) if name in report.row_value_names(doc) else []
+        rows = flat.worst_rows(doc, k, name) if name in flat.row_value_names(doc) else []
         items = [f"{r['name']} ({_fmt(r['values'].get(name))})" for r in rows]
         what = f"the {len(items)} worst {unit}s by {name}"
     return [f"{what}: {', '.join(items)}"] if items else []
@@ -208,14 +209,14 @@ def _github_report(doc: Document, worst: int, per_class: bool) -> list[str]:
               + (f" · {where}" if where else "") + (f" · shard {cfg['shard']}" if cfg.get("shard") else "")
               + (f" · baseline `{_cell(cfg['baseline'])}`" if cfg.get("baseline") else ""), ""]
     lines += _gate_lines(doc)
-    names = report._value_names(doc)
+    names = flat._value_names(doc)
     rows = [[f"`{n}`", *(_fmt(s[stat].get(n)) for stat in STATS), _fmt(s["pooled"].get(n))] for n in names]
     lines += [f"**Summary** over {s['count']} {unit}(s)", ""]
     lines += _table(["value", *STATS, "pooled"], ["---", *["---:"] * 5], rows) + [""]
     pc = s["per_class"]
     if doc["command"] == "seg" and (pc["pooled"] or pc["mean"]):
         c = cfg["num_classes"]
-        labels = [_cell(report._class_label(doc, i)) for i in range(c)]
+        labels = [_cell(flat._class_label(doc, i)) for i in range(c)]
         rows = [[f"{stat} `{n}`", *(_fmt(v) for v in vector)] for stat in ("pooled", "mean")
                 for n, vector in pc[stat].items()]
         lines += ["**Per class** (pooled: summed confusion matrix; mean: over images)", ""]
@@ -233,13 +234,13 @@ def _github_report(doc: Document, worst: int, per_class: bool) -> list[str]:
 
 def _row_names(doc: Document) -> list[str]:
     """The values the per-image rows hold (a cls run's metrics are over all samples: no column of them)."""
-    held = set(report.row_value_names(doc))
-    return [n for n in report._value_names(doc) if n in held]
+    held = set(flat.row_value_names(doc))
+    return [n for n in flat._value_names(doc) if n in held]
 
 
 def _worst_images(doc: Document, k: int) -> list[str]:
-    by = report.ranked_value(doc)
-    rows = report.worst_rows(doc, k, by)
+    by = flat.ranked_value(doc)
+    rows = flat.worst_rows(doc, k, by)
     if not rows:
         return []
     names = _row_names(doc)
@@ -384,7 +385,7 @@ def write_openmetrics(doc: Document, stream: TextIO, *, per_class: bool = False,
     else:
         s, task = doc["summary"], doc["command"]
         labels = doc["config"].get("class_names") or []
-        for n in report._value_names(doc):
+        for n in flat._value_names(doc):
             for stat in (*STATS, "pooled"):
                 fam.add(_metric_name(n), _help(task, n), {"stat": stat}, s[stat].get(n))
             for stat in ("mean", "pooled"):
@@ -426,15 +427,15 @@ def _openmetrics_compare(doc: Document, fam: _Families) -> None:
 def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = False, worst: int = DEFAULT_WORST,
                         width: int | None = None) -> None:
     """The table format of a compare document, fitted to the width like the report's table: see
-    :func:`lossctl.terminal.write_compare_table` (imported here lazily: Rich is slow to import)."""
-    from lossctl.terminal import write_compare_table as write
+    :func:`lossctl.report.table.write_compare_table` (imported here lazily: Rich is slow to import)."""
+    from lossctl.report.table import write_compare_table as write
 
     write(doc, stream, per_class=per_class, worst=worst, width=width)
 
 
 def worst_shown(doc: Document) -> list[str]:
     """The values whose worst images a table shows: the gated ones, else the first one (JSON has them all)."""
-    from lossctl.gates import parse_gate
+    from lossctl.engine.gates import parse_gate
 
     gated = [parse_gate(g["gate"]).name for g in doc["gates"]]
     shown = [n for n in dict.fromkeys(gated) if n in doc["worst"]]
@@ -482,10 +483,8 @@ CI_WRITERS: dict[str, Callable[..., None]] = {
 
 COMPARE_WRITERS: dict[str, Callable[..., None]] = {
     "table": write_compare_table,
-    "json": report.write_json,
+    "json": flat.write_json,
     "csv": write_compare_csv,
     "markdown": write_compare_markdown,
     **CI_WRITERS,
 }
-
-report.WRITERS.update(CI_WRITERS)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lossctl.errors import InputError, UsageError
-from lossctl.io import display_path
+from lossctl.io.files import display_path
 
 __all__ = ["DatasetDescription", "read_dataset_json", "parse_dataset_json", "read_class_names", "read_text",
            "decode_text"]

@@ -1,16 +1,16 @@
 #!/usr/bin/env python
-"""Golden values for ``lossctl seg --convention torch|keras|smp|monai`` (lossctl/losses/seg_presets.py).
+"""Golden values for ``lossctl seg --convention torch|keras|smp|monai`` (lossctl/losses/seg_conventions.py).
 
 Every value is computed by the real framework on ONE image as a batch of one, with the framework's own default
-arguments except those lossctl passes itself (seg_presets.PRESET_DEFAULTS / the Spec defaults).  The references
+arguments except those lossctl passes itself (seg_conventions.PRESET_DEFAULTS / the Spec defaults).  The references
 are NOT project dependencies; run this script with the side venv:
 
-    make golden          # or: $REFPY tools/make_golden_seg_presets.py, with KERAS_BACKEND=torch
+    make golden          # or: $REFPY tools/make_golden_seg_conventions.py, with KERAS_BACKEND=torch
 
 It writes (relative to the repository root):
 
-    tests/golden/seg_presets_inputs.npz   inputs: keys "<case_id>/pred", "<case_id>/target"
-    tests/golden/seg_presets.json         cases, expected values, provenance
+    tests/golden/seg_conventions_inputs.npz   inputs: keys "<case_id>/pred", "<case_id>/target"
+    tests/golden/seg_conventions.json         cases, expected values, provenance
 
 The script never imports lossctl (independent verification).  Stored inputs are in lossctl's layout: pred is
 (C, *spatial) channels-first, or a single foreground map (1, *spatial) / (*spatial); target is (*spatial).
@@ -55,7 +55,7 @@ import references  # noqa: E402
 
 OUT_DIR = references.GOLDEN_DIR
 SEED = 20250611
-COMMAND = "make golden (tools/make_golden_seg_presets.py in the reference venv)"
+COMMAND = "make golden (tools/make_golden_seg_conventions.py in the reference venv)"
 F64 = torch.float64
 RNG = np.random.default_rng(SEED)
 
@@ -464,7 +464,7 @@ def main():
             "float32_bound": c.conv == "keras", "note": "; ".join(c.notes) or None,
         })
     doc = {
-        "generated_by": "tools/make_golden_seg_presets.py",
+        "generated_by": "tools/make_golden_seg_conventions.py",
         "command": COMMAND,
         "seed": SEED,
         "versions": VERSIONS,
@@ -479,7 +479,7 @@ def main():
         },
         "cases": out,
     }
-    references.write_golden(OUT_DIR, "seg_presets_inputs.npz", arrays, "seg_presets.json", doc)
+    references.write_golden(OUT_DIR, "seg_conventions_inputs.npz", arrays, "seg_conventions.json", doc)
     print(f"{len(out)} cases")
     for (loss, conv), k in counters.items():
         print(f"  {loss:20s} {conv:6s} {k}")

@@ -63,8 +63,8 @@ def volume_format(name: str) -> str | None:
 def check_decoded_size(d: str, shape: tuple[int, ...], itemsize: int, max_pixels: int,
                        budget: int | None = None) -> None:
     """Refuse, from the header alone, a volume with more than ``max_pixels`` elements or none, or one that
-    decodes to more than the memory ``budget`` (:func:`lossctl.io.check_decoded_size`, None: the default)."""
-    from lossctl.io import check_decoded_size as check_budget  # io imports this module
+    decodes to more than the memory ``budget`` (:func:`lossctl.io.files.check_decoded_size`, None: the default)."""
+    from lossctl.io.files import check_decoded_size as check_budget  # io imports this module
 
     n = math.prod(int(s) for s in shape)
     if n > max_pixels:

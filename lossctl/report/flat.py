@@ -1,7 +1,7 @@
 """Writers: render a report document (see README.md, "JSON") as a table, JSON, NDJSON, CSV or Markdown.
 
 One function per format, all with the signature ``write(document, stream, *, per_class)`` (the table writer also
-takes ``per_image``, ``worst`` and ``width``: how its rows fit the terminal); :data:`WRITERS` maps the
+takes ``per_image``, ``worst`` and ``width``: how its rows fit the terminal); :data:`FLAT_WRITERS` maps those
 ``--format`` names to them. Writers only read the document: every number was computed before.
 """
 
@@ -41,7 +41,7 @@ def _class_label(doc: Document, i: int) -> str:
 def ranked_value(doc: Document) -> str | None:
     """The value the worst images are ranked by: the first gated value that the per-image (per-sample) rows
     hold, else the first value they hold (in the document's order); None when there are no rows."""
-    from lossctl.gates import parse_gate
+    from lossctl.engine.gates import parse_gate
 
     held = row_value_names(doc)
     gated = (parse_gate(g["gate"]).name for g in doc["gates"])
@@ -151,13 +151,13 @@ def write_markdown(doc: Document, stream: TextIO, *, per_class: bool = False) ->
 def write_table(doc: Document, stream: TextIO, *, per_class: bool = False, per_image: bool = False,
                 worst: int | None = None, width: int | None = None) -> None:
     """Rich tables for people, fitted to the width: summary, gates, per-image rows (all, or the ``worst`` K),
-    per-class rows; see :mod:`lossctl.terminal` (imported here lazily: Rich is slow to import)."""
-    from lossctl.terminal import write_table as write
+    per-class rows; see :mod:`lossctl.report.table` (imported here lazily: Rich is slow to import)."""
+    from lossctl.report.table import write_table as write
 
     write(doc, stream, per_class=per_class, per_image=per_image, worst=worst, width=width)
 
 
-WRITERS: dict[str, Callable[..., None]] = {
+FLAT_WRITERS: dict[str, Callable[..., None]] = {
     "table": write_table,
     "json": write_json,
     "ndjson": write_ndjson,
@@ -165,5 +165,3 @@ WRITERS: dict[str, Callable[..., None]] = {
     "markdown": write_markdown,
 }
 
-
-from lossctl import ci_formats as _ci_formats  # noqa: E402,F401  (registers junit, github and openmetrics)

@@ -29,7 +29,7 @@ import numpy as np
 
 from lossctl import REPORT_SCHEMA, __version__, registry
 from lossctl.errors import InputError, UsageError
-from lossctl.gates import Baseline, Gate, change, check_gates, parse_gate, row_series, validate_gates
+from lossctl.engine.gates import Baseline, Gate, change, check_gates, parse_gate, row_series, validate_gates
 
 Document = dict[str, Any]
 
@@ -188,7 +188,7 @@ class Pairing:
 
 
 def baseline_of(base: Document, new: Document) -> Baseline:
-    """The :class:`~lossctl.gates.Baseline` that baseline gates of ``new`` read from ``base``."""
+    """The :class:`~lossctl.engine.gates.Baseline` that baseline gates of ``new`` read from ``base``."""
     pairing = Pairing(base, new)
     return Baseline(base["summary"], row_series(base["images"]), lambda name, idx: pairing.worsening(name, idx)[3])
 

@@ -37,7 +37,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from lossctl import volumes
+from lossctl.io import volumes
 from lossctl.errors import InputError, LossctlError, UsageError
 
 __all__ = [

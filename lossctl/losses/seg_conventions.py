@@ -32,7 +32,7 @@ import numpy as np
 from lossctl._numeric import KERAS_EPS, KERAS_HIGH, log_sigmoid, nanmean, sigmoid
 from lossctl.convention import INF, Impl, Param
 from lossctl.losses import segmentation as seg
-from lossctl.seg_input import SegInput
+from lossctl.inputs.seg import SegInput
 
 PerClass = np.ndarray | None
 Result = tuple[float, PerClass]

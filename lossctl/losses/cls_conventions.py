@@ -2,7 +2,7 @@ r"""Classification losses and metrics under each convention: the rows of the reg
 
 :data:`TABLE` maps every classification value to ``{convention: Impl}``. Each row names the function, the
 parameters with that framework's defaults (so the recorded config is what was applied: torch's focal records
-``alpha=0.25``), the prediction kinds, target kinds (see :mod:`lossctl.cls_input`) and optional inputs it takes,
+``alpha=0.25``), the prediction kinds, target kinds (see :mod:`lossctl.inputs.cls`) and optional inputs it takes,
 and a one-line definition. A pair missing from the table does not exist in that framework.
 
 The shared functions of :mod:`lossctl.losses.classification` take a peer's :class:`~lossctl.losses.
@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from lossctl import metrics
+from lossctl.metrics import overlap
 from lossctl._numeric import log_sigmoid, log_softmax, mean_over, weighted_mean
-from lossctl.cls_input import ClsInput
+from lossctl.inputs.cls import ClsInput
 from lossctl.convention import INF, Impl, Param
 from lossctl.errors import InputError
 from lossctl.losses import classification as cls
@@ -152,7 +152,7 @@ def _binary_or(per_class_fn: Callable[..., tuple[float, Any]], name: str, strict
             return float("nan"), None
         if categorical:
             return per_class_fn(cm, None, **params, **fixed)[0], None
-        num, den = metrics.FORMULAS[name](*metrics.counts(cm))
+        num, den = overlap.FORMULAS[name](*overlap.counts(cm))
         zero = params.get("zero_division", 0.0)
         zero = {"warn": 0.0, "0": 0.0, "1": 1.0, "nan": float("nan")}.get(zero, zero)
         return (float(num[1] / den[1]) if den[1] else float(zero)), None
@@ -165,7 +165,7 @@ def _accuracy(macro: bool = False) -> Callable[..., tuple[float, None]]:
         if not cm.sum():
             return float("nan"), None
         if macro and categorical:
-            return metrics.torchmetrics_accuracy(cm)[0], None
+            return overlap.torchmetrics_accuracy(cm)[0], None
         return float(np.trace(cm) / cm.sum()), None
     return compute
 
@@ -181,22 +181,22 @@ _HARD = ("hard predictions: argmax for categorical targets, p >= 0.5 (probabilit
 
 
 def _metric_rows(name: str) -> dict[str, Impl]:
-    f = metrics._WORDS[name]
-    sk = metrics.sklearn_metric(name)
+    f = overlap._WORDS[name]
+    sk = overlap.sklearn_metric(name)
     return {
         "lossctl": Impl(_binary_or(sk, name), f"{f}; binary: class 1; multiclass: macro over the classes in the "
                         f"truth or the prediction (0/0 = 0); {_HARD}; weighted",
-                        f"sklearn.metrics.{metrics._REF[name]}", inputs=_ANY, targets=_NO_SOFT,
+                        f"sklearn.metrics.{overlap._REF[name]}", inputs=_ANY, targets=_NO_SOFT,
                         options=frozenset({"weights", "ignore_index"})),
-        "sklearn": Impl(_binary_or(sk, name), f"{metrics._REF[name]}: binary average='binary' (class 1); "
+        "sklearn": Impl(_binary_or(sk, name), f"{overlap._REF[name]}: binary average='binary' (class 1); "
                         "multiclass average='macro' over labels in y_true or y_pred; 0/0 = zero_division",
-                        f"sklearn.metrics.{metrics._REF[name]}(average='binary' | 'macro')", (_SK_ZERO,),
+                        f"sklearn.metrics.{overlap._REF[name]}(average='binary' | 'macro')", (_SK_ZERO,),
                         inputs=_ANY, targets=frozenset({"binary", "index", "onehot"}),
                         options=frozenset({"weights", "ignore_index"})),
-        "torch": Impl(_binary_or(metrics.torchmetrics_metric(name), name, strict=True),
+        "torch": Impl(_binary_or(overlap.torchmetrics_metric(name), name, strict=True),
                       "torchmetrics binary_* (p > 0.5, strictly) / multiclass_*(average='macro'): classes with "
                       "TP+FP+FN = 0 get weight 0, other 0/0 = zero_division", f"torchmetrics.functional."
-                      f"classification.{metrics._TM[name].replace('multiclass_', 'binary_')} / {metrics._TM[name]}",
+                      f"classification.{overlap._TM[name].replace('multiclass_', 'binary_')} / {overlap._TM[name]}",
                       (_TM_ZERO,), inputs=_ANY, targets=frozenset({"binary", "index", "onehot"}),
                       options=_TM_OPTIONS),
     }

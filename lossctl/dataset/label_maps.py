@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from lossctl.datasets import read_text
+from lossctl.dataset.descriptions import read_text
 from lossctl.errors import InputError, UsageError
 
 __all__ = ["LabelMap", "BUILTINS", "parse_label_map", "check_classes", "apply_label_map", "UnmappedValueError"]

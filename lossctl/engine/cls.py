@@ -1,7 +1,7 @@
 """The ``lossctl cls`` engine: classification losses and metrics of N samples, under one convention.
 
 :func:`build_report` computes every selected value as the convention's row of the registry defines it (on a
-:class:`~lossctl.cls_input.ClsInput` from :func:`~lossctl.cls_input.prepare_inputs`) and returns the report
+:class:`~lossctl.inputs.cls.ClsInput` from :func:`~lossctl.inputs.cls.prepare_inputs`) and returns the report
 document (the same schema as ``seg``: ``summary.mean`` holds each loss reduced as the convention reduces it,
 per-sample rows go to ``images`` with ``--per-sample``).
 """
@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from lossctl import REPORT_SCHEMA, __version__, registry
-from lossctl.cls_input import ClsInput, prepare_inputs
+from lossctl.inputs.cls import ClsInput, prepare_inputs
 from lossctl.errors import InputError, NotAvailable
-from lossctl.gates import Gate, check_gates
+from lossctl.engine.gates import Gate, check_gates
 from lossctl.losses.classification import balanced_pos_weight
 
 
@@ -44,7 +44,7 @@ class ClsConfig:
 
     def prepare(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None,
                 kind: str = "auto") -> ClsInput:
-        """:func:`~lossctl.cls_input.prepare_inputs` with this run's target kind, ignore index and class weights
+        """:func:`~lossctl.inputs.cls.prepare_inputs` with this run's target kind, ignore index and class weights
         (probability rows are renormalised under Keras, which does so)."""
         return prepare_inputs(pred, target, weights, kind, target_kind=self.target_kind,
                               ignore_index=self.ignore_index, class_weights=self.class_weights,

@@ -1,0 +1,2 @@
+"""The arrays the numeric core computes on: a prediction and its target checked and put in one canonical form
+(class probabilities, log-probabilities, labels) for segmentation (:mod:`.seg`) and classification (:mod:`.cls`)."""
