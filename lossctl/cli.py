@@ -7,6 +7,7 @@ Data goes to stdout (or ``--output``); messages, warnings and the summary line g
 
 from __future__ import annotations
 
+import functools
 import io as _io
 import math
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+import typer.main
 
 from lossctl import __version__
 from lossctl.errors import (
@@ -97,7 +99,35 @@ class EmptyPolicy(str, Enum):
 
 
 def _stderr(message: str) -> None:
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(_spell(message) + "\n")
+
+
+def _spell(text: str) -> str:
+    """``text`` with the settings the core names (:func:`lossctl.errors.setting`) spelled as this CLI's options."""
+    from lossctl.errors import spell
+
+    return spell(text, _flags()) if "\x1f" in text else text
+
+
+def _spelled(document: dict[str, Any]) -> dict[str, Any]:
+    """The report document with every setting the core named in it spelled as this CLI's options."""
+    from lossctl.errors import spell_all
+
+    return spell_all(document, _flags())
+
+
+@functools.lru_cache(maxsize=1)
+def _flags() -> dict[str, str]:
+    """Each setting the core names -> its option: every command's parameter name -> its long flag (the Typer
+    parameters are named after the settings), then the few settings the core names in other words."""
+    command = typer.main.get_command(app)
+    flags: dict[str, str] = {}
+    for sub in getattr(command, "commands", {}).values():
+        for param in sub.params:
+            long_flags = [o for o in param.opts if o.startswith("--")]
+            if param.name and long_flags:
+                flags.setdefault(param.name, long_flags[0])
+    return {**flags, **OPTION_NAMES}
 
 
 def _version(value: bool) -> None:
@@ -589,8 +619,8 @@ def seg_command(
     selected = [pair for pair in selected if pair.name not in {failure.name for failure in absent}]
     with _progress(len(selected)) as advance:
         outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance) + absent
-    document = build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
-                            shard=shard)
+    document = _spelled(build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
+                                     shard=shard))
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     _apply_baseline(document, base, baseline, gates)
     _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
@@ -906,8 +936,8 @@ def cls_command(
         subject = getattr(e, "subject", None) or "pred"
         file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
         raise _with_file(e, "<stdin>" if file == "-" else file) from None
-    document = build_report(x, config, [g for g in gates if g.against is None],
-                            sources={"pred": pred, "target": target})
+    document = _spelled(build_report(x, config, [g for g in gates if g.against is None],
+                                     sources={"pred": pred, "target": target}))
     _apply_baseline(document, base, baseline, gates)
     _emit(document, _writer(output_format.value, worst, per_image=worst is None), output, False)
     _write_extra(document, writes, False, worst)
@@ -961,7 +991,7 @@ def merge_command(
     extra = [parse_gate(g) for g in gate or []]
     if base is None:
         validate_gates([g for g in extra if g.against], {}, baseline=False)  # refused before the work
-    document = merge_reports(documents, [g for g in extra if g.against is None], expect=expect)
+    document = _spelled(merge_reports(documents, [g for g in extra if g.against is None], expect=expect))
     if base is not None:
         merged = [parse_gate(t) for t in document["config"]["gates"]]
         _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None])
@@ -1008,8 +1038,8 @@ def compare_command(
     validate_compare_gates(gates, base_doc, new_doc)
     for note in notes:
         _stderr(f"note: {note}")
-    document = compare_reports(base_doc, new_doc, gates, resamples=bootstrap, worst=worst, seed=seed,
-                               sources={"base": str(base), "new": str(new)}, notes=notes)
+    document = _spelled(compare_reports(base_doc, new_doc, gates, resamples=bootstrap, worst=worst, seed=seed,
+                                        sources={"base": str(base), "new": str(new)}, notes=notes))
     _emit(document, _writer(output_format.value, worst, compare=True), output, per_class)
     _write_extra(document, writes, per_class, worst, compare=True)
     _write_report_dir(document, report, worst, None, (base_doc, new_doc))
@@ -1116,7 +1146,7 @@ def _everything_ignored(document: dict[str, Any]) -> str | None:
 
 def _with_option(error: LossctlError) -> str:
     """The message, with the command-line option of the setting it is about (the core does not know flags)."""
-    message = str(error)
+    message = _spell(error.raw)
     if isinstance(error, NotAvailable):  # every such message is about a convention: name its option
         message = message.replace("convention ", "--convention ", 1)
     flag = OPTION_NAMES.get(error.option or "")
@@ -1127,7 +1157,7 @@ def _with_option(error: LossctlError) -> str:
 
 def _with_file(error: LossctlError, file: str) -> LossctlError:
     """The same error, its message prefixed with the file it is about."""
-    copy = type(error)(f"{file}: {error}")
+    copy = type(error)(f"{file}: {error.raw}")
     copy.option = error.option
     return copy
 

@@ -19,6 +19,9 @@ Exit codes (documented in README.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
@@ -28,8 +31,56 @@ EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141
 
 
+#: Marks a setting named inside a message (see :func:`setting`); ASCII "unit separator", never typed by a user.
+_MARK = "\x1f"
+_VALUE = "\x1e"
+_NO_VALUE = object()
+
+
+def setting(name: str, value: Any = _NO_VALUE) -> str:
+    """A setting named inside a message, in the core's words: the argument ``name`` (and the value to give it).
+
+    The core never spells a command-line flag. A message says ``f"pass {setting('pred_kind', 'logits')}"``;
+    :func:`spell` renders it for whoever reads it: ``pass pred_kind='logits'`` for a Python caller (``str(error)``),
+    ``pass --pred-kind logits`` on the command line (the CLI's map of flags). ``value=True`` names a switch.
+    """
+    return _MARK + name + ("" if value is _NO_VALUE else _VALUE + repr(value)) + _MARK
+
+
+def spell(text: str, flags: Mapping[str, str] | None = None) -> str:
+    """``text`` with every :func:`setting` rendered: as the command-line option of ``flags`` (``--flag VALUE``;
+    ``--flag`` for a switch), or, without ``flags`` or for a setting it does not map, as the Python argument
+    (``name=VALUE``)."""
+    if _MARK not in text:
+        return text
+    pieces = text.split(_MARK)
+    for i in range(1, len(pieces), 2):
+        name, _, value = pieces[i].partition(_VALUE)
+        flag = (flags or {}).get(name)
+        if flag is None:
+            pieces[i] = f"{name}={value}" if value else name
+        elif value in ("", "True"):
+            pieces[i] = flag
+        else:
+            shown = value[1:-1] if value[:1] in "'\"" and value[-1:] == value[:1] else value  # a str's repr
+            pieces[i] = f"{flag} {shown}"
+    return "".join(pieces)
+
+
+def spell_all(obj: Any, flags: Mapping[str, str] | None = None) -> Any:
+    """A copy of ``obj`` (a report document: dicts, lists, strings, numbers) with every string :func:`spell`-ed."""
+    if isinstance(obj, str):
+        return spell(obj, flags)
+    if isinstance(obj, dict):
+        return {key: spell_all(value, flags) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [spell_all(value, flags) for value in obj]
+    return obj
+
+
 class LossctlError(Exception):
-    """Base of every error lossctl reports to a user; ``str(e)`` is the whole message.
+    """Base of every error lossctl reports to a user; ``str(e)`` is the whole message, with the settings it names
+    spelled as Python arguments; :meth:`render` spells them as the caller's options (the CLI's flags).
 
     ``option`` names the setting the fix is about (``"pred_kind"``, ``"target_kind"``, ``"ignore_index"``,
     ``"weights"``, ``"class_weights"``...) in the core's words; the command line names its own option for it.
@@ -40,6 +91,18 @@ class LossctlError(Exception):
     def __init__(self, message: str, *, option: str | None = None) -> None:
         super().__init__(message)
         self.option = option
+
+    @property
+    def raw(self) -> str:
+        """The message with its :func:`setting` marks, for an error that wraps this one."""
+        return str(self.args[0]) if self.args else ""
+
+    def render(self, flags: Mapping[str, str] | None = None) -> str:
+        """The message with its settings spelled by ``flags`` (see :func:`spell`)."""
+        return spell(self.raw, flags)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class UsageError(LossctlError, ValueError):
