@@ -82,7 +82,7 @@ ClsConvention = _choices("ClsConvention", _conventions("cls"))
 TargetKind = _choices("TargetKind", ["auto", "binary", "index", "onehot", "multilabel", "soft"])
 
 #: The command-line option of each setting the core's messages refer to (``LossctlError.option``).
-OPTION_NAMES = {"alpha": "--alpha", "pred_kind": "--pred-kind", "target_kind": "--target-kind", "ignore_index": "--ignore-index",
+OPTION_NAMES = {"alpha": "--alpha", "pred_kind": "--pred-kind", "kind": "--pred-kind", "target_kind": "--target-kind", "ignore_index": "--ignore-index",
                 "weights": "--weights", "class_weights": "--class-weights", "format": "--format",
                 "convention": "--convention"}
 

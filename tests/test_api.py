@@ -57,3 +57,22 @@ def test_classification_api_by_hand():
     assert per_sample.tolist() == pytest.approx([-np.log(0.9), -np.log(0.8)])
     with pytest.raises(cls.NotAvailable, match="monai"):
         losses.classification_loss("bce", [0.9, 0.2], [1, 0], convention="monai")
+
+
+def test_api_messages_name_python_arguments_not_flags():
+    """The core names a setting; a Python caller reads the argument it passes (``kind``, ``channels_last``...)."""
+    from lossctl.errors import InputError
+
+    with pytest.raises(InputError) as info:  # channels that do not sum to 1: these are logits
+        losses.dice_loss(np.full((2, 2, 2), 0.2), np.zeros((2, 2), int), kind="probs")
+    assert "pass kind='logits'" in str(info.value) and "--" not in str(info.value)
+    with pytest.raises(InputError) as info:
+        losses.dice_loss(np.full((4, 5, 3), 1 / 3), np.zeros((4, 5), int), kind="probs")
+    assert "pass channels_last=True" in str(info.value) and "--" not in str(info.value)
+    with pytest.raises(InputError) as info:
+        losses.cross_entropy(np.zeros((2, 2), int), np.zeros((2, 2), int), kind="logits")
+    assert str(info.value).startswith("kind='logits' needs floating-point data") and "use kind='labels'" in str(
+        info.value)
+    with pytest.raises(InputError) as info:
+        losses.lovasz(np.full((2, 3), 0.5), np.array([0, 1, 1]), kind="probs", num_classes=3)
+    assert "(num_classes or class_names)" in str(info.value) and "--" not in str(info.value)

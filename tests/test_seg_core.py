@@ -183,9 +183,9 @@ def test_0_255_mask_with_ignore_255_keeps_255_as_void():
 
 @pytest.mark.parametrize("pred, target, kind, fragment, error", [
     (np.zeros((3, 4, 5)), np.zeros((4, 6), int), "probs", "shape", ShapeMismatchError),
-    (np.zeros((4, 5, 3)), np.zeros((4, 5), int), "probs", "--channels-last", ShapeMismatchError),
+    (np.zeros((4, 5, 3)), np.zeros((4, 5), int), "probs", "pass channels_last=True", ShapeMismatchError),
     (np.zeros((5, 4)), np.zeros((4, 5), int), "probs", "transposed", ShapeMismatchError),
-    (np.full((2, 2), 3.0), np.zeros((2, 2), int), "auto", "--pred-kind logits", InputError),
+    (np.full((2, 2), 3.0), np.zeros((2, 2), int), "auto", "pass kind='logits'", InputError),
     (np.full((2, 2, 2), 0.2), np.zeros((2, 2), int), "probs", "sum", InputError),
     (np.array([np.nan, 0.5]), np.array([0, 1]), "probs", "NaN", InputError),
     (np.array([0.5, 0.5]), np.array([0.0, 1.0]), "probs", "swapped", InputError),
@@ -216,7 +216,7 @@ def test_0_255_rule_is_the_same_for_prediction_and_ground_truth():
 
 
 def test_a_huge_label_is_not_taken_for_a_class_count():
-    with pytest.raises(InputError, match="--ignore-index 65535"):
+    with pytest.raises(InputError, match="pass ignore_index=65535 "):
         prepare(np.array([0, 1], np.uint16), np.array([0, 65535], np.uint16))
 
 

@@ -278,7 +278,7 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
             flag, used = (("--label-map", config.label_map) if e.subject == "target" else
                           ("--pred-label-map", config.pred_label_map))
             after = f"after {flag} {used.name}, " if used is not None else ""  # the values it names are mapped
-            return PairFailure(str(file), f"{file}: {after}{e}", pair.name)
+            return PairFailure(str(file), f"{file}: {after}{e.raw}", pair.name)
         losses: dict[str, float] = {}
         loss_per_class: dict[str, list[float | None]] = {}
         include = config.include(x.num_classes)
@@ -310,7 +310,7 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
         return outcome
     except InputError as e:  # a loader error already names its file
         file = pair.gt if str(e).startswith(str(pair.gt)) else pair.pred
-        return PairFailure(str(file), str(e), pair.name)
+        return PairFailure(str(file), e.raw, pair.name)
 
 
 def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore: tuple[int, ...],

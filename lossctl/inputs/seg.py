@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lossctl._numeric import floored_log, log_sigmoid
-from lossctl.errors import InputError, ShapeMismatchError
+from lossctl.errors import InputError, ShapeMismatchError, setting
 from lossctl.metrics.confusion import BLOCK, confusion_matrix, label_dtype
 
 PredKind = Literal["auto", "labels", "probs", "logits"]
@@ -37,6 +37,8 @@ PredKind = Literal["auto", "labels", "probs", "logits"]
 SUM_TOLERANCE = 1e-3
 #: How far outside [0, 1] a probability may be (float rounding).
 RANGE_TOLERANCE = 1e-6
+#: Where a class count is declared (the command line also takes class names).
+_CLASS_COUNT = f"{setting('num_classes')} or {setting('class_names')}"
 
 
 @dataclass(eq=False)
@@ -254,9 +256,9 @@ def prepare(
         known = num_classes if num_classes is not None else int(_max(t)) + 1  # the classes the truth shows
         for void in ignore_index:  # a void value that is no class may not be predicted (0/255 masks)
             if void not in ignored_void and void >= known and np.any(lab == void):
-                raise InputError(f"the prediction holds {void}, the --ignore-index (void) label; a prediction "
-                                 f"must name a class (a 0/{void} mask? then drop --ignore-index {void})",
-                                 subject="pred")
+                raise InputError(f"the prediction holds {void}, the {setting('ignore_index')} (void) label; a "
+                                 f"prediction must name a class (a 0/{void} mask? then drop "
+                                 f"{setting('ignore_index', int(void))})", subject="pred")
         c = num_classes if num_classes is not None else _inferred_classes(t, lab)
         _check_label_range(t, c, "target", "ground truth")
         _check_label_range(lab, c, "pred", "prediction")
@@ -270,8 +272,8 @@ def prepare(
     if binary:
         if num_classes not in (None, 2):
             raise ShapeMismatchError(f"the prediction is a single foreground map (2 classes) but there are "
-                                     f"{num_classes} classes (--num-classes or --class-names); give one channel "
-                                     "per class, or declare 2 classes", subject="pred")
+                                     f"{num_classes} classes ({_CLASS_COUNT}); give one channel per class, or "
+                                     "declare 2 classes", subject="pred")
         stored = _flat(soft, valid)
         if stored.dtype not in (np.float32, np.float64):
             stored = stored.astype(np.float32 if stored.dtype.itemsize <= 4 else np.float64)
@@ -297,8 +299,8 @@ def prepare(
         c = soft.shape[0]
         if num_classes is not None and num_classes != c:
             raise ShapeMismatchError(
-                f"the prediction has {c} channels but there are {num_classes} classes (--num-classes or "
-                "--class-names); pass the matching class count or names (or none)", subject="pred")
+                f"the prediction has {c} channels but there are {num_classes} classes ({_CLASS_COUNT}); pass "
+                "the matching class count or names (or none)", subject="pred")
         soft = soft.reshape(c, -1)
         if valid is not None:
             soft = soft[:, valid.reshape(-1)]
@@ -321,8 +323,9 @@ def _inferred_classes(target: np.ndarray, labels: np.ndarray) -> int:
     top = int(max(_max(target), _max(labels)))
     if top >= MAX_INFERRED_CLASSES:
         who, subject = ("ground truth", "target") if _max(target) == top else ("prediction", "pred")
-        raise InputError(f"the {who} holds label {top}, which would make {top + 1} classes; pass --ignore-index "
-                         f"{top} if it is a void label, or --num-classes", subject=subject)
+        raise InputError(f"the {who} holds label {top}, which would make {top + 1} classes; pass "
+                         f"{setting('ignore_index', top)} if it is a void label, or {setting('num_classes')}",
+                         subject=subject)
     return top + 1
 
 
@@ -331,11 +334,11 @@ def _resolve_kind(pred: np.ndarray, kind: str) -> str:
     if kind == "auto":
         return "labels" if integral else "probs"
     if kind in ("probs", "logits") and integral:
-        raise InputError(f"--pred-kind {kind} needs floating-point data, but the prediction holds "
-                         f"{pred.dtype} values; use --pred-kind labels for label maps", subject="pred")
+        raise InputError(f"{setting('kind', kind)} needs floating-point data, but the prediction holds "
+                         f"{pred.dtype} values; use {setting('kind', 'labels')} for label maps", subject="pred")
     if kind == "labels" and not integral:
-        raise InputError(f"--pred-kind labels needs integer data, but the prediction holds {pred.dtype} "
-                         "values; use --pred-kind probs or logits", subject="pred")
+        raise InputError(f"{setting('kind', 'labels')} needs integer data, but the prediction holds "
+                         f"{pred.dtype} values; use {setting('kind', 'probs')} or logits", subject="pred")
     return kind
 
 
@@ -362,7 +365,7 @@ def _apply_255_rule(labels: np.ndarray, ignore: tuple[int, ...], num_classes: in
         return labels
     if 255 in ignore:
         notes.append(f"{what} holds only 0 and 255 and 255 is ignored: every 255 pixel is left out; if 255 "
-                     "means foreground, drop --ignore-index 255")
+                     f"means foreground, drop {setting('ignore_index', 255)}")
         return labels
     notes.append(f"{what} is a 0/255 mask: read 255 as class 1")
     return (labels == 255).astype(np.uint8)
@@ -390,14 +393,14 @@ def _channels_first(pred: np.ndarray, spatial: tuple[int, ...], channels_last: b
             pred = np.moveaxis(pred, -1, 0)
         else:
             raise ShapeMismatchError(
-                f"the prediction has shape {pred.shape}; with --channels-last expected "
+                f"the prediction has shape {pred.shape}; with {setting('channels_last', True)} expected "
                 f"{(*spatial, 'C')} for ground truth {spatial}", subject="pred")
     if pred.ndim == len(spatial) + 1 and pred.shape[1:] == spatial:
         if pred.shape[0] == 1:
             return pred[0], True
         return pred, False
     if pred.ndim == len(spatial) + 1 and pred.shape[:-1] == spatial:
-        hint = "; it looks channels-last: pass --channels-last"
+        hint = f"; it looks channels-last: pass {setting('channels_last', True)}"
     else:
         hint = _shape_hint(pred.shape, spatial)
     raise ShapeMismatchError(
@@ -443,11 +446,12 @@ def _check_label_range(labels: np.ndarray, c: int, subject: str, what: str) -> N
     lo, hi = int(labels.min()), int(labels.max())
     if lo < 0:
         raise InputError(f"the {what} holds the negative label {lo}; labels must be 0..{c - 1} "
-                         "(pass --ignore-index for a void label)", subject=subject)
+                         f"(pass {setting('ignore_index')} for a void label)", subject=subject)
     if hi >= c:
-        fix = ("pass --ignore-index for a void label or check --num-classes" if subject == "target" else
-               "check --num-classes (a predicted label must be one of the classes; only the ground truth may "
-               "hold void labels)")
+        fix = (f"pass {setting('ignore_index')} for a void label or check {setting('num_classes')}"
+               if subject == "target" else
+               f"check {setting('num_classes')} (a predicted label must be one of the classes; only the ground "
+               "truth may hold void labels)")
         raise InputError(f"the {what} holds label {hi} but there are only {c} classes (0..{c - 1}); {fix}",
                          subject=subject)
 
@@ -463,7 +467,7 @@ def _check_range(lo: float, hi: float, a: np.ndarray, kind: str) -> None:
                          f"finite {kind}", subject="pred")
     if kind == "probs" and (lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
         raise InputError(f"the prediction is read as probabilities but holds values in [{lo:.4g}, {hi:.4g}], "
-                         "outside [0, 1]; if these are logits pass --pred-kind logits", subject="pred")
+                         f"outside [0, 1]; if these are logits pass {setting('kind', 'logits')}", subject="pred")
 
 
 def _scan_channels(soft: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray | None, float, float]:
@@ -519,7 +523,7 @@ def _check_channel_sums(sums: np.ndarray) -> None:
     worst = max(float(sums.max()) - 1.0, 1.0 - float(sums.min()))
     if worst > SUM_TOLERANCE:
         raise InputError(f"the prediction is read as probabilities but its channels sum to values up to "
-                         f"{worst:.3g} away from 1; if these are logits or scores pass --pred-kind logits",
+                         f"{worst:.3g} away from 1; if these are logits or scores pass {setting('kind', 'logits')}",
                          subject="pred")
 
 
