@@ -25,10 +25,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lossctl.metrics import boundary, overlap
 from lossctl.convention import CONVENTIONS, Impl, Param
 from lossctl.errors import NotAvailable, UsageError
 from lossctl.losses import cls_conventions, seg_conventions
+from lossctl.metrics import boundary, overlap
+from lossctl.metrics import classification as cls_metrics
 
 INF = math.inf
 
@@ -168,10 +169,10 @@ CLS_SPECS: tuple[Spec, ...] = (
     Spec("multiclass_hinge", "cls", "loss", False, (0.0, INF),
          "crammer_singer: max(0, 1 - f_y + max_{j!=y} f_j); weston_watkins: sum_{j!=y} max(0, 1 - f_y + f_j)",
          cls_conventions.TABLE["multiclass_hinge"]),
-    Spec("accuracy", "cls", "metric", True, (0.0, 1.0), "mean_n [hard_n = y_n]", cls_conventions.TABLE["accuracy"]),
-    Spec("precision", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FP)", cls_conventions.TABLE["precision"]),
-    Spec("recall", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FN)", cls_conventions.TABLE["recall"]),
-    Spec("f1", "cls", "metric", True, (0.0, 1.0), "2TP/(2TP+FP+FN)", cls_conventions.TABLE["f1"]),
+    Spec("accuracy", "cls", "metric", True, (0.0, 1.0), "mean_n [hard_n = y_n]", cls_metrics.TABLE["accuracy"]),
+    Spec("precision", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FP)", cls_metrics.TABLE["precision"]),
+    Spec("recall", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FN)", cls_metrics.TABLE["recall"]),
+    Spec("f1", "cls", "metric", True, (0.0, 1.0), "2TP/(2TP+FP+FN)", cls_metrics.TABLE["f1"]),
 )
 
 REGISTRY: dict[tuple[str, str], Spec] = {(s.task, s.name): s for s in SEG_SPECS + CLS_SPECS}

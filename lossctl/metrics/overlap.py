@@ -165,7 +165,8 @@ def monai_metric(name: str) -> Callable[..., Result]:
     return compute
 
 
-_ZERO_DIVISION = {"warn": 0.0, "0": 0.0, "1": 1.0, "nan": float("nan")}
+#: The value of a 0/0 ratio for each scikit-learn ``zero_division`` choice ("warn" gives 0 and warns).
+ZERO_DIVISION = {"warn": 0.0, "0": 0.0, "1": 1.0, "nan": float("nan")}
 
 
 def sklearn_metric(name: str) -> Callable[..., Result]:
@@ -179,7 +180,7 @@ def sklearn_metric(name: str) -> Callable[..., Result]:
         num, den = formula(tp, fp, fn)
         present = (tp + fp + fn) > 0
         labels = present & _keep(cm.shape[0], include)
-        per_class = np.where(present, ratio(num, den, _ZERO_DIVISION[zero_division]), np.nan)
+        per_class = np.where(present, ratio(num, den, ZERO_DIVISION[zero_division]), np.nan)
         if zero_division == "nan":  # sklearn leaves NaN classes out of the average
             return nanmean(per_class[labels]), per_class
         return (float(per_class[labels].mean()) if labels.any() else float("nan")), per_class
@@ -250,27 +251,29 @@ _SK_ZERO_IOU = Param("zero_division", "warn", "value of a 0/0 ratio (warn: 0)", 
                      choices=("warn", "0", "1"))
 _TM_ZERO = Param("zero_division", 0.0, "value of a 0/0 ratio of a class that is counted", bounds=(0.0, 1.0))
 _LABELS = frozenset({"labels", "probs", "logits"})
-_REF = {"dice": "f1_score", "iou": "jaccard_score", "precision": "precision_score", "recall": "recall_score"}
-_TM = {"dice": "multiclass_f1_score", "iou": "multiclass_jaccard_index", "precision": "multiclass_precision",
-       "recall": "multiclass_recall"}
-_WORDS = {"dice": "2TP/(2TP+FP+FN)", "iou": "TP/(TP+FP+FN)", "precision": "TP/(TP+FP)", "recall": "TP/(TP+FN)"}
-_REF["f1"], _TM["f1"], _WORDS["f1"] = "f1_score", "multiclass_f1_score", _WORDS["dice"]
+#: Each metric's scikit-learn function, torchmetrics function and ratio of confusion counts, by name.
+SKLEARN_NAMES = {"dice": "f1_score", "iou": "jaccard_score", "precision": "precision_score",
+                 "recall": "recall_score", "f1": "f1_score"}
+TORCHMETRICS_NAMES = {"dice": "multiclass_f1_score", "iou": "multiclass_jaccard_index",
+                      "precision": "multiclass_precision", "recall": "multiclass_recall", "f1": "multiclass_f1_score"}
+RATIOS = {"dice": "2TP/(2TP+FP+FN)", "iou": "TP/(TP+FP+FN)", "precision": "TP/(TP+FP)", "recall": "TP/(TP+FN)",
+          "f1": "2TP/(2TP+FP+FN)"}
 
 
 def _class_metric_rows(name: str) -> dict[str, Impl]:
-    f = _WORDS[name]
+    f = RATIOS[name]
     rows = {
         "lossctl": Impl(lossctl_metric(name), f"{f} per class, 0/0 per empty; per image, mean over the included "
                         "classes (NaN left out); dataset: mean over images; pooled: the summed confusion matrix",
-                        f"scikit-learn {_REF[name]}(average=None)", (_EMPTY,), inputs=_LABELS),
+                        f"scikit-learn {SKLEARN_NAMES[name]}(average=None)", (_EMPTY,), inputs=_LABELS),
         "sklearn": Impl(sklearn_metric(name), f"{f}; macro over the labels in the ground truth OR the prediction, "
                         "0/0 = zero_division; per image, then mean over images",
-                        f"sklearn.metrics.{_REF[name]}(average='macro')",
+                        f"sklearn.metrics.{SKLEARN_NAMES[name]}(average='macro')",
                         (_SK_ZERO_IOU if name == "iou" else _SK_ZERO,), inputs=_LABELS),
         "torch": Impl(torchmetrics_metric(name), f"{f}; macro over classes with TP+FP+FN > 0, other 0/0 = "
                       "zero_division; per image, then mean over images",
-                      f"torchmetrics.functional.classification.{_TM[name]}(average='macro')", (_TM_ZERO,),
-                      inputs=_LABELS),
+                      f"torchmetrics.functional.classification.{TORCHMETRICS_NAMES[name]}(average='macro')",
+                      (_TM_ZERO,), inputs=_LABELS),
     }
     if name in ("dice", "iou"):
         rows["monai"] = Impl(monai_metric(name), f"{f}; a class absent from the ground truth is NaN even when "
