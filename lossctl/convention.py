@@ -175,5 +175,25 @@ class Impl:
             raise NotAvailable(f"{owner} under convention {convention} takes no {option.replace('_', ' ')}; "
                                "drop it or choose another convention", option=option)
 
+    def apply_to_samples(self, x: Any, owner: str, convention: str, params: Mapping[str, Any]) -> Any:
+        """``fn(x, **params)`` of a classification input ``x`` (:class:`~lossctl.inputs.cls.ClsInput`): the
+        parameters resolved (:meth:`resolve`), then whatever this implementation does not take refused
+        (:meth:`refuse`: the prediction kind, the target kind, the optional inputs given)."""
+        applied = self.resolve(params, owner)
+        self.refuse(owner, convention, kind=x.kind, target_kind=x.target_kind, given=x.given_options)
+        return self.fn(x, **applied)
 
-__all__ = ["Param", "Impl", "NotAvailable", "OPTIONS", "CONVENTIONS", "TASK_CONVENTIONS"]
+
+def pick(conventions: Mapping[str, Impl], convention: str, value: str, name: str) -> Impl:
+    """The implementation of the value ``name`` (``value`` says what it is: ``"cls loss"``...) under
+    ``convention``, from its table ``conventions``; :class:`NotAvailable` naming the conventions that define it
+    when that framework does not."""
+    try:
+        return conventions[convention]
+    except KeyError:
+        raise NotAvailable(f"convention {convention} has no {value} {name}; it is defined under "
+                           f"{', '.join(conventions)} (`lossctl losses {name}` shows each definition)",
+                           option="convention") from None
+
+
+__all__ = ["Param", "Impl", "pick", "NotAvailable", "OPTIONS", "CONVENTIONS", "TASK_CONVENTIONS"]

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lossctl.convention import CONVENTIONS, Impl, Param
+from lossctl.convention import CONVENTIONS, Impl, Param, pick
 from lossctl.errors import NotAvailable, UsageError
 from lossctl.losses import cls_conventions, seg_conventions
 from lossctl.metrics import boundary, overlap
@@ -72,12 +72,7 @@ class Spec:
 
     def impl(self, convention: str = "lossctl") -> Impl:
         """This value under ``convention``; :class:`NotAvailable` when that framework does not define it."""
-        try:
-            return self.conventions[convention]
-        except KeyError:
-            raise NotAvailable(f"convention {convention} has no {self.task} {self.kind} {self.name}; it is defined "
-                               f"under {', '.join(self.conventions)} (`lossctl losses {self.name}` shows each "
-                               "definition)", option="convention") from None
+        return pick(self.conventions, convention, f"{self.task} {self.kind}", self.name)
 
     def defaults(self, convention: str = "lossctl") -> dict[str, Any]:
         """The parameters' defaults under ``convention`` (its framework's own)."""
@@ -99,26 +94,23 @@ class Spec:
             return str(reason)
         return None
 
-    def evaluate(self, x: Any, include: np.ndarray | None = None, convention: str = "lossctl",
+    def evaluate(self, x: Any, convention: str = "lossctl", *, include: np.ndarray | None = None,
                  context: Mapping[str, Any] | None = None, **params: Any) -> tuple[float, np.ndarray | None]:
-        """Value (and per-class vector) of this segmentation entry on one prepared input ``x``."""
+        """This value under ``convention`` on one prepared input, with ``params`` over the convention's defaults:
+        ``(value, per-class vector or None)`` of a segmentation image ``x`` (a :class:`~lossctl.inputs.seg.
+        SegInput`; ``include`` the classes of the mean, ``context`` the facts of the run a loss may read),
+        ``(value, per-sample vector or None)`` of classification samples ``x`` (a :class:`~lossctl.inputs.cls.
+        ClsInput`). What the convention does not take (the prediction kind, for cls the target kind and the
+        optional inputs given) is refused with :class:`NotAvailable`."""
         impl = self.impl(convention)
+        if self.task == "cls":
+            return impl.apply_to_samples(x, self.name, convention, params)
         applied = impl.resolve(params, self.name)
         if self.kind == "metric":
             return impl.fn(x.confusion, include, **applied)
         impl.refuse(self.name, convention, kind=x.kind)
         extra = {k: (context or {}).get(k, False) for k in impl.context}
         return impl.fn(x, include, **applied, **extra)
-
-    def compute(self, x: Any, convention: str = "lossctl", **params: Any) -> tuple[float, np.ndarray | None]:
-        """Value (and per-sample vector) of this classification entry on a :class:`ClsInput`, after refusing
-        what the convention does not take."""
-        impl = self.impl(convention)
-        applied = impl.resolve(params, self.name)
-        given = frozenset(k for k, v in (("weights", x.weights), ("class_weights", x.class_weights),
-                                         ("ignore_index", x.ignore_index)) if v is not None)
-        impl.refuse(self.name, convention, kind=x.kind, target_kind=x.target_kind, given=given)
-        return impl.fn(x, **applied)
 
 
 SEG_SPECS: tuple[Spec, ...] = (

@@ -76,3 +76,20 @@ def test_api_messages_name_python_arguments_not_flags():
     with pytest.raises(InputError) as info:
         losses.lovasz(np.full((2, 3), 0.5), np.array([0, 1, 1]), kind="probs", num_classes=3)
     assert "(num_classes or class_names)" in str(info.value) and "--" not in str(info.value)
+
+
+def test_classification_loss_dispatches_without_the_registry():
+    """The API computes from the conventions tables (lossctl.registry sits above the losses and imports them)."""
+    code = ("import sys; from lossctl import losses; "
+            "losses.classification_loss('bce', [0.9, 0.2], [1, 0], convention='torch'); "
+            "print('lossctl.registry' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    from lossctl import registry
+    from lossctl.errors import UsageError
+
+    with pytest.raises(UsageError, match="^accuracy is a metric; classification_loss computes losses$"):
+        losses.classification_loss("accuracy", [0.9, 0.2], [1, 0])
+    with pytest.raises(UsageError) as info:
+        losses.classification_loss("bcee", [0.9, 0.2], [1, 0])
+    assert str(info.value) == f"unknown cls loss or metric 'bcee'; choose from: {', '.join(registry.names('cls'))}"

@@ -99,7 +99,7 @@ def test_identities(rng):
         target = np.eye(3)[labels] if loss == "cce" else labels
         xi = make(logits, target, "logits")
         spec = registry.get("cls", loss)
-        assert spec.compute(xi, "lossctl")[0] == pytest.approx(spec.compute(xi, "torch")[0])
+        assert spec.evaluate(xi, "lossctl")[0] == pytest.approx(spec.evaluate(xi, "torch")[0])
 
 
 def test_focal_by_hand():
@@ -121,23 +121,23 @@ def test_hinge_losses_by_hand():
     assert cls.multiclass_hinge(f, hinge="weston_watkins")[0] == pytest.approx((0.0 + 0.5) / 2)
     # keras' categorical hinge: the true class enters neg as 0 -> row 1: max(0, 1 + 0 - 0.5) = 0.5
     assert cls.multiclass_hinge(f, cls.KERAS, hinge="keras_categorical")[0] == pytest.approx((0.5 + 0.5) / 2)
-    assert registry.get("cls", "multiclass_hinge").compute(f, "keras")[0] == pytest.approx((0.5 + 0.5) / 2)
+    assert registry.get("cls", "multiclass_hinge").evaluate(f, "keras")[0] == pytest.approx((0.5 + 0.5) / 2)
 
 
 def test_unavailable_conventions_say_so():
     x = make([0.9, 0.2], [1, 0])
     bce = registry.get("cls", "bce")
     with pytest.raises(cls.NotAvailable, match="convention monai has no cls loss bce"):
-        bce.compute(x, "monai")
+        bce.evaluate(x, "monai")
     with pytest.raises(cls.NotAvailable, match="takes logits predictions, not probs"):
-        bce.compute(x, "smp")
+        bce.evaluate(x, "smp")
     with pytest.raises(registry.UsageError, match="choose from crammer_singer"):
-        registry.get("cls", "multiclass_hinge").compute(make([[0.1, 0.9]], [1], "scores"), "sklearn",
+        registry.get("cls", "multiclass_hinge").evaluate(make([[0.1, 0.9]], [1], "scores"), "sklearn",
                                                         hinge="weston_watkins")
 
 
 def classification_metrics(x):
-    return {s.name: s.compute(x)[0] for s in registry.specs("cls", "metric")}
+    return {s.name: s.evaluate(x)[0] for s in registry.specs("cls", "metric")}
 
 
 def test_metrics_by_hand():
@@ -185,7 +185,7 @@ def test_ignored_samples_are_left_out_of_the_per_sample_statistics():
 def test_extreme_logits_under_sklearn_warn_of_nothing(recwarn):
     """One stable sigmoid: a -1000 logit (scikit-learn's sigmoid-then-clip path) gives no overflow warning."""
     x = prepare_inputs(np.array([-1000.0, 1000.0, 0.0]), np.array([0, 1, 1]), None, "logits")
-    value = registry.get("cls", "bce").compute(x, "sklearn")[0]
+    value = registry.get("cls", "bce").evaluate(x, "sklearn")[0]
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
     eps = np.finfo(np.float64).eps
     assert value == pytest.approx((-np.log(1 - eps) * 2 + np.log(2)) / 3)

@@ -26,7 +26,7 @@ def _random_case(rng: np.random.Generator, c: int = 4, shape: tuple[int, ...] = 
 def _value(spec, convention, pred, target, **kw):
     kind = kw.pop("kind", "logits")
     x = prepare(pred, target, kind=kind, **kw)
-    return spec.evaluate(x, None, convention, {"ignoring": bool(kw.get("ignore_index"))})[0]
+    return spec.evaluate(x, convention, context={"ignoring": bool(kw.get("ignore_index"))})[0]
 
 
 def test_every_pair_is_tested_and_every_convention_is_known():

@@ -54,7 +54,7 @@ def _value(spec, convention, pred, target, kind, target_kind, order=None):
     if order is not None:
         pred, target = pred[order], target[order]
     x = prepare_inputs(pred, target, None, kind, target_kind=target_kind)
-    return spec.compute(x, convention)
+    return spec.evaluate(x, convention)
 
 
 @pytest.mark.parametrize("spec, convention", PAIRS, ids=IDS)
@@ -113,4 +113,4 @@ def test_declared_options_are_refused_when_absent():
             continue
         if not {"weights", "ignore_index"} <= impl.options:
             with pytest.raises(registry.NotAvailable, match=f"convention {convention}"):
-                spec.compute(x, convention)
+                spec.evaluate(x, convention)

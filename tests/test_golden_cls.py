@@ -68,6 +68,6 @@ def test_matches_reference(case):
                        class_weights=None if class_weights is None else tuple(class_weights.tolist()))
     x = config.prepare(_array(case, "pred"), _array(case, "target"), _array(case, "weights"), case["input"])
     spec = registry.get("cls", case["loss"])
-    value, _ = spec.compute(x, case["convention"], **_params(case))
+    value, _ = spec.evaluate(x, case["convention"], **_params(case))
     rtol = 1e-5 if case["float32_bound"] else 1e-6
     assert value == pytest.approx(case["expected"], rel=rtol, abs=1e-9), case["reference"]

@@ -89,10 +89,10 @@ def test_matches_the_library(case):
     if case["task"] == "seg":
         x = prepare(_array(case, "pred"), _array(case, "target"), kind=case["input"],
                     ignore_index=tuple(case["ignore_index"]))
-        got = spec.evaluate(x, None, case["convention"], {"ignoring": bool(case["ignore_index"])},
+        got = spec.evaluate(x, case["convention"], context={"ignoring": bool(case["ignore_index"])},
                             **case["params"])[0]
     else:
         config = ClsConfig(convention=case["convention"], ignore_index=case["ignore_index"])
         x = config.prepare(_array(case, "pred"), _array(case, "target"), _array(case, "weights"), case["input"])
-        got = spec.compute(x, case["convention"], **case["params"])[0]
+        got = spec.evaluate(x, case["convention"], **case["params"])[0]
     assert _close(got, case["expected"], rtol), (got, case["expected"], case["reference"])

@@ -52,7 +52,7 @@ def _compute(case: dict) -> tuple[float, list | None]:
         values, per_class = metrics.summarize(total, _include(case, c))
         return values[case["value"]], per_class.get(case["value"])
     x = _prepare(case, pred, target)
-    value, per_class = spec.evaluate(x, _include(case, x.num_classes), **params)
+    value, per_class = spec.evaluate(x, include=_include(case, x.num_classes), **params)
     return value, per_class
 
 

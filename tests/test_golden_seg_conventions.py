@@ -30,7 +30,7 @@ def _value(case: dict) -> float:
     x = prepare(pred, target, kind=case["input"], ignore_index=tuple(case["ignore_index"]))
     spec = registry.get("seg", case["loss"])
     context = {"ignoring": bool(case["ignore_index"])}
-    return spec.evaluate(x, None, case["convention"], context, **case["params"])[0]
+    return spec.evaluate(x, case["convention"], context=context, **case["params"])[0]
 
 
 def test_fixture_records_its_provenance():

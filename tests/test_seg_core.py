@@ -18,7 +18,7 @@ def value(name, pred, target, **kw):
     kind = kw.pop("kind", "logits")
     params = kw.pop("params", {})
     include = kw.pop("include", None)
-    return registry.get("seg", name).evaluate(prepare(pred, target, kind=kind, **kw), include, **params)[0]
+    return registry.get("seg", name).evaluate(prepare(pred, target, kind=kind, **kw), include=include, **params)[0]
 
 
 def test_berman_worked_example_lovasz_hinge():

@@ -64,7 +64,7 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
     for spec in config.selected():
         try:
             params = config.params_for(spec)
-            value, rows = spec.compute(x, config.convention, **params)
+            value, rows = spec.evaluate(x, config.convention, **params)
         except (NotAvailable, InputError) as reason:
             if spec.name in explicit:
                 raise

@@ -289,8 +289,8 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 return PairFailure(str(pair.pred), f"{pair.pred}: {spec.name} needs probabilities or logits, "
                                    "but the prediction holds labels; drop the loss or give the model's maps",
                                    pair.name)
-            value, per_class = spec.evaluate(x, include, config.convention,
-                                             {"ignoring": bool(config.ignore_index)}, **config.params_for(spec))
+            value, per_class = spec.evaluate(x, config.convention, include=include,
+                                             context={"ignoring": bool(config.ignore_index)}, **config.params_for(spec))
             losses[spec.name] = value
             if per_class is not None:
                 loss_per_class[spec.name] = _nullable(per_class)
@@ -359,7 +359,7 @@ def _region_losses(x: Any, config: SegConfig, names: list[str]) -> dict[str, lis
         binary = prepare(p, t, kind="probs")
         for name in names:
             spec = registry.get("seg", name)
-            _, per_class = spec.evaluate(binary, None, config.convention, {"ignoring": False},
+            _, per_class = spec.evaluate(binary, config.convention, context={"ignoring": False},
                                          **config.params_for(spec))
             out[name].append(None if per_class is None or np.isnan(per_class[1]) else float(per_class[1]))
     return out

@@ -68,6 +68,13 @@ class ClsInput:
         return int(self.pred.shape[0])
 
     @property
+    def given_options(self) -> frozenset[str]:
+        """The optional inputs given (``weights``, ``class_weights``, ``ignore_index``): a convention that does not
+        take one refuses the input."""
+        given = (("weights", self.weights), ("class_weights", self.class_weights), ("ignore_index", self.ignore_index))
+        return frozenset(name for name, value in given if value is not None)
+
+    @property
     def sample_weights(self) -> np.ndarray:
         """(N,) per-sample weights (ones when none were given)."""
         return np.ones(self.n) if self.weights is None else self.weights

@@ -19,8 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from lossctl.losses import segmentation as _seg
+from lossctl.convention import pick as _pick
+from lossctl.errors import UsageError
+from lossctl.inputs.cls import prepare_inputs as _prepare_samples
 from lossctl.inputs.seg import prepare as _prepare
+from lossctl.losses import cls_conventions as _cls_conventions
+from lossctl.losses import segmentation as _seg
+from lossctl.metrics import classification as _cls_metrics
 
 _PREPARE_KEYS = ("ignore_index", "num_classes", "threshold", "channels_last")
 
@@ -107,16 +112,16 @@ def classification_loss(name: str, pred: Any, target: Any, *, kind: str = "probs
     ...                           convention="torch", label_smoothing=0.1), 6)
     13.333333
     """
-    from lossctl import registry
-    from lossctl.inputs.cls import prepare_inputs
-
-    x = prepare_inputs(np.asarray(pred), np.asarray(target), None if weights is None else np.asarray(weights),
-                       kind, target_kind=target_kind, ignore_index=ignore_index, class_weights=class_weights,
-                       renormalised=convention == "keras")
-    spec = registry.get("cls", name)
-    if spec.kind != "loss":
-        raise registry.UsageError(f"{name} is a metric; classification_loss computes losses")
-    return float(spec.compute(x, convention, **params)[0])
+    x = _prepare_samples(np.asarray(pred), np.asarray(target), None if weights is None else np.asarray(weights),
+                         kind, target_kind=target_kind, ignore_index=ignore_index, class_weights=class_weights,
+                         renormalised=convention == "keras")
+    if name in _cls_metrics.TABLE:
+        raise UsageError(f"{name} is a metric; classification_loss computes losses")
+    if name not in _cls_conventions.TABLE:
+        raise UsageError(f"unknown cls loss or metric {name!r}; choose from: "
+                         f"{', '.join([*_cls_conventions.TABLE, *_cls_metrics.TABLE])}")
+    impl = _pick(_cls_conventions.TABLE[name], convention, "cls loss", name)
+    return float(impl.apply_to_samples(x, name, convention, params)[0])
 
 
 __all__ = ["cross_entropy", "focal", "dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss",
