@@ -39,7 +39,7 @@ def test_fixture_records_its_provenance():
     assert len({c["id"] for c in CASES}) == len(CASES)
 
 
-def test_every_preset_has_a_golden_case():
+def test_every_convention_of_a_loss_has_a_golden_case():
     covered = {(c["loss"], c["convention"]) for c in CASES}
     pairs = {(s.name, c) for s, c in registry.pairs("seg", "loss") if c != "lossctl"}
     assert pairs <= covered, sorted(pairs - covered)

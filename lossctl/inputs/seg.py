@@ -207,14 +207,6 @@ def exact_sum(partials: np.ndarray) -> np.ndarray | float:
         partials.shape[:-1])
 
 
-def class_sums(target: np.ndarray, weights: np.ndarray, num_classes: int) -> np.ndarray:
-    """(C,) float64 ``sum_n weights_n [target_n = c]``, blockwise (``bincount`` never sees a whole image)."""
-    out = np.zeros(num_classes, dtype=np.float64)
-    for start in range(0, target.size, BLOCK):
-        out += np.bincount(target[start:start + BLOCK], weights=weights[start:start + BLOCK], minlength=num_classes)
-    return out
-
-
 def _pick_target(x: np.ndarray, target: np.ndarray) -> np.ndarray:
     """(N,) ``x[target_n, n]`` of a (C, N) array, in x's dtype, by one masked copy per class (no index arrays)."""
     out = x[0].copy()

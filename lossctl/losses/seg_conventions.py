@@ -113,11 +113,6 @@ def smp_ce(x: SegInput, include: np.ndarray | None = None) -> Result:
     return float(-x.target_log_prob.sum() / x.total_pixels), None
 
 
-def smp_lovasz(x: SegInput, include: np.ndarray | None = None) -> Result:
-    """smp LovaszLoss (per_image=False on one image): the lossctl definition, from logits."""
-    return seg.lovasz(x, include)
-
-
 def monai_dice(x: SegInput, include: np.ndarray | None = None, *, smooth: float = 1e-5,
                jaccard: bool = False, **_: Any) -> Result:
     """MONAI DiceLoss: ``1 - (2TP + s) / (P + G + s)`` per class (Jaccard: ``2 (P + G - TP)``), mean over classes."""
