@@ -10,7 +10,8 @@ import pytest
 
 from lossctl import registry
 from lossctl.metrics.confusion import confusion_matrix
-from lossctl.inputs.seg import ChunkedInput, chunk_rows, prepare
+from lossctl.inputs.chunked import ChunkedInput, chunk_rows
+from lossctl.inputs.seg import prepare
 
 LOSSES = [s for s in registry.specs("seg") if s.kind == "loss"]
 

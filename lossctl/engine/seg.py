@@ -32,7 +32,8 @@ from lossctl.errors import InputError, UsageError
 from lossctl.engine.gates import Gate, check_gates, row_series, validate_gates
 from lossctl.dataset.pairing import Pair
 from lossctl.losses import segmentation
-from lossctl.inputs.seg import ChunkedInput, chunk_rows, prepare
+from lossctl.inputs.chunked import ChunkedInput, chunk_rows
+from lossctl.inputs.seg import prepare
 
 #: The report's ``config`` entries that say where the pairs came from (folders and name patterns, or a list).
 SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
