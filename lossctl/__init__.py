@@ -11,7 +11,6 @@ The package is split in layers that know nothing of the layers above them:
 Importing ``lossctl`` (or ``lossctl.losses``) never imports typer or rich.
 """
 
+from lossctl.engine.schema import REPORT_SCHEMA as REPORT_SCHEMA  # the report layout's version, owned by its schema
+
 __version__ = "0.1.0"
-#: Version of the report documents' layout (the ``schema`` field of every JSON report); bumped on incompatible
-#: changes, so that a baseline written by another layout is refused instead of misread.
-REPORT_SCHEMA = 1

@@ -383,7 +383,8 @@ def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path:
     """Check the baseline against the new report (classes: exit 2), print notes, add the baseline gates."""
     if base is None:
         return
-    from lossctl.engine.compare import add_baseline_gates, check_compatible, validate_compare_gates
+    from lossctl.engine.compare import add_baseline_gates, check_compatible
+    from lossctl.engine.gates import validate_compare_gates
 
     notes = check_compatible(base, document, f"--baseline {path}")
     validate_compare_gates([g for g in gates if g.against is not None], base, document)
@@ -553,10 +554,12 @@ def seg_command(
 ) -> None:
     """Evaluate segmentation predictions against ground-truth masks or volumes (files or folders)."""
     from lossctl import registry
-    from lossctl.engine.gates import parse_gate
+    from lossctl.engine.gates import parse_gate, validate_seg_gates
     from lossctl.io.files import parse_memory
-    from lossctl.engine.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
-                             select_shard)
+    from lossctl.engine.pool import resolve_workers
+    from lossctl.engine.seg import build_report, evaluate
+    from lossctl.engine.seg_config import SegConfig
+    from lossctl.engine.shards import parse_shard, select_shard
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:
@@ -592,7 +595,7 @@ def seg_command(
             raise UsageError(f"--empty {config.empty}: {spec.name} under --convention {config.convention} has its "
                              "own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
     gates = [parse_gate(g) for g in gate or []]
-    check_gate_names(gates, config, baseline=baseline is not None)
+    validate_seg_gates(gates, config, baseline=baseline is not None)
     _check_view(per_image, worst)
     inputs = [Path(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
     writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
@@ -705,7 +708,7 @@ def _absent_listed_files(pairs: list[Any]) -> list[Any]:
     """A failure for each listed pair with a file that does not exist (the other pairs are evaluated)."""
     from lossctl.io.files import display_path
     from lossctl.dataset.pairing import absent_files
-    from lossctl.engine.seg import PairFailure
+    from lossctl.engine.loading import PairFailure
 
     return [PairFailure(str(path), f"{display_path(path)}: no such {side} file ({pair.origin}); fix the path "
                         "(relative paths are read from the list's folder), or pass --allow-missing to leave such "
@@ -890,7 +893,7 @@ def cls_command(
     from lossctl.io import files as lio
     from lossctl import registry
     from lossctl.engine.cls import ClsConfig, build_report
-    from lossctl.engine.gates import parse_gate, validate_gates
+    from lossctl.engine.gates import parse_gate, validate_cls_gates
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:
@@ -916,8 +919,7 @@ def cls_command(
     for spec in config.selected():
         if spec.name in names_:
             spec.impl(config.convention)  # asked for by name: refused now if the convention lacks it
-    validate_gates(gates, {s.name: s for s in config.selected()}, per_class=False, metrics_per_item=False,
-                   baseline=baseline is not None)
+    validate_cls_gates(gates, config.selected(), baseline=baseline is not None)
     inputs = [Path(p) for p in (pred, target, weights) if p and p != "-"]
     _check_output_path(output, inputs)
     writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
@@ -971,7 +973,7 @@ def merge_command(
     import json
 
     from lossctl.engine.gates import parse_gate, validate_gates
-    from lossctl.engine.seg import merge_reports
+    from lossctl.engine.shards import merge_reports
 
     documents = []
     for path in reports:
@@ -1026,8 +1028,8 @@ def compare_command(
     report: ReportDirOpt = None,
 ) -> None:
     """Compare a new report with a baseline: deltas, paired bootstrap intervals, images that got worse, gates."""
-    from lossctl.engine.compare import check_compatible, compare_reports, load_report, validate_compare_gates
-    from lossctl.engine.gates import parse_gate
+    from lossctl.engine.compare import check_compatible, compare_reports, load_report
+    from lossctl.engine.gates import parse_gate, validate_compare_gates
 
     gates = [parse_gate(g) for g in gate or []]
     _check_output_path(output, [base, new])
@@ -1165,26 +1167,16 @@ def _with_file(error: LossctlError, file: str) -> LossctlError:
 def _check_gates_against_data(document: dict[str, Any]) -> None:
     """After the report is written: refuse gates on values no image gave (a loss of label predictions) or on a
     class the data does not have (a usage error, exit 2)."""
-    from lossctl.engine.gates import class_index, parse_gate
+    from lossctl.engine.gates import check_gates_against_data
 
     if not document["summary"]["count"]:
         return
-    unit = "sample" if document["command"] == "cls" else "image"
     c = document["config"]["num_classes"]
     for name, labels in (document["config"].get("regions") or {}).items():
         if max(labels) >= c:
             raise UsageError(f"--region {name}={','.join(map(str, labels))}: label {max(labels)} is beyond the "
                              f"data's {c} classes (0..{c - 1}); fix the region's labels")
-    for result in document["gates"]:
-        gate = parse_gate(result["gate"])
-        if gate.name not in document["summary"]["mean"]:
-            raise UsageError(f"--gate {gate.text!r}: {gate.name} was not computed for any {unit} (e.g. a loss of "
-                             "label predictions, or a loss the inputs' shapes do not allow); drop the gate")
-        regions = document["config"].get("regions") or {}
-        if gate.cls is not None and gate.cls not in regions and not 0 <= class_index(
-                gate.cls, document["config"]["class_names"]) < c:
-            raise UsageError(f"--gate {gate.text!r}: there is no class {gate.cls} in the data ({c} classes, "
-                             f"0..{c - 1}); fix the class")
+    check_gates_against_data(document)
 
 
 def _handle_click_error(error: Exception) -> None:

@@ -18,7 +18,8 @@ import pytest
 from lossctl import registry
 from lossctl.engine.cls import ClsConfig
 from lossctl.dataset.pairing import Pair
-from lossctl.engine.seg import ImageOutcome, SegConfig, build_report
+from lossctl.engine.seg import ImageOutcome, build_report
+from lossctl.engine.seg_config import SegConfig
 from lossctl.inputs.seg import prepare
 
 HERE = Path(__file__).parent / "golden"

@@ -241,9 +241,9 @@ def test_a_closed_stdout_exits_141_quietly(seg):
 
 
 def test_workers_split_into_processes_or_threads_without_changing_the_report(cli, tmp_path):
-    from lossctl.engine.seg import _split_workers
+    from lossctl.engine.pool import split_workers
 
-    assert _split_workers(2, 4) == (2, 1) and _split_workers(2, 3) == (1, 2) and _split_workers(1, 100) == (1, 1)
+    assert split_workers(2, 4) == (2, 1) and split_workers(2, 3) == (1, 2) and split_workers(1, 100) == (1, 1)
     data = make_seg_set(tmp_path / "d", names=tuple("abcde"))
     outs = {w: cli("seg", data.pred, data.gt, "-f", "json", "--workers", str(w)).out for w in (1, 2, 3)}
     assert outs[1] == outs[2] == outs[3]  # 5 pairs: 2 processes, then 3 threads in one process

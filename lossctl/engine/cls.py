@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from lossctl import REPORT_SCHEMA, __version__, registry
-from lossctl.inputs.cls import ClsInput, prepare_inputs
-from lossctl.errors import InputError, NotAvailable
+from lossctl import __version__, registry
 from lossctl.engine.gates import Gate, check_gates
+from lossctl.engine.schema import REPORT_SCHEMA, Report
+from lossctl.engine.statistics import summarize_samples
+from lossctl.errors import InputError, NotAvailable
+from lossctl.inputs.cls import ClsInput, prepare_inputs
 from lossctl.losses.classification import balanced_pos_weight
 
 
@@ -52,8 +54,9 @@ class ClsConfig:
 
 
 def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
-                 sources: dict[str, str] | None = None) -> dict[str, Any]:
-    """Compute every selected value and return the report document."""
+                 sources: dict[str, str] | None = None) -> Report:
+    """Compute every selected value and return the report document (its summary:
+    :func:`~lossctl.engine.statistics.summarize_samples`)."""
     explicit = set(config.values)
     means: dict[str, float | None] = {}
     per_sample: dict[str, np.ndarray] = {}
@@ -68,7 +71,7 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
         except (NotAvailable, InputError) as reason:
             if spec.name in explicit:
                 raise
-            unavailable[spec.name] = str(reason)
+            unavailable[spec.name] = reason.raw  # the CLI spells the settings it names
             continue
         means[spec.name] = None if np.isnan(value) else float(value)
         if spec.kind == "metric":
@@ -81,17 +84,8 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
         columns = {n: [None if np.isnan(v) else v for v in values.tolist()] for n, values in per_sample.items()}
         rows = [{"name": str(i), "values": {n: col[i] for n, col in columns.items()}, "per_class": {}}
                 for i in range(x.n)]
-    summary: dict[str, Any] = {
-        "count": int(counted.sum()),
-        "undefined": {n: int(np.isnan(v[counted]).sum()) for n, v in per_sample.items()},
-        "mean": means,
-        "std": {n: _stat(np.std, v) for n, v in per_sample.items()},
-        "min": {n: _stat(np.min, v) for n, v in per_sample.items()},
-        "median": {n: _stat(np.median, v) for n, v in per_sample.items()},
-        "max": {n: _stat(np.max, v) for n, v in per_sample.items()},
-        "pooled": {n: means[n] for n in metric_names},
-        "per_class": {"mean": {}, "pooled": {}},
-    }
+    summary = summarize_samples(int(counted.sum()), {n: v[counted] for n, v in per_sample.items()}, means,
+                                metric_names)
     if "weighted_bce" in used_params and used_params["weighted_bce"].get("pos_weight") is None:
         pw = balanced_pos_weight(x)
         used_params["weighted_bce"] = {**used_params["weighted_bce"],
@@ -114,7 +108,3 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
         "errors": [],
     }
 
-
-def _stat(fn: Any, v: np.ndarray) -> float | None:
-    kept = v[~np.isnan(v)]
-    return float(fn(kept)) if kept.size else None

@@ -27,11 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from lossctl import REPORT_SCHEMA, __version__, registry
-from lossctl.errors import InputError, UsageError
-from lossctl.engine.gates import Baseline, Gate, change, check_gates, parse_gate, row_series, validate_gates
-
-Document = dict[str, Any]
+from lossctl import __version__, registry
+from lossctl.engine.gates import Baseline, Gate, change, check_gates, parse_gate, row_series
+from lossctl.engine.schema import REPORT_SCHEMA, CompareReport, Document, GateResult
+from lossctl.errors import InputError, UsageError, setting
 
 #: Resampled indices held in memory at once (int64): the bootstrap runs in chunks of this many elements.
 BOOTSTRAP_CHUNK = 1 << 22
@@ -124,7 +123,7 @@ def check_compatible(base: Document, new: Document, base_name: str = "the baseli
     if bc.get("num_classes") != nc.get("num_classes") or (base["command"] == "seg"
                                                           and bc.get("class_names") != nc.get("class_names")):
         raise UsageError(f"{base_name} has classes {_classes(bc)} but the new report has {_classes(nc)}; compare "
-                         "runs over the same classes (same --class-names / --num-classes)")
+                         f"runs over the same classes (same {setting('class_names')} / {setting('num_classes')})")
     notes = []
     for key in _NOTED_CONFIG:
         if key in bc and key in nc and bc[key] != nc[key]:
@@ -143,7 +142,7 @@ def _classes(config: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------------------------------------
 
 
-class Pairing:
+class PairedValues:
     """The per-image values of two reports as arrays, aligned on the image names present in both (sorted).
 
     Each report's rows are read once per value into a float array (NaN: undefined); every value then pairs by
@@ -189,7 +188,7 @@ class Pairing:
 
 def baseline_of(base: Document, new: Document) -> Baseline:
     """The :class:`~lossctl.engine.gates.Baseline` that baseline gates of ``new`` read from ``base``."""
-    pairing = Pairing(base, new)
+    pairing = PairedValues(base, new)
     return Baseline(base["summary"], row_series(base["images"]), lambda name, idx: pairing.worsening(name, idx)[3])
 
 
@@ -266,25 +265,7 @@ def _block(doc: Document, block: str, name: str, idx: int | None) -> float | Non
     return vector[idx] if vector is not None and idx < len(vector) else None
 
 
-def validate_compare_gates(gates: Sequence[Gate], base: Document, new: Document) -> None:
-    """Refuse gates this pair of reports cannot answer (a usage error, exit 2)."""
-    command = new["command"]
-    names = [n for n in new["config"].get("values", []) if (command, n) in registry.REGISTRY]
-    computed = {n: registry.get(command, n) for n in names}
-    validate_gates(gates, computed, class_names=new["config"].get("class_names") or (),
-                   class_count=new["config"].get("num_classes"), per_class=command == "seg",
-                   metrics_per_item=command == "seg", baseline=True)
-    for g in gates:
-        if g.against is not None and g.name not in base["summary"]["mean"]:
-            raise UsageError(f"--gate {g.text!r}: the baseline report has no {g.name}; gate a value both "
-                             "reports have")
-        item_statistic = g.against == "worse" or g.statistic not in ("mean", "pooled")
-        if command == "cls" and item_statistic and not (base["images"] and new["images"]):
-            raise UsageError(f"--gate {g.text!r} reads per-sample values, and a cls report holds them only "
-                             "with --per-sample: write both reports with --per-sample")
-
-
-def gate_results(gates: Sequence[Gate], base: Document, new: Document) -> list[dict[str, Any]]:
+def gate_results(gates: Sequence[Gate], base: Document, new: Document) -> list[GateResult]:
     """Every gate evaluated on ``new`` (absolute gates) or on ``new`` against ``base`` (baseline gates)."""
     return check_gates(gates, row_series(new["images"]), new["summary"], new["config"].get("class_names") or (),
                        baseline_of(base, new))
@@ -300,14 +281,14 @@ def add_baseline_gates(document: Document, base: Document, gates: Sequence[Gate]
 
 def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *, resamples: int = 2000,
                     worst: int = 10, seed: int = 0, sources: dict[str, str] | None = None,
-                    notes: Sequence[str] = ()) -> Document:
+                    notes: Sequence[str] = ()) -> CompareReport:
     """The ``lossctl compare`` document (README.md, "lossctl compare"): the same inputs give the same bytes."""
     command = new["command"]
     keys = dict.fromkeys([t for t in _targets(new, "mean")] + [t for t in _targets(base, "mean")])
     values: dict[str, Any] = {}
     worst_rows: dict[str, list[dict[str, Any]]] = {}
     groups: dict[bytes, list[tuple[str, np.ndarray]]] = {}  # values paired over the same images
-    pairing = Pairing(base, new)
+    pairing = PairedValues(base, new)
     for key, name, idx in keys:
         values[key] = _change(_block(base, "mean", name, idx), _block(new, "mean", name, idx))
         if (command, name) in registry.REGISTRY:
@@ -362,4 +343,4 @@ def _num(v: float | None) -> str:
 
 __all__ = ["load_report", "check_compatible", "compare_reports", "paired_bootstrap_ci", "bootstrap_intervals",
            "gate_results",
-           "add_baseline_gates", "validate_compare_gates", "Pairing", "baseline_of"]
+           "add_baseline_gates", "PairedValues", "baseline_of"]

@@ -1,4 +1,8 @@
-"""Quality gates: ``--gate 'STAT(NAME[CLASS]) OP NUMBER'`` checked against a report.
+"""Quality gates: ``--gate 'STAT(NAME[CLASS]) OP NUMBER'``, validated against a run and checked against a report.
+
+This module is the one owner of gates: their grammar (:func:`parse_gate`), their validation before any work
+(:func:`validate_seg_gates`, :func:`validate_cls_gates`, :func:`validate_compare_gates`, all through
+:func:`validate_gates`) and after it (:func:`check_gates_against_data`), and their results (:func:`check_gates`).
 
 Grammar (spaces allowed anywhere)::
 
@@ -28,16 +32,19 @@ Gate(text='p05(dice[road]) >= 0.6', statistic='p05', name='dice', cls='road', op
 
 from __future__ import annotations
 
-import math
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from lossctl.errors import UsageError
+from lossctl import registry
+from lossctl.engine.schema import Document, GateResult
+from lossctl.engine.seg_config import SegConfig
+from lossctl.engine.statistics import statistic
+from lossctl.errors import UsageError, setting
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
@@ -73,12 +80,6 @@ class Gate:
         """What the gate checks, whatever its spelling (``dice>=0.8`` and ``mean(dice) >= 0.80`` are one gate)."""
         return (self.against, self.statistic, self.name, self.cls, self.margin, self.op, self.threshold)
 
-    @property
-    def value_text(self) -> str:
-        """The gated value without the comparison, e.g. ``delta(pooled(iou[road]))``."""
-        m = re.match(rf"^\s*(.*?)\s*(?:>=|<=|>|<)\s*{_NUM}\s*$", self.text)
-        return m.group(1) if m else self.text
-
 
 def parse_gate(text: str) -> Gate:
     """Parse one gate expression; a malformed one is a :class:`UsageError` that shows the syntax."""
@@ -86,7 +87,7 @@ def parse_gate(text: str) -> Gate:
     if m:
         margin = float(m.group("margin"))
         if not margin >= 0:
-            raise UsageError(f"malformed --gate {text!r}: the margin of worse() is a change, at least 0")
+            raise UsageError(f"malformed {setting('gate')} {text!r}: the margin of worse() is a change, at least 0")
         return Gate(text, "image", m.group("name"), m.group("cls"), m.group("op"), float(m.group("num")),
                     "worse", margin)
     m = _RELATIVE.match(text)
@@ -100,12 +101,12 @@ def parse_gate(text: str) -> Gate:
 def _parse_absolute(expression: str, text: str) -> Gate:
     m = _GATE.match(expression)
     if not m:
-        raise UsageError(f"malformed --gate {text!r}; expected {GATE_SYNTAX}")
+        raise UsageError(f"malformed {setting('gate')} {text!r}; expected {GATE_SYNTAX}")
     name = m.group("name") or m.group("name2")
     cls = m.group("cls") or m.group("cls2")
     stat = m.group("stat") or "mean"
     if stat.startswith("p") and stat != "pooled" and not 0 <= float(stat[1:]) <= 100:
-        raise UsageError(f"malformed --gate {text!r}: a percentile must be between p0 and p100")
+        raise UsageError(f"malformed {setting('gate')} {text!r}: a percentile must be between p0 and p100")
     return Gate(text, stat, name, cls, m.group("op"), float(m.group("num")))
 
 
@@ -132,7 +133,7 @@ class Baseline:
 
 
 def check_gates(gates: Sequence[Gate], series: Series, summary: dict[str, Any],
-                class_names: Sequence[str], baseline: Baseline | None = None) -> list[dict[str, Any]]:
+                class_names: Sequence[str], baseline: Baseline | None = None) -> list[GateResult]:
     """Evaluate every gate against the summary of a report and ``series(name, class_index)``, the defined
     per-image (or per-sample) values of one value; baseline gates also read ``baseline``."""
     return [_check(g, series, summary, class_names, baseline) for g in gates]
@@ -156,26 +157,88 @@ def validate_gates(gates: Sequence[Gate], computed: Mapping[str, Any], *, class_
     their registry entries (which say ``kind`` and ``per_class``)."""
     for g in gates:
         if g.against is not None and baseline is False:
-            raise UsageError(f"--gate {g.text!r} compares with a baseline; give --baseline BASE.json (or use "
-                             "`lossctl compare BASE.json NEW.json`)")
+            raise UsageError(f"{_named(g)} compares with a baseline; give {setting('baseline', 'BASE.json')} (or "
+                             "use `lossctl compare BASE.json NEW.json`)")
         spec = computed.get(g.name)
         if spec is None:
-            raise UsageError(f"--gate {g.text!r} uses {g.name!r}, which this run does not compute; "
+            raise UsageError(f"{_named(g)} uses {g.name!r}, which this run does not compute; "
                              f"computed: {', '.join(computed)}")
         if g.statistic == "pooled" and spec.kind != "metric":
-            raise UsageError(f"--gate {g.text!r}: pooled() exists for metrics only")
+            raise UsageError(f"{_named(g)}: pooled() exists for metrics only")
         if not metrics_per_item and spec.kind == "metric" and g.statistic not in ("mean", "pooled"):
             if g.against == "worse":
-                raise UsageError(f"--gate {g.text!r}: {g.name} is one value over all samples, so no sample gets "
+                raise UsageError(f"{_named(g)}: {g.name} is one value over all samples, so no sample gets "
                                  f"worse; gate delta({g.name}) instead")
-            raise UsageError(f"--gate {g.text!r}: {g.name} is one value over all samples; gate it as "
+            raise UsageError(f"{_named(g)}: {g.name} is one value over all samples; gate it as "
                              f"{g.name}{g.op}{g.threshold:g}")
         if g.cls is not None:
             if not (per_class and spec.per_class):
-                raise UsageError(f"--gate {g.text!r}: {g.name} has no per-class values here")
+                raise UsageError(f"{_named(g)}: {g.name} has no per-class values here")
             idx = class_index(g.cls, class_names)
             if class_count is not None and not 0 <= idx < class_count:
-                raise UsageError(f"--gate {g.text!r}: there is no class {idx} (classes 0..{class_count - 1})")
+                raise UsageError(f"{_named(g)}: there is no class {idx} (classes 0..{class_count - 1})")
+
+
+def validate_seg_gates(gates: Sequence[Gate], config: SegConfig, baseline: bool = False) -> None:
+    """Refuse the gates of a ``seg`` run on values it does not compute (a usage error, before any file is
+    read), ``pooled()`` of a boundary metric, and baseline gates without a ``baseline``. A ``[CLASS]`` may be a
+    region; a class index is checked against the class count when it is known."""
+    computed = {s.name: s for s in config.selected()}
+    regions = set(config.region_names())
+    for g in gates:
+        if g.statistic == "pooled" and g.name in computed and computed[g.name].opt_in:
+            raise UsageError(f"{_named(g)}: pooled() needs a confusion matrix; {g.name} has none (gate its "
+                             f"mean, max({g.name}) or a percentile)")
+        if g.cls in regions:  # a region: the name must be computed and have per-class values
+            validate_gates([replace(g, cls="0")], computed, baseline=baseline)
+    validate_gates([g for g in gates if g.cls not in regions], computed, class_names=config.class_names,
+                   class_count=config.num_classes or len(config.class_names) or None, baseline=baseline)
+
+
+def validate_cls_gates(gates: Sequence[Gate], selected: Iterable[registry.Spec], baseline: bool = False) -> None:
+    """Refuse the gates of a ``cls`` run (its ``selected`` values) that it cannot answer: values it does not
+    compute, class gates (cls reports have no per-class values), statistics over samples of a metric (one
+    value over all samples), baseline gates without a ``baseline``."""
+    validate_gates(gates, {s.name: s for s in selected}, per_class=False, metrics_per_item=False,
+                   baseline=baseline)
+
+
+def validate_compare_gates(gates: Sequence[Gate], base: Document, new: Document) -> None:
+    """Refuse gates this pair of reports cannot answer (a usage error, exit 2): those :func:`validate_gates`
+    refuses for the new report, baseline gates on a value the baseline lacks, and gates on per-sample values
+    of cls reports written without them."""
+    command = new["command"]
+    names = [n for n in new["config"].get("values", []) if (command, n) in registry.REGISTRY]
+    computed = {n: registry.get(command, n) for n in names}
+    validate_gates(gates, computed, class_names=new["config"].get("class_names") or (),
+                   class_count=new["config"].get("num_classes"), per_class=command == "seg",
+                   metrics_per_item=command == "seg", baseline=True)
+    for g in gates:
+        if g.against is not None and g.name not in base["summary"]["mean"]:
+            raise UsageError(f"{_named(g)}: the baseline report has no {g.name}; gate a value both reports have")
+        item_statistic = g.against == "worse" or g.statistic not in ("mean", "pooled")
+        if command == "cls" and item_statistic and not (base["images"] and new["images"]):
+            raise UsageError(f"{_named(g)} reads per-sample values, and a cls report holds them only with "
+                             f"{setting('per_sample')}: write both reports with {setting('per_sample')}")
+
+
+def check_gates_against_data(document: Document) -> None:
+    """After the work (the report is written): refuse gates on values no image (sample) gave, e.g. a loss of
+    label predictions, or on a class the data does not have (a usage error, exit 2)."""
+    if not document["summary"]["count"]:
+        return
+    unit = "sample" if document["command"] == "cls" else "image"
+    c = document["config"]["num_classes"]
+    regions = document["config"].get("regions") or {}
+    for result in document["gates"]:
+        gate = parse_gate(result["gate"])
+        if gate.name not in document["summary"]["mean"]:
+            raise UsageError(f"{_named(gate)}: {gate.name} was not computed for any {unit} (e.g. a loss of "
+                             "label predictions, or a loss the inputs' shapes do not allow); drop the gate")
+        if gate.cls is not None and gate.cls not in regions and not 0 <= class_index(
+                gate.cls, document["config"]["class_names"]) < c:
+            raise UsageError(f"{_named(gate)}: there is no class {gate.cls} in the data ({c} classes, "
+                             f"0..{c - 1}); fix the class")
 
 
 def class_index(cls: str, class_names: Sequence[str]) -> int:
@@ -185,18 +248,24 @@ def class_index(cls: str, class_names: Sequence[str]) -> int:
     try:
         return int(cls)
     except ValueError:
-        raise UsageError(f"unknown class {cls!r} in --gate; use a class index or one of: "
-                         f"{', '.join(class_names) or '(no --class-names given)'}") from None
+        known = ", ".join(class_names) or f"(no {setting('class_names')} given)"
+        raise UsageError(f"unknown class {cls!r} in {setting('gate')}; use a class index or one of: {known}"
+                         ) from None
+
+
+def _named(gate: Gate) -> str:
+    """The gate as a message names it: the setting and the gate's text, quoted."""
+    return f"{setting('gate')} {gate.text!r}"
 
 
 def _check(gate: Gate, series: Series, summary: dict[str, Any], class_names: Sequence[str],
-           baseline: Baseline | None) -> dict[str, Any]:
+           baseline: Baseline | None) -> GateResult:
     idx = None if gate.cls is None else class_index(gate.cls, class_names)
     extra: dict[str, Any] = {}
     if gate.against is None:
         value = _value(gate, idx, series, summary)
     elif baseline is None:
-        raise UsageError(f"--gate {gate.text!r} compares with a baseline, and none was given")
+        raise UsageError(f"{_named(gate)} compares with a baseline, and none was given")
     elif gate.against == "worse":
         worsening = baseline.worsening(gate.name, idx)
         value = float(np.count_nonzero(worsening > gate.margin))
@@ -214,7 +283,7 @@ def _value(gate: Gate, idx: int | None, series: Series, summary: dict[str, Any])
         return _pick(summary["pooled"], summary["per_class"]["pooled"], gate.name, idx)
     if gate.statistic == "mean" and idx is None:  # the reported mean (for cls: the convention's reduction)
         return summary["mean"].get(gate.name)
-    return _statistic(gate.statistic, series(gate.name, idx))
+    return statistic(gate.statistic, series(gate.name, idx))
 
 
 def change(form: str, base: float | None, new: float | None) -> float | None:
@@ -235,22 +304,3 @@ def _pick(values: dict[str, Any], per_class: dict[str, Any], name: str, idx: int
         return None
     return vector[idx]
 
-
-def _statistic(stat: str, values: Sequence[float]) -> float | None:
-    v = np.asarray(values, dtype=np.float64)
-    v = v[~np.isnan(v)]
-    if not v.size:
-        return None
-    if stat == "mean":
-        result = v.mean()
-    elif stat == "median":
-        result = np.median(v)
-    elif stat == "min":
-        result = v.min()
-    elif stat == "max":
-        result = v.max()
-    elif stat == "std":
-        result = v.std()
-    else:
-        result = np.percentile(v, float(stat[1:]))
-    return None if math.isnan(result) else float(result)

@@ -136,7 +136,7 @@ def render_overlay(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, num_clas
 
 
 def _seg_config(document: Document, config: Any) -> Any:
-    from lossctl.engine.seg import SegConfig
+    from lossctl.engine.seg_config import SegConfig
 
     return config if config is not None else SegConfig.from_options(document["config"].get("options") or {})
 
@@ -146,7 +146,7 @@ def recompute_labels(row: dict[str, Any], config: Any) -> tuple[np.ndarray, np.n
     :func:`~lossctl.inputs.seg.prepare`) and return (pred labels, gt labels, valid mask, classes), spatial."""
     from lossctl.errors import InputError
     from lossctl.dataset.pairing import Pair
-    from lossctl.engine.seg import PairFailure, label_maps, load_pair
+    from lossctl.engine.loading import PairFailure, label_images, load_pair
     from lossctl.inputs.seg import prepare
 
     loaded = load_pair(Pair(row["name"], Path(row["pred"]), Path(row["gt"])), config)
@@ -158,7 +158,7 @@ def recompute_labels(row: dict[str, Any], config: Any) -> tuple[np.ndarray, np.n
              else np.ones(target.shape, dtype=bool))
     if int(valid.sum()) != x.target.size:
         raise InputError(f"{row['gt']}: its valid pixels do not match the evaluated ones; no overlay")
-    labels, gt_labels = label_maps(x, target, loaded.ignore)
+    labels, gt_labels = label_images(x, target, loaded.ignore)
     return labels, gt_labels, valid, x.num_classes
 
 
@@ -271,9 +271,9 @@ def _worst_html(document: Document, rows: list[dict[str, Any]], by: str, directo
 
 
 def _delta_histograms(document: Document, compared: tuple[Document, Document]) -> str:
-    from lossctl.engine.compare import Pairing
+    from lossctl.engine.compare import PairedValues
 
-    pairing = Pairing(*compared)
+    pairing = PairedValues(*compared)
     unit = "sample" if document["config"]["of"] == "cls" else "image"
     figures = []
     for name in document["values"]:

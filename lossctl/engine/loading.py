@@ -1,0 +1,179 @@
+"""Reading a pair as evaluation reads it (:func:`load_pair`), and the failure of a pair (:class:`PairFailure`).
+
+:func:`load_pair` is the one loader of pairs: evaluation (:mod:`lossctl.engine.seg`) and the pictures that need
+pixels (the HTML report's overlays) read pairs through it, so that both see the same arrays. It applies, in order:
+the loaders (within the memory budget), the refusal of colour images, the dropping of alpha channels, the
+geometry checks, float label volumes, and the label maps (:func:`map_labels`). :func:`label_images` turns a
+prepared input back into label images of the ground truth's shape (boundary metrics, overlays).
+
+A pair that cannot be evaluated is a :class:`PairFailure`, wherever the problem is found: raised there, returned
+by :func:`~lossctl.engine.seg.evaluate_pair` (the other pairs are still evaluated), listed in the report's
+``errors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lossctl.dataset import geometry
+from lossctl.dataset.label_maps import UnmappedValueError, apply_label_map
+from lossctl.dataset.pairing import Pair
+from lossctl.engine.schema import PairError
+from lossctl.engine.seg_config import SegConfig
+from lossctl.errors import InputError, setting
+from lossctl.io import files as io
+
+
+class PairFailure(InputError):
+    """A pair that could not be evaluated: the file at fault, the one-line reason and the pair's name.
+
+    ``error`` is the whole message (it names the file, the problem and the fix, and may name settings: see
+    :func:`lossctl.errors.setting`; the CLI spells the report document). Raised where the problem is found, it is
+    returned by :func:`~lossctl.engine.seg.evaluate_pair` as the pair's result and pickled back from worker
+    processes.
+    """
+
+    def __init__(self, file: str, error: str, name: str = "") -> None:
+        super().__init__(error)
+        self.file = file
+        self.error = error
+        self.name = name
+
+    @classmethod
+    def about(cls, pair: Pair, error: InputError) -> PairFailure:
+        """``error`` (a loader's, or the core's) as the failure of ``pair``: the message already names its file;
+        the file at fault is the ground truth when the message starts with it, else the prediction."""
+        file = pair.gt if error.raw.startswith(str(pair.gt)) else pair.pred
+        return cls(str(file), error.raw, pair.name)
+
+    def entry(self) -> PairError:
+        """The report's ``errors`` entry."""
+        return {"name": self.name, "file": self.file, "error": self.error}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.file, self.error, self.name)
+
+    def __repr__(self) -> str:
+        return f"PairFailure(file={self.file!r}, error={self.error!r}, name={self.name!r})"
+
+
+@dataclass
+class LoadedPair:
+    """A pair read as evaluation reads it, up to :func:`~lossctl.inputs.seg.prepare` (see :func:`load_pair`)."""
+
+    pred: io.Loaded
+    gt: io.Loaded
+    target: np.ndarray  # the ground truth's labels, after the label map
+    prediction: np.ndarray  # the prediction, after the prediction's label map
+    ignore: tuple[int, ...]  # the values left out: the ignore index and the maps' void
+    notes: list[str]
+    options: dict[str, Any]  # the keyword arguments of prepare()
+
+
+def load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
+    """Read ``pair`` exactly as :func:`~lossctl.engine.seg.evaluate_pair` reads it: the loaders (within the memory
+    budget), colour images refused, alpha channels dropped, the geometry checks, float label volumes, the label
+    maps. A pair that evaluation refuses, or a file that cannot be read, raises the :class:`PairFailure` that
+    evaluation reports."""
+    try:
+        return _load_pair(pair, config)
+    except PairFailure:
+        raise
+    except InputError as e:  # a loader's error names its file
+        raise PairFailure.about(pair, e) from None
+
+
+def _load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
+    budget = config.max_memory
+    pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels, max_memory=budget)
+    # the prediction's npz key also names the ground truth's array, unless its own is given (a single array is
+    # read anyway)
+    gt = io.load_array(pair.gt, npz_key=config.gt_npz_key or config.npz_key, max_pixels=config.max_pixels,
+                       npz_key_required=config.gt_npz_key is not None, max_memory=budget)
+    notes = []
+    arrays = {}
+    for loaded, what in ((gt, "ground truth"), (pred, "prediction")):
+        arrays[what] = loaded.array
+        if loaded.mode in ("RGB", "RGBA"):
+            raise PairFailure(loaded.path, f"{loaded.path}: the {what} is an {loaded.mode} colour image, not "
+                              "class indices; save it as a palette (indexed) or greyscale PNG whose values "
+                              "are the class numbers", pair.name)
+        if loaded.mode in ("LA", "PA"):  # labels plus transparency: the alpha channel is not a label
+            arrays[what] = loaded.array[..., 0]
+            notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
+    if gt.lossy:
+        notes.append("ground truth is a lossy JPEG: label values may be corrupted")
+    if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].ndim > 3:
+        raise PairFailure(str(pair.gt), f"{pair.gt}: a {arrays['ground truth'].ndim}D volume "
+                          f"{tuple(arrays['ground truth'].shape)} where a 3D label volume is expected; save "
+                          "the ground truth as one 3D label map (drop extra axes)", pair.name)
+    problem = geometry.check_pair(pred, gt, config.spacing)
+    if problem:
+        raise PairFailure(str(pair.pred), problem, pair.name)
+    if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].dtype.kind == "f":
+        try:
+            arrays["ground truth"] = geometry.float_labels(arrays["ground truth"], notes)
+        except InputError as e:
+            raise PairFailure(str(pair.gt), f"{pair.gt}: {e.raw}", pair.name) from None
+    target, prediction, ignore = map_labels(pair, arrays["ground truth"], arrays["prediction"], config)
+    num_classes = config.num_classes if config.void_class is None else config.void_class + 1
+    options = dict(kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
+                   threshold=config.threshold, channels_last=config.channels_last,
+                   ignored_void=tuple(v for v in config.mapped_void if v not in config.ignore_index))
+    return LoadedPair(pred, gt, target, prediction, ignore, notes, options)
+
+
+def map_labels(pair: Pair, target: np.ndarray, prediction: np.ndarray, config: SegConfig
+               ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """(ground truth, prediction, ignored values) after the label maps: ground-truth void becomes the map's
+    void value, which is ignored; a prediction's void becomes the "predicted no class" index. A value a map does
+    not name (unless such values are void) or a map of label predictions applied to scores raises the
+    :class:`PairFailure` of ``pair``."""
+    ignore = config.ignore_index
+    to_void = config.unmapped == "ignore"
+    if config.label_map is not None:
+        try:
+            target = apply_label_map(config.label_map, target, void=config.label_map.void, unmapped_to_void=to_void)
+        except UnmappedValueError as e:
+            raise PairFailure(str(pair.gt), f"{pair.gt}: the ground truth {e.raw} ({setting('label_map')}); "
+                              f"{_unmapped_fix(e)}", pair.name) from None
+        ignore = tuple(dict.fromkeys((*ignore, *config.mapped_void)))
+    if config.pred_label_map is not None:
+        if not (prediction.dtype == np.bool_ or np.issubdtype(prediction.dtype, np.integer)):
+            raise PairFailure(str(pair.pred), f"{pair.pred}: the prediction holds {prediction.dtype} scores, but "
+                              f"{setting('pred_label_map')} maps label predictions only; drop it for probability "
+                              "or logit maps", pair.name)
+        void = config.void_class if config.void_class is not None else config.pred_label_map.max_to + 1
+        try:
+            prediction = apply_label_map(config.pred_label_map, prediction, void=void, unmapped_to_void=to_void)
+        except UnmappedValueError as e:
+            raise PairFailure(str(pair.pred), f"{pair.pred}: the prediction {e.raw} ({setting('pred_label_map')}); "
+                              f"{_unmapped_fix(e)}", pair.name) from None
+    return target, prediction, ignore
+
+
+def _unmapped_fix(e: UnmappedValueError) -> str:
+    them = "it" if e.count == 1 else "them"
+    return f"add {them} to the map ({e.values[0]}:ignore leaves a value out), or pass {setting('unmapped', 'ignore')}"
+
+
+def label_images(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The prediction's and the ground truth's label images (argmax labels of a prepared input) in the ground
+    truth's shape, in the narrowest unsigned type (a quarter to an eighth of the memory traffic of the
+    bounding-box and mask passes); ignored voxels are background in both."""
+    shape = target.shape
+    dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.int64) if x.num_classes <= np.iinfo(t).max + 1)
+    if x.target.size == target.size:
+        return x.labels.reshape(shape).astype(dtype), x.target.reshape(shape).astype(dtype)
+    valid = ~np.isin(target, np.asarray(ignore))
+    pred_map = np.zeros(shape, dtype=dtype)
+    gt_map = np.zeros(shape, dtype=dtype)
+    pred_map[valid] = x.labels
+    gt_map[valid] = x.target
+    return pred_map, gt_map
+
+
+__all__ = ["PairFailure", "LoadedPair", "load_pair", "map_labels", "label_images"]
