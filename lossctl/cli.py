@@ -330,14 +330,16 @@ def _writer(name: str, worst: int | None, compare: bool = False, per_image: bool
     import functools
     import inspect
 
+    from lossctl.engine.document import LISTED_WORST
     from lossctl.report import COMPARE_WRITERS, WRITERS
-    from lossctl.report.ci import DEFAULT_WORST
 
     writer = (COMPARE_WRITERS if compare else WRITERS)[name]
+    if "flags" in inspect.signature(writer).parameters:  # a writer's hints name settings: spelled as our options
+        writer = functools.partial(writer, flags=_flags())
     if name == "table" and not compare:  # the table decides how many rows fit unless told (worst None)
         return functools.partial(writer, worst=worst, per_image=per_image)
     if "worst" in inspect.signature(writer).parameters:
-        return functools.partial(writer, worst=DEFAULT_WORST if worst is None else worst)
+        return functools.partial(writer, worst=LISTED_WORST if worst is None else worst)
     return writer
 
 
@@ -399,7 +401,7 @@ def _github_annotations(document: dict[str, Any]) -> None:
     workflow commands from both output streams, and stdout may carry the report into a pipe."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
-    from lossctl.engine.compare import gate_threshold_text
+    from lossctl.engine.document import gate_threshold_text
 
     for g in document["gates"]:
         if not g["passed"]:
@@ -1076,10 +1078,13 @@ def _write_report_dir(document: dict[str, Any], directory: Path | None, worst: i
                       config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> None:
     if directory is None:
         return
+    from lossctl.engine.document import LISTED_WORST
+    from lossctl.engine.pictures import make_pictures
     from lossctl.report.html import write_report
 
+    k = LISTED_WORST if worst is None else worst
     try:
-        write_report(document, directory, worst=10 if worst is None else worst, config=config, compared=compared)
+        write_report(document, directory, make_pictures(document, k, config, compared), worst=k, flags=_flags())
     except OSError as e:
         raise OutputError(f"{directory}: cannot write the HTML report ({e.strerror or e}); check the path and "
                           "the free space") from None

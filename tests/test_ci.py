@@ -463,6 +463,7 @@ def test_github_summary_stays_under_1_mib_on_20000_images():
     assert size <= ci_formats.GITHUB_LIMIT
     assert size > 0.9 * ci_formats.GITHUB_LIMIT  # it fills the space rather than dropping everything
     assert "Rows cut:" in text and "of 20000 images shown" in text
+    assert "the full table is in the JSON report (`write='json=PATH'`)" in text  # named as the CLI's setting
     assert "❌ 1 of 1 gate(s) failed" in text and "The 10 worst image(s)" in text
     assert text.count("\n| `case_") < 20_000
 
@@ -569,7 +570,7 @@ def _github_worst(text):
 def test_cls_gated_metric_ranks_by_the_first_loss_everywhere(tmp_path, cli):
     """A cls metric has no per-sample values: every list ranks by the first loss the rows hold, not by the gated
     metric (which gave an empty github list), and the github rows carry no columns of dashes for metrics."""
-    from lossctl.report.flat import worst_rows
+    from lossctl.engine.document import worst_rows
 
     c = write_cls_inputs(tmp_path / "cls", n=12)
     args = ("cls", c["probs_npy"], c["target_npy"], "--per-sample", "-g", "accuracy>=0.99")
@@ -589,7 +590,7 @@ def test_cls_gated_metric_ranks_by_the_first_loss_everywhere(tmp_path, cli):
 
 
 def test_undefined_values_rank_last_and_ties_keep_the_document_order():
-    from lossctl.report.flat import worst_rows
+    from lossctl.engine.document import worst_rows
 
     rows = [("10", {"cce": 0.5}), ("2", {"cce": None}), ("3", {"cce": 0.5}), ("4", {"cce": 0.9})]
     doc = _doc("cls", rows)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from test_cli_support import make_seg_set, write_label_png, write_npy  # noqa: F401
 
-from lossctl.report.html import COLOURS, outcome_map, render_overlay
+from lossctl.engine.pictures import COLOURS, outcome_map, render_overlay
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),
@@ -95,6 +95,44 @@ def test_report_of_a_volume_and_of_probabilities(tmp_path, cli):
     page = (tmp_path / "r" / "index.html").read_text()
     assert "slice" in page and "the one with the most errors" in page
     assert np.asarray(Image.open(tmp_path / "r" / "worst_01_v.png")).shape == (6, 5, 3)
+
+
+def test_pictures_are_made_apart_and_the_writer_only_places_them(tmp_path, cli):
+    """One rendering step reads the pairs (through the engine's loader) and hands the HTML writer PNG bytes; the
+    writer reads no input file: without pictures it writes a page with no overlays."""
+    import io
+    import shutil
+
+    from lossctl.engine.document import worst_rows
+    from lossctl.engine.pictures import make_pictures
+    from lossctl.report.html import write_report
+
+    s = make_seg_set(tmp_path / "data", names=("a", "b", "c"))
+    document = cli("seg", s.pred, s.gt, "-f", "json").json()
+    pictures = make_pictures(document, 2)
+    assert [o.row["name"] for o in pictures.overlays] == [r["name"] for r in worst_rows(document, 2)]
+    assert all(o.problem is None and o.slice is None for o in pictures.overlays)
+    assert cli("seg", s.pred, s.gt, "--report", tmp_path / "cli", "--worst", "2").code == 0
+    for rank, overlay in enumerate(pictures.overlays, start=1):  # the very PNG files the CLI writes
+        assert (tmp_path / "cli" / f"worst_{rank:02d}_{overlay.row['name']}.png").read_bytes() == overlay.png
+    assert np.asarray(Image.open(io.BytesIO(pictures.overlays[0].png))).shape == (*s.gts["a"].shape, 3)
+    shutil.rmtree(s.root)  # the writer reads no input
+    write_report(document, tmp_path / "r", pictures, worst=2)
+    assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == [
+        f"worst_{k:02d}_{o.row['name']}.png" for k, o in enumerate(pictures.overlays, start=1)]
+    write_report(document, tmp_path / "bare")
+    page = (tmp_path / "bare" / "index.html").read_text()
+    assert not list((tmp_path / "bare").glob("*.png")) and 'id="worst"' not in page and 'id="summary"' in page
+
+
+def test_pictures_of_a_pair_that_cannot_be_read_again_say_why(tmp_path, cli):
+    from lossctl.engine.pictures import make_pictures
+
+    s = make_seg_set(tmp_path / "data", names=("a", "b"))
+    document = cli("seg", s.pred, s.gt, "-f", "json").json()
+    (s.pred / "a.npy").unlink()
+    by_name = {o.row["name"]: o for o in make_pictures(document, 2).overlays}
+    assert by_name["a"].png is None and "a.npy" in by_name["a"].problem and by_name["b"].png is not None
 
 
 def test_report_inside_an_input_is_refused(tmp_path, cli):

@@ -21,8 +21,11 @@ from rich.cells import cell_len
 from test_cli_support import run_subprocess, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
 
 from lossctl import registry
+from lossctl.cli import _flags
+from lossctl.engine.document import TABLE_WORST, worst_rows
 from lossctl.report.flat import write_table
-from lossctl.report.table import DEFAULT_WORST, FULL_ROWS, PIPE_WIDTH, worst_rows
+from lossctl.report.table import FULL_ROWS
+from lossctl.report.terminal import PIPE_WIDTH
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -220,10 +223,12 @@ def test_per_image_rows_all_when_they_fit_else_the_worst(sample_doc, cli):  # no
     # 12 images, 13 values: one table is too wide at 100 columns, so the 5 worst by dice, lowest first
     text = render(sample_doc, PIPE_WIDTH)
     by_dice = sorted(sample_doc["images"], key=lambda im: im["values"]["dice"])
-    worst = [im["name"] for im in by_dice[:DEFAULT_WORST]]
-    assert _image_names(text, f"the {DEFAULT_WORST} worst of 12 images by dice, lowest first: metrics") == worst
-    assert _image_names(text, f"the {DEFAULT_WORST} worst of 12 images by dice, lowest first: losses") == worst
-    assert "7 more images not shown: --per-image shows them all" in text
+    worst = [im["name"] for im in by_dice[:TABLE_WORST]]
+    assert _image_names(text, f"the {TABLE_WORST} worst of 12 images by dice, lowest first: metrics") == worst
+    assert _image_names(text, f"the {TABLE_WORST} worst of 12 images by dice, lowest first: losses") == worst
+    assert "7 more images not shown: per_image=True shows them all" in text  # the writer's own argument
+    cli_spelled = render(sample_doc, PIPE_WIDTH, flags=_flags())  # as the CLI spells it
+    assert "7 more images not shown: --per-image shows them all" in cli_spelled
     every = render(sample_doc, PIPE_WIDTH, per_image=True)
     assert _image_names(every, "per image: metrics") == [im["name"] for im in sample_doc["images"]]
     assert "not shown" not in every
@@ -394,7 +399,7 @@ def _compare(base: dict[str, Any], new: dict[str, Any], *gates: str) -> dict[str
 
 
 def render_compare(doc: dict[str, Any], width: int, **view: Any) -> str:
-    from lossctl.report.ci import write_compare_table
+    from lossctl.report.compare import write_compare_table
 
     buffer = io.StringIO()
     write_compare_table(doc, buffer, width=width, **view)

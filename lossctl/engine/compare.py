@@ -20,7 +20,6 @@ Everything here reads report documents (plain dicts) and returns plain dicts; no
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from lossctl import __version__, registry
-from lossctl.engine.gates import Baseline, Gate, change, check_gates, parse_gate, row_series
+from lossctl.engine.gates import Baseline, Gate, change, check_gates, row_series
 from lossctl.engine.schema import REPORT_SCHEMA, CompareReport, Document, GateResult
 from lossctl.errors import InputError, UsageError, setting
 
@@ -324,21 +323,6 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
         "worst": worst_rows,
         "gates": gate_results(gates, base, new),
     }
-
-
-def gate_threshold_text(result: dict[str, Any]) -> str:
-    """``value V; threshold OP T[; baseline B, new N]`` for messages (JUnit failures, workflow commands)."""
-    g = parse_gate(result["gate"])
-    text = f"value {_num(result['value'])}; threshold {g.op} {g.threshold:g}"
-    if "base" in result:
-        text += f"; baseline {_num(result['base'])}, new {_num(result['new'])}"
-    if "margin" in result:
-        text += f"; images worse by more than {result['margin']:g} (of {result['paired']} in both reports)"
-    return text
-
-
-def _num(v: float | None) -> str:
-    return "undefined" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6g}"
 
 
 __all__ = ["load_report", "check_compatible", "compare_reports", "paired_bootstrap_ci", "bootstrap_intervals",

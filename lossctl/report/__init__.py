@@ -6,9 +6,20 @@ of ``compare``.
 
 from __future__ import annotations
 
-from lossctl.report.ci import CI_WRITERS, COMPARE_WRITERS
-from lossctl.report.flat import FLAT_WRITERS
+from collections.abc import Callable
 
-WRITERS = {**FLAT_WRITERS, **CI_WRITERS}
+from lossctl.report.ci import CI_WRITERS
+from lossctl.report.compare import write_compare_csv, write_compare_markdown, write_compare_table
+from lossctl.report.flat import FLAT_WRITERS, write_json
+
+WRITERS: dict[str, Callable[..., None]] = {**FLAT_WRITERS, **CI_WRITERS}
+
+COMPARE_WRITERS: dict[str, Callable[..., None]] = {
+    "table": write_compare_table,
+    "json": write_json,
+    "csv": write_compare_csv,
+    "markdown": write_compare_markdown,
+    **CI_WRITERS,
+}
 
 __all__ = ["WRITERS", "COMPARE_WRITERS"]

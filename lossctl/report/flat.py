@@ -1,71 +1,20 @@
 """Writers: render a report document (see README.md, "JSON") as a table, JSON, NDJSON, CSV or Markdown.
 
 One function per format, all with the signature ``write(document, stream, *, per_class)`` (the table writer also
-takes ``per_image``, ``worst`` and ``width``: how its rows fit the terminal); :data:`FLAT_WRITERS` maps those
-``--format`` names to them. Writers only read the document: every number was computed before.
+takes ``per_image``, ``worst`` and ``width``: how its rows fit the terminal, and ``flags``: how the caller spells
+the settings its hints name); :data:`FLAT_WRITERS` maps those ``--format`` names to them. Writers only read the
+document (through :mod:`lossctl.engine.document`): every number was computed before.
 """
 
 from __future__ import annotations
 
 import csv
-import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-import numpy as np
-
-Document = dict[str, Any]
-STATS = ("mean", "std", "min", "max")
-
-
-def _fmt(v: Any, digits: int = 4) -> str:
-    return "—" if v is None else f"{v:.{digits}f}"
-
-
-def _value_names(doc: Document) -> list[str]:
-    """Every value of the run, in catalogue order (the summary has each one that any row or the run has)."""
-    return list(dict.fromkeys([*doc["summary"]["mean"], *row_value_names(doc)]))
-
-
-def row_value_names(doc: Document) -> list[str]:
-    """The values the per-image (per-sample) rows hold, in first-seen order (one pass over their keys)."""
-    return list(dict.fromkeys(itertools.chain.from_iterable(r["values"] for r in doc["images"])))
-
-
-def _class_label(doc: Document, i: int) -> str:
-    names = doc["config"].get("per_class_names") or doc["config"].get("class_names") or []
-    return names[i] if i < len(names) else str(i)
-
-
-def ranked_value(doc: Document) -> str | None:
-    """The value the worst images are ranked by: the first gated value that the per-image (per-sample) rows
-    hold, else the first value they hold (in the document's order); None when there are no rows."""
-    from lossctl.engine.gates import parse_gate
-
-    held = row_value_names(doc)
-    gated = (parse_gate(g["gate"]).name for g in doc["gates"])
-    return next((n for n in gated if n in held), held[0] if held else None)
-
-
-def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, Any]]:
-    """The ``k`` worst per-image (per-sample) rows by the value ``by`` (default: :func:`ranked_value`), the one
-    rule of every "worst images" list (table, ``github``, ``junit``, HTML report).
-
-    Lowest first when higher is better (the registry's ``higher_is_better``; also for a value it does not
-    know), highest first otherwise. Rows where ``by`` is undefined rank last (never as the worst); ties keep
-    the document's order (image names; sample indexes). One stable ``argsort``, no Python sort key per row.
-    """
-    from lossctl import registry
-
-    by = by or ranked_value(doc)
-    rows = doc["images"]
-    if by is None or k < 1 or not rows:
-        return []
-    spec = registry.REGISTRY.get((doc["command"], by))
-    sign = -1.0 if spec is not None and not spec.higher_is_better else 1.0
-    values = np.array([r["values"].get(by) for r in rows], dtype=np.float64)  # None: NaN, sorted last
-    return [rows[i] for i in np.argsort(sign * values, kind="stable")[:k]]
+from lossctl.engine.document import STATS, Document, class_label, value_names
+from lossctl.report.format import csv_cell, fmt
 
 
 def _columns(doc: Document) -> int:
@@ -101,14 +50,14 @@ def write_ndjson(doc: Document, stream: TextIO, *, per_class: bool = False) -> N
 
 
 def _flat_rows(doc: Document, per_class: bool) -> tuple[list[str], list[list[Any]]]:
-    names = _value_names(doc)
+    names = value_names(doc)
     class_cols: list[tuple[str, int]] = []
     if per_class:
         c = _columns(doc)
         keys = list(doc["summary"]["per_class"]["mean"]) + [
             k for k in doc["summary"]["per_class"]["pooled"] if k not in doc["summary"]["per_class"]["mean"]]
         class_cols = [(n, i) for n in keys for i in range(c)]
-    header = ["row", "name", *names, *(f"{n}[{_class_label(doc, i)}]" for n, i in class_cols)]
+    header = ["row", "name", *names, *(f"{n}[{class_label(doc, i)}]" for n, i in class_cols)]
     rows: list[list[Any]] = []
     for im in doc["images"]:
         pc = im["per_class"]
@@ -132,7 +81,7 @@ def write_csv(doc: Document, stream: TextIO, *, per_class: bool = False) -> None
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
 
 
 def write_markdown(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
@@ -141,20 +90,20 @@ def write_markdown(doc: Document, stream: TextIO, *, per_class: bool = False) ->
     stream.write("| " + " | ".join(header) + " |\n")
     stream.write("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|\n")
     for row in rows:
-        stream.write("| " + " | ".join(_fmt(v) if (i >= 2) else str(v) for i, v in enumerate(row)) + " |\n")
+        stream.write("| " + " | ".join(fmt(v) if (i >= 2) else str(v) for i, v in enumerate(row)) + " |\n")
     if doc["gates"]:
         stream.write("\n| gate | value | result |\n|---|---:|---|\n")
         for g in doc["gates"]:
-            stream.write(f"| `{g['gate']}` | {_fmt(g['value'])} | {'PASS' if g['passed'] else 'FAIL'} |\n")
+            stream.write(f"| `{g['gate']}` | {fmt(g['value'])} | {'PASS' if g['passed'] else 'FAIL'} |\n")
 
 
 def write_table(doc: Document, stream: TextIO, *, per_class: bool = False, per_image: bool = False,
-                worst: int | None = None, width: int | None = None) -> None:
+                worst: int | None = None, width: int | None = None, flags: Mapping[str, str] | None = None) -> None:
     """Rich tables for people, fitted to the width: summary, gates, per-image rows (all, or the ``worst`` K),
     per-class rows; see :mod:`lossctl.report.table` (imported here lazily: Rich is slow to import)."""
     from lossctl.report.table import write_table as write
 
-    write(doc, stream, per_class=per_class, per_image=per_image, worst=worst, width=width)
+    write(doc, stream, per_class=per_class, per_image=per_image, worst=worst, width=width, flags=flags)
 
 
 FLAT_WRITERS: dict[str, Callable[..., None]] = {

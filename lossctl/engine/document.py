@@ -1,0 +1,119 @@
+"""The read side of a report document (README.md, "JSON"): what every writer needs to read one, in one place.
+
+A report document is the plain dict that ``lossctl seg``, ``cls`` and ``merge`` (``command`` ``seg`` or ``cls``)
+and ``lossctl compare`` (``command`` ``compare``, ``config.of`` the compared command) produce. This module owns
+how it is read, never how it is computed:
+
+* :func:`task` and :func:`unit`: the command whose values a document holds, and what one row of it is (an
+  ``image``, or a ``sample`` of ``cls``);
+* :func:`value_names` and :func:`row_value_names`: the values of the run and those its rows hold;
+  :func:`class_label`: a class's name;
+* :func:`spec` and :func:`higher_is_better`: each value's registry entry and direction (``None`` for a value this
+  version does not know);
+* :func:`ranked_value` and :func:`worst_rows`: the one rule of every "worst images" list; :data:`TABLE_WORST`
+  and :data:`LISTED_WORST`: the documented numbers of them;
+* :func:`gate_value_name` and :func:`gate_threshold_text`: what a gate result checked, in words;
+* :data:`STATS`: the summary statistics every flat writer lists.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from lossctl import registry
+from lossctl.engine.gates import parse_gate
+from lossctl.engine.schema import Document
+
+#: The summary statistics of every value, in the order the flat writers list them (``pooled`` follows).
+STATS = ("mean", "std", "min", "max")
+#: How many of the worst images the table shows when not every row fits (the table's ``--worst`` default).
+TABLE_WORST = 5
+#: How many of the worst images ``github``, ``junit`` and the HTML report list (their ``--worst`` default).
+LISTED_WORST = 10
+
+
+def task(doc: Document) -> str:
+    """The command whose values ``doc`` holds: ``seg`` or ``cls`` (for a compare document, of its reports)."""
+    return doc["config"]["of"] if doc["command"] == "compare" else doc["command"]
+
+
+def unit(doc: Document) -> str:
+    """What one row of ``doc`` is: ``sample`` for ``cls``, else ``image``."""
+    return "sample" if task(doc) == "cls" else "image"
+
+
+def value_names(doc: Document) -> list[str]:
+    """Every value of the run, in catalogue order (the summary has each one that any row or the run has)."""
+    return list(dict.fromkeys([*doc["summary"]["mean"], *row_value_names(doc)]))
+
+
+def row_value_names(doc: Document) -> list[str]:
+    """The values the per-image (per-sample) rows hold, in first-seen order (one pass over their keys)."""
+    return list(dict.fromkeys(itertools.chain.from_iterable(r["values"] for r in doc["images"])))
+
+
+def class_label(doc: Document, i: int) -> str:
+    """The name of class ``i`` (of the per-class vectors), else its index."""
+    names = doc["config"].get("per_class_names") or doc["config"].get("class_names") or []
+    return names[i] if i < len(names) else str(i)
+
+
+def spec(task: str, name: str) -> registry.Spec | None:
+    """The registry entry of value ``name`` of ``task`` (``dice`` of ``dice[road]``), or None for a value this
+    version does not know."""
+    return registry.REGISTRY.get((task, name.split("[", 1)[0]))
+
+
+def higher_is_better(task: str, name: str) -> bool | None:
+    """The direction of value ``name``: True when higher is better, False when lower is, None when unknown."""
+    entry = spec(task, name)
+    return None if entry is None else entry.higher_is_better
+
+
+def gate_value_name(gate: str) -> str:
+    """The value a gate (its text, as the document records it) checks: ``dice`` of ``min(dice[road])>=0.5``."""
+    return parse_gate(gate).name
+
+
+def ranked_value(doc: Document) -> str | None:
+    """The value the worst images are ranked by: the first gated value that the per-image (per-sample) rows
+    hold, else the first value they hold (in the document's order); None when there are no rows."""
+    held = row_value_names(doc)
+    gated = (gate_value_name(g["gate"]) for g in doc["gates"])
+    return next((n for n in gated if n in held), held[0] if held else None)
+
+
+def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, Any]]:
+    """The ``k`` worst per-image (per-sample) rows by the value ``by`` (default: :func:`ranked_value`), the one
+    rule of every "worst images" list (table, ``github``, ``junit``, HTML report).
+
+    Lowest first when higher is better (the registry's ``higher_is_better``; also for a value it does not
+    know), highest first otherwise. Rows where ``by`` is undefined rank last (never as the worst); ties keep
+    the document's order (image names; sample indexes). One stable ``argsort``, no Python sort key per row.
+    """
+    by = by or ranked_value(doc)
+    rows = doc["images"]
+    if by is None or k < 1 or not rows:
+        return []
+    sign = -1.0 if higher_is_better(doc["command"], by) is False else 1.0
+    values = np.array([r["values"].get(by) for r in rows], dtype=np.float64)  # None: NaN, sorted last
+    return [rows[i] for i in np.argsort(sign * values, kind="stable")[:k]]
+
+
+def gate_threshold_text(result: dict[str, Any]) -> str:
+    """``value V; threshold OP T[; baseline B, new N]`` for messages (JUnit failures, workflow commands)."""
+    g = parse_gate(result["gate"])
+    text = f"value {_number(result['value'])}; threshold {g.op} {g.threshold:g}"
+    if "base" in result:
+        text += f"; baseline {_number(result['base'])}, new {_number(result['new'])}"
+    if "margin" in result:
+        text += f"; images worse by more than {result['margin']:g} (of {result['paired']} in both reports)"
+    return text
+
+
+def _number(v: float | None) -> str:
+    return "undefined" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6g}"
