@@ -19,7 +19,7 @@ Exit codes (documented in README.md):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 EXIT_OK = 0
@@ -141,3 +141,12 @@ class OutputError(LossctlError):
 
 class PairingError(InputError):
     """Prediction and ground-truth files cannot be matched one to one."""
+
+
+def prefixed(where: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, a :class:`UsageError` it raises prefixed by ``where``: the setting (or the setting and the
+    value, see :func:`setting`) that gave the value ``fn`` rejects, e.g. ``label_map: ...``."""
+    try:
+        return fn(*args)
+    except UsageError as e:
+        raise UsageError(f"{where}: {e.raw}") from None

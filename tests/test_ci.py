@@ -495,7 +495,7 @@ def test_github_actions_error_commands_go_to_stderr(runs, cli):
 
 
 def test_progress_shows_throughput_and_eta(monkeypatch):
-    from lossctl import cli as cli_module
+    from lossctl.cli import seg as cli_module
 
     class Terminal(io.StringIO):
         def isatty(self):

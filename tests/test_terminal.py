@@ -21,7 +21,7 @@ from rich.cells import cell_len
 from test_cli_support import run_subprocess, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
 
 from lossctl import registry
-from lossctl.cli import _flags
+from lossctl.cli.app import _flags
 from lossctl.engine.document import TABLE_WORST, worst_rows
 from lossctl.report.flat import write_table
 from lossctl.report.table import FULL_ROWS

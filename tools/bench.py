@@ -659,7 +659,7 @@ def profile_run(label: str, lossctl_args: list[str], out: Path) -> dict[str, Any
         rows.append({"func": _func_name(file, line, func), "calls": nc, "tottime": tt, "cumtime": ct})
     by_tot = sorted(rows, key=lambda x: -x["tottime"])[:15]
     interesting = [x for x in sorted(rows, key=lambda x: -x["cumtime"])
-                   if "lossctl" in x["func"] and "cli.py" not in x["func"] and "__main__" not in x["func"]][:15]
+                   if "lossctl" in x["func"] and "lossctl/cli/" not in x["func"] and "__main__" not in x["func"]][:15]
     share = {"sort": sum(x["tottime"] for x in rows if x["func"].startswith("<method 'sort'")),
              "lovasz": max([x["cumtime"] for x in rows if x["func"].endswith("(lovasz_softmax)")] or [0.0]),
              "searchsorted": sum(x["tottime"] for x in rows if "searchsorted" in x["func"])}

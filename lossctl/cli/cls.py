@@ -1,0 +1,130 @@
+"""``lossctl cls``: its options, reading the prediction, target and weights tables (files or stdin), and naming
+the file an input error is about.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lossctl.cli.app import _spelled, _stderr
+from lossctl.cli.options import (BaselineOpt, ClsConvention, ClsPredKind, FormatOpt, GateOpt, OutputFormat, OutputOpt,
+                                 ParamOpt, ReportDirOpt, TargetKind, WorstOpt, WriteOpt, _parse_params)
+from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
+                                _write_report_dir, _writer)
+from lossctl.cli.verdict import _apply_baseline, _finish, _load_baseline
+from lossctl.errors import LossctlError, UsageError
+
+def cls_command(
+    pred: Annotated[str, typer.Argument(help="Scores, probabilities or logits: (N,) or (N,C), from .npy, .npz, "
+                                        ".csv/.tsv (header optional) or '-' (stdin, NPY or CSV).",
+                                        show_default=False, metavar="PRED")],
+    target: Annotated[str, typer.Argument(help="Targets: (N,) labels, or (N,C) one-hot, soft or multilabel.",
+                                          show_default=False, metavar="TARGET")],
+    pred_kind: Annotated[ClsPredKind, typer.Option(
+        help="auto: values in [0,1] (rows summing to 1 for class-index targets) are probabilities; "
+             "anything else is refused, never guessed to be logits.")] = ClsPredKind.auto,
+    convention: Annotated[ClsConvention, typer.Option(
+        help="Reproduce this framework's definition of every loss and metric (see `lossctl losses NAME`).")
+    ] = ClsConvention.lossctl,
+    target_kind: Annotated[TargetKind, typer.Option(
+        help="How targets are read: binary, index (class indices), onehot, multilabel or soft. auto: (N,) by the "
+             "prediction's shape; (N,C) rows exactly one-hot are onehot (a note says so), other 0/1 rows "
+             "multilabel, rows of fractions summing to 1 soft.")] = TargetKind.auto,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable); "
+                                                      "default: every loss the inputs allow.")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric (repeatable); "
+                                                        "default: all.")] = None,
+    weights: Annotated[Optional[str], typer.Option(help="Per-sample weights file, (N,).")] = None,
+    class_weights: Annotated[Optional[str], typer.Option(help="Comma-separated class weights w0,w1,...")] = None,
+    pos_weight: Annotated[Optional[float], typer.Option(help="weighted_bce positive weight (default "
+                                                        "#neg/#pos).")] = None,
+    label_smoothing: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Set label_smoothing of "
+                                                             "every selected loss having it.")] = None,
+    gamma: Annotated[Optional[float], typer.Option(help="Focal gamma.")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="Focal alpha (weight of class 1).")] = None,
+    hinge: Annotated[Optional[str], typer.Option(help="multiclass_hinge flavour: crammer_singer, "
+                                                 "weston_watkins or keras_categorical.")] = None,
+    ignore_index: Annotated[Optional[int], typer.Option(help="Target value to leave out, e.g. -100.")] = None,
+    param: ParamOpt = None,
+    per_sample: Annotated[bool, typer.Option(help="Also output one row per sample.")] = False,
+    npz_key: Annotated[Optional[str], typer.Option(help="Array to read from NPZ files holding several.")] = None,
+    gate: GateOpt = None,
+    output_format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    write: WriteOpt = None,
+    baseline: BaselineOpt = None,
+    report: ReportDirOpt = None,
+    worst: WorstOpt = None,
+) -> None:
+    """Evaluate classification predictions (N samples) against targets."""
+    from lossctl.io import files as lio
+    from lossctl import registry
+    from lossctl.engine.cls import ClsConfig, build_report
+    from lossctl.engine.gates import parse_gate, validate_cls_gates
+
+    names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
+    for n in names_:
+        registry.get("cls", n)
+    if loss and not metric:  # with the metrics the convention defines
+        names_ = tuple(s.name for s in registry.specs("cls", "metric") if convention.value in s.conventions) + names_
+    params = _parse_params(param, {"label_smoothing": label_smoothing, "gamma": gamma, "alpha": alpha,
+                                   "pos_weight": pos_weight, "hinge": hinge}, "cls",
+                           ClsConfig(values=names_).selected(), convention.value)
+    cw = None
+    if class_weights:
+        try:
+            cw = tuple(float(v) for v in class_weights.split(","))
+        except ValueError:
+            raise UsageError(f"--class-weights {class_weights!r}: expected numbers separated by commas") from None
+
+    if pred == "-" and target == "-":
+        raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
+    gates = [parse_gate(g) for g in gate or []]
+    config = ClsConfig(values=names_, convention=convention.value, target_kind=target_kind.value,
+                       ignore_index=ignore_index, class_weights=cw, params=params,
+                       per_sample=per_sample or bool(worst))
+    for spec in config.selected():
+        if spec.name in names_:
+            spec.impl(config.convention)  # asked for by name: refused now if the convention lacks it
+    validate_cls_gates(gates, config.selected(), baseline=baseline is not None)
+    inputs = [Path(p) for p in (pred, target, weights) if p and p != "-"]
+    _check_output_path(output, inputs)
+    writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
+    _check_report_dir(report, inputs)
+    base = _load_baseline(baseline, "cls")
+    stdin = sys.stdin.buffer.read() if "-" in (pred, target) else None
+    arrays = {}
+    for label, path in (("pred", pred), ("target", target), ("weights", weights)):
+        if path is None:
+            continue
+        arrays[label] = lio.load_table(None if path == "-" else path, stdin_bytes=stdin if path == "-" else None,
+                                       npz_key=npz_key).array
+    try:
+        x = config.prepare(arrays["pred"], arrays["target"], arrays.get("weights"), pred_kind.value)
+    except LossctlError as e:
+        subject = getattr(e, "subject", None) or "pred"
+        file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
+        raise _with_file(e, "<stdin>" if file == "-" else file) from None
+    document = _spelled(build_report(x, config, [g for g in gates if g.against is None],
+                                     sources={"pred": pred, "target": target}))
+    _apply_baseline(document, base, baseline, gates)
+    _emit(document, _writer(output_format.value, worst, per_image=worst is None), output, False)
+    _write_extra(document, writes, False, worst)
+    _write_report_dir(document, report, worst, None)
+    for note in document["config"]["notes"]:
+        _stderr(f"note: {note}")
+    for name, reason in document["config"]["not_available"].items():
+        if "convention" in reason:
+            _stderr(f"note: {name} skipped: {reason}")
+    raise typer.Exit(_finish(document, False))
+
+
+def _with_file(error: LossctlError, file: str) -> LossctlError:
+    """The same error, its message prefixed with the file it is about."""
+    copy = type(error)(f"{file}: {error.raw}")
+    copy.option = error.option
+    return copy

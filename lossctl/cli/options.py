@@ -1,0 +1,169 @@
+"""The options the commands share (their Annotated types and choice enums), and the parsing of option text into
+the values the engines take: ``--param`` and its shortcut options, comma lists of numbers, ``--empty-distance``.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from lossctl.errors import UsageError, prefixed
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+    markdown = "markdown"
+    junit = "junit"
+    github = "github"
+    openmetrics = "openmetrics"
+
+
+class PredKind(str, Enum):
+    auto = "auto"
+    labels = "labels"
+    probs = "probs"
+    logits = "logits"
+
+
+def _choices(name: str, values: list[str]) -> Any:
+    """A str Enum of ``values`` for an option's choices (generated from the registry's tables)."""
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+def _conventions(task: str) -> list[str]:
+    from lossctl.convention import TASK_CONVENTIONS  # no NumPy: the tables' lists, checked by a test
+
+    return list(TASK_CONVENTIONS[task])
+
+
+SegConvention = _choices("SegConvention", _conventions("seg"))
+ClsConvention = _choices("ClsConvention", _conventions("cls"))
+TargetKind = _choices("TargetKind", ["auto", "binary", "index", "onehot", "multilabel", "soft"])
+
+
+class Unmapped(str, Enum):
+    error = "error"
+    ignore = "ignore"
+
+
+class EmptyPolicy(str, Enum):
+    nan = "nan"
+    zero = "zero"
+    one = "one"
+
+
+class ClsPredKind(str, Enum):
+    auto = "auto"
+    probs = "probs"
+    logits = "logits"
+    scores = "scores"
+
+
+CompareFormat = _choices("CompareFormat", [f.value for f in OutputFormat if f is not OutputFormat.ndjson])
+
+
+# Options shared by the evaluating commands ---------------------------------------------------------------
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", envvar="LOSSCTL_FORMAT",
+                                                 help="Output format written to stdout (or --output).")]
+OutputOpt = Annotated[Optional[str], typer.Option("--output", "-o", envvar="LOSSCTL_OUTPUT",
+                                                  help="Write the report to this file (atomically); '-' is stdout.")]
+GateOpt = Annotated[Optional[list[str]], typer.Option(
+    "--gate", "-g", help="Quality gate, repeatable: 'dice>=0.85', 'min(dice)>=0.5', 'pooled(iou[road])>0.7', "
+    "'p05(dice)>=0.6', 'ce<=0.4'; against --baseline: 'delta(dice)>=-0.01', 'rel(dice)>=-0.02', "
+    "'worse(dice,0.05)<=3'. A failed gate exits 1.")]
+ParamOpt = Annotated[Optional[list[str]], typer.Option(
+    "--param", "-p", help="Set one loss parameter, repeatable: NAME.KEY=VALUE, e.g. focal.gamma=3.")]
+WriteOpt = Annotated[Optional[list[str]], typer.Option(
+    "--write", "-w", metavar="FORMAT=PATH",
+    help="Also write the report in FORMAT to PATH, repeatable (e.g. json=report.json, junit=junit.xml, "
+         "github=\"$GITHUB_STEP_SUMMARY\"); files are replaced atomically, github appends.")]
+BaselineOpt = Annotated[Optional[Path], typer.Option(
+    "--baseline", help="A JSON report of an earlier run to compare with: enables the gates delta(V), rel(V) "
+                       "and worse(NAME,M).", show_default=False)]
+ReportDirOpt = Annotated[Optional[Path], typer.Option(
+    "--report", help="Write a self-contained HTML report to DIR/index.html (with error overlays of the worst "
+                     "images).", metavar="DIR", show_default=False)]
+WorstOpt = Annotated[Optional[int], typer.Option(
+    "--worst", min=0, metavar="K", help="The K worst images, ranked by the first gated value (else the first "
+    "value) in its own direction: the table shows them when not every row fits (default 5), the HTML report and "
+    "the github summary list them (default 10).", show_default=False)]
+PerImageOpt = Annotated[bool, typer.Option(help="Table: show every image's row (by default all of them only when "
+                                            "they fit the width, else the --worst few).")]
+
+
+def _parse_params(items: list[str] | None, shortcuts: dict[str, Any], task: str,
+                  selected: list[Any], convention: str = "lossctl",
+                  targets: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, Any]]:
+    """Merge shortcut options (``--smooth``: every selected value having that parameter under ``convention``, or
+    the values ``targets`` names) and ``--param NAME.KEY=VALUE`` items, each parsed by its parameter's kind."""
+    from lossctl import registry
+
+    params: dict[str, dict[str, Any]] = {}
+    for key, value in shortcuts.items():
+        if value is not None and isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"--{key.replace('_', '-')} {value}: a parameter must be a finite number")
+    for spec in selected:
+        impl = spec.conventions.get(convention)
+        for key, value in shortcuts.items():
+            if key in (targets or {}) and spec.name not in (targets or {})[key]:
+                continue
+            param = impl.param(key) if impl is not None else None
+            if value is None or param is None:
+                continue
+            parse = (lambda p=param, v=value, n=spec.name: p.parse(v, n) if isinstance(v, str) else p.check(v, n))
+            params.setdefault(spec.name, {})[key] = prefixed(f"--{key.replace('_', '-')}", parse)
+    for item in items or []:
+        target, sep, raw = item.partition("=")
+        name, dot, key = target.strip().partition(".")
+        if not sep or not dot:
+            raise UsageError(f"malformed --param {item!r}; expected NAME.KEY=VALUE, e.g. focal.gamma=3")
+        spec = registry.get(task, name)
+        impl = spec.impl(convention)
+        param = impl.param(key)
+        if param is None:
+            under = f" under --convention {convention}" if convention != "lossctl" else ""
+            raise UsageError(f"{name} has no parameter {key!r}{under}; its parameters: "
+                             f"{', '.join(p.name for p in impl.params) or '(none)'}")
+        params.setdefault(name, {})[key] = prefixed(f"--param {item!r}",
+                                                    lambda p=param, r=raw, n=name: p.parse(r, n))
+    return params
+
+
+def _positive_numbers(flag: str, text: str | None, zero: bool = False) -> tuple[float, ...] | None:
+    """A comma list of positive (``zero``: non-negative) finite numbers, or None when not given."""
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: expected numbers separated by commas, e.g. 0.8,0.8,3") from None
+    for v in values:
+        if not (math.isfinite(v) and (v > 0 or (zero and v == 0))):
+            raise UsageError(f"{flag} {text!r}: {v:g} is not a {'non-negative' if zero else 'positive'} number; "
+                             "give finite values in physical units (e.g. mm)")
+    return values
+
+
+def _empty_distance(text: str) -> str:
+    if text in ("diagonal", "nan"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--empty-distance {text!r}: choose diagonal, nan or a number (BraTS 2023 uses 374)"
+                         ) from None
+    if not (math.isfinite(value) and value >= 0):
+        raise UsageError(f"--empty-distance {text!r}: give a finite, non-negative distance, diagonal or nan")
+    return repr(value)
+
+
+def _check_view(per_image: bool, worst: int | None) -> None:
+    if per_image and worst is not None:
+        raise UsageError("--per-image shows every image and --worst K only the K worst; give one of them")

@@ -1,0 +1,199 @@
+"""Where a report goes: stdout or ``--output`` (``-o``), the ``--write FORMAT=PATH`` files and the ``--report`` folder.
+
+Every path is checked before any work (a file outside the inputs, in a folder that exists, no path written
+twice). Every file is written by :func:`_write_file`: a regular (or new) file is replaced atomically (a temporary
+file beside it, then a rename), so an interrupted run never leaves half a report; a device or a pipe is written
+to directly. The one exception is the github step summary, appended to (a job's steps share it). A file that
+cannot be written is an :class:`~lossctl.errors.OutputError` saying what and where (:func:`_cannot_write`).
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from lossctl.cli.app import _flags
+from lossctl.errors import EXIT_BROKEN_PIPE, OutputError, UsageError
+
+
+def _emit(document: dict[str, Any], writer: Callable[..., None], output: str | None, per_class: bool) -> None:
+    """Render with ``writer`` (see :func:`_writer`) to stdout, or to ``output``.
+
+    A regular file (or a new one) is written atomically: a temporary file beside it, then a rename, so an
+    interrupted run never leaves half a report (a symbolic link keeps pointing at the new report). Anything
+    else that exists (``/dev/null``, a named pipe, a terminal) is written to directly: renaming over it would
+    replace the device or pipe with a file.
+    """
+    if output in (None, "-"):
+        if sys.stdout is None:  # started with stdout closed
+            raise typer.Exit(EXIT_BROKEN_PIPE)
+        try:
+            writer(document, sys.stdout, per_class=per_class)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a SIGPIPE would
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        return
+    try:
+        _write_file(document, writer, Path(output), per_class)
+    except OSError as e:
+        raise _cannot_write(output, "the report", e) from None
+
+
+def _write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_class: bool,
+                 worst: int | None = None, compare: bool = False) -> None:
+    """The ``--write`` outputs: each replaced atomically, except ``github``, appended to (the step summary file
+    is shared by a job's steps)."""
+    for fmt, path in writes:
+        writer = _writer(fmt, worst, compare)
+        try:
+            if fmt == "github":
+                buffer = _io.StringIO()
+                writer(document, buffer, per_class=per_class)
+                with open(path, "a", encoding="utf-8", newline="") as handle:
+                    handle.write(buffer.getvalue())
+            else:
+                _write_file(document, writer, path, per_class)
+        except OSError as e:
+            raise _cannot_write(path, f"the {fmt} report", e) from None
+
+
+def _write_report_dir(document: dict[str, Any], directory: Path | None, worst: int | None,
+                      config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> None:
+    """The ``--report`` folder: ``index.html`` (and its pictures), written by :func:`lossctl.report.html.write_report`
+    (which replaces ``index.html`` through a temporary file of its own)."""
+    if directory is None:
+        return
+    from lossctl.engine.document import LISTED_WORST
+    from lossctl.engine.pictures import make_pictures
+    from lossctl.report.html import write_report
+
+    k = LISTED_WORST if worst is None else worst
+    try:
+        write_report(document, directory, make_pictures(document, k, config, compared), worst=k, flags=_flags())
+    except OSError as e:
+        raise _cannot_write(directory, "the HTML report", e) from None
+
+
+def _cannot_write(path: str | Path, what: str, error: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write {what} ({error.strerror or error}); check the path and the free "
+                       "space")
+
+
+def _write_file(document: dict[str, Any], writer: Any, target: Path, per_class: bool) -> None:
+    """Write to a device or pipe directly (``/dev/stdout`` included), to a regular (or new) file atomically
+    beside the file a symbolic link points to."""
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            writer(document, handle, per_class=per_class)
+        return
+    target = target.resolve()
+    buffer = _io.StringIO()
+    writer(document, buffer, per_class=per_class)
+    _replace_file(target, buffer.getvalue())
+
+
+def _replace_file(target: Path, text: str) -> None:
+    """Replace the file ``target`` (resolved: no symbolic link) with ``text`` atomically: a temporary file in its
+    folder, given the permissions a new file gets (the umask), then renamed over it; removed if anything fails."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _writer(name: str, worst: int | None, compare: bool = False, per_image: bool = False) -> Callable[..., None]:
+    """The writer of format ``name`` (``compare``: of a compare document), with ``worst`` set if it takes it
+    (and, for the table, ``per_image``)."""
+    import functools
+    import inspect
+
+    from lossctl.engine.document import LISTED_WORST
+    from lossctl.report import COMPARE_WRITERS, WRITERS
+
+    writer = (COMPARE_WRITERS if compare else WRITERS)[name]
+    if "flags" in inspect.signature(writer).parameters:  # a writer's hints name settings: spelled as our options
+        writer = functools.partial(writer, flags=_flags())
+    if name == "table" and not compare:  # the table decides how many rows fit unless told (worst None)
+        return functools.partial(writer, worst=worst, per_image=per_image)
+    if "worst" in inspect.signature(writer).parameters:
+        return functools.partial(writer, worst=LISTED_WORST if worst is None else worst)
+    return writer
+
+
+def _check_output_path(output: str | None, inputs: list[Path], option: str = "--output") -> None:
+    if output in (None, "-"):
+        return
+    target = Path(output).resolve()
+    for path in inputs:
+        p = path.resolve()
+        if target == p or (p.is_dir() and p in target.parents):
+            raise UsageError(f"{option} {output} would overwrite or write inside the input {path}; "
+                             "choose a path outside the inputs")
+    if target.is_dir():
+        raise UsageError(f"{option} {output} is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"{option} {output}: the folder {target.parent} does not exist; create it first")
+
+
+def _parse_writes(items: list[str] | None, formats: list[str], inputs: list[Path],
+                  output: str | None) -> list[tuple[str, Path]]:
+    """``--write FORMAT=PATH`` items, checked before any work: a known format, a path in an existing folder,
+    outside the inputs, and no path written twice (by two --write, or by --write and --output)."""
+    writes: list[tuple[str, Path]] = []
+    seen: dict[Path, str] = {}
+    if output not in (None, "-"):
+        seen[Path(output).resolve()] = f"--output {output}"
+    for item in items or []:
+        fmt, sep, path = item.partition("=")
+        fmt = fmt.strip()
+        if not sep or fmt not in formats:
+            raise UsageError(f"malformed --write {item!r}; expected FORMAT=PATH with FORMAT one of "
+                             f"{', '.join(formats)}")
+        if not path:
+            raise UsageError(f"--write {item!r} has an empty path (an unset variable such as "
+                             "$GITHUB_STEP_SUMMARY?); give a file")
+        if path == "-":
+            raise UsageError(f"--write {item!r}: stdout carries the -f/--format output; give a file")
+        _check_output_path(path, inputs, "--write")
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise UsageError(f"--write {item!r} writes the same file as {seen[resolved]}; give each output "
+                             "its own path")
+        seen[resolved] = f"--write {item}"
+        writes.append((fmt, Path(path)))
+    return writes
+
+
+def _check_report_dir(directory: Path | None, inputs: list[Path]) -> None:
+    """``--report DIR``: refused inside (or onto) an input, or onto a file; its parent must exist."""
+    if directory is None:
+        return
+    target = directory.resolve()
+    for path in inputs:
+        p = path.resolve()
+        if target == p or p in target.parents:
+            raise UsageError(f"--report {directory} is (or is inside) the input {path}; write the report "
+                             "outside the inputs")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--report {directory} is a file; give a folder (it will hold index.html)")
+    if not target.parent.is_dir():
+        raise UsageError(f"--report {directory}: the folder {target.parent} does not exist; create it first")

@@ -1,0 +1,127 @@
+"""The commands over reports: ``lossctl merge`` (the shards of one run), ``lossctl compare`` (a new report against
+a baseline) and ``lossctl losses`` (the catalogue of every loss and metric).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lossctl.cli.app import _spelled, _stderr
+from lossctl.cli.options import (BaselineOpt, CompareFormat, FormatOpt, GateOpt, OutputFormat, OutputOpt, PerImageOpt,
+                                 ReportDirOpt, WorstOpt, WriteOpt, _check_view)
+from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
+                                _write_report_dir, _writer)
+from lossctl.cli.verdict import _apply_baseline, _exit_code, _finish, _github_annotations, _load_baseline
+from lossctl.errors import InputError
+
+def merge_command(
+    reports: Annotated[list[Path], typer.Argument(help="JSON reports of the shards of one `lossctl seg` run.",
+                                                  show_default=False)],
+    gate: GateOpt = None,
+    per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
+    per_image: PerImageOpt = False,
+    skip_errors: Annotated[bool, typer.Option(help="Failed pairs are warnings; the gates decide.")] = False,
+    output_format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    expect: Annotated[Optional[int], typer.Option(min=1, help="The number of shards N the run was split into: "
+                                                  "names the missing or repeated shards (exit 3).")] = None,
+    write: WriteOpt = None,
+    report: ReportDirOpt = None,
+    worst: WorstOpt = None,
+    baseline: BaselineOpt = None,
+) -> None:
+    """Combine sharded `lossctl seg --shard K/N -f json` reports into the report of the whole run."""
+    import json
+
+    from lossctl.engine.gates import parse_gate, validate_gates
+    from lossctl.engine.shards import merge_reports
+
+    documents = []
+    for path in reports:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise InputError(f"{path}: cannot read it as a JSON report ({type(e).__name__}); give the files "
+                             "written by `lossctl seg -f json`") from None
+        if not (isinstance(document, dict) and document.get("command") == "seg"):
+            raise InputError(f"{path}: not a report of `lossctl seg -f json`; give the files it wrote")
+        documents.append(document)
+    _check_output_path(output, list(reports))
+    _check_view(per_image, worst)
+    writes = _parse_writes(write, [f.value for f in OutputFormat], list(reports), output)
+    _check_report_dir(report, list(reports))
+    base = _load_baseline(baseline, "seg")
+    extra = [parse_gate(g) for g in gate or []]
+    if base is None:
+        validate_gates([g for g in extra if g.against], {}, baseline=False)  # refused before the work
+    document = _spelled(merge_reports(documents, [g for g in extra if g.against is None], expect=expect))
+    if base is not None:
+        merged = [parse_gate(t) for t in document["config"]["gates"]]
+        _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None])
+    _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
+    _write_extra(document, writes, per_class, worst)
+    _write_report_dir(document, report, worst, None)
+    raise typer.Exit(_finish(document, skip_errors))
+
+
+def compare_command(
+    base: Annotated[Path, typer.Argument(help="The baseline: a JSON report of `lossctl seg` or `lossctl cls`.",
+                                         show_default=False, metavar="BASE.json")],
+    new: Annotated[Path, typer.Argument(help="The new JSON report, of the same command.", show_default=False,
+                                        metavar="NEW.json")],
+    gate: GateOpt = None,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the 95% intervals of the mean "
+                                           "per-image delta (0: no intervals).")] = 2000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap (the same seed gives the same "
+                                      "intervals).")] = 0,
+    worst: Annotated[int, typer.Option(min=0, help="Per value, list the K images that got worse the "
+                                       "most.")] = 10,
+    per_class: Annotated[bool, typer.Option(help="Also show per-class values in the table.")] = False,
+    output_format: Annotated[CompareFormat, typer.Option("--format", "-f", envvar="LOSSCTL_FORMAT",
+                                                         help="Output format written to stdout (or --output).")
+                             ] = CompareFormat.table,
+    output: OutputOpt = None,
+    write: WriteOpt = None,
+    report: ReportDirOpt = None,
+) -> None:
+    """Compare a new report with a baseline: deltas, paired bootstrap intervals, images that got worse, gates."""
+    from lossctl.engine.compare import check_compatible, compare_reports, load_report
+    from lossctl.engine.gates import parse_gate, validate_compare_gates
+
+    gates = [parse_gate(g) for g in gate or []]
+    _check_output_path(output, [base, new])
+    writes = _parse_writes(write, [f.value for f in CompareFormat], [base, new], output)
+    _check_report_dir(report, [base, new])
+    base_doc, new_doc = load_report(base, "baseline"), load_report(new, "new")
+    notes = check_compatible(base_doc, new_doc, str(base))
+    validate_compare_gates(gates, base_doc, new_doc)
+    for note in notes:
+        _stderr(f"note: {note}")
+    document = _spelled(compare_reports(base_doc, new_doc, gates, resamples=bootstrap, worst=worst, seed=seed,
+                                        sources={"base": str(base), "new": str(new)}, notes=notes))
+    _emit(document, _writer(output_format.value, worst, compare=True), output, per_class)
+    _write_extra(document, writes, per_class, worst, compare=True)
+    _write_report_dir(document, report, worst, None, (base_doc, new_doc))
+    failed = [g for g in document["gates"] if not g["passed"]]
+    unit = "sample" if new_doc["command"] == "cls" else "image"
+    line = (f"lossctl: compared {document['config']['paired']} {unit}(s) in both reports "
+            f"({len(document['only_in_base'])} only in base, {len(document['only_in_new'])} only in new)")
+    if gates:
+        line += f"; gates: {len(gates) - len(failed)} passed, {len(failed)} failed"
+    _stderr(line)
+    _github_annotations(document)
+    raise typer.Exit(_exit_code(document))
+
+
+def losses_command(
+    name: Annotated[Optional[str], typer.Argument(help="Show one entry in full.", show_default=False)] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table or markdown")] = "table",
+) -> None:
+    """List every loss and metric (or explain one): task, input, direction, parameters, formula."""
+    from lossctl.report.catalogue import explain, render
+
+    sys.stdout.write(explain(name) if name else render(output_format))

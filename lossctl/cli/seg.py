@@ -1,0 +1,312 @@
+"""``lossctl seg``: its options, pairing the files (folders, name patterns, or a list of pairs), the progress
+bar, and the checks of a run's settings before any file is read.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from lossctl.cli.app import _spelled, _stderr
+from lossctl.cli.options import (BaselineOpt, EmptyPolicy, FormatOpt, GateOpt, OutputFormat, OutputOpt, ParamOpt,
+                                 PerImageOpt, PredKind, ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt,
+                                 _check_view, _empty_distance, _parse_params, _positive_numbers)
+from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
+                                _write_report_dir, _writer)
+from lossctl.cli.verdict import _apply_baseline, _finish, _load_baseline
+from lossctl.errors import NotAvailable, UsageError, prefixed
+
+#: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
+SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
+                        "beta": ("tversky_loss", "focal_tversky_loss"), "gamma": ("focal",)}
+
+
+def seg_command(
+    pred: Annotated[Optional[Path], typer.Argument(help="Prediction file or folder (PNG, TIFF, NPY, NPZ).",
+                                                   show_default=False, metavar="PRED")] = None,
+    gt: Annotated[Optional[Path], typer.Argument(help="Ground-truth file or folder of integer label masks.",
+                                                 show_default=False, metavar="GT")] = None,
+    pred_pattern: Annotated[Optional[str], typer.Option(help="Name predictions by this pattern of their path "
+                                                        "in PRED, with one {name}, e.g. '{name}_leftImg8bit.png'.")
+                            ] = None,
+    gt_pattern: Annotated[Optional[str], typer.Option(help="Name ground-truth files by this pattern of their path "
+                                                      "in GT, e.g. '{name}_gtFine_labelIds.png'.")] = None,
+    pairs: Annotated[Optional[str], typer.Option(help="Read the pairs from this list instead of PRED and GT ('-': "
+                                                 "stdin): PRED<TAB>GT or PRED,GT lines, an optional name column.")
+                     ] = None,
+    pred_kind: Annotated[PredKind, typer.Option(
+        help="What the prediction holds. auto: integer data are labels, floating-point data are "
+             "probabilities (checked); logits are never guessed.")] = PredKind.auto,
+    channels_last: Annotated[bool, typer.Option(help="Probability/logit arrays are (H,W,C), not (C,H,W).")] = False,
+    npz_key: Annotated[Optional[str], typer.Option(help="Array to read from prediction NPZ files holding "
+                                                   "several.")] = None,
+    gt_npz_key: Annotated[Optional[str], typer.Option(help="Array to read from ground-truth NPZ files holding "
+                                                      "several.")] = None,
+    num_classes: Annotated[Optional[int], typer.Option(min=1, help="Number of classes (default: the number "
+                                                       "of channels, or the largest label + 1).")] = None,
+    class_names: Annotated[Optional[str], typer.Option(help="Comma-separated class names, in class order, or "
+                                                       "@FILE (one name per line).")] = None,
+    dataset_json: Annotated[Optional[Path], typer.Option(help="nnU-Net dataset.json: class names and count, the "
+                                                         "ignore label, regions.")] = None,
+    label_map: Annotated[Optional[str], typer.Option(help="Map ground-truth values before anything is computed: "
+                                                     "FROM:TO,... (TO may be ignore), a JSON object, a from,to CSV, "
+                                                     "or cityscapes / reduce-zero.")] = None,
+    pred_label_map: Annotated[Optional[str], typer.Option(help="Map label predictions too (same SPEC); a value "
+                                                          "mapped to ignore predicts no class.")] = None,
+    unmapped: Annotated[Optional[Unmapped], typer.Option(help="A value a label map does not name: error "
+                                                         "(default), or ignore (void).")] = None,
+    ignore_index: Annotated[Optional[list[int]], typer.Option(
+        help="Ground-truth label to leave out of every value (repeatable), e.g. 255.")] = None,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Foreground threshold for a binary "
+                                             "probability/logit map (hard metrics).")] = 0.5,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable); "
+                                                      "default: all when the prediction is soft.")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric to compute "
+                                                        "(repeatable); default: all.")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="Tversky's false-positive weight (tversky_loss and "
+                                                   "focal_tversky_loss).")] = None,
+    beta: Annotated[Optional[float], typer.Option(help="Tversky's false-negative weight (tversky_loss and "
+                                                  "focal_tversky_loss).")] = None,
+    gamma: Annotated[Optional[float], typer.Option(help="focal's focusing exponent (focal_tversky_loss's "
+                                                   "exponent: -p focal_tversky_loss.gamma=...).")] = None,
+    smooth: Annotated[Optional[float], typer.Option(help="Set smooth of every region loss.")] = None,
+    eps: Annotated[Optional[float], typer.Option(help="Set eps of every region loss.")] = None,
+    param: ParamOpt = None,
+    empty: Annotated[EmptyPolicy, typer.Option(help="Value of a 0/0 metric (a class absent from both "
+                                               "masks): nan is left out of means and counted.")] = EmptyPolicy.nan,
+    exclude_background: Annotated[bool, typer.Option(help="Leave class 0 out of class means.")] = False,
+    convention: Annotated[SegConvention, typer.Option(
+        help="Compute each loss and metric as this framework defines it; see `lossctl losses NAME`.")
+    ] = SegConvention.lossctl,
+    per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
+    per_image: PerImageOpt = False,
+    gate: GateOpt = None,
+    allow_missing: Annotated[bool, typer.Option(help="Evaluate the files present on both sides and report "
+                                                "the rest, instead of failing.")] = False,
+    skip_errors: Annotated[bool, typer.Option(help="Report unreadable or invalid pairs as warnings; the "
+                                              "gates alone decide the exit code.")] = False,
+    workers: Annotated[int, typer.Option(min=0, help="Cores to use (0 = all): processes over the pairs when "
+                                         "there are at least 2 per process, else threads inside one.")] = 0,
+    max_memory: Annotated[Optional[str], typer.Option(
+        help="Memory one pair may use (bytes; K, M, G suffixes): larger decoded images are refused before "
+             "decoding, larger probability volumes evaluated in chunks. Default: half the available memory.",
+        show_default=False)] = None,
+    max_pixels: Annotated[int, typer.Option(min=1, hidden=True, help="Deprecated: use --max-memory. Refuse "
+                                            "images or volumes with more elements.")] = 2**31,
+    shard: Annotated[Optional[str], typer.Option(help="Evaluate only the K-th of N deterministic slices of the "
+                                                 "pairs (K/N); combine the JSON reports with `lossctl merge`.")] = None,
+    spacing: Annotated[Optional[str], typer.Option(help="Voxel spacing S0,S1[,S2] in the arrays' axis order, for "
+                                                   "files without one (NPY, PNG, TIFF); overrides headers.")] = None,
+    nsd_tolerance: Annotated[Optional[str], typer.Option(help="nsd tolerance in physical units: one value, or one "
+                                                         "per foreground class then per region.")] = None,
+    empty_distance: Annotated[str, typer.Option(help="hd/hd95/assd/masd of a class present in exactly one mask: "
+                                                "diagonal (the image's), nan (undefined) or a number.")] = "diagonal",
+    region: Annotated[Optional[list[str]], typer.Option(help="Evaluate a union of labels as one more class: "
+                                                        "NAME=L1,L2,... (repeatable), e.g. WT=1,2,3.")] = None,
+    output_format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    write: WriteOpt = None,
+    baseline: BaselineOpt = None,
+    report: ReportDirOpt = None,
+    worst: WorstOpt = None,
+) -> None:
+    """Evaluate segmentation predictions against ground-truth masks or volumes (files or folders)."""
+    from lossctl import registry
+    from lossctl.dataset.classes import parse_regions, resolve_classes
+    from lossctl.engine.gates import parse_gate, validate_seg_gates
+    from lossctl.engine.pool import resolve_workers
+    from lossctl.engine.seg import build_report, evaluate
+    from lossctl.engine.seg_config import SegConfig
+    from lossctl.engine.shards import parse_shard, select_shard
+    from lossctl.io.files import parse_memory
+
+    names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
+    for n in names_:
+        registry.get("seg", n)
+    if loss and not metric:  # with the metrics the convention defines
+        names_ = tuple(s.name for s in registry.specs("seg", "metric")
+                       if convention.value in s.conventions and not s.opt_in) + names_
+    classes = resolve_classes(num_classes, class_names, dataset_json, label_map, pred_label_map,
+                              unmapped.value if unmapped is not None else None, tuple(ignore_index or ()),
+                              pred_kind.value)
+    dataset_regions = classes.pop("region_items")
+    region_items = dataset_regions + list(region or [])  # dataset.json's regions, then --region
+    if dataset_regions:
+        _stderr(f"note: {_region_based_note(dataset_json, dataset_regions, classes['num_classes'])}")
+    config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
+                       threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
+                       max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
+                       empty=empty.value, include_background=not exclude_background,
+                       convention=convention.value, spacing=_positive_numbers("--spacing", spacing),
+                       nsd_tolerance=_positive_numbers("--nsd-tolerance", nsd_tolerance, zero=True) or (1.0,),
+                       empty_distance=_empty_distance(empty_distance),
+                       regions=parse_regions(region_items, tuple(classes.get("class_names") or ()),
+                                             classes.get("num_classes")))
+    shortcuts = {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps}
+    config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value,
+                                                  SEG_SHORTCUT_TARGETS))
+    _check_boundary_options(config)
+    for spec in config.selected():
+        reason = spec.unavailable(config.convention, config.pred_kind)
+        if reason:
+            raise NotAvailable(reason)
+        if (spec.kind == "metric" and spec.per_class and config.empty != "nan" and not spec.opt_in
+                and spec.impl(config.convention).param("empty") is None):
+            raise UsageError(f"--empty {config.empty}: {spec.name} under --convention {config.convention} has its "
+                             "own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
+    gates = [parse_gate(g) for g in gate or []]
+    validate_seg_gates(gates, config, baseline=baseline is not None)
+    _check_view(per_image, worst)
+    inputs = [Path(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
+    writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
+    _check_report_dir(report, inputs)
+    base = _load_baseline(baseline, "seg", config.class_names)
+    if shard is not None:
+        parse_shard(shard)
+        if base is not None:
+            raise UsageError("--baseline with --shard would compare one shard with the whole baseline; give "
+                             "--baseline and the baseline gates to `lossctl merge`, which sees every image")
+    pairing, sources = _pair_inputs(pred, gt, pairs, pred_pattern, gt_pattern, output)
+    if pairs is not None:  # the listed files may live anywhere: the report must not go inside their folders
+        _check_report_dir(report, sorted({q.parent for pair in pairing.pairs for q in (pair.pred, pair.gt)}))
+
+    if allow_missing and pairs is not None:
+        pairing = pairing.without_absent_files()
+    if not allow_missing:
+        pairing.require_complete()
+    elif pairing.missing_gt or pairing.missing_pred:
+        _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
+                f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
+    selected = select_shard(pairing.pairs, shard)
+    absent = _absent_listed_files(selected) if pairs is not None else []
+    selected = [pair for pair in selected if pair.name not in {failure.name for failure in absent}]
+    with _progress(len(selected)) as advance:
+        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance) + absent
+    document = _spelled(build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
+                                     shard=shard))
+    document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
+    _apply_baseline(document, base, baseline, gates)
+    _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
+    _write_extra(document, writes, per_class, worst)
+    _write_report_dir(document, report, worst, config)
+    raise typer.Exit(_finish(document, skip_errors))
+
+
+def _check_boundary_options(config: Any) -> None:
+    """Boundary metrics exist under lossctl, monai, medpy and deepmind, each with the metrics it defines."""
+    from lossctl.metrics import boundary
+
+    for name in config.boundary_names():
+        rule = boundary.CONVENTIONS.get(config.convention)
+        if rule is None:
+            raise UsageError(f"{name} under --convention {config.convention}: that framework has no boundary "
+                             f"metrics; use --convention {', '.join(boundary.CONVENTIONS)}")
+        if not rule.has(name):
+            others = [c for c, r in boundary.CONVENTIONS.items() if r.has(name)]
+            raise UsageError(f"--convention {config.convention} has no {name}; drop -m {name} or use "
+                             f"--convention {' or '.join(others)}")
+
+
+def _absent_listed_files(pairs: list[Any]) -> list[Any]:
+    """A failure for each listed pair with a file that does not exist (the other pairs are evaluated)."""
+    from lossctl.io.files import display_path
+    from lossctl.dataset.pairing import absent_files
+    from lossctl.engine.loading import PairFailure
+
+    return [PairFailure(str(path), f"{display_path(path)}: no such {side} file ({pair.origin}); fix the path "
+                        "(relative paths are read from the list's folder), or pass --allow-missing to leave such "
+                        "lines out", pair.name) for pair, path, side in absent_files(pairs)]
+
+
+def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pattern: str | None,
+                 gt_pattern: str | None, output: str | None) -> tuple[Any, dict[str, str]]:
+    """Pair PRED and GT (by name, or by name patterns), or read the list of pairs; also return the report's
+    ``config`` entries that say where the pairs came from."""
+    from lossctl.dataset.descriptions import decode_text
+    from lossctl.dataset.pairing import compile_pattern, pair_files, read_pairs, read_pairs_file
+
+    if pairs is not None:
+        if pred is not None or gt is not None:
+            raise UsageError(f"--pairs {pairs} lists the pairs, so PRED and GT are not given; drop "
+                             f"{' and '.join(str(p) for p in (pred, gt) if p is not None)} or --pairs")
+        if pred_pattern or gt_pattern:
+            raise UsageError("--pred-pattern and --gt-pattern name the files of PRED and GT folders; with --pairs, "
+                             "name images in the list's third column")
+        _check_output_path(output, [Path(pairs)] if pairs != "-" else [])
+        if pairs == "-":
+            if sys.stdin is None or sys.stdin.isatty():
+                raise UsageError("--pairs -: standard input is a terminal; pipe the list in (e.g. `find ... | "
+                                 "lossctl seg --pairs -`) or give the list's file")
+            return read_pairs(decode_text(sys.stdin.buffer.read(), "<stdin>", "list of pairs"), base=Path.cwd(),
+                              source="<stdin>"), {"pairs": "-"}
+        return read_pairs_file(pairs), {"pairs": pairs}
+    if pred is None or gt is None:
+        missing = "GT" if pred is not None else "PRED and GT"
+        raise UsageError(f"Missing argument {missing}: give PRED and GT (two folders or two files), or --pairs FILE "
+                         "('-' for stdin)")
+    for path in (pred, gt):
+        if str(path) == "-":
+            raise UsageError("seg reads PRED and GT from files, not from standard input; to pipe a list of "
+                             "pairs in, use --pairs -")
+    patterns = {}
+    for flag, text in (("--pred-pattern", pred_pattern), ("--gt-pattern", gt_pattern)):
+        if text is not None:
+            patterns[flag] = prefixed(flag, compile_pattern, text)
+    _check_output_path(output, [pred, gt])
+    pairing = pair_files(pred, gt, pred_pattern=patterns.get("--pred-pattern"),
+                         gt_pattern=patterns.get("--gt-pattern"))
+    sources = {"pred": str(pred), "gt": str(gt)}
+    sources.update({key: text for key, text in (("pred_pattern", pred_pattern), ("gt_pattern", gt_pattern))
+                    if text is not None})
+    return pairing, sources
+
+
+def _region_based_note(path: Path | None, items: list[str], count: int | None) -> str:
+    """How a region-based dataset.json is reported: nnU-Net reports only its regions; lossctl lists the labels
+    (the confusion matrix's classes) first, and its mean values are over those labels. A note to the command
+    line's user (it shows how to gate a region with ``-g``); the regions themselves are the dataset's
+    (:func:`lossctl.dataset.classes.resolve_classes`)."""
+    names = ", ".join(item.partition("=")[0] for item in items)
+    labels = f"labels 0..{count - 1}" if count else "labels"
+    first = items[0].partition("=")[0]
+    return (f"{path} is region-based: nnU-Net reports only its regions ({names}); lossctl lists the {labels} "
+            f"first and its mean values (dice, iou, ...) are over those labels, the regions follow in per_class: "
+            f"read and gate the regions by name, e.g. -g 'dice[{first}]>=0.8'")
+
+
+@contextmanager
+def _progress(total: int, unit: str = "pairs") -> Iterator[Callable[[Any], None] | None]:
+    """A transient progress bar on stderr, only when stderr is a terminal and there is more than one pair: done
+    and total, throughput (pairs per second) and the estimated time left."""
+    if total < 2 or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]}"), TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("evaluating", total=total, rate=f"- {unit}/s")
+
+        def advance(_outcome: Any) -> None:
+            bar.advance(task)
+            speed = bar.tasks[0].speed
+            bar.update(task, rate=f"{speed:.1f} {unit}/s" if speed else f"- {unit}/s")
+
+        yield advance

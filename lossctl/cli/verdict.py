@@ -1,0 +1,139 @@
+"""What a run's report calls for: the baseline and its gates, the checks of the gates against the data, the
+stderr lines (failed pairs, the summary, GitHub annotations) and the exit code.
+
+The exit-code policy of a report lives here, in :func:`_exit_code` (the exit codes of errors are their classes',
+:mod:`lossctl.errors`): 3 when a pair failed (unless ``--skip-errors``) or nothing was evaluated (no image, or
+every sample or pixel ignored; an empty shard is no failure), else 1 when a gate failed, else 0; a compare
+document: its gates alone. It is the command line's, not the engine's: the engine's product is the document, and
+exit codes and the stderr lines that explain them are what the command line makes of it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lossctl.cli.app import _stderr
+from lossctl.errors import EXIT_GATE_FAILED, EXIT_INPUT, EXIT_OK, UsageError
+
+def _load_baseline(path: Path | None, command: str, class_names: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """Read ``--baseline`` (exit 3 if unreadable); refuse one of another command, or (before any work) of other
+    class names than the run gives (exit 2): the report would have these names, and compare would refuse it."""
+    if path is None:
+        return None
+    from lossctl.engine.compare import load_report
+
+    base = load_report(path)
+    if base["command"] != command:
+        raise UsageError(f"--baseline {path} is a report of `lossctl {base['command']}`, not of `lossctl "
+                         f"{command}`; give a baseline written by the same command")
+    names = base["config"].get("class_names") or []
+    if class_names and list(class_names) != names:
+        raise UsageError(f"--baseline {path} has the classes {', '.join(map(str, names))} but this run names "
+                         f"{', '.join(class_names)}; compare runs over the same classes (same --class-names)")
+    return base
+
+
+def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path: Path | None,
+                    gates: list[Any]) -> None:
+    """Check the baseline against the new report (classes: exit 2), print notes, add the baseline gates."""
+    if base is None:
+        return
+    from lossctl.engine.compare import add_baseline_gates, check_compatible
+    from lossctl.engine.gates import validate_compare_gates
+
+    notes = check_compatible(base, document, f"--baseline {path}")
+    validate_compare_gates([g for g in gates if g.against is not None], base, document)
+    for note in notes:
+        _stderr(f"note: {note}")
+    document["config"]["baseline"] = str(path)
+    add_baseline_gates(document, base, gates)
+
+
+def _github_annotations(document: dict[str, Any]) -> None:
+    """Under GitHub Actions, one ``::error`` workflow command per failed gate, on stderr: the runner reads
+    workflow commands from both output streams, and stdout may carry the report into a pipe."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    from lossctl.engine.document import gate_threshold_text
+
+    for g in document["gates"]:
+        if not g["passed"]:
+            message = f"{g['gate']} failed: {gate_threshold_text(g)}"
+            escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            _stderr(f"::error title=lossctl {document['command']} gate::{escaped}")
+
+
+def _finish(document: dict[str, Any], skip_errors: bool) -> int:
+    """Print errors and the summary line to stderr; return the exit code the document calls for."""
+    _check_gates_against_data(document)
+    for err in document["errors"]:
+        _stderr(("warning: " if skip_errors else "error: ") + err["error"])
+    failed = [g for g in document["gates"] if not g["passed"]]
+    n_images, n_errors = document["summary"]["count"], len(document["errors"])
+    unit = "sample" if document["command"] == "cls" else "image"
+    line = f"lossctl: evaluated {n_images} {unit}(s), {n_errors} failed"
+    if document["gates"]:
+        line += f"; gates: {len(document['gates']) - len(failed)} passed, {len(failed)} failed"
+    ignored = _everything_ignored(document)
+    _stderr(f"error: {ignored}" if ignored else line)  # "evaluated 0 samples" would not say why
+    _github_annotations(document)
+    return _exit_code(document, skip_errors)
+
+
+def _exit_code(document: dict[str, Any], skip_errors: bool = False) -> int:
+    """The exit code a report document calls for: 3 (input) when nothing was evaluated (every sample or pixel
+    ignored, or no image at all but in an empty shard) or a pair failed (unless ``skip_errors``: then the gates
+    decide), else 1 when a gate failed, else 0. A compare document: its gates alone."""
+    failed = [g for g in document["gates"] if not g["passed"]]
+    if document["command"] != "compare":
+        n_images, n_errors = document["summary"]["count"], len(document["errors"])
+        if _everything_ignored(document):
+            return EXIT_INPUT
+        empty_shard = document["config"].get("shard") is not None and n_images == 0 and not n_errors
+        if (n_errors and not skip_errors) or (n_images == 0 and not empty_shard):
+            return EXIT_INPUT
+    return EXIT_GATE_FAILED if failed else EXIT_OK
+
+
+def _everything_ignored(document: dict[str, Any]) -> str | None:
+    """The message for a run with inputs in which every sample (cls) or every pixel (seg) carries the ignore
+    index, so that nothing was evaluated; None otherwise."""
+    config = document["config"]
+    ignore = config.get("ignore_index")
+    if document["command"] == "cls":
+        if config.get("n_samples") and not document["summary"]["count"]:
+            return (f"every one of the {config['n_samples']} samples carries the ignore index {ignore}, so nothing "
+                    "was evaluated; check --ignore-index (or the target file)")
+        return None
+    images = document["images"]
+    if images and not any(any(map(any, row["confusion_matrix"])) for row in images):
+        values = ", ".join(map(str, ignore or []))
+        label_map = config.get("label_map")
+        if label_map:  # the map's void is no --ignore-index value: name the map
+            also = f" or carries an ignore index ({values})" if ignore else ""
+            unnamed = " (with --unmapped ignore, every value it does not name is void)" if (
+                config.get("unmapped") == "ignore") else ""
+            return (f"every pixel of the {len(images)} image(s) is void under the label map "
+                    f"{label_map['name']!r}{unnamed}{also}, so nothing was evaluated; check that --label-map "
+                    "names the values the ground truth holds (or drop it if the masks hold the classes already)"
+                    + (", and check --ignore-index" if ignore else ""))
+        return (f"every pixel of the {len(images)} image(s) carries an ignore index ({values}), so nothing was "
+                "evaluated; check --ignore-index (or the ground truth)")
+    return None
+
+
+def _check_gates_against_data(document: dict[str, Any]) -> None:
+    """After the report is written: refuse gates on values no image gave (a loss of label predictions) or on a
+    class the data does not have (a usage error, exit 2)."""
+    from lossctl.engine.gates import check_gates_against_data
+
+    if not document["summary"]["count"]:
+        return
+    c = document["config"]["num_classes"]
+    for name, labels in (document["config"].get("regions") or {}).items():
+        if max(labels) >= c:
+            raise UsageError(f"--region {name}={','.join(map(str, labels))}: label {max(labels)} is beyond the "
+                             f"data's {c} classes (0..{c - 1}); fix the region's labels")
+    check_gates_against_data(document)
