@@ -243,7 +243,7 @@ def load_pair(pair: Pair, config: SegConfig) -> LoadedPair | PairFailure:
         try:
             arrays["ground truth"] = geometry.float_labels(arrays["ground truth"], notes)
         except InputError as e:
-            return PairFailure(str(pair.gt), f"{pair.gt}: {e}", pair.name)
+            return PairFailure(str(pair.gt), f"{pair.gt}: {e.raw}", pair.name)
     mapped = _map_labels(pair, arrays, config)
     if isinstance(mapped, PairFailure):
         return mapped
@@ -306,11 +306,11 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome | PairFailure:
                 spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
                 outcome.spacing, outcome.spacing_source = list(spacing), source
             except InputError as e:
-                return PairFailure(str(pair.gt), f"{pair.gt}: {e}", pair.name)
+                return PairFailure(str(pair.gt), f"{pair.gt}: {e.raw}", pair.name)
         return outcome
     except InputError as e:  # a loader error already names its file
         file = pair.gt if str(e).startswith(str(pair.gt)) else pair.pred
-        return PairFailure(str(file), str(e), pair.name)
+        return PairFailure(str(file), e.raw, pair.name)
 
 
 def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore: tuple[int, ...],
@@ -319,7 +319,7 @@ def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore
     try:
         spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
     except InputError as e:
-        return f"{gt.path}: {e}"
+        return f"{gt.path}: {e.raw}"
     pred_map, gt_map = label_maps(x, target, ignore)
     c = x.num_classes if config.void_class is None else config.void_class  # "predicted no class" is no class
     classes = [(k,) for k in range(1, c)]
