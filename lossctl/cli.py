@@ -554,7 +554,7 @@ def seg_command(
     """Evaluate segmentation predictions against ground-truth masks or volumes (files or folders)."""
     from lossctl import registry
     from lossctl.engine.gates import parse_gate
-    from lossctl.io.files import parse_memory
+    from lossctl.io import parse_memory
     from lossctl.engine.seg import (SegConfig, build_report, check_gate_names, evaluate, parse_shard, resolve_workers,
                              select_shard)
 
@@ -703,7 +703,7 @@ def _check_boundary_options(config: Any) -> None:
 
 def _absent_listed_files(pairs: list[Any]) -> list[Any]:
     """A failure for each listed pair with a file that does not exist (the other pairs are evaluated)."""
-    from lossctl.io.files import display_path
+    from lossctl.io import display_path
     from lossctl.dataset.pairing import absent_files
     from lossctl.engine.seg import PairFailure
 
@@ -716,7 +716,7 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
                  gt_pattern: str | None, output: str | None) -> tuple[Any, dict[str, str]]:
     """Pair PRED and GT (by name, or by name patterns), or read the list of pairs; also return the report's
     ``config`` entries that say where the pairs came from."""
-    from lossctl.dataset.descriptions import decode_text
+    from lossctl.io import decode_text
     from lossctl.dataset.pairing import compile_pattern, pair_files, read_pairs, read_pairs_file
 
     if pairs is not None:
@@ -887,7 +887,7 @@ def cls_command(
     worst: WorstOpt = None,
 ) -> None:
     """Evaluate classification predictions (N samples) against targets."""
-    from lossctl.io import files as lio
+    from lossctl import io as lio
     from lossctl import registry
     from lossctl.engine.cls import ClsConfig, build_report
     from lossctl.engine.gates import parse_gate, validate_gates

@@ -32,7 +32,7 @@ def _text(values: Any) -> str:
 
 
 def check_pair(pred: Any, gt: Any, override: tuple[float, ...] | None) -> str | None:
-    """The one-line message when two loaded volumes (:class:`lossctl.io.files.Loaded`) do not share a grid, else
+    """The one-line message when two loaded volumes (:class:`lossctl.io.Loaded`) do not share a grid, else
     None. The message is about the prediction and names the ground truth."""
     if pred.spacing is None or gt.spacing is None:
         return None

@@ -21,7 +21,7 @@ asked (a malformed pattern or list line, the same folder on both sides) :class:`
 each with a one-line message ``<where>: <what is wrong>; <how to fix it>`` that names no command-line option
 (the CLI adds those).
 
-This module only matches names; it reads no image contents (see :mod:`lossctl.io.files`).
+This module only matches names; it reads no image contents (see :mod:`lossctl.io`).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lossctl.dataset.descriptions import read_text
 from lossctl.errors import PairingError, UsageError
-from lossctl.io.files import SUPPORTED_SUFFIXES, display_path, file_suffix
+from lossctl.io.formats import SUPPORTED_SUFFIXES, file_suffix
+from lossctl.io.text import display_path, read_text
 
 __all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "read_pairs", "read_pairs_file",
            "absent_files", "PAIRS_HEADER"]

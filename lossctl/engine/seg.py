@@ -24,7 +24,7 @@ import numpy as np
 
 from lossctl import REPORT_SCHEMA, __version__, registry
 from lossctl.dataset import geometry
-from lossctl.io import files as io
+from lossctl import io
 from lossctl.metrics import boundary, overlap
 from lossctl.dataset.label_maps import LabelMap, UnmappedValueError, apply_label_map
 from lossctl._numeric import nanmean
