@@ -717,7 +717,8 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
     """Pair PRED and GT (by name, or by name patterns), or read the list of pairs; also return the report's
     ``config`` entries that say where the pairs came from."""
     from lossctl.io import decode_text
-    from lossctl.dataset.pairing import compile_pattern, pair_files, read_pairs, read_pairs_file
+    from lossctl.dataset.pair_lists import read_pairs, read_pairs_file
+    from lossctl.dataset.pairing import compile_pattern, pair_files
 
     if pairs is not None:
         if pred is not None or gt is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from lossctl.errors import InputError, UsageError
 
-__all__ = ["brief", "decode_text", "display_path", "read_text", "shorten"]
+__all__ = ["brief", "counted", "decode_text", "display_path", "read_text", "shorten"]
 
 
 def display_path(path: str | bytes | os.PathLike[Any]) -> str:
@@ -61,6 +61,11 @@ def shorten(text: str, limit: int = 40) -> str:
     """``text`` as one printable line of at most ``limit`` characters (cut with ``...``)."""
     text = display_path(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, in the plural (an added ``s``) unless ``n`` is 1: ``1 column``, ``4 predictions``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def read_text(path: str | os.PathLike[str], what: str) -> str:
