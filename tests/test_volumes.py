@@ -195,7 +195,7 @@ def test_spacing_option_overrides_headers_and_numpy_has_none(cli, tmp_path):
     pred, gt = volume_set(tmp_path / "v")
     r = cli("seg", pred, gt, "-m", "hd", "--spacing", "2,1,1", "-f", "json")
     assert r.json()["images"][1]["values"]["hd"] == 2.0
-    assert r.json()["images"][1]["spacing_source"] == "--spacing"
+    assert r.json()["images"][1]["spacing_source"] == "given"
 
 
 def test_integral_float_ground_truth_is_read_as_labels_with_a_note(cli, tmp_path):

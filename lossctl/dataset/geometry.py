@@ -5,7 +5,7 @@ Rules (README, "Volumes"):
 
 * the spacing is the one given (``spacing``, the CLI's ``--spacing``: it overrides the headers), else the
   ground truth's header spacing, else the prediction's (a label volume of the same rank), else 1.0 per axis,
-  which the report says;
+  which the report says (its ``spacing_source``: ``"given"``, ``"header"`` or ``"default"``);
 * when both files carry geometry, their shape, spacing (relative tolerance :data:`SPACING_RTOL`, NIfTI stores
   float32) and, for two files of one format, the direction of each axis (absolute tolerance
   :data:`DIRECTION_ATOL`) must agree, else the pair is an input error naming both files. A probability map
@@ -60,14 +60,14 @@ def check_pair(pred: Any, gt: Any, override: tuple[float, ...] | None) -> str | 
 
 def resolve_spacing(pred: Any, gt: Any, ndim: int, override: tuple[float, ...] | None
                     ) -> tuple[tuple[float, ...], str]:
-    """(spacing, source) for a ground truth of ``ndim`` spatial axes; source is "--spacing" (``override``, the
+    """(spacing, source) for a ground truth of ``ndim`` spatial axes; source is "given" (``override``, the
     spacing given for the run), "header" or "default". An ``override`` of the wrong length is an
     :class:`InputError` (about the ground truth)."""
     if override is not None:
         if len(override) != ndim:
             raise InputError(f"{setting('spacing')} gives {len(override)} values but the ground truth has {ndim} "
                              f"axes; give {ndim} values (one per array axis)")
-        return tuple(override), "--spacing"
+        return tuple(override), "given"
     for loaded in (gt, pred):
         if loaded.spacing is not None and loaded.array.ndim == ndim and len(loaded.spacing) == ndim:
             return tuple(float(s) for s in loaded.spacing), "header"
