@@ -5,7 +5,7 @@ The package is split in layers that know nothing of the layers above them:
 * ``lossctl.losses`` and ``lossctl.metrics.overlap``: the pure NumPy core (arrays in, floats out);
 * ``lossctl.registry``: the one table of every loss and metric (name, direction, inputs, parameters, formula,
   reference) that the CLI, the catalogue, the README table and the shared tests read;
-* ``lossctl.io.files`` and ``lossctl.dataset.pairing``: reading files and matching predictions to ground truth;
+* ``lossctl.io`` and ``lossctl.dataset.pairing``: reading files and matching predictions to ground truth;
 * ``lossctl.engine.seg`` / ``lossctl.engine.cls``: evaluation engines; ``lossctl.report.flat``: writers; ``lossctl.cli``: the Typer app.
 
 Importing ``lossctl`` (or ``lossctl.losses``) never imports typer or rich.

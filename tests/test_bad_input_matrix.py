@@ -252,12 +252,12 @@ def out_of_memory_in(target: str) -> Callable[[pytest.MonkeyPatch], None]:
         failing.armed = False
         monkeypatch.setattr(module, name, failing)
 
-        load = importlib.import_module("lossctl.io.files").load_array
+        load = importlib.import_module("lossctl.io").load_array
 
         def arming_load(path, *args, **kwargs):  # arm the failure while the pair "bad" is evaluated
             failing.armed = Path(path).stem == "bad"
             return load(path, *args, **kwargs)
-        monkeypatch.setattr("lossctl.io.files.load_array", arming_load)
+        monkeypatch.setattr("lossctl.io.load_array", arming_load)
     return patch
 
 
@@ -703,7 +703,7 @@ def test_bombs_are_refused_from_the_header_in_little_memory(tmp_path, write, nam
 
     path = tmp_path / name
     write(path)
-    script = ("import sys\nfrom lossctl.io import files as io\nfrom lossctl.errors import InputError\n"
+    script = ("import sys\nfrom lossctl import io\nfrom lossctl.errors import InputError\n"
               "try:\n    io.load_array(sys.argv[1], max_memory=1 << 30)\nexcept InputError as e:\n    print(e)\n")
     proc = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE)
     out = proc.stdout.read().decode()

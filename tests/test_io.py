@@ -1,4 +1,4 @@
-"""Tests of lossctl.io.files: every supported format round-trips, every broken file becomes one InputError."""
+"""Tests of lossctl.io: every supported format round-trips, every broken file becomes one InputError."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import tifffile
 from PIL import Image
 
 from lossctl.errors import InputError, LossctlError, UsageError
-from lossctl.io.files import (
+from lossctl.io import (
     ARRAY_SUFFIXES,
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
@@ -303,7 +303,7 @@ def test_npz_multi_without_key_asks_for_one(tmp_path: Path) -> None:
     np.savez(path, a=np.zeros(2), b=np.ones(2))
     with pytest.raises(InputError) as excinfo:
         load_array(path)
-    assert_input_error(excinfo, path, "holds arrays a, b", "--npz-key")
+    assert_input_error(excinfo, path, "holds arrays a, b", "npz_key")
 
 
 def test_npz_missing_key_lists_keys(tmp_path: Path) -> None:
@@ -311,7 +311,7 @@ def test_npz_missing_key_lists_keys(tmp_path: Path) -> None:
     np.savez(path, a=np.zeros(2), b=np.ones(2))
     with pytest.raises(InputError) as excinfo:
         load_array(path, npz_key="c")
-    assert_input_error(excinfo, path, "'c'", "a, b", "--npz-key")
+    assert_input_error(excinfo, path, "'c'", "a, b", "npz_key")
 
 
 def test_npz_without_arrays(tmp_path: Path) -> None:
@@ -805,7 +805,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 def test_permission_denied_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The chmod test above is skipped as root; this one simulates the refusal so the path is always covered."""
-    import lossctl.io.files as lossctl_io
+    import lossctl.io.checks as lossctl_io  # where files are opened and checked
 
     path = write_palette_png(tmp_path / "locked.png")
 
@@ -821,16 +821,16 @@ def test_permission_denied_is_reported(tmp_path: Path, monkeypatch: pytest.Monke
 @pytest.mark.parametrize("text, expected", [("512M", 512 << 20), ("4G", 4 << 30), ("1.5g", 3 << 29), ("64KiB", 64 << 10),
                                             ("1000", 1000), (" 2 G ", 2 << 30)])
 def test_parse_memory_sizes(text: str, expected: int) -> None:
-    from lossctl.io.files import parse_memory
+    from lossctl.io import parse_memory
 
     assert parse_memory(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "abc", "-1G", "0", "1X", "G"])
 def test_parse_memory_refuses_what_is_not_a_size(text: str) -> None:
-    from lossctl.io.files import parse_memory
+    from lossctl.io import parse_memory
 
-    with pytest.raises(UsageError, match="--max-memory"):
+    with pytest.raises(UsageError, match="max_memory"):
         parse_memory(text)
 
 
@@ -852,7 +852,7 @@ def test_memory_budget_refuses_decoded_images_from_their_header(tmp_path: Path) 
 
 
 def test_default_memory_budget_is_a_fraction_of_the_available_memory() -> None:
-    from lossctl.io import files as lio
+    from lossctl.io import budget as lio
 
     lio.default_memory_budget.cache_clear()  # computed once per process, when first needed
     budget = lio.default_memory_budget()

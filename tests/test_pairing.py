@@ -1,4 +1,4 @@
-"""Tests of lossctl.dataset.pairing: matching prediction files to ground-truth files by relative name."""
+"""Tests of lossctl.dataset.pairing and pair_lists: matching prediction files to ground-truth files by name."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from lossctl.errors import InputError, PairingError, UsageError
-from lossctl.dataset.pairing import Pair, Pairing, compile_pattern, pair_files, read_pairs
+from lossctl.dataset.pair_lists import read_pairs
+from lossctl.dataset.pairing import Pair, Pairing, compile_pattern, pair_files
 
 
 def touch(root: Path, *names: str) -> None:
@@ -100,7 +101,7 @@ def test_missing_on_each_side(dirs: tuple[Path, Path]) -> None:
         "p1, p2, p3, ... (1 more)",
         "1 ground-truth file has no prediction",
         "(g1)",
-        "--allow-missing",
+        "allow_missing=True",
         "2 complete pairs",
     )
     assert "p4" not in str(excinfo.value)
@@ -115,7 +116,7 @@ def test_missing_ground_truth_only(dirs: tuple[Path, Path]) -> None:
     assert pairing.missing_gt == ["b"] and pairing.missing_pred == []
     with pytest.raises(PairingError) as excinfo:
         pairing.require_complete()
-    assert_pairing_error(excinfo, pred, "1 prediction has no ground truth", "(b)", "--allow-missing")
+    assert_pairing_error(excinfo, pred, "1 prediction has no ground truth", "(b)", "allow_missing=True")
     assert "no prediction" not in str(excinfo.value)
 
 

@@ -16,8 +16,8 @@ import nrrd
 import numpy as np
 import pytest
 
-from lossctl import registry
-from lossctl.io import files as io
+from lossctl import io, registry
+from lossctl.errors import InputError
 from lossctl.metrics.boundary import BOUNDARY_METRICS, CONVENTIONS, boundary_metrics, image_diagonal
 
 SPACING = (0.8, 1.2, 2.5)
@@ -118,13 +118,13 @@ def test_nii_gz_pairs_with_nrrd_as_one_suffix(cli, tmp_path):
 
 def test_decoded_size_is_checked_from_the_header(tmp_path):
     path = write_nifti(tmp_path / "big.nii.gz", np.zeros((40, 40, 40), np.uint8))
-    with pytest.raises(io.InputError, match=r"declares 40x40x40 = 64,000 voxels.*raise --max-pixels"):
+    with pytest.raises(InputError, match=r"declares 40x40x40 = 64,000 voxels.*raise max_pixels"):
         io.load_array(path, max_pixels=1000)
 
 
 def test_memory_budget_is_checked_from_the_header(cli, tmp_path):
     path = write_nifti(tmp_path / "gt" / "big.nii.gz", np.zeros((40, 40, 40), np.uint16))
-    with pytest.raises(io.InputError, match=r"the volume \(40x40x40, 2 byte\(s\) per voxel\) decodes to .* memory"):
+    with pytest.raises(InputError, match=r"the volume \(40x40x40, 2 byte\(s\) per voxel\) decodes to .* memory"):
         io.load_array(path, max_memory=100_000)
     write_nifti(tmp_path / "pred" / "big.nii.gz", np.zeros((40, 40, 40), np.uint16))
     r = cli("seg", tmp_path / "pred", tmp_path / "gt", "-m", "hd", "--max-memory", "100K")
@@ -195,7 +195,7 @@ def test_spacing_option_overrides_headers_and_numpy_has_none(cli, tmp_path):
     pred, gt = volume_set(tmp_path / "v")
     r = cli("seg", pred, gt, "-m", "hd", "--spacing", "2,1,1", "-f", "json")
     assert r.json()["images"][1]["values"]["hd"] == 2.0
-    assert r.json()["images"][1]["spacing_source"] == "--spacing"
+    assert r.json()["images"][1]["spacing_source"] == "given"
 
 
 def test_integral_float_ground_truth_is_read_as_labels_with_a_note(cli, tmp_path):

@@ -342,7 +342,7 @@ def best_of(cmd: list[str], log: Path, repeat: int, stdout: Path | None = None) 
 LOAD_ONLY_SCRIPT = r"""
 import json, sys
 import numpy as np
-from lossctl.io import files as io
+from lossctl import io
 task, a, b = sys.argv[1:4]
 total = 0.0
 if task == "seg":
@@ -950,7 +950,7 @@ def _load(r: dict[str, Any]) -> str:
 
 
 RUN_LABELS = {
-    "load": "load-only baseline (lossctl.io.files.load_array + sum)",
+    "load": "load-only baseline (lossctl.io.load_array + sum)",
     "metrics": "lossctl, metrics only, --workers 1",
     "all_w1": "lossctl, all metrics + losses, --workers 1",
     "all_w2": "lossctl, all metrics + losses, --workers 2",
@@ -960,7 +960,7 @@ RUN_LABELS = {
 
 
 CLS_LABELS = {
-    "load": "load-only baseline (lossctl.io.files.load_table + sum)",
+    "load": "load-only baseline (lossctl.io.load_table + sum)",
     "metrics": "lossctl cls --pred-kind logits, metrics only",
     "all_w1": "lossctl cls --pred-kind logits, all losses + metrics",
     "torch": "torch: the same losses and metrics",
@@ -1080,7 +1080,7 @@ def render(results: list[dict[str, Any]], extra: dict[str, Any], info: dict[str,
     L.append("Peak RSS is the `ru_maxrss` that `wait4` reports for the run: the largest single process of its "
              "tree (for `--workers 2`, the largest of the parent and its 2 workers, not their sum). "
              "Load-only baseline: the same files read with the same code (`lossctl.dataset.pairing.pair_files` + "
-             "`lossctl.io.files.load_array`, each array summed so memory-mapped NPYs are really read), no compute. "
+             "`lossctl.io.load_array`, each array summed so memory-mapped NPYs are really read), no compute. "
              "The page cache is warm (every file is read once before the runs). CPU: user + system seconds of the "
              "run's processes. *Other load*: cores that other processes of the machine kept busy on average "
              f"during the run (from /proc/stat); **bold** when >= {BUSY}: that run competed for the 2 cores and "

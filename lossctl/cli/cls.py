@@ -61,7 +61,7 @@ def cls_command(
     worst: WorstOpt = None,
 ) -> None:
     """Evaluate classification predictions (N samples) against targets."""
-    from lossctl.io import files as lio
+    from lossctl import io as lio
     from lossctl import registry
     from lossctl.engine.cls import ClsConfig, build_report
     from lossctl.engine.gates import parse_gate, validate_cls_gates

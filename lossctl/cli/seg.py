@@ -124,7 +124,7 @@ def seg_command(
     from lossctl.engine.seg import build_report, evaluate
     from lossctl.engine.seg_config import SegConfig
     from lossctl.engine.shards import parse_shard, select_shard
-    from lossctl.io.files import parse_memory
+    from lossctl.io import parse_memory
 
     names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
     for n in names_:
@@ -215,7 +215,7 @@ def _check_boundary_options(config: Any) -> None:
 
 def _absent_listed_files(pairs: list[Any]) -> list[Any]:
     """A failure for each listed pair with a file that does not exist (the other pairs are evaluated)."""
-    from lossctl.io.files import display_path
+    from lossctl.io import display_path
     from lossctl.dataset.pairing import absent_files
     from lossctl.engine.loading import PairFailure
 
@@ -228,8 +228,9 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
                  gt_pattern: str | None, output: str | None) -> tuple[Any, dict[str, str]]:
     """Pair PRED and GT (by name, or by name patterns), or read the list of pairs; also return the report's
     ``config`` entries that say where the pairs came from."""
-    from lossctl.dataset.descriptions import decode_text
-    from lossctl.dataset.pairing import compile_pattern, pair_files, read_pairs, read_pairs_file
+    from lossctl.dataset.pair_lists import read_pairs, read_pairs_file
+    from lossctl.dataset.pairing import compile_pattern, pair_files
+    from lossctl.io import decode_text
 
     if pairs is not None:
         if pred is not None or gt is not None:

@@ -17,14 +17,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from lossctl.errors import InputError, UsageError
-from lossctl.io.files import display_path
+from lossctl.errors import UsageError
+from lossctl.io.text import read_text
 
-__all__ = ["DatasetDescription", "read_dataset_json", "parse_dataset_json", "read_class_names", "read_text",
-           "decode_text"]
+__all__ = ["DatasetDescription", "read_dataset_json", "parse_dataset_json", "read_class_names"]
 
 #: nnU-Net v2's name of the ignore label.
 IGNORE_LABEL = "ignore"
@@ -48,37 +46,6 @@ class DatasetDescription:
     class_names: tuple[str, ...]
     ignore_index: tuple[int, ...] = ()
     regions: tuple[tuple[str, tuple[int, ...]], ...] = ()
-
-
-def read_text(path: str | os.PathLike[str], what: str) -> str:
-    """The text of a UTF-8 file that describes the run (a byte-order mark allowed): a dataset.json, class names,
-    a label map, a list of pairs; ``what`` names it in messages.
-
-    Raises
-    ------
-    InputError
-        If the file cannot be read (absent, a folder, not permitted).
-    UsageError
-        If it is not UTF-8 text (see :func:`decode_text`).
-    """
-    where = display_path(path)
-    try:
-        data = Path(path).read_bytes()
-    except IsADirectoryError:
-        raise InputError(f"{where}: is a folder; give the file (the {what})") from None
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file; check the path of the {what}") from None
-    except OSError as e:
-        raise InputError(f"{where}: cannot read the {what} ({e.strerror or e}); check the file") from None
-    return decode_text(data, where, what)
-
-
-def decode_text(data: bytes, where: str, what: str) -> str:
-    """``data`` as UTF-8 text (a byte-order mark allowed); a :class:`UsageError` naming ``where`` otherwise."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{where}: the {what} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
 
 
 def read_dataset_json(path: str | os.PathLike[str]) -> DatasetDescription:

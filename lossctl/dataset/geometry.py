@@ -3,8 +3,9 @@ volumes do not lie on one grid.
 
 Rules (README, "Volumes"):
 
-* the spacing is ``--spacing`` when given (it overrides the headers), else the ground truth's header spacing,
-  else the prediction's (a label volume of the same rank), else 1.0 per axis, which the report says;
+* the spacing is the one given (``spacing``, the CLI's ``--spacing``: it overrides the headers), else the
+  ground truth's header spacing, else the prediction's (a label volume of the same rank), else 1.0 per axis,
+  which the report says (its ``spacing_source``: ``"given"``, ``"header"`` or ``"default"``);
 * when both files carry geometry, their shape, spacing (relative tolerance :data:`SPACING_RTOL`, NIfTI stores
   float32) and, for two files of one format, the direction of each axis (absolute tolerance
   :data:`DIRECTION_ATOL`) must agree, else the pair is an input error naming both files. A probability map
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lossctl.errors import InputError
+from lossctl.errors import InputError, setting
 
 #: Formats that carry voxel geometry.
 VOLUME_FORMATS = ("nifti", "nrrd", "metaimage")
@@ -32,7 +33,7 @@ def _text(values: Any) -> str:
 
 
 def check_pair(pred: Any, gt: Any, override: tuple[float, ...] | None) -> str | None:
-    """The one-line message when two loaded volumes (:class:`lossctl.io.files.Loaded`) do not share a grid, else
+    """The one-line message when two loaded volumes (:class:`lossctl.io.Loaded`) do not share a grid, else
     None. The message is about the prediction and names the ground truth."""
     if pred.spacing is None or gt.spacing is None:
         return None
@@ -48,7 +49,7 @@ def check_pair(pred: Any, gt: Any, override: tuple[float, ...] | None) -> str | 
     if override is None and (len(pred.spacing) != len(gt.spacing) or not np.allclose(
             pred.spacing, gt.spacing, rtol=SPACING_RTOL, atol=0.0)):
         return (f"{pred.path}: its voxel spacing ({_text(pred.spacing)}) does not match the ground truth "
-                f"{gt.path} ({_text(gt.spacing)}); {fix}, or pass --spacing to override both headers")
+                f"{gt.path} ({_text(gt.spacing)}); {fix}, or pass {setting('spacing')} to override both headers")
     if pred.format == gt.format and pred.direction is not None and gt.direction is not None:
         a, b = np.asarray(pred.direction), np.asarray(gt.direction)
         if a.shape != b.shape or np.max(np.abs(a - b)) > DIRECTION_ATOL:
@@ -59,13 +60,14 @@ def check_pair(pred: Any, gt: Any, override: tuple[float, ...] | None) -> str | 
 
 def resolve_spacing(pred: Any, gt: Any, ndim: int, override: tuple[float, ...] | None
                     ) -> tuple[tuple[float, ...], str]:
-    """(spacing, source) for a ground truth of ``ndim`` spatial axes; source is "--spacing", "header" or
-    "default". A ``--spacing`` of the wrong length is an :class:`InputError` (about the ground truth)."""
+    """(spacing, source) for a ground truth of ``ndim`` spatial axes; source is "given" (``override``, the
+    spacing given for the run), "header" or "default". An ``override`` of the wrong length is an
+    :class:`InputError` (about the ground truth)."""
     if override is not None:
         if len(override) != ndim:
-            raise InputError(f"--spacing gives {len(override)} values but the ground truth has {ndim} axes; "
-                             f"give {ndim} values (one per array axis)")
-        return tuple(override), "--spacing"
+            raise InputError(f"{setting('spacing')} gives {len(override)} values but the ground truth has {ndim} "
+                             f"axes; give {ndim} values (one per array axis)")
+        return tuple(override), "given"
     for loaded in (gt, pred):
         if loaded.spacing is not None and loaded.array.ndim == ndim and len(loaded.spacing) == ndim:
             return tuple(float(s) for s in loaded.spacing), "header"

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from lossctl.dataset.descriptions import read_text
 from lossctl.errors import InputError, UsageError
+from lossctl.io.text import read_text
 
 __all__ = ["LabelMap", "BUILTINS", "parse_label_map", "check_classes", "apply_label_map", "UnmappedValueError"]
 

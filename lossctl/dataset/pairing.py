@@ -11,7 +11,7 @@ Two files make one pair. Three ways to make pairs:
   ``{name}_gtFine_labelIds.png``, ``frankfurt/frankfurt_000000_000294_gtFine_labelIds.png`` is named
   ``frankfurt/frankfurt_000000_000294`` (``{name}`` may span folders; ``*`` matches any characters within one
   folder level). Files the pattern does not match are ignored.
-* **A list of pairs** (:func:`read_pairs`): one ``PRED<TAB>GT`` or ``PRED,GT`` line per pair, an optional third
+* **A list of pairs** (:func:`lossctl.dataset.pair_lists.read_pairs`): one ``PRED<TAB>GT`` or ``PRED,GT`` line per pair, an optional third
   column naming the image and an optional header ``pred,gt[,name]``. Relative paths are read from the list's
   folder; without a name column the name is the ground-truth path as written, without its suffix.
 
@@ -19,28 +19,25 @@ Either way the name is the pairing key and the image's name in the report, and p
 Problems with files raise :class:`~lossctl.errors.PairingError` (an input error) and problems with what was
 asked (a malformed pattern or list line, the same folder on both sides) :class:`~lossctl.errors.UsageError`,
 each with a one-line message ``<where>: <what is wrong>; <how to fix it>`` that names no command-line option
-(the CLI adds those).
+(a setting it suggests is named in the core's words, :func:`lossctl.errors.setting`; the CLI spells the flag).
 
-This module only matches names; it reads no image contents (see :mod:`lossctl.io.files`).
+This module only matches names; it reads no image contents (see :mod:`lossctl.io`).
 """
 
 from __future__ import annotations
 
-import csv
 import os
-import posixpath
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lossctl.dataset.descriptions import read_text
-from lossctl.errors import PairingError, UsageError
-from lossctl.io.files import SUPPORTED_SUFFIXES, display_path, file_suffix
+from lossctl.errors import PairingError, UsageError, setting
+from lossctl.io.formats import SUPPORTED_SUFFIXES, file_suffix
+from lossctl.io.text import counted, display_path
 
-__all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "read_pairs", "read_pairs_file",
-           "absent_files", "PAIRS_HEADER"]
+__all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "absent_files"]
 
 _SHOWN = 3  # how many unpaired names a message lists per side
 
@@ -104,7 +101,8 @@ class Pairing:
         ------
         PairingError
             When ``missing_gt`` or ``missing_pred`` is not empty. The message counts the unpaired files of
-            each side, names the first three of each, and suggests ``--allow-missing``.
+            each side, names the first three of each, and suggests ``allow_missing`` (the CLI's
+            ``--allow-missing``).
 
         Examples
         --------
@@ -113,7 +111,7 @@ class Pairing:
         Traceback (most recent call last):
         ...
         lossctl.errors.PairingError: pairing: 1 prediction has no ground truth (b); add the missing files, \
-or pass --allow-missing to evaluate only the 0 complete pairs
+or pass allow_missing=True to evaluate only the 0 complete pairs
         """
         if self.complete:
             return
@@ -124,18 +122,18 @@ or pass --allow-missing to evaluate only the 0 complete pairs
             gt_where = f" in {display_path(self.gt_root)}" if self.gt_root is not None else ""
             verb = "has" if n == 1 else "have"
             parts.append(
-                f"{_count(n, 'prediction')} {verb} no ground truth{gt_where} ({_examples(self.missing_gt)})"
+                f"{counted(n, 'prediction')} {verb} no ground truth{gt_where} ({_examples(self.missing_gt)})"
             )
         if self.missing_pred:
             n = len(self.missing_pred)
             pred_where = f" in {display_path(self.pred_root)}" if self.pred_root is not None else ""
             verb = "has" if n == 1 else "have"
             parts.append(
-                f"{_count(n, 'ground-truth file')} {verb} no prediction{pred_where} ({_examples(self.missing_pred)})"
+                f"{counted(n, 'ground-truth file')} {verb} no prediction{pred_where} ({_examples(self.missing_pred)})"
             )
         raise PairingError(
-            f"{where}: {' and '.join(parts)}; add the missing files, or pass --allow-missing to evaluate only "
-            f"the {len(self.pairs)} complete {'pair' if len(self.pairs) == 1 else 'pairs'}"
+            f"{where}: {' and '.join(parts)}; add the missing files, or pass {setting('allow_missing', True)} to "
+            f"evaluate only the {len(self.pairs)} complete {'pair' if len(self.pairs) == 1 else 'pairs'}"
         )
 
 
@@ -160,10 +158,6 @@ def absent_files(pairs: Iterable[Pair]) -> list[tuple[Pair, Path, str]]:
                 absent.append((pair, path, side))
                 break
     return absent
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _examples(names: list[str]) -> str:
@@ -292,7 +286,7 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str, pattern: NamePattern
     if not found and pattern is not None:
         extra = ""
         if unmatched:
-            extra = f" (it holds {_count(len(unmatched), 'other file')}, e.g. {display_path(unmatched[0])!r})"
+            extra = f" (it holds {counted(len(unmatched), 'other file')}, e.g. {display_path(unmatched[0])!r})"
         raise PairingError(
             f"{display_path(root)}: no {side} file matches the pattern {pattern.text!r}{extra}; fix the pattern "
             "(it is matched against each whole path relative to this folder)"
@@ -300,7 +294,7 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str, pattern: NamePattern
     if not found:
         extra = ""
         if ignored:
-            extra = f" (it holds {_count(len(ignored), 'other file')}, e.g. {display_path(sorted(ignored)[0])})"
+            extra = f" (it holds {counted(len(ignored), 'other file')}, e.g. {display_path(sorted(ignored)[0])})"
         raise PairingError(
             f"{display_path(root)}: the {side} folder holds no {', '.join(suffixes)} file{extra}; "
             f"point it at the folder with the {side} files"
@@ -413,8 +407,8 @@ def pair_files(
                if pred_pattern is None and gt_pattern is None else
                "check that the patterns give both sides the same names")
         raise PairingError(
-            f"{display_path(pred_path)}: none of its {_count(len(pred_files), 'prediction')} matches one of the "
-            f"{_count(len(gt_files), 'ground-truth file')} in {display_path(gt_path)} (e.g. {pred_example!r} vs "
+            f"{display_path(pred_path)}: none of its {counted(len(pred_files), 'prediction')} matches one of the "
+            f"{counted(len(gt_files), 'ground-truth file')} in {display_path(gt_path)} (e.g. {pred_example!r} vs "
             f"{gt_example!r}); {how}"
         )
     return Pairing(
@@ -424,123 +418,3 @@ def pair_files(
         pred_root=pred_path,
         gt_root=gt_path,
     )
-
-
-# -- lists of pairs ---------------------------------------------------------------------------------------------
-
-#: The header line a list of pairs may start with (the name column is optional).
-PAIRS_HEADER = ("pred", "gt", "name")
-
-
-def _cells(line: str) -> list[str]:
-    """The cells of one line: split at tabs when it has one, else read as a CSV row (quotes allowed)."""
-    if "\t" in line:
-        cells = line.split("\t")
-    else:
-        cells = next(csv.reader([line], skipinitialspace=True), [])
-    return [cell.strip() for cell in cells]
-
-
-def _holds_parent(name: str) -> bool:
-    return ".." in name.replace("\\", "/").split("/")
-
-
-def _default_name(gt: str) -> str:
-    """The ground-truth path as written, without its final suffix (and without a leading ``./``)."""
-    while gt.startswith("./"):
-        gt = gt[2:]
-    suffix = file_suffix(posixpath.basename(gt)) or posixpath.splitext(gt)[1]  # ``.nii.gz`` is one suffix
-    root = gt[: len(gt) - len(suffix)]
-    return unicodedata.normalize("NFC", root if suffix and root and not root.endswith("/") else gt)
-
-
-def read_pairs(text: str, *, base: str | os.PathLike[str], source: str) -> Pairing:
-    """Pairs from the lines of a list (a file's text, or standard input's).
-
-    Parameters
-    ----------
-    text : str
-        The list: one pair per line, ``PRED<TAB>GT[<TAB>NAME]`` or ``PRED,GT[,NAME]`` (a CSV row: quotes allowed),
-        optionally after a header ``pred,gt`` or ``pred,gt,name``. Blank lines are skipped.
-    base : str or os.PathLike
-        The folder relative paths are read from (the list's folder, or the current folder for standard input).
-    source : str
-        How messages name the list (its path, or ``<stdin>``).
-
-    Returns
-    -------
-    Pairing
-        One pair per line, sorted by name; the files are not looked at (see
-        :meth:`Pairing.without_absent_files`): a missing one is reported when it is read.
-
-    Raises
-    ------
-    UsageError
-        For a malformed line, naming its number: fewer than two or more than three cells, an empty path or name,
-        a name holding a ``..`` folder, the same file on both sides, a name used twice. The list holding no pair.
-
-    Examples
-    --------
-    >>> [p.name for p in read_pairs("pred,gt\\np/b.npy,g/b.png\\np/a.npy,g/a.png,first\\n", base="/d",
-    ...                             source="l.csv").pairs]
-    ['first', 'g/b']
-    """
-    root = Path(base)
-    pairs: list[Pair] = []
-    seen: dict[str, int] = {}
-    first_row = True
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        cells = _cells(raw)
-        where = f"{source} line {number}"
-        if first_row and [cell.lower() for cell in cells] in (list(PAIRS_HEADER[:2]), list(PAIRS_HEADER)):
-            first_row = False
-            continue
-        first_row = False
-        if len(cells) < 2 or len(cells) > 3:
-            raise UsageError(
-                f"{where}: has {_count(len(cells), 'column')} ({display_path(raw.strip())[:60]!r}); write "
-                "PRED<TAB>GT or PRED,GT, optionally followed by a name column"
-            )
-        pred, gt = cells[0], cells[1]
-        if not pred or not gt:
-            raise UsageError(f"{where}: the {'prediction' if not pred else 'ground-truth'} path is empty; give "
-                             "both paths")
-        if len(cells) == 3:
-            name = unicodedata.normalize("NFC", cells[2])
-            if not name:
-                raise UsageError(f"{where}: the name column is empty; name the image or drop the column")
-        else:
-            name = _default_name(gt)
-        if _holds_parent(name):
-            raise UsageError(
-                f"{where}: the image name {display_path(name)!r} holds '..'; give a name column without '..' "
-                "(without one, the name is the ground-truth path as written)"
-            )
-        if name in seen:
-            raise UsageError(f"{where}: the name {display_path(name)!r} is already used by line {seen[name]}; "
-                             "give each pair its own name (a third column)")
-        seen[name] = number
-        pred_path, gt_path = root / pred, root / gt
-        if os.path.normpath(pred_path) == os.path.normpath(gt_path):
-            raise UsageError(f"{where}: {display_path(pred)} is both the prediction and the ground truth, so it "
-                             "would be scored against itself; give the ground-truth file")
-        pairs.append(Pair(name=name, pred=pred_path, gt=gt_path, origin=where))
-    if not pairs:
-        raise UsageError(f"{source}: holds no pair; write one PRED<TAB>GT or PRED,GT line per pair")
-    pairs.sort(key=lambda pair: pair.name)
-    return Pairing(pairs=pairs, missing_gt=[], missing_pred=[])
-
-
-def read_pairs_file(path: str | os.PathLike[str]) -> Pairing:
-    """:func:`read_pairs` of a UTF-8 text file, with relative paths read from the file's folder.
-
-    Raises
-    ------
-    InputError
-        If the file cannot be read.
-    UsageError
-        If it is not UTF-8 text, or a line is malformed (see :func:`read_pairs`).
-    """
-    return read_pairs(read_text(path, "list of pairs"), base=Path(path).parent, source=display_path(path))

@@ -24,7 +24,7 @@ from lossctl.dataset.pairing import Pair
 from lossctl.engine.schema import PairError
 from lossctl.engine.seg_config import SegConfig
 from lossctl.errors import InputError, setting
-from lossctl.io import files as io
+from lossctl import io
 
 
 class PairFailure(InputError):

@@ -33,7 +33,7 @@ from lossctl.engine.statistics import summarize_rows, to_nan, to_null, to_nulls
 from lossctl.errors import InputError, setting
 from lossctl.inputs.chunked import ChunkedInput, chunk_rows
 from lossctl.inputs.seg import prepare
-from lossctl.io import files as io
+from lossctl import io
 from lossctl.metrics import boundary, overlap
 
 

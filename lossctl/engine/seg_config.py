@@ -16,7 +16,7 @@ import numpy as np
 from lossctl import registry
 from lossctl.dataset.label_maps import LabelMap
 from lossctl.errors import UsageError, setting
-from lossctl.io import files as io
+from lossctl import io
 
 
 @dataclass(frozen=True)

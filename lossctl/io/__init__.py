@@ -1,3 +1,45 @@
 """Reading files: images (PNG, TIFF, JPEG), arrays (NPY, NPZ), tables (CSV, TSV) and volumes (NIfTI, NRRD,
 MetaImage), each checked against the memory budget before it is decoded. Nothing here knows of classes, losses or
-reports."""
+reports.
+
+Modules, each importing only those above it in this list:
+
+* :mod:`~lossctl.io.text`: paths and exceptions as one printable line; the UTF-8 text files that describe a run;
+* :mod:`~lossctl.io.budget`: the memory budget and the (deprecated) element limit;
+* :mod:`~lossctl.io.volumes`: NIfTI, NRRD and MetaImage with their voxel geometry;
+* :mod:`~lossctl.io.formats`: the suffixes read, the format each names, what leading bytes say a file is;
+* :mod:`~lossctl.io.checks`: the checks every reader makes and the one-line error contract;
+* :mod:`~lossctl.io.images`: PNG and JPEG (Pillow), TIFF (tifffile);
+* :mod:`~lossctl.io.arrays`: :class:`Loaded`, NPY and NPZ, and :func:`load_array` (any image, array or volume);
+* :mod:`~lossctl.io.tables`: :func:`load_table` (CSV, TSV, NPY, NPZ, standard input).
+
+The names below are the package's interface; the modules' other public names serve the package itself.
+"""
+
+from __future__ import annotations
+
+from lossctl.io.arrays import Loaded, load_array
+from lossctl.io.budget import (DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_FRACTION, default_memory_budget, memory_text,
+                               parse_memory)
+from lossctl.io.formats import ARRAY_SUFFIXES, IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, TABLE_SUFFIXES, file_suffix
+from lossctl.io.tables import load_table
+from lossctl.io.text import decode_text, display_path, read_text
+
+__all__ = [
+    "ARRAY_SUFFIXES",
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MEMORY_FRACTION",
+    "IMAGE_SUFFIXES",
+    "SUPPORTED_SUFFIXES",
+    "TABLE_SUFFIXES",
+    "Loaded",
+    "decode_text",
+    "default_memory_budget",
+    "display_path",
+    "file_suffix",
+    "load_array",
+    "load_table",
+    "memory_text",
+    "parse_memory",
+    "read_text",
+]

@@ -12,8 +12,8 @@ axis order:
   ``TransformMatrix`` (direction) reversed likewise. MetaImage is a text header and raw (optionally zlib)
   data, so a page of code reads it; SimpleITK would add a 50 MB binary wheel for it.
 
-The decoded size is checked from the header before any data is read (``max_pixels`` elements). Every problem
-becomes an :class:`~lossctl.errors.InputError` of one line: ``<path>: <problem>; <fix>``.
+The decoded size is checked from the header before any data is read (:func:`_check_header_shape`: the
+``max_pixels`` elements and the memory budget of :mod:`lossctl.io.budget`). Every problem becomes an :class:`~lossctl.errors.InputError` of one line: ``<path>: <problem>; <fix>``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from lossctl.errors import InputError, LossctlError
+from lossctl.errors import InputError, LossctlError, setting
+from lossctl.io.budget import check_decoded_bytes
 
 #: Volume suffixes, compound ones first (``.nii.gz`` is one suffix).
 VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
@@ -60,27 +61,27 @@ def volume_format(name: str) -> str | None:
     return _FORMAT[suffix] if suffix else None
 
 
-def check_decoded_size(d: str, shape: tuple[int, ...], itemsize: int, max_pixels: int,
-                       budget: int | None = None) -> None:
-    """Refuse, from the header alone, a volume with more than ``max_pixels`` elements or none, or one that
-    decodes to more than the memory ``budget`` (:func:`lossctl.io.files.check_decoded_size`, None: the default)."""
-    from lossctl.io.files import check_decoded_size as check_budget  # io imports this module
-
+def _check_header_shape(d: str, shape: tuple[int, ...], itemsize: int, max_pixels: int,
+                        budget: int | None = None) -> None:
+    """Refuse, from the shape its header declares, a volume with more than ``max_pixels`` elements or none, or
+    one that decodes to more than the memory ``budget`` (:func:`lossctl.io.budget.check_decoded_bytes`, None:
+    the default)."""
     n = math.prod(int(s) for s in shape)
     if n > max_pixels:
         raise InputError(f"{d}: the header declares {'x'.join(map(str, shape))} = {n:,} voxels "
                          f"({n * itemsize / 2**20:,.0f} MiB decoded), more than the limit of {max_pixels:,}; "
-                         "if the file is trusted raise --max-pixels, otherwise crop or downsample it")
+                         f"if the file is trusted raise {setting('max_pixels')}, otherwise crop or downsample it")
     if n == 0:
         raise InputError(f"{d}: the header declares an empty volume (shape {tuple(shape)}); re-export it")
-    check_budget(d, f"the volume ({'x'.join(map(str, shape))}, {itemsize} byte(s) per voxel)", n * itemsize, budget)
+    check_decoded_bytes(d, f"the volume ({'x'.join(map(str, shape))}, {itemsize} byte(s) per voxel)", n * itemsize,
+                        budget)
 
 
 def _check_spacing(d: str, spacing: tuple[float, ...]) -> tuple[float, ...]:
     for i, s in enumerate(spacing):
         if not (math.isfinite(s) and s > 0):
             raise InputError(f"{d}: voxel spacing {s:g} on axis {i} (of {', '.join(f'{v:g}' for v in spacing)}) "
-                             "is not a positive number; fix the header, or pass --spacing to override it")
+                             f"is not a positive number; fix the header, or pass {setting('spacing')} to override it")
     return spacing
 
 
@@ -104,7 +105,8 @@ def read_volume(path: str, d: str, max_pixels: int, budget: int | None = None) -
     except LossctlError:
         raise
     except MemoryError:
-        raise InputError(f"{d}: not enough memory to decode it; free memory, or lower --max-pixels") from None
+        raise InputError(f"{d}: not enough memory to decode it; free memory, or lower {setting('max_pixels')}"
+                         ) from None
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes one readable message
         title = TITLE[fmt or "nifti"]
         raise InputError(f"{d}: cannot read it as {title}, the file is truncated or corrupt "
@@ -137,7 +139,7 @@ def _read_nifti(path: str, d: str, max_pixels: int, budget: int | None) -> Volum
     header = image.header
     shape = tuple(int(s) for s in image.shape)
     dtype = header.get_data_dtype()
-    check_decoded_size(d, shape, dtype.itemsize, max_pixels, budget)
+    _check_header_shape(d, shape, dtype.itemsize, max_pixels, budget)
     if not path.lower().endswith(".gz"):  # an uncompressed file must hold every voxel the header declares
         needed = int(getattr(image.dataobj, "offset", 0)) + math.prod(shape) * dtype.itemsize
         have = os.path.getsize(path)
@@ -182,7 +184,7 @@ def _read_nrrd(path: str, d: str, max_pixels: int, budget: int | None) -> Volume
             raise InputError(f"{d}: cannot read its NRRD header ({_first_line(exc)}); re-export it") from None
         sizes = tuple(int(s) for s in header["sizes"])
         dtype = np.dtype(nrrd.reader._determine_datatype(header))
-        check_decoded_size(d, sizes, dtype.itemsize, max_pixels, budget)
+        _check_header_shape(d, sizes, dtype.itemsize, max_pixels, budget)
         try:
             array = nrrd.read_data(header, handle, path)
         except Exception as exc:  # noqa: BLE001
@@ -261,7 +263,7 @@ def _read_metaimage(path: str, d: str, max_pixels: int, budget: int | None) -> V
     msb = (fields.get("BinaryDataByteOrderMSB") or fields.get("ElementByteOrderMSB") or "False").lower() == "true"
     dtype = np.dtype((">" if msb else "<") + _MET_TYPES[element])
     shape = tuple(reversed(dims)) + ((channels,) if channels > 1 else ())
-    check_decoded_size(d, shape, dtype.itemsize, max_pixels, budget)
+    _check_header_shape(d, shape, dtype.itemsize, max_pixels, budget)
     source = fields["ElementDataFile"]
     if source == "LOCAL":
         with open(path, "rb") as handle:
@@ -303,4 +305,4 @@ def _read_metaimage(path: str, d: str, max_pixels: int, budget: int | None) -> V
     return Volume(array, "metaimage", spacing, direction)
 
 
-__all__ = ["VOLUME_SUFFIXES", "Volume", "check_decoded_size", "read_volume", "volume_format", "volume_suffix"]
+__all__ = ["VOLUME_SUFFIXES", "Volume", "read_volume", "volume_format", "volume_suffix"]

@@ -1,0 +1,222 @@
+"""Reading one array from a file: the :class:`Loaded` record, NumPy ``.npy``/``.npz``, and :func:`load_array`,
+which reads any image, array or volume file by its suffix.
+
+This module knows nothing of losses or metrics: it turns a path into a NumPy array, or into an
+:class:`~lossctl.errors.InputError` whose message is one line of the form ``<path>: <what is wrong>; <how to fix
+it>``. No other exception escapes for a problem with a file (a missing, unreadable, empty, truncated, corrupt,
+misnamed or oversized file, or one holding no numbers).
+
+* images (one mask or one score map per file): PNG, JPEG and TIFF, read by :mod:`lossctl.io.images`;
+* arrays: NumPy ``.npy`` (memory-mapped, never unpickled) and ``.npz`` (one array chosen by key; a member is
+  decoded into memory, so its size is checked against the memory budget first);
+* volumes: NIfTI, NRRD and MetaImage, with their voxel geometry, read by :mod:`lossctl.io.volumes`.
+
+Arrays are returned with their stored dtype (bool, unsigned/signed integers, floats); they are never converted
+to float here. They may be read-only (memory maps, Pillow buffers): copy before writing into them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from lossctl.errors import InputError, setting
+from lossctl.io import volumes
+from lossctl.io.budget import DEFAULT_MAX_PIXELS, check_max_pixels
+from lossctl.io.checks import (as_input_errors, check_dtype, check_shape, open_checked, shape_text,
+                               suffix_error)
+from lossctl.io.formats import FORMAT_OF_SUFFIX, SUPPORTED_SUFFIXES, check_content
+from lossctl.io.images import read_pil, read_tiff
+from lossctl.io.text import display_path
+
+__all__ = ["Loaded", "load_array", "read_npy_stream", "read_npz"]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An array read from a file, with where and how it was stored.
+
+    Attributes
+    ----------
+    array : numpy.ndarray
+        The data as stored (dtype preserved: bool, unsigned or signed integers, floats); never converted to
+        float. It may be read-only (a memory map or a Pillow buffer).
+    path : str
+        The path as given by the caller (``"-"`` for standard input).
+    format : str
+        One of ``"png"``, ``"tiff"``, ``"jpeg"``, ``"npy"``, ``"npz"``, ``"csv"``, ``"tsv"``.
+    mode : str or None
+        The Pillow image mode for PNG and JPEG (``"P"``, ``"L"``, ``"1"``, ``"I;16"``, ``"RGB"``...), else None.
+    lossy : bool
+        True when the format is lossy (JPEG), so exact class indices cannot be trusted.
+    spacing : tuple of float or None
+        Volumes (NIfTI, NRRD, MetaImage): the physical voxel size along each spatial array axis, in the array's
+        axis order; None when the file carries none.
+    direction : tuple or None
+        Volumes: the unit direction of each spatial array axis in the format's world frame.
+    """
+
+    array: np.ndarray
+    path: str
+    format: str
+    mode: str | None
+    lossy: bool
+    spacing: tuple[float, ...] | None = None
+    direction: tuple[tuple[float, ...], ...] | None = None
+
+
+def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Read the header of an ``.npy`` stream positioned at its start; return (shape, dtype)."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    else:
+        # Versions 2.0 and 3.0 share the layout (a 4-byte header length); 3.0 only allows UTF-8 field names,
+        # which belong to structured dtypes that are refused anyway.
+        shape, _fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    return tuple(int(n) for n in shape), np.dtype(dtype)
+
+
+def read_npy_file(path: str, d: str, file_size: int, max_pixels: int) -> np.ndarray:
+    """Memory-map an ``.npy`` file after checking its header (dtype, size, length of the data)."""
+    with as_input_errors(d, "npy"):
+        with open(path, "rb") as handle:
+            shape, dtype = _npy_header(handle)
+            data_offset = handle.tell()
+        check_dtype(d, dtype)
+        check_shape(d, shape, max_pixels)
+        needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        have = file_size - data_offset
+        if have < needed:
+            raise InputError(
+                f"{d}: the file is truncated ({have:,} bytes of data for a {shape_text(shape)} {dtype} array "
+                f"that needs {needed:,}); re-export it"
+            )
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def read_npy_stream(stream: IO[bytes], d: str, max_pixels: int, *, label: str = "the array",
+                    budget: int | None = None) -> np.ndarray:
+    """Read an ``.npy`` from a stream (standard input, an ``.npz`` member) after checking its header (the array
+    is decoded into memory, so its size is checked against the budget)."""
+    shape, dtype = _npy_header(stream)
+    check_dtype(d, dtype, label=label)
+    check_shape(d, shape, max_pixels, label=label, itemsize=dtype.itemsize, budget=budget)
+    stream.seek(0)
+    return np.lib.format.read_array(stream, allow_pickle=False)
+
+
+def read_npz(source: str | IO[bytes], d: str, npz_key: str | None, max_pixels: int,
+             key_required: bool = True, budget: int | None = None) -> np.ndarray:
+    """Read one array of an ``.npz`` archive: ``npz_key``, or the only one it holds (also when ``npz_key`` is
+    missing from it, unless ``key_required``)."""
+    with as_input_errors(d, "npz"), np.load(source, allow_pickle=False) as archive:
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise InputError(f"{d}: not a NumPy .npz archive; re-save it with np.savez")
+        keys = list(archive.files)
+        shown = ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
+        if npz_key is not None and npz_key in keys:
+            key = npz_key
+        elif npz_key is not None and (key_required or len(keys) != 1):
+            if not keys:
+                raise InputError(f"{d}: holds no arrays (no key {npz_key!r}); re-save it with np.savez")
+            raise InputError(f"{d}: has no array named {npz_key!r} (it holds {shown}); pick one with "
+                             f"{setting('npz_key')} ({setting('gt_npz_key')} for ground truth)")
+        elif len(keys) == 1:
+            key = keys[0]
+        elif not keys:
+            raise InputError(f"{d}: holds no arrays; re-save it with np.savez(path, name=array)")
+        else:
+            raise InputError(f"{d}: holds arrays {shown}; choose one with {setting('npz_key')} "
+                             f"({setting('gt_npz_key')} for ground truth)")
+        names = archive.zip.namelist()
+        member = key + ".npy" if key + ".npy" in names else key
+        if not member.endswith(".npy"):
+            raise InputError(f"{d}: member {key!r} is not a NumPy array; re-save the archive with np.savez")
+        with archive.zip.open(member) as stream:
+            return read_npy_stream(stream, d, max_pixels, label=f"array {key!r}", budget=budget)
+
+
+def load_array(
+    path: str | os.PathLike[str],
+    *,
+    npz_key: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    npz_key_required: bool = True,
+    max_memory: int | None = None,
+) -> Loaded:
+    """Read one image or array file, keeping its stored dtype.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.png``, ``.tif``/``.tiff``, ``.jpg``/``.jpeg``, ``.npy`` or ``.npz`` file, or a volume (``.nii``,
+        ``.nii.gz``, ``.nrrd``, ``.mha``, ``.mhd``: :mod:`lossctl.io.volumes`); suffix case ignored.
+    npz_key : str, optional
+        For an ``.npz`` holding several arrays, the one to read. Ignored for other formats.
+    max_pixels : int, optional
+        Refuse images and arrays with more elements than this, before decoding them (deprecated: the memory
+        budget is the limit that matters).
+    max_memory : int, optional
+        The memory budget in bytes (None: :func:`~lossctl.io.budget.default_memory_budget`). A PNG, JPEG or TIFF image, an
+        ``.npz`` member or standard input whose decoded array (its size read from the header: PNG IHDR,
+        TIFF tags, NPY header) exceeds it is refused before decoding. An ``.npy`` file is memory-mapped, not
+        decoded: it is never refused for its size here (the evaluation reads it in chunks that fit).
+
+    Returns
+    -------
+    Loaded
+        The array (dtype as stored; palette PNGs as palette indices, mode ``"1"`` as bool, ``"I;16"`` as
+        uint16, RGB(A) as H x W x 3|4 uint8; a TIFF page stack as D x H x W) and how it was stored.
+
+    Raises
+    ------
+    InputError
+        For every problem with the file: unknown suffix, missing, a directory, unreadable, empty, content not
+        matching the suffix, truncated or corrupt, pickled objects or other non-numeric data, too many
+        elements, an empty array, an ``.npz`` key that is missing or needed. The message is one line,
+        ``<path>: <what is wrong>; <how to fix it>``.
+    UsageError
+        If ``max_pixels`` is not a positive integer.
+    """
+    max_pixels = check_max_pixels(max_pixels)
+    raw = os.fspath(path)
+    given = os.fsdecode(raw)
+    d = display_path(raw)
+    if volumes.volume_format(given):
+        open_checked(given, d)
+        volume = volumes.read_volume(given, d, max_pixels, max_memory)
+        check_dtype(d, volume.array.dtype)
+        return Loaded(array=volume.array, path=given, format=volume.format, mode=None, lossy=False,
+                      spacing=volume.spacing, direction=volume.direction)
+    suffix = Path(given).suffix.lower()
+    fmt = FORMAT_OF_SUFFIX.get(suffix)
+    if fmt is None or suffix not in SUPPORTED_SUFFIXES:
+        if os.path.isdir(given):
+            raise InputError(f"{d}: is a directory, not a file; pass one of the files inside it")
+        if not os.path.lexists(given):
+            raise InputError(f"{d}: no such file; check the path and the current directory")
+        if fmt in ("csv", "tsv"):
+            raise InputError(
+                f"{d}: a {suffix} table is not an image or array; pass a {', '.join(SUPPORTED_SUFFIXES)} file here"
+            )
+        raise suffix_error(d, suffix, SUPPORTED_SUFFIXES, "images and arrays")
+    file_size, head = open_checked(given, d)
+    check_content(d, fmt, head)
+
+    mode: str | None = None
+    if fmt in ("png", "jpeg"):
+        array, mode = read_pil(given, d, fmt, max_pixels, max_memory)
+    elif fmt == "tiff":
+        array, mode = read_tiff(given, d, max_pixels, max_memory)
+    elif fmt == "npy":
+        array = read_npy_file(given, d, file_size, max_pixels)
+    else:
+        array = read_npz(given, d, npz_key, max_pixels, npz_key_required, max_memory)
+    check_dtype(d, array.dtype)
+    check_shape(d, tuple(array.shape), None)  # the size limit was checked before decoding
+    return Loaded(array=array, path=given, format=fmt, mode=mode, lossy=fmt == "jpeg")

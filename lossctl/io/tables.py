@@ -1,0 +1,202 @@
+"""Reading tables of numbers (classification scores, labels, weights): CSV and TSV files, ``.npy``/``.npz``, and
+standard input.
+
+:func:`load_table` parses ``.csv`` and ``.tsv`` as text into float64 (one column: shape (N,), else (N, C)),
+reads ``.npy`` and ``.npz`` through :func:`lossctl.io.arrays.load_array`, and recognises what is piped on
+standard input (NPY, NPZ or CSV text) by its leading bytes. Every problem is one
+:class:`~lossctl.errors.InputError` line that names the file and, for a bad cell, its row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lossctl.errors import InputError
+from lossctl.io.arrays import Loaded, load_array, read_npy_stream, read_npz
+from lossctl.io.budget import DEFAULT_MAX_PIXELS, check_max_pixels
+from lossctl.io.checks import as_input_errors, check_dtype, check_shape, open_checked, suffix_error
+from lossctl.io.formats import (ARRAY_SUFFIXES, FORMAT_OF_SUFFIX, HEAD_BYTES, TABLE_SUFFIXES, UNKNOWN_CONTENT,
+                                check_content, describe_head)
+from lossctl.io.text import brief, display_path, shorten
+
+__all__ = ["STDIN_NAME", "load_table"]
+
+STDIN_NAME = "<stdin>"
+"""How standard input is named in error messages."""
+
+
+def load_table(
+    path: str | os.PathLike[str] | None,
+    *,
+    stdin_bytes: bytes | None = None,
+    npz_key: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Loaded:
+    """Read a table of numbers (classification scores, labels) from a file or from standard input.
+
+    ``.csv`` and ``.tsv`` files are parsed as text: comma-separated (tab-separated for ``.tsv``, or when the
+    file uses tabs), an optional header row (a first row that is not all numbers is skipped), blank lines and
+    lines starting with ``#`` ignored. ``.npy`` and ``.npz`` files are read by :func:`load_array`.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or None
+        The file, or None / ``"-"`` to read ``stdin_bytes``.
+    stdin_bytes : bytes, optional
+        The bytes of standard input, used only when ``path`` is None or ``"-"``: parsed as ``.npy`` if they
+        start with the NumPy magic, as ``.npz`` if they are a ZIP archive, else as CSV (or TSV) text.
+    npz_key : str, optional
+        Which array of an ``.npz`` to read.
+    max_pixels : int, optional
+        Refuse ``.npy``/``.npz`` arrays with more elements than this.
+
+    Returns
+    -------
+    Loaded
+        For text: float64 of shape (N,) for one column, else (N, C); ``format`` is ``"csv"`` or ``"tsv"``.
+        For ``.npy``/``.npz``: the array as stored.
+
+    Raises
+    ------
+    InputError
+        For every problem with the input; a cell that is not a number is named by row and column (1-based,
+        rows counted as lines of the file, header and blank lines included).
+
+    Examples
+    --------
+    >>> load_table(None, stdin_bytes=b"score,label\\n0.9,1\\n0.2,0\\n").array
+    array([[0.9, 1. ],
+           [0.2, 0. ]])
+    """
+    max_pixels = check_max_pixels(max_pixels)
+    if path is None or os.fspath(path) in ("-", b"-"):
+        return _load_stdin(stdin_bytes, npz_key, max_pixels)
+    raw = os.fspath(path)
+    given = os.fsdecode(raw)
+    d = display_path(raw)
+    suffix = Path(given).suffix.lower()
+    if suffix in ARRAY_SUFFIXES:
+        return load_array(given, npz_key=npz_key, max_pixels=max_pixels)
+    if suffix not in TABLE_SUFFIXES:
+        if os.path.isdir(given):
+            raise InputError(f"{d}: is a directory, not a file; pass one of the files inside it")
+        if not os.path.lexists(given):
+            raise InputError(f"{d}: no such file; check the path and the current directory")
+        raise suffix_error(d, suffix, TABLE_SUFFIXES + ARRAY_SUFFIXES, "tables")
+    fmt = FORMAT_OF_SUFFIX[suffix]
+    _size, head = open_checked(given, d)
+    check_content(d, fmt, head)
+    try:
+        with open(given, "rb") as handle:
+            data = handle.read()
+    except MemoryError as exc:
+        raise InputError(f"{d}: the table is too large to read into memory; split it into smaller files") from exc
+    except PermissionError as exc:
+        raise InputError(f"{d}: permission denied; make the file readable (chmod u+r)") from exc
+    except OSError as exc:
+        raise InputError(f"{d}: cannot be read ({brief(exc)}); check the file and the disk") from exc
+    array, fmt = _parse_text_table(data, d, tab=fmt == "tsv")
+    return Loaded(array=array, path=given, format=fmt, mode=None, lossy=False)
+
+
+def _load_stdin(data: bytes | None, npz_key: str | None, max_pixels: int) -> Loaded:
+    d = STDIN_NAME
+    if not data:
+        raise InputError(f"{d}: no data on standard input; pipe a CSV, TSV or .npy file in, or pass a file path")
+    found, description = describe_head(data[:HEAD_BYTES])
+    if found == "npy":
+        with as_input_errors(d, "npy"):
+            array = read_npy_stream(io.BytesIO(data), d, max_pixels)
+        fmt = "npy"
+    elif found == "npz":
+        array = read_npz(io.BytesIO(data), d, npz_key, max_pixels)
+        fmt = "npz"
+    elif found is not None or description not in UNKNOWN_CONTENT:
+        raise InputError(
+            f"{d}: standard input holds {description}, not a table; pipe a CSV, TSV or .npy file instead"
+        )
+    else:
+        array, fmt = _parse_text_table(data, d, tab=False)
+    check_dtype(d, array.dtype)
+    check_shape(d, tuple(array.shape), max_pixels)
+    return Loaded(array=array, path="-", format=fmt, mode=None, lossy=False)
+
+
+def _parse_number(cell: str) -> float | None:
+    """Parse one cell as a float (Python syntax, no digit-group underscores); None if it is not a number."""
+    if "_" in cell:
+        return None
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _parse_text_table(data: bytes, d: str, *, tab: bool) -> tuple[np.ndarray, str]:
+    """Parse CSV/TSV bytes into float64 (N,) or (N, C); return (array, "csv" | "tsv")."""
+    if b"\x00" in data:
+        raise InputError(f"{d}: holds binary data, not CSV text; export the table as CSV (or save it as .npy)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{d}: is not UTF-8 text (byte {exc.start + 1} is invalid); re-save the table as UTF-8 CSV"
+        ) from exc
+
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1)]
+    content = [(n, line) for n, line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not content:
+        raise InputError(f"{d}: holds no numbers (the table is blank); export the table with its rows")
+    if not tab and "\t" in text:
+        tab = "," not in text or "\t" in content[0][1]
+    delimiter = "\t" if tab else ","
+    fmt = "tsv" if tab else "csv"
+
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for number, line in content:
+            cells = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+            rows.append((number, [cell.strip() for cell in cells]))
+    except csv.Error as exc:
+        raise InputError(f"{d}: is not valid CSV ({brief(exc)}); re-export the table") from exc
+
+    first_number, first_cells = rows[0]
+    if any(_parse_number(cell) is None for cell in first_cells):
+        rows = rows[1:]  # a header row
+        if not rows:
+            raise InputError(
+                f"{d}: holds only a header row (line {first_number}), no numbers; export the table with its rows"
+            )
+
+    width = len(rows[0][1])
+    width_row = rows[0][0]
+    values = np.empty((len(rows), width), dtype=np.float64)
+    for index, (number, cells) in enumerate(rows):
+        if len(cells) != width:
+            raise InputError(
+                f"{d}: row {number} has {len(cells)} columns but row {width_row} has {width}; "
+                "give every row the same number of columns"
+            )
+        for column, cell in enumerate(cells, start=1):
+            value = _parse_number(cell)
+            if value is None:
+                if not cell:
+                    raise InputError(
+                        f"{d}: row {number}, column {column} is empty; fill in a number (nan for a missing value)"
+                    )
+                hint = "fix that cell (nan for a missing value)"
+                parts = cell.split()
+                if len(parts) > 1 and all(_parse_number(part) is not None for part in parts):
+                    hint = "separate columns with commas (or tabs in a .tsv), not spaces"
+                elif "," in cell and delimiter == "\t":
+                    hint = "use '.' as the decimal mark, or save the table as CSV"
+                raise InputError(f"{d}: row {number}, column {column} is not a number ({shorten(cell)!r}); {hint}")
+            values[index, column - 1] = value
+    if width == 1:
+        return values[:, 0].copy(), fmt
+    return values, fmt
