@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.metrics.confusion import confusion_matrix
+from lossctl.inputs.confusion import confusion_matrix
 from lossctl.inputs.chunked import ChunkedInput, chunk_rows
 from lossctl.inputs.seg import prepare
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from lossctl._numeric import floored_log, log_sigmoid
 from lossctl.errors import InputError, ShapeMismatchError, setting
-from lossctl.metrics.confusion import BLOCK, confusion_matrix, label_dtype
+from lossctl.inputs.confusion import BLOCK, confusion_matrix, label_dtype
 
 PredKind = Literal["auto", "labels", "probs", "logits"]
 
