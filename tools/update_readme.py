@@ -1,11 +1,13 @@
 """Rewrite the generated blocks of README.md (`make readme`); tests/test_docs.py checks them.
 
 Blocks are delimited by ``<!-- BEGIN name -->`` and ``<!-- END name -->`` lines: the catalogue and convention
-tables come from the registry, the quick-start output from running `make run`'s command at 80 columns.
+tables come from the registry, the layout table from the modules' own docstrings, the quick-start output from
+running `make run`'s command at 80 columns.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shlex
@@ -33,8 +35,38 @@ def quick_start_output(width: int = 80) -> str:
     return f"```console\n$ lossctl {shlex.join(QUICK_START)}\n{run.stdout}{run.stderr}```\n"
 
 
+#: The packages from the bottom layer up: each imports only those before it (and the modules at the top of lossctl/
+#: that come before it: errors, _numeric, convention, then registry above losses and metrics).
+LAYERS = ("errors.py", "_numeric.py", "convention.py", "io", "dataset", "inputs", "metrics", "losses", "registry.py",
+          "engine", "report", "cli", "__init__.py", "__main__.py")
+
+
+def _first_sentence(path: Path) -> str:
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    paragraph = " ".join(doc.split("\n\n")[0].split())
+    match = re.match(r"(.+?\.)(\s|$)", paragraph)
+    sentence = match.group(1) if match else paragraph
+    sentence = re.sub(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`", r"`\1`", sentence)  # :class:`~a.b.C` -> `C`
+    return sentence.replace("``", "`").replace("|", "\\|")
+
+
+def layout_table() -> str:
+    """The README's layout table: every module of lossctl/, layer by layer from the bottom, with the first
+    sentence of its docstring (what it owns)."""
+    package = ROOT / "lossctl"
+    rows = ["| module | what it owns |", "|---|---|"]
+    for layer in LAYERS:
+        path = package / layer
+        files = [path] if path.suffix == ".py" else [path / "__init__.py", *sorted(
+            p for p in path.glob("*.py") if p.name != "__init__.py")]
+        for file in files:
+            name = file.relative_to(ROOT).as_posix()
+            rows.append(f"| `{name}` | {_first_sentence(file)} |")
+    return "\n".join(rows) + "\n"
+
+
 def blocks() -> dict[str, str]:
-    return {**generated_blocks(), "quick-start-output": quick_start_output()}
+    return {**generated_blocks(), "layout": layout_table(), "quick-start-output": quick_start_output()}
 
 
 def main() -> None:
