@@ -1,7 +1,8 @@
 """Where a report goes: stdout or ``--output`` (``-o``), the ``--write FORMAT=PATH`` files and the ``--report`` folder.
 
 Every path is checked before any work (a file outside the inputs, in a folder that exists, no path written
-twice). Every file is written by :func:`_write_file`: a regular (or new) file is replaced atomically (a temporary
+twice). Every file is written by :func:`_write_file`: a regular (or new) file is replaced atomically
+(:func:`lossctl.report.files.replace_file`, as the ``--report`` folder's files are: a temporary
 file beside it, then a rename), so an interrupted run never leaves half a report; a device or a pipe is written
 to directly. The one exception is the github step summary, appended to (a job's steps share it). A file that
 cannot be written is an :class:`~lossctl.errors.OutputError` saying what and where (:func:`_cannot_write`).
@@ -12,7 +13,6 @@ from __future__ import annotations
 import io as _io
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import typer
 
 from lossctl.cli.app import _flags
 from lossctl.errors import EXIT_BROKEN_PIPE, OutputError, UsageError
+from lossctl.report.files import replace_file
 
 
 def _emit(document: dict[str, Any], writer: Callable[..., None], output: str | None, per_class: bool) -> None:
@@ -68,7 +69,7 @@ def _write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_c
 def _write_report_dir(document: dict[str, Any], directory: Path | None, worst: int | None,
                       config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> None:
     """The ``--report`` folder: ``index.html`` (and its pictures), written by :func:`lossctl.report.html.write_report`
-    (which replaces ``index.html`` through a temporary file of its own)."""
+    (which replaces each file atomically, as ``-o`` and ``--write`` are)."""
     if directory is None:
         return
     from lossctl.engine.document import LISTED_WORST
@@ -97,27 +98,7 @@ def _write_file(document: dict[str, Any], writer: Any, target: Path, per_class: 
     target = target.resolve()
     buffer = _io.StringIO()
     writer(document, buffer, per_class=per_class)
-    _replace_file(target, buffer.getvalue())
-
-
-def _replace_file(target: Path, text: str) -> None:
-    """Replace the file ``target`` (resolved: no symbolic link) with ``text`` atomically: a temporary file in its
-    folder, given the permissions a new file gets (the umask), then renamed over it; removed if anything fails."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    replace_file(target, buffer.getvalue())
 
 
 def _writer(name: str, worst: int | None, compare: bool = False, per_image: bool = False) -> Callable[..., None]:

@@ -32,6 +32,7 @@ from lossctl.engine.document import (
     value_names,
 )
 from lossctl.errors import spell
+from lossctl.report.files import replace_file
 from lossctl.report.compare import CHANGE_COLUMNS, change_cells, has_interval
 from lossctl.report.format import fmt, signed
 
@@ -126,9 +127,7 @@ def write_report(document: Document, directory: Path, pictures: Pictures | None 
             f"<body>\n<h1>{_e(title)}</h1>\n{body}\n<footer><p>lossctl {_e(document['lossctl'])}</p></footer>"
             "</body></html>\n")
     target = directory / "index.html"
-    tmp = directory / ".index.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
+    replace_file(target.resolve(), page)
     return target
 
 
@@ -193,7 +192,7 @@ def _worst_html(document: Document, pictures: Pictures, directory: Path, flags: 
                            "</figcaption></figure>")
             continue
         file = f"worst_{rank:02d}_{_safe(row['name'])}.png"
-        (directory / file).write_bytes(overlay.png)
+        replace_file((directory / file).resolve(), overlay.png)
         where = (f" (slice {overlay.slice} of {overlay.slices}, the one with the most errors)"
                  if overlay.slice is not None else "")
         figures.append(f'<figure><img src="{_e(file)}" alt="error overlay of {_e(row["name"])}">'
