@@ -285,12 +285,12 @@ def test_paired_values_by_each_rule():
 
 
 def test_a_baseline_report_written_by_this_version_still_reads(tmp_path):
-    """baseline_pairing and a gate's reason are new keys; the schema version stays (the layout compare reads
-    does not change)."""
+    """A gate's reason and vacuous are keys a report may hold; the layout compare reads does not change."""
     from lossctl.engine.compare import load_report
+    from lossctl.engine.schema import REPORT_SCHEMA
 
     doc = _doc(["a"], [0.5])
-    doc.update({"schema": 1, "lossctl": "0.1.0", "gates": [{"gate": "dice>=0", "value": None, "passed": False,
+    doc.update({"schema": REPORT_SCHEMA, "lossctl": "0.1.0", "gates": [{"gate": "dice>=0", "value": None, "passed": False,
                                                              "reason": "x", "vacuous": True}]})
     path = tmp_path / "r.json"
     path.write_text(json.dumps(doc))
