@@ -19,6 +19,7 @@ Adding a convention to a value is adding one row to its table; adding a value is
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lossctl.convention import CONVENTIONS, Impl, Param, pick
-from lossctl.errors import NotAvailable, UsageError
+from lossctl.errors import NotAvailable, UsageError, setting
 from lossctl.losses import cls_conventions, seg_conventions
 from lossctl.metrics import boundary, overlap
 from lossctl.metrics import classification as cls_metrics
@@ -191,6 +192,41 @@ def pairs(task: str | None = None, kind: str | None = None) -> list[tuple[Spec, 
     """Every (value, convention) pair, for the shared tests."""
     return [(s, c) for s in REGISTRY.values() if (task is None or s.task == task)
             and (kind is None or s.kind == kind) for c in s.conventions]
+
+
+def not_computed_note(reasons: Mapping[str, str], convention: str) -> str | None:
+    """The one note of a run on the values it selected by default but does not compute (``reasons``: name -> why,
+    as :class:`~lossctl.errors.NotAvailable` says it, e.g. ``config.not_available`` without the opt-in values
+    nobody asked for), grouped by reason; None when there is none.
+
+    >>> print(not_computed_note({"dice": "convention smp has no seg metric dice; it is defined under lossctl",
+    ...                          "ce": "ce under convention smp takes logits predictions, not probs",
+    ...                          "lovasz": "lovasz under convention smp takes logits predictions, not probs"},
+    ...                         "smp").replace("\x1f", "").replace("\x1e", "="))
+    convention='smp' has no dice; ce, lovasz under convention='smp' take logits predictions, not probs; they are not computed (see `lossctl losses NAME`)
+    """
+    if not reasons:
+        return None
+    lacking: list[str] = []
+    groups: dict[str, list[str]] = {}
+    for name, reason in reasons.items():
+        if reason.startswith(f"convention {convention} has no "):
+            lacking.append(name)
+        elif reason.startswith(f"{name} "):
+            groups.setdefault(reason[len(name) + 1:].split("; ")[0], []).append(name)
+        else:  # a reason of another shape: kept whole, after the value's name
+            groups.setdefault(f"\0{reason.split('; ')[0]}", []).append(name)
+    clauses = [f"{setting('convention', convention)} has no {', '.join(lacking)}"] if lacking else []
+    for tail, names in groups.items():
+        if tail.startswith("\0"):
+            clauses.append(f"{', '.join(names)}: {tail[1:]}")
+            continue
+        if len(names) > 1:  # "X takes" -> "X, Y take"
+            tail = re.sub(r"\b(takes|needs)\b", lambda m: m.group(1)[:-1], tail, count=1)
+        tail = tail.replace(f"under convention {convention}", f"under {setting('convention', convention)}")
+        clauses.append(f"{', '.join(names)} {tail}")
+    they = "it is" if len(reasons) == 1 else "they are"
+    return f"{'; '.join(clauses)}; {they} not computed (see `lossctl losses NAME`)"
 
 
 def get(task: str, name: str) -> Spec:

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from lossctl.cli.app import _spelled, _stderr
-from lossctl.cli.options import (BaselineOpt, ClsConvention, ClsPredKind, FormatOpt, GateOpt, OutputFormat, OutputOpt,
+from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, ClsConvention, ClsPredKind, FormatOpt, GateOpt, OutputFormat, OutputOpt,
                                  ParamOpt, ReportDirOpt, TargetKind, WorstOpt, WriteOpt, _parse_params)
 from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
                                 _write_report_dir, _writer)
@@ -57,6 +57,7 @@ def cls_command(
     output: OutputOpt = None,
     write: WriteOpt = None,
     baseline: BaselineOpt = None,
+    baseline_match: BaselineMatchOpt = BaselineMatch.name,
     report: ReportDirOpt = None,
     worst: WorstOpt = None,
 ) -> None:
@@ -66,11 +67,13 @@ def cls_command(
     from lossctl.engine.cls import ClsConfig, build_report
     from lossctl.engine.gates import parse_gate, validate_cls_gates
 
-    names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
-    for n in names_:
+    named = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
+    for n in named:
         registry.get("cls", n)
-    if loss and not metric:  # with the metrics the convention defines
-        names_ = tuple(s.name for s in registry.specs("cls", "metric") if convention.value in s.conventions) + names_
+    implied: tuple[str, ...] = ()
+    if loss and not metric:  # with the metrics the convention defines, left out where the inputs do not allow them
+        implied = tuple(s.name for s in registry.specs("cls", "metric") if convention.value in s.conventions)
+    names_ = implied + named
     params = _parse_params(param, {"label_smoothing": label_smoothing, "gamma": gamma, "alpha": alpha,
                                    "pos_weight": pos_weight, "hinge": hinge}, "cls",
                            ClsConfig(values=names_).selected(), convention.value)
@@ -84,11 +87,11 @@ def cls_command(
     if pred == "-" and target == "-":
         raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
     gates = [parse_gate(g) for g in gate or []]
-    config = ClsConfig(values=names_, convention=convention.value, target_kind=target_kind.value,
+    config = ClsConfig(values=names_, implied=implied, convention=convention.value, target_kind=target_kind.value,
                        ignore_index=ignore_index, class_weights=cw, params=params,
                        per_sample=per_sample or bool(worst))
     for spec in config.selected():
-        if spec.name in names_:
+        if spec.name in named:
             spec.impl(config.convention)  # asked for by name: refused now if the convention lacks it
     validate_cls_gates(gates, config.selected(), baseline=baseline is not None)
     inputs = [Path(p) for p in (pred, target, weights) if p and p != "-"]
@@ -111,15 +114,15 @@ def cls_command(
         raise _with_file(e, "<stdin>" if file == "-" else file) from None
     document = _spelled(build_report(x, config, [g for g in gates if g.against is None],
                                      sources={"pred": pred, "target": target}))
-    _apply_baseline(document, base, baseline, gates)
+    _apply_baseline(document, base, baseline, gates, baseline_match.value)
     _emit(document, _writer(output_format.value, worst, per_image=worst is None), output, False)
     _write_extra(document, writes, False, worst)
     _write_report_dir(document, report, worst, None)
     for note in document["config"]["notes"]:
         _stderr(f"note: {note}")
-    for name, reason in document["config"]["not_available"].items():
-        if "convention" in reason:
-            _stderr(f"note: {name} skipped: {reason}")
+    dropped = registry.not_computed_note(document["config"]["not_available"], config.convention)
+    if dropped:  # one note on every value selected by default and not computed
+        _stderr(f"note: {dropped}")
     raise typer.Exit(_finish(document, False))
 
 

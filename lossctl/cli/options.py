@@ -87,6 +87,16 @@ WriteOpt = Annotated[Optional[list[str]], typer.Option(
 BaselineOpt = Annotated[Optional[Path], typer.Option(
     "--baseline", help="A JSON report of an earlier run to compare with: enables the gates delta(V), rel(V) "
                        "and worse(NAME,M).", show_default=False)]
+class BaselineMatch(str, Enum):
+    name = "name"
+    stem = "stem"
+    path = "path"
+
+
+BaselineMatchOpt = Annotated[BaselineMatch, typer.Option(
+    "--baseline-match", help="How images pair with the baseline's: name (the default); stem, the name's last part "
+    "(a folder run's img_000 and a --pairs run's a/gt/img_000); path, the ground-truth file as both reports "
+    "record it.")]
 ReportDirOpt = Annotated[Optional[Path], typer.Option(
     "--report", help="Write a self-contained HTML report to DIR/index.html (with error overlays of the worst "
                      "images).", metavar="DIR", show_default=False)]

@@ -11,11 +11,12 @@ from typing import Annotated, Optional
 import typer
 
 from lossctl.cli.app import _spelled, _stderr
-from lossctl.cli.options import (BaselineOpt, CompareFormat, FormatOpt, GateOpt, OutputFormat, OutputOpt, PerImageOpt,
+from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, CompareFormat, FormatOpt, GateOpt, OutputFormat, OutputOpt, PerImageOpt,
                                  ReportDirOpt, WorstOpt, WriteOpt, _check_view)
 from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
                                 _write_report_dir, _writer)
-from lossctl.cli.verdict import _apply_baseline, _exit_code, _finish, _github_annotations, _load_baseline
+from lossctl.cli.verdict import (_apply_baseline, _exit_code, _finish, _gate_reasons, _github_annotations,
+                                 _load_baseline)
 from lossctl.errors import InputError
 
 def merge_command(
@@ -33,6 +34,7 @@ def merge_command(
     report: ReportDirOpt = None,
     worst: WorstOpt = None,
     baseline: BaselineOpt = None,
+    baseline_match: BaselineMatchOpt = BaselineMatch.name,
 ) -> None:
     """Combine sharded `lossctl seg --shard K/N -f json` reports into the report of the whole run."""
     import json
@@ -61,7 +63,8 @@ def merge_command(
     document = _spelled(merge_reports(documents, [g for g in extra if g.against is None], expect=expect))
     if base is not None:
         merged = [parse_gate(t) for t in document["config"]["gates"]]
-        _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None])
+        _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None],
+                        baseline_match.value)
     _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
     _write_extra(document, writes, per_class, worst)
     _write_report_dir(document, report, worst, None)
@@ -87,6 +90,7 @@ def compare_command(
     output: OutputOpt = None,
     write: WriteOpt = None,
     report: ReportDirOpt = None,
+    baseline_match: BaselineMatchOpt = BaselineMatch.name,
 ) -> None:
     """Compare a new report with a baseline: deltas, paired bootstrap intervals, images that got worse, gates."""
     from lossctl.engine.compare import check_compatible, compare_reports, load_report
@@ -102,7 +106,10 @@ def compare_command(
     for note in notes:
         _stderr(f"note: {note}")
     document = _spelled(compare_reports(base_doc, new_doc, gates, resamples=bootstrap, worst=worst, seed=seed,
-                                        sources={"base": str(base), "new": str(new)}, notes=notes))
+                                        sources={"base": str(base), "new": str(new)}, notes=notes,
+                                        match=baseline_match.value, base_name=str(base)))
+    for note in document["config"]["notes"][len(notes):]:  # how the images paired, when some did not
+        _stderr(f"note: {note}")
     _emit(document, _writer(output_format.value, worst, compare=True), output, per_class)
     _write_extra(document, writes, per_class, worst, compare=True)
     _write_report_dir(document, report, worst, None, (base_doc, new_doc))
@@ -112,6 +119,7 @@ def compare_command(
             f"({len(document['only_in_base'])} only in base, {len(document['only_in_new'])} only in new)")
     if gates:
         line += f"; gates: {len(gates) - len(failed)} passed, {len(failed)} failed"
+    _gate_reasons(document)
     _stderr(line)
     _github_annotations(document)
     raise typer.Exit(_exit_code(document))

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lossctl.cli.app import _spelled, _stderr
-from lossctl.cli.options import (BaselineOpt, EmptyPolicy, FormatOpt, GateOpt, OutputFormat, OutputOpt, ParamOpt,
-                                 PerImageOpt, PredKind, ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt,
-                                 _check_view, _empty_distance, _parse_params, _positive_numbers)
+from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, EmptyPolicy, FormatOpt, GateOpt,
+                                 OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind, ReportDirOpt, SegConvention,
+                                 Unmapped, WorstOpt, WriteOpt, _check_view, _empty_distance, _parse_params, _positive_numbers)
 from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
                                 _write_report_dir, _writer)
 from lossctl.cli.verdict import _apply_baseline, _finish, _load_baseline
@@ -113,6 +113,7 @@ def seg_command(
     output: OutputOpt = None,
     write: WriteOpt = None,
     baseline: BaselineOpt = None,
+    baseline_match: BaselineMatchOpt = BaselineMatch.name,
     report: ReportDirOpt = None,
     worst: WorstOpt = None,
 ) -> None:
@@ -160,6 +161,7 @@ def seg_command(
                 and spec.impl(config.convention).param("empty") is None):
             raise UsageError(f"--empty {config.empty}: {spec.name} under --convention {config.convention} has its "
                              "own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
+    note = _not_computed(config, bool(loss and not metric))
     gates = [parse_gate(g) for g in gate or []]
     validate_seg_gates(gates, config, baseline=baseline is not None)
     _check_view(per_image, worst)
@@ -186,16 +188,36 @@ def seg_command(
     selected = select_shard(pairing.pairs, shard)
     absent = _absent_listed_files(selected) if pairs is not None else []
     selected = [pair for pair in selected if pair.name not in {failure.name for failure in absent}]
+    if note:
+        _stderr(f"note: {note}")
     with _progress(len(selected)) as advance:
         outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance) + absent
     document = _spelled(build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
                                      shard=shard))
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
-    _apply_baseline(document, base, baseline, gates)
+    _apply_baseline(document, base, baseline, gates, baseline_match.value)
     _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
     _write_extra(document, writes, per_class, worst)
     _write_report_dir(document, report, worst, config)
     raise typer.Exit(_finish(document, skip_errors))
+
+
+def _not_computed(config: Any, implied_metrics: bool) -> str | None:
+    """The note on the default values the convention lacks (or takes from logits only), which are not computed:
+    every value when none was named, the metrics ``-l`` alone brings along (``implied_metrics``); never the
+    opt-in boundary metrics nobody asked for. A run left with nothing to compute is a usage error."""
+    from lossctl import registry
+
+    if config.values and not implied_metrics:
+        return None
+    reasons = {s.name: reason for s in registry.specs("seg") if not s.opt_in
+               and (not config.values or s.kind == "metric") and s.name not in config.values
+               and (reason := s.unavailable(config.convention, config.pred_kind))}
+    if not config.selected():
+        own = [s.name for s in registry.specs("seg") if config.convention in s.conventions]
+        raise UsageError(f"--convention {config.convention} defines no value computed by default, only "
+                         f"{', '.join(own)}; name them with -m, e.g. -m {own[0]}")
+    return registry.not_computed_note(reasons, config.convention)
 
 
 def _check_boundary_options(config: Any) -> None:

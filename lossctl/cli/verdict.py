@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lossctl.cli.app import _stderr
+from lossctl.cli.app import _spelled, _stderr
 from lossctl.errors import EXIT_GATE_FAILED, EXIT_INPUT, EXIT_OK, UsageError
 
 def _load_baseline(path: Path | None, command: str, class_names: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -36,8 +36,9 @@ def _load_baseline(path: Path | None, command: str, class_names: tuple[str, ...]
 
 
 def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path: Path | None,
-                    gates: list[Any]) -> None:
-    """Check the baseline against the new report (classes: exit 2), print notes, add the baseline gates."""
+                    gates: list[Any], match: str = "name") -> None:
+    """Check the baseline against the new report (classes: exit 2), print notes, add the baseline gates (images
+    paired by ``match``; a note counts and names the run's images that pair with none of the baseline's)."""
     if base is None:
         return
     from lossctl.engine.compare import add_baseline_gates, check_compatible
@@ -45,10 +46,11 @@ def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path:
 
     notes = check_compatible(base, document, f"--baseline {path}")
     validate_compare_gates([g for g in gates if g.against is not None], base, document)
-    for note in notes:
-        _stderr(f"note: {note}")
     document["config"]["baseline"] = str(path)
-    add_baseline_gates(document, base, gates)
+    account = add_baseline_gates(document, base, gates, match, f"--baseline {path}")
+    document["gates"] = _spelled(document["gates"])
+    for note in [*notes, *([account] if account else [])]:
+        _stderr(f"note: {note}")
 
 
 def _github_annotations(document: dict[str, Any]) -> None:
@@ -65,11 +67,21 @@ def _github_annotations(document: dict[str, Any]) -> None:
             _stderr(f"::error title=lossctl {document['command']} gate::{escaped}")
 
 
+def _gate_reasons(document: dict[str, Any]) -> None:
+    """One ``error:`` line per failed gate that has a reason (its value is undefined: e.g. a vacuous gate, over
+    no image), saying why."""
+    for g in document["gates"]:
+        if not g["passed"] and g.get("reason"):
+            _stderr(f"error: gate {g['gate']!r} failed: {g['reason']}")
+
+
 def _finish(document: dict[str, Any], skip_errors: bool) -> int:
     """Print errors and the summary line to stderr; return the exit code the document calls for."""
     _check_gates_against_data(document)
     for err in document["errors"]:
         _stderr(("warning: " if skip_errors else "error: ") + err["error"])
+    if document["summary"]["count"] or document["config"].get("shard") is not None:  # else exit 3 says why
+        _gate_reasons(document)
     failed = [g for g in document["gates"] if not g["passed"]]
     n_images, n_errors = document["summary"]["count"], len(document["errors"])
     unit = "sample" if document["command"] == "cls" else "image"

@@ -28,6 +28,10 @@ class ClsConfig:
     """Everything that decides the numbers (recorded in the report's ``config``)."""
 
     values: tuple[str, ...] = ()  # empty: every value the inputs and the convention allow
+    #: Values of ``values`` selected by default, not named (the metrics ``-l`` brings along): like the values of
+    #: an empty selection, they are left out (listed in ``not_available``) when the inputs or the convention do
+    #: not allow them; a value named is refused instead.
+    implied: tuple[str, ...] = ()
     convention: str = "lossctl"
     target_kind: str = "auto"
     ignore_index: int | None = None
@@ -57,7 +61,7 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
                  sources: dict[str, str] | None = None) -> Report:
     """Compute every selected value and return the report document (its summary:
     :func:`~lossctl.engine.statistics.summarize_samples`)."""
-    explicit = set(config.values)
+    explicit = set(config.values) - set(config.implied)
     means: dict[str, float | None] = {}
     per_sample: dict[str, np.ndarray] = {}
     unavailable: dict[str, str] = {}
@@ -104,7 +108,7 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
                    "not_available": unavailable},
         "images": rows,
         "summary": summary,
-        "gates": check_gates(gates, lambda name, idx: per_sample.get(name, ()), summary, ()),
+        "gates": check_gates(gates, lambda name, idx: per_sample.get(name, ()), summary, (), unit="sample"),
         "errors": [],
     }
 

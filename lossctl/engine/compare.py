@@ -10,6 +10,9 @@ Definitions (README.md, "lossctl compare"):
   replacement (``numpy.random.default_rng(seed)``, restarted for each set of values paired over the same images,
   so each interval is the one its value would get alone: it depends only on its own deltas and the seed), the
   2.5th and 97.5th percentiles of the B resampled means.
+* Images pair by a key (``match``, :data:`MATCHES`): their ``name`` (the default), their ``stem`` (the name's last
+  part, after its last ``/``: a folder run's ``img_000`` and a ``--pairs`` run's ``a/gt/img_000``) or their
+  ground-truth ``path`` as each report records it (normalised). A key held twice in one report is refused.
 * An image got worse by ``w_i = base_i - new_i`` when higher is better (the registry's ``higher_is_better``),
   ``new_i - base_i`` otherwise (losses); ``worst`` lists, per value, the K largest ``w_i > 0``.
 
@@ -20,6 +23,7 @@ Everything here reads report documents (plain dicts) and returns plain dicts; no
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -137,25 +141,115 @@ def _classes(config: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Per-image values of a report, paired by image name
+# Per-image values of a report, paired by image name (or stem, or ground-truth path)
 # ----------------------------------------------------------------------------------------------------------
+
+#: How the images of two reports pair (``match``): by name, by stem (the name's last part), by ground-truth path.
+MATCHES = ("name", "stem", "path")
+#: How many unpaired images a note names.
+_SHOWN = 3
+
+
+def pairing_keys(doc: Document, match: str, which: str = "the report") -> list[str]:
+    """The key each image (sample) of ``doc`` pairs by under ``match`` (:data:`MATCHES`), in row order.
+
+    A key held by two images of one report is a :class:`UsageError` naming both (``which`` names the report), as
+    is ``path`` for rows that record no ground-truth file (``cls`` samples).
+    """
+    rows = doc["images"]
+    if match == "name":
+        keys = [r["name"] for r in rows]
+    elif match == "stem":
+        keys = [r["name"].rsplit("/", 1)[-1] for r in rows]
+    elif match == "path":
+        if any("gt" not in r for r in rows):
+            raise UsageError(f"{setting('baseline_match', 'path')} pairs images by their ground-truth file, which "
+                             f"{which} does not record ({doc['command']} samples have none); pair them by name")
+        keys = [posixpath.normpath(str(r["gt"]).replace("\\", "/")) for r in rows]
+    else:
+        raise UsageError(f"{setting('baseline_match', match)}: images pair by {', '.join(MATCHES)}")
+    seen: dict[str, str] = {}
+    for row, key in zip(rows, keys, strict=True):
+        if key in seen:
+            other = "path" if match == "stem" else "name"
+            raise UsageError(f"{which} has two images with the {match} {key!r} ({seen[key]!r} and {row['name']!r}), "
+                             f"so {setting('baseline_match', match)} cannot pair them; pair them by {other}")
+        seen[key] = row["name"]
+    return keys
+
+
+def _examples(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_SHOWN])
+    return shown + (f", ... ({len(names) - _SHOWN} more)" if len(names) > _SHOWN else "")
 
 
 class PairedValues:
-    """The per-image values of two reports as arrays, aligned on the image names present in both (sorted).
+    """The per-image values of two reports as arrays, aligned on the images present in both (sorted by their key
+    under ``match``, :func:`pairing_keys`; ``names`` are the new report's names of them).
 
     Each report's rows are read once per value into a float array (NaN: undefined); every value then pairs by
     indexing, with no loop over images per value.
     """
 
-    def __init__(self, base: Document, new: Document) -> None:
+    def __init__(self, base: Document, new: Document, match: str = "name") -> None:
         self.command = new["command"]
+        self.match = match
         self._docs = (base, new)
-        names = ([r["name"] for r in base["images"]], [r["name"] for r in new["images"]])
-        position = [{n: i for i, n in enumerate(ns)} for ns in names]
-        self.names = np.array(sorted(position[0].keys() & position[1].keys()), dtype=str)
-        self._index = [np.array([pos[n] for n in self.names.tolist()], dtype=np.int64) for pos in position]
+        keys = (pairing_keys(base, match, "the baseline"), pairing_keys(new, match, "the new report"))
+        position = [{k: i for i, k in enumerate(ks)} for ks in keys]
+        common = sorted(position[0].keys() & position[1].keys())
+        self._index = [np.array([pos[k] for k in common], dtype=np.int64) for pos in position]
+        new_names = [r["name"] for r in new["images"]]
+        self.names = np.array([new_names[i] for i in self._index[1].tolist()], dtype=str)
+        self.only_in_base = sorted(r["name"] for r, k in zip(base["images"], keys[0], strict=True)
+                                   if k not in position[1])
+        self.only_in_new = sorted(n for n, k in zip(new_names, keys[1], strict=True) if k not in position[0])
         self._columns: dict[tuple[int, str, int | None], np.ndarray] = {}
+
+    @property
+    def paired(self) -> int:
+        """How many images (samples) of the new report pair with one of the baseline."""
+        return int(self.names.size)
+
+    def _better_match(self) -> str:
+        """``; MATCH would pair K`` for the other rule that pairs the most images, when one pairs more."""
+        base, new = self._docs
+        best, most = None, self.paired
+        for match in MATCHES:
+            if match == self.match:
+                continue
+            try:
+                count = len(set(pairing_keys(base, match)) & set(pairing_keys(new, match)))
+            except UsageError:  # the rule does not apply (a key held twice, no ground-truth paths)
+                continue
+            if count > most:
+                best, most = match, count
+        return f"; {setting('baseline_match', best)} would pair {most}" if best else ""
+
+    def account(self, base_name: str = "the baseline") -> str | None:
+        """One line on the images of the new report that pair with none of ``base_name`` (how many, by which
+        rule, the first of them, and the rule that would pair more); None when every one pairs."""
+        if not self.only_in_new:
+            return None
+        unit = "sample" if self.command == "cls" else "image"
+        total = len(self._docs[1]["images"])
+        return (f"{self.paired} of the {total} {unit}s of the new report pair with one of {base_name} by "
+                f"{self.match}; without a partner: {_examples(self.only_in_new)}{self._better_match()}")
+
+    def nothing_paired(self, base_name: str = "the baseline") -> str | None:
+        """Why no image pairs (one line, the first of each side's names and the rule that would pair them);
+        None when some do."""
+        if self.paired:
+            return None
+        unit = "sample" if self.command == "cls" else "image"
+        base, new = (d["images"] for d in self._docs)
+        if not new or not base:
+            empty = "the new report" if not new else base_name
+            only = f" (a cls report has them only with {setting('per_sample')})" if self.command == "cls" else ""
+            return f"{empty} has no {unit} rows to pair{only}"
+        return (f"none of the {len(new)} {unit}s of the new report pairs with one of the {len(base)} of {base_name} "
+                f"by {self.match} (e.g. {new[0]['name']!r} here, {base[0]['name']!r} in the baseline)"
+                f"{self._better_match()}")
 
     def _column(self, side: int, name: str, idx: int | None) -> np.ndarray:
         key = (side, name, idx)
@@ -185,10 +279,13 @@ class PairedValues:
         return names, b, n, w
 
 
-def baseline_of(base: Document, new: Document) -> Baseline:
-    """The :class:`~lossctl.engine.gates.Baseline` that baseline gates of ``new`` read from ``base``."""
-    pairing = PairedValues(base, new)
-    return Baseline(base["summary"], row_series(base["images"]), lambda name, idx: pairing.worsening(name, idx)[3])
+def baseline_of(base: Document, new: Document, match: str = "name", base_name: str = "the baseline",
+                pairing: PairedValues | None = None) -> Baseline:
+    """The :class:`~lossctl.engine.gates.Baseline` that baseline gates of ``new`` read from ``base`` (images
+    paired by ``match``; ``base_name``: how messages name the baseline)."""
+    pairing = pairing or PairedValues(base, new, match)
+    return Baseline(base["summary"], row_series(base["images"]), lambda name, idx: pairing.worsening(name, idx)[3],
+                    pairing.paired, pairing.nothing_paired(base_name))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -264,30 +361,46 @@ def _block(doc: Document, block: str, name: str, idx: int | None) -> float | Non
     return vector[idx] if vector is not None and idx < len(vector) else None
 
 
-def gate_results(gates: Sequence[Gate], base: Document, new: Document) -> list[GateResult]:
-    """Every gate evaluated on ``new`` (absolute gates) or on ``new`` against ``base`` (baseline gates)."""
+def gate_results(gates: Sequence[Gate], base: Document, new: Document, match: str = "name",
+                 base_name: str = "the baseline", pairing: PairedValues | None = None) -> list[GateResult]:
+    """Every gate evaluated on ``new`` (absolute gates) or on ``new`` against ``base`` (baseline gates, images
+    paired by ``match``)."""
     return check_gates(gates, row_series(new["images"]), new["summary"], new["config"].get("class_names") or (),
-                       baseline_of(base, new))
+                       baseline_of(base, new, match, base_name, pairing),
+                       unit="sample" if new["command"] == "cls" else "image", own="the new report")
 
 
-def add_baseline_gates(document: Document, base: Document, gates: Sequence[Gate]) -> None:
+def add_baseline_gates(document: Document, base: Document, gates: Sequence[Gate], match: str = "name",
+                       base_name: str = "the baseline") -> str | None:
     """Put the results of the baseline gates among the absolute ones already in ``document["gates"]``, in the
-    order the gates were given (``lossctl seg|cls --baseline``)."""
+    order the gates were given (``lossctl seg|cls --baseline``); record how the images paired
+    (``config.baseline_pairing``: ``match``, ``paired``, ``only_in_base``, ``only_in_new``). Returns the note
+    on the run's images that pair with none of the baseline's (:meth:`PairedValues.account`), or None."""
+    pairing = PairedValues(base, document, match)
+    document["config"]["baseline_pairing"] = {"match": match, "paired": pairing.paired,
+                                              "only_in_base": pairing.only_in_base,
+                                              "only_in_new": pairing.only_in_new}
     absolute = iter(document["gates"])
-    baseline_results = iter(gate_results([g for g in gates if g.against is not None], base, document))
+    baseline_results = iter(gate_results([g for g in gates if g.against is not None], base, document, match,
+                                         base_name, pairing))
     document["gates"] = [next(baseline_results) if g.against is not None else next(absolute) for g in gates]
+    return pairing.account(base_name)
 
 
 def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *, resamples: int = 2000,
                     worst: int = 10, seed: int = 0, sources: dict[str, str] | None = None,
-                    notes: Sequence[str] = ()) -> CompareReport:
-    """The ``lossctl compare`` document (README.md, "lossctl compare"): the same inputs give the same bytes."""
+                    notes: Sequence[str] = (), match: str = "name",
+                    base_name: str = "the baseline") -> CompareReport:
+    """The ``lossctl compare`` document (README.md, "lossctl compare"): the same inputs give the same bytes.
+    Images pair by ``match`` (:data:`MATCHES`); when some of the new report's pair with none of the baseline's,
+    ``config.notes`` ends with a note that counts and names them (:meth:`PairedValues.account`)."""
     command = new["command"]
     keys = dict.fromkeys([t for t in _targets(new, "mean")] + [t for t in _targets(base, "mean")])
     values: dict[str, Any] = {}
     worst_rows: dict[str, list[dict[str, Any]]] = {}
     groups: dict[bytes, list[tuple[str, np.ndarray]]] = {}  # values paired over the same images
-    pairing = PairedValues(base, new)
+    pairing = PairedValues(base, new, match)
+    account = pairing.account(base_name)
     for key, name, idx in keys:
         values[key] = _change(_block(base, "mean", name, idx), _block(new, "mean", name, idx))
         if (command, name) in registry.REGISTRY:
@@ -306,25 +419,23 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
     pooled_keys = dict.fromkeys([t for t in _targets(new, "pooled")] + [t for t in _targets(base, "pooled")])
     pooled = {key: {**_change(_block(base, "pooled", name, idx), _block(new, "pooled", name, idx)), "ci": None}
               for key, name, idx in pooled_keys}
-    base_names = {r["name"] for r in base["images"]}
-    new_names = {r["name"] for r in new["images"]}
     return {
         "lossctl": __version__,
         "schema": REPORT_SCHEMA,
         "command": "compare",
         "config": {**(sources or {}), "of": command, "class_names": list(new["config"].get("class_names") or []),
-                   "paired": len(base_names & new_names), "bootstrap": resamples, "seed": seed,
-                   "confidence": CONFIDENCE, "worst": worst, "notes": list(notes),
+                   "match": match, "paired": pairing.paired, "bootstrap": resamples, "seed": seed,
+                   "confidence": CONFIDENCE, "worst": worst, "notes": [*notes, *([account] if account else [])],
                    "gates": [g.text for g in gates]},
         "values": values,
         "pooled": pooled,
-        "only_in_base": sorted(base_names - new_names),
-        "only_in_new": sorted(new_names - base_names),
+        "only_in_base": pairing.only_in_base,
+        "only_in_new": pairing.only_in_new,
         "worst": worst_rows,
-        "gates": gate_results(gates, base, new),
+        "gates": gate_results(gates, base, new, match, base_name, pairing),
     }
 
 
 __all__ = ["load_report", "check_compatible", "compare_reports", "paired_bootstrap_ci", "bootstrap_intervals",
            "gate_results",
-           "add_baseline_gates", "PairedValues", "baseline_of"]
+           "add_baseline_gates", "PairedValues", "baseline_of", "MATCHES", "pairing_keys"]

@@ -12,7 +12,8 @@ how it is read, never how it is computed:
   version does not know);
 * :func:`ranked_value` and :func:`worst_rows`: the one rule of every "worst images" list; :data:`TABLE_WORST`
   and :data:`LISTED_WORST`: the documented numbers of them;
-* :func:`gate_value_name` and :func:`gate_threshold_text`: what a gate result checked, in words;
+* :func:`gate_value_name`, :func:`gate_threshold_text` and :func:`gate_verdict`: what a gate result checked, in
+  words, and its verdict (with the reason of a failure over an undefined value);
 * :data:`STATS`: the summary statistics every flat writer lists.
 """
 
@@ -105,14 +106,25 @@ def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, A
 
 
 def gate_threshold_text(result: dict[str, Any]) -> str:
-    """``value V; threshold OP T[; baseline B, new N]`` for messages (JUnit failures, workflow commands)."""
+    """``value V; threshold OP T[; baseline B, new N][; REASON]`` for messages (JUnit failures, workflow
+    commands)."""
     g = parse_gate(result["gate"])
     text = f"value {_number(result['value'])}; threshold {g.op} {g.threshold:g}"
     if "base" in result:
         text += f"; baseline {_number(result['base'])}, new {_number(result['new'])}"
     if "margin" in result:
         text += f"; images worse by more than {result['margin']:g} (of {result['paired']} in both reports)"
+    if result.get("reason"):
+        text += f"; {result['reason']}"
     return text
+
+
+def gate_verdict(result: dict[str, Any]) -> str:
+    """``PASS``, ``FAIL``, or ``FAIL: REASON`` for a gate whose value is undefined (a vacuous gate: over no
+    image)."""
+    if result["passed"]:
+        return "PASS"
+    return f"FAIL: {result['reason']}" if result.get("reason") else "FAIL"
 
 
 def _number(v: float | None) -> str:

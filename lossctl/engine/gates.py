@@ -15,7 +15,11 @@ Grammar (spaces allowed anywhere)::
 ``mean``, ``median``, ``min``, ``max``, ``std`` and ``pNN`` are taken over the images' values (images where the value
 is undefined are left out; for ``cls``, over the samples, and ``mean`` is the loss as the convention reduces it);
 ``pooled`` reads the value of the summed confusion matrix (metrics only). ``[CLASS]``
-(a class index or a ``--class-names`` name) gates a per-class value. A gate whose value is undefined fails.
+(a class index or a ``--class-names`` name) gates a per-class value. A gate whose value is undefined fails, and
+its result says why (``reason``); a gate evaluated over no image at all is *vacuous* (``vacuous``: true) and
+fails: a statistic when no image has a defined value, ``delta()`` and ``rel()`` when either report has none,
+``worse()`` when no image of the run pairs with one of the baseline (or none of those has the value defined in
+both). A gate never passes on nothing.
 
 Baseline gates compare the run with a baseline report (``--baseline``, ``lossctl compare``): ``delta(V)`` is
 V(new) - V(base), ``rel(V)`` is that delta over |V(base)|, and ``worse(NAME, M)`` counts the images (samples)
@@ -125,18 +129,25 @@ Series = Callable[[str, "int | None"], Sequence[float]]
 class Baseline:
     """What baseline gates read of the baseline report: its summary, its ``series``, and
     ``worsening(name, class_index)``, the (P,) array of how much each image present in both reports got worse
-    (positive: worse, in the value's direction; images where either side is undefined are left out)."""
+    (positive: worse, in the value's direction; images where either side is undefined are left out).
+
+    ``paired`` counts the images of the run that pair with one of the baseline; ``pairs`` says why none does (a
+    one-line account: how many images, by which rule, examples of each side), None when some do."""
 
     summary: dict[str, Any]
     series: Series
     worsening: Callable[[str, int | None], np.ndarray]
+    paired: int = 0
+    pairs: str | None = None
 
 
 def check_gates(gates: Sequence[Gate], series: Series, summary: dict[str, Any],
-                class_names: Sequence[str], baseline: Baseline | None = None) -> list[GateResult]:
+                class_names: Sequence[str], baseline: Baseline | None = None, *,
+                unit: str = "image", own: str = "the run") -> list[GateResult]:
     """Evaluate every gate against the summary of a report and ``series(name, class_index)``, the defined
-    per-image (or per-sample) values of one value; baseline gates also read ``baseline``."""
-    return [_check(g, series, summary, class_names, baseline) for g in gates]
+    per-image (or per-sample: ``unit``) values of one value; baseline gates also read ``baseline``. ``own``
+    names the report the gates read in the reasons of undefined values (``the run``, ``the new report``)."""
+    return [_check(g, series, summary, class_names, baseline, unit, own) for g in gates]
 
 
 def row_series(rows: Sequence[dict[str, Any]]) -> Series:
@@ -259,23 +270,82 @@ def _named(gate: Gate) -> str:
 
 
 def _check(gate: Gate, series: Series, summary: dict[str, Any], class_names: Sequence[str],
-           baseline: Baseline | None) -> GateResult:
+           baseline: Baseline | None, unit: str, own: str) -> GateResult:
     idx = None if gate.cls is None else class_index(gate.cls, class_names)
     extra: dict[str, Any] = {}
+    why: tuple[str, bool] | None = None  # (reason, vacuous) when the value is undefined
     if gate.against is None:
         value = _value(gate, idx, series, summary)
+        if value is None:
+            why = _undefined(gate, idx, series, summary, unit, own, own=True)
     elif baseline is None:
         raise UsageError(f"{_named(gate)} compares with a baseline, and none was given")
     elif gate.against == "worse":
         worsening = baseline.worsening(gate.name, idx)
-        value = float(np.count_nonzero(worsening > gate.margin))
+        value = float(np.count_nonzero(worsening > gate.margin)) if worsening.size else None
         extra = {"margin": gate.margin, "paired": int(worsening.size)}
+        if value is None:
+            why = (baseline.pairs or f"none of the {baseline.paired} {unit}{'' if baseline.paired == 1 else 's'} "
+                   f"in both reports has {_target(gate)} defined in both", True)
     else:
         new, base = _value(gate, idx, series, summary), _value(gate, idx, baseline.series, baseline.summary)
         value = change(gate.against, base, new)
         extra = {"base": base, "new": new}
+        if value is None:
+            sides = [(side, _undefined(gate, idx, s, m, unit, side)) for side, v, s, m in (
+                ("the baseline", base, baseline.series, baseline.summary), (own, new, series, summary))
+                if v is None]
+            empty = [side for side, (_, vacuous) in sides if vacuous]
+            if empty:
+                why = (f"{' and '.join(empty)} {'have' if len(empty) > 1 else 'has'} no {unit} with "
+                       f"{_target(gate)} defined", True)
+            elif sides:
+                why = ("; ".join(reason for _, (reason, _) in sides), False)
+            else:
+                why = (f"rel() is undefined when the baseline's {_stat_text(gate)} is 0", False)
     passed = value is not None and _OPS[gate.op](value, gate.threshold)
-    return {"gate": gate.text, "statistic": gate.statistic, "value": value, "passed": bool(passed), **extra}
+    result: GateResult = {"gate": gate.text, "statistic": gate.statistic, "value": value, "passed": bool(passed),
+                          **extra}  # type: ignore[typeddict-item]
+    if why is not None:
+        result["reason"] = why[0]
+        if why[1]:
+            result["vacuous"] = True
+    return result
+
+
+def _target(gate: Gate) -> str:
+    """``dice`` or ``dice[road]``: the value a gate reads, as messages name it."""
+    return gate.name if gate.cls is None else f"{gate.name}[{gate.cls}]"
+
+
+def _stat_text(gate: Gate) -> str:
+    """``mean(dice)``, ``pooled(iou[road])``: the statistic a gate reads, as messages name it."""
+    return f"{gate.statistic}({_target(gate)})"
+
+
+def _support(gate: Gate, idx: int | None, series: Series, summary: dict[str, Any], unit: str) -> int:
+    """How many images (samples) the statistic of ``gate`` is taken over: those with the value defined (a cls
+    metric, one value over all samples: every sample evaluated)."""
+    if gate.statistic == "mean" and idx is None:  # the summary's mean: its count and undefined values
+        return int(summary.get("count", 0)) - int((summary.get("undefined") or {}).get(gate.name, 0))
+    if gate.statistic == "pooled" and unit == "sample":
+        return int(summary.get("count", 0))
+    values = np.asarray(series(gate.name, idx), dtype=np.float64)
+    return int(np.count_nonzero(~np.isnan(values)))
+
+
+def _undefined(gate: Gate, idx: int | None, series: Series, summary: dict[str, Any], unit: str,
+               side: str, own: bool = False) -> tuple[str, bool]:
+    """Why the statistic of ``gate`` is undefined in one report (``side``: how a message names that report;
+    ``own``: the report the gate reads alone), and whether that is because no image gave a value (vacuous)."""
+    whose = "" if own else f"{side}'s "
+    if not _support(gate, idx, series, summary, unit):
+        count = int(summary.get("count", 0))
+        return (f"no {unit} of {side} has {_target(gate)} defined ({count} {unit}"
+                f"{'' if count == 1 else 's'} evaluated)", True)
+    if gate.statistic == "pooled":
+        return f"{whose}{_stat_text(gate)} is undefined (0/0)", False
+    return f"{whose}{_stat_text(gate)} is undefined", False
 
 
 def _value(gate: Gate, idx: int | None, series: Series, summary: dict[str, Any]) -> float | None:

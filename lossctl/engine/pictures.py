@@ -79,8 +79,9 @@ def make_pictures(document: Document, worst: int, config: Any = None,
 
 def per_image_deltas(document: Document, compared: tuple[Document, Document]) -> dict[str, np.ndarray]:
     """Per value of a compare document (not per class; known to the registry): ``new - base`` over the images
-    in both reports where both are defined; a value with no such image is left out."""
-    pairing = PairedValues(*compared)
+    in both reports where both are defined (paired as the document says, ``config.match``); a value with no such
+    image is left out."""
+    pairing = PairedValues(*compared, document["config"].get("match", "name"))
     deltas = {}
     for name in document["values"]:
         if "[" in name or spec(pairing.command, name) is None:

@@ -74,7 +74,8 @@ class Summary(TypedDict, total=False):
 class GateResult(TypedDict, total=False):
     """One entry of ``gates``: the gate as given, what it read and whether it passed (an undefined value
     fails). Baseline gates add ``base`` and ``new`` (``delta``, ``rel``) or ``margin`` and ``paired``
-    (``worse``)."""
+    (``worse``). A gate whose value is undefined has a ``reason`` (one line); one evaluated over no image at
+    all (no image with the value defined, or none paired with the baseline) also ``vacuous``: true."""
 
     gate: str
     statistic: str
@@ -84,6 +85,8 @@ class GateResult(TypedDict, total=False):
     new: float | None
     margin: float
     paired: int
+    reason: str
+    vacuous: bool
 
 
 class PairError(TypedDict):

@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from lossctl.engine.document import STATS, Document, class_label, value_names
-from lossctl.report.format import csv_cell, fmt
+from lossctl.engine.document import STATS, Document, class_label, gate_verdict, value_names
+from lossctl.report.format import csv_cell, fmt, md_cell
 
 
 def _columns(doc: Document) -> int:
@@ -94,7 +94,7 @@ def write_markdown(doc: Document, stream: TextIO, *, per_class: bool = False) ->
     if doc["gates"]:
         stream.write("\n| gate | value | result |\n|---|---:|---|\n")
         for g in doc["gates"]:
-            stream.write(f"| `{g['gate']}` | {fmt(g['value'])} | {'PASS' if g['passed'] else 'FAIL'} |\n")
+            stream.write(f"| `{g['gate']}` | {fmt(g['value'])} | {md_cell(gate_verdict(g))} |\n")
 
 
 def write_table(doc: Document, stream: TextIO, *, per_class: bool = False, per_image: bool = False,

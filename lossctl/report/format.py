@@ -76,6 +76,6 @@ def md_gates(doc: Document) -> list[str]:
     rows = []
     for g in doc["gates"]:
         base = fmt(g["base"]) if "base" in g else ""
-        verdict = "✅ pass" if g["passed"] else "❌ **FAIL**"
+        verdict = "✅ pass" if g["passed"] else "❌ **FAIL**" + (f": {md_cell(g['reason'])}" if g.get("reason") else "")
         rows.append([f"`{md_cell(g['gate'])}`", fmt(g["value"]), base, verdict])
     return md_table(["gate", "value", "baseline", "result"], ["---", "---:", "---:", "---"], rows) + [""]

@@ -137,6 +137,8 @@ def _gates_html(document: Document) -> str:
     rows = []
     for g in document["gates"]:
         verdict = '<span class="pass">PASS</span>' if g["passed"] else '<span class="fail">FAIL</span>'
+        if not g["passed"] and g.get("reason"):  # an undefined value (e.g. a gate over no image): why
+            verdict += f" {_e(g['reason'])}"
         rows.append([f"<code>{_e(g['gate'])}</code>", fmt(g["value"]), fmt(g.get("base")), verdict])
     return "<h2>Gates</h2>" + _table("gates", ["gate", "value", "baseline", "result"], rows)
 

@@ -221,5 +221,7 @@ def gates_table(doc: Document, width: int) -> list[Any]:
                           styles=["bold green" if g["passed"] else "bold red" for g in gates]))
     failed = sum(not g["passed"] for g in gates)
     verdict = "every gate passed" if not failed else f"{failed} of {len(gates)} gates failed"
-    return [*heading(f"gates: {verdict}"), table(columns, width=width)]
+    reasons = [Text(f"{g['gate']} failed: {g['reason']}", style="red") for g in gates
+               if not g["passed"] and g.get("reason")]  # an undefined value (e.g. over no image): why
+    return [*heading(f"gates: {verdict}"), table(columns, width=width), *reasons]
 

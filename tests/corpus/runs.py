@@ -75,6 +75,7 @@ def _runs() -> list[Run]:
         add(f"seg_convention_{convention}", "seg", "s/pred", "s/gt", "--convention", convention, "-f", "json")
         add(f"seg_convention_{convention}_table", "seg", "s/logits", "s/gt", "--pred-kind", "logits",
             "--convention", convention)
+    add("seg_convention_monai_loss_only", "seg", "s/pred", "s/gt", "--convention", "monai", "-l", "dice_loss")
     add("seg_binary_masks", "seg", "bin/pred", "bin/gt", "-f", "json")
     add("seg_binary_masks_table", "seg", "bin/pred", "bin/gt", "-m", "dice", "-m", "iou")
     add("seg_binary_probs", "seg", "bin/probs", "bin/gt", "-f", "json")
@@ -123,6 +124,14 @@ def _runs() -> list[Run]:
         "-g", "worse(dice,0.05)<=1", "-g", "rel(iou)>=-0.5")
     add("seg_against_baseline_json", "seg", "s/pred", "s/gt", "-m", "dice", "--baseline", "base.json",
         "-g", "delta(dice)>=-0.5", "-f", "json")
+    # a folder run's baseline names its images "a"; a --pairs run names them "s/gt/a": no gate passes on nothing
+    add("seg_pairs_against_folder_baseline", "seg", "--pairs", "pairs.csv", "--baseline", "base.json",
+        "-g", "worse(dice,0.05)<=1", "-g", "delta(dice)>=-0.5", "-f", "json")
+    add("seg_pairs_baseline_match_stem", "seg", "--pairs", "pairs.csv", "--baseline", "base.json",
+        "--baseline-match", "stem", "-g", "worse(dice,0.05)<=1")
+    add("seg_pairs_write", "seg", "--pairs", "pairs.csv", "-f", "json", "-o", "pairs.json", files=("pairs.json",))
+    add("seg_gate_vacuous_class", "seg", "bin/pred", "bin/gt", "--num-classes", "3", "-g", "dice[2]>=0.5",
+        "-g", "pooled(iou[2])>0", "-g", "dice>=0.5")
     add("seg_shard_1", "seg", "s/pred", "s/gt", "--shard", "1/2", "-f", "json", "-o", "shard1.json",
         files=("shard1.json",))
     add("seg_shard_2", "seg", "s/pred", "s/gt", "--shard", "2/2", "-f", "json", "-o", "shard2.json",
@@ -134,6 +143,10 @@ def _runs() -> list[Run]:
         add(f"compare_{fmt}", "compare", "base.json", "new.json", "-f", fmt, "--bootstrap", "200")
     add("compare_gates", "compare", "base.json", "new.json", "-g", "delta(dice)>=0", "-g", "worse(iou,0.01)<=0",
         "--bootstrap", "100", "--per-class")
+    add("compare_vacuous_worse", "compare", "base.json", "pairs.json", "-g", "worse(dice,0.05)<=1", "--bootstrap",
+        "0", "-f", "github")
+    add("compare_baseline_match_stem", "compare", "base.json", "pairs.json", "-g", "worse(dice,0.05)<=1",
+        "--bootstrap", "0", "--baseline-match", "stem", "-f", "json")
     add("seg_html_report", "seg", "s/pred", "s/gt", "--report", "html", "-g", "dice>=0.3", files=("html/index.html",))
     add("compare_html_report", "compare", "base.json", "new.json", "--report", "chtml", "--bootstrap", "50",
         files=("chtml/index.html",))
@@ -179,6 +192,9 @@ def _runs() -> list[Run]:
         "0.1", "--hinge", "weston_watkins", "--class-weights", "1,2,3", "-f", "json")
     add("cls_torch_bce_weights", "cls", "c/bin_scores.npy", "c/bin_target.npy", "--convention", "torch",
         "-l", "bce", "--weights", "c/weights.npy")
+    add("cls_cce_class_weights", "cls", "c/probs.npy", "c/target.npy", "-l", "cce", "--class-weights", "1,2,3",
+        "-f", "json")
+    add("cls_multilabel_torch_bce", "cls", "c/ml_probs.npy", "c/ml_target.npy", "--convention", "torch", "-l", "bce")
     add("cls_gates", "cls", "c/probs.npy", "c/target.npy", "-g", "accuracy>=0.9", "-g", "ce<=5")
     add("cls_stdin", "cls", "-", "c/target3.csv", "-f", "json", stdin=b"0.2,0.3,0.5\n0.6,0.2,0.2\n0.1,0.8,0.1\n")
     add("cls_shape_mismatch", "cls", "c/probs.npy", "c/bin_target.npy")
