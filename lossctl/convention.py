@@ -141,7 +141,8 @@ class Impl:
     #: seg metrics: how the value of a dataset is formed from the per-image per-class values (None: the mean
     #: of the images' values, NaN ones left out).
     aggregate: Callable[..., float] | None = field(default=None, repr=False)
-    #: Facts of the run the engine passes to ``fn`` by keyword (``"ignoring"``: an ignore index is set).
+    #: Facts of the run the engine passes to ``fn`` by keyword (``"ignoring"``: an ignore index is set; seg
+    #: metrics: ``"average"``, how a two-class run averages the classes, see :mod:`lossctl.metrics.overlap`).
     context: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:

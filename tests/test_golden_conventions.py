@@ -57,9 +57,12 @@ def test_every_metric_convention_has_golden_cases():
 def _seg_report(case: dict) -> dict:
     pred, target = _array(case, "pred"), _array(case, "target")
     void = () if case["ignore_index"] is None else (case["ignore_index"],)
+    params = dict(case["params"])
+    if case["convention"] == "sklearn" and case["value"] != "accuracy":  # these cases are sklearn's labels=None
+        params.setdefault("labels", "present")
     config = SegConfig(values=(case["value"],), pred_kind="labels", ignore_index=void,
                        num_classes=case["num_classes"], convention=case["convention"],
-                       include_background=not case["exclude_background"], params={case["value"]: case["params"]})
+                       include_background=not case["exclude_background"], params={case["value"]: params})
     outcomes = []
     for i, (p, t) in enumerate(zip(pred, target, strict=True)):
         x = prepare(p, t, kind="labels", ignore_index=void, num_classes=case["num_classes"])

@@ -59,6 +59,12 @@ class EmptyPolicy(str, Enum):
     one = "one"
 
 
+class Average(str, Enum):
+    auto = "auto"
+    foreground = "foreground"
+    mean = "mean"
+
+
 class ClsPredKind(str, Enum):
     auto = "auto"
     probs = "probs"

@@ -39,6 +39,7 @@ def merge_command(
     """Combine sharded `lossctl seg --shard K/N -f json` reports into the report of the whole run."""
     import json
 
+    from lossctl.engine.compare import check_schema
     from lossctl.engine.gates import parse_gate, validate_gates
     from lossctl.engine.shards import merge_reports
 
@@ -51,6 +52,7 @@ def merge_command(
                              "written by `lossctl seg -f json`") from None
         if not (isinstance(document, dict) and document.get("command") == "seg"):
             raise InputError(f"{path}: not a report of `lossctl seg -f json`; give the files it wrote")
+        check_schema(document, path)
         documents.append(document)
     _check_output_path(output, list(reports))
     _check_view(per_image, worst)
@@ -61,6 +63,8 @@ def merge_command(
     if base is None:
         validate_gates([g for g in extra if g.against], {}, baseline=False)  # refused before the work
     document = _spelled(merge_reports(documents, [g for g in extra if g.against is None], expect=expect))
+    for note in document["config"]["notes"]:
+        _stderr(f"note: {note}")
     if base is not None:
         merged = [parse_gate(t) for t in document["config"]["gates"]]
         _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None],

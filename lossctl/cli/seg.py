@@ -14,9 +14,10 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lossctl.cli.app import _spelled, _stderr
-from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, EmptyPolicy, FormatOpt, GateOpt,
-                                 OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind, ReportDirOpt, SegConvention,
-                                 Unmapped, WorstOpt, WriteOpt, _check_view, _empty_distance, _parse_params, _positive_numbers)
+from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, BaselineOpt, EmptyPolicy, FormatOpt,
+                                 GateOpt, OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind, ReportDirOpt,
+                                 SegConvention, Unmapped, WorstOpt, WriteOpt, _check_view, _empty_distance,
+                                 _parse_params, _positive_numbers)
 from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
                                 _write_report_dir, _writer)
 from lossctl.cli.verdict import _apply_baseline, _finish, _load_baseline
@@ -81,6 +82,10 @@ def seg_command(
     empty: Annotated[EmptyPolicy, typer.Option(help="Value of a 0/0 metric (a class absent from both "
                                                "masks): nan is left out of means and counted.")] = EmptyPolicy.nan,
     exclude_background: Annotated[bool, typer.Option(help="Leave class 0 out of class means.")] = False,
+    average: Annotated[Average, typer.Option(
+        help="dice, iou, precision and recall of the classes: foreground (class 1 of a two-class run), mean (the "
+             "class mean), or auto: foreground for two classes under lossctl and sklearn, else the mean.")
+    ] = Average.auto,
     convention: Annotated[SegConvention, typer.Option(
         help="Compute each loss and metric as this framework defines it; see `lossctl losses NAME`.")
     ] = SegConvention.lossctl,
@@ -143,7 +148,7 @@ def seg_command(
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
                        max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
-                       empty=empty.value, include_background=not exclude_background,
+                       empty=empty.value, include_background=not exclude_background, average=average.value,
                        convention=convention.value, spacing=_positive_numbers("--spacing", spacing),
                        nsd_tolerance=_positive_numbers("--nsd-tolerance", nsd_tolerance, zero=True) or (1.0,),
                        empty_distance=_empty_distance(empty_distance),
@@ -153,6 +158,7 @@ def seg_command(
     config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value,
                                                   SEG_SHORTCUT_TARGETS))
     _check_boundary_options(config)
+    config.check_average()
     for spec in config.selected():
         reason = spec.unavailable(config.convention, config.pred_kind)
         if reason:
@@ -195,6 +201,8 @@ def seg_command(
     document = _spelled(build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
                                      shard=shard))
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
+    for note in document["config"]["notes"]:
+        _stderr(f"note: {note}")
     _apply_baseline(document, base, baseline, gates, baseline_match.value)
     _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
     _write_extra(document, writes, per_class, worst)

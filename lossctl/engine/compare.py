@@ -32,7 +32,7 @@ import numpy as np
 
 from lossctl import __version__, registry
 from lossctl.engine.gates import Baseline, Gate, change, check_gates, row_series
-from lossctl.engine.schema import REPORT_SCHEMA, CompareReport, Document, GateResult
+from lossctl.engine.schema import REPORT_SCHEMA, SCHEMA_CHANGES, CompareReport, Document, GateResult
 from lossctl.errors import InputError, UsageError, setting
 
 #: Resampled indices held in memory at once (int64): the bootstrap runs in chunks of this many elements.
@@ -76,16 +76,25 @@ def load_report(path: Path, what: str = "baseline") -> Document:
             and isinstance(document.get("images"), list)):
         raise InputError(f"{path}: not a report of `lossctl seg` or `lossctl cls` (no command/summary/images); "
                          "give a file written with -f json")
-    schema = document.get("schema", 1)  # reports written before the field existed are schema 1
-    if schema != REPORT_SCHEMA:
-        raise InputError(f"{path}: the {what} report has schema version {schema!r} (written by lossctl "
-                         f"{document.get('lossctl', '?')}); this lossctl {__version__} reads schema "
-                         f"{REPORT_SCHEMA}: regenerate the {what} with this version")
+    check_schema(document, path)
     problem = _layout_problem(document)
     if problem:
         raise InputError(f"{path}: the {what} report is damaged ({problem}); regenerate it with "
                          f"`lossctl {document['command']} ... -f json`")
     return document
+
+
+def check_schema(document: Document, path: Path | str) -> None:
+    """Refuse (an :class:`InputError`, exit 3) a report written by another schema version, with the command
+    that regenerates it; reports without the field are schema 1."""
+    schema = document.get("schema", 1)
+    if schema == REPORT_SCHEMA:
+        return
+    why = f" ({SCHEMA_CHANGES[schema]})" if schema in SCHEMA_CHANGES else ""
+    command = document.get("command") if document.get("command") in ("seg", "cls") else "seg|cls"
+    raise InputError(f"{path}: written by report schema version {schema!r}{why}, but this lossctl {__version__} "
+                     f"reads schema version {REPORT_SCHEMA}; regenerate it with this lossctl (`lossctl {command} ... "
+                     f"-f json -o {path}`)")
 
 
 def _is_number(v: Any) -> bool:
@@ -127,12 +136,22 @@ def check_compatible(base: Document, new: Document, base_name: str = "the baseli
                                                           and bc.get("class_names") != nc.get("class_names")):
         raise UsageError(f"{base_name} has classes {_classes(bc)} but the new report has {_classes(nc)}; compare "
                          f"runs over the same classes (same {setting('class_names')} / {setting('num_classes')})")
+    if base["command"] == "seg" and bc.get("average") != nc.get("average"):
+        raise InputError(f"{base_name}: its dice, iou, precision and recall are {_AVERAGED[bc.get('average')]}, "
+                         f"but the new report's are {_AVERAGED[nc.get('average')]}; regenerate the baseline with "
+                         f"the new run's settings ({setting('average', nc.get('average'))}), or run the new one "
+                         f"with {setting('average', bc.get('average'))}")
     notes = []
     for key in _NOTED_CONFIG:
         if key in bc and key in nc and bc[key] != nc[key]:
             notes.append(f"{base_name} differs in {key}: {json.dumps(bc[key])} (base) vs {json.dumps(nc[key])} "
                          "(new)")
     return notes
+
+
+#: How each ``config.average`` reads in a message.
+_AVERAGED = {"foreground": "class 1's (config.average foreground)",
+             "mean": "the class mean (config.average mean)", None: "of unknown averaging (no config.average)"}
 
 
 def _classes(config: dict[str, Any]) -> str:
@@ -436,6 +455,6 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
     }
 
 
-__all__ = ["load_report", "check_compatible", "compare_reports", "paired_bootstrap_ci", "bootstrap_intervals",
-           "gate_results",
-           "add_baseline_gates", "PairedValues", "baseline_of", "MATCHES", "pairing_keys"]
+__all__ = ["load_report", "check_schema", "check_compatible", "compare_reports", "paired_bootstrap_ci",
+           "bootstrap_intervals", "gate_results", "add_baseline_gates", "PairedValues", "baseline_of", "MATCHES",
+           "pairing_keys"]

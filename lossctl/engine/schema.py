@@ -15,8 +15,12 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 #: Version of the report documents' layout (the ``schema`` field of every JSON report); bumped on incompatible
-#: changes, so that a baseline written by another layout is refused instead of misread.
-REPORT_SCHEMA = 1
+#: changes, so that a baseline written by another layout is refused instead of misread. Schema 2: a two-class
+#: seg run reports class 1's dice, iou, precision and recall (``config.average``); schema 1 reported the mean of
+#: both classes.
+REPORT_SCHEMA = 2
+#: What each earlier schema lacks, for the message that refuses a report written by it.
+SCHEMA_CHANGES = {1: "before binary runs report the foreground"}
 
 #: A report document as code passes it around: the plain dict that JSON holds (see :class:`Report` and
 #: :class:`CompareReport` for its layout).
@@ -159,5 +163,5 @@ class CompareReport(TypedDict):
     gates: list[GateResult]
 
 
-__all__ = ["REPORT_SCHEMA", "Document", "Report", "CompareReport", "ImageRow", "Summary", "PerClassSummary",
-           "GateResult", "PairError", "Skipped", "Change", "WorseRow", "Values", "PerClass"]
+__all__ = ["REPORT_SCHEMA", "SCHEMA_CHANGES", "Document", "Report", "CompareReport", "ImageRow", "Summary",
+           "PerClassSummary", "GateResult", "PairError", "Skipped", "Change", "WorseRow", "Values", "PerClass"]

@@ -1,9 +1,10 @@
 """The configuration of a ``lossctl seg`` run: :class:`SegConfig`, everything that decides the numbers.
 
 It says which values are computed (:meth:`SegConfig.selected`) with which parameters under which convention,
-which classes enter class means, how label maps and regions apply, and what a confusion matrix yields
-(:meth:`SegConfig.matrix_metrics`). The report records it twice: readable (``config``, :meth:`SegConfig.to_dict`)
-and exact (``config.options``, from which :meth:`SegConfig.from_options` rebuilds it for ``lossctl merge``).
+which classes enter class means and how a two-class run averages them (:meth:`SegConfig.averaging`), how label
+maps and regions apply, and what a confusion matrix yields (:meth:`SegConfig.matrix_metrics`). The report
+records it twice: readable (``config``, :meth:`SegConfig.to_dict`) and exact (``config.options``, from which
+:meth:`SegConfig.from_options` rebuilds it for ``lossctl merge``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lossctl import registry
 from lossctl.dataset.label_maps import LabelMap
 from lossctl.errors import UsageError, setting
 from lossctl import io
+from lossctl.metrics.overlap import AVERAGE_CONTEXT
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class SegConfig:
     label_map: LabelMap | None = None  # applied to the ground truth before anything is computed
     pred_label_map: LabelMap | None = None  # applied to label predictions
     unmapped: str = "error"  # a value a map does not name: "error", or "ignore" (void)
+    #: How dice, iou, precision and recall average the classes: "auto" (class 1 of a two-class run under a
+    #: convention that reports it, else the class mean), "foreground" (class 1) or "mean".
+    average: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("label_map", "pred_label_map"):  # rebuilt from a JSON report's options (merge)
@@ -110,11 +115,67 @@ class SegConfig:
 
     def params_for(self, spec: registry.Spec) -> dict[str, Any]:
         """The parameters applied to ``spec``: the convention's defaults with this run's overrides (a metric that
-        has an ``empty`` parameter takes ``--empty``'s value unless set by name)."""
+        has an ``empty`` parameter takes ``--empty``'s value unless set by name; scikit-learn's ``labels`` is
+        ``"all"``, its ``labels=range(C)``, when the class count is given, else ``"present"``, its
+        ``labels=None``)."""
         overrides = dict(self.params.get(spec.name, {}))
-        if spec.kind == "metric" and spec.impl(self.convention).param("empty") is not None:
+        impl = spec.impl(self.convention)
+        if spec.kind == "metric" and impl.param("empty") is not None:
             overrides.setdefault("empty", self.empty)
+        if spec.kind == "metric" and impl.param("labels") is not None:
+            overrides.setdefault("labels", "all" if self.num_classes is not None else "present")
         return spec.resolve(self.convention, overrides)
+
+    def reports_foreground(self) -> bool:
+        """Whether the convention's class metrics can report class 1 of a two-class run (lossctl; scikit-learn's
+        ``average='binary'``): their registry rows take the averaging."""
+        return any(AVERAGE_CONTEXT in s.conventions[self.convention].context
+                   for s in registry.specs("seg", "metric") if self.convention in s.conventions)
+
+    def averaged_metrics(self) -> list[str]:
+        """The selected metrics whose value the averaging decides (dice, iou, precision, recall)."""
+        return [s.name for s in self.selected() if s.kind == "metric" and not s.opt_in
+                and AVERAGE_CONTEXT in s.impl(self.convention).context]
+
+    def check_average(self) -> None:
+        """Refuse, before any file is read, an averaging the convention does not have or the given class count
+        cannot take."""
+        if self.average == "foreground" and not self.reports_foreground():
+            raise UsageError(f"{setting('average', 'foreground')}: under {setting('convention', self.convention)} "
+                             "its class metrics follow that framework's own class mean; drop "
+                             f"{setting('average')} (with two classes, {setting('exclude_background')} leaves "
+                             "class 1 alone in the mean)")
+        count = self.num_classes or len(self.class_names) or None
+        if self.average == "foreground" and count is not None and count != 2:
+            raise UsageError(self._not_two_classes(count))
+
+    def _not_two_classes(self, c: int) -> str:
+        return (f"{setting('average', 'foreground')} reports class 1 of a two-class run, but this run has {c} "
+                f"classes; drop {setting('average')} (the class mean), or give {setting('exclude_background')} "
+                "to leave class 0 out of the mean")
+
+    def averaging(self, c: int) -> str:
+        """How the headline dice, iou, precision and recall of a run of ``c`` classes average them:
+        ``"foreground"`` (class 1's value) or ``"mean"`` (the convention's class mean). ``auto`` is foreground
+        for two classes under a convention that reports it (lossctl; scikit-learn's ``average='binary'``), else
+        the mean; ``foreground`` with another class count is a :class:`UsageError`."""
+        if self.average == "foreground" and c != 2:
+            raise UsageError(self._not_two_classes(c))
+        if self.average != "auto":
+            return self.average
+        return "foreground" if c == 2 and self.reports_foreground() else "mean"
+
+    def run_notes(self, c: int) -> list[str]:
+        """What the output says once per run (stderr and ``config.notes``): a two-class run that reports class 1
+        without being asked to."""
+        names = self.averaged_metrics()
+        if self.average != "auto" or self.averaging(c) != "foreground" or not names:
+            return []
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        name = f" ({self.class_names[1]})" if len(self.class_names) == 2 else ""
+        return [f"two classes: {listed} {'is' if len(names) == 1 else 'are'} class 1's{name}, the foreground, as "
+                "scikit-learn's average='binary', MedPy and nnU-Net report a binary task; per_class lists both "
+                f"classes, and {setting('average', 'mean')} gives their mean"]
 
     def matrix_size(self, c: int) -> int:
         """The side of the confusion matrices of ``c`` classes: one more with a "predicted no class" column."""
@@ -131,10 +192,13 @@ class SegConfig:
         include = self.include(c)
         if self.void_class is not None:
             include = np.append(include, False)
+        average = self.averaging(c)
         for spec in self.selected():
             if spec.kind != "metric" or spec.opt_in:  # boundary metrics come from label images, not the matrix
                 continue
-            value, vector = spec.impl(self.convention).fn(cm, include, **self.params_for(spec))
+            impl = spec.impl(self.convention)
+            run = {AVERAGE_CONTEXT: average} if AVERAGE_CONTEXT in impl.context else {}
+            value, vector = impl.fn(cm, include, **self.params_for(spec), **run)
             values[spec.name] = value
             if vector is not None:
                 per_class[spec.name] = vector[:c]

@@ -20,6 +20,11 @@ what a 0/0 ratio is, and how a dataset's value is formed from its images (see RE
 Every function takes ``(cm, include, **params)`` and returns ``(value, per_class)``; ``include`` (C,) bool is
 the class set the user asked for (``--exclude-background``).
 
+**Binary tasks.** The conventions that can report the foreground of a two-class run (lossctl, and scikit-learn's
+``average='binary'``) take the run's averaging as the keyword ``average`` (:data:`AVERAGE_CONTEXT`, passed by the
+engine, never a user parameter): ``"foreground"`` makes the value class 1's, ``"mean"`` the class mean.
+The per-class vector is the same either way.
+
 >>> cm = np.array([[3, 1], [0, 2]])
 >>> {k: v.round(4).tolist() for k, v in class_scores(cm).items()}["dice"]
 [0.8571, 0.8]
@@ -132,13 +137,27 @@ def _masked_mean(per_class: np.ndarray, keep: np.ndarray) -> Result:
     return nanmean(per_class[keep]), per_class
 
 
+#: The context key that carries the averaging to the functions that take it (see the module docstring).
+AVERAGE_CONTEXT = "average"
+
+
+def _foreground(per_class: np.ndarray) -> float:
+    """Class 1's value (NaN when there is no class 1)."""
+    return float(per_class[1]) if per_class.shape[0] > 1 else float("nan")
+
+
 def lossctl_metric(name: str) -> Callable[..., Result]:
-    """lossctl: the ratio per class, 0/0 per ``empty``; the mean over the included classes (NaN left out)."""
+    """lossctl: the ratio per class, 0/0 per ``empty``; the mean over the included classes (NaN left out), or
+    class 1's value when ``average`` is ``"foreground"`` (a two-class run)."""
     formula = FORMULAS[name]
 
-    def compute(cm: np.ndarray, include: np.ndarray | None = None, *, empty: str = "nan") -> Result:
+    def compute(cm: np.ndarray, include: np.ndarray | None = None, *, empty: str = "nan",
+                average: str = "mean") -> Result:
         num, den = formula(*counts(cm))
-        return _masked_mean(ratio(num, den, EMPTY_VALUES[empty]), _keep(cm.shape[0], include))
+        per_class = ratio(num, den, EMPTY_VALUES[empty])
+        if average == "foreground":
+            return _foreground(per_class), per_class
+        return _masked_mean(per_class, _keep(cm.shape[0], include))
     return compute
 
 
@@ -170,20 +189,28 @@ ZERO_DIVISION = {"warn": 0.0, "0": 0.0, "1": 1.0, "nan": float("nan")}
 
 
 def sklearn_metric(name: str) -> Callable[..., Result]:
-    """scikit-learn ``*_score(average='macro')``: the mean over the labels present in the ground truth OR the
-    prediction (and included); a 0/0 ratio is ``zero_division`` ("warn": 0, with a warning in sklearn; "nan":
-    left out of the average)."""
+    """scikit-learn ``*_score(average='macro')``: the mean over its ``labels`` (and included): ``"present"``,
+    sklearn's ``labels=None``, the labels in the ground truth OR the prediction; ``"all"``, ``labels=range(C)``,
+    every class of the run, so that a class absent from both masks counts as ``zero_division``. A 0/0 ratio is
+    ``zero_division`` ("warn": 0, with a warning in sklearn; "nan": left out of the average). With ``average``
+    ``"foreground"`` (a two-class run): ``average='binary'``, class 1's ratio (``labels=[pos_label]`` whatever
+    ``labels`` says; 0/0 is ``zero_division``). The per-class vector holds the ratio of each of ``labels``
+    (NaN for the other classes)."""
     formula = FORMULAS[name]
 
-    def compute(cm: np.ndarray, include: np.ndarray | None = None, *, zero_division: str = "warn") -> Result:
+    def compute(cm: np.ndarray, include: np.ndarray | None = None, *, zero_division: str = "warn",
+                labels: str = "present", average: str = "mean") -> Result:
         tp, fp, fn = counts(cm)
         num, den = formula(tp, fp, fn)
-        present = (tp + fp + fn) > 0
-        labels = present & _keep(cm.shape[0], include)
-        per_class = np.where(present, ratio(num, den, ZERO_DIVISION[zero_division]), np.nan)
+        scores = ratio(num, den, ZERO_DIVISION[zero_division])
+        chosen = np.ones(cm.shape[0], bool) if labels == "all" else (tp + fp + fn) > 0
+        per_class = np.where(chosen, scores, np.nan)
+        if average == "foreground":
+            return _foreground(scores), per_class
+        keep = chosen & _keep(cm.shape[0], include)
         if zero_division == "nan":  # sklearn leaves NaN classes out of the average
-            return nanmean(per_class[labels]), per_class
-        return (float(per_class[labels].mean()) if labels.any() else float("nan")), per_class
+            return nanmean(per_class[keep]), per_class
+        return (float(per_class[keep].mean()) if keep.any() else float("nan")), per_class
     return compute
 
 
@@ -249,6 +276,9 @@ _SK_ZERO = Param("zero_division", "warn", "value of a 0/0 ratio (warn: 0)", kind
                  choices=("warn", "0", "1", "nan"))
 _SK_ZERO_IOU = Param("zero_division", "warn", "value of a 0/0 ratio (warn: 0)", kind="choice",
                      choices=("warn", "0", "1"))
+_SK_LABELS = Param("labels", "present", "the labels of the mean: present (labels=None: those in the ground truth or "
+                   "the prediction) or all (labels=range(C)); all when the run's class count is given",
+                   kind="choice", choices=("present", "all"))
 _TM_ZERO = Param("zero_division", 0.0, "value of a 0/0 ratio of a class that is counted", bounds=(0.0, 1.0))
 _LABELS = frozenset({"labels", "probs", "logits"})
 #: Each metric's scikit-learn function, torchmetrics function and ratio of confusion counts, by name.
@@ -264,12 +294,16 @@ def _class_metric_rows(name: str) -> dict[str, Impl]:
     f = RATIOS[name]
     rows = {
         "lossctl": Impl(lossctl_metric(name), f"{f} per class, 0/0 per empty; per image, mean over the included "
-                        "classes (NaN left out); dataset: mean over images; pooled: the summed confusion matrix",
-                        f"scikit-learn {SKLEARN_NAMES[name]}(average=None)", (_EMPTY,), inputs=_LABELS),
-        "sklearn": Impl(sklearn_metric(name), f"{f}; macro over the labels in the ground truth OR the prediction, "
-                        "0/0 = zero_division; per image, then mean over images",
-                        f"sklearn.metrics.{SKLEARN_NAMES[name]}(average='macro')",
-                        (_SK_ZERO_IOU if name == "iou" else _SK_ZERO,), inputs=_LABELS),
+                        "classes (NaN left out); a two-class run: class 1's value (average foreground); dataset: mean "
+                        "over images; pooled: the summed confusion matrix",
+                        f"scikit-learn {SKLEARN_NAMES[name]}(average=None); two classes: average='binary'", (_EMPTY,),
+                        inputs=_LABELS, context=(AVERAGE_CONTEXT,)),
+        "sklearn": Impl(sklearn_metric(name), f"{f}; macro over the labels (present: in the ground truth OR the "
+                        "prediction; all: range(C)), 0/0 = zero_division; two classes: average='binary' (class 1); "
+                        "per image, then mean over images",
+                        f"sklearn.metrics.{SKLEARN_NAMES[name]}(average='macro' or 'binary')",
+                        (_SK_ZERO_IOU if name == "iou" else _SK_ZERO, _SK_LABELS), inputs=_LABELS,
+                        context=(AVERAGE_CONTEXT,)),
         "torch": Impl(torchmetrics_metric(name), f"{f}; macro over classes with TP+FP+FN > 0, other 0/0 = "
                       "zero_division; per image, then mean over images",
                       f"torchmetrics.functional.classification.{TORCHMETRICS_NAMES[name]}(average='macro')",

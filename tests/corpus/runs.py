@@ -79,6 +79,11 @@ def _runs() -> list[Run]:
     add("seg_binary_masks", "seg", "bin/pred", "bin/gt", "-f", "json")
     add("seg_binary_masks_table", "seg", "bin/pred", "bin/gt", "-m", "dice", "-m", "iou")
     add("seg_binary_probs", "seg", "bin/probs", "bin/gt", "-f", "json")
+    add("seg_binary_average_mean", "seg", "bin/pred", "bin/gt", "-m", "dice", "-m", "iou", "--average", "mean")
+    add("seg_binary_sklearn", "seg", "bin/pred", "bin/gt", "--convention", "sklearn", "-f", "csv")
+    add("seg_binary_monai", "seg", "bin/probs", "bin/gt", "--convention", "monai", "-m", "dice")
+    add("seg_sklearn_labels_given", "seg", "s/labels", "s/gt", "--convention", "sklearn", "--num-classes", "5",
+        "-m", "iou", "-p", "iou.zero_division=1", "--per-class", "-f", "csv")
     add("seg_params", "seg", "s/pred", "s/gt", "-l", "tversky_loss", "-l", "focal", "--alpha", "0.4", "--beta", "0.6",
         "--gamma", "1.5", "-p", "dice.empty=zero", "-f", "json")
     add("seg_ignore_exclude", "seg", "s/pred", "s/gt", "--ignore-index", "2", "--exclude-background", "--empty",
@@ -150,6 +155,11 @@ def _runs() -> list[Run]:
     add("seg_html_report", "seg", "s/pred", "s/gt", "--report", "html", "-g", "dice>=0.3", files=("html/index.html",))
     add("compare_html_report", "compare", "base.json", "new.json", "--report", "chtml", "--bootstrap", "50",
         files=("chtml/index.html",))
+    add("seg_binary_baseline_mean", "seg", "bin/pred", "bin/gt", "--average", "mean", "-f", "json", "-o", "bbase.json")
+    add("seg_binary_against_mean_baseline", "seg", "bin/pred", "bin/gt", "--baseline", "bbase.json",
+        "-g", "delta(dice)>=0")
+    add("compare_schema_1", "compare", "schema1.json", "new.json")
+    add("merge_schema_1", "merge", "schema1.json")
 
     # -- seg: bad input -----------------------------------------------------------------------------------------
     add("seg_missing_folder", "seg", "nowhere", "s/gt")
@@ -173,6 +183,7 @@ def _runs() -> list[Run]:
     add("seg_ignore_all", "seg", "s/labels", "s/gt", "--ignore-index", "0", "--ignore-index", "1",
         "--ignore-index", "2")
     add("seg_bad_baseline", "seg", "s/pred", "s/gt", "--baseline", "new.csv", "-g", "delta(dice)>=0")
+    add("seg_average_foreground_3_classes", "seg", "s/labels", "s/gt", "--average", "foreground")
     add("seg_baseline_gate_without_baseline", "seg", "s/pred", "s/gt", "-g", "delta(dice)>=0")
 
     # -- cls ----------------------------------------------------------------------------------------------------
@@ -281,6 +292,9 @@ def build_inputs(work: Path) -> None:
         {"labels": {"background": 0, "road": 1, "building": 2, "built": [1, 2]}, "file_ending": ".png"}))
     (work / "names.txt").write_text("bg\nroad\nhouse\n")
     (work / "pairs.csv").write_text("pred,gt\ns/labels/a.png,s/gt/a.png\ns/labels/c.png,s/gt/c.png\n")
+    # a report written before the schema field (schema 1: binary runs reported the mean of both classes)
+    (work / "schema1.json").write_text(json.dumps({"lossctl": "0.1.0", "command": "seg", "config": {"options": {}},
+                                                   "summary": {}, "images": [], "errors": []}))
     # classification
     n, k = 12, 3
     y = rng.integers(0, k, n)
