@@ -342,9 +342,10 @@ def _inferred_classes(target: np.ndarray, labels: np.ndarray, dtype: np.dtype | 
     declared to hold labels), a void value at the top of an 8- or 16-bit type, a label of 1024 or more."""
     top_t, top_l = _max(target), _max(labels)
     top = int(max(top_t, top_l))
-    if probs_possible and top_l > top_t and labels.size and int(labels.min()) >= 0 and top_l < 1 << 16:
+    most = max(MAP_VALUES, 2 * (top_t + 1))  # distinct values a label prediction of this pair may hold
+    if probs_possible and most <= top_l < 1 << 16 and int(labels.min()) >= 0:  # top_l + 1 bounds the count
         distinct = int(np.count_nonzero(np.bincount(labels.reshape(-1))))
-        if distinct > max(MAP_VALUES, 2 * (top_t + 1)):
+        if distinct > most:
             raise InputError(f"the prediction holds {distinct} distinct values up to {top_l} but its ground "
                              f"truth's labels go up to {top_t}: it looks like a probability map stored as integers, "
                              f"not labels; pass {setting('kind', 'probs')}{_scale_text(dtype)}, or "
