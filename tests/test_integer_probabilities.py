@@ -191,3 +191,18 @@ def test_the_python_api_reads_integer_maps_too(heat):
     assert losses.cross_entropy(v8, gt, kind="probs") == losses.cross_entropy(v8 / 255.0, gt, kind="probs")
     assert losses.dice_loss(v8.astype(np.int32), gt, kind="probs", prob_scale=255) == losses.dice_loss(
         v8 / 255.0, gt, kind="probs")
+
+
+def test_an_integer_map_beyond_the_memory_budget_is_evaluated_in_chunks(cli, tmp_path, rng):
+    gt = rng.integers(0, 3, (64, 80)).astype(np.uint8)
+    logits = rng.normal(size=(3, 64, 80))
+    logits[(gt, *np.indices(gt.shape))] += 1.0
+    p = np.exp(logits) / np.exp(logits).sum(axis=0)
+    write_npy(tmp_path / "gt/a.npy", gt)
+    write_npy(tmp_path / "pred/a.npy", np.round(p * 255).astype(np.uint8))
+    whole = cli("seg", tmp_path / "pred", tmp_path / "gt", "--pred-kind", "probs", "-f", "json")
+    chunked = cli("seg", tmp_path / "pred", tmp_path / "gt", "--pred-kind", "probs", "--max-memory", "100K",
+                  "-f", "json")
+    assert whole.code == chunked.code == 0, chunked
+    assert _same_numbers(whole.json(), chunked.json()) is None
+    assert chunked.json()["images"][0]["notes"] == ["prediction is a uint8 probability map: read as v / 255"]
