@@ -457,8 +457,8 @@ ROWS: list[Row] = [
         r"save it as a palette \(indexed\) or greyscale PNG", r"RGB\(A\) colour image"),
     Row("rgb-gt-tiff", bad_gt_file("bad.tif", rgb_tiff), r"the ground truth is an RGB colour image",
         r"save it as", r"RGB\(A\) colour image"),
-    Row("jpeg-gt-beyond-classes", jpeg_gt_beyond_classes, r"the ground truth holds label \d+ but there are only 3",
-        r"pass --ignore-index|check --num-classes", r"but there are only"),
+    Row("jpeg-gt-beyond-classes", jpeg_gt_beyond_classes, r"the ground truth is a JPEG, and JPEG compression "
+        r"changes label values", r"save the labels as PNG", r"the ground truth is a JPEG, and JPEG compression changes label values"),
     # -- options (exit 2, before any file is read) --------------------------------------------------------
     Row("unknown-loss", option_row("-l", "dise_loss", offender="'dise_loss'"),
         r"unknown seg loss or metric 'dise_loss'", r"choose from: .*dice_loss.*lovasz",
@@ -641,24 +641,23 @@ def test_0_255_mask_with_ignore_index_255_warns_that_255_is_ignored(cli, seg):
     assert np.asarray(bad["confusion_matrix"])[1:].sum() == 0  # every foreground pixel left out
 
 
-def test_jpeg_ground_truth_is_read_and_flagged_lossy(cli, seg):
+def test_jpeg_ground_truth_is_refused_even_when_it_decodes_exactly(cli, seg):
     write_npy(seg.pred / "bad.npy", seg.probs["a"])
     path = seg.gt / "bad.jpg"
     Image.fromarray(np.ones((H, W), dtype=np.uint8), mode="L").save(path, format="JPEG", quality=100)
     assert np.asarray(Image.open(path)).max() == 1  # precondition: decodes exactly
     r = cli("seg", seg.pred, seg.gt, "-f", "json")
-    assert r.code == 0, r
+    assert r.code == 3, r
     assert_no_traceback(r)
-    bad = _row(r.json(), "bad")
-    assert any("lossy" in note for note in bad["notes"]), bad["notes"]
-    assert len(r.json()["images"]) == 4
+    assert [e["file"] for e in r.json()["errors"]] == [str(path)]
+    assert len(r.json()["images"]) == 3  # the other pairs are evaluated
 
 
 def test_readme_documents_the_notes_rows():
     text = README.read_text(encoding="utf-8")
     assert "0/255" in text and "255 is read as class 1" in text
     assert "every 255 pixel is left out" in text
-    assert "flagged as lossy" in text
+    assert "a JPEG ground truth, or a JPEG prediction read as labels, is refused" in text
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ def classes(**settings):
 def test_the_count_comes_from_the_names_else_a_label_map():
     assert classes(class_names="a, b,c") == {
         "num_classes": 3, "class_names": ("a", "b", "c"), "ignore_index": (), "label_map": None,
-        "pred_label_map": None, "unmapped": "error", "region_items": []}
+        "pred_label_map": None, "unmapped": "error", "classes_source": "class_names", "region_items": []}
     city = classes(label_map="cityscapes")
     assert city["num_classes"] == 19 and city["class_names"][0] == "road"  # a built-in map's own names
     assert classes(label_map="7:0,8:1", unmapped="ignore")["num_classes"] == 2

@@ -48,6 +48,11 @@ ClsConvention = _choices("ClsConvention", _conventions("cls"))
 TargetKind = _choices("TargetKind", ["auto", "binary", "index", "onehot", "multilabel", "soft"])
 
 
+class Geometry(str, Enum):
+    check = "check"
+    gt = "gt"
+
+
 class Unmapped(str, Enum):
     error = "error"
     ignore = "ignore"
@@ -165,6 +170,36 @@ def _positive_numbers(flag: str, text: str | None, zero: bool = False) -> tuple[
             raise UsageError(f"{flag} {text!r}: {v:g} is not a {'non-negative' if zero else 'positive'} number; "
                              "give finite values in physical units (e.g. mm)")
     return values
+
+
+def _prob_scale(value: float | None, pred_kind: str) -> float | None:
+    """``--prob-scale``: a positive finite number, with ``--pred-kind probs``."""
+    if value is None:
+        return None
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"--prob-scale {value:g}: give the positive stored value that means probability 1 (e.g. "
+                         "255, 100, 10000)")
+    if pred_kind != "probs":
+        raise UsageError(f"--prob-scale {value:g} reads a probability map stored as integers (or scaled), but "
+                         f"--pred-kind is {pred_kind}; pass --pred-kind probs with it")
+    return value
+
+
+def _pred_axes(text: str | None) -> str | tuple[int, ...] | None:
+    """``--pred-axes``: ``reversed``, or a permutation of the prediction's axes (``0,3,2,1``)."""
+    if text is None:
+        return None
+    if text.strip().lower() == "reversed":
+        return "reversed"
+    try:
+        axes = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"--pred-axes {text!r}: give reversed, or a permutation of the prediction's axes "
+                         "separated by commas (numpy.transpose's order), e.g. 0,3,2,1") from None
+    if sorted(axes) != list(range(len(axes))):
+        raise UsageError(f"--pred-axes {text!r}: not a permutation; give each of 0..{len(axes) - 1} once, e.g. "
+                         f"{','.join(map(str, [0, *reversed(range(1, max(len(axes), 2)))]))}")
+    return axes
 
 
 def _empty_distance(text: str) -> str:

@@ -15,9 +15,9 @@ import typer
 
 from lossctl.cli.app import _spelled, _stderr
 from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, BaselineOpt, EmptyPolicy, FormatOpt,
-                                 GateOpt, OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind, ReportDirOpt,
-                                 SegConvention, Unmapped, WorstOpt, WriteOpt, _check_view, _empty_distance,
-                                 _parse_params, _positive_numbers)
+                                 GateOpt, Geometry, OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind,
+                                 ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt, _check_view,
+                                 _empty_distance, _parse_params, _positive_numbers, _pred_axes, _prob_scale)
 from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
                                 _write_report_dir, _writer)
 from lossctl.cli.verdict import _apply_baseline, _finish, _load_baseline
@@ -45,6 +45,15 @@ def seg_command(
         help="What the prediction holds. auto: integer data are labels, floating-point data are "
              "probabilities (checked); logits are never guessed.")] = PredKind.auto,
     channels_last: Annotated[bool, typer.Option(help="Probability/logit arrays are (H,W,C), not (C,H,W).")] = False,
+    prob_scale: Annotated[Optional[float], typer.Option(
+        help="With --pred-kind probs: the stored value that means probability 1 (default: 255 for uint8, 65535 "
+             "for uint16 maps).", show_default=False)] = None,
+    pred_axes: Annotated[Optional[str], typer.Option(
+        help="The prediction's axis order: reversed (its spatial axes reversed: nnU-Net's (C,z,y,x) .npz "
+             "against nibabel's (x,y,z)), or a permutation of its axes, e.g. 0,3,2,1.", show_default=False)] = None,
+    geometry: Annotated[Geometry, typer.Option(
+        help="Volumes: check (the two headers must agree), or gt (a prediction whose header is an identity "
+             "affine takes the ground truth's).")] = Geometry.check,
     npz_key: Annotated[Optional[str], typer.Option(help="Array to read from prediction NPZ files holding "
                                                    "several.")] = None,
     gt_npz_key: Annotated[Optional[str], typer.Option(help="Array to read from ground-truth NPZ files holding "
@@ -147,6 +156,8 @@ def seg_command(
         _stderr(f"note: {_region_based_note(dataset_json, dataset_regions, classes['num_classes'])}")
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
+                       prob_scale=_prob_scale(prob_scale, pred_kind.value), pred_axes=_pred_axes(pred_axes),
+                       geometry=geometry.value,
                        max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
                        empty=empty.value, include_background=not exclude_background, average=average.value,
                        convention=convention.value, spacing=_positive_numbers("--spacing", spacing),

@@ -35,8 +35,10 @@ def resolve_classes(num_classes: int | None, class_names: str | None, dataset_js
     ``unmapped`` (``"error"`` or ``"ignore"``; None: ``"error"``).
 
     Returns the :class:`~lossctl.engine.seg.SegConfig` fields ``num_classes``, ``class_names``, ``ignore_index``,
-    ``label_map``, ``pred_label_map`` and ``unmapped``, and ``region_items``: the dataset.json's regions as
-    ``NAME=L1,L2,...`` items (already checked), for :func:`parse_regions` with any other regions.
+    ``label_map``, ``pred_label_map``, ``unmapped`` and ``classes_source`` (the setting the count comes from:
+    ``"num_classes"``, ``"class_names"``, ``"dataset_json"``, ``"label_map"``, or None when the data will tell),
+    and ``region_items``: the dataset.json's regions as ``NAME=L1,L2,...`` items (already checked), for
+    :func:`parse_regions` with any other regions.
     """
     maps = {name: prefixed(setting(name), parse_label_map, spec)
             for name, spec in (("label_map", label_map), ("pred_label_map", pred_label_map)) if spec is not None}
@@ -74,6 +76,8 @@ def resolve_classes(num_classes: int | None, class_names: str | None, dataset_js
     if not names and own and num_classes in (None, len(own)):
         names = own
     count = num_classes or len(names) or max((m.num_classes or 0 for m in maps.values()), default=0) or None
+    source = ("num_classes" if num_classes else "class_names" if class_names else "dataset_json" if dataset_json
+              else "label_map" if count else None)
     if count is not None:
         for name, m in maps.items():
             prefixed(setting(name), check_classes, m, count)
@@ -85,7 +89,7 @@ def resolve_classes(num_classes: int | None, class_names: str | None, dataset_js
         prefixed(f"{setting('dataset_json')} {dataset_json}", parse_regions, region_items, names, count)
     return {"num_classes": count, "class_names": names, "ignore_index": ignore_index,
             "label_map": maps.get("label_map"), "pred_label_map": pred_map,
-            "unmapped": unmapped or "error", "region_items": region_items}
+            "unmapped": unmapped or "error", "classes_source": source, "region_items": region_items}
 
 
 def parse_regions(items: list[str], classes: tuple[str, ...], num_classes: int | None

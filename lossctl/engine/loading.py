@@ -13,7 +13,7 @@ by :func:`~lossctl.engine.seg.evaluate_pair` (the other pairs are still evaluate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from lossctl.dataset.pairing import Pair
 from lossctl.engine.schema import PairError
 from lossctl.engine.seg_config import SegConfig
 from lossctl.errors import InputError, setting
+from lossctl.inputs.seg import drop_batch_axis
 from lossctl import io
 
 
@@ -95,6 +96,7 @@ def _load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
                        npz_key_required=config.gt_npz_key is not None, max_memory=budget)
     notes = []
     arrays = {}
+    _check_lossy(pair, pred, gt, config, notes)
     for loaded, what in ((gt, "ground truth"), (pred, "prediction")):
         arrays[what] = loaded.array
         if loaded.mode in ("RGB", "RGBA"):
@@ -104,12 +106,17 @@ def _load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
         if loaded.mode in ("LA", "PA"):  # labels plus transparency: the alpha channel is not a label
             arrays[what] = loaded.array[..., 0]
             notes.append(f"{what} is a {loaded.mode} PNG: its alpha channel was dropped")
-    if gt.lossy:
-        notes.append("ground truth is a lossy JPEG: label values may be corrupted")
     if gt.format in geometry.VOLUME_FORMATS and arrays["ground truth"].ndim > 3:
         raise PairFailure(str(pair.gt), f"{pair.gt}: a {arrays['ground truth'].ndim}D volume "
                           f"{tuple(arrays['ground truth'].shape)} where a 3D label volume is expected; save "
                           "the ground truth as one 3D label map (drop extra axes)", pair.name)
+    spatial_ndim = arrays["ground truth"].ndim
+    pred = geometry.orient_prediction(pred, arrays["prediction"], gt, spatial_ndim, config.pred_axes,
+                                      config.channels_last, notes)
+    pred = replace(pred, array=drop_batch_axis(pred.array, spatial_ndim, notes))
+    arrays["prediction"] = pred.array
+    if config.geometry == "gt":
+        pred = geometry.take_gt_header(pred, gt, notes)
     problem = geometry.check_pair(pred, gt, config.spacing)
     if problem:
         raise PairFailure(str(pair.pred), problem, pair.name)
@@ -122,8 +129,24 @@ def _load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
     num_classes = config.num_classes if config.void_class is None else config.void_class + 1
     options = dict(kind=config.pred_kind, ignore_index=ignore, num_classes=num_classes,
                    threshold=config.threshold, channels_last=config.channels_last,
-                   ignored_void=tuple(v for v in config.mapped_void if v not in config.ignore_index))
+                   ignored_void=tuple(v for v in config.mapped_void if v not in config.ignore_index),
+                   prob_scale=config.prob_scale)
     return LoadedPair(pred, gt, target, prediction, ignore, notes, options)
+
+
+def _check_lossy(pair: Pair, pred: io.Loaded, gt: io.Loaded, config: SegConfig, notes: list[str]) -> None:
+    """A JPEG holding labels (the ground truth, or a prediction not declared a probability map) is the pair's
+    :class:`PairFailure`: JPEG compression changes the values near every edge. A JPEG probability map is read,
+    with a note."""
+    if gt.lossy:
+        raise PairFailure(gt.path, f"{gt.path}: the ground truth is a JPEG, and JPEG compression changes label "
+                          "values (near every edge); save the labels as PNG", pair.name)
+    if pred.lossy and config.pred_kind in ("probs", "logits"):
+        notes.append("prediction is a lossy JPEG: its probabilities carry JPEG's compression error")
+    elif pred.lossy:
+        raise PairFailure(pred.path, f"{pred.path}: the prediction is a JPEG read as labels, and JPEG compression "
+                          "changes label values (near every edge); save the labels as PNG (a probability map "
+                          f"saved as JPEG: pass {setting('pred_kind', 'probs')})", pair.name)
 
 
 def map_labels(pair: Pair, target: np.ndarray, prediction: np.ndarray, config: SegConfig

@@ -90,7 +90,8 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
     pred, gt, target, prediction = loaded.pred, loaded.gt, loaded.target, loaded.prediction
     ignore, notes, options, budget = loaded.ignore, loaded.notes, loaded.options, config.max_memory
     limit = io.default_memory_budget() if budget is None else budget
-    rows = None if config.pred_kind == "labels" else chunk_rows(prediction, target.shape, limit)
+    rows = (None if config.pred_kind == "labels" else
+            chunk_rows(prediction, target.shape, limit, integers=config.pred_kind == "probs"))
     if rows is not None and (config.convention != "lossctl" or config.regions or config.boundary_names()):
         raise PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
                           f"{io.memory_text(limit)}; raise {setting('max_memory')}, or use "
@@ -213,7 +214,8 @@ def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence
         "lossctl": __version__,
         "schema": REPORT_SCHEMA,
         "command": "seg",
-        "config": {**(sources or {}), **config.to_dict(), "num_classes": c, "average": config.averaging(c),
+        "config": {**(sources or {}), **config.to_dict(), "num_classes": c,
+                   "num_classes_source": _classes_source(config, images, c), "average": config.averaging(c),
                    "notes": config.run_notes(c), "class_names": names,
                    "per_class_names": names + config.region_names(),
                    "values": [s.name for s in config.selected() if s.kind == "metric" or s.name in summary["mean"]],
@@ -224,6 +226,17 @@ def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence
         "errors": errors,
     }
     return document
+
+
+def _classes_source(config: SegConfig, images: list[ImageOutcome], c: int) -> str | None:
+    """Where the class count ``c`` came from: the setting that gave it (``config.classes_source``), else the data:
+    "channels" when every prediction was a probability or logit map (its channels; a single foreground map
+    counts two), "labels" when the count is the largest label seen + 1; None when there is no count."""
+    if config.num_classes is not None or config.class_names:
+        return config.classes_source or "num_classes"
+    if not c:
+        return None
+    return "channels" if all(o.kind in ("probs", "logits") for o in images) else "labels"
 
 
 def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> ImageRow:

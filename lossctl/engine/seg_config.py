@@ -54,6 +54,16 @@ class SegConfig:
     #: How dice, iou, precision and recall average the classes: "auto" (class 1 of a two-class run under a
     #: convention that reports it, else the class mean), "foreground" (class 1) or "mean".
     average: str = "auto"
+    #: The stored value that means probability 1 in a probability map (None: uint8 maps v / 255, uint16 v / 65535).
+    prob_scale: float | None = None
+    #: The prediction's axes in the ground truth's order: "reversed" (its spatial axes), a permutation of its axes
+    #: (numpy.transpose's), or None (as stored; reversed only when both files say their orders and they differ).
+    pred_axes: str | tuple[int, ...] | None = None
+    #: "check": two headers must agree; "gt": a prediction whose header is an identity takes the ground truth's.
+    geometry: str = "check"
+    #: Where a given class count comes from ("num_classes", "class_names", "dataset_json", "label_map"); None:
+    #: from the data (the report's ``config.num_classes_source`` then says which).
+    classes_source: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("label_map", "pred_label_map"):  # rebuilt from a JSON report's options (merge)
@@ -208,7 +218,9 @@ class SegConfig:
         """The ``config`` block of the report."""
         return {
             "pred_kind": self.pred_kind, "ignore_index": list(self.ignore_index),
-            "threshold": self.threshold, "channels_last": self.channels_last, "empty": self.empty,
+            "threshold": self.threshold, "channels_last": self.channels_last, "prob_scale": self.prob_scale,
+            "pred_axes": list(self.pred_axes) if isinstance(self.pred_axes, tuple) else self.pred_axes,
+            "geometry": self.geometry, "empty": self.empty,
             "include_background": self.include_background, "convention": self.convention,
             "not_available": self.unavailable() if not self.values else {},
             "params": {s.name: self.params_for(s) for s in self.selected()},

@@ -23,10 +23,12 @@ from lossctl.inputs.seg import SegInput, check_label_range, check_target, exact_
 BYTES_PER_CHANNEL, BYTES_PER_PIXEL = 16, 64
 
 
-def chunk_rows(pred: np.ndarray, target_shape: tuple[int, ...], budget: int) -> int | None:
+def chunk_rows(pred: np.ndarray, target_shape: tuple[int, ...], budget: int, integers: bool = False) -> int | None:
     """Slices of the leading spatial axis per chunk so that evaluating a soft ``pred`` stays within ``budget``
-    bytes, or None when the whole map fits (or cannot be split: 1-D data)."""
-    if len(target_shape) < 2 or not np.issubdtype(pred.dtype, np.floating):
+    bytes, or None when the whole map fits (or cannot be split: 1-D data). ``integers``: an integer ``pred`` is
+    a probability map too (read as ``v / scale``), else only floating-point data are soft."""
+    soft = np.issubdtype(pred.dtype, np.floating) or (integers and np.issubdtype(pred.dtype, np.integer))
+    if len(target_shape) < 2 or not soft:
         return None
     channels = max(1, pred.size // max(1, int(np.prod(target_shape))))
     per_pixel = BYTES_PER_CHANNEL * channels + BYTES_PER_PIXEL

@@ -12,8 +12,17 @@ Conventions (documented in README.md, "Inputs"):
   foreground probability / logit of a binary task, read as the two classes ``[1 - p, p]`` (logits ``[0, x]``).
 * ``kind="auto"`` never guesses logits: integer and boolean data are labels, floating-point data are
   probabilities and must then lie in [0, 1] and (for C >= 2) sum to 1 over the channels within ``SUM_TOLERANCE``.
+* ``kind="probs"`` also reads probabilities stored as integers: uint8 maps as ``v / 255``, uint16 maps as
+  ``v / 65535``, any map as ``v / prob_scale`` when ``prob_scale`` is given (float64, with a note); the channel
+  sums may then be ``C / scale`` away from 1 (the quantisation).
 * A label mask whose values are only 0 and 255 (and 255 is not ignored) is a binary mask with 255 meaning
   foreground: it is read as 0/1 and a note says so.
+* A prediction with a leading axis of size 1 and two more axes than the ground truth (a batch of one) has that
+  axis dropped, with a note.
+* When the class count is not given, it is the largest label + 1, except that (:func:`_inferred_classes`) a
+  largest label of 255 or 65535 with no label within :data:`VOID_GAP` below it is refused as a probable void
+  value, and (``kind="auto"``) an integer prediction with many more distinct values than its ground truth's
+  labels is refused as a probable probability map stored as integers.
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ SUM_TOLERANCE = 1e-3
 RANGE_TOLERANCE = 1e-6
 #: Where a class count is declared (the command line also takes class names).
 _CLASS_COUNT = f"{setting('num_classes')} or {setting('class_names')}"
+#: The scale of a probability map stored as integers, by dtype (``v / scale`` is the probability).
+PROB_SCALES = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
 
 
 @dataclass(eq=False)
@@ -224,11 +235,14 @@ def prepare(
     threshold: float = 0.5,
     channels_last: bool = False,
     ignored_void: tuple[int, ...] = (),
+    prob_scale: float | None = None,
 ) -> SegInput:
     """Check ``pred`` against ``target`` and reduce both to their valid pixels.
 
     ``ignored_void`` lists the values of ``ignore_index`` that a label map wrote for void (no value the user
     named): a prediction holding one is simply beyond the classes, not "a void label predicted".
+    ``prob_scale`` (``kind="probs"`` only) is the stored value that means probability 1: the map is read as
+    ``v / prob_scale``; without it uint8 maps are read as ``v / 255``, uint16 maps as ``v / 65535``.
 
     Raises
     ------
@@ -237,8 +251,12 @@ def prepare(
     """
     notes: list[str] = []
     target = check_target(np.asarray(target), ignore_index, num_classes, notes)
-    pred = np.asarray(pred)
-    kind = _resolve_kind(pred, kind)
+    pred = drop_batch_axis(np.asarray(pred), target.ndim, notes)
+    given_kind = kind
+    kind = _resolve_kind(pred, kind, prob_scale)
+    scale = None
+    if kind == "probs":
+        pred, scale = _scaled_probs(pred, prob_scale, notes)
 
     if kind == "labels":
         pred_labels = _check_label_prediction(pred, target, ignore_index, num_classes, notes)
@@ -250,9 +268,10 @@ def prepare(
                 raise InputError(f"the prediction holds {void}, the {setting('ignore_index')} (void) label; a "
                                  f"prediction must name a class (a 0/{void} mask? then drop "
                                  f"{setting('ignore_index', int(void))})", subject="pred")
-        c = num_classes if num_classes is not None else _inferred_classes(t, lab)
+        c = (num_classes if num_classes is not None else
+             _inferred_classes(t, lab, pred.dtype, probs_possible=given_kind == "auto"))
         check_label_range(t, c, "target", "ground truth")
-        check_label_range(lab, c, "pred", "prediction")
+        check_label_range(lab, c, "pred", "prediction", pred.dtype if given_kind == "auto" else None)
         return SegInput(target=t, labels=lab, num_classes=max(c, 1), kind=kind, notes=notes)
 
     soft, binary = _channels_first(pred, target.shape, channels_last)
@@ -269,7 +288,7 @@ def prepare(
         if stored.dtype not in (np.float32, np.float64):
             stored = stored.astype(np.float32 if stored.dtype.itemsize <= 4 else np.float64)
         lo, hi = (float(stored.min()), float(stored.max())) if stored.size else (0.0, 0.0)
-        _check_range(lo, hi, stored, kind)
+        _check_range(lo, hi, stored, kind, scale)
         soft = np.empty((2, stored.size))
         x = soft[1]
         np.copyto(x, stored)
@@ -297,7 +316,7 @@ def prepare(
             soft = soft[:, valid.reshape(-1)]
         if soft.dtype not in (np.float32, np.float64):
             soft = soft.astype(np.float32 if soft.dtype.itemsize <= 4 else np.float64)
-        labels, top, lo, hi = _scan_channels(soft, kind)
+        labels, top, lo, hi = _scan_channels(soft, kind, scale)
         if kind == "probs" and (lo < 0.0 or hi > 1.0):  # rounding errors within RANGE_TOLERANCE
             soft = np.clip(soft, 0.0, 1.0)
     check_label_range(t, c, "target", "ground truth")
@@ -308,29 +327,98 @@ def prepare(
 
 #: Largest class count lossctl infers from label values alone; beyond it a label is more likely a void value.
 MAX_INFERRED_CLASSES = 1024
+#: A largest label of 255 or 65535 (the top of an 8- or 16-bit type) with no other label this close below it is
+#: taken for a void value, not a class.
+VOID_GAP = 128
+#: An integer prediction of an inferred class count is taken for a probability map when it holds more distinct
+#: values than max(:data:`MAP_VALUES`, twice its ground truth's labels) and goes beyond them.
+MAP_VALUES = 16
 
 
-def _inferred_classes(target: np.ndarray, labels: np.ndarray) -> int:
-    top = int(max(_max(target), _max(labels)))
+def _inferred_classes(target: np.ndarray, labels: np.ndarray, dtype: np.dtype | None = None,
+                      probs_possible: bool = False) -> int:
+    """The class count of a pair from its labels (the largest + 1), or an :class:`InputError` when the labels
+    do not look like classes: a probability map stored as integers (``probs_possible``: the prediction was not
+    declared to hold labels), a void value at the top of an 8- or 16-bit type, a label of 1024 or more."""
+    top_t, top_l = _max(target), _max(labels)
+    top = int(max(top_t, top_l))
+    most = max(MAP_VALUES, 2 * (top_t + 1))  # distinct values a label prediction of this pair may hold
+    if probs_possible and most <= top_l < 1 << 16 and int(labels.min()) >= 0:  # top_l + 1 bounds the count
+        distinct = int(np.count_nonzero(np.bincount(labels.reshape(-1))))
+        if distinct > most:
+            raise InputError(f"the prediction holds {distinct} distinct values up to {top_l} but its ground "
+                             f"truth's labels go up to {top_t}: it looks like a probability map stored as integers, "
+                             f"not labels; pass {setting('kind', 'probs')}{_scale_text(dtype)}, or "
+                             f"{setting('num_classes')} if these are class labels", subject="pred")
+    if top in (255, 65535):
+        both = [a for a in (target, labels) if a.size]
+        near = any(np.any((a >= top - VOID_GAP) & (a < top)) for a in both)
+        if not near:
+            below = [int(a[a < top].max()) for a in both if np.any(a < top)]
+            others = f"its other labels go up to {max(below)}" if below else "it holds no other label"
+            if top_t == top:
+                raise InputError(f"the ground truth holds label {top} with no label between {top - VOID_GAP} and "
+                                 f"{top - 1} ({others}): {top} looks like a void label, and read as a class it "
+                                 f"would make {top + 1} classes; pass {setting('ignore_index', top)} to leave it "
+                                 f"out, or {setting('num_classes', top + 1)} if it is a class", subject="target")
+            raise InputError(f"the prediction holds label {top} with no label between {top - VOID_GAP} and "
+                             f"{top - 1} ({others}): {top} looks like a void value, which a prediction cannot "
+                             f"hold, and read as a class it would make {top + 1} classes; pass "
+                             f"{setting('num_classes', top + 1)} if it is a class, else fix the prediction (or map "
+                             f"{top} with {setting('pred_label_map')})", subject="pred")
     if top >= MAX_INFERRED_CLASSES:
-        who, subject = ("ground truth", "target") if _max(target) == top else ("prediction", "pred")
+        who, subject = ("ground truth", "target") if top_t == top else ("prediction", "pred")
         raise InputError(f"the {who} holds label {top}, which would make {top + 1} classes; pass "
                          f"{setting('ignore_index', top)} if it is a void label, or {setting('num_classes')}",
                          subject=subject)
     return top + 1
 
 
-def _resolve_kind(pred: np.ndarray, kind: str) -> str:
+def _scale_text(dtype: np.dtype | None) -> str:
+    """How ``pred_kind='probs'`` would read a map of ``dtype``: " (read as v / 255)", or the scale to give."""
+    scale = PROB_SCALES.get(np.dtype(dtype)) if dtype is not None else None
+    if scale is not None:
+        return f" (read as v / {scale})"
+    return f" with {setting('prob_scale')} S (read as v / S)"
+
+
+def drop_batch_axis(pred: np.ndarray, spatial_ndim: int, notes: list[str]) -> np.ndarray:
+    """``pred`` without a leading axis of size 1 when it has two more axes than the ground truth's
+    ``spatial_ndim`` (a batch of one: (1, C, H, W)), with a note; else ``pred`` itself."""
+    if pred.ndim == spatial_ndim + 2 and pred.shape[0] == 1:
+        notes.append(f"prediction of shape {tuple(pred.shape)} has a leading batch axis of size 1: dropped")
+        return pred[0]
+    return pred
+
+
+def _resolve_kind(pred: np.ndarray, kind: str, prob_scale: float | None = None) -> str:
     integral = pred.dtype == np.bool_ or np.issubdtype(pred.dtype, np.integer)
     if kind == "auto":
         return "labels" if integral else "probs"
-    if kind in ("probs", "logits") and integral:
+    if kind == "probs" and integral and prob_scale is None and pred.dtype not in PROB_SCALES:
+        raise InputError(f"{setting('kind', 'probs')} reads integer maps as uint8 (v / 255) or uint16 (v / 65535), "
+                         f"but the prediction holds {pred.dtype} values; pass {setting('prob_scale')} S, the "
+                         f"stored value that means probability 1, or {setting('kind', 'labels')} for label maps",
+                         subject="pred")
+    if kind == "logits" and integral:
         raise InputError(f"{setting('kind', kind)} needs floating-point data, but the prediction holds "
-                         f"{pred.dtype} values; use {setting('kind', 'labels')} for label maps", subject="pred")
+                         f"{pred.dtype} values; use {setting('kind', 'labels')} for label maps, or "
+                         f"{setting('kind', 'probs')} for probabilities stored as integers", subject="pred")
     if kind == "labels" and not integral:
         raise InputError(f"{setting('kind', 'labels')} needs integer data, but the prediction holds "
                          f"{pred.dtype} values; use {setting('kind', 'probs')} or logits", subject="pred")
     return kind
+
+
+def _scaled_probs(pred: np.ndarray, prob_scale: float | None, notes: list[str]) -> tuple[np.ndarray, float | None]:
+    """A probability map stored as integers (or scaled: ``prob_scale``) as float64 ``v / scale``, with a note;
+    a floating-point map without ``prob_scale`` as it is. Returns (map, scale or None)."""
+    scale = prob_scale if prob_scale is not None else PROB_SCALES.get(pred.dtype)
+    if scale is None:
+        return pred, None
+    article = "an" if pred.dtype.name.startswith("int") else "a"
+    notes.append(f"prediction is {article} {pred.dtype} probability map: read as v / {scale:g}")
+    return np.divide(pred, float(scale), dtype=np.float64), float(scale)
 
 
 def check_target(target: np.ndarray, ignore: tuple[int, ...], num_classes: int | None,
@@ -367,9 +455,12 @@ def _apply_255_rule(labels: np.ndarray, ignore: tuple[int, ...], num_classes: in
 def _check_label_prediction(pred: np.ndarray, target: np.ndarray, ignore: tuple[int, ...],
                             num_classes: int | None, notes: list[str]) -> np.ndarray:
     if pred.shape != target.shape:
+        hint = _shape_hint(pred.shape, target.shape, labels=True)
+        if pred.ndim == target.ndim + 1 and target.shape in (pred.shape[1:], pred.shape[:-1]):
+            hint = (f"{hint[:-1]}; if it is a probability map stored as integers, pass {setting('kind', 'probs')})")
         raise ShapeMismatchError(
             f"the label prediction has shape {pred.shape} but the ground truth has {target.shape}; "
-            "they must match pixel for pixel" + _shape_hint(pred.shape, target.shape, labels=True), subject="pred")
+            "they must match pixel for pixel" + hint, subject="pred")
     if pred.dtype == np.bool_:
         return pred.astype(np.uint8)
     if 255 in ignore:  # 255 is void in the ground truth; a prediction cannot be void (refused later)
@@ -402,8 +493,12 @@ def _channels_first(pred: np.ndarray, spatial: tuple[int, ...], channels_last: b
 
 
 def _shape_hint(shape: tuple[int, ...], spatial: tuple[int, ...], labels: bool = False) -> str:
-    if len(shape) >= 2 and tuple(reversed(shape[-2:])) == tuple(spatial[-2:]):
-        return " (height and width look transposed)"
+    n = len(spatial)
+    if len(shape) >= n >= 3 and tuple(reversed(shape[-n:])) == tuple(spatial):
+        return (f" (its axes look reversed: (z, y, x), as SimpleITK and nnU-Net's .npz order them, against "
+                f"nibabel's (x, y, z)? pass {setting('pred_axes', 'reversed')})")
+    if len(shape) >= 2 and tuple(reversed(shape[-2:])) == tuple(spatial[-2:]) and shape[-2:] != spatial[-2:]:
+        return f" (height and width look transposed: pass {setting('pred_axes', 'reversed')} if they are)"
     if len(shape) != len(spatial) and (labels or len(shape) != len(spatial) + 1):
         return f" (the prediction is {len(shape)}-D, the ground truth {len(spatial)}-D)"
     return " (was the prediction resized or cropped?)"
@@ -433,8 +528,11 @@ def _max(a: np.ndarray) -> int:
     return int(a.max()) if a.size else -1
 
 
-def check_label_range(labels: np.ndarray, c: int, subject: str, what: str) -> None:
-    """Refuse a label outside ``0 .. c - 1`` in ``labels`` (the ``subject``'s, called ``what`` in the message)."""
+def check_label_range(labels: np.ndarray, c: int, subject: str, what: str, map_dtype: np.dtype | None = None
+                      ) -> None:
+    """Refuse a label outside ``0 .. c - 1`` in ``labels`` (the ``subject``'s, called ``what`` in the message).
+    ``map_dtype``: the prediction's stored dtype, when it may be a probability map stored as integers (it was not
+    declared to hold labels): a refusal then says so if it holds more distinct values than there are classes."""
     if labels.size == 0:
         return
     lo, hi = int(labels.min()), int(labels.max())
@@ -446,11 +544,16 @@ def check_label_range(labels: np.ndarray, c: int, subject: str, what: str) -> No
                if subject == "target" else
                f"check {setting('num_classes')} (a predicted label must be one of the classes; only the ground "
                "truth may hold void labels)")
+        if map_dtype is not None and lo >= 0 and hi < 1 << 16:
+            distinct = int(np.count_nonzero(np.bincount(labels.reshape(-1))))
+            if distinct > c:
+                fix += (f"; it holds {distinct} distinct values, more than the {c} classes: if it is a probability "
+                        f"map stored as integers, pass {setting('kind', 'probs')}{_scale_text(map_dtype)}")
         raise InputError(f"the {what} holds label {hi} but there are only {c} classes (0..{c - 1}); {fix}",
                          subject=subject)
 
 
-def _check_range(lo: float, hi: float, a: np.ndarray, kind: str) -> None:
+def _check_range(lo: float, hi: float, a: np.ndarray, kind: str, scale: float | None = None) -> None:
     """Refuse NaN/infinite values and, for probabilities, values outside [0, 1], from the smallest and largest
     value (NaN propagates through min and max, so finite extremes mean finite values)."""
     if a.size == 0:
@@ -460,18 +563,23 @@ def _check_range(lo: float, hi: float, a: np.ndarray, kind: str) -> None:
         raise InputError(f"the prediction holds {bad} NaN or infinite value(s); the model output must be "
                          f"finite {kind}", subject="pred")
     if kind == "probs" and (lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
+        if scale is not None:
+            raise InputError(f"the prediction is read as probabilities v / {scale:g} but holds values in "
+                             f"[{lo * scale:.6g}, {hi * scale:.6g}], outside [0, {scale:g}]; pass the stored value "
+                             f"that means probability 1 as {setting('prob_scale')}", subject="pred")
         raise InputError(f"the prediction is read as probabilities but holds values in [{lo:.4g}, {hi:.4g}], "
                          f"outside [0, 1]; if these are logits pass {setting('kind', 'logits')}", subject="pred")
 
 
-def _scan_channels(soft: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray | None, float, float]:
+def _scan_channels(soft: np.ndarray, kind: str, scale: float | None = None
+                   ) -> tuple[np.ndarray, np.ndarray | None, float, float]:
     """One blocked pass over the channels of a (C, N) map: the argmax labels (first maximum wins, narrow dtype),
     the per-pixel maximum (logits only: the log-sum-exp reuses it), the smallest and largest value, and the checks
     of :func:`_check_range` (and, for probabilities, of the channel sums) on the way.
 
     Each block of :data:`BLOCK` pixels goes through every channel while it is in the cache, in buffers reused from
     block to block; the channel sums of a float32 map are formed in float32 (their rounding, ~1e-7, is far below
-    :data:`SUM_TOLERANCE`)."""
+    :data:`SUM_TOLERANCE`). A map stored as integers (``scale``: v / scale) may sum C / scale away from 1."""
     c, n = soft.shape
     labels = np.zeros(n, dtype=label_dtype(c))
     top = np.empty(n, dtype=soft.dtype) if kind == "logits" else None
@@ -507,15 +615,21 @@ def _scan_channels(soft: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray 
             sum_hi.append(total.max())
     # np.min/np.max propagate NaN (Python's min would drop it)
     low, high = (float(np.min(lows)), float(np.max(highs))) if n else (np.inf, -np.inf)
-    _check_range(low, high, soft, kind)
+    _check_range(low, high, soft, kind, scale)
     if sum_lo:
-        _check_channel_sums(np.array([np.min(sum_lo), np.max(sum_hi)], dtype=np.float64))
+        _check_channel_sums(np.array([np.min(sum_lo), np.max(sum_hi)], dtype=np.float64), c, scale)
     return labels, top, low, high
 
 
-def _check_channel_sums(sums: np.ndarray) -> None:
+def _check_channel_sums(sums: np.ndarray, c: int = 1, scale: float | None = None) -> None:
     worst = max(float(sums.max()) - 1.0, 1.0 - float(sums.min()))
-    if worst > SUM_TOLERANCE:
+    tolerance = SUM_TOLERANCE if scale is None else max(SUM_TOLERANCE, c / scale)
+    if worst > tolerance:
+        if scale is not None:
+            raise InputError(f"the prediction is read as probabilities v / {scale:g} but its channels sum to values "
+                             f"up to {worst:.3g} away from 1 (more than the rounding of {c} channels, "
+                             f"{tolerance:.3g}); check {setting('prob_scale')}, or pass {setting('kind', 'labels')} "
+                             "if these are not probabilities", subject="pred")
         raise InputError(f"the prediction is read as probabilities but its channels sum to values up to "
                          f"{worst:.3g} away from 1; if these are logits or scores pass {setting('kind', 'logits')}",
                          subject="pred")

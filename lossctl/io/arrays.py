@@ -58,6 +58,8 @@ class Loaded:
         axis order; None when the file carries none.
     direction : tuple or None
         Volumes: the unit direction of each spatial array axis in the format's world frame.
+    origin : tuple of float or None
+        Volumes: the world position of the first voxel, when the file has one.
     """
 
     array: np.ndarray
@@ -67,6 +69,7 @@ class Loaded:
     lossy: bool
     spacing: tuple[float, ...] | None = None
     direction: tuple[tuple[float, ...], ...] | None = None
+    origin: tuple[float, ...] | None = None
 
 
 def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
@@ -192,7 +195,7 @@ def load_array(
         volume = volumes.read_volume(given, d, max_pixels, max_memory)
         check_dtype(d, volume.array.dtype)
         return Loaded(array=volume.array, path=given, format=volume.format, mode=None, lossy=False,
-                      spacing=volume.spacing, direction=volume.direction)
+                      spacing=volume.spacing, direction=volume.direction, origin=volume.origin)
     suffix = Path(given).suffix.lower()
     fmt = FORMAT_OF_SUFFIX.get(suffix)
     if fmt is None or suffix not in SUPPORTED_SUFFIXES:

@@ -39,12 +39,14 @@ TITLE = {"nifti": "NIfTI", "nrrd": "NRRD", "metaimage": "MetaImage"}
 @dataclass(frozen=True)
 class Volume:
     """A volume's data and geometry: ``spacing[i]`` is the physical size along array axis ``i`` (None when the
-    file has none), ``direction`` the unit direction of each spatial array axis in the format's world frame."""
+    file has none), ``direction`` the unit direction of each spatial array axis in the format's world frame,
+    ``origin`` the world position of the first voxel (None when the file has none)."""
 
     array: np.ndarray
     format: str
     spacing: tuple[float, ...] | None
     direction: tuple[tuple[float, ...], ...] | None
+    origin: tuple[float, ...] | None = None
 
 
 def volume_suffix(name: str) -> str | None:
@@ -166,7 +168,7 @@ def _read_nifti(path: str, d: str, max_pixels: int, budget: int | None) -> Volum
     spacing = _check_spacing(d, zooms[:spatial]) if spatial else None
     affine = np.asarray(image.affine, dtype=np.float64)
     direction = _unit_rows(d, affine[:3, :spatial].T) if spatial else None
-    return Volume(array, "nifti", spacing, direction)
+    return Volume(array, "nifti", spacing, direction, _origin(affine[:3, 3]))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -207,7 +209,8 @@ def _read_nrrd(path: str, d: str, max_pixels: int, budget: int | None) -> Volume
         values = tuple(float(s) for s in header["spacings"])
         spatial = tuple(s for s in values if not math.isnan(s))
         spacing = _check_spacing(d, spatial) if spatial else None
-    return Volume(array, "nrrd", spacing, direction)
+    origin = header.get("space origin")
+    return Volume(array, "nrrd", spacing, direction, _origin(origin) if origin is not None else None)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -302,7 +305,18 @@ def _read_metaimage(path: str, d: str, max_pixels: int, budget: int | None) -> V
             # (x, y, z); the array's axis i is ITK axis n-1-i
             axes = matrix.reshape(ndims, ndims)
             direction = _unit_rows(d, axes[::-1])
-    return Volume(array, "metaimage", spacing, direction)
+    key = next((k for k in ("Offset", "Origin", "Position") if k in fields), None)
+    origin = _origin(_numbers(d, fields, key)) if key else None
+    return Volume(array, "metaimage", spacing, direction, origin)
+
+
+def _origin(values: Any) -> tuple[float, ...] | None:
+    """A header's origin as floats (None when it is not finite numbers: the origin is only ever compared)."""
+    try:
+        origin = tuple(float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1))
+    except (TypeError, ValueError):
+        return None
+    return origin if all(math.isfinite(v) for v in origin) else None
 
 
 __all__ = ["VOLUME_SUFFIXES", "Volume", "read_volume", "volume_format", "volume_suffix"]

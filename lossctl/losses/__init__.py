@@ -27,7 +27,7 @@ from lossctl.losses import cls_conventions as _cls_conventions
 from lossctl.losses import segmentation as _seg
 from lossctl.metrics import classification as _cls_metrics
 
-_PREPARE_KEYS = ("ignore_index", "num_classes", "threshold", "channels_last")
+_PREPARE_KEYS = ("ignore_index", "num_classes", "threshold", "channels_last", "prob_scale")
 
 
 def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -135,11 +135,21 @@ def _title(doc: Document) -> Text:
     if doc["errors"]:
         parts.append(f"{len(doc['errors'])} failed")
     if cfg.get("num_classes"):
-        parts.append(plural(cfg["num_classes"], "class", "classes"))
+        parts.append(plural(cfg["num_classes"], "class", "classes") + _classes_origin(cfg))
     parts.append(f"convention {cfg.get('convention', 'lossctl')}")
     if cfg.get("shard"):
         parts.append(f"shard {cfg['shard']}")
     return Text(", ".join(parts), style="bold")
+
+
+def _classes_origin(cfg: Mapping[str, Any]) -> str:
+    """How the title says a class count that the data gave (none was given): from the labels or the channels."""
+    source = cfg.get("num_classes_source")
+    if source == "labels":
+        return f" (inferred from the labels: 0..{cfg['num_classes'] - 1})"
+    if source == "channels":
+        return " (from the prediction's channels)"
+    return ""
 
 
 # The parts -----------------------------------------------------------------------------------------------

@@ -180,6 +180,21 @@ def _runs() -> list[Run]:
     add("seg_bad_shard", "seg", "s/labels", "s/gt", "--shard", "3/2")
     add("seg_bad_write", "seg", "s/labels", "s/gt", "--write", "nope")
     add("seg_void_255", "seg", "void/pred", "void/gt", "-m", "dice")
+    add("seg_void_255_ignored", "seg", "void/pred", "void/gt", "-m", "dice", "--ignore-index", "255")
+    add("seg_heatmap_auto", "seg", "heat/pred", "heat/gt", "-m", "dice")
+    add("seg_heatmap_probs", "seg", "heat/pred", "heat/gt", "-m", "dice", "-m", "iou", "--pred-kind", "probs",
+        "-f", "json")
+    add("seg_heatmap_16bit_table", "seg", "heat/pred16", "heat/gt", "--pred-kind", "probs")
+    add("seg_prob_scale", "seg", "heat/percent", "heat/gt", "-m", "dice", "--pred-kind", "probs", "--prob-scale",
+        "100")
+    add("seg_jpeg_labels", "seg", "jpeg/labels", "heat/gt", "-m", "dice")
+    add("seg_jpeg_probs", "seg", "jpeg/heat", "heat/gt", "-m", "dice", "--pred-kind", "probs")
+    add("seg_batch_axis", "seg", "s/batch", "s/gt", "-m", "dice", "-f", "json")
+    add("seg_npz_reversed_refused", "seg", "nn/pred", "nn/gt", "-m", "dice")
+    add("seg_npz_pred_axes", "seg", "nn/pred", "nn/gt", "-m", "dice", "-m", "hd95", "--pred-axes", "reversed",
+        "-f", "json")
+    add("seg_identity_affine_refused", "seg", "nn/identity", "nn/gt", "-m", "dice", "--spacing", "1,1,1")
+    add("seg_geometry_gt", "seg", "nn/identity", "nn/gt", "-m", "dice", "--geometry", "gt")
     add("seg_ignore_all", "seg", "s/labels", "s/gt", "--ignore-index", "0", "--ignore-index", "1",
         "--ignore-index", "2")
     add("seg_bad_baseline", "seg", "s/pred", "s/gt", "--baseline", "new.csv", "-g", "delta(dice)>=0")
@@ -316,7 +331,43 @@ def build_inputs(work: Path) -> None:
     ml = (rng.uniform(size=(n, k)) > 0.5).astype(np.int64)
     _npy(work / "c/ml_probs.npy", np.clip(ml * 0.5 + rng.uniform(0, 0.5, (n, k)), 0, 1))
     _npy(work / "c/ml_target.npy", ml)
+    _nnunet_inputs(work, rng)
     (work / "sample_data").symlink_to(ROOT / "sample_data")
+
+
+def _nnunet_inputs(work: Path, rng: np.random.Generator) -> None:
+    """Files as people save them: heatmap PNGs (8- and 16-bit, percentages), JPEGs, a batch axis, nnU-Net's
+    (C, z, y, x) .npz beside a NIfTI ground truth read (x, y, z), a NIfTI prediction with an identity affine."""
+    import nibabel
+
+    for name in ("a", "b"):
+        gt = np.asarray(Image.open(work / "bin/gt" / f"{name}.png"))
+        _png(work / "heat/gt" / f"{name}.png", gt)
+        p = np.clip(0.35 + 0.4 * gt + rng.uniform(-0.3, 0.3, gt.shape), 0.0, 1.0)
+        _png(work / "heat/pred" / f"{name}.png", np.round(p * 255))
+        (work / "heat/pred16").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.round(p * 65535).astype(np.uint16)).save(work / "heat/pred16" / f"{name}.png")
+        _npy(work / "heat/percent" / f"{name}.npy", np.round(p * 100).astype(np.int32))
+        (work / "jpeg/labels").mkdir(parents=True, exist_ok=True)
+        (work / "jpeg/heat").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(gt.astype(np.uint8), mode="L").save(work / "jpeg/labels" / f"{name}.jpg", quality=90)
+        Image.fromarray(np.round(p * 255).astype(np.uint8), mode="L").save(work / "jpeg/heat" / f"{name}.jpg",
+                                                                           quality=90)
+    for name in ("a", "b", "c", "d"):
+        _npy(work / "s/batch" / f"{name}.npy", np.load(work / "s/pred" / f"{name}.npy")[None])
+    shape = (6, 5, 4)  # x, y, z as nibabel reads the ground truth
+    gt = rng.integers(0, 3, shape).astype(np.uint8)
+    logits = rng.normal(size=(3, *shape))
+    logits[(gt, *np.indices(shape))] += 1.5
+    probs = _softmax(logits, 0).astype(np.float32)
+    affine = np.diag([-0.8, -0.8, 2.5, 1.0])
+    affine[:3, 3] = (12.0, -4.0, 30.0)
+    for folder in ("nn/gt", "nn/pred", "nn/identity"):
+        (work / folder).mkdir(parents=True, exist_ok=True)
+    nibabel.save(nibabel.Nifti1Image(gt, affine), work / "nn/gt/case_001.nii.gz")
+    np.savez_compressed(work / "nn/pred/case_001.npz", probabilities=probs.transpose(0, 3, 2, 1))
+    nibabel.save(nibabel.Nifti1Image(probs.argmax(axis=0).astype(np.uint8), np.eye(4)),
+                 work / "nn/identity/case_001.nii.gz")
 
 
 # -------------------------------------------------------------------------------------------------------------
