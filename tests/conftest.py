@@ -1,7 +1,7 @@
 """Fixtures shared by every test module: a seeded generator, the in-process CLI runner and the standard inputs.
 
 ``cli``, ``seg`` and ``cls_data`` are defined once here; helpers that build other inputs live in
-``test_cli_support.py``.
+``support.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import settings
-from test_cli_support import SegSet, cli, make_seg_set, write_cls_inputs  # noqa: F401  (cli is a fixture)
+from support import SegSet, cli, make_seg_set, write_cls_inputs  # noqa: F401  (cli is a fixture)
 
 settings.register_profile("default", max_examples=40, deadline=None)
 settings.register_profile("slow", max_examples=600, deadline=None)

@@ -18,7 +18,7 @@ import nibabel
 import numpy as np
 import pytest
 
-from test_bad_input_matrix import assert_no_traceback, troubleshooting_section
+from support import assert_no_traceback, troubleshooting_section
 
 GOOD = ["a", "b", "c"]
 SPACING = (0.8, 0.8, 2.5)
@@ -238,7 +238,7 @@ def test_readme_troubleshooting_mentions_volume_row(row: Row):
 
 
 def test_boundary_metric_of_a_2d_image_without_spacing_says_so(cli, tmp_path):
-    from test_cli_support import write_palette_png
+    from support import write_palette_png
 
     a = np.zeros((9, 10), np.uint8)
     a[2:6, 3:8] = 1

@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from test_cli_support import make_seg_set, run_subprocess, write_cls_inputs, write_label_png, write_npy  # noqa: F401
+from support import make_seg_set, run_subprocess, write_cls_inputs, write_label_png, write_npy  # noqa: F401
 
 from lossctl import registry
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli_support import make_seg_set, write_label_png  # noqa: F401  (cli is a fixture)
+from support import make_seg_set, write_label_png  # noqa: F401  (cli is a fixture)
 
 from lossctl.engine import seg as seg_engine
 
@@ -135,7 +135,7 @@ def test_output_through_a_symlink_updates_the_target_and_keeps_the_link(cli, seg
 
 @pytest.fixture
 def cls_files(tmp_path):
-    from test_cli_support import write_cls_inputs
+    from support import write_cls_inputs
 
     return write_cls_inputs(tmp_path / "cls")
 

@@ -114,7 +114,7 @@ def test_cli_report_is_byte_identical_with_a_tiny_budget(cli, tmp_path, monkeypa
 @pytest.mark.parametrize("hinge", [False, True])
 def test_lovasz_sums_in_small_blocks_equal_algorithm_1(monkeypatch, hinge):
     """The blocked Lovász sums (blocks of 3 sorted errors here) agree with Algorithm 1 of Berman et al."""
-    from test_seg_core import algorithm_1
+    from test_seg_losses import algorithm_1
 
     from lossctl.losses import segmentation as seg
 

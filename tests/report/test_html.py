@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_cli_support import make_seg_set, write_label_png, write_npy  # noqa: F401
+from support import make_seg_set, write_label_png, write_npy  # noqa: F401
 
 from lossctl.engine.pictures import COLOURS, outcome_map, render_overlay
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),
                None)
 
@@ -144,7 +144,7 @@ def test_report_inside_an_input_is_refused(tmp_path, cli):
 
 
 def test_report_of_compare_and_cls(tmp_path, cli):
-    from test_cli_support import write_cls_inputs
+    from support import write_cls_inputs
 
     s = make_seg_set(tmp_path / "data")
     base, new = tmp_path / "b.json", tmp_path / "n.json"

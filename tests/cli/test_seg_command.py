@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli_support import (  # noqa: F401
+from support import (  # noqa: F401
     C,
     H,
     W,
@@ -492,7 +492,7 @@ def test_file_names_with_spaces_and_non_ascii(cli, tmp_path):
 
 
 def test_sample_data_runs_with_class_names(cli):
-    root = Path(__file__).resolve().parent.parent / "sample_data"
+    root = Path(__file__).resolve().parents[2] / "sample_data"
     if not (root / "pred_labels").is_dir():
         pytest.skip("sample_data not present")
     r = cli("seg", root / "pred_labels", root / "gt", "-f", "json",

@@ -13,7 +13,7 @@ import pytest
 from lossctl import losses
 from lossctl.losses import classification as cls
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def test_importing_the_api_does_not_import_the_cli_stack():

@@ -1,5 +1,5 @@
-"""Helpers shared by the CLI tests (tests/test_cli.py, tests/test_cli_errors.py): run the real CLI and build
-tiny inputs on disk. This module holds no tests; its name starts with ``test_cli`` only to live next to them.
+"""Helpers shared by the tests (imported as ``support``: tests/ is on ``sys.path`` through tests/conftest.py):
+run the real CLI and build tiny inputs on disk. This module holds no tests (pytest does not collect it).
 
 * :func:`invoke` runs ``lossctl.cli.main`` in-process (sys.argv set, stdout/stderr captured with ``capsys``,
   ``SystemExit`` caught), so the real error boundary of ``main()`` is exercised;
@@ -227,3 +227,24 @@ def write_cls_inputs(root: Path, seed: int = 3, n: int = 10) -> dict[str, Any]:
     np.savetxt(files["probs_tsv"], probs, delimiter="\t", fmt="%.17g")
     np.savetxt(files["target_csv"], y, fmt="%d", header="label", comments="")
     return {"y": y, "probs": probs, "logits": logits, "n": n, **files}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# What every bad-input matrix checks
+# ----------------------------------------------------------------------------------------------------------
+
+#: The images of :func:`make_seg_set`'s default set: a bad-input row adds a bad pair beside them.
+GOOD = ["a", "b", "c"]
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def troubleshooting_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Troubleshooting and errors")
+    end = text.index("\n## ", start + 1)
+    return text[start:end]
+
+
+def assert_no_traceback(r) -> None:
+    assert "Traceback" not in r.err and "Traceback" not in r.out, r
+    assert "internal error" not in r.err, r

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_bad_input_matrix import GOOD, assert_no_traceback, troubleshooting_section
-from test_cli_support import SegSet, make_seg_set, write_npy, write_palette_png  # noqa: F401
+from support import GOOD, assert_no_traceback, troubleshooting_section
+from support import SegSet, make_seg_set, write_npy, write_palette_png  # noqa: F401
 
 SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
 
@@ -727,7 +727,7 @@ def test_class_names_from_a_file(cli, seg, tmp_path):
 # The README's dataset commands run on stand-ins laid out as the datasets publish them
 # ----------------------------------------------------------------------------------------------------------
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def datasets_commands() -> list[str]:

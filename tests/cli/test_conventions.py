@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_cli_support import softmax, write_npy
+from support import softmax, write_npy
 
 from lossctl import registry
 
@@ -111,7 +111,7 @@ def test_every_sample_ignored_says_so(cli, cls_data, tmp_path):
 
 
 def test_every_pixel_ignored_says_so(cli, seg, tmp_path):
-    from test_cli_support import write_palette_png
+    from support import write_palette_png
 
     for name in seg.names:
         write_palette_png(tmp_path / "void" / f"{name}.png", np.full_like(seg.gts[name], 255))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli_support import C, confusion, dice_per_class, make_seg_set, nanmean, write_cls_inputs, write_label_png  # noqa: F401
+from support import C, confusion, dice_per_class, make_seg_set, nanmean, write_cls_inputs, write_label_png  # noqa: F401
 
 from lossctl.engine import compare
 from lossctl.report import ci as ci_formats
@@ -174,7 +174,7 @@ def test_compare_json_is_byte_identical_across_runs(runs, cli):
     outs = [cli("compare", runs["base"], runs["new"], "-f", "json", "--gate", "delta(dice)>=-1").out
             for _ in range(2)]
     assert outs[0] == outs[1] and outs[0]
-    from test_cli_support import run_subprocess
+    from support import run_subprocess
     fresh = run_subprocess("compare", runs["base"], runs["new"], "-f", "json", "--gate", "delta(dice)>=-1")
     assert fresh.stdout.decode() == outs[0]
 
@@ -300,7 +300,7 @@ def test_worse_follows_the_direction_of_a_loss(tmp_path, cli):
     sharper = tmp_path / "sharper"  # probabilities moved toward the truth: every ce goes down
     for n in s.names:
         onehot = np.eye(C, dtype=np.float32)[s.gts[n]].transpose(2, 0, 1)
-        from test_cli_support import write_npy
+        from support import write_npy
         write_npy(sharper / f"{n}.npy", (0.5 * s.probs[n] + 0.5 * onehot).astype(np.float32))
     assert cli("seg", sharper, s.gt, "-f", "json", "-o", new, "-l", "ce").code == 0
     better = cli("compare", base, new, "--gate", "worse(ce,0)<=0", "--gate", "delta(ce)<=0", "-f", "json")

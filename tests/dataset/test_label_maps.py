@@ -14,7 +14,7 @@ import pytest
 from lossctl.errors import UsageError
 from lossctl.dataset.label_maps import LabelMap, UnmappedValueError, apply_label_map, check_classes, parse_label_map
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 # -- parsing ------------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 from rich.cells import cell_len
-from test_cli_support import run_subprocess, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
+from support import run_subprocess, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
 
 from lossctl import registry
 from lossctl.cli.app import _flags
@@ -27,7 +27,7 @@ from lossctl.report.flat import write_table
 from lossctl.report.table import FULL_ROWS
 from lossctl.report.terminal import PIPE_WIDTH
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 SAMPLE_CLASSES = "background,road,building,vegetation"
 WIDTHS = (80, 120)

@@ -31,17 +31,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_cli_support import C, H, SegSet, W, make_seg_set, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
-
-GOOD = ["a", "b", "c"]
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def troubleshooting_section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## Troubleshooting and errors")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
+from support import (  # noqa: F401
+    C,
+    GOOD,
+    H,
+    README,
+    SegSet,
+    W,
+    assert_no_traceback,
+    make_seg_set,
+    softmax,
+    troubleshooting_section,
+    write_label_png,
+    write_npy,
+    write_palette_png,
+)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -508,11 +512,6 @@ def _params(rows: list[Row], attr: str) -> list:
         marks = [pytest.mark.xfail(strict=True, reason=prefix + reason)] if reason else []
         params.append(pytest.param(row, id=row.id, marks=marks))
     return params
-
-
-def assert_no_traceback(r) -> None:
-    assert "Traceback" not in r.err and "Traceback" not in r.out, r
-    assert "internal error" not in r.err, r
 
 
 def error_lines(r, click_error: bool = False) -> list[str]:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from lossctl.cli import main
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 def run(argv, capsys):
