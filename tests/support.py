@@ -12,13 +12,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
+import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nibabel
 import numpy as np
 import pytest
 from PIL import Image
@@ -248,3 +253,177 @@ def troubleshooting_section() -> str:
 def assert_no_traceback(r) -> None:
     assert "Traceback" not in r.err and "Traceback" not in r.out, r
     assert "internal error" not in r.err, r
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Reports: strict JSON, a minimal document, the classes of the conftest's ``runs``
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _no_nan_constant(token: str) -> float:
+    raise AssertionError(f"JSON output holds the non-standard constant {token}")
+
+
+def strict_json(text: str):
+    """json.loads that fails on NaN / Infinity (which json.loads accepts by default)."""
+    return json.loads(text, parse_constant=_no_nan_constant)
+
+
+def minimal_document(command, rows, class_names=("0", "1")):
+    """A minimal report document with per-image ``values`` (dict name -> list over rows, None = undefined)."""
+    names = list(rows[0][1])
+    images = [{"name": n, "values": v, "per_class": {}} for n, v in rows]
+    mean = {k: nanmean([v[k] if v[k] is not None else math.nan for _, v in rows]) for k in names}
+    return {"lossctl": "0.1.0", "schema": 1, "command": command,
+            "config": {"class_names": list(class_names), "num_classes": len(class_names), "values": names},
+            "images": images, "summary": {"count": len(rows), "mean": mean, "std": {}, "min": {}, "max": {},
+                                          "pooled": {}, "per_class": {"mean": {}, "pooled": {}}},
+            "gates": [], "errors": []}
+
+
+#: The class names of the conftest's ``runs`` (a baseline run and a new run worse on image ``b``).
+CLASSES = "bg,road,car"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Datasets: the seg set laid out as datasets publish it, lists of pairs, reports compared
+# ----------------------------------------------------------------------------------------------------------
+
+
+SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
+
+
+def comparable(doc: dict[str, Any]) -> dict[str, Any]:
+    """The report without what says where the files were (sources and paths)."""
+    config = {k: v for k, v in doc["config"].items() if k not in SOURCE_KEYS}
+    images = [{k: v for k, v in image.items() if k not in ("pred", "gt")} for image in doc["images"]]
+    errors = [{k: v for k, v in e.items() if k != "file"} for e in doc["errors"]]
+    return {**doc, "config": config, "images": images, "errors": errors}
+
+
+def folder_report(cli, s: SegSet, *args: str) -> dict[str, Any]:
+    r = cli("seg", s.pred, s.gt, "-f", "json", *args)
+    assert r.code == 0, r
+    return r.json()
+
+
+def cityscapes_layout(s: SegSet, root: Path) -> tuple[Path, Path]:
+    """The seg set's files renamed as Cityscapes publishes them: gtFine/val/CITY/NAME_gtFine_labelIds.png (with
+    a _gtFine_color.png beside each), predictions CITY/NAME_leftImg8bit.npy."""
+    pred, gt = root / "pred", root / "gtFine" / "val"
+    (gt / "city").mkdir(parents=True)
+    (pred / "city").mkdir(parents=True)
+    for name in s.names:
+        shutil.copy(s.gt / f"{name}.png", gt / "city" / f"{name}_gtFine_labelIds.png")
+        shutil.copy(s.gt / f"{name}.png", gt / "city" / f"{name}_gtFine_color.png")
+        shutil.copy(s.pred / f"{name}.npy", pred / "city" / f"{name}_leftImg8bit.npy")
+    return pred, gt
+
+
+def write_list(path: Path, rows: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(row + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def numbers(doc: dict[str, Any]) -> dict[str, Any]:
+    """Every number of a report (what the maps must not change when they undo a renumbering)."""
+    return {"images": [(i["name"], i["values"], i["per_class"], i["confusion_matrix"]) for i in doc["images"]],
+            "summary": doc["summary"], "num_classes": doc["config"]["num_classes"]}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Volumes: NIfTI label boxes with an anisotropic spacing
+# ----------------------------------------------------------------------------------------------------------
+
+
+#: The voxel spacing :func:`write_nifti` writes (three different values: an axis mixed up shows).
+SPACING = (0.8, 1.2, 2.5)
+
+
+def write_nifti(path: Path, array: np.ndarray, spacing=SPACING, affine: np.ndarray | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nibabel.save(nibabel.Nifti1Image(array, np.diag([*spacing, 1.0]) if affine is None else affine), path)
+    return path
+
+
+def box_labels(shape=(12, 14, 10), offset=0) -> np.ndarray:
+    a = np.zeros(shape, np.uint8)
+    a[3 + offset:8 + offset, 4:10, 2:7] = 1
+    a[5 + offset:7 + offset, 6:8, 3:5] = 2
+    return a
+
+
+def volume_set(root: Path, n: int = 2, spacing=SPACING) -> tuple[Path, Path]:
+    for i in range(n):
+        write_nifti(root / "gt" / f"v{i}.nii.gz", box_labels(), spacing)
+        write_nifti(root / "pred" / f"v{i}.nii.gz", box_labels(offset=i), spacing)
+    return root / "pred", root / "gt"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Decompression bombs: valid files that decode to 1.6 GB
+# ----------------------------------------------------------------------------------------------------------
+
+
+def zlib_zeros(n: int, block: int) -> bytes:
+    """A zlib stream of ``n`` zero bytes (``block`` divides ``n``), built in milliseconds: one block compressed
+    after a full flush (which resets the compressor) is repeated, then an empty final block and the Adler-32
+    of ``n`` zeros (A = 1, B = n mod 65521)."""
+    compressor = zlib.compressobj(9)
+    head = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    again = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    stream = head + again * (n // block - 1) + b"\x01\x00\x00\xff\xff" + struct.pack(">I", (n % 65521) << 16 | 1)
+    assert len(zlib.decompressobj().decompress(stream[:4096], 1 << 16)) == 1 << 16  # a real stream of zeros
+    return stream
+
+
+BOMB = 40000  # the bombs are 40000 x 40000: 1.6e9 pixels from files of a few hundred KB
+
+
+def png_bomb(path: Path) -> None:
+    """A valid 40000x40000 1-bit PNG of zeros (185 KB): 1.6 GB once decoded."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    row = 1 + BOMB // 8  # a filter byte and 5000 bytes of bits per row
+    ihdr = struct.pack(">IIBBBBB", BOMB, BOMB, 1, 0, 0, 0, 0)  # bit depth 1, greyscale
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib_zeros(row * BOMB, row * 1000))
+                     + chunk(b"IEND", b""))
+
+
+def tiff_bomb(path: Path) -> None:
+    """A valid 40000x40000 uint8 deflate TIFF of zeros (one strip, 1.6 MB): 1.6 GB once decoded."""
+    data = zlib_zeros(BOMB * BOMB, BOMB * 100)
+    tags = [(256, 4, BOMB), (257, 4, BOMB), (258, 3, 8), (259, 3, 8), (262, 3, 1), (273, 4, 0), (277, 3, 1),
+            (278, 4, BOMB), (279, 4, len(data))]  # width, length, 8 bits, deflate, min-is-black, one strip
+    offset = 8 + 2 + 12 * len(tags) + 4
+    ifd = b"".join(struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3 else
+                   struct.pack("<I", offset if tag == 273 else value)) for tag, kind, value in tags)
+    path.write_bytes(b"II*\x00" + struct.pack("<IH", 8, len(tags)) + ifd + struct.pack("<I", 0) + data)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A clean CLI error
+# ----------------------------------------------------------------------------------------------------------
+
+
+def assert_clean_error(r, code, *fragments):
+    """Exit ``code``; stderr has an ``error:`` line holding every fragment; no traceback anywhere."""
+    assert r.code == code, r
+    assert "Traceback" not in r.err and "internal error" not in r.err, r
+    lines = r.error_lines()
+    assert lines, r
+    for fragment in fragments:
+        assert any(fragment in line for line in lines), (fragment, r)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Sample data and its sharded run
+# ----------------------------------------------------------------------------------------------------------
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+#: A gated run of the sample label maps, cut into 4 shards by the conftest's ``shards``.
+
+
+SHARDED_RUN = ["seg", str(SAMPLE / "pred_labels"), str(SAMPLE / "gt"), "-f", "json", "--gate", "dice>=0.5"]

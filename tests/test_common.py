@@ -13,7 +13,7 @@ import pytest
 from lossctl import registry
 from lossctl.inputs.seg import prepare
 
-PAIRS = [(s, c) for s, c in registry.pairs("seg") if not s.opt_in]  # boundary: test_volumes.py
+PAIRS = [(s, c) for s, c in registry.pairs("seg") if not s.opt_in]  # boundary: tests/metrics/test_boundary.py
 IDS = [f"{s.name}-{c}" for s, c in PAIRS]
 
 

@@ -14,7 +14,7 @@ from lossctl import registry
 from lossctl.metrics.overlap import summarize
 from lossctl.inputs.seg import prepare
 
-SPECS = [s for s in registry.specs("seg") if not s.opt_in]  # boundary metrics: test_volumes.py, test_golden_boundary.py
+SPECS = [s for s in registry.specs("seg") if not s.opt_in]  # boundary metrics: tests/metrics/test_boundary.py, test_golden_boundary.py
 IDS = [s.name for s in SPECS]
 LABEL_DTYPES = (np.bool_, np.uint8, np.uint16, np.int32, np.int64)
 

@@ -1,6 +1,6 @@
 """``--convention`` and ``--target-kind`` at the command line: choices generated from the registry, the recorded
-config is what was applied, typed parameters, the target-kind rule and its note, options named by the CLI, the
-everything-ignored message, and the catalogue (``lossctl losses``) generated from the conventions tables."""
+config is what was applied, typed parameters (and those a convention lacks), the target-kind rule and its note,
+options named by the CLI. The catalogue (``lossctl losses``) is tested in tests/report/test_catalogue.py."""
 
 from __future__ import annotations
 
@@ -74,11 +74,6 @@ def test_one_hot_targets_are_categorical_by_the_auto_rule_and_say_so(cli, cls_da
     assert multilabel.json()["summary"]["mean"]["focal"] == pytest.approx(sigmoid_focal, rel=1e-12)
 
 
-def test_a_target_kind_that_does_not_fit_is_refused_with_the_option_named(cli, cls_data):
-    r = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "--target-kind", "onehot")
-    assert r.code == 3 and "target kind onehot needs (N, C) targets" in r.err and "--target-kind" in r.err, r
-
-
 def test_keras_renormalises_probability_rows_and_the_others_refuse_them(cli, cls_data, tmp_path):
     raw = write_npy(tmp_path / "raw.npy", cls_data["probs"] * np.linspace(0.5, 0.99, cls_data["n"])[:, None])
     keras = cli("cls", raw, cls_data["target_npy"], "--convention", "keras", "-l", "cce", "-f", "json")
@@ -102,40 +97,12 @@ def test_metrics_follow_the_convention(cli, seg):
     assert empty.code == 2 and "own rule for 0/0" in empty.err, empty
 
 
-def test_every_sample_ignored_says_so(cli, cls_data, tmp_path):
-    y = write_npy(tmp_path / "void.npy", np.full(cls_data["n"], -100))
-    r = cli("cls", cls_data["probs_npy"], y, "--ignore-index", "-100", "-l", "sparse_cce")
-    assert r.code == 3, r
-    assert f"every one of the {cls_data['n']} samples carries the ignore index -100" in r.err
-    assert "--ignore-index" in r.err and "evaluated 0 sample(s)" not in r.err
-
-
-def test_every_pixel_ignored_says_so(cli, seg, tmp_path):
-    from support import write_palette_png
-
-    for name in seg.names:
-        write_palette_png(tmp_path / "void" / f"{name}.png", np.full_like(seg.gts[name], 255))
-    r = cli("seg", seg.pred, tmp_path / "void", "--ignore-index", "255")
-    assert r.code == 3, r
-    assert "every pixel of the 3 image(s) carries an ignore index (255)" in r.err and "--ignore-index" in r.err
-    assert "evaluated 3 image(s)" not in r.err
-
-
-def test_losses_catalogue_keeps_square_brackets(cli):
-    table = cli("losses")
-    assert table.code == 0 and "-[y log p + (1-y) log(1-p)]" in table.out.replace("\n", ""), table.out[:400]
-    one = cli("losses", "bce")
-    assert "-[y log p + (1-y) log(1-p)] per element" in one.out
-
-
-def test_losses_name_shows_every_convention_side_by_side(cli):
-    r = cli("losses", "focal")
-    for spec in (registry.get("seg", "focal"), registry.get("cls", "focal")):
-        for convention, impl in spec.conventions.items():
-            assert f"{convention}: {impl.definition}" in r.out
-            for p in impl.params:
-                assert f"param {p.text()}" in r.out
-
-
 def test_softmax_helper_is_a_distribution():
     assert np.allclose(softmax(np.zeros((2, 3)), axis=1).sum(axis=1), 1.0)
+
+
+def test_a_preset_refuses_parameters_its_framework_lacks(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "--convention", "keras", "-l", "dice_loss", "-p", "dice_loss.smooth=1")
+    assert r.code == 2 and "under --convention keras" in r.err
+    ok = cli("seg", seg.pred, seg.gt, "--convention", "keras", "-l", "dice_loss", "--smooth", "1", "-f", "json")
+    assert ok.code == 0 and ok.json()["config"]["params"]["dice_loss"] == {}

@@ -16,18 +16,27 @@ The rows that must work (0/255 masks, JPEG ground truth, names with spaces and n
 ``--skip-errors`` / ``--allow-missing`` are checked after the matrix. Rows that reveal a bug assert the correct
 behaviour (the bugs this matrix found are fixed; a new one gets ``bug="..."``, which marks the row
 ``xfail(strict=True)``, and a README gap ``readme_gap="..."``).
+
+Then, in the same spirit: the other usage errors (exit 2) and input errors (exit 3) of ``seg``; the matrix of
+volumes and boundary-metric options (:class:`VolumeRow`); and the matrix of pairing, label maps and dataset
+descriptions (:class:`DatasetRow`). The loaders' own errors (Python API) are tested in tests/io/; gates that
+cannot be answered in tests/engine/test_gates.py; refused output paths in tests/cli/test_output.py.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
+import os
 import re
-import struct
-import zlib
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import nibabel
 import numpy as np
 import pytest
 from PIL import Image
@@ -36,16 +45,28 @@ from support import (  # noqa: F401
     GOOD,
     H,
     README,
+    SAMPLE,
+    SHARDED_RUN,
     SegSet,
     W,
+    assert_clean_error,
     assert_no_traceback,
+    cityscapes_layout,
+    comparable,
+    folder_report,
     make_seg_set,
+    png_bomb,
+    run_subprocess,
     softmax,
+    tiff_bomb,
     troubleshooting_section,
     write_label_png,
+    write_list,
     write_npy,
     write_palette_png,
 )
+
+from lossctl import registry
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -202,42 +223,6 @@ def ringing_jpeg(path: Path) -> None:
     labels[2:4, :] = 2
     Image.fromarray(labels, mode="L").save(path, format="JPEG", quality=90)
     assert np.asarray(Image.open(path)).max() > 2  # precondition of the row
-
-
-def zlib_zeros(n: int, block: int) -> bytes:
-    """A zlib stream of ``n`` zero bytes (``block`` divides ``n``), built in milliseconds: one block compressed
-    after a full flush (which resets the compressor) is repeated, then an empty final block and the Adler-32
-    of ``n`` zeros (A = 1, B = n mod 65521)."""
-    compressor = zlib.compressobj(9)
-    head = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
-    again = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
-    stream = head + again * (n // block - 1) + b"\x01\x00\x00\xff\xff" + struct.pack(">I", (n % 65521) << 16 | 1)
-    assert len(zlib.decompressobj().decompress(stream[:4096], 1 << 16)) == 1 << 16  # a real stream of zeros
-    return stream
-
-
-BOMB = 40000  # the bombs are 40000 x 40000: 1.6e9 pixels from files of a few hundred KB
-
-
-def png_bomb(path: Path) -> None:
-    """A valid 40000x40000 1-bit PNG of zeros (185 KB): 1.6 GB once decoded."""
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-    row = 1 + BOMB // 8  # a filter byte and 5000 bytes of bits per row
-    ihdr = struct.pack(">IIBBBBB", BOMB, BOMB, 1, 0, 0, 0, 0)  # bit depth 1, greyscale
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib_zeros(row * BOMB, row * 1000))
-                     + chunk(b"IEND", b""))
-
-
-def tiff_bomb(path: Path) -> None:
-    """A valid 40000x40000 uint8 deflate TIFF of zeros (one strip, 1.6 MB): 1.6 GB once decoded."""
-    data = zlib_zeros(BOMB * BOMB, BOMB * 100)
-    tags = [(256, 4, BOMB), (257, 4, BOMB), (258, 3, 8), (259, 3, 8), (262, 3, 1), (273, 4, 0), (277, 3, 1),
-            (278, 4, BOMB), (279, 4, len(data))]  # width, length, 8 bits, deflate, min-is-black, one strip
-    offset = 8 + 2 + 12 * len(tags) + 4
-    ifd = b"".join(struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3 else
-                   struct.pack("<I", offset if tag == 273 else value)) for tag, kind, value in tags)
-    path.write_bytes(b"II*\x00" + struct.pack("<IH", 8, len(tags)) + ifd + struct.pack("<I", 0) + data)
 
 
 def out_of_memory_in(target: str) -> Callable[[pytest.MonkeyPatch], None]:
@@ -693,19 +678,802 @@ def test_skip_errors_turns_the_error_into_a_warning_and_the_gates_decide(cli, se
     assert [e["file"] for e in doc["errors"]] == [str(path)]
 
 
-@pytest.mark.parametrize("write, name", [(png_bomb, "bomb.png"), (tiff_bomb, "bomb.tif")], ids=["png", "tiff"])
-def test_bombs_are_refused_from_the_header_in_little_memory(tmp_path, write, name):
-    """The refusal reads the header only: the process that refuses a 1.6 GB bomb stays under 200 MB."""
-    import os
-    import subprocess
-    import sys
+# ----------------------------------------------------------------------------------------------------------
+# Usage errors of options (exit 2)
+# ----------------------------------------------------------------------------------------------------------
 
-    path = tmp_path / name
-    write(path)
-    script = ("import sys\nfrom lossctl import io\nfrom lossctl.errors import InputError\n"
-              "try:\n    io.load_array(sys.argv[1], max_memory=1 << 30)\nexcept InputError as e:\n    print(e)\n")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE)
-    out = proc.stdout.read().decode()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0 and "more than the memory budget of 1 GiB" in out, out
-    assert usage.ru_maxrss < 200 * 1024, usage.ru_maxrss  # KiB
+
+def test_unknown_seg_loss_lists_the_valid_names(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "--loss", "dice_los")
+    assert_clean_error(r, 2, "'dice_los'")
+    message = r.error_lines()[0]
+    for name in registry.names("seg"):
+        assert name in message
+    assert r.out == ""
+
+
+def test_unknown_metric_is_a_usage_error(cli, seg):
+    assert_clean_error(cli("seg", seg.pred, seg.gt, "--metric", "f1"), 2, "'f1'")
+
+
+@pytest.mark.parametrize("param, fragment", [
+    ("focal.delta=1", "no parameter 'delta'"),
+    ("dice_loss.alpha=1", "no parameter 'alpha'"),
+    ("nosuch.gamma=1", "'nosuch'"),
+    ("focal.gamma", "malformed --param"),
+    ("gamma=2", "malformed --param"),
+    ("focal.gamma=abc", "not a number"),
+])
+def test_bad_param(cli, seg, param, fragment):
+    assert_clean_error(cli("seg", seg.pred, seg.gt, "--param", param), 2, fragment)
+
+
+def test_num_classes_and_class_names_disagree(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "--num-classes", "2", "--class-names", "bg,road,building")
+    assert_clean_error(r, 2, "--num-classes 2", "3 classes")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--format", "xml"), "xml"),
+    (("--pred-kind", "scores"), "scores"),
+    (("--empty", "maybe"), "maybe"),
+    (("--threshold", "1.5"), "threshold"),
+    (("--workers", "-1"), "workers"),
+    (("--no-such-option",), "no-such-option"),
+])
+def test_bad_option_value_exits_2_with_usage(cli, seg, args, fragment):
+    r = cli("seg", seg.pred, seg.gt, *args)
+    assert r.code == 2, r
+    assert fragment in r.err and "Traceback" not in r.err
+    assert r.out == ""
+
+
+def test_missing_arguments_exit_2(cli):
+    r = cli("seg")
+    assert r.code == 2 and "Missing argument" in r.err, r
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("args", [("--param", "dice_loss.smooth=nan"), ("--smooth", "inf")])
+def test_non_finite_seg_parameter_is_a_usage_error(cli, seg, args):
+    assert_clean_error(cli("seg", seg.pred, seg.gt, "-f", "json", *args), 2)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--gamma", "-1"), "focal.gamma"),
+    (("-p", "focal.alpha=1.5"), "focal.alpha"),
+    (("-p", "dice_loss.eps=0"), "dice_loss.eps"),
+    (("--smooth", "-0.5"), "smooth"),
+])
+def test_out_of_range_parameters_are_usage_errors(cli, seg, args, fragment):
+    r = cli("seg", seg.pred, seg.gt, *args)
+    assert r.code == 2 and fragment in r.err and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize("param", ["dice_loss.eps=none", "focal_tversky_loss.gamma=none", "focal.gamma=none"])
+def test_only_optional_parameters_can_be_turned_off(cli, seg, param):
+    r = cli("seg", seg.pred, seg.gt, "-p", param)
+    assert r.code == 2 and "cannot be turned off" in r.err
+
+
+@pytest.mark.parametrize("shard", ["0/3", "4/3", "x", "1-3"])
+def test_malformed_shard_is_a_usage_error(cli, shard):
+    r = cli("seg", str(SAMPLE / "pred_labels"), str(SAMPLE / "gt"), "--shard", shard)
+    assert r.code == 2 and "--shard" in r.err
+
+
+def test_baseline_with_shard_is_refused(cli, tmp_path):
+    base = tmp_path / "base.json"
+    assert cli("seg", SAMPLE / "pred_labels", SAMPLE / "gt", "-f", "json", "-o", base).code == 0
+    r = cli(*SHARDED_RUN, "--shard", "1/2", "--baseline", base)
+    assert r.code == 2 and "lossctl merge" in r.err, r
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Input errors (exit 3), a failed pair among good ones, --skip-errors
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_missing_directory(cli, seg, tmp_path):
+    r = cli("seg", tmp_path / "nope", seg.gt)
+    assert_clean_error(r, 3, "nope", "does not exist")
+    assert r.out == ""
+
+
+def test_unpaired_files_are_counted_and_named(cli, seg):
+    for extra in ("x1", "x2"):
+        write_npy(seg.pred / f"{extra}.npy", seg.probs["a"])
+    (seg.gt / "c.png").unlink()
+    r = cli("seg", seg.pred, seg.gt, "-f", "json")
+    assert_clean_error(r, 3, "3 predictions have no ground truth", "c, x1, x2", "--allow-missing")
+    assert r.out == ""
+    (seg.pred / "x1.npy").unlink()
+    (seg.pred / "x2.npy").unlink()
+    (seg.pred / "c.npy").unlink()
+    write_label_png(seg.gt / "only_gt.png", seg.gts["a"])
+    r = cli("seg", seg.pred, seg.gt)
+    assert_clean_error(r, 3, "1 ground-truth file has no prediction", "only_gt")
+
+
+def test_allow_missing_evaluates_the_intersection_and_reports_the_rest(cli, seg):
+    write_npy(seg.pred / "extra.npy", seg.probs["a"])
+    (seg.gt / "c.png").unlink()
+    write_label_png(seg.gt / "lonely.png", seg.gts["a"])
+    r = cli("seg", seg.pred, seg.gt, "-f", "json", "--allow-missing", "-g", "dice>=0")
+    assert r.code == 0, r
+    doc = r.json()
+    assert [im["name"] for im in doc["images"]] == ["a", "b"]
+    assert doc["summary"]["count"] == 2
+    assert doc["skipped"] == {"missing_gt": ["c", "extra"], "missing_pred": ["lonely"]}
+    assert "warning: skipped 2 prediction(s)" in r.err and "1 ground truth file(s)" in r.err
+    assert not r.error_lines()
+
+
+def _corrupt(seg, name="b"):
+    bad = seg.pred / f"{name}.npy"
+    bad.write_bytes(b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (3, 6, 7), }"
+                    + b" " * 40 + b"\n" + b"\x00" * 12)  # a truncated .npy
+    return bad
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_corrupt_file_among_good_ones(cli, seg, workers):
+    bad = _corrupt(seg)
+    r = cli("seg", seg.pred, seg.gt, "-f", "json", "--workers", workers)
+    assert r.code == 3, r
+    doc = json.loads(r.out)  # the report is still written
+    assert [im["name"] for im in doc["images"]] == ["a", "c"]
+    assert len(doc["errors"]) == 1 and doc["errors"][0]["file"] == str(bad)
+    assert str(bad) in doc["errors"][0]["error"]
+    lines = r.error_lines()
+    assert len(lines) == 1 and str(bad) in lines[0], r
+    assert "Traceback" not in r.err
+    assert "evaluated 2 image(s), 1 failed" in r.err
+
+
+def test_a_corrupt_ground_truth_is_named(cli, seg):
+    bad = seg.gt / "a.png"
+    bad.write_bytes(bad.read_bytes()[:30])
+    r = cli("seg", seg.pred, seg.gt, "-f", "json")
+    assert r.code == 3, r
+    assert json.loads(r.out)["errors"][0]["file"] == str(bad)
+    assert len(r.error_lines()) == 1 and str(bad) in r.error_lines()[0]
+
+
+def test_skip_errors_leaves_the_verdict_to_the_gates(cli, seg):
+    bad = _corrupt(seg)
+    ok = cli("seg", seg.pred, seg.gt, "-f", "json", "--skip-errors", "-g", "dice>=0")
+    assert ok.code == 0, ok
+    assert not ok.error_lines()
+    assert any(line.startswith("warning:") and str(bad) in line for line in ok.err.splitlines())
+    assert [im["name"] for im in ok.json()["images"]] == ["a", "c"]
+    assert len(ok.json()["errors"]) == 1
+    failing = cli("seg", seg.pred, seg.gt, "-f", "json", "--skip-errors", "-g", "dice>=0.999")
+    assert failing.code == 1, failing
+    no_gate = cli("seg", seg.pred, seg.gt, "--skip-errors")
+    assert no_gate.code == 0, no_gate
+    # without --skip-errors the input error wins over a failed gate
+    assert cli("seg", seg.pred, seg.gt, "-g", "dice>=0.999").code == 3
+
+
+def test_skip_errors_with_nothing_evaluated_is_still_an_input_error(cli, seg):
+    for name in seg.names:
+        _corrupt(seg, name)
+    r = cli("seg", seg.pred, seg.gt, "-f", "json", "--skip-errors")
+    assert r.code == 3, r
+
+
+def test_loss_on_label_predictions_needs_probabilities(cli, seg):
+    r = cli("seg", seg.labels, seg.gt, "-f", "json", "--loss", "ce")
+    assert r.code == 3, r
+    lines = r.error_lines()
+    assert len(lines) == 3 and all("ce needs probabilities" in line for line in lines), r
+    assert json.loads(r.out)["images"] == []
+
+
+def test_probabilities_outside_0_1_suggest_pred_kind_logits(cli, seg, tmp_path):
+    logits = write_npy(tmp_path / "logits" / "a.npy", (seg.logits["a"] * 3).astype(np.float32))
+    gt = seg.gt / "a.png"
+    r = cli("seg", logits, gt)
+    assert_clean_error(r, 3, str(logits), "--pred-kind logits")
+    assert cli("seg", logits, gt, "--pred-kind", "logits").code == 0
+
+
+def test_channels_last_array_without_the_flag(cli, seg, tmp_path):
+    hwc = write_npy(tmp_path / "hwc" / "a.npy", np.moveaxis(seg.probs["a"], 0, -1).copy())
+    r = cli("seg", hwc, seg.gt / "a.png")
+    assert_clean_error(r, 3, str(hwc), "--channels-last")
+    # the flag on a channels-first array is refused too, with the expected shape
+    r = cli("seg", seg.pred / "a.npy", seg.gt / "a.png", "--channels-last")
+    assert_clean_error(r, 3, "--channels-last")
+
+
+def test_more_labels_than_num_classes(cli, seg):
+    r = cli("seg", seg.labels, seg.gt, "--num-classes", "2")
+    assert r.code == 3, r
+    assert any("--num-classes" in line for line in r.error_lines())
+
+
+def test_swapped_pred_and_gt_are_explained(cli, seg):
+    r = cli("seg", seg.gt / "a.png", seg.pred / "a.npy")
+    assert_clean_error(r, 3, "swapped")
+
+
+def test_errors_in_a_real_process_print_no_traceback(seg, tmp_path):
+    bad = _corrupt(seg)
+    runs = {
+        3: run_subprocess("seg", seg.pred, seg.gt, "-f", "json"),
+        2: run_subprocess("seg", seg.pred, seg.gt, "--format", "xml"),
+    }
+    for code, p in runs.items():
+        err = p.stderr.decode("utf-8")
+        assert p.returncode == code, err
+        assert "Traceback" not in err and "internal error" not in err, err
+    errors = [line for line in runs[3].stderr.decode("utf-8").splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and str(bad) in errors[0]
+    assert [im["name"] for im in json.loads(runs[3].stdout)["images"]] == ["a", "c"]
+
+
+def test_0_255_mask_with_ignore_255_says_the_foreground_is_ignored(cli, tmp_path):
+    gt = np.zeros((6, 7), np.uint8)
+    gt[2:4, 2:5] = 255
+    write_label_png(tmp_path / "gt.png", gt)
+    write_label_png(tmp_path / "pred.png", (gt > 0).astype(np.uint8))
+    r = cli("seg", tmp_path / "pred.png", tmp_path / "gt.png", "--ignore-index", "255", "-f", "json")
+    assert r.code == 0
+    notes = r.json()["images"][0]["notes"]
+    assert any("255 is ignored" in n for n in notes)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Volumes (NIfTI, NRRD, MetaImage) and the boundary-metric options
+# ----------------------------------------------------------------------------------------------------------
+
+# As the matrix above: each row builds 3 good NIfTI pairs (``a``, ``b``, ``c``) plus ONE bad pair (or one bad
+# option) and checks the documented exit code, exactly one ``error:`` line naming the offending file (or option)
+# with the problem and a fix, no traceback, that the 3 good pairs are still evaluated (per-file rows), and that
+# README.md's troubleshooting section mentions the problem.
+
+
+SPACING = (0.8, 0.8, 2.5)
+SHAPE = (10, 12, 8)
+BOUNDARY = ("-m", "dice", "-m", "hd95")
+
+
+def labels(offset: int = 0, shape=SHAPE) -> np.ndarray:
+    a = np.zeros(shape, np.uint8)
+    a[2 + offset:7 + offset, 3:9, 2:6] = 1
+    a[4 + offset:6 + offset, 5:7, 3:5] = 2
+    return a
+
+
+def nifti(path: Path, array: np.ndarray, spacing=SPACING, affine=None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nibabel.save(nibabel.Nifti1Image(array, np.diag([*spacing, 1.0]) if affine is None else affine), path)
+    return path
+
+
+def metaimage(path: Path, array_zyx: np.ndarray, spacing_text: str) -> Path:
+    header = (f"ObjectType = Image\nNDims = 3\nDimSize = {' '.join(map(str, reversed(array_zyx.shape)))}\n"
+              f"ElementSpacing = {spacing_text}\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n")
+    path.write_bytes(header.encode() + array_zyx.astype(np.uint8).tobytes())
+    return path
+
+
+@dataclass
+class Volumes:
+    pred: Path
+    gt: Path
+
+
+@dataclass
+class VolumeCase:
+    args: tuple[str, ...] = ()
+    offender: str = ""
+
+
+@dataclass
+class VolumeRow:
+    id: str
+    build: Callable[[Volumes], VolumeCase]
+    phrase: str
+    fix: str
+    readme: str
+    code: int = 3
+    per_file: bool = True
+
+
+def make_volumes(root: Path) -> Volumes:
+    v = Volumes(root / "pred", root / "gt")
+    for i, name in enumerate(GOOD):
+        nifti(v.gt / f"{name}.nii.gz", labels())
+        nifti(v.pred / f"{name}.nii.gz", labels(offset=i % 2))
+    return v
+
+
+def bad_gt(write: Callable[[Path], Path], name: str = "bad.nii.gz", *args: str) -> Callable[[Volumes], VolumeCase]:
+    def build(v: Volumes) -> VolumeCase:
+        nifti(v.pred / "bad.nii.gz", labels())
+        return VolumeCase(args, str(write(v.gt / name)))
+    return build
+
+
+def bad_volume_pred(write: Callable[[Path], Path], *args: str) -> Callable[[Volumes], VolumeCase]:
+    def build(v: Volumes) -> VolumeCase:
+        nifti(v.gt / "bad.nii.gz", labels())
+        return VolumeCase(args, str(write(v.pred / "bad.nii.gz")))
+    return build
+
+
+def option(*args: str, offender: str) -> Callable[[Volumes], VolumeCase]:
+    return lambda v: VolumeCase(args, offender)
+
+
+def four_d(path: Path) -> Path:
+    return nifti(path, np.stack([labels(), labels()], axis=-1))
+
+
+def truncated_gz(path: Path) -> Path:
+    nifti(path, labels())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def short_data_nii(path: Path) -> Path:
+    full = nifti(path.with_suffix("").with_suffix(".nii"), labels())
+    data = full.read_bytes()
+    full.write_bytes(data[:-100])  # the header still declares every voxel
+    return full
+
+
+def nifti_zero_spacing(path: Path) -> Path:
+    # nibabel repairs a zero pixdim when it writes, so patch the stored header: pixdim[2] is bytes 84..88
+    raw = nifti(path.with_name("raw.nii"), labels())
+    data = bytearray(raw.read_bytes())
+    data[84:88] = np.float32(0.0).tobytes()
+    raw.unlink()
+    with gzip.open(path, "wb") as handle:
+        handle.write(bytes(data))
+    return path
+
+
+def mha_spacing(text: str) -> Callable[[Path], Path]:
+    return lambda path: metaimage(path.with_name("bad.mha"), labels().transpose(2, 1, 0), text)
+
+
+def spacing_mismatch(path: Path) -> Path:
+    return nifti(path, labels(), spacing=(0.8, 0.8, 3.0))
+
+
+def orientation_mismatch(path: Path) -> Path:
+    affine = np.diag([*SPACING, 1.0])
+    affine[:3, :3] = np.array([[0, 0.8, 0], [0.8, 0, 0], [0, 0, 2.5]])  # axes 0 and 1 swapped in the world
+    return nifti(path, labels(), affine=affine)
+
+
+def shape_mismatch(path: Path) -> Path:
+    return nifti(path, labels(shape=(10, 12, 9)))
+
+
+def non_integral(path: Path) -> Path:
+    a = labels().astype(np.float32)
+    a[3, 4, 3] = 0.5
+    return nifti(path, a)
+
+
+def mha_gt_with_nifti_pred(v: Volumes) -> VolumeCase:
+    nifti(v.pred / "bad.nii.gz", labels())
+    return VolumeCase((), str(mha_spacing("2.5 0.8 -0.8")(v.gt / "bad.nii.gz")))
+
+
+VOLUME_ROWS = [
+    VolumeRow("4d-label-volume", bad_gt(four_d), r"a 4D volume \(10, 12, 8, 2\) where a 3D label volume is expected",
+        r"save the ground truth as one 3D label map", r"4D volume"),
+    VolumeRow("truncated-nii-gz", bad_gt(truncated_gz), r"truncated", r"re-export it", r"truncated"),
+    VolumeRow("header-shape-not-matching-data", bad_gt(short_data_nii, "bad.nii"),
+        r"the header declares 10x12x8 uint8 voxels .* but the file has", r"re-export it",
+        r"header does not match"),
+    VolumeRow("zero-spacing-nifti", bad_gt(nifti_zero_spacing), r"voxel spacing 0 on axis 1", r"pass --spacing",
+        r"spacing .* is not a positive number"),
+    VolumeRow("negative-spacing", mha_gt_with_nifti_pred, r"voxel spacing -0.8 on axis 0 \(of -0.8, 0.8, 2.5\)", r"fix the header",
+        r"spacing .* is not a positive number"),
+    VolumeRow("nan-spacing", bad_gt(mha_spacing("nan 0.8 2.5"), "bad.mha"), r"voxel spacing nan on axis 2",
+        r"pass --spacing to override", r"spacing .* is not a positive number"),
+    VolumeRow("spacing-mismatch", bad_volume_pred(spacing_mismatch), r"voxel spacing \(0.8, 0.8, 3\) does not match the "
+        r"ground truth .*bad\.nii\.gz \(0.8, 0.8, 2.5\)", r"resample the prediction", r"spacing .* does not match"),
+    VolumeRow("orientation-mismatch", bad_volume_pred(orientation_mismatch), r"orientation .* does not match the ground truth",
+        r"resample the prediction", r"orientation .* does not match"),
+    VolumeRow("shape-mismatch", bad_volume_pred(shape_mismatch), r"shape \(10, 12, 9\) does not match the ground truth",
+        r"resample the prediction", r"shape .* does not match"),
+    VolumeRow("non-integral-float-labels", bad_gt(non_integral), r"float32 volume with 1 non-integral or negative",
+        r"save the labels as integers", r"non-integral"),
+    VolumeRow("spacing-option-wrong-length", option(*BOUNDARY, "--spacing", "1,1", offender="--spacing gives 2"),
+        r"--spacing gives 2 values but the ground truth has 3 axes", r"give 3 values", r"--spacing gives",
+        per_file=False),
+    VolumeRow("spacing-option-not-positive", option(*BOUNDARY, "--spacing", "1,0,1", offender="--spacing '1,0,1'"),
+        r"0 is not a positive number", r"give finite values", r"--spacing", code=2, per_file=False),
+    VolumeRow("region-label-beyond-classes", option("--region", "ET=4", "--num-classes", "3", offender="'ET=4'"),
+        r"label 4 is not a foreground class \(1\.\.2\)", r"fix the region's labels", r"not a foreground class",
+        code=2, per_file=False),
+    VolumeRow("region-label-beyond-data", option("--region", "ET=4", offender="--region ET=4"),
+        r"label 4 is beyond the data's 3 classes", r"fix the region's labels", r"beyond the data",
+        code=2, per_file=False),
+    VolumeRow("region-named-like-a-class", option("--region", "tumour=1,2", "--class-names", "bg,organ,tumour",
+                                            offender="'tumour=1,2'"),
+        r"'tumour' is a class's name", r"give the region a name of its own", r"a class's name", code=2,
+        per_file=False),
+    VolumeRow("region-named-like-a-number", option("--region", "2=1,2", offender="'2=1,2'"),
+        r"'2' is not a plain name", r"give the region a name of its own", r"a class's name", code=2,
+        per_file=False),
+    VolumeRow("convention-lacks-boundary-metric", option("-m", "masd", "--convention", "medpy", offender="masd"),
+        r"--convention medpy has no masd", r"use --convention lossctl or deepmind", r"has no masd", code=2,
+        per_file=False),
+    VolumeRow("medpy-percentile", option("-m", "hd95", "--convention", "medpy", "-p", "hd95.percentile=90",
+                                   offender="--convention medpy"),
+        r"hd95 has no parameter 'percentile' under --convention medpy", r"its parameters: \(none\)",
+        r"has no parameter 'percentile'", code=2, per_file=False),
+    VolumeRow("bad-empty-distance", option("-m", "hd", "--empty-distance", "far", offender="'far'"),
+        r"choose diagonal, nan or a number", r"BraTS 2023 uses 374", r"--empty-distance", code=2,
+        per_file=False),
+]
+
+
+@pytest.fixture
+def volumes(tmp_path):
+    return make_volumes(tmp_path / "v")
+
+
+@pytest.mark.parametrize("row", VOLUME_ROWS, ids=[r.id for r in VOLUME_ROWS])
+def test_bad_volume_row(cli, volumes, row: VolumeRow):
+    case = row.build(volumes)
+    args = case.args if any(a.startswith("-m") for a in case.args) else (*BOUNDARY, *case.args)
+    r = cli("seg", volumes.pred, volumes.gt, *args)
+    assert r.code == row.code, r
+    assert_no_traceback(r)
+    lines = r.error_lines()
+    if not row.per_file and case.offender.startswith("--spacing gives"):
+        assert len(lines) == len(GOOD) and all(case.offender in line for line in lines), r  # every pair: wrong rank
+        return
+    assert len(lines) == 1, r
+    assert case.offender in lines[0], (case.offender, lines[0])
+    assert re.search(row.phrase, lines[0]), (row.phrase, lines[0])
+    assert re.search(row.fix, lines[0]), (row.fix, lines[0])
+    if row.per_file:
+        r = cli("seg", volumes.pred, volumes.gt, *args, "-f", "json")
+        doc = r.json()
+        assert [image["name"] for image in doc["images"]] == GOOD, r
+        assert [e["file"] for e in doc["errors"]] == [case.offender]
+
+
+@pytest.mark.parametrize("row", VOLUME_ROWS, ids=[r.id for r in VOLUME_ROWS])
+def test_readme_troubleshooting_mentions_volume_row(row: VolumeRow):
+    assert re.search(row.readme, troubleshooting_section()), row.readme
+
+
+def test_boundary_metric_of_a_2d_image_without_spacing_says_so(cli, tmp_path):
+    from support import write_palette_png
+
+    a = np.zeros((9, 10), np.uint8)
+    a[2:6, 3:8] = 1
+    b = np.roll(a, 1, axis=1)
+    write_palette_png(tmp_path / "gt" / "x.png", a)
+    write_palette_png(tmp_path / "pred" / "x.png", b)
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "-m", "hd", "-f", "json")
+    assert r.code == 0, r
+    doc = r.json()
+    assert "1.0 per axis" in doc["config"]["spacing"]
+    assert doc["images"][0]["spacing"] == [1.0, 1.0] and doc["images"][0]["spacing_source"] == "default"
+    assert doc["images"][0]["values"]["hd"] == 1.0
+
+
+def test_nifti_header_spacing_is_float32_and_still_matches(cli, tmp_path):
+    # 0.8 is stored as 0.800000011920929 by NIfTI and 0.8 by NRRD: the relative tolerance accepts both
+    import nrrd
+
+    nifti(tmp_path / "gt" / "x.nii.gz", labels())
+    (tmp_path / "pred").mkdir()
+    nrrd.write(str(tmp_path / "pred" / "x.nrrd"), labels(), {"space directions": np.diag(SPACING)})
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", *BOUNDARY, "-f", "json")
+    assert r.code == 0, r
+
+
+def test_gz_that_is_not_nifti_is_named(cli, volumes):
+    nifti(volumes.pred / "bad.nii.gz", labels())
+    with gzip.open(volumes.gt / "bad.nii.gz", "wb") as handle:
+        handle.write(b"not a nifti header" * 30)
+    r = cli("seg", volumes.pred, volumes.gt, *BOUNDARY)
+    assert r.code == 3 and len(r.error_lines()) == 1 and "bad.nii.gz" in r.error_lines()[0], r
+    assert_no_traceback(r)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Pairing: name patterns, lists of pairs, PRED == GT, standard input
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_a_missing_file_in_a_list_fails_that_pair_only_unless_allow_missing(cli, seg):
+    rows = [f"pred/{n}.npy,gt/{n}.png,{n}" for n in GOOD] + ["pred/x.npy,gt/a.png,x", "pred/a.npy,gt/y.png,y"]
+    listing = write_list(seg.root / "l.csv", rows)
+    r = cli("seg", "--pairs", listing, "-f", "json")
+    assert r.code == 3, r
+    assert_no_traceback(r)
+    doc = r.json()
+    assert [image["name"] for image in doc["images"]] == GOOD
+    assert [(e["name"], e["file"]) for e in doc["errors"]] == [("x", str(seg.root / "pred/x.npy")),
+                                                              ("y", str(seg.root / "gt/y.png"))]
+    lines = r.error_lines()
+    assert len(lines) == 2 and f"no such prediction file ({seg.root / 'l.csv'} line 4)" in lines[0], r
+    assert f"no such ground-truth file ({seg.root / 'l.csv'} line 5)" in lines[1], r
+    r = cli("seg", "--pairs", listing, "--allow-missing", "-f", "json")
+    assert r.code == 0, r
+    assert r.json()["skipped"] == {"missing_gt": ["y"], "missing_pred": ["x"]}
+    assert comparable(r.json())["summary"] == folder_report(cli, seg)["summary"]
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot-dot", "trailing-slash", "symlink", "file"])
+def test_the_same_folder_or_file_on_both_sides_is_refused(cli, seg, spelling):
+    pred = seg.gt
+    gt = {"same": seg.gt, "dot-dot": seg.gt / ".." / "gt", "trailing-slash": f"{seg.gt}{os.sep}",
+          "symlink": seg.root / "link", "file": seg.gt}[spelling]
+    if spelling == "symlink":
+        os.symlink(seg.gt, gt)
+    if spelling == "file":
+        pred = gt = seg.gt / "a.png"
+    r = cli("seg", pred, gt)
+    assert r.code == 2, r
+    assert_no_traceback(r)
+    [line] = r.error_lines()
+    assert "is given as both the prediction and the ground-truth" in line and "scored against itself" in line, line
+    assert r.out == ""
+
+
+def test_dash_is_not_a_seg_input(cli, seg):
+    r = cli("seg", "-", seg.gt, stdin=b"")
+    assert r.code == 2 and "--pairs -" in r.err, r
+
+
+@pytest.mark.parametrize("option", [("--label-map", "-"), ("--pred-label-map", "-"), ("--class-names", "@-"),
+                                    ("--dataset-json", "-")])
+def test_only_the_list_of_pairs_reads_stdin(cli, seg, option):
+    r = cli("seg", seg.labels, seg.gt, *option, stdin=b"0:0\n")
+    assert r.code == 2 and "standard input" in r.err and r.out == "", r
+
+
+def test_pairs_from_a_terminal_are_refused(cli, monkeypatch):
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    r = cli("seg", "--pairs", "-")
+    assert r.code == 2 and "standard input is a terminal" in r.err, r
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Pairing, label maps and dataset descriptions: the rows
+# ----------------------------------------------------------------------------------------------------------
+
+# As the matrix above: one ``error:`` line naming the offender, the key phrase and a fix, the documented exit
+# code, no traceback, the other pairs still evaluated where the problem is one pair's, and a row of the
+# README's troubleshooting table.
+
+
+@dataclass
+class DatasetCase:
+    argv: tuple[Any, ...]
+    offenders: tuple[str, ...]
+    stdin: bytes | None = None
+    good: tuple[str, ...] = tuple(f"gt/{n}" for n in GOOD)  # the images still evaluated (per-file rows)
+
+
+@dataclass
+class DatasetRow:
+    id: str
+    build: Callable[[SegSet, Path], DatasetCase]
+    phrase: str
+    fix: str
+    readme: str
+    code: int
+    per_file: bool = False
+
+
+def patterns(pred_pattern: str | None, gt_pattern: str | None, offender: str) -> Callable[[SegSet, Path], DatasetCase]:
+    def build(s: SegSet, tmp: Path) -> DatasetCase:
+        pred, gt = cityscapes_layout(s, tmp / "cs")
+        args: list[Any] = [pred, gt]
+        if pred_pattern is not None:
+            args += ["--pred-pattern", pred_pattern]
+        if gt_pattern is not None:
+            args += ["--gt-pattern", gt_pattern]
+        return DatasetCase(tuple(args), (offender.format(gt=gt, pred=pred),))
+    return build
+
+
+def same_name_twice(s: SegSet, tmp: Path) -> DatasetCase:
+    pred, gt = cityscapes_layout(s, tmp / "cs")
+    shutil.copy(gt / "city" / "a_gtFine_labelIds.png", gt / "city" / "a_gtCoarse_labelIds.png")
+    return DatasetCase((pred, gt, "--pred-pattern", "{name}_leftImg8bit.npy", "--gt-pattern", "{name}_*_labelIds.png"),
+                (str(gt / "city" / "a_gtCoarse_labelIds.png"),))
+
+
+def listing(rows: list[str], offender: str = "{list} line {line}", line: int = 0,
+            extra: tuple[str, ...] = ()) -> Callable[[SegSet, Path], DatasetCase]:
+    def build(s: SegSet, tmp: Path) -> DatasetCase:
+        path = write_list(s.root / "pairs.csv", [f"pred/{n}.npy,gt/{n}.png" for n in GOOD] + rows)
+        named = offender.format(list=path, line=len(GOOD) + line, root=s.root)
+        return DatasetCase(("--pairs", path, *(getattr(s, a) for a in extra)), (named,))
+    return build
+
+
+def folder_option(*args: str, offender: str, bad_gt: Any = None) -> Callable[[SegSet, Path], DatasetCase]:
+    """The seg set's folders with ``args``; ``bad_gt(labels) -> labels`` adds a pair ``bad`` whose ground truth
+    is ``a``'s changed so."""
+    def build(s: SegSet, tmp: Path) -> DatasetCase:
+        if bad_gt is not None:
+            write_npy(s.pred / "bad.npy", s.probs["a"])
+            write_palette_png(s.gt / "bad.png", bad_gt(s.gts["a"].copy()))
+        resolved = tuple(str(a).format(tmp=tmp, gt=s.gt) for a in args)
+        return DatasetCase((s.pred, s.gt, *resolved), (offender.format(tmp=tmp, gt=s.gt),), good=tuple(GOOD))
+    return build
+
+
+def with_value_9(labels: Any) -> Any:
+    labels[0, 0] = 9
+    return labels
+
+
+def dataset_json_file(text: str) -> Callable[[SegSet, Path], DatasetCase]:
+    def build(s: SegSet, tmp: Path) -> DatasetCase:
+        path = tmp / "dataset.json"
+        path.write_text(text, encoding="utf-8")
+        return DatasetCase((s.pred, s.gt, "--dataset-json", path), (f"--dataset-json: {path}",))
+    return build
+
+
+DATASET_ROWS = [
+    DatasetRow("pattern-without-name", patterns(None, "x_gtFine_labelIds.png", "--gt-pattern"),
+        r"has no \{name\} placeholder", r"put exactly one", r"no \{name\}", 2),
+    DatasetRow("pattern-with-two-names", patterns("{name}/{name}.npy", None, "--pred-pattern"),
+        r"has 2 \{name\} placeholders", r"keep exactly one", r"two `\{name\}`", 2),
+    DatasetRow("pattern-matching-no-file", patterns(None, "{name}_gtFine_instanceIds.png", "{gt}"),
+        r"no ground-truth file matches the pattern", r"fix the pattern", r"matches the pattern", 3),
+    DatasetRow("two-files-one-name", same_name_twice, r"gives the same name 'city/a'", r"make the pattern more specific",
+        r"gives the same name", 3),
+    DatasetRow("pairs-line-one-column", listing(["pred/b.npy"], line=1), r"has 1 column", r"write PRED<TAB>GT or PRED,GT",
+        r"has 1 column", 2),
+    DatasetRow("pairs-path-missing", listing(["pred/nope.npy,gt/a.png,nope"], offender="{root}/pred/nope.npy"),
+        r"no such prediction file \(.*pairs\.csv line 4\)", r"relative paths are read from the list's folder\), or "
+        r"pass --allow-missing", r"no such prediction file", 3, per_file=True),
+    DatasetRow("pairs-and-pred-gt", listing([], offender="--pairs", extra=("pred", "gt")),
+        r"lists the pairs, so PRED and GT are not given", r"drop .* or --pairs", r"PRED and GT are not given", 2),
+    DatasetRow("name-holding-dot-dot", listing(["pred/b.npy,gt/b.png,../b"], line=1), r"the image name '\.\./b' holds '\.\.'",
+        r"give a name column without '\.\.'", r"holds '\.\.'", 2),
+    DatasetRow("default-name-holding-dot-dot", listing(["pred/b.npy,../data/gt/b.png"], line=1),
+        r"the image name '\.\./data/gt/b' holds '\.\.'", r"give a name column", r"holds '\.\.'", 2),
+    DatasetRow("label-map-beyond-classes", folder_option("--label-map", "0:0,1:1,2:5", "--num-classes", "3",
+                                                  offender="--label-map"),
+        r"maps 2 to class 5, but there are 3 classes \(0\.\.2\)", r"fix the map or the class count",
+        r"maps V to class K, but there are", 2),
+    DatasetRow("malformed-label-map", folder_option("--label-map", "0:0,1:one", offender="--label-map"),
+        r"the class 'one' is not an integer", r"write FROM:TO", r"is not an integer", 2),
+    DatasetRow("malformed-label-map-file", folder_option("--label-map", "{tmp}/nope.csv", offender="--label-map"),
+        r"is a file that does not exist", r"give FROM:TO pairs", r"does not exist", 2),
+    DatasetRow("unmapped-value", folder_option("--label-map", "0:0,1:1,2:2", offender="{gt}/bad.png", bad_gt=with_value_9),
+        r"the ground truth holds the value 9, which the label map does not name",
+        r"add it to the map \(9:ignore leaves a value out\), or pass --unmapped ignore", r"which the label map does not name",
+        3, per_file=True),
+    DatasetRow("dataset-json-not-json", dataset_json_file('{"labels": {"background": 0,}}'), r"not valid JSON",
+        r"fix the file", r"--dataset-json: .*not valid JSON", 2),
+    DatasetRow("dataset-json-gap", dataset_json_file('{"labels": {"background": 0, "liver": 2}}'),
+        r"must be 0, 1, 2, \.\.\. without gaps \(nnU-Net's rule\), but 1 is missing", r"fix the labels",
+        r"without gaps", 2),
+    DatasetRow("dataset-json-no-labels", dataset_json_file('{"name": "x"}'), r'has no "labels" object',
+        r'"labels": \{"background": 0', r'no "labels" object', 2),
+    DatasetRow("pairs-name-used-twice", listing(["pred/b.npy,gt/b.png,gt/a"], line=1), r"is already used by line 1",
+        r"give each pair its own name", r"already used by line", 2),
+]
+
+
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.id) for row in DATASET_ROWS])
+def test_bad_dataset_row(cli, seg, tmp_path, row: DatasetRow):
+    case = row.build(seg, tmp_path)
+    r = cli("seg", *case.argv, stdin=case.stdin)
+    assert r.code == row.code, r
+    assert_no_traceback(r)
+    lines = r.error_lines()
+    assert len(lines) == len(case.offenders), r
+    for offender, line in zip(case.offenders, lines, strict=True):
+        assert offender in line, (offender, line)
+        assert re.search(row.phrase, line), (row.phrase, line)
+        assert re.search(row.fix, line), (row.fix, line)
+    if row.code == 2:
+        assert r.out == "", r
+    if row.per_file:
+        r = cli("seg", *case.argv, "-f", "json", stdin=case.stdin)
+        doc = r.json()
+        assert [image["name"] for image in doc["images"]] == list(case.good), doc["images"]
+        assert len(doc["errors"]) == 1 and doc["summary"]["count"] == 3
+
+
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.id) for row in DATASET_ROWS])
+def test_readme_troubleshooting_mentions_dataset_row(row: DatasetRow):
+    assert re.search(row.readme, troubleshooting_section()), row.readme
+
+
+def test_label_map_options_are_checked(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "--unmapped", "ignore")
+    assert r.code == 2 and "give --label-map or --pred-label-map" in r.err, r
+    r = cli("seg", seg.labels, seg.gt, "--pred-label-map", "reduce-zero")  # open-ended: no class count
+    assert r.code == 2 and "needs the class count" in r.err, r
+    r = cli("seg", seg.pred, seg.gt, "--pred-label-map", "0:0,1:1,2:2", "--pred-kind", "probs")
+    assert r.code == 2 and "maps label predictions" in r.err, r
+    r = cli("seg", seg.pred, seg.gt, "--pred-label-map", "0:0,1:1,2:2", "-f", "json")
+    assert r.code == 3 and len(r.error_lines()) == 3 and "maps label predictions only" in r.error_lines()[0], r
+
+
+def test_a_map_that_voids_every_pixel_is_named(cli, tmp_path):
+    """Not an empty ignore list pointing at --ignore-index: the message names the map, and the fix."""
+    import numpy as np
+
+    write_palette_png(tmp_path / "gt" / "a.png", np.zeros((2, 3)))  # Cityscapes "unlabeled" only
+    write_palette_png(tmp_path / "pred" / "a.png", np.full((2, 3), 7))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "cityscapes")
+    assert r.code == 3 and len(r.error_lines()) == 1, r
+    line = r.error_lines()[0]
+    assert "void under the label map 'cityscapes'" in line and "check that --label-map names" in line, r
+    assert "ignore index" not in line and "()" not in line, r
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "5:0", "--unmapped", "ignore",
+            "--num-classes", "2", "--ignore-index", "1")
+    line = r.error_lines()[0]
+    assert r.code == 3 and "'5:0' (with --unmapped ignore" in line and "ignore index (1)" in line, r
+
+
+@pytest.mark.parametrize("spec", ["0:0,1:1", "0:0,1:1,2:ignore"])
+def test_a_prediction_holding_the_maps_void_value_is_beyond_the_classes(cli, tmp_path, spec):
+    """The ground truth's void is written as 254 internally; a prediction holding 254 is told it is no class,
+    not that it holds an --ignore-index the user never gave."""
+    import numpy as np
+
+    write_palette_png(tmp_path / "gt" / "a.png", np.array([[0, 1], [2, 0]]))
+    write_palette_png(tmp_path / "gt" / "b.png", np.array([[0, 1], [1, 0]]))
+    write_palette_png(tmp_path / "pred" / "a.png", np.array([[0, 254], [1, 0]]))
+    write_palette_png(tmp_path / "pred" / "b.png", np.array([[0, 1], [1, 1]]))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", spec, "--unmapped", "ignore", "-f", "json")
+    assert r.code == 3 and len(r.error_lines()) == 1, r
+    line = r.error_lines()[0]
+    assert "a.png: the prediction holds label 254 but there are only 2 classes" in line, r
+    assert "--ignore-index" not in line, r
+    assert [image["name"] for image in r.json()["images"]] == ["b"]  # the other pair is evaluated
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", spec, "--unmapped", "ignore",
+            "--ignore-index", "254")  # a value the user names keeps its own message
+    assert r.code == 3 and "the --ignore-index (void) label" in r.err, r
+
+
+def test_a_mapped_value_beyond_the_classes_says_it_is_mapped(cli, tmp_path):
+    """ADE20K's 200 becomes 199 under reduce-zero: the message must not leave the user looking for a 199."""
+    import numpy as np
+
+    write_palette_png(tmp_path / "gt" / "a.png", np.array([[0, 1], [200, 3]]))
+    write_palette_png(tmp_path / "pred" / "a.png", np.array([[0, 0], [1, 2]]))
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "reduce-zero", "--num-classes", "150")
+    assert r.code == 3, r
+    assert "a.png: after --label-map reduce-zero, the ground truth holds label 199 but there are only 150" in r.err, r
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--label-map", "reduce-zero", "--num-classes", "150",
+            "--pred-label-map", "0:0,1:1,2:200")
+    assert r.code == 2 and "maps 2 to class 200, but there are 150 classes" in r.err, r
+
+
+@pytest.mark.parametrize("option", ["--pairs", "--label-map", "--class-names", "--dataset-json"])
+def test_a_description_file_that_is_not_utf8_is_one_usage_error(cli, seg, tmp_path, option):
+    """One reader for the text files that describe a run: not UTF-8 is exit 2 (its contents), a folder exit 3."""
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe,x\n")
+    value = f"@{bad}" if option == "--class-names" else str(bad)
+    inputs = () if option == "--pairs" else (seg.pred, seg.gt)
+    r = cli("seg", *inputs, option, value)
+    assert r.code == 2 and "bad.csv: the " in r.err and "is not UTF-8 text (byte 0); save it as UTF-8" in r.err, r
+    assert_no_traceback(r)
+    if option in ("--pairs", "--dataset-json"):
+        r = cli("seg", *inputs, option, tmp_path)
+        assert r.code == 3 and "is a folder; give the file" in r.err, r

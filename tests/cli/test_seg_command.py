@@ -1,12 +1,14 @@
-"""The ``lossctl`` command line, run for real: output formats and their structure, gates, options that change
-the numbers (checked against values computed here with plain NumPy), ``lossctl losses``, ``lossctl cls``.
+"""``lossctl seg`` run for real: every output format and its structure, what the prediction holds, the options
+that change the numbers (checked against values computed here with plain NumPy), the progress display.
 
-Most runs go through ``lossctl.cli.main`` in-process (see tests/test_cli_support.py); a few use
-``python -m lossctl`` end to end. Error paths and exit codes 2/3 live in tests/test_cli_errors.py.
+Most runs go through ``lossctl.cli.main`` in-process (``cli``, see tests/support.py); a few use
+``python -m lossctl`` end to end. Its error paths are in tests/cli/test_seg_bad_input.py, its gates in
+tests/engine/test_gates.py, ``-o`` and ``--write`` in tests/cli/test_output.py.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import unicodedata
 from pathlib import Path
@@ -20,8 +22,7 @@ from support import (  # noqa: F401
     confusion,
     dice_per_class,
     make_seg_set,
-    run_subprocess,
-    write_cls_inputs,
+    strict_json,
     write_label_png,
     write_npy,
     write_palette_png,
@@ -29,22 +30,12 @@ from support import (  # noqa: F401
 
 from lossctl import __version__, registry
 
-FORMATS = ("table", "json", "ndjson", "csv", "markdown")
 SEG_METRICS = [s.name for s in registry.specs("seg", "metric") if not s.opt_in]  # boundary metrics: opt-in
 SEG_LOSSES = registry.names("seg", "loss")
 IMAGE_KEYS = {"name", "pred", "gt", "values", "per_class", "confusion_matrix", "notes"}
 SUMMARY_KEYS = {"count", "undefined", "mean", "std", "min", "median", "max", "pooled", "per_class",
                 "confusion_matrix"}
 STAT_ROWS = ["mean", "std", "min", "max", "pooled"]
-
-
-def _no_nan_constant(token: str) -> float:
-    raise AssertionError(f"JSON output holds the non-standard constant {token}")
-
-
-def strict_json(text: str):
-    """json.loads that fails on NaN / Infinity (which json.loads accepts by default)."""
-    return json.loads(text, parse_constant=_no_nan_constant)
 
 
 @pytest.fixture
@@ -190,104 +181,6 @@ def test_undefined_values_are_null_never_nan(cli, seg, fmt):
     assert all(im["per_class"]["dice"][3] is None for im in images)
     assert summary["per_class"]["pooled"]["dice"][3] is None
     assert summary["per_class"]["mean"]["dice"][3] is None
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_output_file_holds_the_bytes_of_stdout(cli, seg, tmp_path, fmt):
-    args = ("seg", seg.pred, seg.gt, "-f", fmt, "--per-class", "-g", "dice>=0")
-    stdout = cli(*args)
-    assert stdout.code == 0, stdout
-    target = tmp_path / f"report.{fmt}"
-    to_file = cli(*args, "--output", target)
-    assert to_file.code == 0, to_file
-    assert to_file.out == ""
-    assert target.read_bytes() == stdout.out.encode("utf-8")
-    dash = cli(*args, "-o", "-")
-    assert dash.code == 0 and dash.out == stdout.out
-    assert not list(tmp_path.glob(".report*"))  # no temporary file left behind
-
-
-def test_format_and_output_from_the_environment(cli, seg, tmp_path):
-    flag = cli("seg", seg.pred, seg.gt, "-f", "json")
-    r = cli("seg", seg.pred, seg.gt, env={"LOSSCTL_FORMAT": "json"})
-    assert r.code == 0 and r.out == flag.out, r
-    target = tmp_path / "env.json"
-    r = cli("seg", seg.pred, seg.gt, env={"LOSSCTL_FORMAT": "json", "LOSSCTL_OUTPUT": str(target)})
-    assert r.code == 0 and r.out == "" and target.read_text(encoding="utf-8") == flag.out, r
-    # the command line wins over the environment
-    r = cli("seg", seg.pred, seg.gt, "-f", "csv", env={"LOSSCTL_FORMAT": "json"})
-    assert r.csv()[0][:2] == ["row", "name"]
-
-
-def test_output_is_byte_identical_across_runs_and_worker_counts(cli, seg):
-    one = cli("seg", seg.pred, seg.gt, "-f", "json", "--workers", "1")
-    again = cli("seg", seg.pred, seg.gt, "-f", "json", "--workers", "1")
-    two = cli("seg", seg.pred, seg.gt, "-f", "json", "--workers", "2")
-    assert one.code == again.code == two.code == 0
-    assert one.out == again.out == two.out
-
-
-# ----------------------------------------------------------------------------------------------------------
-# seg: gates
-# ----------------------------------------------------------------------------------------------------------
-
-
-def test_passing_gates_exit_0_and_a_failing_gate_exits_1(cli, seg):
-    ok = cli("seg", seg.pred, seg.gt, "-f", "json", "-g", "dice>=0.1", "-g", "ce<=100")
-    assert ok.code == 0, ok
-    assert [g["passed"] for g in ok.json()["gates"]] == [True, True]
-    bad = cli("seg", seg.pred, seg.gt, "-f", "json", "-g", "dice>=0.1", "-g", "dice>=0.999")
-    assert bad.code == 1, bad
-    gates = bad.json()["gates"]
-    assert [g["passed"] for g in gates] == [True, False]
-    assert gates[1]["value"] == pytest.approx(bad.json()["summary"]["mean"]["dice"])
-    assert "gates: 1 passed, 1 failed" in bad.err
-
-
-def _per_image(doc, name, idx=None):
-    if idx is None:
-        return np.array([im["values"][name] for im in doc["images"]], dtype=float)
-    return np.array([im["per_class"][name][idx] for im in doc["images"]], dtype=float)
-
-
-GATE_CASES = [
-    ("dice>=0", lambda d: d["summary"]["mean"]["dice"]),
-    ("mean(iou)>=0", lambda d: _per_image(d, "iou").mean()),
-    ("min(dice)>=0", lambda d: _per_image(d, "dice").min()),
-    ("max(ce)>=0", lambda d: _per_image(d, "ce").max()),
-    ("median(accuracy)>=0", lambda d: np.median(_per_image(d, "accuracy"))),
-    ("std(dice)>=0", lambda d: _per_image(d, "dice").std()),
-    ("p05(dice)>=0", lambda d: np.percentile(_per_image(d, "dice"), 5)),
-    ("p50(lovasz)>=0", lambda d: np.percentile(_per_image(d, "lovasz"), 50)),
-    ("p90 ( iou ) >= 0", lambda d: np.percentile(_per_image(d, "iou"), 90)),
-    ("pooled(dice)>=0", lambda d: d["summary"]["pooled"]["dice"]),
-    ("pooled(iou[2])>=0", lambda d: d["summary"]["per_class"]["pooled"]["iou"][2]),
-    ("pooled(iou[road])>=0", lambda d: d["summary"]["per_class"]["pooled"]["iou"][1]),
-    ("dice[1]>=0", lambda d: _per_image(d, "dice", 1).mean()),
-    ("dice[building]>=0", lambda d: _per_image(d, "dice", 2).mean()),
-    ("min(recall[road])>=0", lambda d: _per_image(d, "recall", 1).min()),
-    ("p25(dice_loss[0])>=0", lambda d: np.percentile(_per_image(d, "dice_loss", 0), 25)),
-]
-
-
-@pytest.mark.parametrize("gate, expected", GATE_CASES, ids=[g for g, _ in GATE_CASES])
-def test_gate_value_equals_the_statistic_of_the_reported_values(cli, seg, gate, expected):
-    r = cli("seg", seg.pred, seg.gt, "-f", "json", "--class-names", "bg,road,building", "-g", gate)
-    assert r.code == 0, r
-    doc = strict_json(r.out)
-    [result] = doc["gates"]
-    assert result["gate"] == gate and result["passed"] is True
-    assert result["value"] == pytest.approx(float(expected(doc)), rel=1e-12, abs=1e-15)
-
-
-def test_gate_by_class_name_and_by_index_agree(cli, seg):
-    r = cli("seg", seg.pred, seg.gt, "-f", "json", "--class-names", "bg,road,building",
-            "-g", "min(dice[road])>0", "-g", "min(dice[1])>0", "-g", "pooled(iou[building])>0",
-            "-g", "pooled(iou[2])>0")
-    assert r.code == 0, r
-    g = r.json()["gates"]
-    assert g[0]["value"] == g[1]["value"] and g[2]["value"] == g[3]["value"]
-    assert g[0]["statistic"] == "min" and g[2]["statistic"] == "pooled"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -504,205 +397,73 @@ def test_sample_data_runs_with_class_names(cli):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# losses, --version, help
+# The progress display, determinism, option shortcuts
 # ----------------------------------------------------------------------------------------------------------
 
 
-def test_losses_lists_every_registry_name(cli):
-    r = cli("losses")
+def test_progress_shows_throughput_and_eta(monkeypatch):
+    from lossctl.cli import seg as cli_module
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    fake = Terminal()
+    monkeypatch.setattr("sys.stderr", fake)
+    monkeypatch.setenv("COLUMNS", "160")
+    with cli_module._progress(4) as advance:
+        assert advance is not None
+        for _ in range(4):
+            advance(None)
+    text = fake.getvalue()
+    assert "pairs/s" in text and "eta" in text and "4/4" in text
+
+
+def test_progress_on_a_real_terminal(tmp_path):
+    """stderr on a pseudo-terminal: the bar shows done/total, pairs per second and the ETA; stdout stays data."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    s = make_seg_set(tmp_path / "d", names=tuple(f"im{i}" for i in range(6)))
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "150", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    chunks = []
+
+    def drain():  # read the terminal while the run writes to it, so that it never blocks on a full buffer
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    import threading
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    done = subprocess.run([sys.executable, "-m", "lossctl", "seg", str(s.pred), str(s.gt), "-f", "json",
+                           "--workers", "1"], stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120,
+                          check=False)
+    os.close(follower)
+    reader.join(timeout=10)
+    os.close(leader)
+    err = b"".join(chunks).decode("utf-8", "replace")
+    assert done.returncode == 0 and json.loads(done.stdout)["summary"]["count"] == 6
+    assert "pairs/s" in err and "eta" in err and "/6" in err, err[-2000:]
+
+
+def test_identical_runs_are_byte_identical(cli, seg):
+    runs = [cli("seg", seg.pred, seg.gt, "-f", fmt).out for fmt in ("json", "csv", "json", "csv")]
+    assert runs[0] == runs[2] and runs[1] == runs[3]
+
+
+def test_alpha_shortcut_sets_tversky_not_focal(cli, seg):
+    r = cli("seg", seg.pred, seg.gt, "--alpha", "0.7", "--beta", "0.3", "-f", "json")
     assert r.code == 0, r
-    md = cli("losses", "-f", "markdown")
-    assert md.code == 0, md
-    for task, name in registry.REGISTRY:
-        assert name in r.out
-        assert f"| `{name}` | {task} |" in md.out
-
-
-def test_losses_name_shows_formula_and_reference(cli):
-    r = cli("losses", "dice_loss")
-    assert r.code == 0, r
-    spec = registry.get("seg", "dice_loss")
-    assert spec.formula in r.out and "formula:" in r.out
-    for convention, impl in spec.conventions.items():  # every convention's definition, side by side
-        assert f"{convention}: {impl.definition}" in r.out and impl.reference in r.out
-    assert "not defined under: torch, sklearn, nnunet" in r.out
-
-
-def test_version_in_process(cli):
-    r = cli("--version")
-    assert r.code == 0, r
-    assert r.out.strip() == f"lossctl {__version__}"
-
-
-def test_no_arguments_prints_help(cli):
-    r = cli()
-    assert r.code in (0, 2), r
-    text = r.out + r.err
-    assert "Usage:" in text
-    for command in ("seg", "cls", "losses"):
-        assert command in text
-    assert "Traceback" not in text
-
-
-def test_python_m_lossctl_version_subprocess():
-    p = run_subprocess("--version")
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.decode().strip() == f"lossctl {__version__}"
-
-
-def test_subprocess_json_equals_in_process_json(cli, seg):
-    inproc = cli("seg", seg.pred, seg.gt, "-f", "json", "-g", "dice>=0")
-    p = run_subprocess("seg", seg.pred, seg.gt, "-f", "json", "-g", "dice>=0")
-    assert p.returncode == 0 and inproc.code == 0, p.stderr
-    assert p.stdout.decode("utf-8") == inproc.out
-    assert b"Traceback" not in p.stderr
-
-
-# ----------------------------------------------------------------------------------------------------------
-# cls
-# ----------------------------------------------------------------------------------------------------------
-
-
-def _cls_reference(d):
-    p, y = d["probs"], d["y"]
-    return {"sparse_cce": float(-np.log(p[np.arange(d["n"]), y]).mean()),
-            "accuracy": float((p.argmax(1) == y).mean())}
-
-
-@pytest.mark.parametrize("pred_key, target_key", [
-    ("probs_npy", "target_npy"),
-    ("probs_csv", "target_csv"),
-    ("probs_csv_noheader", "target_npy"),
-    ("probs_tsv", "target_csv"),
-])
-def test_cls_reads_npy_csv_tsv(cli, cls_data, pred_key, target_key):
-    r = cli("cls", cls_data[pred_key], cls_data[target_key], "-f", "json")
-    assert r.code == 0, r
-    doc = strict_json(r.out)
-    assert {"lossctl", "command", "config", "images", "summary", "gates", "errors"} <= set(doc)
-    assert doc["command"] == "cls" and doc["config"]["n_samples"] == cls_data["n"]
-    assert doc["config"]["pred_kind"] == "probs" and doc["config"]["convention"] == "lossctl"
-    assert doc["images"] == []  # no --per-sample
-    ref = _cls_reference(cls_data)
-    assert doc["summary"]["mean"]["sparse_cce"] == pytest.approx(ref["sparse_cce"], rel=1e-12)
-    assert doc["summary"]["mean"]["accuracy"] == pytest.approx(ref["accuracy"])
-    assert doc["summary"]["count"] == cls_data["n"]
-    assert "evaluated 10 sample(s)" in r.err
-
-
-def test_cls_stdin_npy_and_csv_in_process(cli, cls_data):
-    ref = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", "json").json()["summary"]
-    npy = cli("cls", "-", cls_data["target_npy"], "-f", "json", stdin=cls_data["probs_npy"].read_bytes())
-    text = cli("cls", cls_data["probs_npy"], "-", "-f", "json", stdin=cls_data["target_csv"].read_bytes())
-    assert npy.code == 0 and text.code == 0, (npy, text)
-    assert npy.json()["config"]["pred"] == "-" and text.json()["config"]["target"] == "-"
-    assert npy.json()["summary"] == ref
-    assert text.json()["summary"] == ref
-
-
-def test_cls_stdin_subprocess(cls_data):
-    npy = run_subprocess("cls", "-", cls_data["target_npy"], "-f", "json", stdin=cls_data["probs_npy"].read_bytes())
-    csv_text = run_subprocess("cls", "-", cls_data["target_npy"], "-f", "json",
-                              stdin=cls_data["probs_csv"].read_bytes())
-    for p in (npy, csv_text):
-        assert p.returncode == 0, p.stderr
-        assert b"Traceback" not in p.stderr
-    a, b = json.loads(npy.stdout), json.loads(csv_text.stdout)
-    ref = _cls_reference(cls_data)
-    assert a["summary"]["mean"]["sparse_cce"] == pytest.approx(ref["sparse_cce"], rel=1e-12)
-    assert b["summary"]["mean"]["sparse_cce"] == pytest.approx(ref["sparse_cce"], rel=1e-12)
-
-
-
-@pytest.mark.parametrize("fmt", ["json", "csv", "ndjson", "markdown", "table"])
-def test_cls_per_sample_adds_rows(cli, cls_data, fmt):
-    n = cls_data["n"]
-    base = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", fmt)
-    r = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", fmt, "--per-sample")
-    assert base.code == r.code == 0, r
-    if fmt == "json":
-        images = r.json()["images"]
-        assert [im["name"] for im in images] == [str(i) for i in range(n)]
-        p, y = cls_data["probs"], cls_data["y"]
-        assert [im["values"]["sparse_cce"] for im in images] == pytest.approx(
-            (-np.log(p[np.arange(n), y])).tolist(), rel=1e-12)
-    elif fmt == "csv":
-        assert [row[0] for row in r.csv()[1:]].count("image") == n
-        assert [row[0] for row in base.csv()[1:]].count("image") == 0
-    elif fmt == "ndjson":
-        assert [json.loads(x)["type"] for x in r.out.splitlines()].count("image") == n
-        assert [json.loads(x)["type"] for x in base.out.splitlines()].count("image") == 0
-    elif fmt == "markdown":
-        assert [line.split("|")[1].strip() for line in r.out.splitlines()].count("image") == n
-        assert [line.split("|")[1].strip() for line in base.out.splitlines()].count("image") == 0
-    else:
-        # a blank line, the title, the header and its rule, then n rows
-        assert len(r.out.splitlines()) == len(base.out.splitlines()) + 4 + n
-
-
-@pytest.mark.parametrize("convention", ["lossctl", "torch", "keras", "sklearn", "smp", "monai"])
-def test_cls_convention_is_recorded(cli, cls_data, convention):
-    r = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", "json", "--convention", convention)
-    assert r.code == 0, r
-    doc = r.json()
-    assert doc["config"]["convention"] == convention
-    if convention in registry.get("cls", "accuracy").conventions:
-        assert doc["summary"]["mean"]["accuracy"] == pytest.approx(_cls_reference(cls_data)["accuracy"])
-    else:  # Keras, smp and MONAI define no classification metric here: said, not replaced
-        assert "accuracy" not in doc["summary"]["mean"] and "accuracy" in doc["config"]["not_available"]
-    if "sparse_cce" in doc["summary"]["mean"]:
-        assert doc["summary"]["mean"]["sparse_cce"] == pytest.approx(_cls_reference(cls_data)["sparse_cce"],
-                                                                     rel=1e-6)
-    table = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "--convention", convention)
-    if doc["summary"]["mean"]:  # (MONAI has no value of probabilities here: the table is one narrow column)
-        assert f"convention {convention}" in table.out
-
-
-def test_cls_logits_with_pred_kind_logits(cli, cls_data):
-    r = cli("cls", cls_data["logits_npy"], cls_data["target_npy"], "-f", "json", "--pred-kind", "logits")
-    assert r.code == 0, r
-    assert r.json()["config"]["pred_kind"] == "logits"
-    ref = _cls_reference(cls_data)
-    assert r.json()["summary"]["mean"]["sparse_cce"] == pytest.approx(ref["sparse_cce"], rel=1e-9)
-
-
-def test_cls_sample_weights(cli, cls_data, tmp_path):
-    w = np.linspace(0.5, 2.0, cls_data["n"])
-    wfile = tmp_path / "w.csv"
-    np.savetxt(wfile, w, fmt="%.17g")
-    r = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", "json", "--weights", wfile,
-            "-l", "sparse_cce")
-    assert r.code == 0, r
-    p, y = cls_data["probs"], cls_data["y"]
-    nll = -np.log(p[np.arange(cls_data["n"]), y])
-    assert r.json()["config"]["weights"] is True
-    assert r.json()["summary"]["mean"]["sparse_cce"] == pytest.approx((w * nll).sum() / w.sum(), rel=1e-12)
-
-
-def test_cls_gates(cli, cls_data):
-    ok = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", "json",
-             "-g", "sparse_cce<=10", "-g", "max(sparse_cce)<=100", "-g", "p50(sparse_cce)<=100")
-    assert ok.code == 0, ok
-    doc = ok.json()
-    p, y = cls_data["probs"], cls_data["y"]
-    nll = -np.log(p[np.arange(cls_data["n"]), y])
-    values = [g["value"] for g in doc["gates"]]
-    assert values == pytest.approx([nll.mean(), nll.max(), np.percentile(nll, 50)], rel=1e-12)
-    bad = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", "json",
-              "-g", "sparse_cce<=10", "-g", "accuracy>=0.99")
-    assert bad.code == 1, bad
-    gates = bad.json()["gates"]
-    assert [g["passed"] for g in gates] == [True, False]
-    assert gates[1]["value"] == pytest.approx(_cls_reference(cls_data)["accuracy"])
-    assert "gates: 1 passed, 1 failed" in bad.err
-
-
-@pytest.mark.parametrize("fmt", ["csv", "markdown"])
-def test_cls_per_sample_keeps_the_metric_columns(cli, cls_data, fmt):
-    base = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", fmt)
-    r = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-f", fmt, "--per-sample")
-    assert base.code == r.code == 0, r
-    header = r.out.splitlines()[0]
-    assert header == base.out.splitlines()[0]
-    for metric in ("accuracy", "precision", "recall", "f1"):
-        assert metric in header
+    params = r.json()["config"]["params"]
+    assert params["tversky_loss"]["alpha"] == 0.7 and params["focal"]["alpha"] is None

@@ -1,5 +1,5 @@
 """lossctl.dataset.classes: the classes of a seg run from its settings, and regions; messages name Python arguments
-(the command line's spelling of the same messages is checked through the CLI in test_datasets.py and the corpus)."""
+(the command line's spelling of the same messages is checked through the CLI in tests/cli/test_seg_bad_input.py and the corpus)."""
 
 from __future__ import annotations
 

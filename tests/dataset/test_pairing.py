@@ -1,12 +1,19 @@
-"""Tests of lossctl.dataset.pairing and pair_lists: matching prediction files to ground-truth files by name."""
+"""Tests of lossctl.dataset.pairing and pair_lists: matching prediction files to ground-truth files by name.
+
+Through the CLI, every way of pairing (name patterns, a list of pairs in a file or on stdin) is checked to give
+the same report as the folder rule on the same files (only the ``config`` entries that say where the pairs came
+from, and the file paths, differ). The bad inputs of pairing are rows of tests/cli/test_seg_bad_input.py.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
+from support import GOOD, cityscapes_layout, comparable, folder_report, make_seg_set, write_list
 
 from lossctl.errors import InputError, PairingError, UsageError
 from lossctl.dataset.pair_lists import read_pairs
@@ -351,3 +358,138 @@ def test_same_folder_refused_but_not_with_two_patterns(dirs: tuple[Path, Path]) 
     pairing = pair_files(pred, pred, pred_pattern=compile_pattern("{name}_p.png"),
                          gt_pattern=compile_pattern("{name}_g.png"))
     assert [(p.pred.name, p.gt.name) for p in pairing.pairs] == [("x_p.png", "x_g.png")]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Through the CLI: every way of pairing gives the folder rule's report
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_patterns_give_the_folder_report(cli, seg, tmp_path):
+    pred, gt = cityscapes_layout(seg, tmp_path / "cs")
+    r = cli("seg", pred, gt, "--pred-pattern", "city/{name}_leftImg8bit.npy",
+            "--gt-pattern", "city/{name}_gtFine_labelIds.png", "-f", "json")
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["config"]["pred_pattern"] == "city/{name}_leftImg8bit.npy"
+    assert doc["config"]["gt_pattern"] == "city/{name}_gtFine_labelIds.png"
+    assert [image["gt"] for image in doc["images"]] == [str(gt / "city" / f"{n}_gtFine_labelIds.png") for n in GOOD]
+    assert comparable(doc) == comparable(folder_report(cli, seg))
+
+
+def test_name_spans_folders_and_star_stays_in_one(cli, seg, tmp_path):
+    pred, gt = cityscapes_layout(seg, tmp_path / "cs")
+    r = cli("seg", pred, gt, "--pred-pattern", "{name}_leftImg8bit.npy", "--gt-pattern", "*/{name}_gtFine_labelIds.png",
+            "-f", "json")
+    # the prediction names hold the city folder, the ground-truth names do not: nothing pairs
+    assert r.code == 3 and "check that the patterns give both sides the same names" in r.err, r
+    r = cli("seg", pred, gt, "--pred-pattern", "{name}_leftImg8bit.npy", "--gt-pattern", "{name}_gtFine_labelIds.png",
+            "-f", "json")
+    assert r.code == 0, r
+    assert [image["name"] for image in r.json()["images"]] == [f"city/{n}" for n in GOOD]
+
+
+def test_one_side_with_a_pattern_keeps_the_folder_rule_on_the_other(cli, seg, tmp_path):
+    _, gt = cityscapes_layout(seg, tmp_path / "cs")
+    flat_pred = tmp_path / "flat"
+    flat_pred.mkdir()
+    for name in seg.names:
+        shutil.copy(seg.pred / f"{name}.npy", flat_pred / f"{name}.npy")
+    r = cli("seg", flat_pred, gt / "city", "--gt-pattern", "{name}_gtFine_labelIds.png", "-f", "json")
+    assert r.code == 0, r
+    assert comparable(r.json()) == comparable(folder_report(cli, seg))
+
+
+@pytest.mark.parametrize("style", ["tsv", "csv-header", "csv-header-names", "csv-quoted", "crlf"])
+def test_a_list_of_pairs_gives_the_folder_report(cli, seg, style):
+    # relative paths are read from the list's folder (the seg set's root), not from the current folder
+    rows = {
+        "tsv": [f"pred/{n}.npy\tgt/{n}.png" for n in reversed(GOOD)],
+        "csv-header": ["pred,gt"] + [f"pred/{n}.npy,gt/{n}.png" for n in GOOD],
+        "csv-header-names": ["pred,gt,name"] + [f"pred/{n}.npy,gt/{n}.png,{n}" for n in GOOD],
+        "csv-quoted": [f'"pred/{n}.npy", "gt/{n}.png", "{n}"' for n in GOOD],
+        "crlf": [f"pred/{n}.npy,gt/{n}.png,{n}\r" for n in GOOD],
+    }[style]
+    listing = write_list(seg.root / "pairs.txt", rows)
+    r = cli("seg", "--pairs", listing, "-f", "json")
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["config"]["pairs"] == str(listing)
+    names = [image["name"] for image in doc["images"]]
+    expected = folder_report(cli, seg)
+    if "names" in style or "quoted" in style or style == "crlf":
+        assert names == GOOD
+        assert comparable(doc) == comparable(expected)
+    else:  # named by the ground-truth path as written, without its extension
+        assert names == [f"gt/{n}" for n in GOOD]
+        assert [image["values"] for image in doc["images"]] == [image["values"] for image in expected["images"]]
+        assert doc["summary"] == expected["summary"]
+
+
+def test_pairs_from_stdin_resolve_against_the_current_folder(cli, seg, monkeypatch):
+    monkeypatch.chdir(seg.root)
+    stdin = "".join(f"./pred/{n}.npy\t./gt/{n}.png\n" for n in GOOD).encode()
+    r = cli("seg", "--pairs", "-", "-f", "json", stdin=stdin)
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["config"]["pairs"] == "-"
+    assert [image["name"] for image in doc["images"]] == [f"gt/{n}" for n in GOOD]  # the leading ./ dropped
+    assert doc["summary"] == folder_report(cli, seg)["summary"]
+
+
+def test_absolute_paths_in_a_list(cli, seg, tmp_path):
+    listing = write_list(tmp_path / "elsewhere" / "l.csv",
+                         [f"{seg.pred / n}.npy,{seg.gt / n}.png,{n}" for n in GOOD])
+    r = cli("seg", "--pairs", listing, "-f", "json")
+    assert r.code == 0, r
+    assert comparable(r.json()) == comparable(folder_report(cli, seg))
+
+
+def test_one_folder_with_two_patterns_is_fine(cli, seg, tmp_path):
+    both = tmp_path / "both"
+    both.mkdir()
+    for n in GOOD:
+        shutil.copy(seg.pred / f"{n}.npy", both / f"{n}_pred.npy")
+        shutil.copy(seg.gt / f"{n}.png", both / f"{n}_gt.png")
+    r = cli("seg", both, both, "--pred-pattern", "{name}_pred.npy", "--gt-pattern", "{name}_gt.png", "-f", "json")
+    assert r.code == 0, r
+    assert comparable(r.json()) == comparable(folder_report(cli, seg))
+    r = cli("seg", both, both, "--pred-pattern", "{name}_gt.png", "--gt-pattern", "*{name}_gt.png")
+    assert r.code == 2 and "scored against itself" in r.err, r
+
+
+def test_output_does_not_depend_on_directory_listing_order(cli, tmp_path, monkeypatch):
+    data = make_seg_set(tmp_path / "data", names=("b", "a", "c", "d"))
+    first = cli("seg", data.pred, data.gt, "-f", "json", "--workers", "1").out
+    real = os.scandir
+
+    def reversed_scandir(path="."):
+        entries = list(real(path))
+        return _Iter(entries[::-1])
+
+    monkeypatch.setattr(os, "scandir", reversed_scandir)
+    assert cli("seg", data.pred, data.gt, "-f", "json", "--workers", "1").out == first
+    assert cli("seg", data.pred, data.gt, "-f", "csv", "--workers", "2").out == cli(
+        "seg", data.pred, data.gt, "-f", "csv", "--workers", "1").out
+
+
+class _Iter:
+    """A scandir-like iterator over a list (supports the context-manager protocol os.walk uses)."""
+
+    def __init__(self, entries):
+        self._it = iter(entries)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._it)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def close(self):
+        pass

@@ -111,23 +111,6 @@ def test_cli_report_is_byte_identical_with_a_tiny_budget(cli, tmp_path, monkeypa
     assert report("--max-memory", "20K", "--workers", "2") == whole
 
 
-@pytest.mark.parametrize("hinge", [False, True])
-def test_lovasz_sums_in_small_blocks_equal_algorithm_1(monkeypatch, hinge):
-    """The blocked Lovász sums (blocks of 3 sorted errors here) agree with Algorithm 1 of Berman et al."""
-    from test_seg_losses import algorithm_1
-
-    from lossctl.losses import segmentation as seg
-
-    monkeypatch.setattr(seg, "LOVASZ_BLOCK", 3)
-    rng = np.random.default_rng(5)
-    for _ in range(200):
-        n = int(rng.integers(1, 40))
-        errors = np.round(rng.normal(size=n) if hinge else rng.random(n), int(rng.integers(1, 4)))
-        fg = rng.random(n) < rng.random()
-        got = seg.lovasz_extension(errors[fg], errors[~fg], hinge=hinge)
-        assert got == pytest.approx(algorithm_1(errors, fg, hinge), rel=1e-12, abs=1e-12)
-
-
 @pytest.mark.parametrize("args", [("--convention", "torch", "--pred-kind", "logits", "-l", "ce"),
                                   ("--pred-kind", "logits", "-m", "dice", "-m", "hd95")])
 def test_values_not_evaluated_in_chunks_are_refused_with_the_budget(cli, tmp_path, args):

@@ -12,6 +12,8 @@ import pytest
 import tifffile
 from PIL import Image
 
+from support import png_bomb, tiff_bomb
+
 from lossctl.errors import InputError, LossctlError, UsageError
 from lossctl.io import (
     ARRAY_SUFFIXES,
@@ -860,3 +862,25 @@ def test_default_memory_budget_is_a_fraction_of_the_available_memory() -> None:
     assert budget > 0
     if available is not None:  # the available memory moves a little between the two readings
         assert budget == pytest.approx(lio.DEFAULT_MEMORY_FRACTION * available, rel=0.05)
+
+
+@pytest.mark.parametrize("write, name", [(png_bomb, "bomb.png"), (tiff_bomb, "bomb.tif")], ids=["png", "tiff"])
+def test_bombs_are_refused_from_the_header_in_little_memory(tmp_path, write, name):
+    """The refusal reads the header only: the process that refuses a 1.6 GB bomb stays under 200 MB."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / name
+    write(path)
+    script = ("import sys\nfrom lossctl import io\nfrom lossctl.errors import InputError\n"
+              "try:\n    io.load_array(sys.argv[1], max_memory=1 << 30)\nexcept InputError as e:\n    print(e)\n"
+              "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE)
+    out = proc.stdout.read().decode()
+    _pid, status, _usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and "more than the memory budget of 1 GiB" in out, out
+    # VmHWM: the peak RSS of the child since its exec (ru_maxrss also counts the peak of the pytest process it was
+    # spawned from, which a suite that has run other modules first pushes past 200 MB)
+    peak = int(out.split()[-1])
+    assert peak < 200 * 1024, peak  # KiB

@@ -79,7 +79,8 @@ def test_api_messages_name_python_arguments_not_flags():
 
 
 def test_classification_loss_refuses_metrics_and_unknown_names():
-    """The same messages as the registry's, from the conventions tables (test_cls_core: no registry imported)."""
+    """The same messages as the registry's, from the conventions tables (which import no registry: see
+    test_the_python_api_does_not_import_the_engines)."""
     from lossctl import registry
     from lossctl.errors import UsageError
 
@@ -88,3 +89,26 @@ def test_classification_loss_refuses_metrics_and_unknown_names():
     with pytest.raises(UsageError) as info:
         losses.classification_loss("bcee", [0.9, 0.2], [1, 0])
     assert str(info.value) == f"unknown cls loss or metric 'bcee'; choose from: {', '.join(registry.names('cls'))}"
+
+
+def test_classification_loss_api_refuses_metrics_and_bad_weights():
+    from lossctl import losses
+    from lossctl.errors import UsageError
+
+    with pytest.raises(UsageError, match="metric"):
+        losses.classification_loss("accuracy", [0.9, 0.2], [1, 0])
+    with pytest.raises(UsageError, match="class weights"):
+        losses.classification_loss("cce", [[0.7, 0.3], [0.2, 0.8]], [0, 1], class_weights=[-1, 1])
+
+
+def test_the_python_api_does_not_import_the_engines():
+    """Nor the registry: classification_loss computes from the conventions tables (the registry sits above them)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from lossctl import losses; "
+            "losses.classification_loss('bce', np.array([0.9, 0.2]), np.array([1, 0])); "
+            "print(sorted(m for m in sys.modules if m in ('lossctl.engine.cls', 'lossctl.engine.seg', 'lossctl.cli', "
+            "'lossctl.registry', 'typer', 'rich')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

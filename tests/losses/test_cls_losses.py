@@ -1,6 +1,8 @@
-"""Hand-derived values and identities of the classification losses under lossctl's own convention.
+"""lossctl.losses.classification: hand-derived values and identities of the classification losses under
+lossctl's own convention.
 
-The other conventions are checked against their libraries in test_golden_cls.py.
+The other conventions are checked against their libraries in tests/test_golden_cls.py; the metrics by hand are in
+tests/metrics/test_cls_metrics.py, how ``prepare_inputs`` reads the inputs in tests/inputs/test_cls_inputs.py.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import numpy as np
 import pytest
 
 from lossctl import registry
-from lossctl.engine.cls import ClsConfig
 from lossctl.inputs.cls import prepare_inputs
 from lossctl.errors import InputError
 from lossctl.losses import classification as cls
@@ -136,32 +137,6 @@ def test_unavailable_conventions_say_so():
                                                         hinge="weston_watkins")
 
 
-def classification_metrics(x):
-    return {s.name: s.evaluate(x)[0] for s in registry.specs("cls", "metric")}
-
-
-def test_metrics_by_hand():
-    x = make([0.9, 0.2, 0.6, 0.4], [1, 0, 0, 1])  # predictions 1 0 1 0: TP 1, FP 1, FN 1, TN 1
-    m = classification_metrics(x)
-    assert m == pytest.approx({"accuracy": 0.5, "precision": 0.5, "recall": 0.5, "f1": 0.5})
-    multi = make([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]], [0, 1, 1])
-    assert classification_metrics(multi)["accuracy"] == pytest.approx(2 / 3)
-
-
-def test_prepare_never_guesses_logits():
-    with pytest.raises(InputError, match="as logits") as refused:
-        prepare_inputs(np.array([2.0, -1.0]), np.array([1, 0]), None, "auto")
-    assert refused.value.option == "pred_kind" and "--" not in str(refused.value)  # the CLI names its option
-    x = prepare_inputs(np.array([0.2, 0.7]), np.array([1.0, 0.0]), None, "auto")
-    assert x.kind == "probs" and x.target.dtype == np.int64
-
-
-def test_minus_one_plus_one_targets_are_read_as_zero_one():
-    x = prepare_inputs(np.array([0.9, 0.2, 0.7]), np.array([1, -1, 1]), None, "probs")
-    assert x.target.tolist() == [1, 0, 1]
-    assert cls.bce(x)[0] == pytest.approx(-(LN(0.9) + LN(0.8) + LN(0.7)) / 3)
-
-
 def test_binary_targets_outside_0_1_are_refused():
     with pytest.raises(InputError, match=r"\[0, 1\]"):
         cls.bce(make([0.9, 0.2], [2, 0]))
@@ -172,16 +147,6 @@ def test_binary_losses_refuse_class_weights():
         cls.bce(make([0.9, 0.2], [1, 0], class_weights=[1.0, 2.0]))
 
 
-def test_ignored_samples_are_left_out_of_the_per_sample_statistics():
-    from lossctl.engine.cls import build_report
-
-    config = ClsConfig(values=("sparse_cce",), ignore_index=-100)
-    x = config.prepare(np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5]]), np.array([0, -100, 1]), None, "probs")
-    summary = build_report(x, config)["summary"]
-    assert summary["min"]["sparse_cce"] == pytest.approx(-LN(0.7))
-    assert summary["count"] == 2 and summary["undefined"]["sparse_cce"] == 0  # ignored: not counted at all
-
-
 def test_extreme_logits_under_sklearn_warn_of_nothing(recwarn):
     """One stable sigmoid: a -1000 logit (scikit-learn's sigmoid-then-clip path) gives no overflow warning."""
     x = prepare_inputs(np.array([-1000.0, 1000.0, 0.0]), np.array([0, 1, 1]), None, "logits")
@@ -189,16 +154,3 @@ def test_extreme_logits_under_sklearn_warn_of_nothing(recwarn):
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
     eps = np.finfo(np.float64).eps
     assert value == pytest.approx((-np.log(1 - eps) * 2 + np.log(2)) / 3)
-
-
-def test_the_python_api_does_not_import_the_engines():
-    """Nor the registry: classification_loss computes from the conventions tables (the registry sits above them)."""
-    import subprocess
-    import sys
-
-    code = ("import sys, numpy as np; from lossctl import losses; "
-            "losses.classification_loss('bce', np.array([0.9, 0.2]), np.array([1, 0])); "
-            "print(sorted(m for m in sys.modules if m in ('lossctl.engine.cls', 'lossctl.engine.seg', 'lossctl.cli', "
-            "'lossctl.registry', 'typer', 'rich')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

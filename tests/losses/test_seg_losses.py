@@ -1,4 +1,9 @@
-"""Hand-derived values and identities of the segmentation core (expected values worked out in the comments)."""
+"""lossctl.losses.segmentation: hand-derived values and identities of the segmentation losses (expected values
+worked out in the comments), the blocked Lovász sums, region losses.
+
+The metrics by hand are in tests/metrics/test_overlap.py, how ``prepare`` reads the inputs in
+tests/inputs/test_seg_inputs.py.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ import math
 
 import numpy as np
 import pytest
+from support import box_labels
 
 from lossctl import registry
 from lossctl.metrics import overlap as metrics
-from lossctl.errors import InputError, ShapeMismatchError
 from lossctl.losses import segmentation as seg
 from lossctl.inputs.seg import prepare
 
@@ -147,84 +152,6 @@ def test_region_loss_leaves_absent_classes_out():
     assert np.isnan(per_class[2]) and not np.isnan(per_class[:2]).any()
 
 
-def test_metrics_by_hand():
-    cm = np.array([[3, 1, 0], [0, 2, 0], [0, 0, 0]])
-    scores = metrics.class_scores(cm)
-    assert scores["dice"][:2].tolist() == pytest.approx([6 / 7, 4 / 5])
-    assert scores["iou"][:2].tolist() == pytest.approx([3 / 4, 2 / 3])
-    assert scores["precision"][:2].tolist() == pytest.approx([1.0, 2 / 3])
-    assert scores["recall"][:2].tolist() == pytest.approx([3 / 4, 1.0])
-    assert np.isnan(scores["dice"][2])
-    values, _ = metrics.summarize(cm)
-    assert values["dice"] == pytest.approx((6 / 7 + 4 / 5) / 2)
-    assert values["accuracy"] == pytest.approx(5 / 6)
-    assert metrics.summarize(cm, empty="one")[0]["dice"] == pytest.approx((6 / 7 + 4 / 5 + 1) / 3)
-    assert metrics.summarize(cm, empty="zero")[0]["iou"] == pytest.approx((3 / 4 + 2 / 3) / 3)
-
-
-def test_binary_threshold_for_hard_metrics():
-    p = np.array([0.4, 0.6, 0.5])
-    assert prepare(p, np.array([0, 1, 1]), kind="probs").labels.tolist() == [0, 1, 1]
-    assert prepare(p, np.array([0, 1, 1]), kind="probs", threshold=0.55).labels.tolist() == [0, 1, 0]
-    logits = np.log(p / (1 - p))
-    assert prepare(logits, np.array([0, 1, 1]), kind="logits").labels.tolist() == [0, 1, 1]
-
-
-def test_0_255_masks_are_read_as_binary_and_say_so():
-    x = prepare(np.array([0, 255, 255], np.uint8), np.array([0, 255, 0], np.uint8))
-    assert x.target.tolist() == [0, 1, 0] and x.labels.tolist() == [0, 1, 1]
-    assert any("0/255" in n for n in x.notes)
-
-
-def test_0_255_mask_with_ignore_255_keeps_255_as_void():
-    x = prepare(np.array([0, 1, 1], np.uint8), np.array([0, 255, 1], np.uint8), ignore_index=(255,))
-    assert x.target.tolist() == [0, 1] and not x.notes
-
-
-@pytest.mark.parametrize("pred, target, kind, fragment, error", [
-    (np.zeros((3, 4, 5)), np.zeros((4, 6), int), "probs", "shape", ShapeMismatchError),
-    (np.zeros((4, 5, 3)), np.zeros((4, 5), int), "probs", "pass channels_last=True", ShapeMismatchError),
-    (np.zeros((5, 4)), np.zeros((4, 5), int), "probs", "transposed", ShapeMismatchError),
-    (np.full((2, 2), 3.0), np.zeros((2, 2), int), "auto", "pass kind='logits'", InputError),
-    (np.full((2, 2, 2), 0.2), np.zeros((2, 2), int), "probs", "sum", InputError),
-    (np.array([np.nan, 0.5]), np.array([0, 1]), "probs", "NaN", InputError),
-    (np.array([0.5, 0.5]), np.array([0.0, 1.0]), "probs", "swapped", InputError),
-    (np.array([0, 1]), np.array([0, 7]), "labels", "label 7", InputError),
-    (np.array([0, 1]), np.array([0, -1]), "labels", "negative", InputError),
-])
-def test_bad_inputs_raise_one_line_errors(pred, target, kind, fragment, error):
-    with pytest.raises(error) as info:
-        prepare(pred, target, kind=kind, num_classes=None if kind != "labels" else 2)
-    assert fragment in str(info.value) and "\n" not in str(info.value)
-
-
-def test_channels_last_option():
-    probs = np.full((4, 5, 3), 1 / 3)
-    x = prepare(probs, np.zeros((4, 5), int), kind="probs", channels_last=True)
-    assert x.num_classes == 3
-
-
-def test_0_255_prediction_against_ignored_255_is_refused():
-    with pytest.raises(InputError, match="void"):
-        prepare(np.array([0, 255, 255], np.uint8), np.array([0, 1, 255], np.uint8), ignore_index=(255,))
-
-
-def test_0_255_rule_is_the_same_for_prediction_and_ground_truth():
-    mask = np.array([0, 255, 255, 0], np.uint8)
-    x = prepare(mask, mask, num_classes=256)  # 256 classes declared: 255 is a class on both sides
-    assert x.target.tolist() == x.labels.tolist() == [0, 255, 255, 0]
-
-
-def test_a_huge_label_is_not_taken_for_a_class_count():
-    with pytest.raises(InputError, match="pass ignore_index=65535 "):
-        prepare(np.array([0, 1], np.uint16), np.array([0, 65535], np.uint16))
-
-
-def test_a_single_foreground_map_needs_two_classes():
-    with pytest.raises(ShapeMismatchError, match="single foreground map"):
-        prepare(np.array([0.2, 0.9]), np.array([0, 1]), kind="probs", num_classes=3)
-
-
 def test_focal_alpha_is_refused_for_more_than_two_classes(rng):
     from lossctl.errors import UsageError
 
@@ -232,11 +159,35 @@ def test_focal_alpha_is_refused_for_more_than_two_classes(rng):
         value("focal", rng.normal(size=(3, 10)), rng.integers(0, 3, 10), params={"alpha": 0.25})
 
 
-def test_boolean_ground_truth_of_the_wrong_rank_is_refused():
-    with pytest.raises(ShapeMismatchError):
-        prepare(np.zeros((2, 2, 2, 2), bool), np.zeros((2, 2, 2, 2), bool))
+@pytest.mark.parametrize("hinge", [False, True])
+def test_lovasz_sums_in_small_blocks_equal_algorithm_1(monkeypatch, hinge):
+    """The blocked Lovász sums (blocks of 3 sorted errors here) agree with Algorithm 1 of Berman et al."""
+    monkeypatch.setattr(seg, "LOVASZ_BLOCK", 3)
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        errors = np.round(rng.normal(size=n) if hinge else rng.random(n), int(rng.integers(1, 4)))
+        fg = rng.random(n) < rng.random()
+        got = seg.lovasz_extension(errors[fg], errors[~fg], hinge=hinge)
+        assert got == pytest.approx(algorithm_1(errors, fg, hinge), rel=1e-12, abs=1e-12)
 
 
-def test_threshold_zero_on_logits_makes_everything_foreground(recwarn):
-    x = prepare(np.array([-5.0, 3.0]), np.array([0, 1]), kind="logits", threshold=0.0)
-    assert x.labels.tolist() == [1, 1] and not recwarn.list
+def test_region_losses_read_the_union_as_one_binary_class(cli, tmp_path, rng):
+    gt = box_labels()
+    logits = rng.normal(size=(3, *gt.shape))
+    np.put_along_axis(logits, gt[None].astype(np.int64), 2.5, axis=0)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=0)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "g").mkdir()
+    np.save(tmp_path / "p" / "x.npy", probs.astype(np.float32))
+    np.save(tmp_path / "g" / "x.npy", gt)
+    r = cli("seg", tmp_path / "p", tmp_path / "g", "-l", "dice_loss", "-l", "lovasz", "--region", "WT=1,2",
+            "--region", "core=2", "-f", "json")
+    assert r.code == 0, r
+    image = r.json()["images"][0]
+    for name in ("dice_loss", "lovasz"):
+        assert image["per_class"][name][4] == pytest.approx(image["per_class"][name][2], rel=1e-9)  # {2} is class 2
+    p = probs.astype(np.float32).astype(np.float64)[1:].sum(axis=0)
+    t = np.isin(gt, (1, 2))
+    assert image["per_class"]["dice_loss"][3] == pytest.approx(1 - 2 * (p * t).sum() / (p.sum() + t.sum()), rel=1e-6)
+    assert image["values"]["dice_loss"] == pytest.approx(np.nanmean(image["per_class"]["dice_loss"][:3]), rel=1e-9)
