@@ -32,7 +32,7 @@ test: $(STAMP) lint  ## lint, then the test suite (CI runs this)
 	$(PY) -m pytest $(if $(TESTS),-x -k '$(TESTS)')
 
 test-slow: $(STAMP)  ## property and fuzz tests with many more examples
-	LOSSCTL_HYPOTHESIS=slow LOSSCTL_FUZZ=2000 $(PY) -m pytest tests/test_properties.py tests/test_io.py
+	LOSSCTL_HYPOTHESIS=slow LOSSCTL_FUZZ=2000 $(PY) -m pytest tests/test_properties.py tests/io/test_io.py
 
 bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md (the torch baseline runs in TORCH_PYTHON when it exists)
 	$(PY) tools/bench.py --torch-python "$(TORCH_PYTHON)"

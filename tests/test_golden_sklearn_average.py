@@ -24,7 +24,7 @@ from lossctl.dataset.pairing import Pair
 from lossctl.engine.seg import ImageOutcome, build_report
 from lossctl.engine.seg_config import SegConfig
 from lossctl.inputs.seg import prepare
-from test_cli_support import write_label_png
+from support import write_label_png
 
 HERE = Path(__file__).parent / "golden"
 DOC = json.loads((HERE / "sklearn_average.json").read_text())

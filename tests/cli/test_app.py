@@ -1,0 +1,49 @@
+"""lossctl.cli.app: the entry point run for real: ``--version``, help, ``python -m lossctl`` in a fresh process,
+and the one exit boundary (an interrupt exits 130 without a traceback)."""
+
+from __future__ import annotations
+
+from support import run_subprocess
+
+from lossctl import __version__
+from lossctl.engine import seg as seg_engine
+
+
+def test_version_in_process(cli):
+    r = cli("--version")
+    assert r.code == 0, r
+    assert r.out.strip() == f"lossctl {__version__}"
+
+
+def test_no_arguments_prints_help(cli):
+    r = cli()
+    assert r.code in (0, 2), r
+    text = r.out + r.err
+    assert "Usage:" in text
+    for command in ("seg", "cls", "losses"):
+        assert command in text
+    assert "Traceback" not in text
+
+
+def test_python_m_lossctl_version_subprocess():
+    p = run_subprocess("--version")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode().strip() == f"lossctl {__version__}"
+
+
+def test_subprocess_json_equals_in_process_json(cli, seg):
+    inproc = cli("seg", seg.pred, seg.gt, "-f", "json", "-g", "dice>=0")
+    p = run_subprocess("seg", seg.pred, seg.gt, "-f", "json", "-g", "dice>=0")
+    assert p.returncode == 0 and inproc.code == 0, p.stderr
+    assert p.stdout.decode("utf-8") == inproc.out
+    assert b"Traceback" not in p.stderr
+
+
+def test_keyboard_interrupt_exits_130_without_traceback(cli, seg, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(seg_engine, "evaluate", interrupted)
+    r = cli("seg", seg.pred, seg.gt)
+    assert r.code == 130
+    assert "Traceback" not in r.err and "interrupted" in r.err
