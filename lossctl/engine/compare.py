@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from lossctl import __version__, registry
+from lossctl.dataset.descriptions import REGION_MEAN
 from lossctl.engine.gates import Baseline, Gate, change, check_gates, row_series
 from lossctl.engine.schema import REPORT_SCHEMA, CompareReport, Document, GateResult
 from lossctl.errors import InputError, UsageError, setting
@@ -35,7 +36,7 @@ from lossctl.errors import InputError, UsageError, setting
 BOOTSTRAP_CHUNK = 1 << 22
 CONFIDENCE = 0.95
 #: Config entries whose difference between the two reports is worth a note (classes are refused outright).
-_NOTED_CONFIG = ("convention", "ignore_index", "empty", "include_background", "threshold", "params",
+_NOTED_CONFIG = ("convention", "conventions", "ignore_index", "empty", "include_background", "threshold", "params",
                  "class_weights", "weights")
 
 
@@ -155,14 +156,15 @@ class PairedValues:
         position = [{n: i for i, n in enumerate(ns)} for ns in names]
         self.names = np.array(sorted(position[0].keys() & position[1].keys()), dtype=str)
         self._index = [np.array([pos[n] for n in self.names.tolist()], dtype=np.int64) for pos in position]
-        self._columns: dict[tuple[int, str, int | None], np.ndarray] = {}
+        self._columns: dict[tuple[int, str, int | str | None], np.ndarray] = {}
 
-    def _column(self, side: int, name: str, idx: int | None) -> np.ndarray:
+    def _column(self, side: int, name: str, idx: int | str | None) -> np.ndarray:
         key = (side, name, idx)
         if key not in self._columns:
             rows = self._docs[side]["images"]
-            if idx is None:
-                self._columns[key] = np.array([r["values"].get(name) for r in rows], dtype=np.float64)
+            if idx is None or idx == REGION_MEAN:
+                self._columns[key] = np.array([(r["values"] if idx is None else r.get("region_mean") or {}).get(name)
+                                               for r in rows], dtype=np.float64)
             else:
                 width = max([len(r.get("per_class", {}).get(name) or ()) for r in rows] + [idx + 1])
                 table = np.array([(list(r.get("per_class", {}).get(name) or ()) + [None] * width)[:width]
@@ -171,14 +173,14 @@ class PairedValues:
                     self._columns[(side, name, j)] = table[:, j]
         return self._columns[key]
 
-    def values(self, name: str, idx: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def values(self, name: str, idx: int | str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(names, base, new) over the paired images where both values are defined."""
         b = self._column(0, name, idx)[self._index[0]]
         n = self._column(1, name, idx)[self._index[1]]
         keep = ~(np.isnan(b) | np.isnan(n))
         return self.names[keep], b[keep], n[keep]
 
-    def worsening(self, name: str, idx: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def worsening(self, name: str, idx: int | str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(names, base, new, w) over the paired images, ``w`` > 0 where the image got worse."""
         names, b, n = self.values(name, idx)
         w = b - n if registry.get(self.command, name).higher_is_better else n - b
@@ -245,19 +247,23 @@ def _change(base: float | None, new: float | None) -> dict[str, Any]:
     return {"base": base, "new": new, "delta": change("delta", base, new), "rel": change("rel", base, new)}
 
 
-def _targets(doc: Document, block: str) -> list[tuple[str, str, int | None]]:
-    """(key, value name, class index) of the scalar values then the per-class values of a summary block
-    (``"mean"`` or ``"pooled"``); per-class keys are ``NAME[class name]``."""
+def _targets(doc: Document, block: str) -> list[tuple[str, str, int | str | None]]:
+    """(key, value name, class index) of the scalar values, the per-class values, then the means over the
+    regions of a summary block (``"mean"`` or ``"pooled"``); per-class keys are ``NAME[class name]``, region
+    means ``NAME[region_mean]``."""
     s = doc["summary"]
-    out: list[tuple[str, str, int | None]] = [(n, n, None) for n in s[block]]
+    out: list[tuple[str, str, int | str | None]] = [(n, n, None) for n in s[block]]
     labels = doc["config"].get("class_names") or []
     for n, vector in s.get("per_class", {}).get(block, {}).items():
         out += [(f"{n}[{labels[i] if i < len(labels) else i}]", n, i) for i in range(len(vector))]
+    out += [(f"{n}[{REGION_MEAN}]", n, REGION_MEAN) for n in (s.get("region_mean") or {}).get(block, {})]
     return out
 
 
-def _block(doc: Document, block: str, name: str, idx: int | None) -> float | None:
+def _block(doc: Document, block: str, name: str, idx: int | str | None) -> float | None:
     s = doc["summary"]
+    if idx == REGION_MEAN:
+        return (s.get("region_mean") or {}).get(block, {}).get(name)
     if idx is None:
         return s[block].get(name)
     vector = s.get("per_class", {}).get(block, {}).get(name)

@@ -1,6 +1,7 @@
 """The configuration of a ``lossctl seg`` run: :class:`SegConfig`, everything that decides the numbers.
 
-It says which values are computed (:meth:`SegConfig.selected`) with which parameters under which convention,
+It says which values are computed (:meth:`SegConfig.selected`) with which parameters under which convention
+(the run's, or a value's own: :meth:`SegConfig.convention_of`),
 which classes enter class means, how label maps and regions apply, and what a confusion matrix yields
 (:meth:`SegConfig.matrix_metrics`). The report records it twice: readable (``config``, :meth:`SegConfig.to_dict`)
 and exact (``config.options``, from which :meth:`SegConfig.from_options` rebuilds it for ``lossctl merge``).
@@ -37,7 +38,10 @@ class SegConfig:
     empty: str = "nan"
     include_background: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The run's convention: that of every value without one of its own.
     convention: str = "lossctl"
+    #: Values computed under a convention of their own (``-m hd95:medpy``): name -> convention.
+    conventions: dict[str, str] = field(default_factory=dict)
     #: Voxel spacing per spatial axis (--spacing): for files without one, and over the headers' when given.
     spacing: tuple[float, ...] | None = None
     #: nsd's tolerance τ: one value for every class, or one per foreground class followed by one per region.
@@ -46,6 +50,9 @@ class SegConfig:
     empty_distance: str = "diagonal"
     #: Label unions evaluated as extra binary classes, (name, labels), reported after the classes.
     regions: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    #: A region-based dataset.json's regions as nnU-Net evaluates them (class and region names): the per-class
+    #: entries whose mean is reported as ``region_mean``; empty: none.
+    region_mean: tuple[str, ...] = ()
     label_map: LabelMap | None = None  # applied to the ground truth before anything is computed
     pred_label_map: LabelMap | None = None  # applied to label predictions
     unmapped: str = "error"  # a value a map does not name: "error", or "ignore" (void)
@@ -97,6 +104,16 @@ class SegConfig:
     def region_names(self) -> list[str]:
         return [name for name, _ in self.regions]
 
+    def region_mean_indices(self, class_names: list[str]) -> list[int]:
+        """The positions in the per-class vectors (``class_names``, then the regions) of the entries whose mean
+        is ``region_mean`` (empty: the run has none)."""
+        entries = list(class_names) + self.region_names()
+        return [entries.index(name) for name in self.region_mean]
+
+    def convention_of(self, name: str) -> str:
+        """The convention value ``name`` is computed under: its own, else the run's."""
+        return self.conventions.get(name, self.convention)
+
     def unavailable(self) -> dict[str, str]:
         """Values the convention lacks (or that need logits under it), with the reason."""
         return {s.name: r for s in registry.specs("seg") if (r := s.unavailable(self.convention, self.pred_kind))}
@@ -111,17 +128,18 @@ class SegConfig:
     def params_for(self, spec: registry.Spec) -> dict[str, Any]:
         """The parameters applied to ``spec``: the convention's defaults with this run's overrides (a metric that
         has an ``empty`` parameter takes ``--empty``'s value unless set by name)."""
+        convention = self.convention_of(spec.name)
         overrides = dict(self.params.get(spec.name, {}))
-        if spec.kind == "metric" and spec.impl(self.convention).param("empty") is not None:
+        if spec.kind == "metric" and spec.impl(convention).param("empty") is not None:
             overrides.setdefault("empty", self.empty)
-        return spec.resolve(self.convention, overrides)
+        return spec.resolve(convention, overrides)
 
     def matrix_size(self, c: int) -> int:
         """The side of the confusion matrices of ``c`` classes: one more with a "predicted no class" column."""
         return c + (self.void_class is not None)
 
     def matrix_metrics(self, cm: np.ndarray, c: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-        """Every selected metric of a confusion matrix of ``c`` classes (an image's, or the summed one), as the
+        """Every selected metric of a confusion matrix of ``c`` classes (an image's, or the summed one), as its
         convention defines it: values and per-class vectors. When a prediction map can produce void, the matrix
         has one more "predicted no class" column: those pixels are false negatives of their class and false
         positives of none (the official Cityscapes evaluator's rule); the column enters no class mean nor
@@ -134,7 +152,7 @@ class SegConfig:
         for spec in self.selected():
             if spec.kind != "metric" or spec.opt_in:  # boundary metrics come from label images, not the matrix
                 continue
-            value, vector = spec.impl(self.convention).fn(cm, include, **self.params_for(spec))
+            value, vector = spec.impl(self.convention_of(spec.name)).fn(cm, include, **self.params_for(spec))
             values[spec.name] = value
             if vector is not None:
                 per_class[spec.name] = vector[:c]
@@ -146,9 +164,11 @@ class SegConfig:
             "pred_kind": self.pred_kind, "ignore_index": list(self.ignore_index),
             "threshold": self.threshold, "channels_last": self.channels_last, "empty": self.empty,
             "include_background": self.include_background, "convention": self.convention,
+            "conventions": {s.name: self.convention_of(s.name) for s in self.selected()},
             "not_available": self.unavailable() if not self.values else {},
             "params": {s.name: self.params_for(s) for s in self.selected()},
             "regions": {name: list(labels) for name, labels in self.regions},
+            "region_mean": list(self.region_mean),
             **({"spacing": list(self.spacing) if self.spacing else
                 "from the file headers; 1.0 per axis for files without spacing (see each image's spacing)",
                 "empty_distance": self.empty_distance, "nsd_tolerance": list(self.nsd_tolerance)}
