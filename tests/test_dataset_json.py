@@ -24,8 +24,9 @@ def test_v1_labels() -> None:
 def test_regions_as_nnunet_reads_them() -> None:
     d = parse_dataset_json({"labels": {"background": 0, "whole_tumor": [1, 2, 3], "tumor_core": [2, 3],
                                        "enhancing_tumor": 3}, "regions_class_order": [1, 2, 3]})
-    assert d.regions == (("whole_tumor", (1, 2, 3)), ("tumor_core", (2, 3)), ("enhancing_tumor", (3,)))
-    assert d.class_names == ("background", "1", "2", "3")
+    assert d.regions == (("whole_tumor", (1, 2, 3)), ("tumor_core", (2, 3)))  # the list-valued labels
+    assert d.class_names == ("background", "1", "2", "enhancing_tumor")  # a single value names its class
+    assert d.region_mean == ("whole_tumor", "tumor_core", "enhancing_tumor")  # nnU-Net's regions
 
 
 @pytest.mark.parametrize("data, phrase", [
