@@ -43,6 +43,7 @@ golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg_conventions.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_cls.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_conventions.py
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_regions.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_boundary.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_sklearn_average.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_surfel_table.py

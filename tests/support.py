@@ -427,3 +427,22 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 SHARDED_RUN = ["seg", str(SAMPLE / "pred_labels"), str(SAMPLE / "gt"), "-f", "json", "--gate", "dice>=0.5"]
+
+
+#: The issue's region-based dataset.json labels: four classes and one region (lesion = tumor + cyst).
+LIVER = {"background": 0, "liver": 1, "tumor": 2, "cyst": 3, "lesion": [2, 3]}
+
+
+def region_images(root: Path, n: int = 3, seed: int = 5) -> tuple[Path, Path]:
+    """``n`` 12x13 label PNG pairs with labels 0..3 (image 0 has no cyst on either side): (pred dir, gt dir)."""
+    rng = np.random.default_rng(seed)
+    for side in ("pred", "gt"):
+        (root / side).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        gt = rng.integers(0, 4, (12, 13))
+        pred = np.where(rng.random(gt.shape) < 0.7, gt, rng.integers(0, 4, gt.shape))
+        if i == 0:  # no cyst in image 0, on either side
+            gt[gt == 3], pred[pred == 3] = 0, 0
+        Image.fromarray(gt.astype(np.uint8)).save(root / "gt" / f"im{i}.png")
+        Image.fromarray(pred.astype(np.uint8)).save(root / "pred" / f"im{i}.png")
+    return root / "pred", root / "gt"

@@ -11,12 +11,13 @@ from typing import Annotated, Optional
 import typer
 
 from lossctl.cli.app import _spelled, _stderr
-from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, ClsConvention, ClsPredKind, FormatOpt, GateOpt, OutputFormat, OutputOpt,
-                                 ParamOpt, ReportDirOpt, TargetKind, WorstOpt, WriteOpt, _parse_params)
+from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, ClsConvention, ClsPredKind, FormatOpt,
+                                 GateOpt, OutputFormat, OutputOpt, ParamOpt, ReportDirOpt, TargetKind, WorstOpt,
+                                 WriteOpt, _own_spelling, _parse_params, _split_values)
 from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
                                 _write_report_dir, _writer)
 from lossctl.cli.verdict import _apply_baseline, _finish, _load_baseline
-from lossctl.errors import LossctlError, UsageError
+from lossctl.errors import LossctlError, NotAvailable, UsageError
 
 def cls_command(
     pred: Annotated[str, typer.Argument(help="Scores, probabilities or logits: (N,) or (N,C), from .npy, .npz, "
@@ -28,16 +29,18 @@ def cls_command(
         help="auto: values in [0,1] (rows summing to 1 for class-index targets) are probabilities; "
              "anything else is refused, never guessed to be logits.")] = ClsPredKind.auto,
     convention: Annotated[ClsConvention, typer.Option(
-        help="Reproduce this framework's definition of every loss and metric (see `lossctl losses NAME`).")
+        help="Reproduce this framework's definition of every loss and metric (a value named NAME:CONVENTION takes "
+             "its own; see `lossctl losses NAME`).")
     ] = ClsConvention.lossctl,
     target_kind: Annotated[TargetKind, typer.Option(
         help="How targets are read: binary, index (class indices), onehot, multilabel or soft. auto: (N,) by the "
              "prediction's shape; (N,C) rows exactly one-hot are onehot (a note says so), other 0/1 rows "
              "multilabel, rows of fractions summing to 1 soft.")] = TargetKind.auto,
-    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable); "
-                                                      "default: every loss the inputs allow.")] = None,
-    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric (repeatable); "
-                                                        "default: all.")] = None,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable), NAME or "
+                                                      "NAME:CONVENTION (e.g. bce:torch); default: every loss the "
+                                                      "inputs allow.")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric (repeatable), NAME or "
+                                                        "NAME:CONVENTION (e.g. f1:sklearn); default: all.")] = None,
     weights: Annotated[Optional[str], typer.Option(help="Per-sample weights file, (N,).")] = None,
     class_weights: Annotated[Optional[str], typer.Option(help="Comma-separated class weights w0,w1,...")] = None,
     pos_weight: Annotated[Optional[float], typer.Option(help="weighted_bce positive weight (default "
@@ -67,16 +70,14 @@ def cls_command(
     from lossctl.engine.cls import ClsConfig, build_report
     from lossctl.engine.gates import parse_gate, validate_cls_gates
 
-    named = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
-    for n in named:
-        registry.get("cls", n)
+    named, own = _split_values(loss, metric, "cls", convention.value)
     implied: tuple[str, ...] = ()
     if loss and not metric:  # with the metrics the convention defines, left out where the inputs do not allow them
         implied = tuple(s.name for s in registry.specs("cls", "metric") if convention.value in s.conventions)
     names_ = implied + named
     params = _parse_params(param, {"label_smoothing": label_smoothing, "gamma": gamma, "alpha": alpha,
                                    "pos_weight": pos_weight, "hinge": hinge}, "cls",
-                           ClsConfig(values=names_).selected(), convention.value)
+                           ClsConfig(values=names_).selected(), convention.value, own=own)
     cw = None
     if class_weights:
         try:
@@ -87,12 +88,12 @@ def cls_command(
     if pred == "-" and target == "-":
         raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
     gates = [parse_gate(g) for g in gate or []]
-    config = ClsConfig(values=names_, implied=implied, convention=convention.value, target_kind=target_kind.value,
-                       ignore_index=ignore_index, class_weights=cw, params=params,
+    config = ClsConfig(values=names_, implied=implied, convention=convention.value, conventions=own,
+                       target_kind=target_kind.value, ignore_index=ignore_index, class_weights=cw, params=params,
                        per_sample=per_sample or bool(worst))
     for spec in config.selected():
         if spec.name in named:
-            spec.impl(config.convention)  # asked for by name: refused now if the convention lacks it
+            spec.impl(config.convention_of(spec.name))  # asked for by name: refused now if the convention lacks it
     validate_cls_gates(gates, config.selected(), baseline=baseline is not None)
     inputs = [Path(p) for p in (pred, target, weights) if p and p != "-"]
     _check_output_path(output, inputs)
@@ -112,8 +113,11 @@ def cls_command(
         subject = getattr(e, "subject", None) or "pred"
         file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
         raise _with_file(e, "<stdin>" if file == "-" else file) from None
-    document = _spelled(build_report(x, config, [g for g in gates if g.against is None],
-                                     sources={"pred": pred, "target": target}))
+    try:
+        document = _spelled(build_report(x, config, [g for g in gates if g.against is None],
+                                         sources={"pred": pred, "target": target}))
+    except NotAvailable as e:  # a value asked for under its own convention: name it as it was given
+        raise NotAvailable(_own_spelling(e.raw, own, "cls"), option=e.option) from None
     _apply_baseline(document, base, baseline, gates, baseline_match.value)
     _emit(document, _writer(output_format.value, worst, per_image=worst is None), output, False)
     _write_extra(document, writes, False, worst)

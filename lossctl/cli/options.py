@@ -1,10 +1,13 @@
 """The options the commands share (their Annotated types and choice enums), and the parsing of option text into
-the values the engines take: ``--param`` and its shortcut options, comma lists of numbers, ``--empty-distance``.
+the values the engines take: ``-l``/``-m`` (``NAME`` or ``NAME:CONVENTION``), ``--param`` and its shortcut
+options, comma lists of numbers, ``--empty-distance``.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -119,19 +122,77 @@ PerImageOpt = Annotated[bool, typer.Option(help="Table: show every image's row (
                                             "they fit the width, else the --worst few).")]
 
 
+def _split_values(loss: list[str] | None, metric: list[str] | None, task: str,
+                  convention: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The values ``-l`` and ``-m`` name (losses first, in order, each once) and the convention of each value
+    named with one (``-m hd95:medpy``); ``convention`` is the run's, that of a value named alone.
+
+    One run computes a value under one convention: a value named twice under two (``-m hd95:medpy -m hd95``
+    with the run's lossctl) is a usage error, as is a convention that does not define the value."""
+    from lossctl import registry
+
+    seen: dict[str, tuple[str, str]] = {}  # name -> (the item as given, its convention)
+    own: dict[str, str] = {}
+    for flag, items in (("-l", loss), ("-m", metric)):
+        for item in items or []:
+            name, sep, wanted = (part.strip() for part in item.partition(":"))
+            if not name or (sep and not wanted):
+                raise UsageError(f"malformed {flag} {item!r}; expected NAME or NAME:CONVENTION, e.g. hd95 or "
+                                 "hd95:medpy")
+            spec = registry.get(task, name)
+            if sep and wanted not in spec.conventions:
+                close = difflib.get_close_matches(wanted, list(spec.conventions), n=1)
+                hint = f" (did you mean {name}:{close[0]}?)" if close else ""
+                raise UsageError(f"{flag} {item}: {name} has no convention {wanted!r}{hint}; its conventions: "
+                                 f"{', '.join(spec.conventions)} (`lossctl losses {name}` shows each definition)")
+            given = f"{flag} {item}" if sep else f"{flag} {name} (--convention {convention})"
+            effective = wanted if sep else convention
+            if name in seen and seen[name][1] != effective:
+                raise UsageError(f"{seen[name][0]} and {given} give {name} two conventions; a run computes each "
+                                 f"value under one: name {name} once")
+            seen.setdefault(name, (given, effective))
+            if sep:
+                own[name] = wanted
+    return tuple(seen), own
+
+
+def _under(spec: Any, convention: str, own: Mapping[str, str]) -> str:
+    """How a message names the convention ``spec`` is computed under: ``-m NAME:CONV`` for a value's own,
+    else ``--convention CONV``."""
+    if spec.name in own:
+        return f"{'-l' if spec.kind == 'loss' else '-m'} {spec.name}:{own[spec.name]}"
+    return f"--convention {convention}"
+
+
+def _own_spelling(message: str, own: Mapping[str, str], task: str) -> str:
+    """A core message about a value under its own convention (``NAME under convention CONV``), as the command
+    line spells it (``NAME under -m NAME:CONV``)."""
+    from lossctl import registry
+
+    for name, convention in own.items():
+        spec = registry.get(task, name)
+        message = message.replace(f"{name} under convention {convention}",
+                                  f"{name} under {_under(spec, convention, own)}")
+    return message
+
+
 def _parse_params(items: list[str] | None, shortcuts: dict[str, Any], task: str,
                   selected: list[Any], convention: str = "lossctl",
-                  targets: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, Any]]:
-    """Merge shortcut options (``--smooth``: every selected value having that parameter under ``convention``, or
-    the values ``targets`` names) and ``--param NAME.KEY=VALUE`` items, each parsed by its parameter's kind."""
+                  targets: dict[str, tuple[str, ...]] | None = None,
+                  own: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Merge shortcut options (``--smooth``: every selected value having that parameter under its convention, or
+    the values ``targets`` names) and ``--param NAME.KEY=VALUE`` items, each parsed by its parameter's kind and
+    checked against the value's convention (its own, ``own``, else the run's ``convention``)."""
     from lossctl import registry
+
+    own = own or {}
 
     params: dict[str, dict[str, Any]] = {}
     for key, value in shortcuts.items():
         if value is not None and isinstance(value, float) and not math.isfinite(value):
             raise UsageError(f"--{key.replace('_', '-')} {value}: a parameter must be a finite number")
     for spec in selected:
-        impl = spec.conventions.get(convention)
+        impl = spec.conventions.get(own.get(spec.name, convention))
         for key, value in shortcuts.items():
             if key in (targets or {}) and spec.name not in (targets or {})[key]:
                 continue
@@ -146,10 +207,10 @@ def _parse_params(items: list[str] | None, shortcuts: dict[str, Any], task: str,
         if not sep or not dot:
             raise UsageError(f"malformed --param {item!r}; expected NAME.KEY=VALUE, e.g. focal.gamma=3")
         spec = registry.get(task, name)
-        impl = spec.impl(convention)
+        impl = spec.impl(own.get(name, convention))
         param = impl.param(key)
         if param is None:
-            under = f" under --convention {convention}" if convention != "lossctl" else ""
+            under = (f" under {_under(spec, convention, own)}" if name in own or convention != "lossctl" else "")
             raise UsageError(f"{name} has no parameter {key!r}{under}; its parameters: "
                              f"{', '.join(p.name for p in impl.params) or '(none)'}")
         params.setdefault(name, {})[key] = prefixed(f"--param {item!r}",

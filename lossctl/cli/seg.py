@@ -17,7 +17,8 @@ from lossctl.cli.app import _spelled, _stderr
 from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, BaselineOpt, EmptyPolicy, FormatOpt,
                                  GateOpt, Geometry, OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind,
                                  ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt, _check_view,
-                                 _empty_distance, _parse_params, _positive_numbers, _pred_axes, _prob_scale)
+                                 _empty_distance, _own_spelling, _parse_params, _positive_numbers, _pred_axes,
+                                 _prob_scale, _split_values, _under)
 from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
                                 _write_report_dir, _writer)
 from lossctl.cli.verdict import _apply_baseline, _finish, _load_baseline
@@ -75,10 +76,12 @@ def seg_command(
         help="Ground-truth label to leave out of every value (repeatable), e.g. 255.")] = None,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Foreground threshold for a binary "
                                              "probability/logit map (hard metrics).")] = 0.5,
-    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable); "
-                                                      "default: all when the prediction is soft.")] = None,
-    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric to compute "
-                                                        "(repeatable); default: all.")] = None,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable), NAME or "
+                                                      "NAME:CONVENTION (e.g. dice_loss:monai); default: all when "
+                                                      "the prediction is soft.")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric to compute (repeatable), "
+                                                        "NAME or NAME:CONVENTION (e.g. hd95:medpy); default: "
+                                                        "all.")] = None,
     alpha: Annotated[Optional[float], typer.Option(help="Tversky's false-positive weight (tversky_loss and "
                                                    "focal_tversky_loss).")] = None,
     beta: Annotated[Optional[float], typer.Option(help="Tversky's false-negative weight (tversky_loss and "
@@ -96,7 +99,8 @@ def seg_command(
              "class mean), or auto: foreground for two classes under lossctl and sklearn, else the mean.")
     ] = Average.auto,
     convention: Annotated[SegConvention, typer.Option(
-        help="Compute each loss and metric as this framework defines it; see `lossctl losses NAME`.")
+        help="Compute each loss and metric as this framework defines it (a value named NAME:CONVENTION takes its "
+             "own); see `lossctl losses NAME`.")
     ] = SegConvention.lossctl,
     per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
     per_image: PerImageOpt = False,
@@ -141,9 +145,7 @@ def seg_command(
     from lossctl.engine.shards import parse_shard, select_shard
     from lossctl.io import parse_memory
 
-    names_ = tuple(dict.fromkeys([*(loss or []), *(metric or [])]))
-    for n in names_:
-        registry.get("seg", n)
+    names_, own = _split_values(loss, metric, "seg", convention.value)
     if loss and not metric:  # with the metrics the convention defines
         names_ = tuple(s.name for s in registry.specs("seg", "metric")
                        if convention.value in s.conventions and not s.opt_in) + names_
@@ -152,32 +154,36 @@ def seg_command(
                               pred_kind.value)
     dataset_regions = classes.pop("region_items")
     region_items = dataset_regions + list(region or [])  # dataset.json's regions, then --region
-    if dataset_regions:
-        _stderr(f"note: {_region_based_note(dataset_json, dataset_regions, classes['num_classes'])}")
+    if classes["region_mean"]:
+        _stderr(f"note: {_region_based_note(dataset_json, classes['region_mean'])}")
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
                        prob_scale=_prob_scale(prob_scale, pred_kind.value), pred_axes=_pred_axes(pred_axes),
                        geometry=geometry.value,
                        max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
                        empty=empty.value, include_background=not exclude_background, average=average.value,
-                       convention=convention.value, spacing=_positive_numbers("--spacing", spacing),
+                       convention=convention.value, conventions=own,
+                       spacing=_positive_numbers("--spacing", spacing),
                        nsd_tolerance=_positive_numbers("--nsd-tolerance", nsd_tolerance, zero=True) or (1.0,),
                        empty_distance=_empty_distance(empty_distance),
                        regions=parse_regions(region_items, tuple(classes.get("class_names") or ()),
                                              classes.get("num_classes")))
     shortcuts = {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps}
     config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value,
-                                                  SEG_SHORTCUT_TARGETS))
+                                                  SEG_SHORTCUT_TARGETS, own))
     _check_boundary_options(config)
-    config.check_average()
+    try:
+        config.check_average()
+    except UsageError as e:  # a value under its own convention: name it as it was given
+        raise UsageError(_own_spelling(e.raw, own, "seg")) from None
     for spec in config.selected():
-        reason = spec.unavailable(config.convention, config.pred_kind)
+        reason = spec.unavailable(config.convention_of(spec.name), config.pred_kind)
         if reason:
-            raise NotAvailable(reason)
+            raise NotAvailable(_own_spelling(reason, own, "seg"))
         if (spec.kind == "metric" and spec.per_class and config.empty != "nan" and not spec.opt_in
-                and spec.impl(config.convention).param("empty") is None):
-            raise UsageError(f"--empty {config.empty}: {spec.name} under --convention {config.convention} has its "
-                             "own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
+                and spec.impl(config.convention_of(spec.name)).param("empty") is None):
+            raise UsageError(f"--empty {config.empty}: {spec.name} under {_under(spec, config.convention, own)} has "
+                             "its own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
     note = _not_computed(config, bool(loss and not metric))
     gates = [parse_gate(g) for g in gate or []]
     validate_seg_gates(gates, config, baseline=baseline is not None)
@@ -244,6 +250,8 @@ def _check_boundary_options(config: Any) -> None:
     from lossctl.metrics import boundary
 
     for name in config.boundary_names():
+        if name in config.conventions:  # its own convention, which defines it (checked with -m NAME:CONV)
+            continue
         rule = boundary.CONVENTIONS.get(config.convention)
         if rule is None:
             raise UsageError(f"{name} under --convention {config.convention}: that framework has no boundary "
@@ -309,17 +317,13 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
     return pairing, sources
 
 
-def _region_based_note(path: Path | None, items: list[str], count: int | None) -> str:
-    """How a region-based dataset.json is reported: nnU-Net reports only its regions; lossctl lists the labels
-    (the confusion matrix's classes) first, and its mean values are over those labels. A note to the command
-    line's user (it shows how to gate a region with ``-g``); the regions themselves are the dataset's
-    (:func:`lossctl.dataset.classes.resolve_classes`)."""
-    names = ", ".join(item.partition("=")[0] for item in items)
-    labels = f"labels 0..{count - 1}" if count else "labels"
-    first = items[0].partition("=")[0]
-    return (f"{path} is region-based: nnU-Net reports only its regions ({names}); lossctl lists the {labels} "
-            f"first and its mean values (dice, iou, ...) are over those labels, the regions follow in per_class: "
-            f"read and gate the regions by name, e.g. -g 'dice[{first}]>=0.8'")
+def _region_based_note(path: Path | None, regions: tuple[str, ...]) -> str:
+    """How a region-based dataset.json is reported: its labels are the classes, its list-valued labels the
+    regions after them, and nnU-Net's headline, the mean over all of its regions, is ``region_mean``. A note to
+    the command line's user (it shows how to gate it with ``-g``)."""
+    return (f"{path} is region-based: nnU-Net's headline is the mean over its regions ({', '.join(regions)}), "
+            "reported as region_mean (summary.region_mean; its mean is nnU-Net's foreground_mean); the mean values "
+            "(dice, iou, ...) are over the classes: gate the regions' mean with -g 'dice[region_mean]>=0.8'")
 
 
 @contextmanager

@@ -4,12 +4,13 @@
 or a file of them, an nnU-Net ``dataset_json``, ``label_map``, ``pred_label_map``, ``unmapped``,
 ``ignore_index``) and refuses what does not fit together: two sources of names, a count the names contradict, a
 label map beyond the classes. The count is the one given, else the number of names, else the largest class a
-label map names + 1, else unknown (the data will tell). A dataset.json contributes its ignore label and, when it
-is region-based, its regions, written as ``NAME=L1,L2,...`` items (the form of the ``region`` setting).
+label map names + 1, else unknown (the data will tell). A dataset.json contributes its ignore label, its regions
+(the labels whose value is a list), written as ``NAME=L1,L2,...`` items (the form of the ``region`` setting),
+and, when it is region-based, the names of nnU-Net's regions, whose mean is reported as ``region_mean``.
 
 :func:`parse_regions` reads such items: a region is a named union of foreground labels evaluated as one more
-class (BraTS' whole tumour ``WT=1,2,3``); its name is its own (not a class's name, not a number: it is used in
-``per_class`` and in gates such as ``dice[WT]``).
+class (BraTS' whole tumour ``WT=1,2,3``); its name is its own (not a class's name, not a number, not
+``region_mean``: it is used in ``per_class`` and in gates such as ``dice[WT]``).
 
 Every problem is a :class:`~lossctl.errors.UsageError` that names the settings in the core's words
 (:func:`lossctl.errors.setting`); the command line spells them as its options.
@@ -20,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lossctl.dataset.descriptions import read_class_names, read_dataset_json
+from lossctl.dataset.descriptions import REGION_MEAN, read_class_names, read_dataset_json
 from lossctl.dataset.label_maps import check_classes, parse_label_map
 from lossctl.errors import UsageError, prefixed, setting
 
@@ -35,10 +36,11 @@ def resolve_classes(num_classes: int | None, class_names: str | None, dataset_js
     ``unmapped`` (``"error"`` or ``"ignore"``; None: ``"error"``).
 
     Returns the :class:`~lossctl.engine.seg.SegConfig` fields ``num_classes``, ``class_names``, ``ignore_index``,
-    ``label_map``, ``pred_label_map``, ``unmapped`` and ``classes_source`` (the setting the count comes from:
-    ``"num_classes"``, ``"class_names"``, ``"dataset_json"``, ``"label_map"``, or None when the data will tell),
-    and ``region_items``: the dataset.json's regions as ``NAME=L1,L2,...`` items (already checked), for
-    :func:`parse_regions` with any other regions.
+    ``label_map``, ``pred_label_map``, ``unmapped``, ``classes_source`` (the setting the count comes from:
+    ``"num_classes"``, ``"class_names"``, ``"dataset_json"``, ``"label_map"``, or None when the data will tell)
+    and ``region_mean`` (a region-based dataset.json's regions, by name), and ``region_items``: the
+    dataset.json's regions as ``NAME=L1,L2,...`` items (already checked), for :func:`parse_regions` with any
+    other regions.
     """
     maps = {name: prefixed(setting(name), parse_label_map, spec)
             for name, spec in (("label_map", label_map), ("pred_label_map", pred_label_map)) if spec is not None}
@@ -53,6 +55,7 @@ def resolve_classes(num_classes: int | None, class_names: str | None, dataset_js
                          "of them")
     names: tuple[str, ...] = ()
     region_items: list[str] = []  # dataset.json's regions, as region items
+    region_mean: tuple[str, ...] = ()  # a region-based dataset.json's regions (nnU-Net's), by name
     if class_names == "@-":
         raise UsageError(f"{setting('class_names', '@-')}: standard input is for {setting('pairs', '-')}; give "
                          "the file of class names")
@@ -67,6 +70,7 @@ def resolve_classes(num_classes: int | None, class_names: str | None, dataset_js
         description = prefixed(setting("dataset_json"), read_dataset_json, dataset_json)
         names = description.class_names
         region_items = [f"{name}={','.join(map(str, labels))}" for name, labels in description.regions]
+        region_mean = description.region_mean
         ignore_index = tuple(dict.fromkeys((*ignore_index, *description.ignore_index)))
     where = setting("class_names") if class_names else setting("dataset_json")
     if names and num_classes is not None and num_classes != len(names):
@@ -89,7 +93,8 @@ def resolve_classes(num_classes: int | None, class_names: str | None, dataset_js
         prefixed(f"{setting('dataset_json')} {dataset_json}", parse_regions, region_items, names, count)
     return {"num_classes": count, "class_names": names, "ignore_index": ignore_index,
             "label_map": maps.get("label_map"), "pred_label_map": pred_map,
-            "unmapped": unmapped or "error", "classes_source": source, "region_items": region_items}
+            "unmapped": unmapped or "error", "classes_source": source, "region_mean": region_mean,
+            "region_items": region_items}
 
 
 def parse_regions(items: list[str], classes: tuple[str, ...], num_classes: int | None
@@ -106,8 +111,10 @@ def parse_regions(items: list[str], classes: tuple[str, ...], num_classes: int |
             labels = ()
         if not name or not labels:
             raise UsageError(f"malformed {setting('region')} {item!r}; expected NAME=L1,L2,..., e.g. WT=1,2,3")
-        if name in classes or name.lstrip("+-").isdigit() or not name.replace("_", "a").isalnum():
-            what = "a class's name" if name in classes else "not a plain name (letters, digits, _)"
+        if (name in classes or name == REGION_MEAN or name.lstrip("+-").isdigit()
+                or not name.replace("_", "a").isalnum()):
+            what = ("a class's name" if name in classes else "reserved (the mean over a region-based dataset's "
+                    "regions)" if name == REGION_MEAN else "not a plain name (letters, digits, _)")
             raise UsageError(f"{setting('region')} {item!r}: {name!r} is {what}; give the region a name of its own "
                              "(it is used in per_class and in gates such as dice[WT])")
         if name in (n for n, _ in regions):

@@ -3,9 +3,11 @@
 * :func:`read_dataset_json` reads nnU-Net's ``dataset.json``. Its ``labels`` object gives the classes: in the
   nnU-Net v2 form ``{"background": 0, "liver": 1}`` (a name per value), or the v1 form ``{"0": "background"}``.
   A label named ``ignore`` (nnU-Net v2's ignore label) is no class: its value becomes an ignored value. A label
-  whose value is a list (``"whole tumor": [1, 2, 3]``) makes the dataset *region-based*: then, as nnU-Net
-  evaluates it, every label but the background (and ``ignore``) is a region, the union of its values (a single
-  value is a region of one).
+  whose value is a single number names that class; a label whose value is a list (``"lesion": [2, 3]``) is a
+  *region*, the union of its values, reported after the classes. A value no label names alone is a class named
+  by its number. When a list holds more than one value the dataset is *region-based* (nnU-Net's rule): nnU-Net
+  then evaluates every label but the background as a region (a single value is a region of one) and reports the
+  mean of those regions' means (``foreground_mean``); :attr:`DatasetDescription.region_mean` names them.
 * :func:`read_class_names` reads one class name per line.
 
 Malformed contents are :class:`~lossctl.errors.UsageError` (they describe the run, not one image); a file that
@@ -22,10 +24,12 @@ from typing import Any
 from lossctl.errors import UsageError
 from lossctl.io.text import read_text
 
-__all__ = ["DatasetDescription", "read_dataset_json", "parse_dataset_json", "read_class_names"]
+__all__ = ["DatasetDescription", "REGION_MEAN", "read_dataset_json", "parse_dataset_json", "read_class_names"]
 
 #: nnU-Net v2's name of the ignore label.
 IGNORE_LABEL = "ignore"
+#: The name under which a region-based dataset's mean over its regions is reported and gated (``dice[region_mean]``).
+REGION_MEAN = "region_mean"
 
 
 @dataclass(frozen=True)
@@ -35,17 +39,21 @@ class DatasetDescription:
     Attributes
     ----------
     class_names : tuple of str
-        The name of each class value ``0..C-1``; in a region-based dataset, where labels name regions, the
-        background's name and then the numbers.
+        The name of each class value ``0..C-1``: the label's that has that single value, else the number.
     ignore_index : tuple of int
         Values to leave out (nnU-Net's ``ignore`` label).
     regions : tuple of (str, tuple of int)
-        Named unions of class values, in the file's order (empty unless the dataset is region-based).
+        The labels whose value is a list: named unions of class values, in the file's order.
+    region_mean : tuple of str
+        In a region-based dataset, nnU-Net's regions: every label but the background and ``ignore`` (class
+        names and region names), in the file's order; the mean of their means is nnU-Net's headline
+        (``foreground_mean``). Empty when the dataset is not region-based.
     """
 
     class_names: tuple[str, ...]
     ignore_index: tuple[int, ...] = ()
     regions: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    region_mean: tuple[str, ...] = ()
 
 
 def read_dataset_json(path: str | os.PathLike[str]) -> DatasetDescription:
@@ -93,12 +101,16 @@ def parse_dataset_json(data: Any, where: str = "dataset.json") -> DatasetDescrip
     Examples
     --------
     >>> parse_dataset_json({"labels": {"background": 0, "liver": 1, "ignore": 2}})
-    DatasetDescription(class_names=('background', 'liver'), ignore_index=(2,), regions=())
+    DatasetDescription(class_names=('background', 'liver'), ignore_index=(2,), regions=(), region_mean=())
     >>> parse_dataset_json({"labels": {"0": "background", "1": "edema"}}).class_names
     ('background', 'edema')
+    >>> liver = parse_dataset_json({"labels": {"background": 0, "liver": 1, "tumor": 2, "cyst": 3,
+    ...                                        "lesion": [2, 3]}})
+    >>> liver.class_names, liver.regions, liver.region_mean
+    (('background', 'liver', 'tumor', 'cyst'), (('lesion', (2, 3)),), ('liver', 'tumor', 'cyst', 'lesion'))
     >>> brats = parse_dataset_json({"labels": {"background": 0, "whole_tumor": [1, 2, 3], "enhancing": 3}})
-    >>> brats.regions, brats.class_names
-    ((('whole_tumor', (1, 2, 3)), ('enhancing', (3,))), ('background', '1', '2', '3'))
+    >>> brats.class_names, brats.regions, brats.region_mean
+    (('background', '1', '2', 'enhancing'), (('whole_tumor', (1, 2, 3)),), ('whole_tumor', 'enhancing'))
     """
     labels = data.get("labels") if isinstance(data, dict) else None
     if not isinstance(labels, dict) or not labels:
@@ -113,7 +125,7 @@ def parse_dataset_json(data: Any, where: str = "dataset.json") -> DatasetDescrip
         if not isinstance(value, int):
             raise UsageError(f"{where}: the ignore label is a list; give it one value")
         ignore = (value,)
-    region_based = any(isinstance(v, tuple) for v in parsed.values())
+    lists = {name: v for name, v in parsed.items() if isinstance(v, tuple)}
     singles = {name: v for name, v in parsed.items() if isinstance(v, int)}
     by_value: dict[int, str] = {}
     for name, value in singles.items():
@@ -121,25 +133,29 @@ def parse_dataset_json(data: Any, where: str = "dataset.json") -> DatasetDescrip
             raise UsageError(f"{where}: the labels {by_value[value]!r} and {name!r} both have the value {value}; "
                              "give each label its own value")
         by_value[value] = name
-    values = set(by_value) | {v for r in parsed.values() if isinstance(r, tuple) for v in r}
+    values = set(by_value) | {v for r in lists.values() for v in r}
     count = max(values) + 1 if values else 0
-    if not region_based and sorted(by_value) != list(range(count)):
+    if not lists and sorted(by_value) != list(range(count)):
         gaps = sorted(set(range(count)) - set(by_value))
         raise UsageError(f"{where}: the label values must be 0, 1, 2, ... without gaps (nnU-Net's rule), but "
                          f"{', '.join(map(str, gaps[:5]))} {'is' if len(gaps) == 1 else 'are'} missing; fix the "
                          "labels")
-    # a region-based dataset names regions, not values: its classes are the background and the numbers
-    names = tuple(by_value.get(v, str(v)) if v == 0 or not region_based else str(v) for v in range(count))
-    regions: tuple[tuple[str, tuple[int, ...]], ...] = ()
-    if region_based:
-        for name, value in parsed.items():
-            members = (value,) if isinstance(value, int) else value
-            for v in members:
-                if v in ignore:
-                    raise UsageError(f"{where}: the region {name!r} holds {v}, the ignore label; drop it")
-        regions = tuple((name, (value,) if isinstance(value, int) else tuple(value))
-                        for name, value in parsed.items() if value != 0)
-    return DatasetDescription(class_names=names, ignore_index=ignore, regions=regions)
+    names = tuple(by_value.get(v, str(v)) for v in range(count))
+    for v, name in by_value.items():  # a label named like the number of a class no label names alone
+        if name != str(v) and name.strip().isdigit() and int(name) < count and int(name) not in by_value:
+            raise UsageError(f"{where}: the label {name!r} has the value {v}, but {int(name)} is the name of class "
+                             f"{int(name)}, which no label names alone; give the label {name!r} another name")
+    for name, members in lists.items():
+        for v in members:
+            if v in ignore:
+                raise UsageError(f"{where}: the region {name!r} holds {v}, the ignore label; drop it")
+    region_based = any(len(members) > 1 for members in lists.values())  # nnU-Net's rule
+    if region_based and REGION_MEAN in parsed:
+        raise UsageError(f"{where}: the label {REGION_MEAN!r} is a reserved name in a region-based dataset (the "
+                         "mean over its regions); rename the label")
+    return DatasetDescription(
+        class_names=names, ignore_index=ignore, regions=tuple(lists.items()),
+        region_mean=tuple(name for name, v in parsed.items() if v != 0) if region_based else ())
 
 
 def read_class_names(path: str | os.PathLike[str]) -> tuple[str, ...]:

@@ -32,7 +32,8 @@ class ClsConfig:
     #: an empty selection, they are left out (listed in ``not_available``) when the inputs or the convention do
     #: not allow them; a value named is refused instead.
     implied: tuple[str, ...] = ()
-    convention: str = "lossctl"
+    convention: str = "lossctl"  # the run's: that of every value without one of its own
+    conventions: dict[str, str] = field(default_factory=dict)  # a value's own convention (-m f1:sklearn)
     target_kind: str = "auto"
     ignore_index: int | None = None
     class_weights: tuple[float, ...] | None = None
@@ -44,17 +45,25 @@ class ClsConfig:
         chosen = set(self.values)
         return [s for s in registry.specs("cls") if not chosen or s.name in chosen]
 
+    def convention_of(self, name: str) -> str:
+        """The convention value ``name`` is computed under: its own, else the run's."""
+        return self.conventions.get(name, self.convention)
+
     def params_for(self, spec: registry.Spec) -> dict[str, Any]:
-        """The parameters applied to ``spec`` under this convention: its defaults with this run's overrides."""
-        return spec.resolve(self.convention, self.params.get(spec.name, {}))
+        """The parameters applied to ``spec`` under its convention: its defaults with this run's overrides."""
+        return spec.resolve(self.convention_of(spec.name), self.params.get(spec.name, {}))
 
     def prepare(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None,
                 kind: str = "auto") -> ClsInput:
         """:func:`~lossctl.inputs.cls.prepare_inputs` with this run's target kind, ignore index and class weights
-        (probability rows are renormalised under Keras, which does so)."""
+        (probability rows that do not sum to 1 are accepted when every loss is computed under Keras, which divides
+        them by their sum; the metrics read the rows' argmax, which that division leaves as it is)."""
+        losses = [s.name for s in self.selected() if s.kind == "loss"]
+        renormalised = (all(self.convention_of(n) == "keras" for n in losses) if losses
+                        else self.convention == "keras")
         return prepare_inputs(pred, target, weights, kind, target_kind=self.target_kind,
                               ignore_index=self.ignore_index, class_weights=self.class_weights,
-                              renormalised=self.convention == "keras")
+                              renormalised=renormalised)
 
 
 def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
@@ -71,7 +80,7 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
     for spec in config.selected():
         try:
             params = config.params_for(spec)
-            value, rows = spec.evaluate(x, config.convention, **params)
+            value, rows = spec.evaluate(x, config.convention_of(spec.name), **params)
         except (NotAvailable, InputError) as reason:
             if spec.name in explicit:
                 raise
@@ -98,7 +107,8 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
         "lossctl": __version__,
         "schema": REPORT_SCHEMA,
         "command": "cls",
-        "config": {**(sources or {}), "convention": config.convention, "pred_kind": x.kind,
+        "config": {**(sources or {}), "convention": config.convention,
+                   "conventions": {n: config.convention_of(n) for n in means}, "pred_kind": x.kind,
                    "target_kind": x.target_kind, "notes": list(x.notes),
                    "ignore_index": config.ignore_index,
                    "class_weights": list(config.class_weights) if config.class_weights else None,

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from lossctl import __version__, registry
+from lossctl.dataset.descriptions import REGION_MEAN
 from lossctl.engine.gates import Baseline, Gate, change, check_gates, row_series
 from lossctl.engine.schema import REPORT_SCHEMA, SCHEMA_CHANGES, CompareReport, Document, GateResult
 from lossctl.errors import InputError, UsageError, setting
@@ -39,7 +40,7 @@ from lossctl.errors import InputError, UsageError, setting
 BOOTSTRAP_CHUNK = 1 << 22
 CONFIDENCE = 0.95
 #: Config entries whose difference between the two reports is worth a note (classes are refused outright).
-_NOTED_CONFIG = ("convention", "ignore_index", "empty", "include_background", "threshold", "params",
+_NOTED_CONFIG = ("convention", "conventions", "ignore_index", "empty", "include_background", "threshold", "params",
                  "class_weights", "weights")
 
 
@@ -223,7 +224,7 @@ class PairedValues:
         self.only_in_base = sorted(r["name"] for r, k in zip(base["images"], keys[0], strict=True)
                                    if k not in position[1])
         self.only_in_new = sorted(n for n, k in zip(new_names, keys[1], strict=True) if k not in position[0])
-        self._columns: dict[tuple[int, str, int | None], np.ndarray] = {}
+        self._columns: dict[tuple[int, str, int | str | None], np.ndarray] = {}
 
     @property
     def paired(self) -> int:
@@ -270,12 +271,13 @@ class PairedValues:
                 f"by {self.match} (e.g. {new[0]['name']!r} here, {base[0]['name']!r} in the baseline)"
                 f"{self._better_match()}")
 
-    def _column(self, side: int, name: str, idx: int | None) -> np.ndarray:
+    def _column(self, side: int, name: str, idx: int | str | None) -> np.ndarray:
         key = (side, name, idx)
         if key not in self._columns:
             rows = self._docs[side]["images"]
-            if idx is None:
-                self._columns[key] = np.array([r["values"].get(name) for r in rows], dtype=np.float64)
+            if idx is None or idx == REGION_MEAN:
+                self._columns[key] = np.array([(r["values"] if idx is None else r.get("region_mean") or {}).get(name)
+                                               for r in rows], dtype=np.float64)
             else:
                 width = max([len(r.get("per_class", {}).get(name) or ()) for r in rows] + [idx + 1])
                 table = np.array([(list(r.get("per_class", {}).get(name) or ()) + [None] * width)[:width]
@@ -284,14 +286,14 @@ class PairedValues:
                     self._columns[(side, name, j)] = table[:, j]
         return self._columns[key]
 
-    def values(self, name: str, idx: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def values(self, name: str, idx: int | str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(names, base, new) over the paired images where both values are defined."""
         b = self._column(0, name, idx)[self._index[0]]
         n = self._column(1, name, idx)[self._index[1]]
         keep = ~(np.isnan(b) | np.isnan(n))
         return self.names[keep], b[keep], n[keep]
 
-    def worsening(self, name: str, idx: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def worsening(self, name: str, idx: int | str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(names, base, new, w) over the paired images, ``w`` > 0 where the image got worse."""
         names, b, n = self.values(name, idx)
         w = b - n if registry.get(self.command, name).higher_is_better else n - b
@@ -361,19 +363,23 @@ def _change(base: float | None, new: float | None) -> dict[str, Any]:
     return {"base": base, "new": new, "delta": change("delta", base, new), "rel": change("rel", base, new)}
 
 
-def _targets(doc: Document, block: str) -> list[tuple[str, str, int | None]]:
-    """(key, value name, class index) of the scalar values then the per-class values of a summary block
-    (``"mean"`` or ``"pooled"``); per-class keys are ``NAME[class name]``."""
+def _targets(doc: Document, block: str) -> list[tuple[str, str, int | str | None]]:
+    """(key, value name, class index) of the scalar values, the per-class values, then the means over the
+    regions of a summary block (``"mean"`` or ``"pooled"``); per-class keys are ``NAME[class name]``, region
+    means ``NAME[region_mean]``."""
     s = doc["summary"]
-    out: list[tuple[str, str, int | None]] = [(n, n, None) for n in s[block]]
+    out: list[tuple[str, str, int | str | None]] = [(n, n, None) for n in s[block]]
     labels = doc["config"].get("class_names") or []
     for n, vector in s.get("per_class", {}).get(block, {}).items():
         out += [(f"{n}[{labels[i] if i < len(labels) else i}]", n, i) for i in range(len(vector))]
+    out += [(f"{n}[{REGION_MEAN}]", n, REGION_MEAN) for n in (s.get("region_mean") or {}).get(block, {})]
     return out
 
 
-def _block(doc: Document, block: str, name: str, idx: int | None) -> float | None:
+def _block(doc: Document, block: str, name: str, idx: int | str | None) -> float | None:
     s = doc["summary"]
+    if idx == REGION_MEAN:
+        return (s.get("region_mean") or {}).get(block, {}).get(name)
     if idx is None:
         return s[block].get(name)
     vector = s.get("per_class", {}).get(block, {}).get(name)

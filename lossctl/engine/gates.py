@@ -20,6 +20,9 @@ its result says why (``reason``); a gate evaluated over no image at all is *vacu
 fails: a statistic when no image has a defined value, ``delta()`` and ``rel()`` when either report has none,
 ``worse()`` when no image of the run pairs with one of the baseline (or none of those has the value defined in
 both). A gate never passes on nothing.
+In a run over a region-based dataset.json, ``[region_mean]`` gates the mean over its regions (``summary.region_mean``:
+``dice[region_mean]`` is nnU-Net's ``foreground_mean``, ``pooled(dice[region_mean])`` the mean of the regions' pooled
+values, ``min(dice[region_mean])`` and the other statistics are over the images' own region means).
 
 Baseline gates compare the run with a baseline report (``--baseline``, ``lossctl compare``): ``delta(V)`` is
 V(new) - V(base), ``rel(V)`` is that delta over |V(base)|, and ``worse(NAME, M)`` counts the images (samples)
@@ -45,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from lossctl import registry
+from lossctl.dataset.descriptions import REGION_MEAN
 from lossctl.engine.schema import Document, GateResult
 from lossctl.engine.seg_config import SegConfig
 from lossctl.engine.statistics import statistic
@@ -122,7 +126,9 @@ def unique_gates(gates: Sequence[Gate]) -> list[Gate]:
     return list(seen.values())
 
 
-Series = Callable[[str, "int | None"], Sequence[float]]
+#: ``series(name, index)``: the defined per-image values of one value, of class ``index`` (None: the value itself;
+#: :data:`REGION_MEAN`: its mean over the regions).
+Series = Callable[[str, "int | str | None"], Sequence[float]]
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,7 @@ class Baseline:
 
     summary: dict[str, Any]
     series: Series
-    worsening: Callable[[str, int | None], np.ndarray]
+    worsening: Callable[[str, int | str | None], np.ndarray]
     paired: int = 0
     pairs: str | None = None
 
@@ -152,20 +158,24 @@ def check_gates(gates: Sequence[Gate], series: Series, summary: dict[str, Any],
 
 def row_series(rows: Sequence[dict[str, Any]]) -> Series:
     """``series`` over the rows of a report (``values`` and ``per_class`` of each image)."""
-    def series(name: str, idx: int | None) -> list[float]:
-        picked = (_pick(r["values"], r["per_class"], name, idx) for r in rows)
+    def series(name: str, idx: int | str | None) -> list[float]:
+        if idx == REGION_MEAN:
+            picked: Iterable[float | None] = ((r.get("region_mean") or {}).get(name) for r in rows)
+        else:
+            picked = (_pick(r["values"], r["per_class"], name, idx) for r in rows)
         return [v for v in picked if v is not None]
     return series
 
 
 def validate_gates(gates: Sequence[Gate], computed: Mapping[str, Any], *, class_count: int | None = None,
                    class_names: Sequence[str] = (), per_class: bool = True,
-                   metrics_per_item: bool = True, baseline: bool | None = False) -> None:
+                   metrics_per_item: bool = True, baseline: bool | None = False, region_mean: bool = False) -> None:
     """Refuse, before any work, gates on values that are not computed, ``pooled()`` of a loss, class gates on
     values without per-class form or on a class that does not exist, (``cls``: ``metrics_per_item``
     False) statistics over items of a metric that has one value only, and baseline gates without a baseline
     (``baseline`` False; None: do not check). ``computed`` maps the names of the values the run computes to
-    their registry entries (which say ``kind`` and ``per_class``)."""
+    their registry entries (which say ``kind`` and ``per_class``); ``region_mean``: the run reports the mean over
+    a region-based dataset's regions (``[region_mean]``)."""
     for g in gates:
         if g.against is not None and baseline is False:
             raise UsageError(f"{_named(g)} compares with a baseline; give {setting('baseline', 'BASE.json')} (or "
@@ -185,6 +195,11 @@ def validate_gates(gates: Sequence[Gate], computed: Mapping[str, Any], *, class_
         if g.cls is not None:
             if not (per_class and spec.per_class):
                 raise UsageError(f"{_named(g)}: {g.name} has no per-class values here")
+            if g.cls == REGION_MEAN and g.cls not in class_names:
+                if not region_mean:
+                    raise UsageError(f"{_named(g)}: [{REGION_MEAN}] is the mean over the regions of a region-based "
+                                     f"{setting('dataset_json')}, and this run has none; gate a class or a region")
+                continue
             idx = class_index(g.cls, class_names)
             if class_count is not None and not 0 <= idx < class_count:
                 raise UsageError(f"{_named(g)}: there is no class {idx} (classes 0..{class_count - 1})")
@@ -196,6 +211,7 @@ def validate_seg_gates(gates: Sequence[Gate], config: SegConfig, baseline: bool 
     region; a class index is checked against the class count when it is known."""
     computed = {s.name: s for s in config.selected()}
     regions = set(config.region_names())
+    region_mean = bool(config.region_mean)
     for g in gates:
         if g.statistic == "pooled" and g.name in computed and computed[g.name].opt_in:
             raise UsageError(f"{_named(g)}: pooled() needs a confusion matrix; {g.name} has none (gate its "
@@ -203,7 +219,8 @@ def validate_seg_gates(gates: Sequence[Gate], config: SegConfig, baseline: bool 
         if g.cls in regions:  # a region: the name must be computed and have per-class values
             validate_gates([replace(g, cls="0")], computed, baseline=baseline)
     validate_gates([g for g in gates if g.cls not in regions], computed, class_names=config.class_names,
-                   class_count=config.num_classes or len(config.class_names) or None, baseline=baseline)
+                   class_count=config.num_classes or len(config.class_names) or None, baseline=baseline,
+                   region_mean=region_mean)
 
 
 def validate_cls_gates(gates: Sequence[Gate], selected: Iterable[registry.Spec], baseline: bool = False) -> None:
@@ -223,7 +240,8 @@ def validate_compare_gates(gates: Sequence[Gate], base: Document, new: Document)
     computed = {n: registry.get(command, n) for n in names}
     validate_gates(gates, computed, class_names=new["config"].get("class_names") or (),
                    class_count=new["config"].get("num_classes"), per_class=command == "seg",
-                   metrics_per_item=command == "seg", baseline=True)
+                   metrics_per_item=command == "seg", baseline=True,
+                   region_mean="region_mean" in new["summary"])
     for g in gates:
         if g.against is not None and g.name not in base["summary"]["mean"]:
             raise UsageError(f"{_named(g)}: the baseline report has no {g.name}; gate a value both reports have")
@@ -246,7 +264,8 @@ def check_gates_against_data(document: Document) -> None:
         if gate.name not in document["summary"]["mean"]:
             raise UsageError(f"{_named(gate)}: {gate.name} was not computed for any {unit} (e.g. a loss of "
                              "label predictions, or a loss the inputs' shapes do not allow); drop the gate")
-        if gate.cls is not None and gate.cls not in regions and not 0 <= class_index(
+        if gate.cls is not None and gate.cls not in regions and _region_mean_index(
+                gate.cls, document["config"]["class_names"], document["summary"]) is None and not 0 <= class_index(
                 gate.cls, document["config"]["class_names"]) < c:
             raise UsageError(f"{_named(gate)}: there is no class {gate.cls} in the data ({c} classes, "
                              f"0..{c - 1}); fix the class")
@@ -264,6 +283,11 @@ def class_index(cls: str, class_names: Sequence[str]) -> int:
                          ) from None
 
 
+def _region_mean_index(cls: str, class_names: Sequence[str], summary: Mapping[str, Any]) -> str | None:
+    """:data:`REGION_MEAN` when ``[cls]`` names the mean over the regions of a report that has it, else None."""
+    return REGION_MEAN if cls == REGION_MEAN and cls not in class_names and "region_mean" in summary else None
+
+
 def _named(gate: Gate) -> str:
     """The gate as a message names it: the setting and the gate's text, quoted."""
     return f"{setting('gate')} {gate.text!r}"
@@ -271,7 +295,9 @@ def _named(gate: Gate) -> str:
 
 def _check(gate: Gate, series: Series, summary: dict[str, Any], class_names: Sequence[str],
            baseline: Baseline | None, unit: str, own: str) -> GateResult:
-    idx = None if gate.cls is None else class_index(gate.cls, class_names)
+    idx: int | str | None = None
+    if gate.cls is not None:
+        idx = _region_mean_index(gate.cls, class_names, summary) or class_index(gate.cls, class_names)
     extra: dict[str, Any] = {}
     why: tuple[str, bool] | None = None  # (reason, vacuous) when the value is undefined
     if gate.against is None:
@@ -323,7 +349,7 @@ def _stat_text(gate: Gate) -> str:
     return f"{gate.statistic}({_target(gate)})"
 
 
-def _support(gate: Gate, idx: int | None, series: Series, summary: dict[str, Any], unit: str) -> int:
+def _support(gate: Gate, idx: int | str | None, series: Series, summary: dict[str, Any], unit: str) -> int:
     """How many images (samples) the statistic of ``gate`` is taken over: those with the value defined (a cls
     metric, one value over all samples: every sample evaluated)."""
     if gate.statistic == "mean" and idx is None:  # the summary's mean: its count and undefined values
@@ -334,7 +360,7 @@ def _support(gate: Gate, idx: int | None, series: Series, summary: dict[str, Any
     return int(np.count_nonzero(~np.isnan(values)))
 
 
-def _undefined(gate: Gate, idx: int | None, series: Series, summary: dict[str, Any], unit: str,
+def _undefined(gate: Gate, idx: int | str | None, series: Series, summary: dict[str, Any], unit: str,
                side: str, own: bool = False) -> tuple[str, bool]:
     """Why the statistic of ``gate`` is undefined in one report (``side``: how a message names that report;
     ``own``: the report the gate reads alone), and whether that is because no image gave a value (vacuous)."""
@@ -348,7 +374,12 @@ def _undefined(gate: Gate, idx: int | None, series: Series, summary: dict[str, A
     return f"{whose}{_stat_text(gate)} is undefined", False
 
 
-def _value(gate: Gate, idx: int | None, series: Series, summary: dict[str, Any]) -> float | None:
+def _value(gate: Gate, idx: int | str | None, series: Series, summary: dict[str, Any]) -> float | None:
+    if idx == REGION_MEAN:  # the summary's own statistics (mean: nnU-Net's), else over the images' region means
+        block = summary.get("region_mean") or {}
+        if gate.statistic in block:
+            return block[gate.statistic].get(gate.name)
+        return statistic(gate.statistic, series(gate.name, idx))
     if gate.statistic == "pooled":
         return _pick(summary["pooled"], summary["per_class"]["pooled"], gate.name, idx)
     if gate.statistic == "mean" and idx is None:  # the reported mean (for cls: the convention's reduction)

@@ -42,6 +42,7 @@ class ImageRow(TypedDict, total=False):
     pred_kind: str  # "labels", "probs" or "logits", as the prediction was read
     values: Values
     per_class: PerClass
+    region_mean: Values  # seg, a region-based dataset.json: each value's mean over the dataset's regions
     confusion_matrix: list[list[int]]  # rows: ground truth, columns: prediction (plus "predicted no class")
     notes: list[str]
     spacing: list[float]  # volumes and boundary metrics: per axis, in the array's axis order
@@ -72,6 +73,9 @@ class Summary(TypedDict, total=False):
     max: Values
     pooled: Values
     per_class: PerClassSummary
+    #: seg, a region-based dataset.json: statistic -> value -> the mean over the dataset's regions (``mean`` is
+    #: nnU-Net's ``foreground_mean``: the mean of the regions' means; see lossctl.engine.statistics)
+    region_mean: dict[str, Any]
     confusion_matrix: list[list[int]]  # seg only: the sum over images
 
 

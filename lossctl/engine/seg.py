@@ -29,7 +29,7 @@ from lossctl.engine.gates import Gate, check_gates, row_series
 from lossctl.engine.loading import PairFailure, label_images, load_pair
 from lossctl.engine.schema import REPORT_SCHEMA, ImageRow, Report
 from lossctl.engine.seg_config import SegConfig
-from lossctl.engine.statistics import summarize_rows, to_nan, to_null, to_nulls
+from lossctl.engine.statistics import region_means, summarize_rows, to_nan, to_null, to_nulls
 from lossctl.errors import InputError, setting
 from lossctl.inputs.chunked import ChunkedInput, chunk_rows
 from lossctl.inputs.seg import prepare
@@ -92,7 +92,8 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
     limit = io.default_memory_budget() if budget is None else budget
     rows = (None if config.pred_kind == "labels" else
             chunk_rows(prediction, target.shape, limit, integers=config.pred_kind == "probs"))
-    if rows is not None and (config.convention != "lossctl" or config.regions or config.boundary_names()):
+    foreign = any(config.convention_of(s.name) != "lossctl" for s in config.selected())
+    if rows is not None and (foreign or config.regions or config.boundary_names()):
         raise PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
                           f"{io.memory_text(limit)}; raise {setting('max_memory')}, or use "
                           f"{setting('convention', 'lossctl')} without {setting('region')} and boundary metrics, "
@@ -117,7 +118,7 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
         if x.soft is None:
             raise PairFailure(str(pair.pred), f"{pair.pred}: {spec.name} needs probabilities or logits, but the "
                               "prediction holds labels; drop the loss or give the model's maps", pair.name)
-        value, per_class = spec.evaluate(x, config.convention, include=include,
+        value, per_class = spec.evaluate(x, config.convention_of(spec.name), include=include,
                                          context={"ignoring": bool(config.ignore_index)}, **config.params_for(spec))
         losses[spec.name] = value
         if per_class is not None:
@@ -160,11 +161,18 @@ def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore
         raise failure(f"{setting('nsd_tolerance')} gives {len(taus)} values but there are {c - 1} foreground "
                       f"classes and {len(config.regions)} region(s); give one value, or one per foreground class "
                       "and region")
-    values = boundary.boundary_metrics(
-        pred_map, gt_map, classes, config.boundary_names(), spacing=spacing, convention=config.convention,
-        percentile=config.params_for(registry.get("seg", "hd95")).get("percentile", 95.0),  # MedPy fixes 95
-        tolerances=taus[0] if len(taus) == 1 else taus, both_empty=overlap.EMPTY_VALUES[config.empty],
-        one_empty=None if config.empty_distance == "diagonal" else float(config.empty_distance))
+    by_convention: dict[str, list[str]] = {}  # the distance sets are computed once per convention
+    for name in config.boundary_names():
+        by_convention.setdefault(config.convention_of(name), []).append(name)
+    values: dict[str, np.ndarray] = {}
+    for convention, names in by_convention.items():
+        values.update(boundary.boundary_metrics(
+            pred_map, gt_map, classes, names, spacing=spacing, convention=convention,
+            percentile=config.params_for(registry.get("seg", "hd95")).get("percentile", 95.0)  # MedPy fixes 95
+            if "hd95" in names else 95.0,
+            tolerances=taus[0] if len(taus) == 1 else taus, both_empty=overlap.EMPTY_VALUES[config.empty],
+            one_empty=None if config.empty_distance == "diagonal" else float(config.empty_distance)))
+    values = {name: values[name] for name in config.boundary_names()}
     n = len(classes) - len(config.regions)
     for name, v in values.items():
         outcome.boundary[name] = [None, *to_nulls(v[:n])]
@@ -187,7 +195,7 @@ def _region_losses(x: Any, config: SegConfig, names: list[str]) -> dict[str, lis
         binary = prepare(p, t, kind="probs")
         for name in names:
             spec = registry.get("seg", name)
-            _, per_class = spec.evaluate(binary, config.convention, context={"ignoring": False},
+            _, per_class = spec.evaluate(binary, config.convention_of(name), context={"ignoring": False},
                                          **config.params_for(spec))
             out[name].append(None if per_class is None or np.isnan(per_class[1]) else float(per_class[1]))
     return out
@@ -206,9 +214,10 @@ def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence
     c = max([config.num_classes or 0, len(config.class_names)] + [o.confusion.shape[0] for o in images])
     if config.void_class is not None:  # the extra "predicted no class" column is no class
         c = config.void_class
-    rows = [_image_row(o, c, config) for o in images]
     names = list(config.class_names) or [str(i) for i in range(c)]
-    summary = summarize_rows(rows, c, config)
+    at = config.region_mean_indices(names)
+    rows = [_image_row(o, c, config, at) for o in images]
+    summary = summarize_rows(rows, c, config, at)
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
     document: Report = {
         "lossctl": __version__,
@@ -239,7 +248,7 @@ def _classes_source(config: SegConfig, images: list[ImageOutcome], c: int) -> st
     return "channels" if all(o.kind in ("probs", "logits") for o in images) else "labels"
 
 
-def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> ImageRow:
+def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = ()) -> ImageRow:
     cm = overlap.pad_confusion(o.confusion, config.matrix_size(c))
     values, per_class = config.matrix_metrics(cm, c)
     regions = [labels for _, labels in config.regions]
@@ -258,8 +267,10 @@ def _image_row(o: ImageOutcome, c: int, config: SegConfig) -> ImageRow:
         row_values[name] = to_null(nanmean(np.array([to_nan(v) for v in classes[1:]], dtype=np.float64)))
         row_per_class[name] = classes + o.boundary_regions.get(name, [None] * r)
     row: ImageRow = {"name": o.pair.name, "pred": str(o.pair.pred), "gt": str(o.pair.gt),
-                     "pred_kind": o.kind, "values": row_values, "per_class": row_per_class,
-                     "confusion_matrix": cm.tolist(), "notes": o.notes}
+                     "pred_kind": o.kind, "values": row_values, "per_class": row_per_class}
+    if at:  # a region-based dataset: the mean over its regions, of each value that has them
+        row["region_mean"] = region_means(row_per_class, at)
+    row.update({"confusion_matrix": cm.tolist(), "notes": o.notes})
     if o.spacing is not None:
         row["spacing"], row["spacing_source"] = o.spacing, o.spacing_source  # type: ignore[typeddict-item]
     return row

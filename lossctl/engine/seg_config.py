@@ -1,10 +1,11 @@
 """The configuration of a ``lossctl seg`` run: :class:`SegConfig`, everything that decides the numbers.
 
-It says which values are computed (:meth:`SegConfig.selected`) with which parameters under which convention,
-which classes enter class means and how a two-class run averages them (:meth:`SegConfig.averaging`), how label
-maps and regions apply, and what a confusion matrix yields (:meth:`SegConfig.matrix_metrics`). The report
-records it twice: readable (``config``, :meth:`SegConfig.to_dict`) and exact (``config.options``, from which
-:meth:`SegConfig.from_options` rebuilds it for ``lossctl merge``).
+It says which values are computed (:meth:`SegConfig.selected`) with which parameters under which convention
+(the run's, or a value's own: :meth:`SegConfig.convention_of`), which classes enter class means and how a
+two-class run averages them (:meth:`SegConfig.averaging`), how label maps and regions apply, and what a confusion
+matrix yields (:meth:`SegConfig.matrix_metrics`). The report records it twice: readable (``config``,
+:meth:`SegConfig.to_dict`) and exact (``config.options``, from which :meth:`SegConfig.from_options` rebuilds it
+for ``lossctl merge``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ class SegConfig:
     empty: str = "nan"
     include_background: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The run's convention: that of every value without one of its own.
     convention: str = "lossctl"
+    #: Values computed under a convention of their own (``-m hd95:medpy``): name -> convention.
+    conventions: dict[str, str] = field(default_factory=dict)
     #: Voxel spacing per spatial axis (--spacing): for files without one, and over the headers' when given.
     spacing: tuple[float, ...] | None = None
     #: nsd's tolerance τ: one value for every class, or one per foreground class followed by one per region.
@@ -48,6 +52,9 @@ class SegConfig:
     empty_distance: str = "diagonal"
     #: Label unions evaluated as extra binary classes, (name, labels), reported after the classes.
     regions: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    #: A region-based dataset.json's regions as nnU-Net evaluates them (class and region names): the per-class
+    #: entries whose mean is reported as ``region_mean``; empty: none.
+    region_mean: tuple[str, ...] = ()
     label_map: LabelMap | None = None  # applied to the ground truth before anything is computed
     pred_label_map: LabelMap | None = None  # applied to label predictions
     unmapped: str = "error"  # a value a map does not name: "error", or "ignore" (void)
@@ -112,6 +119,16 @@ class SegConfig:
     def region_names(self) -> list[str]:
         return [name for name, _ in self.regions]
 
+    def region_mean_indices(self, class_names: list[str]) -> list[int]:
+        """The positions in the per-class vectors (``class_names``, then the regions) of the entries whose mean
+        is ``region_mean`` (empty: the run has none)."""
+        entries = list(class_names) + self.region_names()
+        return [entries.index(name) for name in self.region_mean]
+
+    def convention_of(self, name: str) -> str:
+        """The convention value ``name`` is computed under: its own, else the run's."""
+        return self.conventions.get(name, self.convention)
+
     def unavailable(self) -> dict[str, str]:
         """Values the convention lacks (or that need logits under it), with the reason."""
         return {s.name: r for s in registry.specs("seg") if (r := s.unavailable(self.convention, self.pred_kind))}
@@ -127,34 +144,51 @@ class SegConfig:
         """The parameters applied to ``spec``: the convention's defaults with this run's overrides (a metric that
         has an ``empty`` parameter takes ``--empty``'s value unless set by name; scikit-learn's ``labels`` is
         ``"all"``, its ``labels=range(C)``, when the class count is given, else ``"present"``, its
-        ``labels=None``)."""
+        ``labels=None``), under the value's convention (its own, else the run's)."""
+        convention = self.convention_of(spec.name)
         overrides = dict(self.params.get(spec.name, {}))
-        impl = spec.impl(self.convention)
+        impl = spec.impl(convention)
         if spec.kind == "metric" and impl.param("empty") is not None:
             overrides.setdefault("empty", self.empty)
         if spec.kind == "metric" and impl.param("labels") is not None:
             overrides.setdefault("labels", "all" if self.num_classes is not None else "present")
-        return spec.resolve(self.convention, overrides)
+        return spec.resolve(convention, overrides)
+
+    def _takes_average(self, spec: registry.Spec) -> bool:
+        """Whether ``spec``, under its convention (its own, else the run's), takes the run's averaging."""
+        impl = spec.conventions.get(self.convention_of(spec.name))
+        return impl is not None and AVERAGE_CONTEXT in impl.context
 
     def reports_foreground(self) -> bool:
-        """Whether the convention's class metrics can report class 1 of a two-class run (lossctl; scikit-learn's
-        ``average='binary'``): their registry rows take the averaging."""
-        return any(AVERAGE_CONTEXT in s.conventions[self.convention].context
-                   for s in registry.specs("seg", "metric") if self.convention in s.conventions)
+        """Whether the class metrics can report class 1 of a two-class run (lossctl; scikit-learn's
+        ``average='binary'``): their registry rows, under the run's convention or a value's own, take the
+        averaging. A value whose own convention has no such rule (``dice`` under MONAI) keeps that rule."""
+        return any(self._takes_average(s) for s in registry.specs("seg", "metric"))
 
     def averaged_metrics(self) -> list[str]:
-        """The selected metrics whose value the averaging decides (dice, iou, precision, recall)."""
-        return [s.name for s in self.selected() if s.kind == "metric" and not s.opt_in
-                and AVERAGE_CONTEXT in s.impl(self.convention).context]
+        """The selected metrics whose value the averaging decides (dice, iou, precision, recall, each under a
+        convention that takes it)."""
+        return [s.name for s in self.selected() if s.kind == "metric" and not s.opt_in and self._takes_average(s)]
 
     def check_average(self) -> None:
         """Refuse, before any file is read, an averaging the convention does not have or the given class count
-        cannot take."""
+        cannot take, and ``foreground`` for a value computed under a convention of its own that has its own class
+        mean (the message says ``NAME under convention CONV``; the command line spells the value as it was
+        given)."""
         if self.average == "foreground" and not self.reports_foreground():
             raise UsageError(f"{setting('average', 'foreground')}: under {setting('convention', self.convention)} "
                              "its class metrics follow that framework's own class mean; drop "
                              f"{setting('average')} (with two classes, {setting('exclude_background')} leaves "
                              "class 1 alone in the mean)")
+        if self.average == "foreground":  # mixed conventions: a class metric whose convention has its own mean
+            for s in self.selected():
+                if (s.kind == "metric" and not s.opt_in and not self._takes_average(s)
+                        and any(AVERAGE_CONTEXT in impl.context for impl in s.conventions.values())):
+                    conv = self.convention_of(s.name)
+                    under = (f"convention {conv}" if s.name in self.conventions else setting("convention", conv))
+                    raise UsageError(f"{setting('average', 'foreground')}: {s.name} under {under} follows that "
+                                     f"framework's own class mean; drop {setting('average')}, or compute {s.name} "
+                                     "under a convention that reports class 1 (lossctl, sklearn)")
         count = self.num_classes or len(self.class_names) or None
         if self.average == "foreground" and count is not None and count != 2:
             raise UsageError(self._not_two_classes(count))
@@ -192,7 +226,7 @@ class SegConfig:
         return c + (self.void_class is not None)
 
     def matrix_metrics(self, cm: np.ndarray, c: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-        """Every selected metric of a confusion matrix of ``c`` classes (an image's, or the summed one), as the
+        """Every selected metric of a confusion matrix of ``c`` classes (an image's, or the summed one), as its
         convention defines it: values and per-class vectors. When a prediction map can produce void, the matrix
         has one more "predicted no class" column: those pixels are false negatives of their class and false
         positives of none (the official Cityscapes evaluator's rule); the column enters no class mean nor
@@ -206,7 +240,7 @@ class SegConfig:
         for spec in self.selected():
             if spec.kind != "metric" or spec.opt_in:  # boundary metrics come from label images, not the matrix
                 continue
-            impl = spec.impl(self.convention)
+            impl = spec.impl(self.convention_of(spec.name))
             run = {AVERAGE_CONTEXT: average} if AVERAGE_CONTEXT in impl.context else {}
             value, vector = impl.fn(cm, include, **self.params_for(spec), **run)
             values[spec.name] = value
@@ -222,9 +256,11 @@ class SegConfig:
             "pred_axes": list(self.pred_axes) if isinstance(self.pred_axes, tuple) else self.pred_axes,
             "geometry": self.geometry, "empty": self.empty,
             "include_background": self.include_background, "convention": self.convention,
+            "conventions": {s.name: self.convention_of(s.name) for s in self.selected()},
             "not_available": self.unavailable() if not self.values else {},
             "params": {s.name: self.params_for(s) for s in self.selected()},
             "regions": {name: list(labels) for name, labels in self.regions},
+            "region_mean": list(self.region_mean),
             **({"spacing": list(self.spacing) if self.spacing else
                 "from the file headers; 1.0 per axis for files without spacing (see each image's spacing)",
                 "empty_distance": self.empty_distance, "nsd_tolerance": list(self.nsd_tolerance)}

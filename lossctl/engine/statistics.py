@@ -10,6 +10,10 @@
   defined (``nanmean``) and the pooled value.
 * A convention may form a dataset's ``mean`` its own way (nnU-Net: class means of the per-image values; cls:
   each loss reduced as the convention reduces it).
+* ``region_mean`` (seg, a region-based dataset.json): each value's mean over the dataset's regions, as nnU-Net's
+  ``foreground_mean``: ``mean`` is the mean of the regions' means over images (``per_class.mean``; undefined when
+  one region's is), ``pooled`` the mean of the regions' pooled values, and ``std``, ``min``, ``median``, ``max``
+  are over the images' own region means (:func:`region_means`, the regions' defined values averaged).
 
 Undefined values are NaN while computing and ``None`` (JSON null) in the document (:func:`to_nan`,
 :func:`to_null`, :func:`to_nulls`).
@@ -73,9 +77,25 @@ def statistic(stat: str, values: Sequence[float]) -> float | None:
     return None if math.isnan(result) else float(result)
 
 
-def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig) -> Summary:
+def region_means(per_class: Mapping[str, Sequence[float | None]], at: Sequence[int]) -> dict[str, float | None]:
+    """One image's mean over the regions (the entries ``at`` of each per-class vector), of each value that has
+    them, in catalogue order: the mean of its defined entries (``None`` when none is)."""
+    order = registry.names("seg")
+    return {name: to_null(nanmean(np.array([to_nan(vector[i]) for i in at], dtype=np.float64)))
+            for name, vector in sorted(per_class.items(), key=lambda item: order.index(item[0]))
+            if len(vector) > max(at)}
+
+
+def _mean_of(vector: Sequence[float | None], at: Sequence[int]) -> float | None:
+    """nnU-Net's ``np.mean`` of the entries ``at``: undefined when any of them is."""
+    picked = [vector[i] for i in at]
+    return None if any(v is None for v in picked) else float(np.mean(np.array(picked, dtype=np.float64)))
+
+
+def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig, at: Sequence[int] = ()) -> Summary:
     """The seg summary: statistics over images, per-class means, and pooled metrics from the summed confusion
-    matrix (``c`` classes)."""
+    matrix (``c`` classes); with ``at`` (the positions of a region-based dataset's regions in the per-class
+    vectors), ``region_mean``."""
     names = [s.name for s in config.selected() if any(s.name in r["values"] for r in rows)]
     stats, undefined = over_items({n: np.array([to_nan(r["values"].get(n)) for r in rows], dtype=np.float64)
                                    for n in names})
@@ -90,7 +110,7 @@ def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig) -> Summa
                             for k, v in pooled_per_class.items()}
     metric_names = [s.name for s in config.selected() if s.kind == "metric" and not s.opt_in]
     for spec in config.selected():  # a convention that forms a dataset's value its own way (nnU-Net)
-        aggregate = spec.impl(config.convention).aggregate
+        aggregate = spec.impl(config.convention_of(spec.name)).aggregate
         if spec.name in stats["mean"] and aggregate is not None and rows:
             matrix = np.array([[to_nan(v) for v in r["per_class"][spec.name]] for r in rows], dtype=np.float64)
             stats["mean"][spec.name] = to_null(aggregate(matrix, config.include(c)))
@@ -100,7 +120,7 @@ def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig) -> Summa
         m = np.array([[to_nan(x) for x in r["per_class"][n]] for r in rows if n in r["per_class"]])
         per_class_mean[n] = [to_null(nanmean(m[:, j])) for j in range(width)]
     order = registry.names("seg")
-    return {
+    summary: Summary = {
         "count": len(rows),
         "undefined": undefined,
         **stats,  # type: ignore[typeddict-item]
@@ -109,8 +129,22 @@ def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig) -> Summa
             "mean": {n: per_class_mean[n] for n in sorted(per_class_mean, key=order.index)},
             "pooled": {n: to_nulls(pooled_per_class[n]) for n in metric_names if n in pooled_per_class},
         },
-        "confusion_matrix": total.tolist(),
     }
+    if at:
+        summary["region_mean"] = _region_mean_summary(rows, summary["per_class"], at)
+    summary["confusion_matrix"] = total.tolist()
+    return summary
+
+
+def _region_mean_summary(rows: Sequence[ImageRow], per_class: Mapping[str, Mapping[str, list[float | None]]],
+                         at: Sequence[int]) -> dict[str, Any]:
+    """``summary.region_mean``: see the module's docstring."""
+    names = [n for n in per_class["mean"] if len(per_class["mean"][n]) > max(at)]
+    stats, undefined = over_items({n: np.array([to_nan(r.get("region_mean", {}).get(n)) for r in rows],
+                                               dtype=np.float64) for n in names})
+    stats["mean"] = {n: _mean_of(per_class["mean"][n], at) for n in names}
+    return {**stats, "pooled": {n: _mean_of(v, at) for n, v in per_class["pooled"].items() if len(v) > max(at)},
+            "undefined": undefined}
 
 
 def summarize_samples(count: int, columns: Mapping[str, np.ndarray], means: dict[str, float | None],
@@ -129,5 +163,5 @@ def summarize_samples(count: int, columns: Mapping[str, np.ndarray], means: dict
     }
 
 
-__all__ = ["STATISTICS", "to_nan", "to_null", "to_nulls", "over_items", "statistic", "summarize_rows",
-           "summarize_samples"]
+__all__ = ["STATISTICS", "to_nan", "to_null", "to_nulls", "over_items", "statistic", "region_means",
+           "summarize_rows", "summarize_samples"]

@@ -57,20 +57,22 @@ def _flat_rows(doc: Document, per_class: bool) -> tuple[list[str], list[list[Any
         keys = list(doc["summary"]["per_class"]["mean"]) + [
             k for k in doc["summary"]["per_class"]["pooled"] if k not in doc["summary"]["per_class"]["mean"]]
         class_cols = [(n, i) for n in keys for i in range(c)]
-    header = ["row", "name", *names, *(f"{n}[{class_label(doc, i)}]" for n, i in class_cols)]
+    s = doc["summary"]
+    region_mean = s.get("region_mean") or {}  # a region-based dataset.json: NAME[region_mean] columns
+    regional = list(region_mean.get("mean") or {})
+    header = ["row", "name", *names, *(f"{n}[region_mean]" for n in regional),
+              *(f"{n}[{class_label(doc, i)}]" for n, i in class_cols)]
     rows: list[list[Any]] = []
     for im in doc["images"]:
         pc = im["per_class"]
         rows.append(["image", im["name"], *(im["values"].get(n) for n in names),
+                     *((im.get("region_mean") or {}).get(n) for n in regional),
                      *((pc[n][i] if n in pc else None) for n, i in class_cols)])
-    s = doc["summary"]
-    for stat in STATS:
-        means = s["per_class"]["mean"] if stat == "mean" else {}
+    for stat in [*STATS, "pooled"]:
+        means = s["per_class"][stat] if stat in ("mean", "pooled") else {}
         rows.append([stat, "", *(s[stat].get(n) for n in names),
+                     *((region_mean.get(stat) or {}).get(n) for n in regional),
                      *((means[n][i] if n in means else None) for n, i in class_cols)])
-    pooled = s["per_class"]["pooled"]
-    rows.append(["pooled", "", *(s["pooled"].get(n) for n in names),
-                 *((pooled[n][i] if n in pooled else None) for n, i in class_cols)])
     return header, rows
 
 

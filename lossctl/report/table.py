@@ -3,9 +3,10 @@ or classes.
 
 From top to bottom:
 
-1. a title line: the command, the counts, the convention;
+1. a title line: the command, the counts, the convention (and the values computed under another);
 2. **the summary**: one row per value, the statistics as columns (``mean std min median max pooled``, and
-   ``undefined`` when a value was 0/0 somewhere), so it stays narrow however many values were computed;
+   ``undefined`` when a value was 0/0 somewhere), so it stays narrow however many values were computed; for a
+   region-based dataset.json, the same for each value's mean over the regions (``summary.region_mean``);
 3. the gates and their verdicts;
 4. **per-image rows**: all of them when one table of every value fits the width and there are at most
    :data:`FULL_ROWS` images, or when asked (``per_image``); otherwise the ``worst`` K (default
@@ -73,6 +74,8 @@ def render(doc: Document, width: int, *, per_class: bool = False, per_image: boo
         parts += heading(f"no {values.unit} evaluated")
     else:
         parts += pack(_summary_columns(doc, values), width)
+        if doc["summary"].get("region_mean"):
+            parts += pack(_region_mean_columns(doc, values), width)
         legend = "↑ higher is better, ↓ lower is better"
         if _has_undefined(doc, per_class):
             legend += f", {UNDEFINED} undefined (0/0)"
@@ -90,6 +93,7 @@ def _has_undefined(doc: Document, per_class: bool) -> bool:
     """Whether any number the table shows is undefined (``null`` in the document)."""
     s = doc["summary"]
     shown: list[Any] = [v for st in STATISTICS for v in (s.get(st) or {}).values()]
+    shown += [v for st in STATISTICS for v in ((s.get("region_mean") or {}).get(st) or {}).values()]
     if per_class:
         shown += [v for st in ("pooled", "mean") for vec in (s.get("per_class", {}).get(st) or {}).values()
                   for v in vec]
@@ -136,7 +140,9 @@ def _title(doc: Document) -> Text:
         parts.append(f"{len(doc['errors'])} failed")
     if cfg.get("num_classes"):
         parts.append(plural(cfg["num_classes"], "class", "classes") + _classes_origin(cfg))
-    parts.append(f"convention {cfg.get('convention', 'lossctl')}")
+    default = cfg.get("convention", "lossctl")
+    own = [f"{n}: {c}" for n, c in (cfg.get("conventions") or {}).items() if c != default]
+    parts.append(f"convention {default}" + (f" ({', '.join(own)})" if own else ""))
     if cfg.get("shard"):
         parts.append(f"shard {cfg['shard']}")
     return Text(", ".join(parts), style="bold")
@@ -169,6 +175,21 @@ def _summary_columns(doc: Document, values: _Values) -> Block:
     if "pooled" in stats and doc["command"] == "seg":
         title += "; pooled: from the summed confusion matrix"
     return Block(fixed, [(title, columns)], sections=[first_loss] if first_loss else [])
+
+
+def _region_mean_columns(doc: Document, values: _Values) -> Block:
+    """Each value's mean over a region-based dataset's regions (``summary.region_mean``), as the summary."""
+    s = doc["summary"]["region_mean"]
+    names = list(s["mean"])
+    stats = [st for st in STATISTICS if any(n in s.get(st, {}) for n in names)]
+    fixed = [Column("value", [f"{n}[region_mean]" for n in names], "left"),
+             Column("", [values.arrow(n) for n in names], "left")]
+    columns = [Column(st, ["" if n not in s[st] else fmt(s[st][n]) for n in names],
+                      style="bold" if st == "mean" else None) for st in stats]
+    regions = ", ".join(doc["config"].get("region_mean") or [])
+    title = (f"mean over the regions ({regions}); mean: of the regions' means, nnU-Net's foreground_mean; "
+             "std .. max: over images")
+    return Block(fixed, [(title, columns)])
 
 
 def _image_block(doc: Document, values: _Values, rows: list[dict[str, Any]], title: str, split: bool) -> Block:

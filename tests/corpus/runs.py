@@ -116,6 +116,28 @@ def _runs() -> list[Run]:
     add("seg_volumes_table", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "-m", "dice", "-m",
         "masd", "--nsd-tolerance", "2", "--empty-distance", "374", "--per-class")
 
+    # -- a region-based dataset.json's region_mean; a convention per value ---------------------------------------
+    add("seg_region_mean_json", "seg", "s/labels", "s/gt", "--dataset-json", "dataset_regions.json", "-m", "dice",
+        "-g", "dice[region_mean]>=0.5", "-g", "pooled(dice[region_mean])>=0.5", "-g", "min(dice[region_mean])>=0.5",
+        "-f", "json")
+    add("seg_region_mean_csv", "seg", "s/labels", "s/gt", "--dataset-json", "dataset_regions.json", "-m", "dice",
+        "-m", "iou", "-f", "csv")
+    add("seg_region_mean_not_region_based", "seg", "s/labels", "s/gt", "--dataset-json", "dataset.json",
+        "-g", "dice[region_mean]>=0.5")
+    add("seg_mixed_conventions", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "-m", "dice:nnunet",
+        "-m", "hd95:medpy", "-m", "nsd:deepmind", "-m", "iou", "--class-names", "background,organ,lesion")
+    add("seg_mixed_conventions_json", "seg", "s/pred", "s/gt", "-m", "dice:monai", "-l", "dice_loss:smp",
+        "-l", "ce", "-p", "dice_loss.smooth=0.5", "-f", "json")
+    # a binary run: dice keeps MONAI's own mean of both classes, iou reports the foreground
+    add("seg_binary_mixed_conventions", "seg", "bin/pred", "bin/gt", "-m", "dice:monai", "-m", "iou", "-f", "csv")
+    add("seg_binary_average_foreground_own_convention", "seg", "bin/pred", "bin/gt", "-m", "dice:monai", "-m", "iou",
+        "--average", "foreground")
+    add("seg_convention_twice", "seg", "s/pred", "s/gt", "-m", "hd95:medpy", "-m", "hd95")
+    add("seg_convention_unknown_for_value", "seg", "s/pred", "s/gt", "-m", "dice:nnunt")
+    add("seg_convention_param_of_value", "seg", "s/pred", "s/gt", "-m", "dice:nnunet", "-p", "dice.zero_division=1")
+    add("cls_mixed_conventions", "cls", "c/probs.npy", "c/target.npy", "-m", "f1:sklearn", "-m", "accuracy:torch",
+        "-l", "cce:keras", "-l", "focal")
+
     # -- gates, baselines, shards, merge, compare -------------------------------------------------------------
     add("seg_gate_pass", "seg", "s/pred", "s/gt", "-g", "dice>=0.1", "-g", "min(iou)>=0.01", "-f", "json")
     add("seg_gate_fail", "seg", "s/pred", "s/gt", "-g", "dice>=0.99", "-g", "p05(dice)>=0.6",

@@ -23,7 +23,8 @@ def classes(**settings):
 def test_the_count_comes_from_the_names_else_a_label_map():
     assert classes(class_names="a, b,c") == {
         "num_classes": 3, "class_names": ("a", "b", "c"), "ignore_index": (), "label_map": None,
-        "pred_label_map": None, "unmapped": "error", "classes_source": "class_names", "region_items": []}
+        "pred_label_map": None, "unmapped": "error", "classes_source": "class_names", "region_mean": (),
+        "region_items": []}
     city = classes(label_map="cityscapes")
     assert city["num_classes"] == 19 and city["class_names"][0] == "road"  # a built-in map's own names
     assert classes(label_map="7:0,8:1", unmapped="ignore")["num_classes"] == 2
@@ -39,9 +40,9 @@ def test_a_dataset_json_gives_names_ignore_label_and_regions(tmp_path: Path):
     regions.write_text(json.dumps({"labels": {"background": 0, "wt": [1, 2], "core": 2},
                                    "regions_class_order": [1, 2]}))
     got = classes(dataset_json=regions)
-    assert got["region_items"] == ["wt=1,2", "core=2"] and got["num_classes"] == 3
-    assert parse_regions(got["region_items"], got["class_names"], got["num_classes"]) == (
-        ("wt", (1, 2)), ("core", (2,)))
+    assert got["region_items"] == ["wt=1,2"] and got["num_classes"] == 3
+    assert got["class_names"] == ("background", "1", "core") and got["region_mean"] == ("wt", "core")
+    assert parse_regions(got["region_items"], got["class_names"], got["num_classes"]) == (("wt", (1, 2)),)
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -65,7 +66,7 @@ def test_messages_name_the_python_arguments(settings, message):
 
 def test_a_region_based_dataset_json_is_checked_as_regions_are(tmp_path: Path):
     path = tmp_path / "dataset.json"
-    path.write_text(json.dumps({"labels": {"background": 0, "wt": [1, 2], "1": 2}, "regions_class_order": [1, 2]}))
+    path.write_text(json.dumps({"labels": {"background": 0, "wt": [1, 2], "1": [2]}, "regions_class_order": [1, 2]}))
     with pytest.raises(UsageError, match=r"^dataset_json .*dataset.json: region '1=2': '1' is a class's name"):
         classes(dataset_json=path)
 

@@ -26,8 +26,9 @@ def test_v1_labels() -> None:
 def test_regions_as_nnunet_reads_them() -> None:
     d = parse_dataset_json({"labels": {"background": 0, "whole_tumor": [1, 2, 3], "tumor_core": [2, 3],
                                        "enhancing_tumor": 3}, "regions_class_order": [1, 2, 3]})
-    assert d.regions == (("whole_tumor", (1, 2, 3)), ("tumor_core", (2, 3)), ("enhancing_tumor", (3,)))
-    assert d.class_names == ("background", "1", "2", "3")
+    assert d.regions == (("whole_tumor", (1, 2, 3)), ("tumor_core", (2, 3)))  # the list-valued labels
+    assert d.class_names == ("background", "1", "2", "enhancing_tumor")  # a single value names its class
+    assert d.region_mean == ("whole_tumor", "tumor_core", "enhancing_tumor")  # nnU-Net's regions
 
 
 @pytest.mark.parametrize("data, phrase", [
@@ -107,18 +108,20 @@ def test_dataset_json_regions_are_evaluated_as_region_options(cli, seg, tmp_path
                                 "regions_class_order": [1, 2]}))
     r = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "-f", "json")
     assert r.code == 0, r
-    by_option = cli("seg", seg.labels, seg.gt, "--region", "whole_tumor=1,2", "--region", "core=2",
-                    "--class-names", "background,1,2", "-f", "json")
-    assert r.json()["config"]["regions"] == {"whole_tumor": [1, 2], "core": [2]}
-    assert numbers(r.json()) == numbers(by_option.json())
-    # the rule is visible: nnU-Net reports only the regions, lossctl the labels first (its means are theirs)
-    assert (f"note: {path} is region-based: nnU-Net reports only its regions (whole_tumor, core); lossctl lists "
-            "the labels 0..2 first and its mean values") in r.err and "dice[whole_tumor]" in r.err, r
+    by_option = cli("seg", seg.labels, seg.gt, "--region", "whole_tumor=1,2", "--class-names", "background,1,core",
+                    "-f", "json")
+    assert r.json()["config"]["regions"] == {"whole_tumor": [1, 2]}  # the list-valued labels only
+    plain = r.json()
+    assert plain["summary"].pop("region_mean")["mean"]["dice"] is not None  # the only number --region lacks
+    assert numbers(plain) == numbers(by_option.json())
+    # the rule is visible: nnU-Net's headline is the mean over its regions, reported as region_mean
+    assert (f"note: {path} is region-based: nnU-Net's headline is the mean over its regions (whole_tumor, core), "
+            "reported as region_mean") in r.err and "dice[region_mean]" in r.err, r
     assert "region-based" not in by_option.err, by_option
     both = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "fg=1,2", "-f", "json")
-    assert list(both.json()["config"]["regions"]) == ["whole_tumor", "core", "fg"]
-    twice = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "core=1")
-    assert twice.code == 2 and "'core' is given twice" in twice.err, twice
+    assert list(both.json()["config"]["regions"]) == ["whole_tumor", "fg"]
+    twice = cli("seg", seg.labels, seg.gt, "--dataset-json", path, "--region", "whole_tumor=1")
+    assert twice.code == 2 and "'whole_tumor' is given twice" in twice.err, twice
     path.write_text(json.dumps({"labels": {"background": 0, "whole tumor": [1, 2]}}))
     r = cli("seg", seg.labels, seg.gt, "--dataset-json", path)
     assert r.code == 2 and f"--dataset-json {path}: --region 'whole tumor=1,2'" in r.err, r
