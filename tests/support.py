@@ -59,7 +59,7 @@ class Result:
         return f"Result(code={self.code}, err={self.err[-2000:]!r}, out={self.out[:1500]!r})"
 
 
-def _exit_code(code: Any) -> int:
+def verdict_exit_code(code: Any) -> int:
     if code is None:
         return 0
     return code if isinstance(code, int) else 1
@@ -81,7 +81,7 @@ def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, 
     try:
         cli.main()
     except SystemExit as done:
-        code = _exit_code(done.code)
+        code = verdict_exit_code(done.code)
     else:  # main() must always end in sys.exit
         raise AssertionError("lossctl.cli.main() returned without calling sys.exit")
     out, err = capsys.readouterr()

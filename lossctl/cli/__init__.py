@@ -24,7 +24,7 @@ import sys
 import typer
 
 from lossctl import __version__
-from lossctl.cli.app import OPTION_NAMES, _spell, _stderr, app
+from lossctl.cli.app import OPTION_NAMES, spell_options, stderr_line, app
 from lossctl.cli.cls import cls_command
 from lossctl.cli.reports import compare_command, losses_command, merge_command
 from lossctl.cli.seg import seg_command
@@ -44,16 +44,16 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
         if code == EXIT_INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
-            _stderr("lossctl: interrupted")
+            stderr_line("lossctl: interrupted")
         sys.exit(code if isinstance(code, int) else EXIT_OK)
     except LossctlError as error:
-        _stderr(f"error: {_with_option(error)}")
+        stderr_line(f"error: {_with_option(error)}")
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
-        _stderr("lossctl: interrupted")
+        stderr_line("lossctl: interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except MemoryError:  # outside a pair (a pair's own MemoryError is that pair's error): still one line
-        _stderr("error: not enough memory to finish; free memory, use fewer --workers, or lower --max-memory so "
+        stderr_line("error: not enough memory to finish; free memory, use fewer --workers, or lower --max-memory so "
                 "that oversized files are refused up front")
         sys.exit(EXIT_INPUT)
     except typer.Exit as done:
@@ -64,7 +64,7 @@ def main() -> None:
 
 def _with_option(error: LossctlError) -> str:
     """The message, with the command-line option of the setting it is about (the core does not know flags)."""
-    message = _spell(error.raw)
+    message = spell_options(error.raw)
     if isinstance(error, NotAvailable):  # every such message is about a convention: name its option
         message = message.replace("convention ", "--convention ", 1)
     flag = OPTION_NAMES.get(error.option or "")
@@ -80,10 +80,10 @@ def _handle_click_error(error: Exception) -> None:
         show()
         sys.exit(code)
     if type(error).__name__ == "Abort":
-        _stderr("lossctl: interrupted")
+        stderr_line("lossctl: interrupted")
         sys.exit(EXIT_INTERRUPTED)
     import traceback
 
     traceback.print_exception(error)
-    _stderr(f"lossctl {__version__}: internal error (a bug); please report it with the traceback above")
+    stderr_line(f"lossctl {__version__}: internal error (a bug); please report it with the traceback above")
     sys.exit(EXIT_INTERNAL)

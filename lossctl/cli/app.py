@@ -1,8 +1,8 @@
 """The Typer app, and how it spells the settings the core names: each as this command line's option.
 
-The core names a setting in its own words (:func:`lossctl.errors.setting`); :func:`_flags` maps each setting to
+The core names a setting in its own words (:func:`lossctl.errors.setting`); :func:`option_flags` maps each setting to
 its flag, derived from the commands' parameters (a Typer parameter is named after the setting it sets), and
-:func:`_spell`, :func:`_spelled` and :func:`_stderr` render messages, report documents and stderr lines with it.
+:func:`spell_options`, :func:`spelled` and :func:`stderr_line` render messages, report documents and stderr lines with it.
 """
 
 from __future__ import annotations
@@ -32,26 +32,26 @@ OPTION_NAMES = {"alpha": "--alpha", "pred_kind": "--pred-kind", "kind": "--pred-
                 "convention": "--convention"}
 
 
-def _stderr(message: str) -> None:
-    sys.stderr.write(_spell(message) + "\n")
+def stderr_line(message: str) -> None:
+    sys.stderr.write(spell_options(message) + "\n")
 
 
-def _spell(text: str) -> str:
+def spell_options(text: str) -> str:
     """``text`` with the settings the core names (:func:`lossctl.errors.setting`) spelled as this CLI's options."""
     from lossctl.errors import spell
 
-    return spell(text, _flags()) if "\x1f" in text else text
+    return spell(text, option_flags()) if "\x1f" in text else text
 
 
-def _spelled(document: dict[str, Any]) -> dict[str, Any]:
+def spelled(document: dict[str, Any]) -> dict[str, Any]:
     """The report document with every setting the core named in it spelled as this CLI's options."""
     from lossctl.errors import spell_all
 
-    return spell_all(document, _flags())
+    return spell_all(document, option_flags())
 
 
 @functools.lru_cache(maxsize=1)
-def _flags() -> dict[str, str]:
+def option_flags() -> dict[str, str]:
     """Each setting the core names -> its option: every command's parameter name -> its long flag (the Typer
     parameters are named after the settings), then the few settings the core names in other words."""
     command = typer.main.get_command(app)

@@ -10,13 +10,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from lossctl.cli.app import _spelled, _stderr
+from lossctl.cli.app import spelled, stderr_line
 from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, ClsConvention, ClsPredKind, FormatOpt,
                                  GateOpt, OutputFormat, OutputOpt, ParamOpt, ReportDirOpt, TargetKind, WorstOpt,
-                                 WriteOpt, _own_spelling, _parse_params, _split_values)
-from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
-                                _write_report_dir, _writer)
-from lossctl.cli.verdict import _apply_baseline, _finish, _load_baseline
+                                 WriteOpt, own_spelling, parse_params, split_values)
+from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, write_extra,
+                                write_report_dir, writer_for)
+from lossctl.cli.verdict import apply_baseline, finish, load_baseline
 from lossctl.errors import LossctlError, NotAvailable, UsageError
 
 def cls_command(
@@ -70,12 +70,12 @@ def cls_command(
     from lossctl.engine.cls import ClsConfig, build_report
     from lossctl.engine.gates import parse_gate, validate_cls_gates
 
-    named, own = _split_values(loss, metric, "cls", convention.value)
+    named, own = split_values(loss, metric, "cls", convention.value)
     implied: tuple[str, ...] = ()
     if loss and not metric:  # with the metrics the convention defines, left out where the inputs do not allow them
         implied = tuple(s.name for s in registry.specs("cls", "metric") if convention.value in s.conventions)
     names_ = implied + named
-    params = _parse_params(param, {"label_smoothing": label_smoothing, "gamma": gamma, "alpha": alpha,
+    params = parse_params(param, {"label_smoothing": label_smoothing, "gamma": gamma, "alpha": alpha,
                                    "pos_weight": pos_weight, "hinge": hinge}, "cls",
                            ClsConfig(values=names_).selected(), convention.value, own=own)
     cw = None
@@ -96,10 +96,10 @@ def cls_command(
             spec.impl(config.convention_of(spec.name))  # asked for by name: refused now if the convention lacks it
     validate_cls_gates(gates, config.selected(), baseline=baseline is not None)
     inputs = [Path(p) for p in (pred, target, weights) if p and p != "-"]
-    _check_output_path(output, inputs)
-    writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
-    _check_report_dir(report, inputs)
-    base = _load_baseline(baseline, "cls")
+    check_output_path(output, inputs)
+    writes = parse_writes(write, [f.value for f in OutputFormat], inputs, output)
+    check_report_dir(report, inputs)
+    base = load_baseline(baseline, "cls")
     stdin = sys.stdin.buffer.read() if "-" in (pred, target) else None
     arrays = {}
     for label, path in (("pred", pred), ("target", target), ("weights", weights)):
@@ -114,20 +114,20 @@ def cls_command(
         file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
         raise _with_file(e, "<stdin>" if file == "-" else file) from None
     try:
-        document = _spelled(build_report(x, config, [g for g in gates if g.against is None],
+        document = spelled(build_report(x, config, [g for g in gates if g.against is None],
                                          sources={"pred": pred, "target": target}))
     except NotAvailable as e:  # a value asked for under its own convention: name it as it was given
-        raise NotAvailable(_own_spelling(e.raw, own, "cls"), option=e.option) from None
-    _apply_baseline(document, base, baseline, gates, baseline_match.value)
-    _emit(document, _writer(output_format.value, worst, per_image=worst is None), output, False)
-    _write_extra(document, writes, False, worst)
-    _write_report_dir(document, report, worst, None)
+        raise NotAvailable(own_spelling(e.raw, own, "cls"), option=e.option) from None
+    apply_baseline(document, base, baseline, gates, baseline_match.value)
+    emit(document, writer_for(output_format.value, worst, per_image=worst is None), output, False)
+    write_extra(document, writes, False, worst)
+    write_report_dir(document, report, worst, None)
     for note in document["config"]["notes"]:
-        _stderr(f"note: {note}")
+        stderr_line(f"note: {note}")
     dropped = registry.not_computed_note(document["config"]["not_available"], config.convention)
     if dropped:  # one note on every value selected by default and not computed
-        _stderr(f"note: {dropped}")
-    raise typer.Exit(_finish(document, False))
+        stderr_line(f"note: {dropped}")
+    raise typer.Exit(finish(document, False))
 
 
 def _with_file(error: LossctlError, file: str) -> LossctlError:

@@ -122,7 +122,7 @@ PerImageOpt = Annotated[bool, typer.Option(help="Table: show every image's row (
                                             "they fit the width, else the --worst few).")]
 
 
-def _split_values(loss: list[str] | None, metric: list[str] | None, task: str,
+def split_values(loss: list[str] | None, metric: list[str] | None, task: str,
                   convention: str) -> tuple[tuple[str, ...], dict[str, str]]:
     """The values ``-l`` and ``-m`` name (losses first, in order, each once) and the convention of each value
     named with one (``-m hd95:medpy``); ``convention`` is the run's, that of a value named alone.
@@ -156,7 +156,7 @@ def _split_values(loss: list[str] | None, metric: list[str] | None, task: str,
     return tuple(seen), own
 
 
-def _under(spec: Any, convention: str, own: Mapping[str, str]) -> str:
+def convention_phrase(spec: Any, convention: str, own: Mapping[str, str]) -> str:
     """How a message names the convention ``spec`` is computed under: ``-m NAME:CONV`` for a value's own,
     else ``--convention CONV``."""
     if spec.name in own:
@@ -164,7 +164,7 @@ def _under(spec: Any, convention: str, own: Mapping[str, str]) -> str:
     return f"--convention {convention}"
 
 
-def _own_spelling(message: str, own: Mapping[str, str], task: str) -> str:
+def own_spelling(message: str, own: Mapping[str, str], task: str) -> str:
     """A core message about a value under its own convention (``NAME under convention CONV``), as the command
     line spells it (``NAME under -m NAME:CONV``)."""
     from lossctl import registry
@@ -172,11 +172,11 @@ def _own_spelling(message: str, own: Mapping[str, str], task: str) -> str:
     for name, convention in own.items():
         spec = registry.get(task, name)
         message = message.replace(f"{name} under convention {convention}",
-                                  f"{name} under {_under(spec, convention, own)}")
+                                  f"{name} under {convention_phrase(spec, convention, own)}")
     return message
 
 
-def _parse_params(items: list[str] | None, shortcuts: dict[str, Any], task: str,
+def parse_params(items: list[str] | None, shortcuts: dict[str, Any], task: str,
                   selected: list[Any], convention: str = "lossctl",
                   targets: dict[str, tuple[str, ...]] | None = None,
                   own: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
@@ -210,7 +210,7 @@ def _parse_params(items: list[str] | None, shortcuts: dict[str, Any], task: str,
         impl = spec.impl(own.get(name, convention))
         param = impl.param(key)
         if param is None:
-            under = (f" under {_under(spec, convention, own)}" if name in own or convention != "lossctl" else "")
+            under = (f" under {convention_phrase(spec, convention, own)}" if name in own or convention != "lossctl" else "")
             raise UsageError(f"{name} has no parameter {key!r}{under}; its parameters: "
                              f"{', '.join(p.name for p in impl.params) or '(none)'}")
         params.setdefault(name, {})[key] = prefixed(f"--param {item!r}",
@@ -218,7 +218,7 @@ def _parse_params(items: list[str] | None, shortcuts: dict[str, Any], task: str,
     return params
 
 
-def _positive_numbers(flag: str, text: str | None, zero: bool = False) -> tuple[float, ...] | None:
+def positive_numbers(flag: str, text: str | None, zero: bool = False) -> tuple[float, ...] | None:
     """A comma list of positive (``zero``: non-negative) finite numbers, or None when not given."""
     if text is None:
         return None
@@ -233,7 +233,7 @@ def _positive_numbers(flag: str, text: str | None, zero: bool = False) -> tuple[
     return values
 
 
-def _prob_scale(value: float | None, pred_kind: str) -> float | None:
+def parse_prob_scale(value: float | None, pred_kind: str) -> float | None:
     """``--prob-scale``: a positive finite number, with ``--pred-kind probs``."""
     if value is None:
         return None
@@ -246,7 +246,7 @@ def _prob_scale(value: float | None, pred_kind: str) -> float | None:
     return value
 
 
-def _pred_axes(text: str | None) -> str | tuple[int, ...] | None:
+def parse_pred_axes(text: str | None) -> str | tuple[int, ...] | None:
     """``--pred-axes``: ``reversed``, or a permutation of the prediction's axes (``0,3,2,1``)."""
     if text is None:
         return None
@@ -263,7 +263,7 @@ def _pred_axes(text: str | None) -> str | tuple[int, ...] | None:
     return axes
 
 
-def _empty_distance(text: str) -> str:
+def parse_empty_distance(text: str) -> str:
     if text in ("diagonal", "nan"):
         return text
     try:
@@ -276,6 +276,6 @@ def _empty_distance(text: str) -> str:
     return repr(value)
 
 
-def _check_view(per_image: bool, worst: int | None) -> None:
+def check_view(per_image: bool, worst: int | None) -> None:
     if per_image and worst is not None:
         raise UsageError("--per-image shows every image and --worst K only the K worst; give one of them")

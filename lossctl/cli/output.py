@@ -1,7 +1,7 @@
 """Where a report goes: stdout or ``--output`` (``-o``), the ``--write FORMAT=PATH`` files and the ``--report`` folder.
 
 Every path is checked before any work (a file outside the inputs, in a folder that exists, no path written
-twice). Every file is written by :func:`_write_file`: a regular (or new) file is replaced atomically
+twice). Every file is written by :func:`write_file`: a regular (or new) file is replaced atomically
 (:func:`lossctl.report.files.replace_file`, as the ``--report`` folder's files are: a temporary
 file beside it, then a rename), so an interrupted run never leaves half a report; a device or a pipe is written
 to directly. The one exception is the github step summary, appended to (a job's steps share it). A file that
@@ -19,13 +19,13 @@ from typing import Any
 
 import typer
 
-from lossctl.cli.app import _flags
+from lossctl.cli.app import option_flags
 from lossctl.errors import EXIT_BROKEN_PIPE, OutputError, UsageError
 from lossctl.report.files import replace_file
 
 
-def _emit(document: dict[str, Any], writer: Callable[..., None], output: str | None, per_class: bool) -> None:
-    """Render with ``writer`` (see :func:`_writer`) to stdout, or to ``output``.
+def emit(document: dict[str, Any], writer: Callable[..., None], output: str | None, per_class: bool) -> None:
+    """Render with ``writer`` (see :func:`writer_for`) to stdout, or to ``output``.
 
     A regular file (or a new one) is written atomically: a temporary file beside it, then a rename, so an
     interrupted run never leaves half a report (a symbolic link keeps pointing at the new report). Anything
@@ -43,17 +43,17 @@ def _emit(document: dict[str, Any], writer: Callable[..., None], output: str | N
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
         return
     try:
-        _write_file(document, writer, Path(output), per_class)
+        write_file(document, writer, Path(output), per_class)
     except OSError as e:
         raise _cannot_write(output, "the report", e) from None
 
 
-def _write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_class: bool,
+def write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_class: bool,
                  worst: int | None = None, compare: bool = False) -> None:
     """The ``--write`` outputs: each replaced atomically, except ``github``, appended to (the step summary file
     is shared by a job's steps)."""
     for fmt, path in writes:
-        writer = _writer(fmt, worst, compare)
+        writer = writer_for(fmt, worst, compare)
         try:
             if fmt == "github":
                 buffer = _io.StringIO()
@@ -61,12 +61,12 @@ def _write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_c
                 with open(path, "a", encoding="utf-8", newline="") as handle:
                     handle.write(buffer.getvalue())
             else:
-                _write_file(document, writer, path, per_class)
+                write_file(document, writer, path, per_class)
         except OSError as e:
             raise _cannot_write(path, f"the {fmt} report", e) from None
 
 
-def _write_report_dir(document: dict[str, Any], directory: Path | None, worst: int | None,
+def write_report_dir(document: dict[str, Any], directory: Path | None, worst: int | None,
                       config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> None:
     """The ``--report`` folder: ``index.html`` (and its pictures), written by :func:`lossctl.report.html.write_report`
     (which replaces each file atomically, as ``-o`` and ``--write`` are)."""
@@ -78,7 +78,7 @@ def _write_report_dir(document: dict[str, Any], directory: Path | None, worst: i
 
     k = LISTED_WORST if worst is None else worst
     try:
-        write_report(document, directory, make_pictures(document, k, config, compared), worst=k, flags=_flags())
+        write_report(document, directory, make_pictures(document, k, config, compared), worst=k, flags=option_flags())
     except OSError as e:
         raise _cannot_write(directory, "the HTML report", e) from None
 
@@ -88,7 +88,7 @@ def _cannot_write(path: str | Path, what: str, error: OSError) -> OutputError:
                        "space")
 
 
-def _write_file(document: dict[str, Any], writer: Any, target: Path, per_class: bool) -> None:
+def write_file(document: dict[str, Any], writer: Any, target: Path, per_class: bool) -> None:
     """Write to a device or pipe directly (``/dev/stdout`` included), to a regular (or new) file atomically
     beside the file a symbolic link points to."""
     if target.exists() and not target.is_file():
@@ -101,7 +101,7 @@ def _write_file(document: dict[str, Any], writer: Any, target: Path, per_class: 
     replace_file(target, buffer.getvalue())
 
 
-def _writer(name: str, worst: int | None, compare: bool = False, per_image: bool = False) -> Callable[..., None]:
+def writer_for(name: str, worst: int | None, compare: bool = False, per_image: bool = False) -> Callable[..., None]:
     """The writer of format ``name`` (``compare``: of a compare document), with ``worst`` set if it takes it
     (and, for the table, ``per_image``)."""
     import functools
@@ -112,7 +112,7 @@ def _writer(name: str, worst: int | None, compare: bool = False, per_image: bool
 
     writer = (COMPARE_WRITERS if compare else WRITERS)[name]
     if "flags" in inspect.signature(writer).parameters:  # a writer's hints name settings: spelled as our options
-        writer = functools.partial(writer, flags=_flags())
+        writer = functools.partial(writer, flags=option_flags())
     if name == "table" and not compare:  # the table decides how many rows fit unless told (worst None)
         return functools.partial(writer, worst=worst, per_image=per_image)
     if "worst" in inspect.signature(writer).parameters:
@@ -120,7 +120,7 @@ def _writer(name: str, worst: int | None, compare: bool = False, per_image: bool
     return writer
 
 
-def _check_output_path(output: str | None, inputs: list[Path], option: str = "--output") -> None:
+def check_output_path(output: str | None, inputs: list[Path], option: str = "--output") -> None:
     if output in (None, "-"):
         return
     target = Path(output).resolve()
@@ -135,7 +135,7 @@ def _check_output_path(output: str | None, inputs: list[Path], option: str = "--
         raise UsageError(f"{option} {output}: the folder {target.parent} does not exist; create it first")
 
 
-def _parse_writes(items: list[str] | None, formats: list[str], inputs: list[Path],
+def parse_writes(items: list[str] | None, formats: list[str], inputs: list[Path],
                   output: str | None) -> list[tuple[str, Path]]:
     """``--write FORMAT=PATH`` items, checked before any work: a known format, a path in an existing folder,
     outside the inputs, and no path written twice (by two --write, or by --write and --output)."""
@@ -154,7 +154,7 @@ def _parse_writes(items: list[str] | None, formats: list[str], inputs: list[Path
                              "$GITHUB_STEP_SUMMARY?); give a file")
         if path == "-":
             raise UsageError(f"--write {item!r}: stdout carries the -f/--format output; give a file")
-        _check_output_path(path, inputs, "--write")
+        check_output_path(path, inputs, "--write")
         resolved = Path(path).resolve()
         if resolved in seen:
             raise UsageError(f"--write {item!r} writes the same file as {seen[resolved]}; give each output "
@@ -164,7 +164,7 @@ def _parse_writes(items: list[str] | None, formats: list[str], inputs: list[Path
     return writes
 
 
-def _check_report_dir(directory: Path | None, inputs: list[Path]) -> None:
+def check_report_dir(directory: Path | None, inputs: list[Path]) -> None:
     """``--report DIR``: refused inside (or onto) an input, or onto a file; its parent must exist."""
     if directory is None:
         return

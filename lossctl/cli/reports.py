@@ -10,13 +10,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from lossctl.cli.app import _spelled, _stderr
+from lossctl.cli.app import spelled, stderr_line
 from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, CompareFormat, FormatOpt, GateOpt, OutputFormat, OutputOpt, PerImageOpt,
-                                 ReportDirOpt, WorstOpt, WriteOpt, _check_view)
-from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
-                                _write_report_dir, _writer)
-from lossctl.cli.verdict import (_apply_baseline, _exit_code, _finish, _gate_reasons, _github_annotations,
-                                 _load_baseline)
+                                 ReportDirOpt, WorstOpt, WriteOpt, check_view)
+from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, write_extra,
+                                write_report_dir, writer_for)
+from lossctl.cli.verdict import (apply_baseline, verdict_exit_code, finish, gate_reasons, github_annotations,
+                                 load_baseline)
 from lossctl.errors import InputError
 
 def merge_command(
@@ -54,25 +54,25 @@ def merge_command(
             raise InputError(f"{path}: not a report of `lossctl seg -f json`; give the files it wrote")
         check_schema(document, path)
         documents.append(document)
-    _check_output_path(output, list(reports))
-    _check_view(per_image, worst)
-    writes = _parse_writes(write, [f.value for f in OutputFormat], list(reports), output)
-    _check_report_dir(report, list(reports))
-    base = _load_baseline(baseline, "seg")
+    check_output_path(output, list(reports))
+    check_view(per_image, worst)
+    writes = parse_writes(write, [f.value for f in OutputFormat], list(reports), output)
+    check_report_dir(report, list(reports))
+    base = load_baseline(baseline, "seg")
     extra = [parse_gate(g) for g in gate or []]
     if base is None:
         validate_gates([g for g in extra if g.against], {}, baseline=False)  # refused before the work
-    document = _spelled(merge_reports(documents, [g for g in extra if g.against is None], expect=expect))
+    document = spelled(merge_reports(documents, [g for g in extra if g.against is None], expect=expect))
     for note in document["config"]["notes"]:
-        _stderr(f"note: {note}")
+        stderr_line(f"note: {note}")
     if base is not None:
         merged = [parse_gate(t) for t in document["config"]["gates"]]
-        _apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None],
+        apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None],
                         baseline_match.value)
-    _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
-    _write_extra(document, writes, per_class, worst)
-    _write_report_dir(document, report, worst, None)
-    raise typer.Exit(_finish(document, skip_errors))
+    emit(document, writer_for(output_format.value, worst, per_image=per_image), output, per_class)
+    write_extra(document, writes, per_class, worst)
+    write_report_dir(document, report, worst, None)
+    raise typer.Exit(finish(document, skip_errors))
 
 
 def compare_command(
@@ -101,32 +101,32 @@ def compare_command(
     from lossctl.engine.gates import parse_gate, validate_compare_gates
 
     gates = [parse_gate(g) for g in gate or []]
-    _check_output_path(output, [base, new])
-    writes = _parse_writes(write, [f.value for f in CompareFormat], [base, new], output)
-    _check_report_dir(report, [base, new])
+    check_output_path(output, [base, new])
+    writes = parse_writes(write, [f.value for f in CompareFormat], [base, new], output)
+    check_report_dir(report, [base, new])
     base_doc, new_doc = load_report(base, "baseline"), load_report(new, "new")
     notes = check_compatible(base_doc, new_doc, str(base))
     validate_compare_gates(gates, base_doc, new_doc)
     for note in notes:
-        _stderr(f"note: {note}")
-    document = _spelled(compare_reports(base_doc, new_doc, gates, resamples=bootstrap, worst=worst, seed=seed,
+        stderr_line(f"note: {note}")
+    document = spelled(compare_reports(base_doc, new_doc, gates, resamples=bootstrap, worst=worst, seed=seed,
                                         sources={"base": str(base), "new": str(new)}, notes=notes,
                                         match=baseline_match.value, base_name=str(base)))
     for note in document["config"]["notes"][len(notes):]:  # how the images paired, when some did not
-        _stderr(f"note: {note}")
-    _emit(document, _writer(output_format.value, worst, compare=True), output, per_class)
-    _write_extra(document, writes, per_class, worst, compare=True)
-    _write_report_dir(document, report, worst, None, (base_doc, new_doc))
+        stderr_line(f"note: {note}")
+    emit(document, writer_for(output_format.value, worst, compare=True), output, per_class)
+    write_extra(document, writes, per_class, worst, compare=True)
+    write_report_dir(document, report, worst, None, (base_doc, new_doc))
     failed = [g for g in document["gates"] if not g["passed"]]
     unit = "sample" if new_doc["command"] == "cls" else "image"
     line = (f"lossctl: compared {document['config']['paired']} {unit}(s) in both reports "
             f"({len(document['only_in_base'])} only in base, {len(document['only_in_new'])} only in new)")
     if gates:
         line += f"; gates: {len(gates) - len(failed)} passed, {len(failed)} failed"
-    _gate_reasons(document)
-    _stderr(line)
-    _github_annotations(document)
-    raise typer.Exit(_exit_code(document))
+    gate_reasons(document)
+    stderr_line(line)
+    github_annotations(document)
+    raise typer.Exit(verdict_exit_code(document))
 
 
 def losses_command(

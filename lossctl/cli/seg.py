@@ -13,15 +13,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from lossctl.cli.app import _spelled, _stderr
+from lossctl.cli.app import spelled, stderr_line
 from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, BaselineOpt, EmptyPolicy, FormatOpt,
                                  GateOpt, Geometry, OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind,
-                                 ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt, _check_view,
-                                 _empty_distance, _own_spelling, _parse_params, _positive_numbers, _pred_axes,
-                                 _prob_scale, _split_values, _under)
-from lossctl.cli.output import (_check_output_path, _check_report_dir, _emit, _parse_writes, _write_extra,
-                                _write_report_dir, _writer)
-from lossctl.cli.verdict import _apply_baseline, _finish, _load_baseline
+                                 ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt, check_view,
+                                 parse_empty_distance, own_spelling, parse_params, positive_numbers, parse_pred_axes,
+                                 parse_prob_scale, split_values, convention_phrase)
+from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, write_extra,
+                                write_report_dir, writer_for)
+from lossctl.cli.verdict import apply_baseline, finish, load_baseline
 from lossctl.errors import NotAvailable, UsageError, prefixed
 
 #: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
@@ -145,7 +145,7 @@ def seg_command(
     from lossctl.engine.shards import parse_shard, select_shard
     from lossctl.io import parse_memory
 
-    names_, own = _split_values(loss, metric, "seg", convention.value)
+    names_, own = split_values(loss, metric, "seg", convention.value)
     if loss and not metric:  # with the metrics the convention defines
         names_ = tuple(s.name for s in registry.specs("seg", "metric")
                        if convention.value in s.conventions and not s.opt_in) + names_
@@ -155,43 +155,43 @@ def seg_command(
     dataset_regions = classes.pop("region_items")
     region_items = dataset_regions + list(region or [])  # dataset.json's regions, then --region
     if classes["region_mean"]:
-        _stderr(f"note: {_region_based_note(dataset_json, classes['region_mean'])}")
+        stderr_line(f"note: {_region_based_note(dataset_json, classes['region_mean'])}")
     config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
-                       prob_scale=_prob_scale(prob_scale, pred_kind.value), pred_axes=_pred_axes(pred_axes),
+                       prob_scale=parse_prob_scale(prob_scale, pred_kind.value), pred_axes=parse_pred_axes(pred_axes),
                        geometry=geometry.value,
                        max_pixels=max_pixels, max_memory=None if max_memory is None else parse_memory(max_memory),
                        empty=empty.value, include_background=not exclude_background, average=average.value,
                        convention=convention.value, conventions=own,
-                       spacing=_positive_numbers("--spacing", spacing),
-                       nsd_tolerance=_positive_numbers("--nsd-tolerance", nsd_tolerance, zero=True) or (1.0,),
-                       empty_distance=_empty_distance(empty_distance),
+                       spacing=positive_numbers("--spacing", spacing),
+                       nsd_tolerance=positive_numbers("--nsd-tolerance", nsd_tolerance, zero=True) or (1.0,),
+                       empty_distance=parse_empty_distance(empty_distance),
                        regions=parse_regions(region_items, tuple(classes.get("class_names") or ()),
                                              classes.get("num_classes")))
     shortcuts = {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps}
-    config = replace(config, params=_parse_params(param, shortcuts, "seg", config.selected(), convention.value,
+    config = replace(config, params=parse_params(param, shortcuts, "seg", config.selected(), convention.value,
                                                   SEG_SHORTCUT_TARGETS, own))
     _check_boundary_options(config)
     try:
         config.check_average()
     except UsageError as e:  # a value under its own convention: name it as it was given
-        raise UsageError(_own_spelling(e.raw, own, "seg")) from None
+        raise UsageError(own_spelling(e.raw, own, "seg")) from None
     for spec in config.selected():
         reason = spec.unavailable(config.convention_of(spec.name), config.pred_kind)
         if reason:
-            raise NotAvailable(_own_spelling(reason, own, "seg"))
+            raise NotAvailable(own_spelling(reason, own, "seg"))
         if (spec.kind == "metric" and spec.per_class and config.empty != "nan" and not spec.opt_in
                 and spec.impl(config.convention_of(spec.name)).param("empty") is None):
-            raise UsageError(f"--empty {config.empty}: {spec.name} under {_under(spec, config.convention, own)} has "
+            raise UsageError(f"--empty {config.empty}: {spec.name} under {convention_phrase(spec, config.convention, own)} has "
                              "its own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
     note = _not_computed(config, bool(loss and not metric))
     gates = [parse_gate(g) for g in gate or []]
     validate_seg_gates(gates, config, baseline=baseline is not None)
-    _check_view(per_image, worst)
+    check_view(per_image, worst)
     inputs = [Path(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
-    writes = _parse_writes(write, [f.value for f in OutputFormat], inputs, output)
-    _check_report_dir(report, inputs)
-    base = _load_baseline(baseline, "seg", config.class_names)
+    writes = parse_writes(write, [f.value for f in OutputFormat], inputs, output)
+    check_report_dir(report, inputs)
+    base = load_baseline(baseline, "seg", config.class_names)
     if shard is not None:
         parse_shard(shard)
         if base is not None:
@@ -199,32 +199,32 @@ def seg_command(
                              "--baseline and the baseline gates to `lossctl merge`, which sees every image")
     pairing, sources = _pair_inputs(pred, gt, pairs, pred_pattern, gt_pattern, output)
     if pairs is not None:  # the listed files may live anywhere: the report must not go inside their folders
-        _check_report_dir(report, sorted({q.parent for pair in pairing.pairs for q in (pair.pred, pair.gt)}))
+        check_report_dir(report, sorted({q.parent for pair in pairing.pairs for q in (pair.pred, pair.gt)}))
 
     if allow_missing and pairs is not None:
         pairing = pairing.without_absent_files()
     if not allow_missing:
         pairing.require_complete()
     elif pairing.missing_gt or pairing.missing_pred:
-        _stderr(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
+        stderr_line(f"warning: skipped {len(pairing.missing_gt)} prediction(s) without ground truth and "
                 f"{len(pairing.missing_pred)} ground truth file(s) without prediction")
     selected = select_shard(pairing.pairs, shard)
     absent = _absent_listed_files(selected) if pairs is not None else []
     selected = [pair for pair in selected if pair.name not in {failure.name for failure in absent}]
     if note:
-        _stderr(f"note: {note}")
-    with _progress(len(selected)) as advance:
+        stderr_line(f"note: {note}")
+    with progress_bar(len(selected)) as advance:
         outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance) + absent
-    document = _spelled(build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
+    document = spelled(build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
                                      shard=shard))
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     for note in document["config"]["notes"]:
-        _stderr(f"note: {note}")
-    _apply_baseline(document, base, baseline, gates, baseline_match.value)
-    _emit(document, _writer(output_format.value, worst, per_image=per_image), output, per_class)
-    _write_extra(document, writes, per_class, worst)
-    _write_report_dir(document, report, worst, config)
-    raise typer.Exit(_finish(document, skip_errors))
+        stderr_line(f"note: {note}")
+    apply_baseline(document, base, baseline, gates, baseline_match.value)
+    emit(document, writer_for(output_format.value, worst, per_image=per_image), output, per_class)
+    write_extra(document, writes, per_class, worst)
+    write_report_dir(document, report, worst, config)
+    raise typer.Exit(finish(document, skip_errors))
 
 
 def _not_computed(config: Any, implied_metrics: bool) -> str | None:
@@ -288,7 +288,7 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
         if pred_pattern or gt_pattern:
             raise UsageError("--pred-pattern and --gt-pattern name the files of PRED and GT folders; with --pairs, "
                              "name images in the list's third column")
-        _check_output_path(output, [Path(pairs)] if pairs != "-" else [])
+        check_output_path(output, [Path(pairs)] if pairs != "-" else [])
         if pairs == "-":
             if sys.stdin is None or sys.stdin.isatty():
                 raise UsageError("--pairs -: standard input is a terminal; pipe the list in (e.g. `find ... | "
@@ -308,7 +308,7 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
     for flag, text in (("--pred-pattern", pred_pattern), ("--gt-pattern", gt_pattern)):
         if text is not None:
             patterns[flag] = prefixed(flag, compile_pattern, text)
-    _check_output_path(output, [pred, gt])
+    check_output_path(output, [pred, gt])
     pairing = pair_files(pred, gt, pred_pattern=patterns.get("--pred-pattern"),
                          gt_pattern=patterns.get("--gt-pattern"))
     sources = {"pred": str(pred), "gt": str(gt)}
@@ -327,7 +327,7 @@ def _region_based_note(path: Path | None, regions: tuple[str, ...]) -> str:
 
 
 @contextmanager
-def _progress(total: int, unit: str = "pairs") -> Iterator[Callable[[Any], None] | None]:
+def progress_bar(total: int, unit: str = "pairs") -> Iterator[Callable[[Any], None] | None]:
     """A transient progress bar on stderr, only when stderr is a terminal and there is more than one pair: done
     and total, throughput (pairs per second) and the estimated time left."""
     if total < 2 or not sys.stderr.isatty():

@@ -1,7 +1,7 @@
 """What a run's report calls for: the baseline and its gates, the checks of the gates against the data, the
 stderr lines (failed pairs, the summary, GitHub annotations) and the exit code.
 
-The exit-code policy of a report lives here, in :func:`_exit_code` (the exit codes of errors are their classes',
+The exit-code policy of a report lives here, in :func:`verdict_exit_code` (the exit codes of errors are their classes',
 :mod:`lossctl.errors`): 3 when a pair failed (unless ``--skip-errors``) or nothing was evaluated (no image, or
 every sample or pixel ignored; an empty shard is no failure), else 1 when a gate failed, else 0; a compare
 document: its gates alone. It is the command line's, not the engine's: the engine's product is the document, and
@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lossctl.cli.app import _spelled, _stderr
+from lossctl.cli.app import spelled, stderr_line
 from lossctl.errors import EXIT_GATE_FAILED, EXIT_INPUT, EXIT_OK, UsageError
 
-def _load_baseline(path: Path | None, command: str, class_names: tuple[str, ...] = ()) -> dict[str, Any] | None:
+def load_baseline(path: Path | None, command: str, class_names: tuple[str, ...] = ()) -> dict[str, Any] | None:
     """Read ``--baseline`` (exit 3 if unreadable); refuse one of another command, or (before any work) of other
     class names than the run gives (exit 2): the report would have these names, and compare would refuse it."""
     if path is None:
@@ -35,7 +35,7 @@ def _load_baseline(path: Path | None, command: str, class_names: tuple[str, ...]
     return base
 
 
-def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path: Path | None,
+def apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path: Path | None,
                     gates: list[Any], match: str = "name") -> None:
     """Check the baseline against the new report (classes: exit 2), print notes, add the baseline gates (images
     paired by ``match``; a note counts and names the run's images that pair with none of the baseline's)."""
@@ -48,12 +48,12 @@ def _apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path:
     validate_compare_gates([g for g in gates if g.against is not None], base, document)
     document["config"]["baseline"] = str(path)
     account = add_baseline_gates(document, base, gates, match, f"--baseline {path}")
-    document["gates"] = _spelled(document["gates"])
+    document["gates"] = spelled(document["gates"])
     for note in [*notes, *([account] if account else [])]:
-        _stderr(f"note: {note}")
+        stderr_line(f"note: {note}")
 
 
-def _github_annotations(document: dict[str, Any]) -> None:
+def github_annotations(document: dict[str, Any]) -> None:
     """Under GitHub Actions, one ``::error`` workflow command per failed gate, on stderr: the runner reads
     workflow commands from both output streams, and stdout may carry the report into a pipe."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
@@ -64,44 +64,44 @@ def _github_annotations(document: dict[str, Any]) -> None:
         if not g["passed"]:
             message = f"{g['gate']} failed: {gate_threshold_text(g)}"
             escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            _stderr(f"::error title=lossctl {document['command']} gate::{escaped}")
+            stderr_line(f"::error title=lossctl {document['command']} gate::{escaped}")
 
 
-def _gate_reasons(document: dict[str, Any]) -> None:
+def gate_reasons(document: dict[str, Any]) -> None:
     """One ``error:`` line per failed gate that has a reason (its value is undefined: e.g. a vacuous gate, over
     no image), saying why."""
     for g in document["gates"]:
         if not g["passed"] and g.get("reason"):
-            _stderr(f"error: gate {g['gate']!r} failed: {g['reason']}")
+            stderr_line(f"error: gate {g['gate']!r} failed: {g['reason']}")
 
 
-def _finish(document: dict[str, Any], skip_errors: bool) -> int:
+def finish(document: dict[str, Any], skip_errors: bool) -> int:
     """Print errors and the summary line to stderr; return the exit code the document calls for."""
     _check_gates_against_data(document)
     for err in document["errors"]:
-        _stderr(("warning: " if skip_errors else "error: ") + err["error"])
+        stderr_line(("warning: " if skip_errors else "error: ") + err["error"])
     if document["summary"]["count"] or document["config"].get("shard") is not None:  # else exit 3 says why
-        _gate_reasons(document)
+        gate_reasons(document)
     failed = [g for g in document["gates"] if not g["passed"]]
     n_images, n_errors = document["summary"]["count"], len(document["errors"])
     unit = "sample" if document["command"] == "cls" else "image"
     line = f"lossctl: evaluated {n_images} {unit}(s), {n_errors} failed"
     if document["gates"]:
         line += f"; gates: {len(document['gates']) - len(failed)} passed, {len(failed)} failed"
-    ignored = _everything_ignored(document)
-    _stderr(f"error: {ignored}" if ignored else line)  # "evaluated 0 samples" would not say why
-    _github_annotations(document)
-    return _exit_code(document, skip_errors)
+    ignored = everything_ignored(document)
+    stderr_line(f"error: {ignored}" if ignored else line)  # "evaluated 0 samples" would not say why
+    github_annotations(document)
+    return verdict_exit_code(document, skip_errors)
 
 
-def _exit_code(document: dict[str, Any], skip_errors: bool = False) -> int:
+def verdict_exit_code(document: dict[str, Any], skip_errors: bool = False) -> int:
     """The exit code a report document calls for: 3 (input) when nothing was evaluated (every sample or pixel
     ignored, or no image at all but in an empty shard) or a pair failed (unless ``skip_errors``: then the gates
     decide), else 1 when a gate failed, else 0. A compare document: its gates alone."""
     failed = [g for g in document["gates"] if not g["passed"]]
     if document["command"] != "compare":
         n_images, n_errors = document["summary"]["count"], len(document["errors"])
-        if _everything_ignored(document):
+        if everything_ignored(document):
             return EXIT_INPUT
         empty_shard = document["config"].get("shard") is not None and n_images == 0 and not n_errors
         if (n_errors and not skip_errors) or (n_images == 0 and not empty_shard):
@@ -109,7 +109,7 @@ def _exit_code(document: dict[str, Any], skip_errors: bool = False) -> int:
     return EXIT_GATE_FAILED if failed else EXIT_OK
 
 
-def _everything_ignored(document: dict[str, Any]) -> str | None:
+def everything_ignored(document: dict[str, Any]) -> str | None:
     """The message for a run with inputs in which every sample (cls) or every pixel (seg) carries the ignore
     index, so that nothing was evaluated; None otherwise."""
     config = document["config"]

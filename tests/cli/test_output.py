@@ -20,7 +20,7 @@ def _json(document, handle, per_class=False):
 
 def test_a_failed_replacement_keeps_the_old_report_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch):
     target = tmp_path / "report.json"
-    output._write_file({"run": 1}, _json, target, False)
+    output.write_file({"run": 1}, _json, target, False)
     assert target.read_text() == "{'run': 1}\n"
 
     def refuse(src, dst):
@@ -28,14 +28,14 @@ def test_a_failed_replacement_keeps_the_old_report_and_leaves_no_temporary_file(
 
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(OSError):
-        output._write_file({"run": 2}, _json, target, False)
+        output.write_file({"run": 2}, _json, target, False)
     assert target.read_text() == "{'run': 1}\n" and sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
 
 
 def test_a_write_error_names_the_file_and_what_it_was(tmp_path: Path):
     missing = tmp_path / "gone" / "junit.xml"
     with pytest.raises(OutputError) as caught:
-        output._write_extra({"gates": []}, [("json", missing)], False)
+        output.write_extra({"gates": []}, [("json", missing)], False)
     assert str(caught.value).startswith(f"{missing}: cannot write the json report (")
 
 

@@ -411,7 +411,7 @@ def test_progress_shows_throughput_and_eta(monkeypatch):
     fake = Terminal()
     monkeypatch.setattr("sys.stderr", fake)
     monkeypatch.setenv("COLUMNS", "160")
-    with cli_module._progress(4) as advance:
+    with cli_module.progress_bar(4) as advance:
         assert advance is not None
         for _ in range(4):
             advance(None)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from support import write_npy
 
-from lossctl.cli.verdict import _everything_ignored, _exit_code
+from lossctl.cli.verdict import everything_ignored, verdict_exit_code
 from lossctl.errors import EXIT_GATE_FAILED, EXIT_INPUT, EXIT_OK
 
 EVALUATED = [[3, 1], [0, 2]]
@@ -41,14 +41,14 @@ def seg(count: int = 1, errors: int = 0, gates: tuple[bool, ...] = (), shard: st
     ({"command": "compare", "gates": [{"passed": False}]}, False, EXIT_GATE_FAILED),
 ])
 def test_the_exit_code_of_a_report(document, skip_errors, code):
-    assert _exit_code(document, skip_errors) == code
+    assert verdict_exit_code(document, skip_errors) == code
 
 
 def test_everything_ignored_says_why():
-    assert _everything_ignored(seg()) is None
-    assert "carries an ignore index (255)" in _everything_ignored(seg(matrices=[VOID]))
+    assert everything_ignored(seg()) is None
+    assert "carries an ignore index (255)" in everything_ignored(seg(matrices=[VOID]))
     cls = {"command": "cls", "summary": {"count": 0}, "config": {"n_samples": 4, "ignore_index": -100}}
-    assert "every one of the 4 samples carries the ignore index -100" in _everything_ignored(cls)
+    assert "every one of the 4 samples carries the ignore index -100" in everything_ignored(cls)
 
 
 def test_github_actions_error_commands_go_to_stderr(runs, cli):

@@ -21,7 +21,7 @@ from rich.cells import cell_len
 from support import run_subprocess, softmax, write_label_png, write_npy, write_palette_png  # noqa: F401
 
 from lossctl import registry
-from lossctl.cli.app import _flags
+from lossctl.cli.app import option_flags
 from lossctl.engine.document import TABLE_WORST, worst_rows
 from lossctl.report.flat import write_table
 from lossctl.report.table import FULL_ROWS
@@ -227,7 +227,7 @@ def test_per_image_rows_all_when_they_fit_else_the_worst(sample_doc, cli):  # no
     assert _image_names(text, f"the {TABLE_WORST} worst of 12 images by dice, lowest first: metrics") == worst
     assert _image_names(text, f"the {TABLE_WORST} worst of 12 images by dice, lowest first: losses") == worst
     assert "7 more images not shown: per_image=True shows them all" in text  # the writer's own argument
-    cli_spelled = render(sample_doc, PIPE_WIDTH, flags=_flags())  # as the CLI spells it
+    cli_spelled = render(sample_doc, PIPE_WIDTH, flags=option_flags())  # as the CLI spells it
     assert "7 more images not shown: --per-image shows them all" in cli_spelled
     every = render(sample_doc, PIPE_WIDTH, per_image=True)
     assert _image_names(every, "per image: metrics") == [im["name"] for im in sample_doc["images"]]
