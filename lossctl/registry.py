@@ -181,6 +181,12 @@ def names(task: str, kind: str | None = None) -> list[str]:
     return [s.name for s in specs(task, kind)]
 
 
+def default_metrics(task: str, convention: str) -> tuple[str, ...]:
+    """The metrics a run of ``task`` computes by default under ``convention`` (opt-in ones aside): those a loss
+    named alone (``-l NAME``) brings along."""
+    return tuple(s.name for s in specs(task, "metric") if convention in s.conventions and not s.opt_in)
+
+
 def conventions(task: str | None = None) -> list[str]:
     """The conventions that define at least one value of ``task`` (every task: None), in :data:`CONVENTIONS`
     order."""

@@ -73,7 +73,7 @@ def cls_command(
     named, own = split_values(loss, metric, "cls", convention.value)
     implied: tuple[str, ...] = ()
     if loss and not metric:  # with the metrics the convention defines, left out where the inputs do not allow them
-        implied = tuple(s.name for s in registry.specs("cls", "metric") if convention.value in s.conventions)
+        implied = registry.default_metrics("cls", convention.value)
     names_ = implied + named
     params = parse_params(param, {"label_smoothing": label_smoothing, "gamma": gamma, "alpha": alpha,
                                    "pos_weight": pos_weight, "hinge": hinge}, "cls",

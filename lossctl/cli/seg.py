@@ -147,8 +147,7 @@ def seg_command(
 
     names_, own = split_values(loss, metric, "seg", convention.value)
     if loss and not metric:  # with the metrics the convention defines
-        names_ = tuple(s.name for s in registry.specs("seg", "metric")
-                       if convention.value in s.conventions and not s.opt_in) + names_
+        names_ = registry.default_metrics("seg", convention.value) + names_
     classes = resolve_classes(num_classes, class_names, dataset_json, label_map, pred_label_map,
                               unmapped.value if unmapped is not None else None, tuple(ignore_index or ()),
                               pred_kind.value)
