@@ -17,6 +17,7 @@ from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse
                                 write_report_dir, writer_for)
 from lossctl.cli.verdict import (apply_baseline, verdict_exit_code, finish, gate_reasons, github_annotations,
                                  load_baseline)
+from lossctl.engine.schema import row_noun
 from lossctl.errors import InputError
 
 def merge_command(
@@ -118,7 +119,7 @@ def compare_command(
     write_extra(document, writes, per_class, worst, compare=True)
     write_report_dir(document, report, worst, None, (base_doc, new_doc))
     failed = [g for g in document["gates"] if not g["passed"]]
-    unit = "sample" if new_doc["command"] == "cls" else "image"
+    unit = row_noun(new_doc["command"])
     line = (f"lossctl: compared {document['config']['paired']} {unit}(s) in both reports "
             f"({len(document['only_in_base'])} only in base, {len(document['only_in_new'])} only in new)")
     if gates:

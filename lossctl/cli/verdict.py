@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lossctl.cli.app import spelled, stderr_line
+from lossctl.engine.schema import row_noun
 from lossctl.errors import EXIT_GATE_FAILED, EXIT_INPUT, EXIT_OK, UsageError
 
 def load_baseline(path: Path | None, command: str, class_names: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -84,7 +85,7 @@ def finish(document: dict[str, Any], skip_errors: bool) -> int:
         gate_reasons(document)
     failed = [g for g in document["gates"] if not g["passed"]]
     n_images, n_errors = document["summary"]["count"], len(document["errors"])
-    unit = "sample" if document["command"] == "cls" else "image"
+    unit = row_noun(document["command"])
     line = f"lossctl: evaluated {n_images} {unit}(s), {n_errors} failed"
     if document["gates"]:
         line += f"; gates: {len(document['gates']) - len(failed)} passed, {len(failed)} failed"

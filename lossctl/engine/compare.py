@@ -33,7 +33,7 @@ import numpy as np
 from lossctl import __version__, registry
 from lossctl.dataset.descriptions import REGION_MEAN
 from lossctl.engine.gates import Baseline, Gate, change, check_gates, row_series
-from lossctl.engine.schema import REPORT_SCHEMA, SCHEMA_CHANGES, CompareReport, Document, GateResult
+from lossctl.engine.schema import REPORT_SCHEMA, SCHEMA_CHANGES, CompareReport, Document, GateResult, row_noun
 from lossctl.errors import InputError, UsageError, setting
 
 #: Resampled indices held in memory at once (int64): the bootstrap runs in chunks of this many elements.
@@ -251,7 +251,7 @@ class PairedValues:
         rule, the first of them, and the rule that would pair more); None when every one pairs."""
         if not self.only_in_new:
             return None
-        unit = "sample" if self.command == "cls" else "image"
+        unit = row_noun(self.command)
         total = len(self._docs[1]["images"])
         return (f"{self.paired} of the {total} {unit}s of the new report pair with one of {base_name} by "
                 f"{self.match}; without a partner: {_examples(self.only_in_new)}{self._better_match()}")
@@ -261,7 +261,7 @@ class PairedValues:
         None when some do."""
         if self.paired:
             return None
-        unit = "sample" if self.command == "cls" else "image"
+        unit = row_noun(self.command)
         base, new = (d["images"] for d in self._docs)
         if not new or not base:
             empty = "the new report" if not new else base_name
@@ -392,7 +392,7 @@ def gate_results(gates: Sequence[Gate], base: Document, new: Document, match: st
     paired by ``match``)."""
     return check_gates(gates, row_series(new["images"]), new["summary"], new["config"].get("class_names") or (),
                        baseline_of(base, new, match, base_name, pairing),
-                       unit="sample" if new["command"] == "cls" else "image", own="the new report")
+                       unit=row_noun(new["command"]), own="the new report")
 
 
 def add_baseline_gates(document: Document, base: Document, gates: Sequence[Gate], match: str = "name",

@@ -27,7 +27,7 @@ import numpy as np
 
 from lossctl import registry
 from lossctl.engine.gates import parse_gate
-from lossctl.engine.schema import Document
+from lossctl.engine.schema import Document, row_noun
 
 #: The summary statistics of every value, in the order the flat writers list them (``pooled`` follows).
 STATS = ("mean", "std", "min", "max")
@@ -44,7 +44,7 @@ def task(doc: Document) -> str:
 
 def unit(doc: Document) -> str:
     """What one row of ``doc`` is: ``sample`` for ``cls``, else ``image``."""
-    return "sample" if task(doc) == "cls" else "image"
+    return row_noun(task(doc))
 
 
 def value_names(doc: Document) -> list[str]:

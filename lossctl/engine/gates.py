@@ -49,7 +49,7 @@ import numpy as np
 
 from lossctl import registry
 from lossctl.dataset.descriptions import REGION_MEAN
-from lossctl.engine.schema import Document, GateResult
+from lossctl.engine.schema import Document, GateResult, row_noun
 from lossctl.engine.seg_config import SegConfig
 from lossctl.engine.statistics import statistic
 from lossctl.errors import UsageError, setting
@@ -256,7 +256,7 @@ def check_gates_against_data(document: Document) -> None:
     label predictions, or on a class the data does not have (a usage error, exit 2)."""
     if not document["summary"]["count"]:
         return
-    unit = "sample" if document["command"] == "cls" else "image"
+    unit = row_noun(document["command"])
     c = document["config"]["num_classes"]
     regions = document["config"].get("regions") or {}
     for result in document["gates"]:

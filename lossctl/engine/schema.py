@@ -26,6 +26,11 @@ SCHEMA_CHANGES = {1: "before binary runs report the foreground"}
 #: :class:`CompareReport` for its layout).
 Document = dict[str, Any]
 
+def row_noun(command: str) -> str:
+    """What one row of a report of ``command`` is: ``sample`` for ``cls``, else ``image``."""
+    return "sample" if command == "cls" else "image"
+
+
 #: One value per name (``None``: undefined).
 Values = dict[str, "float | None"]
 #: One list per name, indexed by class then region.
