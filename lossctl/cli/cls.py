@@ -5,6 +5,7 @@ the file an input error is about.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,8 +24,9 @@ def cls_command(
     pred: Annotated[str, typer.Argument(help="Scores, probabilities or logits: (N,) or (N,C), from .npy, .npz, "
                                         ".csv/.tsv (header optional) or '-' (stdin, NPY or CSV).",
                                         show_default=False, metavar="PRED")],
-    target: Annotated[str, typer.Argument(help="Targets: (N,) labels, or (N,C) one-hot, soft or multilabel.",
-                                          show_default=False, metavar="TARGET")],
+    target: Annotated[Optional[str], typer.Argument(
+        help="Targets: (N,) labels, or (N,C) one-hot, soft or multilabel. Omitted: PRED is a CSV holding the "
+             "target column too.", show_default=False, metavar="TARGET")] = None,
     pred_kind: Annotated[ClsPredKind, typer.Option(
         help="auto: values in [0,1] (rows summing to 1 for class-index targets) are probabilities; "
              "anything else is refused, never guessed to be logits.")] = ClsPredKind.auto,
@@ -52,6 +54,23 @@ def cls_command(
     hinge: Annotated[Optional[str], typer.Option(help="multiclass_hinge flavour: crammer_singer, "
                                                  "weston_watkins or keras_categorical.")] = None,
     ignore_index: Annotated[Optional[int], typer.Option(help="Target value to leave out, e.g. -100.")] = None,
+    id_column: Annotated[Optional[str], typer.Option(
+        help="CSV column of sample ids: pairs predictions and targets by id, in any order, and names the samples "
+             "(default: a column named id names them; rows pair by order).")] = None,
+    pred_columns: Annotated[Optional[str], typer.Option(
+        help="CSV columns of the predictions: names or FIRST:LAST ranges, comma-separated (p_cat:p_bird); "
+             "positions 1,2,... in a file without a header. Default: every column but the id (and the target).")
+    ] = None,
+    target_column: Annotated[Optional[str], typer.Option(
+        help="CSV column of the targets (same syntax; several for (N,C) targets). Default: in one file, the "
+             "column named label, target or y; in a TARGET file, every column but the id.")] = None,
+    class_names: Annotated[Optional[str], typer.Option(
+        help="Comma-separated class names, in class order, or @FILE (default: the prediction columns' header "
+             "names less their common prefix and suffix, e.g. p_cat,p_dog -> cat,dog). Targets may be these names.")
+    ] = None,
+    allow_missing: Annotated[bool, typer.Option(help="With --id-column: evaluate the ids in both files and list "
+                                                "the others (default: an id in one file only is an error).")
+    ] = False,
     param: ParamOpt = None,
     per_sample: Annotated[bool, typer.Option(help="Also output one row per sample.")] = False,
     npz_key: Annotated[Optional[str], typer.Option(help="Array to read from NPZ files holding several.")] = None,
@@ -67,6 +86,8 @@ def cls_command(
     """Evaluate classification predictions (N samples) against targets."""
     from lossctl import io as lio
     from lossctl import registry
+    from lossctl.dataset.classes import parse_class_names
+    from lossctl.dataset.cls_tables import ColumnChoice, read_cls_tables
     from lossctl.engine.cls import ClsConfig, build_report
     from lossctl.engine.gates import parse_gate, validate_cls_gates
 
@@ -87,6 +108,9 @@ def cls_command(
 
     if pred == "-" and target == "-":
         raise UsageError("PRED and TARGET cannot both be '-' (stdin)")
+    if allow_missing and id_column is None:
+        raise UsageError("--allow-missing leaves out the ids one file lacks; pair the files by id with --id-column")
+    one_file = target is None or target == pred
     gates = [parse_gate(g) for g in gate or []]
     config = ClsConfig(values=names_, implied=implied, convention=convention.value, conventions=own,
                        target_kind=target_kind.value, ignore_index=ignore_index, class_weights=cw, params=params,
@@ -95,29 +119,39 @@ def cls_command(
         if spec.name in named:
             spec.impl(config.convention_of(spec.name))  # asked for by name: refused now if the convention lacks it
     validate_cls_gates(gates, config.selected(), baseline=baseline is not None)
-    inputs = [Path(p) for p in (pred, target, weights) if p and p != "-"]
+    target_file = pred if one_file else target
+    inputs = [Path(p) for p in (pred, target_file, weights) if p and p != "-"]
     check_output_path(output, inputs)
     writes = parse_writes(write, [f.value for f in OutputFormat], inputs, output)
     check_report_dir(report, inputs)
     base = load_baseline(baseline, "cls")
-    stdin = sys.stdin.buffer.read() if "-" in (pred, target) else None
-    arrays = {}
-    for label, path in (("pred", pred), ("target", target), ("weights", weights)):
-        if path is None:
-            continue
-        arrays[label] = lio.load_table(None if path == "-" else path, stdin_bytes=stdin if path == "-" else None,
-                                       npz_key=npz_key).array
+    stdin = sys.stdin.buffer.read() if "-" in (pred, target_file, weights) else None
+    read = {label: lio.read_table(None if path == "-" else path, stdin_bytes=stdin if path == "-" else None,
+                                  npz_key=npz_key)
+            for label, path in (("pred", pred), ("target", None if one_file else target), ("weights", weights))
+            if path is not None}
+    choice = ColumnChoice(pred_columns=pred_columns, target_column=target_column, id_column=id_column,
+                          class_names=parse_class_names(class_names) if class_names else (),
+                          allow_missing=allow_missing)
+    tables = read_cls_tables(read["pred"], read.get("target"), read.get("weights"), choice)
+    config = replace(config, class_names=tables.class_names)
     try:
-        x = config.prepare(arrays["pred"], arrays["target"], arrays.get("weights"), pred_kind.value)
+        x = config.prepare(tables.pred, tables.target, tables.weights, pred_kind.value)
     except LossctlError as e:
         subject = getattr(e, "subject", None) or "pred"
-        file = {"pred": pred, "target": target, "weights": weights}.get(subject) or pred
+        file = {"pred": pred, "target": target_file, "weights": weights}.get(subject) or pred
         raise _with_file(e, "<stdin>" if file == "-" else file) from None
     try:
         document = spelled(build_report(x, config, [g for g in gates if g.against is None],
-                                         sources={"pred": pred, "target": target}))
+                                         sources={"pred": pred, "target": target_file, **tables.config},
+                                         sample_names=tables.sample_names, notes=tables.notes))
     except NotAvailable as e:  # a value asked for under its own convention: name it as it was given
         raise NotAvailable(own_spelling(e.raw, own, "cls"), option=e.option) from None
+    if tables.config["paired_by"] == "id":
+        document["skipped"] = {"missing_gt": list(tables.missing_target), "missing_pred": list(tables.missing_pred)}
+        if tables.missing_target or tables.missing_pred:
+            stderr_line(f"warning: skipped {len(tables.missing_target)} prediction(s) without target and "
+                        f"{len(tables.missing_pred)} target(s) without prediction (ids in one file only)")
     apply_baseline(document, base, baseline, gates, baseline_match.value)
     emit(document, writer_for(output_format.value, worst, per_image=worst is None), output, False)
     write_extra(document, writes, False, worst)

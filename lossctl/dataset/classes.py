@@ -25,7 +25,7 @@ from lossctl.dataset.descriptions import REGION_MEAN, read_class_names, read_dat
 from lossctl.dataset.label_maps import check_classes, parse_label_map
 from lossctl.errors import UsageError, prefixed, setting
 
-__all__ = ["resolve_classes", "parse_regions"]
+__all__ = ["resolve_classes", "parse_class_names", "parse_regions"]
 
 
 def resolve_classes(num_classes: int | None, class_names: str | None, dataset_json: Path | None,
@@ -59,10 +59,8 @@ def resolve_classes(num_classes: int | None, class_names: str | None, dataset_js
     if class_names == "@-":
         raise UsageError(f"{setting('class_names', '@-')}: standard input is for {setting('pairs', '-')}; give "
                          "the file of class names")
-    if class_names and class_names.startswith("@"):
-        names = prefixed(setting("class_names"), read_class_names, class_names[1:])
-    elif class_names:
-        names = tuple(c.strip() for c in class_names.split(","))
+    if class_names:
+        names = parse_class_names(class_names)
     elif dataset_json is not None:
         if str(dataset_json) == "-":
             raise UsageError(f"{setting('dataset_json', '-')}: standard input is for {setting('pairs', '-')}; "
@@ -95,6 +93,16 @@ def resolve_classes(num_classes: int | None, class_names: str | None, dataset_js
             "label_map": maps.get("label_map"), "pred_label_map": pred_map,
             "unmapped": unmapped or "error", "classes_source": source, "region_mean": region_mean,
             "region_items": region_items}
+
+
+def parse_class_names(spec: str) -> tuple[str, ...]:
+    """The class names of ``class_names``: comma-separated, in class order, or ``@FILE`` (one name per line)."""
+    if spec == "@-":
+        raise UsageError(f"{setting('class_names', '@-')}: standard input holds the inputs; give the file of class "
+                         "names")
+    if spec.startswith("@"):
+        return prefixed(setting("class_names"), read_class_names, spec[1:])
+    return tuple(c.strip() for c in spec.split(","))
 
 
 def parse_regions(items: list[str], classes: tuple[str, ...], num_classes: int | None

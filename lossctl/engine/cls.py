@@ -39,6 +39,7 @@ class ClsConfig:
     class_weights: tuple[float, ...] | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     per_sample: bool = False
+    class_names: tuple[str, ...] = ()  # given, or read from a table's header (recorded, never computed with)
 
     def selected(self) -> list[registry.Spec]:
         """The specs asked for, in catalogue order."""
@@ -67,9 +68,14 @@ class ClsConfig:
 
 
 def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
-                 sources: dict[str, str] | None = None) -> Report:
+                 sources: dict[str, Any] | None = None, sample_names: Sequence[str] | None = None,
+                 notes: Sequence[str] = ()) -> Report:
     """Compute every selected value and return the report document (its summary:
-    :func:`~lossctl.engine.statistics.summarize_samples`)."""
+    :func:`~lossctl.engine.statistics.summarize_samples`).
+
+    ``sources`` are ``config`` entries that say where the inputs came from (files, columns, pairing);
+    ``sample_names`` name the per-sample rows (their ids; default: the index); ``notes`` are the rules applied
+    while reading the inputs, said before the inputs' own."""
     explicit = set(config.values) - set(config.implied)
     means: dict[str, float | None] = {}
     per_sample: dict[str, np.ndarray] = {}
@@ -95,7 +101,8 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
     rows = []
     if config.per_sample:
         columns = {n: [None if np.isnan(v) else v for v in values.tolist()] for n, values in per_sample.items()}
-        rows = [{"name": str(i), "values": {n: col[i] for n, col in columns.items()}, "per_class": {}}
+        names = [str(i) for i in range(x.n)] if sample_names is None else list(sample_names)
+        rows = [{"name": names[i], "values": {n: col[i] for n, col in columns.items()}, "per_class": {}}
                 for i in range(x.n)]
     summary = summarize_samples(int(counted.sum()), {n: v[counted] for n, v in per_sample.items()}, means,
                                 metric_names)
@@ -109,12 +116,12 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
         "command": "cls",
         "config": {**(sources or {}), "convention": config.convention,
                    "conventions": {n: config.convention_of(n) for n in means}, "pred_kind": x.kind,
-                   "target_kind": x.target_kind, "notes": list(x.notes),
+                   "target_kind": x.target_kind, "notes": [*notes, *x.notes],
                    "ignore_index": config.ignore_index,
                    "class_weights": list(config.class_weights) if config.class_weights else None,
                    "weights": x.weights is not None, "n_samples": x.n,
                    "num_classes": int(x.pred.shape[1]) if x.pred.ndim == 2 else 2,
-                   "class_names": [], "values": list(means), "params": used_params,
+                   "class_names": list(config.class_names), "values": list(means), "params": used_params,
                    "not_available": unavailable},
         "images": rows,
         "summary": summary,

@@ -11,7 +11,8 @@ Modules, each importing only those above it in this list:
 * :mod:`~lossctl.io.checks`: the checks every reader makes and the one-line error contract;
 * :mod:`~lossctl.io.images`: PNG and JPEG (Pillow), TIFF (tifffile);
 * :mod:`~lossctl.io.arrays`: :class:`Loaded`, NPY and NPZ, and :func:`load_array` (any image, array or volume);
-* :mod:`~lossctl.io.tables`: :func:`load_table` (CSV, TSV, NPY, NPZ, standard input).
+* :mod:`~lossctl.io.tables`: :func:`load_table` (CSV, TSV, NPY, NPZ, standard input) and :func:`read_table`
+  (a CSV or TSV as a :class:`~lossctl.io.tables.TextTable` of named columns).
 
 The names below are the package's interface; the modules' other public names serve the package itself.
 """
@@ -22,7 +23,7 @@ from lossctl.io.arrays import Loaded, load_array
 from lossctl.io.budget import (DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_FRACTION, default_memory_budget, memory_text,
                                parse_memory)
 from lossctl.io.formats import ARRAY_SUFFIXES, IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, TABLE_SUFFIXES, file_suffix
-from lossctl.io.tables import load_table
+from lossctl.io.tables import TextTable, load_table, read_table
 from lossctl.io.text import decode_text, display_path, read_text
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "TABLE_SUFFIXES",
     "Loaded",
+    "TextTable",
     "decode_text",
     "default_memory_budget",
     "display_path",
@@ -41,5 +43,6 @@ __all__ = [
     "load_table",
     "memory_text",
     "parse_memory",
+    "read_table",
     "read_text",
 ]

@@ -253,6 +253,26 @@ def _runs() -> list[Run]:
     add("cls_against_baseline", "cls", "c/logits.npy", "c/target.npy", "--pred-kind", "logits", "--baseline",
         "cbase.json", "-g", "delta(accuracy)>=0")
     add("cls_seg_baseline", "cls", "c/probs.npy", "c/target.npy", "--baseline", "base.json", "-g", "delta(ce)>=0")
+
+    # -- cls from CSVs as people write them: a header, ids, columns by name, class names ---------------------------
+    add("cls_csv_one_file", "cls", "c/scores.csv")
+    add("cls_csv_one_file_json", "cls", "c/scores.csv", "--per-sample", "-f", "json")
+    add("cls_csv_by_id", "cls", "c/pred_ids.csv", "c/labels_ids.csv", "--id-column", "id", "--pred-columns",
+        "p_cat:p_bird", "--per-sample", "-f", "csv")
+    add("cls_csv_unpaired_ids", "cls", "c/pred_ids.csv", "c/labels_short.csv", "--id-column", "id",
+        "--pred-columns", "p_cat:p_bird")
+    add("cls_csv_allow_missing", "cls", "c/pred_ids.csv", "c/labels_short.csv", "--id-column", "id",
+        "--pred-columns", "p_cat:p_bird", "--allow-missing", "-f", "ndjson")
+    add("cls_csv_duplicate_id", "cls", "c/pred_ids.csv", "c/labels_dup.csv", "--id-column", "id",
+        "--pred-columns", "p_cat,p_dog,p_bird")
+    add("cls_csv_ids_out_of_order", "cls", "c/pred_ids.csv", "c/labels_ids.csv", "--pred-columns", "p_cat:p_bird")
+    add("cls_csv_text_column", "cls", "c/pred_ids.csv", "c/labels_ids.csv", "--id-column", "id")
+    add("cls_csv_missing_column", "cls", "c/scores.csv", "--pred-columns", "p_cat:p_brid")
+    add("cls_csv_bad_selection", "cls", "c/scores.csv", "--pred-columns", "p_cat:")
+    add("cls_csv_no_target_column", "cls", "c/pred_ids.csv")
+    add("cls_csv_unknown_class", "cls", "c/scores.csv", "--class-names", "cat,dog,brd")
+    add("cls_csv_no_header", "cls", "c/scores_noheader.csv", "--id-column", "1", "--target-column", "2",
+        "--pred-columns", "3:5", "--class-names", "cat,dog,bird", "-f", "json")
     return runs
 
 
@@ -353,8 +373,29 @@ def build_inputs(work: Path) -> None:
     ml = (rng.uniform(size=(n, k)) > 0.5).astype(np.int64)
     _npy(work / "c/ml_probs.npy", np.clip(ml * 0.5 + rng.uniform(0, 0.5, (n, k)), 0, 1))
     _npy(work / "c/ml_target.npy", ml)
+    _cls_tables(work, probs, y)
     _nnunet_inputs(work, rng)
     (work / "sample_data").symlink_to(ROOT / "sample_data")
+
+
+def _cls_tables(work: Path, probs: np.ndarray, y: np.ndarray) -> None:
+    """Classification CSVs as people write them, from the classification inputs (no random draw, so that the
+    inputs built after them stay as they were): predictions and class-name labels in one file; predictions with a
+    text column beside labels in another order, one short and one with an id twice; a table without a header."""
+    ids = [f"img{i:02d}" for i in range(len(y))]
+    scores = [",".join(format(v, ".17g") for v in p) for p in probs]
+    names = ("cat", "dog", "bird")
+    (work / "c/scores.csv").write_text("id,label,p_cat,p_dog,p_bird\n" + "".join(
+        f"{i},{names[t]},{p}\n" for i, t, p in zip(ids, y, scores, strict=True)))
+    (work / "c/pred_ids.csv").write_text("id,model,p_cat,p_dog,p_bird\n" + "".join(
+        f"{i},resnet50,{p}\n" for i, p in zip(ids, scores, strict=True)))
+    order = [(7 * j + 3) % len(y) for j in range(len(y))]  # every row, in another order
+    labels = [f"{ids[j]},{y[j]}\n" for j in order]
+    (work / "c/labels_ids.csv").write_text("id,label\n" + "".join(labels))
+    (work / "c/labels_short.csv").write_text("id,label\n" + "".join(labels[:-2]) + "img99,1\n")
+    (work / "c/labels_dup.csv").write_text("id,label\n" + "".join(labels) + labels[4])
+    (work / "c/scores_noheader.csv").write_text("".join(
+        f"{100 + i},{t},{p}\n" for i, (t, p) in enumerate(zip(y, scores, strict=True))))
 
 
 def _nnunet_inputs(work: Path, rng: np.random.Generator) -> None:
