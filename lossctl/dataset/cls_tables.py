@@ -273,8 +273,8 @@ class _Reader:
             raise InputError(f"{side.name}: no column is left for the {side.role} (its columns: "
                              f"{_column_list(table)}); {fix}")
         if chosen is not None:
-            chosen["pred"] = (f"the other {counted(len(rest), 'column')} ({_selection_text(table, rest)}) as the "
-                              "predictions")
+            other = "the other column" if len(rest) == 1 else f"the other {len(rest)} columns"
+            chosen["pred"] = f"{other} ({_selection_text(table, rest)}) as the predictions"
         return rest
 
     # -- values -----------------------------------------------------------------------------------------------
@@ -308,8 +308,9 @@ class _Reader:
         given = self.choice.class_names
         if given:
             if len(given) != count:
-                raise UsageError(f"{setting('class_names')} names {len(given)} {'class' if len(given) == 1 else 'classes'} but {pred.name} "
-                                 f"holds predictions of {count}; give one name per class, in class order")
+                named = f"{len(given)} class" if len(given) == 1 else f"{len(given)} classes"
+                raise UsageError(f"{setting('class_names')} names {named} but {pred.name} holds predictions of "
+                                 f"{count}; give one name per class, in class order")
             return tuple(given), "class_names"
         table = pred.table
         if table is None or table.header is None or pred_idx is None:
@@ -475,8 +476,9 @@ def _pair_by_id(pred: _Side, target: _Side, allow_missing: bool) -> tuple[list[t
             n = len(missing_pred)
             parts.append(f"{counted(n, 'target')} {'has' if n == 1 else 'have'} no prediction in {pred.name} "
                          f"(ids {_examples(missing_pred)})")
+        paired = counted(len(rows), "paired sample")
         raise PairingError(f"{pred.name}: {' and '.join(parts)}; add the missing rows, or pass "
-                           f"{setting('allow_missing', True)} to evaluate only the {counted(len(rows), 'paired sample')}")
+                           f"{setting('allow_missing', True)} to evaluate only the {paired}")
     if not rows:
         raise PairingError(f"{pred.name}: no id is in both {pred.name} and {target.name} (the column "
                            f"{_id_name(pred)!r}); check that the two files describe the same samples")

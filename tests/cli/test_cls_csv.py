@@ -119,7 +119,8 @@ def test_weights_are_paired_by_id_too(cli, csvs, tmp_path):
     w = np.linspace(0.5, 2.0, csvs["n"])
     np.save(tmp_path / "w.npy", w)
     weights = tmp_path / "w.csv"
-    weights.write_text("id,weight\n" + "".join(f"{csvs['ids'][j]},{format(w[j], '.17g')}\n" for j in csvs["order"][::-1]))
+    rows = [f"{csvs['ids'][j]},{format(w[j], '.17g')}\n" for j in csvs["order"][::-1]]  # yet another order
+    weights.write_text("id,weight\n" + "".join(rows))
     by_id = _json(cli, csvs["pred"], csvs["target"], "--id-column", "id", "--pred-columns", "p_cat:p_bird",
                   "--weights", weights)
     arrays = _json(cli, csvs["probs_npy"], csvs["target_npy"], "--weights", tmp_path / "w.npy")

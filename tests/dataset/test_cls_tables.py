@@ -152,9 +152,9 @@ def test_one_file_defaults_pick_the_id_the_target_and_the_rest_and_one_note_says
     assert t.config["columns"] == {"id": "id", "pred": ["p_cat", "p_dog", "p_bird"], "target": ["label"],
                                    "weights": None, "header": {"pred": True, "target": True}}
     assert t.sample_names == ("a1", "a2", "a3") and t.config["paired_by"] == "row order"
-    assert spell(t.notes[0]) == ("<stdin>: read the column 'id' as the sample ids, the column 'label' as the target and "
-                          "the other 3 columns (p_cat:p_bird) as the predictions, by the default rules; choose with "
-                          "id_column, target_column, pred_columns")
+    assert spell(t.notes[0]) == ("<stdin>: read the column 'id' as the sample ids, the column 'label' as the target "
+                                 "and the other 3 columns (p_cat:p_bird) as the predictions, by the default rules; "
+                                 "choose with id_column, target_column, pred_columns")
 
 
 def test_an_unnamed_first_column_is_the_id_as_pandas_writes_an_index():
