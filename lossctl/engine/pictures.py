@@ -244,6 +244,9 @@ def _worst_image(row: dict[str, Any], config: Any, images: InputImages | None, s
         labels = recompute_labels(row, config)
     except (LossctlError, ValueError, OSError) as e:
         return WorstImage(row, problem=e.raw if isinstance(e, LossctlError) else str(e))  # the writer spells it
+    if labels.gt.ndim not in (2, 3):
+        return WorstImage(row, problem=f"{row['gt']}: a {labels.gt.ndim}D array; pictures are of 2D images and 3D "
+                                       "volumes")
     image, image_note = (None, None) if images is None else _input_image(row["name"], labels, images, config)
     axes, orientation_note = None, None
     if labels.gt.ndim == 3:
@@ -357,7 +360,7 @@ def cuts(labels: Labels, axes: list[tuple[int, int]] | None) -> list[Cut]:
     return found
 
 
-def _plane(labels: Labels, cut: Cut, image: np.ndarray | None, shown: set[int]) -> Plane:
+def _plane(labels: Labels, cut: Cut, image: InputPixels | None, shown: set[int]) -> Plane:
     """The panels of one plane; the classes they show are added to ``shown``."""
     pred, gt, valid = cut.of(labels.pred), cut.of(labels.gt), cut.of(labels.valid)
     wrong = int(((pred != gt) & valid).sum())
@@ -373,7 +376,7 @@ def _plane(labels: Labels, cut: Cut, image: np.ndarray | None, shown: set[int]) 
     errors = _hatched(error_colours(outcome, gt, labels.classes), hatch)
     image_panel = None
     if image is not None:
-        image_panel = _panel(_enlarge(cut.of(image)[::step, ::step], grow))
+        image_panel = _panel(_enlarge(image.display(cut.of(image.array)[::step, ::step]), grow))
     spacing = labels.spacing
     unit = "px" if labels.spacing_source == "default" else "mm"
     extent = (valid.shape[0] * spacing[cut.rows], valid.shape[1] * spacing[cut.columns])
@@ -477,9 +480,32 @@ def _enlarge(a: np.ndarray, factor: int) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _input_image(name: str, labels: Labels, images: InputImages,
-                 config: Any) -> tuple[np.ndarray | None, str | None]:
-    """The input image of ``name`` as (spatial..., 3) uint8 for display, or None and why."""
+@dataclass(frozen=True)
+class InputPixels:
+    """An input image as read (``array``: the ground truth's spatial shape, and R, G, B last when ``colour``) and
+    the range its display stretches to black and white (``low``, ``high``; None for 8-bit data, shown as it is)."""
+
+    array: np.ndarray
+    colour: bool
+    low: float | None = None
+    high: float | None = None
+
+    def display(self, plane: np.ndarray) -> np.ndarray:
+        """A plane of the image (:meth:`Cut.of`) as uint8 RGB; grey repeated in R, G and B."""
+        if self.low is not None and self.high is not None:
+            span = self.high - self.low if self.high > self.low else 1.0
+            data = np.nan_to_num(plane.astype(np.float64), nan=self.low)
+            plane = np.rint(255 * np.clip((data - self.low) / span, 0, 1)).astype(np.uint8)
+        return plane if self.colour else np.repeat(plane[..., None], 3, axis=-1)
+
+
+#: How many values, at most, the display range of an input image is taken from (a strided sample).
+_RANGE_SAMPLE = 1_000_000
+
+
+def _input_image(name: str, labels: Labels, images: InputImages, config: Any) -> tuple[InputPixels | None,
+                                                                                     str | None]:
+    """The input image of ``name``, or None and why (none of that name, another shape, unreadable)."""
     from lossctl import io as lio
 
     path = images.files.get(name)
@@ -494,17 +520,17 @@ def _input_image(name: str, labels: Labels, images: InputImages,
     if tuple(array.shape[:len(spatial)]) != spatial or not (array.ndim == len(spatial) or colour):
         return None, (f"{path}: the input image is {'x'.join(map(str, array.shape))}, the ground truth "
                       f"{'x'.join(map(str, spatial))}; not shown")
-    return display_image(array[..., :3] if colour else array, colour), None
+    return input_pixels(array[..., :3] if colour else array, colour), None
 
 
-def display_image(array: np.ndarray, colour: bool) -> np.ndarray:
-    """An input image (``colour``: its last axis holds R, G, B) as uint8 RGB for display: 8-bit data as it is,
-    other data stretched from its 0.5th to its 99.5th percentile (over the whole image or volume, so that its
-    planes share one scale); grey repeated in R, G and B."""
-    if array.dtype != np.uint8:
-        data = array.astype(np.float64)
-        finite = data[np.isfinite(data)]
-        lo, hi = np.percentile(finite, (0.5, 99.5)) if finite.size else (0.0, 1.0)
-        data = np.clip((np.nan_to_num(data, nan=lo) - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
-        array = np.rint(255 * data).astype(np.uint8)
-    return array if colour else np.repeat(array[..., None], 3, axis=-1)
+def input_pixels(array: np.ndarray, colour: bool) -> InputPixels:
+    """How an input image is displayed: 8-bit data as it is; other data stretched from its 0.5th to its 99.5th
+    percentile (of the whole image or volume, from a strided sample of at most :data:`_RANGE_SAMPLE` values, so
+    that the planes of a volume share one scale)."""
+    if array.dtype == np.uint8:
+        return InputPixels(array, colour)
+    flat = array.reshape(-1)
+    sample = flat[::max(1, flat.size // _RANGE_SAMPLE)].astype(np.float64)
+    sample = sample[np.isfinite(sample)]
+    low, high = (float(v) for v in np.percentile(sample, (0.5, 99.5))) if sample.size else (0.0, 1.0)
+    return InputPixels(array, colour, low, high)

@@ -229,7 +229,7 @@ def _summary_html(document: Document) -> str:
                      + _stats_table("region-mean", document, region_mean, list(region_mean["mean"])))
     pooled = " pooled: from the summed confusion matrix;" if document["command"] == "seg" else ""
     parts.append(f'<p class="note">↑ higher is better, ↓ lower is better;{pooled} {UNDEFINED} undefined (0/0); '
-                 "statistics over the images where a value is defined.</p>")
+                 f"statistics over the {unit(document)}s where a value is defined.</p>")
     return "\n".join(parts)
 
 
@@ -257,7 +257,7 @@ def _per_class_html(document: Document) -> str:
         index = str(i) if i < n else "{" + ",".join(map(str, regions[label])) + "}"
         cells = [_e(index), *([_e(label)] if named else [])]
         for stat, _, names in blocks:
-            cells += [fmt(pc[stat][name][i]) for name in names]
+            cells += [fmt(pc[stat][name][i] if i < len(pc[stat][name]) else None) for name in names]
         rows.append(cells)
         kinds.append("region" if i >= n else "")
     header = lead + [_value_head(document, name) for _, _, names in blocks for name in names]

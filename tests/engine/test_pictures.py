@@ -14,6 +14,7 @@ import math
 
 import nibabel
 import numpy as np
+import pytest
 from PIL import Image
 from support import make_seg_set, write_label_png, write_npy
 
@@ -158,6 +159,19 @@ def test_input_images_show_under_the_panels_by_the_pairs_name_rules(tmp_path, cl
     assert np.array_equal(_rgb(plane.image), _block(photo, grow)) and views["a"].image_note is None
     assert views["b"].planes[0].image is None and "3x3" in views["b"].image_note  # a note, not a failure
     assert views["c"].planes[0].image is None and "no input image named c" in views["c"].image_note
+
+
+def test_input_images_other_than_8_bit_are_stretched_between_percentiles():
+    from lossctl.engine.pictures import input_pixels
+
+    volume = np.arange(1000, dtype=np.uint16).reshape(10, 10, 10) * 60  # 16-bit grey, one scale for all planes
+    pixels = input_pixels(volume, colour=False)
+    assert (pixels.low, pixels.high) == pytest.approx(np.percentile(volume, (0.5, 99.5)))
+    shown = pixels.display(volume[0])
+    assert shown.shape == (10, 10, 3) and shown[0, 0, 0] == 0 and np.all(shown[..., 0] == shown[..., 2])
+    assert pixels.display(volume[-1])[-1, -1, 0] == 255
+    photo = np.full((2, 2, 3), 7, np.uint8)
+    assert np.array_equal(input_pixels(photo, colour=True).display(photo), photo)  # 8-bit: as it is
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -309,6 +323,13 @@ def test_pictures_of_a_pair_that_cannot_be_read_again_say_why(tmp_path, cli):
     (s.pred / "a.npy").unlink()
     by_name = {v.row["name"]: v for v in make_pictures(document, 2).worst}
     assert by_name["a"].planes == [] and "a.npy" in by_name["a"].problem and by_name["b"].planes
+
+
+def test_a_1d_array_gets_a_note_instead_of_pictures(tmp_path, cli):
+    write_npy(tmp_path / "gt" / "a.npy", np.array([0, 1, 0, 0], np.uint8))
+    write_npy(tmp_path / "pred" / "a.npy", np.array([0, 1, 1, 0], np.uint8))
+    [case] = _views(cli, tmp_path, "-m", "dice").worst
+    assert case.planes == [] and "a 1D array" in case.problem
 
 
 def test_no_pictures_without_worst_images(tmp_path, cli):
