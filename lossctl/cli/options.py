@@ -112,8 +112,9 @@ BaselineMatchOpt = Annotated[BaselineMatch, typer.Option(
     "(a folder run's img_000 and a --pairs run's a/gt/img_000); path, the ground-truth file as both reports "
     "record it.")]
 ReportDirOpt = Annotated[Optional[Path], typer.Option(
-    "--report", help="Write a self-contained HTML report to DIR/index.html (with error overlays of the worst "
-                     "images).", metavar="DIR", show_default=False)]
+    "--report", help="Write a self-contained HTML report to DIR/index.html: the summary, the per-class table, "
+                     "histograms, and the worst images' ground truth, prediction and errors side by side.",
+    metavar="DIR", show_default=False)]
 WorstOpt = Annotated[Optional[int], typer.Option(
     "--worst", min=0, metavar="K", help="The K worst images, ranked by the first gated value (else the first "
     "value) in its own direction: the table shows them when not every row fits (default 5), the HTML report and "

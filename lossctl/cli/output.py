@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from lossctl.cli.app import option_flags
+from lossctl.cli.app import option_flags, stderr_line
 from lossctl.errors import EXIT_BROKEN_PIPE, OutputError, UsageError
 from lossctl.report.files import replace_file
 
@@ -67,9 +67,11 @@ def write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_cl
 
 
 def write_report_dir(document: dict[str, Any], directory: Path | None, worst: int | None,
-                      config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> None:
-    """The ``--report`` folder: ``index.html`` (and its pictures), written by :func:`lossctl.report.html.write_report`
-    (which replaces each file atomically, as ``-o`` and ``--write`` are)."""
+                      config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None,
+                      images: Any = None) -> None:
+    """The ``--report`` folder: ``index.html``, written by :func:`lossctl.report.html.write_report` (which replaces
+    it atomically, as ``-o`` and ``--write`` are) with the pictures of ``document`` (``images``: the input
+    images, :class:`lossctl.engine.pictures.InputImages`; those missing are one note on stderr)."""
     if directory is None:
         return
     from lossctl.engine.document import LISTED_WORST
@@ -77,8 +79,14 @@ def write_report_dir(document: dict[str, Any], directory: Path | None, worst: in
     from lossctl.report.html import write_report
 
     k = LISTED_WORST if worst is None else worst
+    pictures = make_pictures(document, k, config, compared, images)
+    missing = [case.row["name"] for case in pictures.worst if case.image_note]
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        stderr_line(f"note: --images {images.folder}: the HTML report shows no input image for {len(missing)} of "
+                    f"the {len(pictures.worst)} worst images ({shown}); each one's reason is in the report")
     try:
-        write_report(document, directory, make_pictures(document, k, config, compared), worst=k, flags=option_flags())
+        write_report(document, directory, pictures, worst=k, flags=option_flags())
     except OSError as e:
         raise _cannot_write(directory, "the HTML report", e) from None
 

@@ -133,6 +133,12 @@ def seg_command(
     baseline: BaselineOpt = None,
     baseline_match: BaselineMatchOpt = BaselineMatch.name,
     report: ReportDirOpt = None,
+    images: Annotated[Optional[Path], typer.Option(
+        help="With --report: the folder of the input images, each shown under its ground truth, prediction and "
+             "errors; named as PRED and GT files are (a missing image is a note).", metavar="DIR",
+        show_default=False)] = None,
+    image_pattern: Annotated[Optional[str], typer.Option(help="Name the --images files by this pattern of their "
+                                                         "path, e.g. '{name}_leftImg8bit.png'.")] = None,
     worst: WorstOpt = None,
 ) -> None:
     """Evaluate segmentation predictions against ground-truth masks or volumes (files or folders)."""
@@ -189,7 +195,8 @@ def seg_command(
     check_view(per_image, worst)
     inputs = [Path(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
     writes = parse_writes(write, [f.value for f in OutputFormat], inputs, output)
-    check_report_dir(report, inputs)
+    check_report_dir(report, inputs + ([images] if images is not None else []))
+    input_images = _input_images(images, image_pattern, report)
     base = load_baseline(baseline, "seg", config.class_names)
     if shard is not None:
         parse_shard(shard)
@@ -222,8 +229,24 @@ def seg_command(
     apply_baseline(document, base, baseline, gates, baseline_match.value)
     emit(document, writer_for(output_format.value, worst, per_image=per_image), output, per_class)
     write_extra(document, writes, per_class, worst)
-    write_report_dir(document, report, worst, config)
+    write_report_dir(document, report, worst, config, images=input_images)
     raise typer.Exit(finish(document, skip_errors))
+
+
+def _input_images(folder: Path | None, pattern: str | None, report: Path | None) -> Any:
+    """``--images DIR`` (and ``--image-pattern``): the input images of the HTML report by name, read before any
+    pair is evaluated (a folder that cannot be used fails at once)."""
+    from lossctl.dataset.pairing import compile_pattern, name_files
+    from lossctl.engine.pictures import InputImages
+
+    if folder is None:
+        if pattern is not None:
+            raise UsageError("--image-pattern names the files of --images DIR; add --images, or drop the pattern")
+        return None
+    if report is None:
+        raise UsageError(f"--images {folder} shows the input images in the HTML report; add --report DIR")
+    compiled = prefixed("--image-pattern", compile_pattern, pattern) if pattern is not None else None
+    return InputImages(folder, name_files(folder, "input image", compiled))
 
 
 def _not_computed(config: Any, implied_metrics: bool) -> str | None:

@@ -37,7 +37,7 @@ from lossctl.errors import PairingError, UsageError, setting
 from lossctl.io.formats import SUPPORTED_SUFFIXES, file_suffix
 from lossctl.io.text import counted, display_path
 
-__all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "absent_files"]
+__all__ = ["Pair", "Pairing", "NamePattern", "compile_pattern", "pair_files", "absent_files", "name_files"]
 
 _SHOWN = 3  # how many unpaired names a message lists per side
 
@@ -300,6 +300,24 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str, pattern: NamePattern
             f"point it at the folder with the {side} files"
         )
     return found
+
+
+def name_files(root: str | os.PathLike[str], side: str, pattern: NamePattern | None = None) -> dict[str, Path]:
+    """The files of folder ``root`` by name, under the rules that name the files of a prediction or ground-truth
+    folder (the path relative to ``root`` without its suffix, or ``pattern``'s ``{name}``), for other files that
+    go with the pairs (the input images of the HTML report). ``side`` says what they are in messages.
+
+    Raises
+    ------
+    PairingError
+        If ``root`` does not exist or is not a folder, holds no supported file (none ``pattern`` matches), or two
+        of its files have the same name.
+    """
+    path = Path(root)
+    _check_exists(path, side)
+    if not path.is_dir():
+        raise PairingError(f"{display_path(path)}: is a file; give the folder of the {side}s")
+    return _scan(path, SUPPORTED_SUFFIXES, side, pattern)
 
 
 def _check_exists(path: Path, side: str) -> None:

@@ -7,7 +7,9 @@ how it is read, never how it is computed:
 * :func:`task` and :func:`unit`: the command whose values a document holds, and what one row of it is (an
   ``image``, or a ``sample`` of ``cls``);
 * :func:`value_names` and :func:`row_value_names`: the values of the run and those its rows hold;
-  :func:`class_label`: a class's name;
+  :func:`class_label`: a class's name; :func:`per_class_labels`: the name of every entry of the per-class
+  vectors (the classes, then the regions);
+* :func:`value_unit`: the physical unit of a value (``mm`` or ``px`` for the distances, else none);
 * :func:`spec` and :func:`higher_is_better`: each value's registry entry and direction (``None`` for a value this
   version does not know);
 * :func:`ranked_value` and :func:`worst_rows`: the one rule of every "worst images" list; :data:`TABLE_WORST`
@@ -28,6 +30,7 @@ import numpy as np
 from lossctl import registry
 from lossctl.engine.gates import parse_gate
 from lossctl.engine.schema import Document, row_noun
+from lossctl.metrics.boundary import DISTANCE_METRICS
 
 #: The summary statistics of every value, in the order the flat writers list them (``pooled`` follows).
 STATS = ("mean", "std", "min", "max")
@@ -61,6 +64,26 @@ def class_label(doc: Document, i: int) -> str:
     """The name of class ``i`` (of the per-class vectors), else its index."""
     names = doc["config"].get("per_class_names") or doc["config"].get("class_names") or []
     return names[i] if i < len(names) else str(i)
+
+
+def per_class_labels(doc: Document) -> list[str]:
+    """The name of every entry of the per-class vectors: the classes (:func:`class_label`), then the regions
+    (``config.regions``), so a table has one column (or row) per entry."""
+    regions = list(doc["config"].get("regions") or {})
+    return [class_label(doc, i) for i in range(doc["config"]["num_classes"])] + regions
+
+
+def value_unit(doc: Document, name: str) -> str:
+    """The unit of value ``name``: for a distance (:data:`lossctl.metrics.boundary.DISTANCE_METRICS`), ``mm``
+    when every image's spacing came from its header or was given (NIfTI, NRRD and MetaImage store millimetres),
+    ``px`` when every image used the default spacing (1.0 per axis: pixel widths); otherwise (any other value, or
+    images with spacings of both kinds) no unit, ``""``."""
+    if name.split("[", 1)[0] not in DISTANCE_METRICS:
+        return ""
+    sources = {r.get("spacing_source") for r in doc.get("images") or []}
+    if sources and sources <= {"header", "given"}:
+        return "mm"
+    return "px" if sources == {"default"} else ""
 
 
 def spec(task: str, name: str) -> registry.Spec | None:

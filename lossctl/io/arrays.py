@@ -60,6 +60,9 @@ class Loaded:
         Volumes: the unit direction of each spatial array axis in the format's world frame.
     origin : tuple of float or None
         Volumes: the world position of the first voxel, when the file has one.
+    frame : str or None
+        Volumes: the anatomical frame of ``direction``'s world axes (``"RAS"``, ``"LAS"`` or ``"LPS"``:
+        :data:`lossctl.io.volumes.FRAMES`), None when the header's world frame is not anatomical.
     """
 
     array: np.ndarray
@@ -70,6 +73,7 @@ class Loaded:
     spacing: tuple[float, ...] | None = None
     direction: tuple[tuple[float, ...], ...] | None = None
     origin: tuple[float, ...] | None = None
+    frame: str | None = None
 
 
 def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
@@ -195,7 +199,8 @@ def load_array(
         volume = volumes.read_volume(given, d, max_pixels, max_memory)
         check_dtype(d, volume.array.dtype)
         return Loaded(array=volume.array, path=given, format=volume.format, mode=None, lossy=False,
-                      spacing=volume.spacing, direction=volume.direction, origin=volume.origin)
+                      spacing=volume.spacing, direction=volume.direction, origin=volume.origin,
+                      frame=volume.frame)
     suffix = Path(given).suffix.lower()
     fmt = FORMAT_OF_SUFFIX.get(suffix)
     if fmt is None or suffix not in SUPPORTED_SUFFIXES:

@@ -4,12 +4,14 @@ Each reader returns the array exactly as that format's standard reader orders it
 axis order:
 
 * NIfTI (``.nii``, ``.nii.gz``) through nibabel: ``img.dataobj`` (its data order, the stored dtype when the
-  header has no scaling), spacing ``header.get_zooms()``, orientation the direction cosines of the affine;
+  header has no scaling), spacing ``header.get_zooms()``, orientation the direction cosines of the affine (in
+  NIfTI's RAS world frame);
 * NRRD (``.nrrd``) through pynrrd: ``nrrd.read`` with its default (Fortran, x-first) order, spacing from
-  ``space directions`` (the norm of each axis's vector) or ``spacings``, orientation the normalised directions;
+  ``space directions`` (the norm of each axis's vector) or ``spacings``, orientation the normalised directions
+  (in the frame its ``space`` field names);
 * MetaImage (``.mha``, ``.mhd`` + its data file) through a small reader of ours: the array as SimpleITK's
   ``GetArrayFromImage`` gives it (z, y, x), the header's ``ElementSpacing`` (x, y, z) reversed to match, the
-  ``TransformMatrix`` (direction) reversed likewise. MetaImage is a text header and raw (optionally zlib)
+  ``TransformMatrix`` (direction) reversed likewise (in ITK's LPS world frame). MetaImage is a text header and raw (optionally zlib)
   data, so a page of code reads it; SimpleITK would add a 50 MB binary wheel for it.
 
 The decoded size is checked from the header before any data is read (:func:`_check_header_shape`: the
@@ -34,19 +36,27 @@ from lossctl.io.budget import check_decoded_bytes
 VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
 _FORMAT = {".nii.gz": "nifti", ".nii": "nifti", ".nrrd": "nrrd", ".mha": "metaimage", ".mhd": "metaimage"}
 TITLE = {"nifti": "NIfTI", "nrrd": "NRRD", "metaimage": "MetaImage"}
+#: The anatomical world frames a header may state, by the direction each world axis points to: R(ight) or
+#: L(eft), A(nterior) or P(osterior), S(uperior). NIfTI's is RAS, MetaImage's (ITK's) LPS, NRRD's its ``space``.
+FRAMES = ("RAS", "LAS", "LPS")
+_NRRD_SPACES = {"right-anterior-superior": "RAS", "ras": "RAS", "left-anterior-superior": "LAS", "las": "LAS",
+                "left-posterior-superior": "LPS", "lps": "LPS"}
 
 
 @dataclass(frozen=True)
 class Volume:
     """A volume's data and geometry: ``spacing[i]`` is the physical size along array axis ``i`` (None when the
     file has none), ``direction`` the unit direction of each spatial array axis in the format's world frame,
-    ``origin`` the world position of the first voxel (None when the file has none)."""
+    ``origin`` the world position of the first voxel (None when the file has none), ``frame`` the anatomical
+    meaning of the world axes (:data:`FRAMES`: ``"RAS"``: x toward the patient's right, y anterior, z superior), None
+    when the format's world frame is not anatomical (an NRRD ``space`` such as ``scanner-xyz``) or unknown."""
 
     array: np.ndarray
     format: str
     spacing: tuple[float, ...] | None
     direction: tuple[tuple[float, ...], ...] | None
     origin: tuple[float, ...] | None = None
+    frame: str | None = None
 
 
 def volume_suffix(name: str) -> str | None:
@@ -168,7 +178,7 @@ def _read_nifti(path: str, d: str, max_pixels: int, budget: int | None) -> Volum
     spacing = _check_spacing(d, zooms[:spatial]) if spatial else None
     affine = np.asarray(image.affine, dtype=np.float64)
     direction = _unit_rows(d, affine[:3, :spatial].T) if spatial else None
-    return Volume(array, "nifti", spacing, direction, _origin(affine[:3, 3]))
+    return Volume(array, "nifti", spacing, direction, _origin(affine[:3, 3]), "RAS")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -210,7 +220,8 @@ def _read_nrrd(path: str, d: str, max_pixels: int, budget: int | None) -> Volume
         spatial = tuple(s for s in values if not math.isnan(s))
         spacing = _check_spacing(d, spatial) if spatial else None
     origin = header.get("space origin")
-    return Volume(array, "nrrd", spacing, direction, _origin(origin) if origin is not None else None)
+    frame = _NRRD_SPACES.get(str(header.get("space", "")).lower().removesuffix("-time"))
+    return Volume(array, "nrrd", spacing, direction, _origin(origin) if origin is not None else None, frame)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -307,7 +318,7 @@ def _read_metaimage(path: str, d: str, max_pixels: int, budget: int | None) -> V
             direction = _unit_rows(d, axes[::-1])
     key = next((k for k in ("Offset", "Origin", "Position") if k in fields), None)
     origin = _origin(_numbers(d, fields, key)) if key else None
-    return Volume(array, "metaimage", spacing, direction, origin)
+    return Volume(array, "metaimage", spacing, direction, origin, "LPS")
 
 
 def _origin(values: Any) -> tuple[float, ...] | None:

@@ -24,8 +24,8 @@ from lossctl.engine.document import (
     LISTED_WORST,
     STATS,
     Document,
-    class_label,
     gate_threshold_text,
+    per_class_labels,
     gate_value_name,
     higher_is_better,
     ranked_value,
@@ -168,12 +168,11 @@ def _github_report(doc: Document, worst: int, per_class: bool) -> list[str]:
     lines += md_table(["value", *STATS, "pooled"], ["---", *["---:"] * 5], rows) + [""]
     pc = s["per_class"]
     if doc["command"] == "seg" and (pc["pooled"] or pc["mean"]):
-        c = cfg["num_classes"]
-        labels = [md_cell(class_label(doc, i)) for i in range(c)]
+        labels = [md_cell(label) for label in per_class_labels(doc)]  # the classes, then the regions
         rows = [[f"{stat} `{n}`", *(fmt(v) for v in vector)] for stat in ("pooled", "mean")
                 for n, vector in pc[stat].items()]
         lines += ["**Per class** (pooled: summed confusion matrix; mean: over images)", ""]
-        lines += md_table(["value", *labels], ["---", *["---:"] * c], rows) + [""]
+        lines += md_table(["value", *labels], ["---", *["---:"] * len(labels)], rows) + [""]
     lines += _worst_images(doc, worst)
     errors = doc.get("errors", [])
     if errors:

@@ -1,19 +1,34 @@
-"""``--report DIR``: a static, self-contained HTML report (``DIR/index.html``) and the PNG files of its pictures.
+"""``--report DIR``: a static, self-contained HTML report, ``DIR/index.html``.
 
-The page needs no network: styles are inline, histograms are inline SVG, images are PNG files beside it, so it
-opens from a ``file://`` URL. It holds the summary, the gates, the per-class table, a histogram per value over
-images, and the K worst images (ranked by :func:`lossctl.engine.document.worst_rows`, as every writer ranks
-them) as error overlays.
+The page is one file that needs no network and runs no script: styles are inline, histograms are inline SVG and
+pictures are PNG ``data:`` URIs, so it opens from a ``file://`` URL, as a CI artifact or an e-mail attachment.
+For ``seg``, ``cls`` and ``merge`` it holds, in order (:func:`_report_body`, one function per section):
+
+* what was evaluated, the gates and their verdicts;
+* **the summary**: one row per value, its direction (↑ higher is better, ↓ lower is better: the registry's) and
+  unit (:func:`lossctl.engine.document.value_unit`), ``mean std min median max pooled``; for a region-based
+  dataset.json the same of each value's mean over the regions;
+* **per class**: one row per class, then per region (so 150 classes make a long table, never a wide one), the
+  pooled values and the means over images as columns;
+* a histogram per value over the images (with its median);
+* **the K worst images** (ranked by :func:`lossctl.engine.document.worst_rows`, as every writer ranks them),
+  each as the ground truth, the prediction and the error map side by side (the input image under them), one
+  row of them for a 2D image, three for a volume (axial, coronal, sagittal, or array axes), every picture drawn
+  at its physical aspect ratio, with a legend of the colours and of the hatched ignored pixels;
+* the pairs that failed.
+
+For ``compare``: the gates, the means and pooled tables, a histogram of the per-image deltas of each value and
+the images that got worse the most. Every table has one header cell per column.
 
 The writer reads the document and places the pictures it is given (:class:`lossctl.engine.pictures.Pictures`:
-the overlays as PNG bytes, the per-image deltas of a comparison); it reads no input file.
+the views of the worst images as PNG bytes, the per-image deltas of a comparison); it reads no input file.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,35 +37,45 @@ import numpy as np
 
 from lossctl.engine.document import (
     LISTED_WORST,
-    STATS,
     Document,
     class_label,
+    higher_is_better,
+    per_class_labels,
     ranked_value,
     row_value_names,
     spec,
+    task,
     unit,
     value_names,
+    value_unit,
 )
 from lossctl.errors import spell
-from lossctl.report.files import replace_file
 from lossctl.report.compare import CHANGE_COLUMNS, change_cells, has_interval
-from lossctl.report.format import fmt, signed
+from lossctl.report.files import replace_file
+from lossctl.report.format import ARROWS, UNDEFINED, fmt, plural, signed
 
 if TYPE_CHECKING:
-    from lossctl.engine.pictures import Pictures
+    from lossctl.engine.pictures import Panel, Pictures, Plane, Swatch, WorstImage
 
 HIST_BINS = 20
+#: The statistics of the summary tables (``pooled`` follows).
+SUMMARY_STATS = ("mean", "std", "min", "median", "max")
+#: The longer physical side of a worst image's planes, in CSS pixels (the others in proportion).
+PANEL_PX = 300
+_DIRECTION_WORDS = {True: "higher is better", False: "lower is better"}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em;color:#222;background:#fff}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:.25em .6em}
-td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}
-.pass{color:#05734a;font-weight:bold}.fail{color:#b00020;font-weight:bold}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}h3{font-size:1.05em;margin:.2em 0}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.2em .5em}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}th{background:#f3f3f3}
+tr.region td{background:#f8f8ff}.wide{max-width:100%;overflow-x:auto}
+.pass{color:#05734a;font-weight:bold}.fail{color:#b00020;font-weight:bold}.note{color:#555;font-size:.85em}
 .hists{display:flex;flex-wrap:wrap;gap:1em}.hists figure{margin:0}
-.worst{display:flex;flex-wrap:wrap;gap:1.2em}.worst figure{margin:0;max-width:340px}
-.worst img{width:320px;image-rendering:pixelated;border:1px solid #999}
-.sw{display:inline-block;width:1em;height:1em;vertical-align:middle;border:1px solid #555;margin:0 .3em}
+.case{margin:1em 0 1.6em;padding-top:.4em;border-top:1px solid #eee}.plane{margin:.6em 0}
+.panels{display:flex;flex-wrap:wrap;gap:.6em;align-items:flex-start}.panels figure{margin:0}
+.panels img{display:block;max-width:100%;height:auto;image-rendering:pixelated;outline:1px solid #999}
+.key{display:inline-block}.sw{display:inline-block;width:1em;height:1em;vertical-align:middle;border:1px solid #555;margin:0 .3em 0 .8em}
 figcaption{font-size:.85em}code{background:#f6f6f6;padding:0 .2em}
 """
 
@@ -59,18 +84,41 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _table(table_id: str, header: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
-    out = [f'<table id="{table_id}"><thead><tr>' + "".join(f"<th>{_e(h)}</th>" for h in header)
+def _table(table_id: str, header: list[str], rows: list[list[str]], numeric_from: int = 1,
+           groups: list[tuple[str, int]] | None = None, row_class: list[str] | None = None) -> str:
+    """A table with one header cell per column (``header``: HTML), above it a row of ``groups`` (title, how
+    many columns) when given; cells from ``numeric_from`` on are right-aligned numbers."""
+    head = ""
+    if groups:
+        head = "<tr>" + "".join(f'<th colspan="{span}">{_e(title)}</th>' for title, span in groups) + "</tr>"
+    out = [f'<table id="{table_id}"><thead>{head}<tr>' + "".join(f"<th>{h}</th>" for h in header)
            + "</tr></thead><tbody>"]
-    for r in rows:
-        out.append("<tr>" + "".join(f'<td class="n">{c}</td>' if i >= numeric_from else f"<td>{c}</td>"
-                                    for i, c in enumerate(r)) + "</tr>")
+    for k, r in enumerate(rows):
+        attribute = f' class="{row_class[k]}"' if row_class and row_class[k] else ""
+        out.append(f"<tr{attribute}>" + "".join(f'<td class="n">{c}</td>' if i >= numeric_from else f"<td>{c}</td>"
+                                                for i, c in enumerate(r)) + "</tr>")
     return "\n".join(out) + "</tbody></table>"
+
+
+def _value_head(document: Document, name: str) -> str:
+    """A value as a table heads it: its name (which may wrap after an underscore), its unit and its direction's
+    arrow (the words in a tooltip)."""
+    direction = higher_is_better(task(document), name)
+    units = value_unit(document, name)
+    arrow = (f' <span title="{_DIRECTION_WORDS[direction]}">{ARROWS[direction]}</span>' if direction is not None
+             else "")
+    breakable = _e(name).replace("_", "_<wbr>")  # a long name may wrap in a narrow column
+    return f"<code>{breakable}</code>" + (f" ({_e(units)})" if units else "") + arrow
+
+
+def _with_unit(document: Document, name: str, value: Any) -> str:
+    units = value_unit(document, name)
+    return fmt(value) + (f" {units}" if units and value is not None else "")
 
 
 def histogram_svg(values: np.ndarray, name: str, bounds: tuple[float, float], noun: str) -> str:
     """An inline SVG histogram of ``values`` (one per ``noun``: image or sample) in :data:`HIST_BINS` bins over
-    ``bounds`` (finite), else over the values' range."""
+    ``bounds`` (finite), else over the values' range, with a dashed line at their median."""
     v = np.asarray(values, dtype=np.float64)
     lo, hi = bounds
     if not (math.isfinite(lo) and math.isfinite(hi)):
@@ -93,14 +141,22 @@ def histogram_svg(values: np.ndarray, name: str, bounds: tuple[float, float], no
         zero = pad + (width - 2 * pad) * (0 - lo) / (hi - lo)
         parts.append(f'<line x1="{zero:.1f}" y1="{pad}" x2="{zero:.1f}" y2="{height - pad}" stroke="#b00020" '
                      'stroke-dasharray="3,2"><title>0</title></line>')
+    median = ""
+    if v.size:
+        m = float(np.median(v))
+        at = pad + (width - 2 * pad) * (m - lo) / (hi - lo)
+        parts.append(f'<line x1="{at:.1f}" y1="{pad - 4}" x2="{at:.1f}" y2="{height - pad}" stroke="#d55e00" '
+                     f'stroke-width="2" stroke-dasharray="5,3"><title>median {m:.4g}</title></line>')
+        median = f", median {m:.4g}"
     parts.append(f'<text x="{pad}" y="{height - 6}" font-size="10">{lo:.3g}</text>')
     parts.append(f'<text x="{width - pad}" y="{height - 6}" font-size="10" text-anchor="end">{hi:.3g}</text>')
-    parts.append(f'<text x="{pad}" y="14" font-size="11">{_e(name)}: {v.size} {noun}(s), max bin {top}</text>')
+    parts.append(f'<text x="{pad}" y="13" font-size="11">{_e(name)}: {v.size} {noun}(s){median}; '
+                 f"tallest bar {top}</text>")
     return "".join(parts) + "</svg>"
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80] or "image"
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -110,17 +166,17 @@ def _safe(name: str) -> str:
 
 def write_report(document: Document, directory: Path, pictures: Pictures | None = None, *,
                  worst: int = LISTED_WORST, flags: Mapping[str, str] | None = None) -> Path:
-    """Write ``directory/index.html`` (and the overlay PNGs) for a seg, cls, merge or compare document, with the
-    ``pictures`` made for it (:func:`lossctl.engine.pictures.make_pictures`; without them, a page without
-    overlays or delta histograms). ``worst``: how many images that got worse a compare page lists per value;
-    ``flags`` spells the settings a picture's problem names (:func:`lossctl.errors.spell`)."""
+    """Write ``directory/index.html`` for a seg, cls, merge or compare document, with the ``pictures`` made for
+    it (:func:`lossctl.engine.pictures.make_pictures`; without them, a page without the worst images' views or
+    the delta histograms). ``worst``: how many images that got worse a compare page lists per value; ``flags``
+    spells the settings a picture's problem names (:func:`lossctl.errors.spell`)."""
     directory.mkdir(exist_ok=True)
-    for stale in directory.glob("worst_[0-9][0-9]_*.png"):  # overlays of an earlier report in this folder
+    for stale in directory.glob("worst_[0-9][0-9]_*.png"):  # picture files of an earlier version's report
         stale.unlink()
     if document["command"] == "compare":
         body = _compare_body(document, worst, pictures)
     else:
-        body = _report_body(document, directory, pictures, flags)
+        body = _report_body(document, pictures, flags)
     title = f"lossctl {document['command']} report"
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>'
@@ -129,6 +185,23 @@ def write_report(document: Document, directory: Path, pictures: Pictures | None 
     target = directory / "index.html"
     replace_file(target.resolve(), page)
     return target
+
+
+def _report_body(document: Document, pictures: Pictures | None, flags: Mapping[str, str] | None) -> str:
+    """The sections of a seg, cls or merge page, in order."""
+    sections = [_overview(document), _gates_html(document), _summary_html(document), _per_class_html(document),
+                _histograms_html(document)]
+    if pictures is not None and pictures.worst:
+        sections.append(_worst_html(document, pictures, flags))
+    sections.append(_errors_html(document))
+    return "\n".join(s for s in sections if s)
+
+
+def _overview(document: Document) -> str:
+    s, cfg = document["summary"], document["config"]
+    return (f"<p>{s['count']} {unit(document)}(s) evaluated, {len(document['errors'])} failed. "
+            + " · ".join(f"{k}: <code>{_e(cfg[k])}</code>" for k in ("pred", "gt", "target", "shard", "baseline")
+                         if cfg.get(k)) + "</p>")
 
 
 def _gates_html(document: Document) -> str:
@@ -143,64 +216,163 @@ def _gates_html(document: Document) -> str:
     return "<h2>Gates</h2>" + _table("gates", ["gate", "value", "baseline", "result"], rows)
 
 
-def _report_body(document: Document, directory: Path, pictures: Pictures | None,
-                 flags: Mapping[str, str] | None) -> str:
-    s, cfg, command = document["summary"], document["config"], document["command"]
-    noun = unit(document)
-    parts = [f"<p>{s['count']} {noun}(s) evaluated, {len(document['errors'])} failed. "
-             + " · ".join(f"{k}: <code>{_e(cfg[k])}</code>" for k in ("pred", "gt", "target", "shard", "baseline")
-                          if cfg.get(k)) + "</p>"]
-    parts.append(_gates_html(document))
-    names = value_names(document)
-    rows = [[f"<code>{_e(n)}</code>", *(fmt(s[st].get(n)) for st in STATS), fmt(s["pooled"].get(n))]
-            for n in names]
-    parts.append("<h2>Summary</h2>" + _table("summary", ["value", *STATS, "pooled"], rows))
-    pc = s["per_class"]
-    if command == "seg" and (pc["pooled"] or pc["mean"]):
-        labels = [class_label(document, i) for i in range(cfg["num_classes"])]
-        rows = [[f"{stat} <code>{_e(n)}</code>", *(fmt(v) for v in vector)]
-                for stat in ("pooled", "mean") for n, vector in pc[stat].items()]
-        parts.append("<h2>Per class</h2><p>pooled: from the summed confusion matrix; mean: over images.</p>"
-                     + _table("per-class", ["value", *labels], rows))
-    if document["images"]:
-        held = set(row_value_names(document))  # a cls run's metrics have no per-sample values
-        figures = []
-        for n in (n for n in names if n in held):
-            v = np.array([r["values"][n] for r in document["images"] if r["values"].get(n) is not None])
-            entry = spec(command, n)
-            bounds = entry.bounds if entry else (math.inf, math.inf)
-            figures.append(f"<figure>{histogram_svg(v, n, bounds, noun)}</figure>")
-        parts.append(f'<h2>Histograms over {noun}s</h2><div class="hists" id="histograms">{"".join(figures)}</div>')
-    if pictures is not None and pictures.overlays:
-        parts.append(_worst_html(document, pictures, directory, flags))
-    if document["errors"]:
-        items = "".join(f"<li><code>{_e(e['file'])}</code>: {_e(e['error'])}</li>" for e in document["errors"])
-        parts.append(f'<h2>Failed pairs</h2><ul id="errors">{items}</ul>')
+def _summary_html(document: Document) -> str:
+    """The summary (and, for a region-based dataset.json, the regions' mean) with a legend of its marks."""
+    s = document["summary"]
+    parts = [f"<h2>Summary over {s['count']} {unit(document)}(s)</h2>",
+             _stats_table("summary", document, s, value_names(document))]
+    region_mean = s.get("region_mean")
+    if region_mean:
+        regions = ", ".join(document["config"].get("region_mean") or [])
+        parts.append(f"<h3>Mean over the regions ({_e(regions)})</h3><p class=\"note\">mean: of the regions' means "
+                     "(nnU-Net's foreground_mean); std to max: over images.</p>"
+                     + _stats_table("region-mean", document, region_mean, list(region_mean["mean"])))
+    pooled = " pooled: from the summed confusion matrix;" if document["command"] == "seg" else ""
+    parts.append(f'<p class="note">↑ higher is better, ↓ lower is better;{pooled} {UNDEFINED} undefined (0/0); '
+                 f"statistics over the {unit(document)}s where a value is defined.</p>")
     return "\n".join(parts)
 
 
-def _worst_html(document: Document, pictures: Pictures, directory: Path, flags: Mapping[str, str] | None) -> str:
-    """The worst images' overlays (their PNG files written beside the page), captioned with their values."""
-    legend = "".join(f'<span class="sw" style="background:rgb{colour}"></span>{_e(meaning)} '
-                     for colour, meaning in pictures.legend)
-    names = value_names(document)
+def _stats_table(table_id: str, document: Document, block: Mapping[str, Any], names: list[str]) -> str:
+    stats = [st for st in (*SUMMARY_STATS, "pooled") if any(n in (block.get(st) or {}) for n in names)]
+    rows = [[_value_head(document, n), *(fmt((block.get(st) or {}).get(n)) for st in stats)] for n in names]
+    return _table(table_id, ["value", *stats], rows)
+
+
+def _per_class_html(document: Document) -> str:
+    """One row per class, then per region; the pooled values and the means over images as columns."""
+    pc, cfg = document["summary"]["per_class"], document["config"]
+    blocks = [(stat, title, list(pc.get(stat) or {})) for stat, title in
+              (("pooled", "pooled (summed confusion matrix)"), ("mean", "mean over images"))]
+    blocks = [b for b in blocks if b[2]]
+    if document["command"] != "seg" or not blocks:
+        return ""
+    labels = per_class_labels(document)
+    n = cfg["num_classes"]
+    regions = cfg.get("regions") or {}
+    named = labels[:n] != [str(i) for i in range(n)] or bool(regions)
+    lead = ["#", "class"] if named else ["#"]
+    rows, kinds = [], []
+    for i, label in enumerate(labels):
+        index = str(i) if i < n else "{" + ",".join(map(str, regions[label])) + "}"
+        cells = [_e(index), *([_e(label)] if named else [])]
+        for stat, _, names in blocks:
+            cells += [fmt(pc[stat][name][i] if i < len(pc[stat][name]) else None) for name in names]
+        rows.append(cells)
+        kinds.append("region" if i >= n else "")
+    header = lead + [_value_head(document, name) for _, _, names in blocks for name in names]
+    groups = [("", len(lead))] + [(title, len(names)) for _, title, names in blocks]
+    note = (f'<p class="note">{len(labels) - n} region(s) after the classes (# lists their labels).</p>'
+            if regions else "")
+    return (f"<h2>Per class ({len(labels)} row(s))</h2>{note}<div class=\"wide\">"
+            + _table("per-class", header, rows, numeric_from=len(lead), groups=groups, row_class=kinds) + "</div>")
+
+
+def _histograms_html(document: Document) -> str:
+    if not document["images"]:
+        return ""
+    noun, command = unit(document), document["command"]
+    held = set(row_value_names(document))  # a cls run's metrics have no per-sample values
     figures = []
-    for rank, overlay in enumerate(pictures.overlays, start=1):
-        row = overlay.row
-        caption = (f"<b>{rank}. {_e(row['name'])}</b><br>"
-                   + ", ".join(f"{_e(n)} {fmt(row['values'].get(n))}" for n in names))
-        if overlay.png is None:
-            figures.append(f"<figure><figcaption>{caption}<br><i>no overlay: {_e(spell(overlay.problem, flags))}</i>"
-                           "</figcaption></figure>")
-            continue
-        file = f"worst_{rank:02d}_{_safe(row['name'])}.png"
-        replace_file((directory / file).resolve(), overlay.png)
-        where = (f" (slice {overlay.slice} of {overlay.slices}, the one with the most errors)"
-                 if overlay.slice is not None else "")
-        figures.append(f'<figure><img src="{_e(file)}" alt="error overlay of {_e(row["name"])}">'
-                       f"<figcaption>{caption}{_e(where)}</figcaption></figure>")
-    return (f"<h2>The {len(pictures.overlays)} worst images by <code>{_e(ranked_value(document))}</code></h2>"
-            f'<p>{legend}</p><div class="worst" id="worst">{"".join(figures)}</div>')
+    for n in (n for n in value_names(document) if n in held):
+        v = np.array([r["values"][n] for r in document["images"] if r["values"].get(n) is not None])
+        entry = spec(command, n)
+        bounds = entry.bounds if entry else (math.inf, math.inf)
+        units = value_unit(document, n)
+        figures.append(f"<figure>{histogram_svg(v, n + (f' ({units})' if units else ''), bounds, noun)}</figure>")
+    return (f'<h2>Histograms over {noun}s</h2><div class="hists" id="histograms">{"".join(figures)}</div>'
+            f'<p class="note">{HIST_BINS} bins over the value\'s range; the dashed orange line is the median.</p>')
+
+
+def _errors_html(document: Document) -> str:
+    if not document["errors"]:
+        return ""
+    items = "".join(f"<li><code>{_e(e['file'])}</code>: {_e(e['error'])}</li>" for e in document["errors"])
+    return f'<h2>Failed pairs</h2><ul id="errors">{items}</ul>'
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The worst images
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _swatch(swatch: Swatch) -> str:
+    colour = f"rgb{swatch.colour}"
+    fill = (f"repeating-linear-gradient(45deg,{colour} 0 3px,rgb{swatch.stripes} 3px 6px)" if swatch.stripes
+            else colour)
+    return f'<span class="key"><span class="sw" style="background:{fill}"></span>{_e(swatch.meaning)}</span>'
+
+
+def _worst_html(document: Document, pictures: Pictures, flags: Mapping[str, str] | None) -> str:
+    """The worst images' views, with the legends of the error map's colours and of the classes' colours."""
+    by = ranked_value(document)
+    order = "highest" if higher_is_better(document["command"], by) is False else "lowest"
+    classes = "".join(_swatch_of_class(class_label(document, c), colour) for c, colour in pictures.classes)
+    cases = "".join(_case_html(document, rank, case, flags) for rank, case in enumerate(pictures.worst, start=1))
+    return (f"<h2>The {plural(len(pictures.worst), 'worst image')} by <code>{_e(by)}</code> ({order} first)</h2>"
+            '<p class="note">Each image: its ground truth, its prediction and their errors side by side; a volume '
+            "in three planes through its worst error, each the slice with the most wrong voxels along its axis. "
+            "Every picture is drawn at its physical aspect ratio (the spacing of the run).</p>"
+            f'<p id="legend">Errors:{"".join(_swatch(s) for s in pictures.legend)}</p>'
+            + (f'<p id="classes">Classes:{classes}</p>' if classes else "")
+            + f'<div id="worst">{cases}</div>')
+
+
+def _swatch_of_class(label: str, colour: tuple[int, int, int]) -> str:
+    return f'<span class="key"><span class="sw" style="background:rgb{colour}"></span>{_e(label)}</span>'
+
+
+def _case_html(document: Document, rank: int, case: WorstImage, flags: Mapping[str, str] | None) -> str:
+    row = case.row
+    values = ", ".join(f"{_e(n)} {_with_unit(document, n, row['values'].get(n))}" for n in value_names(document)
+                       if n in row["values"])
+    parts = [f'<section class="case"><h3>{rank}. <code>{_e(row["name"])}</code></h3><p class="note">{values}</p>']
+    if case.problem is not None:
+        parts.append(f'<p class="note"><i>no pictures: {_e(spell(case.problem, flags))}</i></p>')
+    if case.orientation_note:
+        parts.append(f'<p class="note">Planes named by their array axes: {_e(case.orientation_note)}.</p>')
+    if case.planes:
+        scale = PANEL_PX / max(max(plane.extent) for plane in case.planes)
+        parts += [_plane_html(plane, scale) for plane in case.planes]
+    if case.image_note:
+        parts.append(f'<p class="note">No input image: {_e(case.image_note)}.</p>')
+    return "".join(parts) + "</section>"
+
+
+def _plane_html(plane: Plane, scale: float) -> str:
+    """One plane: what it is, then its three panels side by side and the input image under them, each
+    ``scale`` CSS pixels per unit of its physical extent."""
+    h, w = plane.extent
+    size = f"{h:.4g} × {w:.4g} {'pixels' if plane.unit == 'px' else plane.unit}"
+    if plane.axis is None:
+        where = f"The whole image, {size}."
+    else:
+        name = f"{plane.name} plane" if plane.name else f"Plane across array axis {plane.axis}"
+        at = f"axis {plane.axis} at index {plane.index} (of 0..{plane.slices - 1})"
+        why = (f"the slice with the most wrong voxels along it ({plane.wrong:,} wrong)" if plane.wrong
+               else "the middle slice: no voxel is wrong")
+        if plane.name:
+            sides = f"top: {plane.top}, left: {plane.left}"
+        else:
+            sides = f"rows along {plane.top}, columns along {plane.left}, index 0 at the top left"
+        where = f"{name[0].upper()}{name[1:]}: {at}, {why}; {sides}; {size}."
+    style = f"width:{w * scale:.1f}px;aspect-ratio:{w:.6g} / {h:.6g}"
+    panels = [(plane.truth, "ground truth"), (plane.prediction, "prediction"), (plane.errors, "errors")]
+    out = [f'<div class="plane" data-extent="{h:.6g} {w:.6g}"><p class="note">{_e(where)}</p>',
+           '<div class="panels">' + "".join(_panel_html(p, t, style) for p, t in panels) + "</div>"]
+    if plane.image is not None:
+        out.append('<div class="panels">' + _panel_html(plane.image, "input image", style) + "</div>")
+    return "".join(out) + "</div>"
+
+
+def _panel_html(panel: Panel, title: str, style: str) -> str:
+    return (f'<figure><img src="{_data_uri(panel.png)}" alt="{_e(title)}" width="{panel.width}" '
+            f'height="{panel.height}" style="{style}"><figcaption>{_e(title)}</figcaption></figure>')
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Compare
+# ----------------------------------------------------------------------------------------------------------
 
 
 def _delta_histograms(document: Document, deltas: dict[str, np.ndarray]) -> str:
@@ -223,7 +395,7 @@ def _compare_body(document: Document, worst: int, pictures: Pictures | None) -> 
     for block, title, table_id in (("values", "Means (95% CI: paired bootstrap of the mean per-image delta)",
                                     "summary"), ("pooled", "Pooled", "pooled")):
         interval = has_interval(document, block)  # none for pooled values, nor with --bootstrap 0
-        rows = [[f"<code>{_e(name)}</code>", *map(_e, change_cells(v, interval))]
+        rows = [[_value_head(document, name), *map(_e, change_cells(v, interval))]
                 for name, v in document[block].items()]
         title = title if interval or block == "pooled" else "Means"
         if rows:
@@ -236,5 +408,9 @@ def _compare_body(document: Document, worst: int, pictures: Pictures | None) -> 
             rows = [[f"<code>{_e(r['name'])}</code>", fmt(r["base"]), fmt(r["new"]), signed(r["delta"])]
                     for r in rows_[:worst]]
             parts.append(f"<h2>Got worse the most: <code>{_e(name)}</code></h2>"
-                         + _table(f"worst-{_safe(name)}", [unit(document), "base", "new", "delta"], rows))
+                         + _table(f"worst-{_safe_id(name)}", [unit(document), "base", "new", "delta"], rows))
     return "\n".join(parts)
+
+
+def _safe_id(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in name)

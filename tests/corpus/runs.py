@@ -177,6 +177,13 @@ def _runs() -> list[Run]:
     add("seg_html_report", "seg", "s/pred", "s/gt", "--report", "html", "-g", "dice>=0.3", files=("html/index.html",))
     add("compare_html_report", "compare", "base.json", "new.json", "--report", "chtml", "--bootstrap", "50",
         files=("chtml/index.html",))
+    # the input images under the worst images (c's of another size, d's absent: a note); a volume's three planes;
+    # the github summary's per-class table with a region (a header cell per column)
+    add("seg_html_report_images", "seg", "s/pred", "s/gt", "--report", "html_images", "--images", "photos",
+        "--worst", "4", "-m", "dice", files=("html_images/index.html",))
+    add("seg_html_report_volume", "seg", "nn/pred", "nn/gt", "--pred-axes", "reversed", "-m", "dice", "--report",
+        "html_volume", files=("html_volume/index.html",))
+    add("seg_region_github", "seg", "s/pred", "s/gt", "--region", "fg=1,2", "-m", "dice", "-f", "github")
     add("seg_binary_baseline_mean", "seg", "bin/pred", "bin/gt", "--average", "mean", "-f", "json", "-o", "bbase.json")
     add("seg_binary_against_mean_baseline", "seg", "bin/pred", "bin/gt", "--baseline", "bbase.json",
         "-g", "delta(dice)>=0")
@@ -333,6 +340,13 @@ def build_inputs(work: Path) -> None:
         if name != "d":
             _png(work / "part/gt" / f"{name}.png", gt, "P")
         _png(work / "void/pred" / f"{name}.png", probs.argmax(axis=0))
+    # the input images of s for the HTML report: a in colour, b 16-bit grey, c of another size, d absent
+    (work / "photos").mkdir()
+    rows, columns = np.indices((h, w))
+    Image.fromarray(np.stack([columns * 23, rows * 28, (rows + columns) * 12], -1).astype(np.uint8)).save(
+        work / "photos/a.png")
+    Image.fromarray((rows * columns * 500).astype(np.uint16)).save(work / "photos/b.png")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(work / "photos/c.png")
     # a prediction folder with a corrupt file, a wrong shape and a missing pair
     _png(work / "bad/gt/a.png", np.zeros((h, w)))
     _png(work / "bad/gt/b.png", np.zeros((h, w)))

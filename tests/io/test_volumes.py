@@ -48,6 +48,7 @@ def test_nifti_keeps_dtype_order_and_spacing(tmp_path, name):
     assert np.array_equal(loaded.array, a)
     assert loaded.spacing == pytest.approx(SPACING, rel=1e-6)  # float32 in the header
     assert loaded.spacing[0] != 0.8  # 0.800000011920929: why spacing is compared with a relative tolerance
+    assert loaded.frame == "RAS"  # NIfTI's world frame (the HTML report names planes by it)
 
 
 @pytest.mark.parametrize("compress", [False, True])
@@ -61,6 +62,7 @@ def test_metaimage_spacing_is_reversed_to_the_array_order(tmp_path, suffix, comp
     assert np.array_equal(loaded.array, sitk.GetArrayFromImage(sitk.ReadImage(str(path))))
     assert loaded.spacing == (3.0, 0.7, 0.5)  # SimpleITK's (x, y, z) reversed to the array's (z, y, x)
     assert loaded.spacing == tuple(reversed(sitk.ReadImage(str(path)).GetSpacing()))
+    assert loaded.frame == "LPS"  # ITK's world frame
 
 
 def test_metaimage_direction_follows_the_array_axes(tmp_path):
@@ -83,6 +85,12 @@ def test_nrrd_default_order_and_spacing_from_space_directions(tmp_path):
     loaded = io.load_array(path)
     assert np.array_equal(loaded.array, nrrd.read(str(path))[0])
     assert loaded.spacing == SPACING and loaded.array.dtype == np.uint8
+    assert loaded.frame == "LPS"  # from the space field
+    for space, frame in (("RAS", "RAS"), ("left-anterior-superior", "LAS"), ("scanner-xyz", None)):
+        nrrd.write(str(path), a, {"space": space, "space directions": np.diag(SPACING)})
+        assert io.load_array(path).frame == frame, space
+    nrrd.write(str(path), a, {"spacings": SPACING})  # no space: no anatomical frame
+    assert io.load_array(path).frame is None
 
 
 def test_nii_gz_pairs_with_nrrd_as_one_suffix(cli, tmp_path):
