@@ -4,7 +4,7 @@ Every problem a user can cause is a :class:`LossctlError`; ``str(error)`` is the
 (it names the file, the problem and the fix). The CLI maps ``error.exit_code`` to the process exit status in one
 place (``lossctl.cli``); nothing else in the package exits or prints.
 
-Exit codes (documented in README.md):
+Exit codes (documented in README.md and docs/ci.md):
 
 ====  ===========================================================
 0     evaluated; every gate passed (or no gate was given)
