@@ -126,7 +126,7 @@ def test_a_region_beyond_the_data_is_refused():
 
 def test_importing_lossctl_imports_no_engine_until_evaluate_is_used():
     code = ("import sys, lossctl; before = 'lossctl.engine' in sys.modules; lossctl.evaluate; "
-            "print(before, 'lossctl.engine.api' in sys.modules, 'typer' in sys.modules)")
+            "print(before, 'lossctl.engine.api' in sys.modules, 'typer' in sys.modules, 'rich' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=SAMPLE.parent).stdout
-    assert out.split() == ["False", "True", "False"]
+    assert out.split() == ["False", "True", "False", "False"]
