@@ -1,4 +1,4 @@
-# lossctl: `make run` and `make test` are all a fresh machine needs (see README.md).
+# lossctl: `make run` and `make test` are all a fresh machine needs (see README.md; docs/development.md for the rest).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -59,7 +59,7 @@ refenv:  ## build the reference venv (pinned in tools/refenv/) and download the 
 sample: $(STAMP)  ## regenerate sample_data/
 	$(PY) tools/make_sample_data.py
 
-readme: $(STAMP)  ## rewrite the README's catalogue table from the registry
+readme: $(STAMP)  ## rewrite the generated blocks of README.md and docs/*.md (registry, layout, example outputs)
 	$(PY) tools/update_readme.py
 
 clean:

@@ -10,7 +10,7 @@ A registry entry (:class:`lossctl.registry.Spec`) holds a table ``conventions: {
   weights, class weights, an ignore index) it accepts; anything else is refused with :class:`NotAvailable`
   before ``fn`` runs, so ``fn`` never branches on a convention;
 * ``definition``: one line, shown side by side with the other conventions by ``lossctl losses NAME`` and in
-  README.md; ``reference``: the library call it reproduces.
+  docs/conventions.md; ``reference``: the library call it reproduces.
 
 Messages name parameters as ``value.param``; the command line adds its own option names.
 """
@@ -32,7 +32,7 @@ _FALSE = ("false", "0", "no", "off")
 #: Every optional input an implementation may accept.
 OPTIONS = ("weights", "class_weights", "ignore_index")
 
-#: Every convention, in the order the CLI, the catalogue and the README show them, with what it reproduces.
+#: Every convention, in the order the CLI, the catalogue and docs/conventions.md show them, with what it reproduces.
 CONVENTIONS: dict[str, str] = {
     "lossctl": "lossctl's own definitions (the default)",
     "torch": "PyTorch: torch.nn losses, torchvision's focal loss, torchmetrics",

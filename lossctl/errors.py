@@ -4,7 +4,7 @@ Every problem a user can cause is a :class:`LossctlError`; ``str(error)`` is the
 (it names the file, the problem and the fix). The CLI maps ``error.exit_code`` to the process exit status in one
 place (``lossctl.cli``); nothing else in the package exits or prints.
 
-Exit codes (documented in README.md):
+Exit codes (documented in README.md and docs/ci.md):
 
 ====  ===========================================================
 0     evaluated; every gate passed (or no gate was given)
@@ -47,10 +47,11 @@ def setting(name: str, value: Any = _NO_VALUE) -> str:
     return _MARK + name + ("" if value is _NO_VALUE else _VALUE + repr(value)) + _MARK
 
 
-def spell(text: str, flags: Mapping[str, str] | None = None) -> str:
+def spell(text: str, flags: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None) -> str:
     """``text`` with every :func:`setting` rendered: as the command-line option of ``flags`` (``--flag VALUE``;
     ``--flag`` for a switch), or, without ``flags`` or for a setting it does not map, as the Python argument
-    (``name=VALUE``)."""
+    (``name=VALUE``), named as ``names`` renames it (the argument of a function that calls the core by another
+    name: ``evaluate(pred_kind=...)`` for the core's ``kind``)."""
     if _MARK not in text:
         return text
     pieces = text.split(_MARK)
@@ -58,6 +59,7 @@ def spell(text: str, flags: Mapping[str, str] | None = None) -> str:
         name, _, value = pieces[i].partition(_VALUE)
         flag = (flags or {}).get(name)
         if flag is None:
+            name = (names or {}).get(name, name)
             pieces[i] = f"{name}={value}" if value else name
         elif value in ("", "True"):
             pieces[i] = flag
@@ -67,14 +69,14 @@ def spell(text: str, flags: Mapping[str, str] | None = None) -> str:
     return "".join(pieces)
 
 
-def spell_all(obj: Any, flags: Mapping[str, str] | None = None) -> Any:
+def spell_all(obj: Any, flags: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None) -> Any:
     """A copy of ``obj`` (a report document: dicts, lists, strings, numbers) with every string :func:`spell`-ed."""
     if isinstance(obj, str):
-        return spell(obj, flags)
+        return spell(obj, flags, names)
     if isinstance(obj, dict):
-        return {key: spell_all(value, flags) for key, value in obj.items()}
+        return {key: spell_all(value, flags, names) for key, value in obj.items()}
     if isinstance(obj, list):
-        return [spell_all(value, flags) for value in obj]
+        return [spell_all(value, flags, names) for value in obj]
     return obj
 
 

@@ -3,7 +3,7 @@
 A :class:`Spec` is a value (name, task, kind, direction, bounds, formula); its ``conventions`` map each
 convention that defines it to an :class:`~lossctl.convention.Impl` (function, typed parameters with that
 framework's defaults, accepted inputs, one-line definition). The (value, convention) pair is the unit: the
-CLI's ``--convention`` choices, ``lossctl losses NAME``, the README's conventions tables and the shared
+CLI's ``--convention`` choices, ``lossctl losses NAME``, the convention lists of docs/conventions.md and the shared
 property tests all iterate these tables; nothing else in the package lists losses, metrics or conventions.
 
 Function families (the ``fn`` of an Impl):

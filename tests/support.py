@@ -240,14 +240,25 @@ def write_cls_inputs(root: Path, seed: int = 3, n: int = 10) -> dict[str, Any]:
 
 #: The images of :func:`make_seg_set`'s default set: a bad-input row adds a bad pair beside them.
 GOOD = ["a", "b", "c"]
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+#: The documentation: the front page, then every page of docs/.
+DOC_PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def doc_page(name: str) -> str:
+    """The text of docs/NAME."""
+    return (ROOT / "docs" / name).read_text(encoding="utf-8")
+
+
+def docs_text() -> str:
+    """README.md and every page of docs/, one text (what a statement about "the documentation" searches)."""
+    return "\n".join(page.read_text(encoding="utf-8") for page in DOC_PAGES)
 
 
 def troubleshooting_section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## Troubleshooting and errors")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
+    """docs/troubleshooting.md with its lines joined (a message wrapped across two lines reads as one)."""
+    return " ".join(doc_page("troubleshooting.md").split())
 
 
 def assert_no_traceback(r) -> None:
@@ -318,6 +329,67 @@ def cityscapes_layout(s: SegSet, root: Path) -> tuple[Path, Path]:
         shutil.copy(s.gt / f"{name}.png", gt / "city" / f"{name}_gtFine_color.png")
         shutil.copy(s.pred / f"{name}.npy", pred / "city" / f"{name}_leftImg8bit.npy")
     return pred, gt
+
+
+# The stand-ins of docs/datasets.md: small datasets laid out as they are published ---------------------------
+
+
+def png(path: Path, labels: Any, mode: str = "L") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)  # uint8 (H,W): mode L; (H,W,3): RGB; uint16: I;16
+    Image.fromarray(np.asarray(labels, dtype=np.uint16 if mode == "I;16" else np.uint8)).save(path)
+
+
+def cityscapes_stand_in(root: Path, results: str, gt_val: str, flat: bool) -> None:
+    """Two cities as gtFine publishes them (labelIds, color, instanceIds, polygons beside each other), and
+    predictions in label ids, flat (the server's format) or in city folders."""
+    rng = np.random.default_rng(11)
+    for stem in ("frankfurt_000000_000294", "frankfurt_000001_007973", "lindau_000000_000019"):
+        city = stem.split("_")[0]
+        gt = rng.integers(0, 34, (6, 8))
+        folder = root / gt_val / city
+        png(folder / f"{stem}_gtFine_labelIds.png", gt)
+        png(folder / f"{stem}_gtFine_color.png", np.stack([gt * 7] * 3, axis=-1), mode="RGB")
+        png(folder / f"{stem}_gtFine_instanceIds.png", gt * 1000 + 1, mode="I;16")
+        (folder / f"{stem}_gtFine_polygons.json").write_text('{"objects": []}', encoding="utf-8")
+        pred = np.where(rng.random(gt.shape) < 0.7, gt, rng.integers(0, 34, gt.shape))
+        png(root / results / ("" if flat else city) / f"{stem}_leftImg8bit.png", pred)
+
+
+def ade_stand_in(root: Path) -> None:
+    rng = np.random.default_rng(12)
+    for i in (1, 2):
+        gt = rng.integers(0, 151, (7, 9))  # 0 is "other", 1..150 the classes
+        png(root / "ADEChallengeData2016/annotations/validation" / f"ADE_val_{i:08d}.png", gt)
+        png(root / "ADEChallengeData2016/images/validation" / f"ADE_val_{i:08d}.jpg", gt)  # the images beside
+        pred = np.where(gt > 0, gt - 1, rng.integers(0, 150, gt.shape))  # mmsegmentation's indices 0..149
+        png(root / "ade20k_pred" / f"ADE_val_{i:08d}.png", pred)
+
+
+def nnunet_stand_in(root: Path) -> None:
+    rng = np.random.default_rng(13)
+    dataset = root / "nnUNet_raw/Dataset120_RoadSegmentation"
+    dataset.mkdir(parents=True)
+    description = {"channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "road": 1},
+                   "numTraining": 2, "file_ending": ".png"}
+    (dataset / "dataset.json").write_text(json.dumps(description), encoding="utf-8")
+    predictions = root / "nnUNet_results/predictions"
+    for case in ("road_0001", "road_0002"):
+        gt = rng.integers(0, 2, (8, 8))
+        png(dataset / "labelsTr" / f"{case}.png", gt)
+        png(dataset / "imagesTr" / f"{case}_0000.png", gt * 255)
+        png(predictions / f"{case}.png", np.where(rng.random(gt.shape) < 0.8, gt, 1 - gt))
+    (predictions / "dataset.json").write_text(json.dumps(description), encoding="utf-8")
+    (predictions / "plans.json").write_text("{}", encoding="utf-8")
+    (predictions / "predict_from_raw_data_args.json").write_text("{}", encoding="utf-8")
+
+
+def datasets_page_stand_ins(root: Path) -> None:
+    """Every folder the commands of docs/datasets.md name: Cityscapes (gtFine/val in city folders, the server's
+    flat results/ and a pred/ in city folders), ADE20K (with ade20k_pred/) and an nnU-Net dataset."""
+    cityscapes_stand_in(root, "cityscapes/results", "cityscapes/gtFine/val", flat=True)
+    cityscapes_stand_in(root, "cityscapes/pred", "cityscapes/gtFine/val", flat=False)
+    ade_stand_in(root)
+    nnunet_stand_in(root)
 
 
 def write_list(path: Path, rows: list[str]) -> Path:

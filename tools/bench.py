@@ -915,7 +915,7 @@ def _fmt_rate(x: float) -> str:
     return f"{x:.0f}"
 
 
-README = ROOT / "README.md"
+PERFORMANCE = ROOT / "docs" / "performance.md"
 PERF_BEGIN, PERF_END = "<!-- BEGIN perf -->", "<!-- END perf -->"
 
 
@@ -925,9 +925,9 @@ def target_rows(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[di
     return [x for x in rows + extra_targets(extra) if x["met"] != "informative"]
 
 
-def update_readme(rows: list[dict[str, Any]], info: dict[str, Any]) -> None:
-    """Replace the README's performance table (between the perf markers) with the targets of this run."""
-    text = README.read_text(encoding="utf-8")
+def update_performance_page(rows: list[dict[str, Any]], info: dict[str, Any]) -> None:
+    """Replace the performance page's table of targets (between the perf markers) with the targets of this run."""
+    text = PERFORMANCE.read_text(encoding="utf-8")
     if PERF_BEGIN not in text or PERF_END not in text:
         return
     table = [PERF_BEGIN, f"From `make bench` at git {info['git']} on {info['date']} ({info['cores']} cores):", "",
@@ -935,7 +935,7 @@ def update_readme(rows: list[dict[str, Any]], info: dict[str, Any]) -> None:
     table += [f"| {x['workload']} | {x['what']} | {x['value'] if x['value'] is not None else '–'} | {x['target']} | "
               f"{x['met']} |" for x in rows]
     head, rest = text.split(PERF_BEGIN, 1)
-    README.write_text(head + "\n".join(table) + "\n" + PERF_END + rest.split(PERF_END, 1)[1], encoding="utf-8")
+    PERFORMANCE.write_text(head + "\n".join(table) + "\n" + PERF_END + rest.split(PERF_END, 1)[1], encoding="utf-8")
 
 
 def _sys_share(r: dict[str, Any]) -> str:
@@ -1292,7 +1292,7 @@ def main(argv: list[str] | None = None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text.replace(f"{ROOT}/", "") + "\n")  # paths relative to the repository
     if not (args.quick or args.only):
-        update_readme(target_rows(results, extra), info)
+        update_performance_page(target_rows(results, extra), info)
     (base / "results.json").write_text(json.dumps({"info": info, "results": results, "extra": extra},
                                                   indent=1, default=str) + "\n")
     print()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Create the synthetic 4-class segmentation sample set in ``sample_data/``.
+"""Create the synthetic sample sets in ``sample_data/``: 4-class segmentation images, 3D volumes, classification.
 
 Run from the repository root::
 
@@ -17,6 +17,9 @@ What is written (and only this; other files in ``sample_data/`` are left alone):
     sample_data/pred_labels/scene_XX.png argmax of the probabilities, grayscale PNG (mode "L")
     sample_data/volumes/gt/case_XX.nii.gz    3D ground truth, uint8 NIfTI labels 0..2, spacing 0.8 x 0.8 x 2.5 mm
     sample_data/volumes/pred/case_XX.nii.gz  3D predicted labels on the same grid
+    sample_data/cls/scores.csv           classification: 200 rows of class probabilities (cat, dog, bird)
+    sample_data/cls/logits.npy           the logits those probabilities are the softmax of, float32 (200, 3)
+    sample_data/cls/labels.csv           the true class index of each row
     sample_data/README.md                provenance, layout and the per-scene table
 
 The scenes are aerial-map-like: vegetation from thresholded smooth noise,
@@ -318,6 +321,19 @@ lossctl seg sample_data/volumes/pred sample_data/volumes/gt -m dice -m hd95 -m a
 
 {vtable}
 
+## Classification
+
+`cls/` holds a 3-class classification set (`0 cat`, `1 dog`, `2 bird`) of {n_samples} samples for
+`lossctl cls`: `scores.csv` (a header `p_cat,p_dog,p_bird`, then one row of probabilities per sample, summing to
+1 within 1e-6), `logits.npy` (float32 (N, 3), whose softmax the scores are) and `labels.csv` (a header `label`,
+then the true class index of each row). The classifier is right on about {cls_accuracy:.0%} of the samples and
+weakest on birds.
+
+```
+lossctl cls sample_data/cls/scores.csv sample_data/cls/labels.csv
+lossctl cls sample_data/cls/logits.npy sample_data/cls/labels.csv --pred-kind logits --convention torch
+```
+
 ## Per-scene summary (computed by the script)
 
 Pixel accuracy of the argmax prediction, and the share (%) of each class
@@ -391,6 +407,29 @@ def make_volumes(out: Path) -> str:
     return "\n".join(rows)
 
 
+N_SAMPLES = 200
+CLS_NAMES = ("cat", "dog", "bird")
+
+
+def make_classification(out: Path) -> float:
+    """Write the classification set (scores, logits and labels of N_SAMPLES samples); return the accuracy of the
+    scores' argmax. Logits: a margin for the true class that is smaller for birds, plus noise."""
+    rng = np.random.default_rng([SEED, 2000, 0])
+    labels = rng.choice(len(CLS_NAMES), size=N_SAMPLES, p=(0.45, 0.35, 0.2))
+    margin = np.array([2.2, 1.8, 0.9])[labels]
+    logits = rng.normal(0.0, 1.2, size=(N_SAMPLES, len(CLS_NAMES)))
+    logits[np.arange(N_SAMPLES), labels] += margin
+    logits = logits.astype(np.float32)
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "logits.npy", logits)
+    rows = [",".join(f"p_{name}" for name in CLS_NAMES)] + [",".join(f"{p:.6f}" for p in row) for row in probs]
+    (out / "scores.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (out / "labels.csv").write_text("label\n" + "".join(f"{y}\n" for y in labels), encoding="utf-8")
+    return float((probs.argmax(axis=1) == labels).mean())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default: %(default)s)")
@@ -421,8 +460,10 @@ def main(argv: list[str] | None = None) -> int:
 
     table = "\n".join(rows)
     vtable = make_volumes(out / "volumes")
+    cls_accuracy = make_classification(out / "cls")
     (out / "README.md").write_text(README_TEMPLATE.format(
         seed=SEED, table=table, vtable=vtable, n_volumes=N_VOLUMES, vshape="x".join(map(str, VOLUME_SHAPE)),
+        n_samples=N_SAMPLES, cls_accuracy=cls_accuracy,
         vspacing=" x ".join(f"{s:g}" for s in VOLUME_SPACING)), encoding="utf-8")
     print(table)
     print(f"\nwrote {N_SCENES} scenes to {out}")

@@ -18,11 +18,11 @@ from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, Basel
                                  GateOpt, Geometry, OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind,
                                  ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt, check_view,
                                  parse_empty_distance, own_spelling, parse_params, positive_numbers, parse_pred_axes,
-                                 parse_prob_scale, split_values, convention_phrase)
+                                 parse_prob_scale, split_values)
 from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, write_extra,
                                 write_report_dir, writer_for)
 from lossctl.cli.verdict import apply_baseline, finish, load_baseline
-from lossctl.errors import NotAvailable, UsageError, prefixed
+from lossctl.errors import UsageError, prefixed
 
 #: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
 SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
@@ -179,16 +179,9 @@ def seg_command(
     _check_boundary_options(config)
     try:
         config.check_average()
+        config.check_values()
     except UsageError as e:  # a value under its own convention: name it as it was given
-        raise UsageError(own_spelling(e.raw, own, "seg")) from None
-    for spec in config.selected():
-        reason = spec.unavailable(config.convention_of(spec.name), config.pred_kind)
-        if reason:
-            raise NotAvailable(own_spelling(reason, own, "seg"))
-        if (spec.kind == "metric" and spec.per_class and config.empty != "nan" and not spec.opt_in
-                and spec.impl(config.convention_of(spec.name)).param("empty") is None):
-            raise UsageError(f"--empty {config.empty}: {spec.name} under {convention_phrase(spec, config.convention, own)} has "
-                             "its own rule for 0/0 (see `lossctl losses NAME`); drop --empty")
+        raise type(e)(own_spelling(e.raw, own, "seg")) from None
     note = _not_computed(config, bool(loss and not metric))
     gates = [parse_gate(g) for g in gate or []]
     validate_seg_gates(gates, config, baseline=baseline is not None)

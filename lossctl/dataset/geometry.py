@@ -1,7 +1,7 @@
 """Voxel geometry of a prediction/ground-truth pair: which spacing the boundary metrics use, and when two
 volumes do not lie on one grid.
 
-Rules (README, "Volumes"):
+Rules (docs/volumes.md, "Formats and geometry"):
 
 * the spacing is the one given (``spacing``, the CLI's ``--spacing``: it overrides the headers), else the
   ground truth's header spacing, else the prediction's (a label volume of the same rank), else 1.0 per axis,

@@ -9,4 +9,5 @@
 * :mod:`.cls`: the ``cls`` engine and its document;
 * :mod:`.statistics`: the summary block (statistics over images or samples, pooled values) of both;
 * :mod:`.gates`: gates, their grammar, validation and results; :mod:`.compare`: comparing two reports.
+* :mod:`.api`: :func:`~.api.evaluate`, a ``seg`` run with Python arguments (``lossctl.evaluate``).
 """

@@ -1,7 +1,7 @@
 """Compare two reports of one command (a baseline and a new run): changes per value, paired bootstrap
 confidence intervals, the images that got worse, and baseline gates.
 
-Definitions (README.md, "lossctl compare"):
+Definitions (docs/ci.md, "lossctl compare and baseline gates"):
 
 * ``base`` and ``new`` are each report's own summary mean (``summary.mean``; per class ``summary.per_class.mean``),
   ``delta = new - base`` and ``rel = delta / |base|`` (undefined when ``base`` is 0).
@@ -416,7 +416,7 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
                     worst: int = 10, seed: int = 0, sources: dict[str, str] | None = None,
                     notes: Sequence[str] = (), match: str = "name",
                     base_name: str = "the baseline") -> CompareReport:
-    """The ``lossctl compare`` document (README.md, "lossctl compare"): the same inputs give the same bytes.
+    """The ``lossctl compare`` document (docs/ci.md, "lossctl compare and baseline gates"): the same inputs give the same bytes.
     Images pair by ``match`` (:data:`MATCHES`); when some of the new report's pair with none of the baseline's,
     ``config.notes`` ends with a note that counts and names them (:meth:`PairedValues.account`)."""
     command = new["command"]

@@ -1,4 +1,4 @@
-"""The read side of a report document (README.md, "JSON"): what every writer needs to read one, in one place.
+"""The read side of a report document (docs/output.md, "The JSON document"): what every writer needs to read one, in one place.
 
 A report document is the plain dict that ``lossctl seg``, ``cls`` and ``merge`` (``command`` ``seg`` or ``cls``)
 and ``lossctl compare`` (``command`` ``compare``, ``config.of`` the compared command) produce. This module owns

@@ -1,4 +1,4 @@
-"""The report document's schema: its version and the typed layout of every block (README.md, "The JSON schema").
+"""The report document's schema: its version and the typed layout of every block (docs/output.md, "The JSON document").
 
 Every command builds one document (a JSON-shaped dict) and every writer renders it: ``lossctl seg`` and
 ``lossctl merge`` a :class:`Report` of command ``"seg"``, ``lossctl cls`` one of command ``"cls"``, and
@@ -123,7 +123,7 @@ class Report(TypedDict, total=False):
 
     ``config`` records everything that decides the numbers (for seg, ``config.options`` holds every option as
     run, so that ``merge`` can rebuild the run's report; ``config.gates`` the gate texts; ``config.shard`` the
-    shard), its keys differ by command (README.md, "The JSON schema").
+    shard), its keys differ by command (docs/output.md, "The JSON document").
     """
 
     lossctl: str  # the version that wrote it
@@ -158,7 +158,7 @@ class WorseRow(TypedDict):
 
 
 class CompareReport(TypedDict):
-    """The document of ``lossctl compare`` (README.md, "lossctl compare")."""
+    """The document of ``lossctl compare`` (docs/ci.md, "lossctl compare and baseline gates")."""
 
     lossctl: str
     schema: int

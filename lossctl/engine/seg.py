@@ -203,7 +203,7 @@ def _region_losses(x: Any, config: SegConfig, names: list[str]) -> dict[str, lis
 
 def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence[Gate] = (),
                  sources: dict[str, str] | None = None, shard: str | None = None) -> Report:
-    """The report document: config, per-image rows, summary, gates and errors (see README.md, "JSON").
+    """The report document: config, per-image rows, summary, gates and errors (see docs/output.md, "The JSON document").
 
     ``config.options`` and ``config.gates`` record the run exactly, so that
     :func:`~lossctl.engine.shards.merge_reports` can rebuild the report of a sharded run.

@@ -17,7 +17,7 @@ import numpy as np
 
 from lossctl import registry
 from lossctl.dataset.label_maps import LabelMap
-from lossctl.errors import UsageError, setting
+from lossctl.errors import NotAvailable, UsageError, setting
 from lossctl import io
 from lossctl.metrics.overlap import AVERAGE_CONTEXT
 
@@ -192,6 +192,23 @@ class SegConfig:
         count = self.num_classes or len(self.class_names) or None
         if self.average == "foreground" and count is not None and count != 2:
             raise UsageError(self._not_two_classes(count))
+
+    def check_values(self) -> None:
+        """Refuse, before any file is read, a selected value its convention (its own, else the run's) does not
+        define or does not compute from these predictions (:class:`NotAvailable`), and an ``empty`` policy for a
+        metric whose convention has its own rule for 0/0 (the message says ``NAME under convention CONV`` for a
+        value under its own convention; the command line spells it as it was given)."""
+        for spec in self.selected():
+            convention = self.convention_of(spec.name)
+            reason = spec.unavailable(convention, self.pred_kind)
+            if reason:
+                raise NotAvailable(reason)
+            if (spec.kind == "metric" and spec.per_class and self.empty != "nan" and not spec.opt_in
+                    and spec.impl(convention).param("empty") is None):
+                under = (f"convention {convention}" if spec.name in self.conventions
+                         else setting("convention", convention))
+                raise UsageError(f"{setting('empty', self.empty)}: {spec.name} under {under} has its own rule for "
+                                 f"0/0 (see `lossctl losses NAME`); drop {setting('empty')}")
 
     def _not_two_classes(self, c: int) -> str:
         return (f"{setting('average', 'foreground')} reports class 1 of a two-class run, but this run has {c} "

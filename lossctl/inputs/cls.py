@@ -1,6 +1,6 @@
 """N classification samples, checked once for every loss and metric: :class:`ClsInput` and :func:`prepare_inputs`.
 
-Shapes and kinds (documented in README.md, "lossctl cls"):
+Shapes and kinds (documented in docs/cls.md):
 
 * ``pred`` is (N,) for a binary task or (N, C); ``kind`` is ``"probs"``, ``"logits"`` or ``"scores"`` (decision
   values, for the hinge losses). ``auto`` never guesses logits: values in [0, 1] (rows summing to 1 for

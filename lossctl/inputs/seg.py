@@ -4,7 +4,7 @@
 ``ignore_index``), the target labels, the hard prediction and, for probabilities or logits, the probabilities
 and the true-class log-probabilities, computed once (lazily) and shared by every value (the "fused pass").
 
-Conventions (documented in README.md, "Inputs"):
+Conventions (documented in docs/seg.md, "Inputs"):
 
 * ``target`` holds integer class labels with the prediction's spatial shape: (H, W) or (D, H, W).
 * ``pred`` is one of ``kind="labels"`` (integer labels, same shape as the target), ``"probs"`` or ``"logits"``:

@@ -3,7 +3,7 @@
 Segmentation losses take one image: ``pred`` (C, *spatial) probabilities or logits (or a *spatial binary
 foreground map) and ``target`` (*spatial) integer labels, plus ``kind="probs"|"logits"`` and the options of
 :func:`lossctl.inputs.seg.prepare` (``ignore_index``, ``channels_last``...). They return a float. The formulas
-and conventions are those of ``lossctl losses NAME`` and README.md.
+and conventions are those of ``lossctl losses NAME`` and docs/conventions.md; docs/python.md documents this API.
 
 >>> import numpy as np
 >>> from lossctl import losses

@@ -6,7 +6,7 @@ Every loss is ``fn(x, rules=LOSSCTL, **params) -> (value, per_sample)``: ``value
 which inputs and options it takes, is the conventions table of :mod:`lossctl.losses.cls_conventions`: the registry
 refuses what a row does not take before calling, so nothing here checks availability.
 
-The peers differ in exactly these places (README.md has the table; definitions in the project's reference):
+The peers differ in exactly these places (docs/conventions.md lists them; definitions in the project's reference):
 
 * **clip** of probabilities: ``floor`` (``log p`` floored at -100: torch, lossctl), ``keras`` (``p`` clipped to
   ``[1e-7, 1 - 1e-7]`` in float32, where ``1 - 1e-7`` rounds to ``1 - 1.19e-7``; categorical rows

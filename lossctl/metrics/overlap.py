@@ -16,7 +16,7 @@ the included classes of the per-class values; *pooled* values apply the same for
 matrix summed over all images.
 
 Each convention owns its definitions (:data:`TABLE`, read by the registry): which classes enter the class mean,
-what a 0/0 ratio is, and how a dataset's value is formed from its images (see README.md, "Conventions").
+what a 0/0 ratio is, and how a dataset's value is formed from its images (see docs/conventions.md).
 Every function takes ``(cm, include, **params)`` and returns ``(value, per_class)``; ``include`` (C,) bool is
 the class set the user asked for (``--exclude-background``).
 

@@ -1,4 +1,4 @@
-"""The catalogue printed by ``lossctl losses`` and embedded in README.md, generated from the registry's tables."""
+"""The catalogue printed by ``lossctl losses`` and embedded in the documentation, generated from the registry's tables."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _rows() -> list[tuple[str, ...]]:
 
 
 def markdown_table() -> str:
-    """The catalogue as a Markdown table (the README's table between the catalogue markers)."""
+    """The catalogue as a Markdown table (the table between the catalogue markers of docs/conventions.md)."""
     lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
     for row in _rows():
         cells = [f"`{row[0]}`", *row[1:-1], f"`{row[-1]}`"]
@@ -106,24 +106,49 @@ def conventions(spec: registry.Spec) -> dict[str, str]:
     return out
 
 
-def convention_table(task: str, kind: str, opt_in: bool = False) -> str:
-    """Markdown table: one row per value of ``task`` and ``kind`` (the opt-in boundary metrics, or the others),
-    one column per convention that defines one of them (or "—")."""
+#: The width the generated Markdown is wrapped to (the source stays readable; the rendering is unchanged).
+WRAP = 110
+
+
+def wrap_markdown(text: str, indent: str = "  ", width: int = WRAP) -> str:
+    """``text`` on lines of at most ``width`` characters (a longer word stands alone), continuation lines
+    indented by ``indent``; never broken before a word that would start a list item or a heading (``-``, ``+``,
+    ``*``, ``#``, ``1.``)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        starts_a_block = word in ("-", "+", "*") or word.startswith("#") or word.rstrip(".)").isdigit()
+        if line and len(line) + 1 + len(word) > width and not starts_a_block:
+            lines.append(line)
+            line = indent + word
+        else:
+            line = f"{line} {word}" if line else word
+    return "\n".join([*lines, line])
+
+
+def convention_blocks(task: str, kind: str, opt_in: bool = False) -> str:
+    """Markdown, one block per value of ``task`` and ``kind`` (the opt-in boundary metrics, or the others): its
+    name, then one item per convention that defines it (its definition, ``[logits only]``, its parameters'
+    defaults), then the conventions of the task that do not."""
     specs = [s for s in registry.specs(task, kind) if s.opt_in == opt_in]
-    names = [c for c in registry.conventions(task) if any(c in s.conventions for s in specs)]
-    lines = [f"| {kind} | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    used = [c for c in registry.conventions(task) if any(c in s.conventions for s in specs)]
+    blocks = []
     for spec in specs:
         cells = conventions(spec)
-        row = [f"`{spec.name}`"] + [("—" if cells[c] == "not available" else cells[c]).replace("|", "\\|")
-                                    for c in names]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
+        lines = [f"**`{spec.name}`**", ""]
+        lines += [wrap_markdown(f"- `{c}`: {cells[c]}".replace("*", "\\*")) for c in used
+                  if cells[c] != "not available"]
+        missing = [c for c in used if cells[c] == "not available"]
+        if missing:
+            lines.append(f"- not defined under: {', '.join(f'`{c}`' for c in missing)}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
 
 
 def generated_blocks() -> dict[str, str]:
-    """The README blocks generated from the registry, by marker name."""
-    return {"catalogue": markdown_table(), "seg-conventions": convention_table("seg", "loss"),
-            "seg-metric-conventions": convention_table("seg", "metric"),
-            "cls-conventions": convention_table("cls", "loss"),
-            "cls-metric-conventions": convention_table("cls", "metric"),
-            "boundary-conventions": convention_table("seg", "metric", opt_in=True)}
+    """The documentation's blocks generated from the registry, by marker name (docs/conventions.md, docs/volumes.md)."""
+    return {"catalogue": markdown_table(), "seg-conventions": convention_blocks("seg", "loss"),
+            "seg-metric-conventions": convention_blocks("seg", "metric"),
+            "cls-conventions": convention_blocks("cls", "loss"),
+            "cls-metric-conventions": convention_blocks("cls", "metric"),
+            "boundary-conventions": convention_blocks("seg", "metric", opt_in=True)}

@@ -1,4 +1,4 @@
-"""Writers: render a report document (see README.md, "JSON") as a table, JSON, NDJSON, CSV or Markdown.
+"""Writers: render a report document (see docs/output.md, "The JSON document") as a table, JSON, NDJSON, CSV or Markdown.
 
 One function per format, all with the signature ``write(document, stream, *, per_class)`` (the table writer also
 takes ``per_image``, ``worst`` and ``width``: how its rows fit the terminal, and ``flags``: how the caller spells

@@ -1,7 +1,7 @@
 """The bad-input matrix of ``lossctl seg``: one row per way an input can be wrong, run through the real CLI.
 
 Every error row builds a folder of 3 good pairs (``a``, ``b``, ``c``: 6x7, 3 classes) plus ONE bad pair
-``bad`` (or one bad condition of the folders or options) and checks what README.md promises:
+``bad`` (or one bad condition of the folders or options) and checks what the documentation promises:
 
 * the documented exit code (3 input error, 2 usage error);
 * stderr has exactly one ``error:`` line per problem, which names the offending file (its path) or option
@@ -10,12 +10,12 @@ Every error row builds a folder of 3 good pairs (``a``, ``b``, ``c``: 6x7, 3 cla
 * per-file problems: the 3 good images are still evaluated (``-f json``: ``images`` holds a, b, c and
   ``errors`` holds the bad file);
 * where the message suggests a fix that is an option (``--ignore-index``), running with it succeeds;
-* the troubleshooting table of README.md mentions the problem class.
+* docs/troubleshooting.md mentions the problem class.
 
 The rows that must work (0/255 masks, JPEG ground truth, names with spaces and non-ASCII characters) and
 ``--skip-errors`` / ``--allow-missing`` are checked after the matrix. Rows that reveal a bug assert the correct
 behaviour (the bugs this matrix found are fixed; a new one gets ``bug="..."``, which marks the row
-``xfail(strict=True)``, and a README gap ``readme_gap="..."``).
+``xfail(strict=True)``, and a documentation gap ``readme_gap="..."``).
 
 Then, in the same spirit: the other usage errors (exit 2) and input errors (exit 3) of ``seg``; the matrix of
 volumes and boundary-metric options (:class:`VolumeRow`); and the matrix of pairing, label maps and dataset
@@ -44,7 +44,7 @@ from support import (  # noqa: F401
     C,
     GOOD,
     H,
-    README,
+    docs_text,
     SAMPLE,
     SHARDED_RUN,
     SegSet,
@@ -90,7 +90,7 @@ class Row:
     build: Callable[[SegSet, Path], Case]
     phrase: str  # regex: the key phrase of the problem
     fix: str  # regex: the fix hint
-    readme: str  # regex searched in the README troubleshooting section
+    readme: str  # regex searched in docs/troubleshooting.md (its lines joined)
     code: int = 3
     per_file: bool = True  # the other images are still evaluated
     fixed_args: tuple[str, ...] | None = None  # adding these (the suggested fix) makes the run pass
@@ -395,7 +395,7 @@ ROWS: list[Row] = [
     Row("truncated-npy", bad_pred_file("bad.npy", truncated_npy), r"the file is truncated", r"re-export it",
         r"truncated"),
     Row("corrupt-tiff-random-bytes", bad_gt_file("bad.tif", random_bytes), r"not a TIFF file",
-        r"re-export it as TIFF", r"`not a PNG file`"),  # the README abridges "not a <FORMAT> file"
+        r"re-export it as TIFF", r"`not a PNG file`"),  # the docs abridge "not a <FORMAT> file"
     Row("corrupt-tiff-magic", bad_gt_file("bad.tif", tiff_magic_then_garbage), r"the TIFF holds no image",
         r"re-export it", r"TIFF holds no image"),
     Row("truncated-tiff-deflate", bad_gt_file("bad.tif", truncated_tiff),
@@ -637,8 +637,8 @@ def test_jpeg_ground_truth_is_refused_even_when_it_decodes_exactly(cli, seg):
     assert len(r.json()["images"]) == 3  # the other pairs are evaluated
 
 
-def test_readme_documents_the_notes_rows():
-    text = README.read_text(encoding="utf-8")
+def test_the_docs_document_the_notes_rows():
+    text = " ".join(docs_text().split())
     assert "0/255" in text and "255 is read as class 1" in text
     assert "every 255 pixel is left out" in text
     assert "a JPEG ground truth, or a JPEG prediction read as labels, is refused" in text
@@ -931,7 +931,7 @@ def test_0_255_mask_with_ignore_255_says_the_foreground_is_ignored(cli, tmp_path
 # As the matrix above: each row builds 3 good NIfTI pairs (``a``, ``b``, ``c``) plus ONE bad pair (or one bad
 # option) and checks the documented exit code, exactly one ``error:`` line naming the offending file (or option)
 # with the problem and a fix, no traceback, that the 3 good pairs are still evaluated (per-file rows), and that
-# README.md's troubleshooting section mentions the problem.
+# docs/troubleshooting.md mentions the problem.
 
 
 SPACING = (0.8, 0.8, 2.5)
@@ -1255,7 +1255,7 @@ def test_pairs_from_a_terminal_are_refused(cli, monkeypatch):
 
 # As the matrix above: one ``error:`` line naming the offender, the key phrase and a fix, the documented exit
 # code, no traceback, the other pairs still evaluated where the problem is one pair's, and a row of the
-# README's troubleshooting table.
+# troubleshooting list of docs/troubleshooting.md.
 
 
 @dataclass

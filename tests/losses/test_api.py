@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lossctl import losses
 from lossctl.losses import classification as cls
-
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-
 
 def test_importing_the_api_does_not_import_the_cli_stack():
     code = ("import sys; from lossctl import losses; import lossctl.losses.classification; "
@@ -29,12 +24,6 @@ def test_a_run_without_boundary_metrics_does_not_import_scipy():
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-
-
-def test_readme_python_example_runs():
-    block = re.search(r"## Python API\n\n```python\n(.*?)```", README, re.S)
-    assert block
-    exec(compile(block.group(1), "README.md", "exec"), {})
 
 
 def test_functional_api_matches_the_registry(rng):
