@@ -45,17 +45,17 @@ candidates.
 Empty cases (lossctl and panoptica; ``None`` below is *undefined*, NaN in the arrays, as for every lossctl
 metric: left out of means and counted):
 
-============================  ==========  ============  ============  ============  ==============
-value                         no instance  gt only       pred only     tp = 0        tp > 0
-============================  ==========  ============  ============  ============  ==============
-inst_tp, inst_fp, inst_fn     0, 0, 0     0, 0, n_gt    0, n_pred, 0  counts        counts
-inst_precision                None        None          0             0             tp / (tp + fp)
-inst_recall                   None        0             None          0             tp / (tp + fn)
-rq                            None        0             0             0             formula
-sq, pq, sq_dice, pq_dice      None        0             0             0             formula
-sq_hd95, sq_assd, sq_nsd      None        None          None          None          mean over pairs
-aji, aji_plus                 None        0             0             formula (0)   formula
-============================  ==========  ============  ============  ============  ==============
+=========================  ===========  ==========  ============  ============  ===============
+value                      no instance  gt only     pred only     none matched  tp > 0
+=========================  ===========  ==========  ============  ============  ===============
+inst_tp, inst_fp, inst_fn  0, 0, 0      0, 0, n_gt  0, n_pred, 0  counts        counts
+inst_precision             None         None        0             0             tp / (tp + fp)
+inst_recall                None         0           None          0             tp / (tp + fn)
+rq                         None         0           0             0             formula
+sq, pq, sq_dice, pq_dice   None         0           0             0             formula
+sq_hd95, sq_assd, sq_nsd   None         None        None          None          mean over pairs
+aji, aji_plus              None         0           0             formula       formula
+=========================  ===========  ==========  ============  ============  ===============
 
 panoptica reports ``inf`` for its ASSD and raises for HD95 and NSD when tp = 0, and raises for a precision or
 recall over no instance: all undefined here (JSON has no infinity). HoVer-Net (convention ``hovernet``) divides
@@ -91,9 +91,10 @@ BOUNDARY_VALUES = {"sq_hd95": "hd95", "sq_assd": "assd", "sq_nsd": "nsd"}
 #: Every instance value, in catalogue order.
 INSTANCE_VALUES = ("inst_tp", "inst_fp", "inst_fn", "inst_precision", "inst_recall", "rq", "sq", "pq", "sq_dice",
                    "pq_dice", *BOUNDARY_VALUES, "aji", "aji_plus")
-#: Above this many cells (n_gt x n_pred) the Hungarian matcher solves each connected group of candidate pairs on
-#: its own (the same maximum total; equal-total alternatives may resolve differently from one dense solve).
-DENSE_ASSIGNMENT_CELLS = 1 << 24
+#: Up to this many cells (n_gt x n_pred: 2048 x 2048, a 32 MB matrix) the Hungarian matcher and AJI+ solve one dense
+#: matrix, as panoptica and HoVer-Net do; above it, each connected group of candidate pairs on its own (the same
+#: maximum total; among equal totals the choice may differ from one dense solve).
+DENSE_ASSIGNMENT_CELLS = 1 << 22
 #: Up to this many bins (or the voxel count, when larger) the overlap table is one dense ``bincount``; beyond it the
 #: pairs come from ``np.unique`` of the overlapping voxels' codes.
 DENSE_OVERLAP_BINS = 1 << 22
@@ -242,9 +243,10 @@ def overlap_table(gt: InstanceMap | np.ndarray, pred: InstanceMap | np.ndarray) 
     n_pred = pred.count if isinstance(pred, InstanceMap) else int(p.max(initial=0))
     width = n_pred + 1
     bins = (n_gt + 1) * width
-    code_type = np.int32 if bins < 2**31 else np.int64
     if bins <= max(g.size, DENSE_OVERLAP_BINS):
-        codes = g.astype(code_type) * code_type(width) + p
+        codes = g.astype(np.intp)  # bincount's own index type: no further copy
+        codes *= width
+        codes += p
         table = np.bincount(codes, minlength=bins).reshape(n_gt + 1, width)
         inner = table[1:, 1:]
         gi, pi = np.nonzero(inner)

@@ -197,7 +197,7 @@ EMPTY_ROWS = {
                                          sq=0, pq=0, sq_dice=0, pq_dice=0, aji=0, aji_plus=0)),
     "pred only": ([[0, 0]], [[1, 0]], dict(inst_tp=0, inst_fp=1, inst_fn=0, inst_precision=0, inst_recall=NAN,
                                            rq=0, sq=0, pq=0, sq_dice=0, pq_dice=0, aji=0, aji_plus=0)),
-    "tp = 0": ([[1, 1, 1, 0]], [[0, 0, 1, 1]], dict(inst_tp=0, inst_fp=1, inst_fn=1, inst_precision=0,
+    "none matched": ([[1, 1, 1, 0]], [[0, 0, 1, 1]], dict(inst_tp=0, inst_fp=1, inst_fn=1, inst_precision=0,
                                                     inst_recall=0, rq=0, sq=0, pq=0, sq_dice=0, pq_dice=0,
                                                     aji=1 / 4, aji_plus=1 / 4)),
 }
