@@ -72,7 +72,7 @@ intersected).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -629,6 +629,62 @@ def instance_rows(ev: Evaluation) -> dict[str, list[dict[str, Any]]]:
     return {"gt": rows, "unmatched_pred": unmatched}
 
 
+def pooled_values(images: Iterable[dict[str, list[dict[str, Any]]]]) -> dict[str, float]:
+    """Dataset-level values of one class from the per-instance rows of every image (:func:`instance_rows`), as COCO
+    panoptic pools them: ``tp`` (ground-truth rows with a match), ``fp`` (unmatched predictions; a merged group is
+    one row), ``fn`` summed over the images; ``inst_precision``, ``inst_recall``, ``rq`` of the sums; ``sq`` and
+    ``sq_dice`` the mean over every matched pair of the dataset, ``pq = sq * rq``. Sums are exact (``math.fsum``), so
+    the order of the images, and how they were split into shards, never changes a bit. Empty cases as per image.
+
+    >>> a = {"gt": [{"matched": [1], "iou": 0.5}], "unmatched_pred": []}
+    >>> b = {"gt": [{"matched": [], "iou": None}], "unmatched_pred": [{"id": 2}]}
+    >>> {k: round(v, 4) for k, v in pooled_values([a, b]).items() if k in ("rq", "sq", "pq")}
+    {'rq': 0.5, 'sq': 0.5, 'pq': 0.25}
+    """
+    tp = fp = fn = 0
+    ious: list[float] = []
+    dices: list[float] = []
+    for rows in images:
+        for row in rows["gt"]:
+            if row["matched"]:
+                tp += 1
+                ious.append(float(row["iou"]))
+                dices.append(float(row.get("dice", math.nan)))
+            else:
+                fn += 1
+        fp += len(rows["unmatched_pred"])
+    rq = _ratio(tp, tp + 0.5 * fp + 0.5 * fn)
+    any_instance = tp + fp + fn > 0
+    sq = math.fsum(ious) / tp if tp else (0.0 if any_instance else math.nan)
+    sq_dice = math.fsum(dices) / tp if tp else (0.0 if any_instance else math.nan)
+    return {"inst_tp": float(tp), "inst_fp": float(fp), "inst_fn": float(fn), "inst_precision": _ratio(tp, tp + fp),
+            "inst_recall": _ratio(tp, tp + fn), "rq": rq, "sq": sq, "pq": sq * rq, "sq_dice": sq_dice,
+            "pq_dice": sq_dice * rq}
+
+
+def recall_by_size(images: Iterable[dict[str, list[dict[str, Any]]]], edges: Sequence[float],
+                   voxel_volume: float = 1.0) -> list[dict[str, Any]]:
+    """Recall per ground-truth size bin from the per-instance rows of every image: bins ``[0, e1), [e1, e2), ...,
+    [ek, inf)`` of the instance's size (``voxels * voxel_volume``: voxels by default, mm³ with the voxel volume);
+    each bin ``{"low", "high", "instances", "matched", "recall"}`` (recall None for an empty bin; counts summable
+    over shards).
+
+    >>> rows = {"gt": [{"voxels": 5, "matched": [1]}, {"voxels": 50, "matched": []}], "unmatched_pred": []}
+    >>> [(b["instances"], b["recall"]) for b in recall_by_size([rows], [10])]
+    [(1, 1.0), (1, 0.0)]
+    """
+    bounds = [0.0, *(float(e) for e in edges), math.inf]
+    if any(b >= c for b, c in zip(bounds[:-1], bounds[1:], strict=True)):
+        raise ValueError(f"size bins {list(edges)} are not increasing positive numbers")
+    counts = np.zeros((len(bounds) - 1, 2), np.int64)
+    for rows in images:
+        for row in rows["gt"]:
+            k = int(np.searchsorted(bounds, row["voxels"] * voxel_volume, side="right")) - 1
+            counts[k] += (1, bool(row["matched"]))
+    return [{"low": bounds[k], "high": None if math.isinf(bounds[k + 1]) else bounds[k + 1], "instances": int(n),
+             "matched": int(m), "recall": float(m / n) if n else None} for k, (n, m) in enumerate(counts)]
+
+
 # --------------------------------------------------------------------------------------------------------------
 # AJI and AJI+
 # --------------------------------------------------------------------------------------------------------------
@@ -752,4 +808,4 @@ def convention_values(ev: Evaluation, convention: str = "lossctl",
 __all__ = ["BOUNDARY_RULES", "BOUNDARY_VALUES", "CONVENTIONS", "INSTANCE_VALUES", "MATCHERS", "Convention",
            "Evaluation", "InstanceMap", "Matching", "Overlaps", "aji", "aji_plus", "connected_components",
            "connectivity_rank", "convention_evaluate", "convention_values", "evaluate", "instance_rows",
-           "instance_values", "match", "overlap_table", "pair_boundary", "relabel"]
+           "instance_values", "match", "overlap_table", "pair_boundary", "pooled_values", "recall_by_size", "relabel"]

@@ -400,3 +400,43 @@ def test_split_assignment_equals_the_dense_one(pair) -> None:
         inst.DENSE_ASSIGNMENT_CELLS = old
     total = lambda m: scores[inst._pair_index(ov, m.assigned[m.assigned > 0], np.flatnonzero(m.assigned))].sum()
     assert total(split) == pytest.approx(total(dense), rel=1e-12, abs=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Pooled values and recall by size (from the per-instance rows, as the engine will keep them)
+# --------------------------------------------------------------------------------------------------------------
+
+
+@given(st.lists(instance_pairs(), min_size=1, max_size=5), st.sampled_from(inst.MATCHERS), st.integers(0, 2**20))
+def test_pooled_values_sum_the_images_exactly_in_any_order(pairs, matcher, seed) -> None:
+    evs = [inst.evaluate(*_maps(gt, pred), matcher=matcher, threshold=0.3) for gt, pred in pairs]
+    rows = [inst.instance_rows(ev) for ev in evs]
+    pooled = inst.pooled_values(rows)
+    assert pooled["inst_tp"] == sum(ev.tp for ev in evs) and pooled["inst_fp"] == sum(ev.fp for ev in evs)
+    assert pooled["inst_fn"] == sum(ev.fn for ev in evs)
+    order = np.random.default_rng(seed).permutation(len(rows))
+    shuffled = inst.pooled_values([rows[k] for k in order])
+    assert all(pooled[k] == shuffled[k] or (math.isnan(pooled[k]) and math.isnan(shuffled[k])) for k in pooled)
+    if len(evs) == 1:  # one image: the image's own values
+        assert _same(pooled, inst.instance_values(evs[0], tuple(pooled)))
+
+
+def test_pooled_sq_is_the_mean_over_all_matched_pairs_not_the_mean_of_the_images() -> None:
+    one = {"gt": [{"matched": [1], "iou": 1.0, "dice": 1.0}], "unmatched_pred": []}
+    three = {"gt": [{"matched": [1], "iou": 0.5, "dice": 0.6}] * 3, "unmatched_pred": [{"id": 9}]}
+    pooled = inst.pooled_values([one, three])
+    assert pooled["sq"] == (1.0 + 1.5) / 4 and pooled["rq"] == 4 / 4.5 and pooled["inst_precision"] == 4 / 5
+    assert math.isnan(inst.pooled_values([{"gt": [], "unmatched_pred": []}])["sq"])
+
+
+def test_recall_by_size_bins_voxels_or_physical_volume() -> None:
+    rows = {"gt": [{"voxels": 9, "matched": [1]}, {"voxels": 10, "matched": []}, {"voxels": 500, "matched": [2]},
+                   {"voxels": 2000, "matched": []}], "unmatched_pred": []}
+    bins = inst.recall_by_size([rows, rows], [10, 1000])
+    assert [(b["low"], b["high"], b["instances"], b["matched"], b["recall"]) for b in bins] == [
+        (0.0, 10.0, 2, 2, 1.0), (10.0, 1000.0, 4, 2, 0.5), (1000.0, None, 2, 0, 0.0)]
+    mm3 = inst.recall_by_size([rows], [10, 1000], voxel_volume=0.5)  # 4.5, 5, 250, 1000 mm³
+    assert [b["instances"] for b in mm3] == [2, 1, 1]
+    assert inst.recall_by_size([rows], [1])[0]["recall"] is None
+    with pytest.raises(ValueError, match="not increasing"):
+        inst.recall_by_size([rows], [100, 10])
