@@ -233,8 +233,10 @@ class Overlaps:
 
 
 def overlap_table(gt: InstanceMap | np.ndarray, pred: InstanceMap | np.ndarray) -> Overlaps:
-    """The :class:`Overlaps` of two instance maps of one shape, from one ``bincount`` of ``gt * (n_pred + 1) +
-    pred`` (see :data:`DENSE_OVERLAP_BINS` for maps with very many instances)."""
+    """The :class:`Overlaps` of two instance maps of one shape, from one ``bincount`` of the paired labels
+    ``gt * (n_pred + 1) + pred`` of the voxels where either map is foreground (background pairs count nothing; a
+    lesion volume is mostly background, so this reads the maps once and writes little). With more bins than those
+    voxels and :data:`DENSE_OVERLAP_BINS`, the pairs come from ``np.unique`` of the codes instead."""
     g = np.asarray(gt.labels if isinstance(gt, InstanceMap) else gt).ravel()
     p = np.asarray(pred.labels if isinstance(pred, InstanceMap) else pred).ravel()
     if g.shape != p.shape:
@@ -243,19 +245,21 @@ def overlap_table(gt: InstanceMap | np.ndarray, pred: InstanceMap | np.ndarray) 
     n_pred = pred.count if isinstance(pred, InstanceMap) else int(p.max(initial=0))
     width = n_pred + 1
     bins = (n_gt + 1) * width
-    if bins <= max(g.size, DENSE_OVERLAP_BINS):
-        codes = g.astype(np.intp)  # bincount's own index type: no further copy
-        codes *= width
-        codes += p
+    foreground = np.flatnonzero((g != 0) | (p != 0))
+    codes = g[foreground].astype(np.intp)
+    codes *= width
+    codes += p[foreground]
+    if bins <= max(codes.size, DENSE_OVERLAP_BINS):
         table = np.bincount(codes, minlength=bins).reshape(n_gt + 1, width)
         inner = table[1:, 1:]
         gi, pi = np.nonzero(inner)
         return Overlaps(table[1:].sum(axis=1), table[:, 1:].sum(axis=0), gi + 1, pi + 1, inner[gi, pi])
-    gt_sizes = np.bincount(g, minlength=n_gt + 1)[1:]
-    pred_sizes = np.bincount(p, minlength=n_pred + 1)[1:]
-    both = (g > 0) & (p > 0)
-    codes, inter = np.unique(g[both].astype(np.int64) * width + p[both], return_counts=True)
-    return Overlaps(gt_sizes, pred_sizes, codes // width, codes % width, inter)
+    values, counts = np.unique(codes, return_counts=True)
+    gi, pi = values // width, values % width
+    gt_sizes = np.bincount(gi, weights=counts, minlength=n_gt + 1)[1:].astype(np.int64)
+    pred_sizes = np.bincount(pi, weights=counts, minlength=n_pred + 1)[1:].astype(np.int64)
+    both = (gi > 0) & (pi > 0)
+    return Overlaps(gt_sizes, pred_sizes, gi[both], pi[both], counts[both])
 
 
 # --------------------------------------------------------------------------------------------------------------
