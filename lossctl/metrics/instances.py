@@ -666,12 +666,12 @@ def pooled_values(images: Iterable[dict[str, list[dict[str, Any]]]]) -> dict[str
             "pq_dice": sq_dice * rq}
 
 
-def recall_by_size(images: Iterable[dict[str, list[dict[str, Any]]]], edges: Sequence[float],
-                   voxel_volume: float = 1.0) -> list[dict[str, Any]]:
+def recall_by_size(images: Sequence[dict[str, list[dict[str, Any]]]], edges: Sequence[float],
+                   voxel_volume: float | Sequence[float] = 1.0) -> list[dict[str, Any]]:
     """Recall per ground-truth size bin from the per-instance rows of every image: bins ``[0, e1), [e1, e2), ...,
-    [ek, inf)`` of the instance's size (``voxels * voxel_volume``: voxels by default, mm³ with the voxel volume);
-    each bin ``{"low", "high", "instances", "matched", "recall"}`` (recall None for an empty bin; counts summable
-    over shards).
+    [ek, inf)`` of the instance's size (``voxels * voxel_volume``: voxels by default, mm³ with the voxel volume,
+    one for every image or one per image); each bin ``{"low", "high", "instances", "matched", "recall"}`` (recall
+    None for an empty bin; counts summable over shards).
 
     >>> rows = {"gt": [{"voxels": 5, "matched": [1]}, {"voxels": 50, "matched": []}], "unmatched_pred": []}
     >>> [(b["instances"], b["recall"]) for b in recall_by_size([rows], [10])]
@@ -680,10 +680,13 @@ def recall_by_size(images: Iterable[dict[str, list[dict[str, Any]]]], edges: Seq
     bounds = [0.0, *(float(e) for e in edges), math.inf]
     if any(b >= c for b, c in zip(bounds[:-1], bounds[1:], strict=True)):
         raise ValueError(f"size bins {list(edges)} are not increasing positive numbers")
+    volumes = [float(voxel_volume)] * len(images) if np.isscalar(voxel_volume) else [float(v) for v in voxel_volume]
+    if len(volumes) != len(images):
+        raise ValueError(f"{len(volumes)} voxel volumes for {len(images)} images")
     counts = np.zeros((len(bounds) - 1, 2), np.int64)
-    for rows in images:
+    for rows, volume in zip(images, volumes, strict=True):
         for row in rows["gt"]:
-            k = int(np.searchsorted(bounds, row["voxels"] * voxel_volume, side="right")) - 1
+            k = int(np.searchsorted(bounds, row["voxels"] * volume, side="right")) - 1
             counts[k] += (1, bool(row["matched"]))
     return [{"low": bounds[k], "high": None if math.isinf(bounds[k + 1]) else bounds[k + 1], "instances": int(n),
              "matched": int(m), "recall": float(m / n) if n else None} for k, (n, m) in enumerate(counts)]

@@ -437,6 +437,8 @@ def test_recall_by_size_bins_voxels_or_physical_volume() -> None:
         (0.0, 10.0, 2, 2, 1.0), (10.0, 1000.0, 4, 2, 0.5), (1000.0, None, 2, 0, 0.0)]
     mm3 = inst.recall_by_size([rows], [10, 1000], voxel_volume=0.5)  # 4.5, 5, 250, 1000 mm³
     assert [b["instances"] for b in mm3] == [2, 1, 1]
+    per_image = inst.recall_by_size([rows, rows], [10, 1000], voxel_volume=[1.0, 0.5])
+    assert [b["instances"] for b in per_image] == [3, 3, 2]
     assert inst.recall_by_size([rows], [1])[0]["recall"] is None
     with pytest.raises(ValueError, match="not increasing"):
         inst.recall_by_size([rows], [100, 10])
