@@ -210,8 +210,16 @@ def _kdtree_distances(a: np.ndarray, b: np.ndarray, spacing: tuple[float, ...]) 
     from scipy.spatial import cKDTree
 
     scale = np.asarray(spacing, dtype=np.float64)
-    pa, pb = np.argwhere(a) * scale, np.argwhere(b) * scale  # np.nonzero order, as the weights
-    return cKDTree(pb).query(pa, k=1)[0], cKDTree(pa).query(pb, k=1)[0]
+    ia, ib = np.argwhere(a), np.argwhere(b)  # np.nonzero order, as the weights
+    pa, pb = ia * scale, ib * scale
+
+    def exact(source: np.ndarray, target: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+        # the distance transform's own arithmetic on the integer offsets (sqrt of the summed squared scaled
+        # offsets), so that both engines give the same bits: nsd compares distances with τ, often exactly at it
+        offset = (target[nearest] - source).astype(np.float64) * scale
+        return np.sqrt(np.add.reduce(offset * offset, axis=1))
+
+    return (exact(ia, ib, cKDTree(pb).query(pa, k=1)[1]), exact(ib, ia, cKDTree(pa).query(pb, k=1)[1]))
 
 
 def surface_distances(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float], surface: Surface = "voxel",

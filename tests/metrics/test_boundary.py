@@ -227,3 +227,21 @@ def test_every_boundary_convention_from_the_registry_reaches_its_optimum_and_bou
     shifted = apart  # the two masks do not touch: every distance is positive
     assert np.all((spec.bounds[0] <= shifted) & (shifted <= spec.bounds[1]))
     assert np.all(shifted < 1.0) if spec.higher_is_better else np.all(shifted > 0.0)
+
+
+def test_both_distance_engines_give_the_same_bits_at_the_tolerance():
+    """nsd compares each distance with τ, and face neighbours sit exactly at τ = spacing: the KD-tree engine computes
+    its distances with the distance transform's own arithmetic, so nsd never depends on the box's size."""
+    from lossctl.metrics.boundary import surface_distances
+
+    a = np.zeros((30, 30, 30), bool)
+    a[5:20, 6:22, 4:25] = True
+    b = np.zeros_like(a)
+    b[6:21, 5:23, 4:24] = True
+    spacing = (1.0, 0.9, 0.9)
+    edt = surface_distances(a, b, spacing, engine="edt")
+    tree = surface_distances(a, b, spacing, engine="kdtree")
+    assert np.array_equal(edt.pred_to_gt, tree.pred_to_gt) and np.array_equal(edt.gt_to_pred, tree.gt_to_pred)
+    nsd = {e: boundary_metrics(a.astype(np.uint8), b.astype(np.uint8), [(1,)], ["nsd"], spacing=spacing,
+                               tolerances=0.9, engine=e)["nsd"][0] for e in ("edt", "kdtree")}
+    assert nsd["edt"] == nsd["kdtree"]
