@@ -118,15 +118,15 @@ def cls_command(
                                          sources={"pred": pred, "target": target}))
     except NotAvailable as e:  # a value asked for under its own convention: name it as it was given
         raise NotAvailable(own_spelling(e.raw, own, "cls"), option=e.option) from None
-    apply_baseline(document, base, baseline, gates, baseline_match.value)
-    emit(document, writer_for(output_format.value, worst, per_image=worst is None), output, False)
-    write_extra(document, writes, False, worst)
-    write_report_dir(document, report, worst, None)
     for note in document["config"]["notes"]:
         stderr_line(f"note: {note}")
     dropped = registry.not_computed_note(document["config"]["not_available"], config.convention)
     if dropped:  # one note on every value selected by default and not computed
         stderr_line(f"note: {dropped}")
+    apply_baseline(document, base, baseline, gates, baseline_match.value)
+    emit(document, writer_for(output_format.value, worst, per_image=worst is None), output, False)
+    write_extra(document, writes, False, worst)
+    write_report_dir(document, report, worst, None)
     raise typer.Exit(finish(document, False))
 
 
