@@ -228,7 +228,7 @@ def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence
                    "notes": config.run_notes(c), "class_names": names,
                    "per_class_names": names + config.region_names(),
                    "not_applicable": config.not_applicable(summary["per_class"]["mean"], names),
-                   "units": _distance_units(config, rows),
+                   "units": distance_units(config, rows),
                    "values": [s.name for s in config.selected() if s.kind == "metric" or s.name in summary["mean"]],
                    "shard": shard, "gates": [g.text for g in gates], "options": options},
         "images": rows,
@@ -239,7 +239,7 @@ def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence
     return document
 
 
-def _distance_units(config: SegConfig, rows: Sequence[ImageRow]) -> dict[str, str]:
+def distance_units(config: SegConfig, rows: Sequence[ImageRow]) -> dict[str, str]:
     """``config.units``: the unit of each boundary distance (hd, hd95, assd, masd) of the run: ``mm`` when every
     image's spacing came from its header or was given (the header's unit, millimetres by the formats'
     convention), ``px`` (2D) or ``voxels`` (3D) when every image used 1.0 per axis, ``mixed`` otherwise; none
@@ -291,4 +291,4 @@ def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = (
     return row
 
 
-__all__ = ["ImageOutcome", "Outcome", "evaluate", "evaluate_pair", "build_report"]
+__all__ = ["ImageOutcome", "Outcome", "evaluate", "evaluate_pair", "build_report", "distance_units"]

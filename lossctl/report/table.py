@@ -92,8 +92,11 @@ def render(doc: Document, width: int, *, per_class: bool = False, per_image: boo
     classes = _class_block(doc, values) if per_class else None
     verdict = [] if doc["summary"]["count"] == 0 else [_summary_block(doc, values), _region_mean_block(doc, values)]
     parts: list[Any] = [_title(doc)]
-    for block in (images, hint, *_notes(doc, values), classes, *verdict):
-        parts += pack(block, width) if isinstance(block, Block) else [block] if block is not None else []
+    for part in (images, hint, *_notes(doc, values), classes, *verdict):
+        if isinstance(part, Block):
+            parts += pack(part, width)
+        elif part is not None:
+            parts.append(part)
     if doc["summary"]["count"] == 0:
         parts += heading(f"no {values.unit} evaluated")
     else:

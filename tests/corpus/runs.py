@@ -115,6 +115,13 @@ def _runs() -> list[Run]:
         "-f", "json")
     add("seg_volumes_table", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "-m", "dice", "-m",
         "masd", "--nsd-tolerance", "2", "--empty-distance", "374", "--per-class")
+    # units (mm from the headers, px without spacing) and n/a (entries left out by rule) in every text format
+    add("seg_volumes_markdown", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "-m", "dice", "-m",
+        "hd95", "--per-class", "-g", "hd95<=20", "-f", "markdown")
+    add("seg_region_boundary_github", "seg", "s/pred", "s/gt", "--region", "fg=1,2", "--per-class", "-m", "dice",
+        "-m", "hd95", "-g", "max(hd95)<=3", "-f", "github")
+    add("seg_exclude_background_per_class", "seg", "s/pred", "s/gt", "--exclude-background", "--per-class", "-m",
+        "dice", "-l", "dice_loss", "-l", "ce")
 
     # -- a region-based dataset.json's region_mean; a convention per value ---------------------------------------
     add("seg_region_mean_json", "seg", "s/labels", "s/gt", "--dataset-json", "dataset_regions.json", "-m", "dice",
