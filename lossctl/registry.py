@@ -50,6 +50,9 @@ class Spec:
     #: Impl functions take label maps (see :mod:`lossctl.metrics.boundary`), not a confusion matrix; the engine computes
     #: every requested one from the same two distance sets.
     opt_in: bool = False
+    #: A length (the boundary distances): in the unit of the images' spacing (mm from the headers or as given,
+    #: else pixels or voxels); reports name it in ``config.units``.
+    distance: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.conventions) - set(CONVENTIONS)
@@ -134,13 +137,13 @@ SEG_SPECS: tuple[Spec, ...] = (
     Spec("lovasz", "seg", "loss", False, (0.0, INF), "Lovász extension of the Jaccard loss over sorted errors",
          seg_conventions.TABLE["lovasz"], True),
     Spec("hd", "seg", "metric", False, (0.0, INF), "max(max d(A->B), max d(B->A))", boundary.TABLE["hd"], True,
-         opt_in=True),
+         opt_in=True, distance=True),
     Spec("hd95", "seg", "metric", False, (0.0, INF), "p-th percentile of the surface distances (by convention)",
-         boundary.TABLE["hd95"], True, opt_in=True),
+         boundary.TABLE["hd95"], True, opt_in=True, distance=True),
     Spec("assd", "seg", "metric", False, (0.0, INF), "(sum d(A->B) + sum d(B->A)) / (|dA| + |dB|)",
-         boundary.TABLE["assd"], True, opt_in=True),
+         boundary.TABLE["assd"], True, opt_in=True, distance=True),
     Spec("masd", "seg", "metric", False, (0.0, INF), "(mean d(A->B) + mean d(B->A)) / 2", boundary.TABLE["masd"],
-         True, opt_in=True),
+         True, opt_in=True, distance=True),
     Spec("nsd", "seg", "metric", True, (0.0, 1.0), "(|d(A->B) <= tau| + |d(B->A) <= tau|) / (|dA| + |dB|)",
          boundary.TABLE["nsd"], True, opt_in=True),
 )

@@ -152,15 +152,15 @@ def cls_command(
         if tables.missing_target or tables.missing_pred:
             stderr_line(f"warning: skipped {len(tables.missing_target)} prediction(s) without target and "
                         f"{len(tables.missing_pred)} target(s) without prediction (ids in one file only)")
-    apply_baseline(document, base, baseline, gates, baseline_match.value)
-    emit(document, writer_for(output_format.value, worst, per_image=worst is None), output, False)
-    write_extra(document, writes, False, worst)
-    write_report_dir(document, report, worst, None)
     for note in document["config"]["notes"]:
         stderr_line(f"note: {note}")
     dropped = registry.not_computed_note(document["config"]["not_available"], config.convention)
     if dropped:  # one note on every value selected by default and not computed
         stderr_line(f"note: {dropped}")
+    apply_baseline(document, base, baseline, gates, baseline_match.value)
+    emit(document, writer_for(output_format.value, worst, per_image=worst is None), output, False)
+    write_extra(document, writes, False, worst)
+    write_report_dir(document, report, worst, None)
     raise typer.Exit(finish(document, False))
 
 

@@ -16,7 +16,7 @@ from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, C
 from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, write_extra,
                                 write_report_dir, writer_for)
 from lossctl.cli.verdict import (apply_baseline, verdict_exit_code, finish, gate_reasons, github_annotations,
-                                 load_baseline)
+                                 load_baseline, pair_errors)
 from lossctl.engine.schema import row_noun
 from lossctl.errors import InputError
 
@@ -70,6 +70,7 @@ def merge_command(
         merged = [parse_gate(t) for t in document["config"]["gates"]]
         apply_baseline(document, base, baseline, merged + [g for g in extra if g.against is not None],
                         baseline_match.value)
+    pair_errors(document, skip_errors)
     emit(document, writer_for(output_format.value, worst, per_image=per_image), output, per_class)
     write_extra(document, writes, per_class, worst)
     write_report_dir(document, report, worst, None)
@@ -136,5 +137,7 @@ def losses_command(
 ) -> None:
     """List every loss and metric (or explain one): task, input, direction, parameters, formula."""
     from lossctl.report.catalogue import explain, render
+    from lossctl.report.terminal import report_width
 
-    sys.stdout.write(explain(name) if name else render(output_format))
+    width = report_width(sys.stdout)
+    sys.stdout.write(explain(name, width) if name else render(output_format, width))

@@ -21,7 +21,7 @@ from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, Basel
                                  parse_prob_scale, split_values)
 from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, write_extra,
                                 write_report_dir, writer_for)
-from lossctl.cli.verdict import apply_baseline, finish, load_baseline
+from lossctl.cli.verdict import apply_baseline, finish, load_baseline, pair_errors
 from lossctl.errors import UsageError, prefixed
 
 #: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
@@ -220,6 +220,7 @@ def seg_command(
     for note in document["config"]["notes"]:
         stderr_line(f"note: {note}")
     apply_baseline(document, base, baseline, gates, baseline_match.value)
+    pair_errors(document, skip_errors)
     emit(document, writer_for(output_format.value, worst, per_image=per_image), output, per_class)
     write_extra(document, writes, per_class, worst)
     write_report_dir(document, report, worst, config, images=input_images)

@@ -1,5 +1,5 @@
 """What a run's report calls for: the baseline and its gates, the checks of the gates against the data, the
-stderr lines (failed pairs, the summary, GitHub annotations) and the exit code.
+stderr lines (failed pairs before the report; after it the closing line, GitHub annotations) and the exit code.
 
 The exit-code policy of a report lives here, in :func:`verdict_exit_code` (the exit codes of errors are their classes',
 :mod:`lossctl.errors`): 3 when a pair failed (unless ``--skip-errors``) or nothing was evaluated (no image, or
@@ -59,7 +59,7 @@ def github_annotations(document: dict[str, Any]) -> None:
     workflow commands from both output streams, and stdout may carry the report into a pipe."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
-    from lossctl.engine.document import gate_threshold_text
+    from lossctl.report.format import gate_threshold_text
 
     for g in document["gates"]:
         if not g["passed"]:
@@ -76,11 +76,17 @@ def gate_reasons(document: dict[str, Any]) -> None:
             stderr_line(f"error: gate {g['gate']!r} failed: {g['reason']}")
 
 
-def finish(document: dict[str, Any], skip_errors: bool) -> int:
-    """Print errors and the summary line to stderr; return the exit code the document calls for."""
-    _check_gates_against_data(document)
+def pair_errors(document: dict[str, Any], skip_errors: bool) -> None:
+    """The failed pairs' lines on stderr (``warning:`` with ``--skip-errors``), printed before the report so that
+    the report, its gates and the closing line of :func:`finish` end the output."""
     for err in document["errors"]:
         stderr_line(("warning: " if skip_errors else "error: ") + err["error"])
+
+
+def finish(document: dict[str, Any], skip_errors: bool) -> int:
+    """Print the reasons of failed gates and the closing line (counts and gates) to stderr, the last line of a
+    run; return the exit code the document calls for."""
+    _check_gates_against_data(document)
     if document["summary"]["count"] or document["config"].get("shard") is not None:  # else exit 3 says why
         gate_reasons(document)
     failed = [g for g in document["gates"] if not g["passed"]]

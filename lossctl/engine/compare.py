@@ -412,6 +412,19 @@ def add_baseline_gates(document: Document, base: Document, gates: Sequence[Gate]
     return pairing.account(base_name)
 
 
+def _read_as(base: Document, new: Document) -> dict[str, Any]:
+    """The compare document's ``units`` (each value's unit: the reports', ``mixed`` where they differ) and
+    ``not_applicable`` (the per-class entries either report leaves out by rule), when the reports have them."""
+    units = {**(base["config"].get("units") or {}), **(new["config"].get("units") or {})}
+    units = {name: unit if (base["config"].get("units") or {}).get(name, unit) == unit else "mixed"
+             for name, unit in units.items()}
+    entries: dict[str, list[str]] = {}
+    for doc in (base, new):
+        for name, labels in (doc["config"].get("not_applicable") or {}).items():
+            entries[name] = list(dict.fromkeys([*entries.get(name, []), *labels]))
+    return {"units": units, "not_applicable": entries} if new["command"] == "seg" else {}
+
+
 def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *, resamples: int = 2000,
                     worst: int = 10, seed: int = 0, sources: dict[str, str] | None = None,
                     notes: Sequence[str] = (), match: str = "name",
@@ -451,7 +464,7 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
         "config": {**(sources or {}), "of": command, "class_names": list(new["config"].get("class_names") or []),
                    "match": match, "paired": pairing.paired, "bootstrap": resamples, "seed": seed,
                    "confidence": CONFIDENCE, "worst": worst, "notes": [*notes, *([account] if account else [])],
-                   "gates": [g.text for g in gates]},
+                   "gates": [g.text for g in gates], **_read_as(base, new)},
         "values": values,
         "pooled": pooled,
         "only_in_base": pairing.only_in_base,

@@ -9,20 +9,20 @@ how it is read, never how it is computed:
 * :func:`value_names` and :func:`row_value_names`: the values of the run and those its rows hold;
   :func:`class_label`: a class's name; :func:`per_class_labels`: the name of every entry of the per-class
   vectors (the classes, then the regions);
-* :func:`value_unit`: the physical unit of a value (``mm`` or ``px`` for the distances, else none);
 * :func:`spec` and :func:`higher_is_better`: each value's registry entry and direction (``None`` for a value this
   version does not know);
 * :func:`ranked_value` and :func:`worst_rows`: the one rule of every "worst images" list; :data:`TABLE_WORST`
   and :data:`LISTED_WORST`: the documented numbers of them;
-* :func:`gate_value_name`, :func:`gate_threshold_text` and :func:`gate_verdict`: what a gate result checked, in
-  words, and its verdict (with the reason of a failure over an undefined value);
+* :func:`gate_value_name` and :func:`gate_comparison`: the value a gate result checked, and how (``delta``,
+  ``rel``, ``worse`` or a plain statistic);
+* :func:`value_unit`: the unit of a value (``mm`` for the boundary distances over spaced images, from
+  ``config.units``); :func:`applies`: whether a per-class entry applies (``config.not_applicable``);
 * :data:`STATS`: the summary statistics every flat writer lists.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,6 @@ import numpy as np
 from lossctl import registry
 from lossctl.engine.gates import parse_gate
 from lossctl.engine.schema import Document, row_noun
-from lossctl.metrics.boundary import DISTANCE_METRICS
 
 #: The summary statistics of every value, in the order the flat writers list them (``pooled`` follows).
 STATS = ("mean", "std", "min", "max")
@@ -73,19 +72,6 @@ def per_class_labels(doc: Document) -> list[str]:
     return [class_label(doc, i) for i in range(doc["config"]["num_classes"])] + regions
 
 
-def value_unit(doc: Document, name: str) -> str:
-    """The unit of value ``name``: for a distance (:data:`lossctl.metrics.boundary.DISTANCE_METRICS`), ``mm``
-    when every image's spacing came from its header or was given (NIfTI, NRRD and MetaImage store millimetres),
-    ``px`` when every image used the default spacing (1.0 per axis: pixel widths); otherwise (any other value, or
-    images with spacings of both kinds) no unit, ``""``."""
-    if name.split("[", 1)[0] not in DISTANCE_METRICS:
-        return ""
-    sources = {r.get("spacing_source") for r in doc.get("images") or []}
-    if sources and sources <= {"header", "given"}:
-        return "mm"
-    return "px" if sources == {"default"} else ""
-
-
 def spec(task: str, name: str) -> registry.Spec | None:
     """The registry entry of value ``name`` of ``task`` (``dice`` of ``dice[road]``), or None for a value this
     version does not know."""
@@ -101,6 +87,25 @@ def higher_is_better(task: str, name: str) -> bool | None:
 def gate_value_name(gate: str) -> str:
     """The value a gate (its text, as the document records it) checks: ``dice`` of ``min(dice[road])>=0.5``."""
     return parse_gate(gate).name
+
+
+def gate_comparison(result: dict[str, Any]) -> str | None:
+    """How a gate result compares: ``delta``, ``rel`` or ``worse`` (a baseline gate), None for a statistic."""
+    return parse_gate(result["gate"]).against
+
+
+def value_unit(doc: Document, name: str) -> str | None:
+    """The unit of value ``name`` (``hd95`` of ``hd95[road]``) in ``doc``: ``config.units`` (a seg run's
+    boundary distances: ``mm`` when every image's spacing came from its header or was given, ``px`` or ``voxels``
+    when every image used 1.0 per axis, ``mixed`` otherwise), None for a value without one."""
+    return (doc["config"].get("units") or {}).get(name.split("[", 1)[0])
+
+
+def applies(doc: Document, name: str, label: str) -> bool:
+    """Whether the per-class entry of value ``name`` for the class (or region) named ``label`` applies; a
+    ``null`` there is then undefined (0/0), else the run's rules leave it out (``config.not_applicable``: the
+    boundary metrics of the background, the per-class losses of an excluded background)."""
+    return label not in ((doc["config"].get("not_applicable") or {}).get(name) or ())
 
 
 def ranked_value(doc: Document) -> str | None:
@@ -126,29 +131,3 @@ def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, A
     sign = -1.0 if higher_is_better(doc["command"], by) is False else 1.0
     values = np.array([r["values"].get(by) for r in rows], dtype=np.float64)  # None: NaN, sorted last
     return [rows[i] for i in np.argsort(sign * values, kind="stable")[:k]]
-
-
-def gate_threshold_text(result: dict[str, Any]) -> str:
-    """``value V; threshold OP T[; baseline B, new N][; REASON]`` for messages (JUnit failures, workflow
-    commands)."""
-    g = parse_gate(result["gate"])
-    text = f"value {_number(result['value'])}; threshold {g.op} {g.threshold:g}"
-    if "base" in result:
-        text += f"; baseline {_number(result['base'])}, new {_number(result['new'])}"
-    if "margin" in result:
-        text += f"; images worse by more than {result['margin']:g} (of {result['paired']} in both reports)"
-    if result.get("reason"):
-        text += f"; {result['reason']}"
-    return text
-
-
-def gate_verdict(result: dict[str, Any]) -> str:
-    """``PASS``, ``FAIL``, or ``FAIL: REASON`` for a gate whose value is undefined (a vacuous gate: over no
-    image)."""
-    if result["passed"]:
-        return "PASS"
-    return f"FAIL: {result['reason']}" if result.get("reason") else "FAIL"
-
-
-def _number(v: float | None) -> str:
-    return "undefined" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6g}"

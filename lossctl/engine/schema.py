@@ -5,9 +5,10 @@ Every command builds one document (a JSON-shaped dict) and every writer renders 
 ``lossctl compare`` a :class:`CompareReport`. The classes below are :class:`~typing.TypedDict` declarations of
 that layout (no behaviour: documents stay plain dicts, so they are written and read back as JSON unchanged).
 
-Conventions that hold in every block: values are numbers or ``None`` (undefined; NaN never appears), per-class
-lists are indexed by class and then by region (``config.per_class_names`` names every entry), names of values
-are registry names (``dice``, ``ce``...).
+Conventions that hold in every block: values are numbers or ``None`` (undefined; NaN never appears; or, for the
+per-class entries a seg run's ``config.not_applicable`` names, not applicable), per-class lists are indexed by
+class and then by region (``config.per_class_names`` names every entry), names of values are registry names
+(``dice``, ``ce``...); ``config.units`` gives the unit of the values that have one (the boundary distances).
 """
 
 from __future__ import annotations

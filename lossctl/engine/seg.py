@@ -227,6 +227,8 @@ def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence
                    "num_classes_source": _classes_source(config, images, c), "average": config.averaging(c),
                    "notes": config.run_notes(c), "class_names": names,
                    "per_class_names": names + config.region_names(),
+                   "not_applicable": config.not_applicable(summary["per_class"]["mean"], names),
+                   "units": distance_units(config, rows),
                    "values": [s.name for s in config.selected() if s.kind == "metric" or s.name in summary["mean"]],
                    "shard": shard, "gates": [g.text for g in gates], "options": options},
         "images": rows,
@@ -235,6 +237,19 @@ def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence
         "errors": errors,
     }
     return document
+
+
+def distance_units(config: SegConfig, rows: Sequence[ImageRow]) -> dict[str, str]:
+    """``config.units``: the unit of each boundary distance (hd, hd95, assd, masd) of the run: ``mm`` when every
+    image's spacing came from its header or was given (the header's unit, millimetres by the formats'
+    convention), ``px`` (2D) or ``voxels`` (3D) when every image used 1.0 per axis, ``mixed`` otherwise; none
+    without an evaluated image."""
+    kinds = {"mm" if row["spacing_source"] in ("header", "given") else "px" if len(row["spacing"]) == 2
+             else "voxels" for row in rows if "spacing" in row}
+    if not kinds:
+        return {}
+    unit = kinds.pop() if len(kinds) == 1 else "mixed"
+    return {s.name: unit for s in config.selected() if s.distance}
 
 
 def _classes_source(config: SegConfig, images: list[ImageOutcome], c: int) -> str | None:
@@ -276,4 +291,4 @@ def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = (
     return row
 
 
-__all__ = ["ImageOutcome", "Outcome", "evaluate", "evaluate_pair", "build_report"]
+__all__ = ["ImageOutcome", "Outcome", "evaluate", "evaluate_pair", "build_report", "distance_units"]

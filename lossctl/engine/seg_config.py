@@ -10,6 +10,7 @@ for ``lossctl merge``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -118,6 +119,19 @@ class SegConfig:
 
     def region_names(self) -> list[str]:
         return [name for name, _ in self.regions]
+
+    def not_applicable(self, per_class: Iterable[str], class_names: Sequence[str]) -> dict[str, list[str]]:
+        """``config.not_applicable``: of the values with per-class lists (``per_class``), the entries the rules
+        leave out (``null`` by rule, not 0/0), by class name: the background (class 0) of every boundary metric
+        (measured on the foreground classes), and of every per-class loss when the background is excluded."""
+        if not class_names:
+            return {}
+        out = {}
+        for name in per_class:
+            spec = registry.get("seg", name)
+            if spec.opt_in or (spec.kind == "loss" and not self.include_background):
+                out[name] = [class_names[0]]
+        return out
 
     def region_mean_indices(self, class_names: list[str]) -> list[int]:
         """The positions in the per-class vectors (``class_names``, then the regions) of the entries whose mean

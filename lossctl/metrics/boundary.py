@@ -54,8 +54,6 @@ from lossctl.convention import Impl, Param
 
 BOUNDARY_METRICS = ("hd", "hd95", "assd", "masd", "nsd")
 """The boundary metrics, in catalogue order. All but ``nsd`` are distances (lower is better)."""
-DISTANCE_METRICS = ("hd", "hd95", "assd", "masd")
-"""The boundary metrics that are distances, in the spacing's unit (``nsd`` is a fraction)."""
 
 Surface = Literal["voxel", "surfel"]
 Engine = Literal["auto", "edt", "kdtree"]

@@ -31,26 +31,42 @@ def markdown_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(fmt: str = "table") -> str:
-    """The catalogue as a Rich table (``table``) or Markdown (``markdown``); text is never read as markup."""
+def render(fmt: str = "table", width: int = 100) -> str:
+    """The catalogue as tables for people (``table``: one table per task and kind, fitted to ``width``: a row
+    per value, its name, its direction and a cell of text that folds, holding the formula, the inputs, the
+    parameters with their defaults and the conventions) or as Markdown (``markdown``)."""
     if fmt == "markdown":
         return markdown_table()
     if fmt != "table":
         raise registry.UsageError(f"unknown catalogue format {fmt!r}; choose table or markdown", option="format")
     import io
 
-    from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
+    from lossctl.report.terminal import Block, Column, pack, print_parts
+
+    parts: list[object] = [Text("lossctl losses and metrics (`lossctl losses NAME` explains one in full)",
+                                style="bold")]
+    for task, kind in (("seg", "metric"), ("seg", "loss"), ("cls", "loss"), ("cls", "metric")):
+        specs = registry.specs(task, kind)
+        fixed = [Column("name", [s.name for s in specs], "left"),
+                 Column("", ["↑" if s.higher_is_better else "↓" for s in specs], "left")]
+        about = Column("formula; input; parameters (default); conventions", [_about(s) for s in specs], "left")
+        parts += pack(Block(fixed, [(f"{task} {kind}{'es' if kind == 'loss' else 's'}", [about])],
+                            sections=range(1, len(specs))), width)
+    parts += [Text(""), Text("↑ higher is better, ↓ lower is better", style="dim")]
     buffer = io.StringIO()
-    table = Table(title="lossctl losses and metrics", title_justify="left")
-    for col in _COLUMNS:
-        table.add_column(col, overflow="fold")
-    for row in _rows():
-        table.add_row(*(Text(cell) for cell in row))
-    Console(file=buffer, width=160, highlight=False, markup=False).print(table)
+    print_parts(parts, buffer, width)
     return buffer.getvalue()
+
+
+def _about(spec: registry.Spec) -> str:
+    """A value's catalogue cell: its formula, inputs, parameters and conventions, one line each."""
+    params = _param_text(spec.impl())
+    unit = "; a length: mm (px or voxels without a spacing)" if spec.distance else ""
+    return "\n".join([spec.formula,
+                      f"input: {_inputs(spec.impl())}" + (f"; {params}" if params != "—" else "") + unit,
+                      f"conventions: {', '.join(spec.conventions)}"])
 
 
 def _describe(name: str, impl: Impl, task: str) -> list[str]:
@@ -69,9 +85,10 @@ def _describe(name: str, impl: Impl, task: str) -> list[str]:
     return lines
 
 
-def explain(name: str) -> str:
+def explain(name: str, width: int = 100) -> str:
     """One value in full: its formula, then every convention's definition, parameters, inputs and reference,
-    one after another (every task that has the name)."""
+    one after another (every task that has the name); a line longer than ``width`` continues on the next ones,
+    indented under its start."""
     found = [s for s in registry.REGISTRY.values() if s.name == name]
     if not found:
         every = sorted({s.name for s in registry.REGISTRY.values()})
@@ -86,7 +103,16 @@ def explain(name: str) -> str:
         if missing:
             out.append(f"  not defined under: {', '.join(missing)}")
         out.append("")
-    return "\n".join(out)
+    return "\n".join(_wrapped(line, width) for line in out)
+
+
+def _wrapped(line: str, width: int) -> str:
+    """``line`` cut at spaces into lines of at most ``width`` characters, the next ones indented four more than
+    it (deeper than the lines that belong to it)."""
+    import textwrap
+
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False) if line else line
 
 
 def conventions(spec: registry.Spec) -> dict[str, str]:

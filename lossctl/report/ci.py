@@ -24,7 +24,6 @@ from lossctl.engine.document import (
     LISTED_WORST,
     STATS,
     Document,
-    gate_threshold_text,
     per_class_labels,
     gate_value_name,
     higher_is_better,
@@ -33,11 +32,23 @@ from lossctl.engine.document import (
     spec,
     unit,
     value_names,
+    value_unit,
     worst_rows,
 )
 from lossctl.errors import setting, spell
 from lossctl.report.compare import markdown_lines
-from lossctl.report.format import failed_gates, fmt, md_cell, md_gates, md_headline, md_table, signed
+from lossctl.report.format import (
+    NA,
+    class_cells,
+    failed_gates,
+    fmt,
+    gate_threshold_text,
+    md_cell,
+    md_gates,
+    md_headline,
+    md_table,
+    signed,
+)
 
 #: GitHub refuses a step summary above 1 MiB ("upload aborted, supports content up to a size of 1024k").
 GITHUB_LIMIT = 1024 * 1024
@@ -163,14 +174,15 @@ def _github_report(doc: Document, worst: int, per_class: bool) -> list[str]:
               + (f" · baseline `{md_cell(cfg['baseline'])}`" if cfg.get("baseline") else ""), ""]
     lines += md_gates(doc)
     names = value_names(doc)
-    rows = [[f"`{n}`", *(fmt(s[stat].get(n)) for stat in STATS), fmt(s["pooled"].get(n))] for n in names]
+    rows = [[_md_name(doc, n), *(fmt(s[stat][n] if n in s[stat] else NA) for stat in (*STATS, "pooled"))]
+            for n in names]
     lines += [f"**Summary** over {s['count']} {noun}(s)", ""]
     lines += md_table(["value", *STATS, "pooled"], ["---", *["---:"] * 5], rows) + [""]
     pc = s["per_class"]
     if doc["command"] == "seg" and (pc["pooled"] or pc["mean"]):
         labels = [md_cell(label) for label in per_class_labels(doc)]  # the classes, then the regions
-        rows = [[f"{stat} `{n}`", *(fmt(v) for v in vector)] for stat in ("pooled", "mean")
-                for n, vector in pc[stat].items()]
+        rows = [[f"{stat} {_md_name(doc, n)}", *(fmt(v) for v in class_cells(doc, n, vector))]
+                for stat in ("pooled", "mean") for n, vector in pc[stat].items()]
         lines += ["**Per class** (pooled: summed confusion matrix; mean: over images)", ""]
         lines += md_table(["value", *labels], ["---", *["---:"] * len(labels)], rows) + [""]
     lines += _worst_images(doc, worst)
@@ -182,6 +194,12 @@ def _github_report(doc: Document, worst: int, per_class: bool) -> list[str]:
             lines.append(f"- … and {len(errors) - worst} more (see the JSON report)")
         lines.append("")
     return lines
+
+
+def _md_name(doc: Document, name: str) -> str:
+    """A value's name in Markdown, with its unit when it has one: ```hd95` (mm)``."""
+    unit = value_unit(doc, name)
+    return f"`{name}`" + (f" ({unit})" if unit else "")
 
 
 def _row_names(doc: Document) -> list[str]:
@@ -198,7 +216,7 @@ def _worst_images(doc: Document, k: int) -> list[str]:
     names = _row_names(doc)
     order = "highest" if higher_is_better(doc["command"], by) is False else "lowest"
     lines = [f"**The {len(rows)} worst {unit(doc)}(s)** by `{by}` ({order} first)", ""]
-    lines += md_table([unit(doc), *(f"`{n}`" for n in names)], ["---", *["---:"] * len(names)],
+    lines += md_table([unit(doc), *(_md_name(doc, n) for n in names)], ["---", *["---:"] * len(names)],
                       ([f"`{md_cell(r['name'])}`", *(fmt(r["values"].get(n)) for n in names)] for r in rows))
     return lines + [""]
 
@@ -211,7 +229,7 @@ def _github_rows(doc: Document, budget: _Budget, json_output: str) -> None:
         return
     names = _row_names(doc)
     head = [f"<details><summary>All {len(images)} {unit(doc)}(s)</summary>", ""]
-    head += md_table([unit(doc), *(f"`{n}`" for n in names)], ["---", *["---:"] * len(names)], [])
+    head += md_table([unit(doc), *(_md_name(doc, n) for n in names)], ["---", *["---:"] * len(names)], [])
     tail_size = 600  # the closing lines and the note
     if budget.used + sum(len(x.encode()) + 1 for x in head) + tail_size > budget.limit:
         budget.force(f"_Per-{unit(doc)} rows left out to stay under GitHub's 1 MiB summary limit; the full "

@@ -19,9 +19,10 @@ from __future__ import annotations
 import csv
 from typing import Any, TextIO
 
-from lossctl.engine.document import LISTED_WORST, Document, gate_value_name, spec, unit
+from lossctl.engine.document import LISTED_WORST, Document, applies, gate_value_name, spec, unit, value_unit
 from lossctl.report.format import (
     ARROWS,
+    NOT_APPLICABLE,
     UNDEFINED,
     csv_cell,
     fmt,
@@ -29,8 +30,10 @@ from lossctl.report.format import (
     md_gates,
     md_headline,
     md_table,
+    percent,
     plural,
     signed,
+    with_unit,
 )
 
 #: The columns of a compare row, as every writer heads them (the pooled rows have no interval).
@@ -41,8 +44,7 @@ def change_cells(change: dict[str, Any], interval: bool = True) -> list[str]:
     """The cells of one compare row (``values`` or ``pooled``) under :data:`CHANGE_COLUMNS`, as every writer
     prints them: 4 decimals, signed deltas, ``rel`` in percent, ``—`` where undefined."""
     ci = change.get("ci")
-    cells = [fmt(change["base"]), fmt(change["new"]), signed(change["delta"]),
-             UNDEFINED if change["rel"] is None else f"{100 * change['rel']:+.2f}%"]
+    cells = [fmt(change["base"]), fmt(change["new"]), signed(change["delta"]), percent(change["rel"])]
     return cells + ([UNDEFINED if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"] if interval else [])
 
 
@@ -77,7 +79,7 @@ def markdown_lines(doc: Document, worst: int) -> list[str]:
     for name, rows in doc["worst"].items():
         if not rows or name not in worst_shown(doc):
             continue
-        lines += [f"**Got worse the most: `{name}`**", ""]
+        lines += [f"**Got worse the most: `{name}`**" + (f" ({u})" if (u := value_unit(doc, name)) else ""), ""]
         lines += md_table([unit(doc), "base", "new", "delta"], ["---", "---:", "---:", "---:"],
                           ([f"`{md_cell(r['name'])}`", fmt(r["base"]), fmt(r["new"]), signed(r["delta"])]
                            for r in rows[:worst])) + [""]
@@ -91,8 +93,10 @@ def markdown_lines(doc: Document, worst: int) -> list[str]:
 
 def _markdown_changes(doc: Document, block: str, title: str) -> list[str]:
     interval = has_interval(doc, block)
-    rows = [[f"`{md_cell(name)}`", *change_cells(v, interval)] for name, v in doc[block].items()]
     header = ["value", *CHANGE_COLUMNS[:5 if interval else 4]]
+    rows = [[f"`{md_cell(name)}`" + (f" ({u})" if (u := value_unit(doc, name)) else ""),
+             *(change_cells(v, interval) if _applies(doc, name) else [NOT_APPLICABLE] * (len(header) - 1))]
+            for name, v in doc[block].items()]
     return [title, ""] + md_table(header, ["---", *["---:"] * (len(header) - 1)], rows) + [""]
 
 
@@ -141,46 +145,44 @@ def write_compare_table(doc: Document, stream: TextIO, *, per_class: bool = Fals
 
 
 def render_compare(doc: Document, width: int, *, per_class: bool = False, worst: int = LISTED_WORST) -> list[Any]:
-    """The compare table's parts (Rich renderables), in print order."""
+    """The compare table's parts (Rich renderables), in print order: the title, the detail (per-class changes,
+    the images that got worse the most, the images in one report only), then the verdict last: the pooled
+    changes, the means' changes, a legend and the gates."""
     from rich.text import Text  # Rich: slow to import, only when rendering
 
-    from lossctl.report.terminal import Block, Column, gates_table, pack
+    from lossctl.report.terminal import Block, Column, gates_table, legend, pack
 
     cfg = doc["config"]
     noun = unit(doc)
-    parts: list[Any] = [Text(f"lossctl compare ({cfg['of']}): {plural(cfg['paired'], noun)} in both reports, "
-                             f"{len(doc['only_in_base'])} only in base, {len(doc['only_in_new'])} only in new",
-                             style="bold")]
     pooled = "from the summed confusion matrices" if cfg["of"] == "seg" else "over all samples"
-    for block, title in (("values", f"means; 95% CI: paired bootstrap of the mean per-{noun} delta "
-                                    f"({cfg['bootstrap']} resamples)"), ("pooled", f"pooled: {pooled}")):
-        interval = has_interval(doc, block)
-        title = title if interval or block == "pooled" else "means"
-        header = CHANGE_COLUMNS[:5 if interval else 4]
+    interval = (f"; 95% CI: paired bootstrap of the mean per-{noun} delta ({cfg['bootstrap']} resamples)"
+                if has_interval(doc, "values") else "")
+    titles = {"values": f"means{interval}", "pooled": f"pooled: {pooled}"}
+    header = {block: CHANGE_COLUMNS[:5 if has_interval(doc, block) else 4] for block in titles}
+    classes: list[Block] = []
+    totals: list[Block] = []
+    for block in ("pooled", "values"):
         specs = {k: spec(cfg["of"], k) for k in doc[block]}
         scalar = sorted(((k, v) for k, v in doc[block].items() if "[" not in k),  # metrics, then losses
                         key=lambda item: specs[item[0]] is not None and specs[item[0]].kind == "loss")
         if scalar:
-            first_loss = next((i for i, (k, _) in enumerate(scalar) if specs[k] and specs[k].kind == "loss"), 0)
-            fixed = [Column("value", [k for k, _ in scalar], "left"),
+            fixed = [Column("value", [with_unit(k, value_unit(doc, k)) for k, _ in scalar], "left"),
                      Column("", [ARROWS[specs[k].higher_is_better if specs[k] else None] for k, _ in scalar],
                             "left")]
-            cells = [change_cells(v, interval) for _, v in scalar]
-            columns = [Column(h, [row[j] for row in cells], style="bold" if h == "delta" else None)
-                       for j, h in enumerate(header)]
-            parts += pack(Block(fixed, [(title, columns)], [first_loss] if first_loss else []), width)
-        classes = [(k, v) for k, v in doc[block].items() if "[" in k]
-        if per_class and classes:
-            names = [k.split("[", 1) for k, _ in classes]
-            fixed = [Column("value", [n for n, _ in names], "left"),
+            totals.append(Block(fixed, [(titles[block], _change_columns(doc, scalar, header[block]))]))
+        by_class = [(k, v) for k, v in doc[block].items() if "[" in k]
+        if per_class and by_class:
+            names = [k.split("[", 1) for k, _ in by_class]
+            fixed = [Column("value", [with_unit(n, value_unit(doc, n)) for n, _ in names], "left"),
                      Column("class", [c[:-1] for _, c in names], "left")]
-            cells = [change_cells(v, interval) for _, v in classes]
-            columns = [Column(h, [row[j] for row in cells]) for j, h in enumerate(header)]
             sections = [i for i in range(1, len(names)) if names[i][0] != names[i - 1][0]]
-            parts += pack(Block(fixed, [(f"per class: {'means' if interval else 'pooled'}", columns)], sections),
-                          width)
-    if doc["gates"]:
-        parts += gates_table(doc, width)
+            classes.append(Block(fixed, [(f"per class: {'means' if block == 'values' else 'pooled'}",
+                                          _change_columns(doc, by_class, header[block], style=None))], sections))
+    parts: list[Any] = [Text(f"lossctl compare ({cfg['of']}): {plural(cfg['paired'], noun)} in both reports, "
+                             f"{len(doc['only_in_base'])} only in base, {len(doc['only_in_new'])} only in new",
+                             style="bold")]
+    for block in classes:
+        parts += pack(block, width)
     for name in worst_shown(doc):
         rows = doc["worst"][name][:worst]
         if not rows:
@@ -188,10 +190,33 @@ def render_compare(doc: Document, width: int, *, per_class: bool = False, worst:
         fixed = [Column(noun, [r["name"] for r in rows], "left")]
         columns = [Column("base", [fmt(r["base"]) for r in rows]), Column("new", [fmt(r["new"]) for r in rows]),
                    Column("delta", [signed(r["delta"]) for r in rows], style="bold")]
-        title = f"the {plural(len(rows), noun)} that got worse the most by {name} (of {cfg['paired']} in both)"
+        title = (f"the {plural(len(rows), noun)} that got worse the most by {with_unit(name, value_unit(doc, name))}"
+                 f" (of {cfg['paired']} in both)")
         parts += pack(Block(fixed, [(title, columns)]), width)
     for key, label in (("only_in_base", "only in base"), ("only_in_new", "only in new")):
         if doc[key]:
             shown = ", ".join(doc[key][:20]) + (", ..." if len(doc[key]) > 20 else "")
             parts += [Text(""), Text(f"{label} ({len(doc[key])}): {shown}")]
+    for block in totals:
+        parts += pack(block, width)
+    parts.append(legend([*classes, *totals], "rel: delta / |base|"))
+    if doc["gates"]:
+        parts += gates_table(doc, width)
     return parts
+
+
+def _change_columns(doc: Document, changes: list[tuple[str, dict[str, Any]]], header: tuple[str, ...],
+                    style: str | None = "bold") -> list[Any]:
+    """The columns of compare rows (``changes``: name and change) under ``header``; every cell ``n/a`` for a
+    per-class entry that does not apply."""
+    from lossctl.report.terminal import Column
+
+    interval = "95% CI" in header
+    cells = [change_cells(v, interval) if _applies(doc, k) else [NOT_APPLICABLE] * len(header) for k, v in changes]
+    return [Column(h, [row[j] for row in cells], style=style if h == "delta" else None) for j, h in enumerate(header)]
+
+
+def _applies(doc: Document, key: str) -> bool:
+    """Whether the change ``NAME[CLASS]`` (or ``NAME``) applies (:func:`~lossctl.engine.document.applies`)."""
+    name, _, label = key.partition("[")
+    return not label or applies(doc, name, label[:-1])

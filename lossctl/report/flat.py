@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from lossctl.engine.document import STATS, Document, class_label, gate_verdict, value_names
-from lossctl.report.format import csv_cell, fmt, md_cell
+from lossctl.engine.document import STATS, Document, class_label, gate_value_name, value_names, value_unit
+from lossctl.report.format import NA, class_cells, csv_cell, fmt, gate_value, gate_verdict, md_cell, with_unit
 
 
 def _columns(doc: Document) -> int:
@@ -50,6 +50,8 @@ def write_ndjson(doc: Document, stream: TextIO, *, per_class: bool = False) -> N
 
 
 def _flat_rows(doc: Document, per_class: bool) -> tuple[list[str], list[list[Any]]]:
+    """The header and rows of ``csv`` and ``markdown``: :data:`~lossctl.report.format.NA` where a value does not
+    apply (a statistic the value lacks, a per-class entry the run leaves out), ``None`` where it is undefined."""
     names = value_names(doc)
     class_cols: list[tuple[str, int]] = []
     if per_class:
@@ -62,18 +64,23 @@ def _flat_rows(doc: Document, per_class: bool) -> tuple[list[str], list[list[Any
     regional = list(region_mean.get("mean") or {})
     header = ["row", "name", *names, *(f"{n}[region_mean]" for n in regional),
               *(f"{n}[{class_label(doc, i)}]" for n, i in class_cols)]
+    cells = {n: class_cells(doc, n, range(_columns(doc))) for n in {n for n, _ in class_cols}}
     rows: list[list[Any]] = []
     for im in doc["images"]:
         pc = im["per_class"]
-        rows.append(["image", im["name"], *(im["values"].get(n) for n in names),
-                     *((im.get("region_mean") or {}).get(n) for n in regional),
-                     *((pc[n][i] if n in pc else None) for n, i in class_cols)])
+        rows.append(["image", im["name"], *_get(im["values"], names),
+                     *_get(im.get("region_mean") or {}, regional),
+                     *((pc[n][i] if n in pc and cells[n][i] is not NA else NA) for n, i in class_cols)])
     for stat in [*STATS, "pooled"]:
         means = s["per_class"][stat] if stat in ("mean", "pooled") else {}
-        rows.append([stat, "", *(s[stat].get(n) for n in names),
-                     *((region_mean.get(stat) or {}).get(n) for n in regional),
-                     *((means[n][i] if n in means else None) for n, i in class_cols)])
+        rows.append([stat, "", *_get(s[stat], names), *_get(region_mean.get(stat) or {}, regional),
+                     *((means[n][i] if n in means and cells[n][i] is not NA else NA) for n, i in class_cols)])
     return header, rows
+
+
+def _get(values: dict[str, Any], names: list[str]) -> list[Any]:
+    """The ``values`` of ``names``: :data:`~lossctl.report.format.NA` for a name it does not hold."""
+    return [values[n] if n in values else NA for n in names]
 
 
 def write_csv(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
@@ -87,8 +94,10 @@ def write_csv(doc: Document, stream: TextIO, *, per_class: bool = False) -> None
 
 
 def write_markdown(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
-    """GitHub-flavoured Markdown tables: images and summary (4 decimals), then gates."""
+    """GitHub-flavoured Markdown tables: images and summary (4 decimals, ``—`` undefined, ``n/a`` does not
+    apply; a value with a unit names it, ``hd95 (mm)``), then gates."""
     header, rows = _flat_rows(doc, per_class)
+    header = header[:2] + [with_unit(h, value_unit(doc, h)) for h in header[2:]]
     stream.write("| " + " | ".join(header) + " |\n")
     stream.write("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|\n")
     for row in rows:
@@ -96,7 +105,8 @@ def write_markdown(doc: Document, stream: TextIO, *, per_class: bool = False) ->
     if doc["gates"]:
         stream.write("\n| gate | value | result |\n|---|---:|---|\n")
         for g in doc["gates"]:
-            stream.write(f"| `{g['gate']}` | {fmt(g['value'])} | {md_cell(gate_verdict(g))} |\n")
+            value = gate_value(g, value_unit(doc, gate_value_name(g["gate"])))
+            stream.write(f"| `{g['gate']}` | {value} | {md_cell(gate_verdict(g))} |\n")
 
 
 def write_table(doc: Document, stream: TextIO, *, per_class: bool = False, per_image: bool = False,

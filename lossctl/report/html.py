@@ -38,7 +38,9 @@ import numpy as np
 from lossctl.engine.document import (
     LISTED_WORST,
     Document,
+    applies,
     class_label,
+    gate_value_name,
     higher_is_better,
     per_class_labels,
     ranked_value,
@@ -52,7 +54,7 @@ from lossctl.engine.document import (
 from lossctl.errors import spell
 from lossctl.report.compare import CHANGE_COLUMNS, change_cells, has_interval
 from lossctl.report.files import replace_file
-from lossctl.report.format import ARROWS, UNDEFINED, fmt, plural, signed
+from lossctl.report.format import ARROWS, NOT_APPLICABLE, UNDEFINED, fmt, gate_value, plural, signed
 
 if TYPE_CHECKING:
     from lossctl.engine.pictures import Panel, Pictures, Plane, Swatch, WorstImage
@@ -212,7 +214,8 @@ def _gates_html(document: Document) -> str:
         verdict = '<span class="pass">PASS</span>' if g["passed"] else '<span class="fail">FAIL</span>'
         if not g["passed"] and g.get("reason"):  # an undefined value (e.g. a gate over no image): why
             verdict += f" {_e(g['reason'])}"
-        rows.append([f"<code>{_e(g['gate'])}</code>", fmt(g["value"]), fmt(g.get("base")), verdict])
+        value = gate_value(g, value_unit(document, gate_value_name(g["gate"])))
+        rows.append([f"<code>{_e(g['gate'])}</code>", _e(value), fmt(g.get("base")), verdict])
     return "<h2>Gates</h2>" + _table("gates", ["gate", "value", "baseline", "result"], rows)
 
 
@@ -229,13 +232,15 @@ def _summary_html(document: Document) -> str:
                      + _stats_table("region-mean", document, region_mean, list(region_mean["mean"])))
     pooled = " pooled: from the summed confusion matrix;" if document["command"] == "seg" else ""
     parts.append(f'<p class="note">↑ higher is better, ↓ lower is better;{pooled} {UNDEFINED} undefined (0/0); '
+                 f"{NOT_APPLICABLE} not applicable (left out by the run's rules: <code>config.not_applicable</code>); "
                  f"statistics over the {unit(document)}s where a value is defined.</p>")
     return "\n".join(parts)
 
 
 def _stats_table(table_id: str, document: Document, block: Mapping[str, Any], names: list[str]) -> str:
     stats = [st for st in (*SUMMARY_STATS, "pooled") if any(n in (block.get(st) or {}) for n in names)]
-    rows = [[_value_head(document, n), *(fmt((block.get(st) or {}).get(n)) for st in stats)] for n in names]
+    rows = [[_value_head(document, n), *(fmt(block[st][n]) if n in (block.get(st) or {}) else NOT_APPLICABLE
+                                         for st in stats)] for n in names]
     return _table(table_id, ["value", *stats], rows)
 
 
@@ -257,7 +262,8 @@ def _per_class_html(document: Document) -> str:
         index = str(i) if i < n else "{" + ",".join(map(str, regions[label])) + "}"
         cells = [_e(index), *([_e(label)] if named else [])]
         for stat, _, names in blocks:
-            cells += [fmt(pc[stat][name][i] if i < len(pc[stat][name]) else None) for name in names]
+            cells += [fmt(pc[stat][name][i] if i < len(pc[stat][name]) else None) if applies(document, name, label)
+                      else NOT_APPLICABLE for name in names]
         rows.append(cells)
         kinds.append("region" if i >= n else "")
     header = lead + [_value_head(document, name) for _, _, names in blocks for name in names]

@@ -1,24 +1,25 @@
 """The terminal report (``-f table``): Rich tables that fit the width, whatever the number of values, images
-or classes.
+or classes, with **the verdict last**, where the eye lands when a run ends (a terminal's last screen).
 
 From top to bottom:
 
 1. a title line: the command, the counts, the convention (and the values computed under another);
-2. **the summary**: one row per value, the statistics as columns (``mean std min median max pooled``, and
-   ``undefined`` when a value was 0/0 somewhere), so it stays narrow however many values were computed; for a
-   region-based dataset.json, the same for each value's mean over the regions (``summary.region_mean``);
-3. the gates and their verdicts;
-4. **per-image rows**: all of them when one table of every value fits the width and there are at most
-   :data:`FULL_ROWS` images, or when asked (``per_image``); otherwise the ``worst`` K (default
+2. the detail: **per-image rows**: all of them when one table of every value fits the width and there are at
+   most :data:`FULL_ROWS` images, or when asked (``per_image``); otherwise the ``worst`` K (default
    :data:`~lossctl.engine.document.TABLE_WORST`) ranked by the first gated value (else the first value) in its
    own direction (the registry's ``higher_is_better``), and a line saying how to see them all (the setting is
-   named in the caller's words: ``flags``, see :func:`lossctl.errors.spell`);
-5. the images' notes, each note once with the images it applies to;
-6. with ``per_class``: **one row per class** (index and whole name), per-class values as columns: the pooled
-   values (summed confusion matrix), then the means over images.
+   named in the caller's words: ``flags``, see :func:`lossctl.errors.spell`); the images' notes, each note once
+   with the images it applies to; with ``per_class``, **one row per class** (index and whole name), per-class
+   values as columns: the pooled values (summed confusion matrix), then the means over images;
+3. the verdict: **the summary**: one row per value (metrics, then losses), the statistics as columns (``mean
+   std min median max pooled``, and ``undefined`` when a value was 0/0 somewhere), so it stays narrow however
+   many values were computed; for a region-based dataset.json, the same for each value's mean over the regions
+   (``summary.region_mean``); a legend line (the arrows, and the marks of missing values shown: ``—`` undefined,
+   ``n/a`` does not apply); then the gates and their verdicts.
 
-A table that would be wider than the width is cut by columns into several tables with the same rows (metrics
-and losses apart, names never shortened), so a row never wraps; the width and the cutting are
+A value with a unit (``config.units``: the boundary distances) is named with it, ``hd95 (mm)``. A table that
+would be wider than the width is cut by columns into several tables with the same rows (metrics and losses
+apart, names never shortened), so a row never wraps; the width and the cutting are
 :mod:`lossctl.report.terminal`'s. Colour only on a terminal (and never with ``NO_COLOR``); no meaning is carried
 by colour alone.
 
@@ -41,11 +42,29 @@ from lossctl.engine.document import (
     row_value_names,
     spec,
     unit,
+    value_unit,
     worst_rows,
 )
 from lossctl.errors import setting, spell
-from lossctl.report.format import ARROWS, UNDEFINED, fmt, plural
-from lossctl.report.terminal import Block, Column, gates_table, heading, pack, print_parts, report_width, width_of
+from lossctl.report.format import (
+    ARROWS,
+    NA,
+    class_cells,
+    fmt,
+    plural,
+    with_unit,
+)
+from lossctl.report.terminal import (
+    Block,
+    Column,
+    gates_table,
+    heading,
+    legend,
+    pack,
+    print_parts,
+    report_width,
+    width_of,
+)
 
 #: Per-image rows are all shown, unasked, up to this many images (when they fit the width).
 FULL_ROWS = 20
@@ -67,37 +86,24 @@ def write_table(doc: Document, stream: TextIO, *, per_class: bool = False, per_i
 
 def render(doc: Document, width: int, *, per_class: bool = False, per_image: bool = False,
            worst: int | None = None, flags: Mapping[str, str] | None = None) -> list[Any]:
-    """The report's parts (Rich renderables), in print order."""
+    """The report's parts (Rich renderables), in print order: the title, the detail, the verdict last."""
     values = _Values(doc)
+    images, hint = _image_view(doc, values, width, per_image, worst, flags)
+    classes = _class_block(doc, values) if per_class else None
+    verdict = [] if doc["summary"]["count"] == 0 else [_summary_block(doc, values), _region_mean_block(doc, values)]
     parts: list[Any] = [_title(doc)]
+    for part in (images, hint, *_notes(doc, values), classes, *verdict):
+        if isinstance(part, Block):
+            parts += pack(part, width)
+        elif part is not None:
+            parts.append(part)
     if doc["summary"]["count"] == 0:
         parts += heading(f"no {values.unit} evaluated")
     else:
-        parts += pack(_summary_columns(doc, values), width)
-        if doc["summary"].get("region_mean"):
-            parts += pack(_region_mean_columns(doc, values), width)
-        legend = "↑ higher is better, ↓ lower is better"
-        if _has_undefined(doc, per_class):
-            legend += f", {UNDEFINED} undefined (0/0)"
-        parts.append(Text(legend, style="dim"))
+        parts.append(legend([b for b in (images, classes, *verdict) if b is not None]))
     if doc["gates"]:
         parts += gates_table(doc, width)
-    parts += _image_parts(doc, values, width, per_image, worst, flags)
-    parts += _notes(doc, values)
-    if per_class:
-        parts += _class_parts(doc, width)
     return parts
-
-
-def _has_undefined(doc: Document, per_class: bool) -> bool:
-    """Whether any number the table shows is undefined (``null`` in the document)."""
-    s = doc["summary"]
-    shown: list[Any] = [v for st in STATISTICS for v in (s.get(st) or {}).values()]
-    shown += [v for st in STATISTICS for v in ((s.get("region_mean") or {}).get(st) or {}).values()]
-    if per_class:
-        shown += [v for st in ("pooled", "mean") for vec in (s.get("per_class", {}).get(st) or {}).values()
-                  for v in vec]
-    return None in shown or any(None in row["values"].values() for row in doc["images"])
 
 
 # What is in the document -------------------------------------------------------------------------------------
@@ -160,31 +166,33 @@ def _classes_origin(cfg: Mapping[str, Any]) -> str:
 
 # The parts -----------------------------------------------------------------------------------------------
 
-def _summary_columns(doc: Document, values: _Values) -> Block:
+def _summary_block(doc: Document, values: _Values) -> Block:
     s = doc["summary"]
     names = [n for group in values.by_kind(values.names) for n in group]
     stats = [st for st in STATISTICS if any(n in s.get(st, {}) for n in names)]
-    fixed = [Column("value", names, "left"), Column("", [values.arrow(n) for n in names], "left")]
-    columns = [Column(st, ["" if n not in s[st] else fmt(s[st][n]) for n in names],
+    fixed = [Column("value", [with_unit(n, value_unit(doc, n)) for n in names], "left"),
+             Column("", [values.arrow(n) for n in names], "left")]
+    columns = [Column(st, [fmt(s[st][n] if n in s[st] else NA) for n in names],
                       style="bold" if st == "mean" else None) for st in stats]
     undefined = s.get("undefined", {})
     if any(undefined.get(n) for n in names):
         columns.append(Column("undefined", [str(undefined.get(n, "")) if undefined.get(n) else "" for n in names]))
-    first_loss = next((i for i, n in enumerate(names) if values.kind(n) != "metric"), 0)
     title = f"summary over {plural(s['count'], values.unit)}"
     if "pooled" in stats and doc["command"] == "seg":
         title += "; pooled: from the summed confusion matrix"
-    return Block(fixed, [(title, columns)], sections=[first_loss] if first_loss else [])
+    return Block(fixed, [(title, columns)])
 
 
-def _region_mean_columns(doc: Document, values: _Values) -> Block:
+def _region_mean_block(doc: Document, values: _Values) -> Block | None:
     """Each value's mean over a region-based dataset's regions (``summary.region_mean``), as the summary."""
-    s = doc["summary"]["region_mean"]
+    s = doc["summary"].get("region_mean")
+    if not s:
+        return None
     names = list(s["mean"])
     stats = [st for st in STATISTICS if any(n in s.get(st, {}) for n in names)]
-    fixed = [Column("value", [f"{n}[region_mean]" for n in names], "left"),
+    fixed = [Column("value", [with_unit(f"{n}[region_mean]", value_unit(doc, n)) for n in names], "left"),
              Column("", [values.arrow(n) for n in names], "left")]
-    columns = [Column(st, ["" if n not in s[st] else fmt(s[st][n]) for n in names],
+    columns = [Column(st, [fmt(s[st][n] if n in s[st] else NA) for n in names],
                       style="bold" if st == "mean" else None) for st in stats]
     regions = ", ".join(doc["config"].get("region_mean") or [])
     title = (f"mean over the regions ({regions}); mean: of the regions' means, nnU-Net's foreground_mean; "
@@ -198,7 +206,7 @@ def _image_block(doc: Document, values: _Values, rows: list[dict[str, Any]], tit
     groups = values.by_kind(names) if split else [names]
     blocks = []
     for group in groups:
-        columns = [Column(n, [fmt(r["values"].get(n)) for r in rows]) for n in group]
+        columns = [Column(with_unit(n, value_unit(doc, n)), [fmt(r["values"].get(n)) for r in rows]) for n in group]
         label = title if not split else f"{title}: {_KIND_TITLE[values.kind(group[0])]}"
         blocks.append((label, columns))
     return Block(fixed, blocks)
@@ -209,25 +217,26 @@ def _one_table(block: Block, width: int) -> bool:
     return width_of([*block.fixed, *block.groups[0][1]]) <= width
 
 
-def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, worst: int | None,
-                 flags: Mapping[str, str] | None) -> list[Any]:
+def _image_view(doc: Document, values: _Values, width: int, per_image: bool, worst: int | None,
+                flags: Mapping[str, str] | None) -> tuple[Block | None, Text | None]:
+    """The per-image rows shown (every row, or the worst), and the line saying how to see the others."""
     rows = doc["images"]
     if not rows:
-        return []
+        return None, None
     n, unit = len(rows), values.unit
     if worst is None and not per_image:  # unasked: every row when they are few and one table of them fits
         worst = n if n <= FULL_ROWS and _one_table(_image_block(doc, values, rows, "", False), width) \
             else TABLE_WORST
     if per_image or worst >= n:  # (only then is every row's every cell formatted)
         whole = _image_block(doc, values, rows, f"per {unit}", split=False)
-        return pack(whole if _one_table(whole, width) else _image_block(doc, values, rows, f"per {unit}",
-                                                                         split=True), width)
+        return (whole if _one_table(whole, width) else _image_block(doc, values, rows, f"per {unit}", split=True),
+                None)
     # how to see every row: the table's own setting; a cls run has rows only with per_sample, and all of them
     # when no worst is given
     see_all = spell(setting("per_image", True) if doc["command"] != "cls"
                     else f"{setting('per_sample', True)} without {setting('worst')}", flags)
     if worst == 0:
-        return [Text(""), Text(f"{plural(n, unit)} not shown: {see_all} shows them all", style="dim")]
+        return None, Text(f"{plural(n, unit)} not shown: {see_all} shows them all", style="dim")
     key = ranked_value(doc)
     order = "lowest" if values.higher_is_better(key) is not False else "highest"
     chosen = worst_rows(doc, worst, key)
@@ -235,13 +244,11 @@ def _image_parts(doc: Document, values: _Values, width: int, per_image: bool, wo
     block = _image_block(doc, values, chosen, title, split=False)
     if not _one_table(block, width):
         block = _image_block(doc, values, chosen, title, split=True)
-    tables = pack(block, width)
     more = n - len(chosen)
-    hint = Text(f"{plural(more, 'more ' + unit)} not shown: {see_all} shows them all", style="dim")
-    return [*tables, hint]
+    return block, Text(f"{plural(more, 'more ' + unit)} not shown: {see_all} shows them all", style="dim")
 
 
-def _notes(doc: Document, values: _Values) -> list[Any]:
+def _notes(doc: Document, values: _Values) -> list[Text]:
     by_note: dict[str, list[str]] = {}
     for row in doc["images"]:
         for note in row.get("notes") or []:
@@ -253,17 +260,18 @@ def _notes(doc: Document, values: _Values) -> list[Any]:
     return lines
 
 
-def _class_parts(doc: Document, width: int) -> list[Any]:
+def _class_block(doc: Document, values: _Values) -> Block | None:
+    """One row per class (then region): the pooled per-class values, then the means over images, metrics and
+    losses apart; ``n/a`` where an entry does not apply (``config.not_applicable``)."""
     pc = doc["summary"].get("per_class") or {}
     regions = list(doc["config"].get("regions") or {})  # regions follow the classes in per-class vectors
     c = (doc["config"].get("num_classes") or 0) + len(regions)
     if not c or not (pc.get("pooled") or pc.get("mean")):
-        return []
-    names = [class_label(doc, i) for i in range(c)]
-    fixed = [Column("#", [str(i) for i in range(c)]), Column("class", names[:c], "left")]
-    if names[:c] == [str(i) for i in range(c)]:
+        return None
+    labels = [class_label(doc, i) for i in range(c)]
+    fixed = [Column("#", [str(i) for i in range(c)]), Column("class", labels, "left")]
+    if labels == [str(i) for i in range(c)]:
         fixed = fixed[:1]
-    values = _Values(doc)
     groups = []
     for stat, title in (("pooled", "per class: pooled over all images (summed confusion matrix)"),
                         ("mean", "per class: mean over images")):
@@ -271,5 +279,6 @@ def _class_parts(doc: Document, width: int) -> list[Any]:
         kinds = values.by_kind(vectors)
         for names in kinds:
             label = title if len(kinds) == 1 else f"{title}, {_KIND_TITLE[values.kind(names[0])]}"
-            groups.append((label, [Column(n, [fmt(v) for v in vectors[n]]) for n in names]))
-    return pack(Block(fixed, groups), width)
+            groups.append((label, [Column(with_unit(n, value_unit(doc, n)),
+                                          [fmt(v) for v in class_cells(doc, n, vectors[n])]) for n in names]))
+    return Block(fixed, groups)

@@ -5,10 +5,13 @@ import this module only to render a table).
   ``COLUMNS``) when the stream is a terminal, else :data:`PIPE_WIDTH` unless ``COLUMNS`` says otherwise, so the
   same input gives the same bytes in a pipe or a file;
 * :class:`Column` and :class:`Block`: columns sharing rows; :func:`pack` cuts a block by columns into titled
-  tables no wider than the width (names never shortened, a row never wraps), :func:`table` renders one;
+  tables no wider than the width (names never shortened, a row never wraps), :func:`table` renders one (a
+  text column folds onto more lines when the table is still too wide);
 * :func:`print_parts`: prints the renderables in colour only where Rich would colour the stream (never with
-  ``NO_COLOR``), without trailing blanks;
-* :func:`gates_table`: the gates and their verdicts, as both tables show them.
+  ``NO_COLOR``), without trailing blanks (nor a blank first line);
+* :func:`legend`: the line under the tables that says what their arrows and marks mean;
+* :func:`gates_table`: the gates and their verdicts, as both tables show them (a ``worse()`` count as an
+  integer, ``rel()`` in percent, a ``delta()`` with its sign, a distance with its unit).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from lossctl.engine.document import Document
-from lossctl.report.format import fmt
+from lossctl.engine.document import Document, gate_value_name, value_unit
+from lossctl.report.format import NOT_APPLICABLE, UNDEFINED, fmt, gate_value
 
 #: Width of the table format when stdout is not a terminal (``COLUMNS`` overrides it).
 PIPE_WIDTH = 100
@@ -59,6 +62,8 @@ def print_parts(parts: list[Any], stream: TextIO, width: int) -> None:
     console = Console(file=buffer, width=width, force_terminal=probe.is_terminal,
                       color_system=probe.color_system if probe.is_terminal else None,  # type: ignore[arg-type]
                       highlight=False, markup=False, emoji=False, soft_wrap=False)
+    if parts and isinstance(parts[0], Text) and not parts[0].plain:
+        parts = parts[1:]  # a heading's blank line, at the top
     for part in parts:
         console.print(part)
     stream.write(_TRAILING.sub(r"\1", buffer.getvalue()))
@@ -80,7 +85,7 @@ class Column:
     @functools.cached_property
     def width(self) -> int:
         """Cells the column needs (its widest cell or header), at most ``limit``."""
-        natural = max([cell_len(self.header), *(cell_len(c) for c in self.cells)])
+        natural = max(cell_len(line) for text in (self.header, *self.cells) for line in text.split("\n"))
         return natural if self.limit is None else max(cell_len(self.header), min(natural, self.limit))
 
 
@@ -102,14 +107,10 @@ def heading(title: str) -> list[Text]:
 def table(columns: Sequence[Column], sections: Sequence[int] = (), width: int | None = None) -> Text:
     """``columns`` as aligned text lines: bold headers, a rule, the rows (a blank line before each row index in
     ``sections``), two cells between columns, no trailing blanks. When the columns are wider than ``width``,
-    the widest left-aligned column (a name) folds onto more lines rather than losing characters."""
-    widths = [col.width for col in columns]
-    excess = width_of(columns) - (width or 0)
-    names = [k for k, col in enumerate(columns) if col.justify == "left"]
-    if width and excess > 0 and names:
-        k = max(names, key=lambda j: widths[j])
-        widths[k] = max(1, widths[k] - excess)
-    lines = [_line([[col.header] for col in columns], widths, columns, "bold"),
+    the left-aligned columns (names, text) fold onto more lines, the widest first, rather than losing
+    characters; a cell's own line breaks are kept."""
+    widths = _fitted(columns, width)
+    lines = [_line([_fold(col.header, w) for col, w in zip(columns, widths, strict=True)], widths, columns, "bold"),
              Text("─" * (sum(widths) + 2 * (len(widths) - 1)))]
     for i in range(len(columns[0].cells) if columns else 0):
         if i in sections:
@@ -117,6 +118,21 @@ def table(columns: Sequence[Column], sections: Sequence[int] = (), width: int | 
         lines.append(_line([_fold(col.cells[i], w) for col, w in zip(columns, widths, strict=True)], widths, columns,
                            styles=[col.styles[i] if col.styles else col.style for col in columns]))
     return Text("\n").join(lines)
+
+
+def _fitted(columns: Sequence[Column], width: int | None) -> list[int]:
+    """The columns' widths, the widest left-aligned one narrowed a cell at a time until the table fits
+    ``width`` (or every left-aligned column is one cell wide)."""
+    widths = [col.width for col in columns]
+    excess = width_of(columns) - width if width else 0
+    folding = [k for k, col in enumerate(columns) if col.justify == "left"]
+    while excess > 0 and folding:
+        k = max(folding, key=lambda j: widths[j])
+        if widths[k] <= 1:
+            break
+        widths[k] -= 1
+        excess -= 1
+    return widths
 
 
 def _line(cells: list[list[str]], widths: list[int], columns: Sequence[Column], style: str | None = None,
@@ -139,7 +155,10 @@ def _line(cells: list[list[str]], widths: list[int], columns: Sequence[Column], 
 
 
 def _fold(cell: str, width: int) -> list[str]:
-    """``cell`` cut into lines of at most ``width`` cells, at spaces where it can (one line when it fits)."""
+    """``cell`` cut into lines of at most ``width`` cells, at its line breaks, then at spaces where it can (one
+    line when it fits)."""
+    if "\n" in cell:
+        return [piece for line in cell.split("\n") for piece in _fold(line, width)]
     if cell_len(cell) <= width:
         return [cell]
     pieces: list[str] = []
@@ -208,13 +227,23 @@ def _balanced(block: Block, parts: list[list[Column]], width: int) -> list[list[
     return parts
 
 
+def legend(blocks: Sequence[Block], *also: str) -> Text:
+    """The legend line under the tables of ``blocks``: the arrows, ``also``, and the marks of missing values
+    that those tables show (``—`` undefined, ``n/a`` does not apply)."""
+    shown = {cell for block in blocks for _, columns in block.groups for col in columns for cell in col.cells}
+    marks = ["↑ higher is better, ↓ lower is better", *also]
+    marks += [f"{UNDEFINED} undefined (0/0)"] * (UNDEFINED in shown)
+    marks += [f"{NOT_APPLICABLE} does not apply"] * (NOT_APPLICABLE in shown)
+    return Text(", ".join(marks), style="dim")
+
+
 def gates_table(doc: Document, width: int) -> list[Any]:
     """The gates of ``doc`` with their statistic, value (and baseline) and verdict, under a heading that counts
     the failures."""
     gates = doc["gates"]
     columns = [Column("gate", [g["gate"] for g in gates], "left"),
                Column("statistic", [g.get("statistic", "") for g in gates], "left"),
-               Column("value", [fmt(g["value"]) for g in gates])]
+               Column("value", [gate_value(g, value_unit(doc, gate_value_name(g["gate"]))) for g in gates])]
     if any("base" in g for g in gates):  # baseline gates: the value compared with (delta and rel)
         columns.append(Column("baseline", [fmt(g["base"]) if "base" in g else "" for g in gates]))
     columns.append(Column("result", ["PASS" if g["passed"] else "FAIL" for g in gates], "left",

@@ -115,6 +115,13 @@ def _runs() -> list[Run]:
         "-f", "json")
     add("seg_volumes_table", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "-m", "dice", "-m",
         "masd", "--nsd-tolerance", "2", "--empty-distance", "374", "--per-class")
+    # units (mm from the headers, px without spacing) and n/a (entries left out by rule) in every text format
+    add("seg_volumes_markdown", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "-m", "dice", "-m",
+        "hd95", "--per-class", "-g", "hd95<=20", "-f", "markdown")
+    add("seg_region_boundary_github", "seg", "s/pred", "s/gt", "--region", "fg=1,2", "--per-class", "-m", "dice",
+        "-m", "hd95", "-g", "max(hd95)<=3", "-f", "github")
+    add("seg_exclude_background_per_class", "seg", "s/pred", "s/gt", "--exclude-background", "--per-class", "-m",
+        "dice", "-l", "dice_loss", "-l", "ce")
 
     # -- a region-based dataset.json's region_mean; a convention per value ---------------------------------------
     add("seg_region_mean_json", "seg", "s/labels", "s/gt", "--dataset-json", "dataset_regions.json", "-m", "dice",
@@ -453,13 +460,15 @@ def _nnunet_inputs(work: Path, rng: np.random.Generator) -> None:
 
 
 @contextmanager
-def _process_state(work: Path, argv: list[str], stdin: bytes | None) -> Iterator[tuple[io.BytesIO, io.BytesIO]]:
+def _process_state(work: Path, argv: list[str], stdin: bytes | None,
+                   env: dict[str, str] | None = None) -> Iterator[tuple[io.BytesIO, io.BytesIO]]:
     saved = (os.getcwd(), sys.argv, sys.stdin, sys.stdout, sys.stderr, dict(os.environ), sys.modules["__main__"])
     out, err = io.BytesIO(), io.BytesIO()
     try:
         os.chdir(work)
         for name in CLEARED_ENV:
             os.environ.pop(name, None)
+        os.environ.update(env or {})
         sys.argv = ["lossctl", *argv]
         sys.modules["__main__"] = types.ModuleType("__main__")  # click names the program after sys.argv[0]
         sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
@@ -476,11 +485,12 @@ def _process_state(work: Path, argv: list[str], stdin: bytes | None) -> Iterator
         sys.modules["__main__"] = saved[6]
 
 
-def execute(run: Run, work: Path) -> str:
-    """Run one corpus entry in ``work`` and return the text that records all it produced."""
+def streams(run: Run, work: Path, env: dict[str, str] | None = None) -> tuple[object, str, str]:
+    """Run one corpus entry in ``work`` (with ``env`` over the cleared environment): its exit code, standard
+    output and standard error."""
     from lossctl import cli
 
-    with _process_state(work, list(run.args), run.stdin) as (out, err):
+    with _process_state(work, list(run.args), run.stdin, env) as (out, err):
         try:
             cli.main()
             code: object = "returned without sys.exit"
@@ -489,8 +499,13 @@ def execute(run: Run, work: Path) -> str:
         sys.stdout.flush()
         sys.stderr.flush()
         stdout, stderr = out.getvalue(), err.getvalue()
-    parts = [f"$ lossctl {' '.join(run.args)}", f"exit: {code}", "--- stdout", stdout.decode("utf-8", "replace"),
-             "--- stderr", stderr.decode("utf-8", "replace")]
+    return code, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
+
+
+def execute(run: Run, work: Path) -> str:
+    """Run one corpus entry in ``work`` and return the text that records all it produced."""
+    code, stdout, stderr = streams(run, work)
+    parts = [f"$ lossctl {' '.join(run.args)}", f"exit: {code}", "--- stdout", stdout, "--- stderr", stderr]
     for name in run.files:
         path = work / name
         if not path.exists():

@@ -148,16 +148,15 @@ def test_cls_with_every_loss_and_metric_fits(cli, tmp_path, width, worst):  # no
 
 
 def _summary_rows(text: str) -> dict[str, list[str]]:
+    """The summary's rows by value name (a unit after the name, ``hd95 (mm)``, left out): arrow, then cells."""
     lines = text.splitlines()
     start = lines.index(next(line for line in lines if line.startswith("summary over")))
     header = lines[start + 1].split()
     rows = {}
     for line in lines[start + 3:]:
-        if not line.strip():
-            continue
         if line.startswith("↑ higher"):
             break
-        name, arrow, *cells = line.split()
+        name, arrow, *cells = re.sub(r" \(\w+\)", "", line, count=1).split()
         rows[name] = [arrow, *cells]
     assert header[0] == "value"
     return rows
@@ -175,14 +174,15 @@ def test_summary_holds_every_mean_of_the_json(cli, tmp_path, sample_doc, width):
 
 
 def test_summary_columns_are_the_statistics(sample_doc):
-    header = render(sample_doc, 100).splitlines()[3].split()
+    text = render(sample_doc, 100).splitlines()
+    header = text[text.index(next(line for line in text if line.startswith("summary over"))) + 1].split()
     assert header == ["value", "mean", "std", "min", "median", "max", "pooled"]
     rows = _summary_rows(render(sample_doc, 100))
     s = sample_doc["summary"]
     for stat_index, stat in enumerate(("mean", "std", "min", "median", "max"), start=1):
         assert rows["dice"][stat_index] == f"{s[stat]['dice']:.4f}"
     assert rows["dice"][6] == f"{s['pooled']['dice']:.4f}"
-    assert len(rows["ce"]) == 6  # a loss has no pooled value: the cell stays empty
+    assert rows["ce"][6] == "n/a"  # a loss has no pooled value: it does not apply
 
 
 def test_summary_median_is_the_median_over_images(sample_doc):
@@ -201,8 +201,9 @@ def test_undefined_counts_get_a_column_and_dashes(cli, tmp_path):  # noqa: F811
     r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--class-names", "bg,fg,absent", "--per-class",
             "--exclude-background")
     assert r.code == 0, r
-    assert r.out.splitlines()[3].split()[-1] == "undefined"
-    dice_row = next(line for line in r.out.splitlines() if line.startswith("dice "))
+    summary = r.out[r.out.index("summary over"):].splitlines()
+    assert summary[1].split()[-1] == "undefined"
+    dice_row = next(line for line in summary if line.startswith("dice "))
     assert dice_row.split()[-1] == "1"  # one image's dice is 0/0
     class_row = next(line for line in r.out.splitlines() if line.startswith("2  absent"))
     assert "—" in class_row  # dice of a class absent from both masks is 0/0
@@ -416,7 +417,7 @@ def test_compare_table_fits_with_every_value(sample_doc, width, per_class):
     for name, change in doc["values"].items():  # every value's row holds its numbers as the JSON has them
         if "[" in name:
             continue
-        row = re.search(rf"^{name} +[↑↓] +(\S+) +(\S+) +(\S+) +(\S+) +(\[.*\])$", text, re.M)
+        row = re.search(rf"^{name}(?: \(px\))? +[↑↓] +(\S+) +(\S+) +(\S+) +(\S+) +(\[.*\])$", text, re.M)
         assert row, f"{name} has no row"
         assert row.groups()[:3] == (f"{change['base']:.4f}", f"{change['new']:.4f}", f"{change['delta']:+.4f}")
         lo, hi = change["ci"]
