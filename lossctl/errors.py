@@ -19,7 +19,7 @@ Exit codes (documented in README.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 EXIT_OK = 0
@@ -76,6 +76,15 @@ def spell_all(obj: Any, flags: Mapping[str, str] | None = None) -> Any:
     if isinstance(obj, list):
         return [spell_all(value, flags) for value in obj]
     return obj
+
+
+def did_you_mean(given: str, known: Iterable[str], spelled: Callable[[str], str] = str) -> str:
+    """`` (did you mean NAME?)`` for the name of ``known`` closest to ``given`` (case ignored), shown as
+    ``spelled(NAME)``; empty when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(given.lower(), [k.lower() for k in known], n=1)
+    return f" (did you mean {spelled(close[0])}?)" if close else ""
 
 
 class LossctlError(Exception):

@@ -47,11 +47,17 @@ def apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path: 
 
     notes = check_compatible(base, document, f"--baseline {path}")
     validate_compare_gates([g for g in gates if g.against is not None], base, document)
-    document["config"]["baseline"] = str(path)
+    record_baseline(document, path)
     account = add_baseline_gates(document, base, gates, match, f"--baseline {path}")
     document["gates"] = spelled(document["gates"])
     for note in [*notes, *([account] if account else [])]:
         stderr_line(f"note: {note}")
+
+
+def record_baseline(document: dict[str, Any], path: Path | None) -> None:
+    """Record ``--baseline`` in the report's config (``config.baseline``, its last key), when one is given."""
+    if path is not None:
+        document["config"]["baseline"] = str(path)
 
 
 def github_annotations(document: dict[str, Any]) -> None:
@@ -77,10 +83,13 @@ def gate_reasons(document: dict[str, Any]) -> None:
 
 
 def finish(document: dict[str, Any], skip_errors: bool) -> int:
-    """Print errors and the summary line to stderr; return the exit code the document calls for."""
+    """Print the failed pairs (one line per problem, see :func:`~lossctl.engine.document.error_groups`) and the
+    summary line to stderr; return the exit code the document calls for."""
     _check_gates_against_data(document)
-    for err in document["errors"]:
-        stderr_line(("warning: " if skip_errors else "error: ") + err["error"])
+    from lossctl.engine.document import error_group_text, error_groups
+
+    for group in error_groups(document):  # the same problem in many pairs: one line
+        stderr_line(("warning: " if skip_errors else "error: ") + error_group_text(group))
     if document["summary"]["count"] or document["config"].get("shard") is not None:  # else exit 3 says why
         gate_reasons(document)
     failed = [g for g in document["gates"] if not g["passed"]]

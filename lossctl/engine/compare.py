@@ -144,10 +144,34 @@ def check_compatible(base: Document, new: Document, base_name: str = "the baseli
                          f"with {setting('average', bc.get('average'))}")
     notes = []
     for key in _NOTED_CONFIG:
-        if key in bc and key in nc and bc[key] != nc[key]:
-            notes.append(f"{base_name} differs in {key}: {json.dumps(bc[key])} (base) vs {json.dumps(nc[key])} "
-                         "(new)")
+        if key not in bc or key not in nc:
+            continue
+        changes = _changes(bc[key], nc[key])
+        if key == "conventions":  # the values that only follow the runs' conventions: said by "convention"
+            changes = [c for c in changes if (c[1], c[2]) != (bc.get("convention"), nc.get("convention"))]
+        if changes:
+            notes.append(f"{base_name} differs in {key}: {_changes_text(changes)}")
     return notes
+
+
+def _changes(base: Any, new: Any, name: str = "") -> list[tuple[str, Any, Any]]:
+    """(name, base, new) of each entry of two config entries that differs: in mappings (the per-value
+    ``conventions`` and ``params``), only the keys both have (a value one run does not compute is no difference),
+    named ``value.param``; other entries whole."""
+    if isinstance(base, dict) and isinstance(new, dict):
+        return [change for key in base if key in new
+                for change in _changes(base[key], new[key], f"{name}.{key}" if name else key)]
+    return [] if base == new else [(name, base, new)]
+
+
+def _changes_text(changes: list[tuple[str, Any, Any]]) -> str:
+    """``dice, iou: "lossctl" (base) vs "monai" (new); focal.gamma: 2.0 (base) vs 3.0 (new)``: the names that
+    changed the same way share a clause; a whole entry has no name."""
+    clauses: dict[tuple[str, str], list[str]] = {}
+    for name, base, new in changes:
+        clauses.setdefault((json.dumps(base), json.dumps(new)), []).append(name)
+    return "; ".join(f"{', '.join(names) + ': ' if any(names) else ''}{base} (base) vs {new} (new)"
+                     for (base, new), names in clauses.items())
 
 
 #: How each ``config.average`` reads in a message.

@@ -14,6 +14,8 @@ how it is read, never how it is computed:
   and :data:`LISTED_WORST`: the documented numbers of them;
 * :func:`gate_value_name`, :func:`gate_threshold_text` and :func:`gate_verdict`: what a gate result checked, in
   words, and its verdict (with the reason of a failure over an undefined value);
+* :func:`error_groups` and :func:`error_group_text`: the failed pairs grouped by problem, and one line for each
+  group (the same problem in many files is one line);
 * :data:`STATS`: the summary statistics every flat writer lists.
 """
 
@@ -28,6 +30,7 @@ import numpy as np
 from lossctl import registry
 from lossctl.engine.gates import parse_gate
 from lossctl.engine.schema import Document, row_noun
+from lossctl.io.text import display_path
 
 #: The summary statistics of every value, in the order the flat writers list them (``pooled`` follows).
 STATS = ("mean", "std", "min", "max")
@@ -35,6 +38,8 @@ STATS = ("mean", "std", "min", "max")
 TABLE_WORST = 5
 #: How many of the worst images ``github``, ``junit`` and the HTML report list (their ``--worst`` default).
 LISTED_WORST = 10
+#: How many files the line of a problem shared by several failed pairs names (the rest are counted).
+NAMED_FAILURES = 3
 
 
 def task(doc: Document) -> str:
@@ -129,3 +134,24 @@ def gate_verdict(result: dict[str, Any]) -> str:
 
 def _number(v: float | None) -> str:
     return "undefined" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6g}"
+
+
+def error_groups(doc: Document) -> list[list[dict[str, Any]]]:
+    """The failed pairs (``errors``) grouped by problem: the entries with the same ``problem`` text (an entry
+    without one, from an older report: its whole message), in the order of each problem's first pair."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for entry in doc.get("errors", []):
+        groups.setdefault(entry.get("problem") or entry["error"], []).append(entry)
+    return list(groups.values())
+
+
+def error_group_text(group: list[dict[str, Any]]) -> str:
+    """One line for a group of :func:`error_groups`: a lone pair's message; for several, their count, the problem
+    and the first :data:`NAMED_FAILURES` files (the others counted: the JSON report's ``errors`` lists each)."""
+    if len(group) == 1:
+        return group[0]["error"]
+    files = ", ".join(display_path(entry["file"]) for entry in group[:NAMED_FAILURES])
+    more = len(group) - NAMED_FAILURES
+    if more > 0:
+        files += f" and {more} more; the JSON report's \"errors\" lists every one"
+    return f"{len(group)} pairs failed: {group[0].get('problem') or group[0]['error']} ({files})"

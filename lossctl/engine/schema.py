@@ -109,6 +109,8 @@ class PairError(TypedDict):
     name: str
     file: str
     error: str
+    #: the message without the file it is about: the same text in every pair that failed for the same problem
+    problem: str
 
 
 class Skipped(TypedDict):
