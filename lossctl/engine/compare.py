@@ -35,6 +35,7 @@ from lossctl.dataset.descriptions import REGION_MEAN
 from lossctl.engine.gates import Baseline, Gate, change, check_gates, row_series
 from lossctl.engine.schema import REPORT_SCHEMA, SCHEMA_CHANGES, CompareReport, Document, GateResult, row_noun
 from lossctl.errors import InputError, UsageError, setting
+from lossctl.io.text import json_place
 
 #: Resampled indices held in memory at once (int64): the bootstrap runs in chunks of this many elements.
 BOOTSTRAP_CHUNK = 1 << 22
@@ -70,7 +71,7 @@ def load_report(path: Path, what: str = "baseline") -> Document:
         raise InputError(f"{path}: the {what} report holds {e} (lossctl writes undefined values as null); "
                          "regenerate it with `lossctl ... -f json`") from None
     except ValueError as e:
-        raise InputError(f"{path}: the {what} report is not valid JSON ({e}); give a file written by "
+        raise InputError(f"{path}: the {what} report is not valid JSON (at {json_place(e)}); give a file written by "
                          "`lossctl seg|cls -f json`") from None
     if not (isinstance(document, dict) and document.get("command") in ("seg", "cls")
             and isinstance(document.get("summary"), dict) and isinstance(document.get("config"), dict)
