@@ -21,7 +21,7 @@ from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, Basel
                                  parse_prob_scale, split_values, convention_phrase)
 from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, to_stdout, write_extra,
                                 write_report_dir, writer_for)
-from lossctl.cli.verdict import apply_baseline, finish, load_baseline, record_baseline
+from lossctl.cli.verdict import apply_baseline, finish, load_baseline
 from lossctl.errors import NotAvailable, UsageError, prefixed
 from lossctl.io.formats import read_formats_text
 
@@ -216,13 +216,14 @@ def seg_command(
     if note:
         stderr_line(f"note: {note}")
     own_gates = [g for g in gates if g.against is None]
-    stream = NdjsonStream(sys.stdout) if output_format is OutputFormat.ndjson and output in (None, "-") else None
+    # ndjson on stdout streams its rows, unless a baseline's pairing (in the config line) is known only at the end
+    stream = (NdjsonStream(sys.stdout) if output_format is OutputFormat.ndjson and output in (None, "-")
+              and base is None else None)
     head: dict[str, Any] = {}
 
     def streamed(facts: Any, row: Any) -> None:  # a finished row: out at once (the config line first)
         if not head:
             head.update(spelled(report_head(config, facts.classes, facts, own_gates, sources, shard)))
-            record_baseline(head, baseline)
         stream.row(head, spelled(row))  # type: ignore[union-attr]
 
     shown = len(selected) if stream is None or not sys.stdout.isatty() else 0  # no bar among the lines

@@ -47,17 +47,11 @@ def apply_baseline(document: dict[str, Any], base: dict[str, Any] | None, path: 
 
     notes = check_compatible(base, document, f"--baseline {path}")
     validate_compare_gates([g for g in gates if g.against is not None], base, document)
-    record_baseline(document, path)
+    document["config"]["baseline"] = str(path)
     account = add_baseline_gates(document, base, gates, match, f"--baseline {path}")
     document["gates"] = spelled(document["gates"])
     for note in [*notes, *([account] if account else [])]:
         stderr_line(f"note: {note}")
-
-
-def record_baseline(document: dict[str, Any], path: Path | None) -> None:
-    """Record ``--baseline`` in the report's config (``config.baseline``, its last key), when one is given."""
-    if path is not None:
-        document["config"]["baseline"] = str(path)
 
 
 def github_annotations(document: dict[str, Any]) -> None:

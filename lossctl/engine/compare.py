@@ -424,12 +424,16 @@ def add_baseline_gates(document: Document, base: Document, gates: Sequence[Gate]
                        base_name: str = "the baseline") -> str | None:
     """Put the results of the baseline gates among the absolute ones already in ``document["gates"]``, in the
     order the gates were given (``lossctl seg|cls --baseline``); record how the images paired
-    (``config.baseline_pairing``: ``match``, ``paired``, ``only_in_base``, ``only_in_new``). Returns the note
+    (``config.baseline_pairing``: ``match``, ``paired``, ``only_in_base``, ``only_in_new``), which every image
+    decides: the config is final only at the end, and ``config.rows_at_end`` (seg) says so. Returns the note
     on the run's images that pair with none of the baseline's (:meth:`PairedValues.account`), or None."""
     pairing = PairedValues(base, document, match)
-    document["config"]["baseline_pairing"] = {"match": match, "paired": pairing.paired,
-                                              "only_in_base": pairing.only_in_base,
-                                              "only_in_new": pairing.only_in_new}
+    config = document["config"]
+    config["baseline_pairing"] = {"match": match, "paired": pairing.paired, "only_in_base": pairing.only_in_base,
+                                  "only_in_new": pairing.only_in_new}
+    if "rows_at_end" in config and config["rows_at_end"] is None:
+        config["rows_at_end"] = ("the config records how the images pair with the baseline's (baseline_pairing), "
+                                 "known when every pair is done")
     absolute = iter(document["gates"])
     baseline_results = iter(gate_results([g for g in gates if g.against is not None], base, document, match,
                                          base_name, pairing))

@@ -110,3 +110,16 @@ def test_a_reader_that_stops_early_ends_the_stream_quietly(tmp_path):
     process.stdout.close()
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141 and "Traceback" not in err, err
+
+
+def test_with_a_baseline_the_lines_come_at_the_end_and_the_config_line_says_why(cli, seg, tmp_path):
+    """The config line records how the images pair with the baseline's, which only the whole run decides."""
+    base = tmp_path / "base.json"
+    assert cli("seg", seg.labels, seg.gt, "--num-classes", "3", "-f", "json", "-o", base).code == 0
+    written = tmp_path / "written.ndjson"
+    r = cli("seg", seg.labels, seg.gt, "--num-classes", "3", "-f", "ndjson", "--baseline", base,
+            "-g", "delta(dice)>=-0.1", "--write", f"ndjson={written}")
+    assert r.code == 0, r
+    config = json.loads(r.out.splitlines()[0])["config"]
+    assert config["rows_at_end"].startswith("the config records how the images pair with the baseline's"), config
+    assert config["baseline_pairing"]["paired"] == 3 and r.out == written.read_text(encoding="utf-8")
