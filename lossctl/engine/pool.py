@@ -69,8 +69,8 @@ def map_in_order(fn: Callable[[Item, Shared], Result], items: Sequence[Item], sh
                 results.append(result)
                 if on_result:
                     on_result(result)
-        except BaseException:  # the reader went away (a closed pipe), Ctrl-C: drop the pairs not started
-            pool.shutdown(wait=False, cancel_futures=True)
+        except BaseException:  # the reader went away (a closed pipe), Ctrl-C: drop the pairs not started (and
+            pool.shutdown(wait=True, cancel_futures=True)  # wait for the few running, so that the pool ends cleanly)
             raise
     return results
 
