@@ -170,8 +170,8 @@ class Impl:
             raise NotAvailable(f"{owner} under convention {convention} takes {' or '.join(sorted(self.inputs))} "
                                f"predictions, not {kind}", option="pred_kind")
         if target_kind is not None and self.targets and target_kind not in self.targets:
-            raise NotAvailable(f"{owner} under convention {convention} takes {', '.join(sorted(self.targets))} "
-                               f"targets, not {target_kind}", option="target_kind")
+            raise NotAvailable(f"{owner} under convention {convention} takes no {target_kind} targets; it takes "
+                               f"{', '.join(sorted(self.targets))} targets", option="target_kind")
         for option in sorted(given - self.options):
             raise NotAvailable(f"{owner} under convention {convention} takes no {option.replace('_', ' ')}; "
                                "drop it or choose another convention", option=option)

@@ -19,7 +19,7 @@ Exit codes (documented in README.md and docs/ci.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 EXIT_OK = 0
@@ -78,6 +78,15 @@ def spell_all(obj: Any, flags: Mapping[str, str] | None = None, names: Mapping[s
     if isinstance(obj, list):
         return [spell_all(value, flags, names) for value in obj]
     return obj
+
+
+def did_you_mean(given: str, known: Iterable[str], spelled: Callable[[str], str] = str) -> str:
+    """`` (did you mean NAME?)`` for the name of ``known`` closest to ``given`` (case ignored), shown as
+    ``spelled(NAME)``; empty when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(given.lower(), [k.lower() for k in known], n=1)
+    return f" (did you mean {spelled(close[0])}?)" if close else ""
 
 
 class LossctlError(Exception):

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lossctl.convention import CONVENTIONS, Impl, Param, pick
-from lossctl.errors import NotAvailable, UsageError, setting
+from lossctl.errors import NotAvailable, UsageError, did_you_mean, setting
 from lossctl.losses import cls_conventions, seg_conventions
 from lossctl.metrics import boundary, overlap
 from lossctl.metrics import classification as cls_metrics
@@ -239,9 +239,10 @@ def not_computed_note(reasons: Mapping[str, str], convention: str) -> str | None
 
 
 def get(task: str, name: str) -> Spec:
-    """The entry called ``name``; an unknown name is a usage error that lists the valid ones."""
+    """The entry called ``name`` (case ignored: ``HD95`` is ``hd95``); an unknown name is a usage error that says
+    the closest name and lists the valid ones."""
     try:
-        return REGISTRY[(task, name)]
+        return REGISTRY[(task, name.strip().lower())]
     except KeyError:
-        raise UsageError(f"unknown {task} loss or metric {name!r}; choose from: "
+        raise UsageError(f"unknown {task} loss or metric {name!r}{did_you_mean(name, names(task))}; choose from: "
                          f"{', '.join(names(task))}") from None

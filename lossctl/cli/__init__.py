@@ -20,6 +20,7 @@ engine, reader and writer is imported where a command needs it, so that ``lossct
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -28,7 +29,8 @@ from lossctl.cli.app import OPTION_NAMES, spell_options, stderr_line, app
 from lossctl.cli.cls import cls_command
 from lossctl.cli.reports import compare_command, losses_command, merge_command
 from lossctl.cli.seg import seg_command
-from lossctl.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, LossctlError, NotAvailable
+from lossctl.errors import (EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, LossctlError,
+                            NotAvailable, did_you_mean)
 
 __all__ = ["app", "main"]
 
@@ -74,8 +76,11 @@ def _with_option(error: LossctlError) -> str:
 
 
 def _handle_click_error(error: Exception) -> None:
-    show = getattr(error, "show", None)
     code = getattr(error, "exit_code", None)
+    if isinstance(error, typer.BadParameter) and getattr(error, "param", None) is not None:
+        stderr_line(f"error: {_bad_value(error)}")  # in our words: the parser's own are a library's
+        sys.exit(code if isinstance(code, int) else EXIT_USAGE)
+    show = getattr(error, "show", None)
     if callable(show) and isinstance(code, int):
         show()
         sys.exit(code)
@@ -87,3 +92,42 @@ def _handle_click_error(error: Exception) -> None:
     traceback.print_exception(error)
     stderr_line(f"lossctl {__version__}: internal error (a bug); please report it with the traceback above")
     sys.exit(EXIT_INTERNAL)
+
+
+def _bad_value(error: Any) -> str:
+    """The one line for an option value the parser refused (``--workers abc``, ``--convention pytorch``): the
+    option, the value given and what it takes, from the option's declaration (its type, choices and bounds);
+    the choice closest to the value as a "did you mean"."""
+    import enum
+    import typing
+
+    param, command = error.param, error.ctx.command
+    flag = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+    cause = getattr(error.__cause__, "errors", None)  # the value as given, when the parser kept it
+    given = cause()[0].get("input") if callable(cause) and cause() else None
+    shown = f"{flag} {given!r}" if isinstance(given, str) else flag
+    try:
+        kind = typing.get_type_hints(command.callback, include_extras=True)[param.name]
+    except (AttributeError, KeyError, TypeError):
+        kind = None
+    while typing.get_args(kind) and not (isinstance(kind, type) and issubclass(kind, enum.Enum)):
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))  # Annotated, Optional, list
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        choices = [str(member.value) for member in kind]
+        if flag == "--convention" and isinstance(given, str) and ":" in given:  # NAME:CONVENTION belongs to -m/-l
+            name, _, own = given.partition(":")
+            return (f"{shown}: --convention is the run's convention, one of {', '.join(choices)}; to compute {name} "
+                    f"under {own}, name it with its convention: -m {given} (-l for a loss)")
+        hint = did_you_mean(given, choices) if isinstance(given, str) else ""
+        return f"{shown}: no such choice{hint}; choose from: {', '.join(choices)}"
+    if kind in (int, float):
+        what = "a whole number" if kind is int else "a number"
+        low, high = getattr(param, "min", None), getattr(param, "max", None)
+        if low is not None and high is not None:
+            what += f" from {low:g} to {high:g}"
+        elif low is not None:
+            what += f", {low:g} or more"
+        elif high is not None:
+            what += f", {high:g} or less"
+        return f"{shown}: expected {what}"
+    return f"{flag}: {error.message}"

@@ -32,17 +32,18 @@ def cls_command(
              "anything else is refused, never guessed to be logits.")] = ClsPredKind.auto,
     convention: Annotated[ClsConvention, typer.Option(
         help="Reproduce this framework's definition of every loss and metric (a value named NAME:CONVENTION takes "
-             "its own; see `lossctl losses NAME`).")
+             "its own; see `lossctl losses NAME`).", case_sensitive=False)
     ] = ClsConvention.lossctl,
     target_kind: Annotated[TargetKind, typer.Option(
         help="How targets are read: binary, index (class indices), onehot, multilabel or soft. auto: (N,) by the "
              "prediction's shape; (N,C) rows exactly one-hot are onehot (a note says so), other 0/1 rows "
              "multilabel, rows of fractions summing to 1 soft.")] = TargetKind.auto,
-    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable), NAME or "
-                                                      "NAME:CONVENTION (e.g. bce:torch); default: every loss the "
-                                                      "inputs allow.")] = None,
-    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric (repeatable), NAME or "
-                                                        "NAME:CONVENTION (e.g. f1:sklearn); default: all.")] = None,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Losses to compute (repeatable, or a comma "
+                                                      "list), NAME or NAME:CONVENTION (e.g. bce:torch); default: "
+                                                      "every loss the inputs allow.")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metrics (repeatable, or a comma list), "
+                                                        "NAME or NAME:CONVENTION (e.g. accuracy,f1:sklearn); default: "
+                                                        "all.")] = None,
     weights: Annotated[Optional[str], typer.Option(help="Per-sample weights file, (N,).")] = None,
     class_weights: Annotated[Optional[str], typer.Option(help="Comma-separated class weights w0,w1,...")] = None,
     pos_weight: Annotated[Optional[float], typer.Option(help="weighted_bce positive weight (default "

@@ -5,7 +5,6 @@ options, comma lists of numbers, ``--empty-distance``.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from enum import Enum
@@ -14,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from lossctl.errors import UsageError, prefixed
+from lossctl.errors import UsageError, did_you_mean, prefixed
 
 
 class OutputFormat(str, Enum):
@@ -128,22 +127,24 @@ def split_values(loss: list[str] | None, metric: list[str] | None, task: str,
     """The values ``-l`` and ``-m`` name (losses first, in order, each once) and the convention of each value
     named with one (``-m hd95:medpy``); ``convention`` is the run's, that of a value named alone.
 
-    One run computes a value under one convention: a value named twice under two (``-m hd95:medpy -m hd95``
-    with the run's lossctl) is a usage error, as is a convention that does not define the value."""
+    Each flag is repeatable and takes a comma list (``-m dice,iou`` is ``-m dice -m iou``); names and conventions
+    are read case-insensitively (``-m HD95:MedPy``), an unknown one is refused with the closest name. One run
+    computes a value under one convention: a value named twice under two (``-m hd95:medpy -m hd95`` with the
+    run's lossctl) is a usage error, as is a convention that does not define the value."""
     from lossctl import registry
 
     seen: dict[str, tuple[str, str]] = {}  # name -> (the item as given, its convention)
     own: dict[str, str] = {}
     for flag, items in (("-l", loss), ("-m", metric)):
-        for item in items or []:
+        for item in (piece for given in items or [] for piece in given.split(",")):
             name, sep, wanted = (part.strip() for part in item.partition(":"))
             if not name or (sep and not wanted):
-                raise UsageError(f"malformed {flag} {item!r}; expected NAME or NAME:CONVENTION, e.g. hd95 or "
-                                 "hd95:medpy")
+                raise UsageError(f"malformed {flag} {','.join(items or [])!r}; expected NAME or NAME:CONVENTION, "
+                                 "or a comma list of them, e.g. hd95, hd95:medpy or dice,iou")
             spec = registry.get(task, name)
+            name, wanted = spec.name, wanted.lower()
             if sep and wanted not in spec.conventions:
-                close = difflib.get_close_matches(wanted, list(spec.conventions), n=1)
-                hint = f" (did you mean {name}:{close[0]}?)" if close else ""
+                hint = did_you_mean(wanted, spec.conventions, f"{name}:{{}}".format)
                 raise UsageError(f"{flag} {item}: {name} has no convention {wanted!r}{hint}; its conventions: "
                                  f"{', '.join(spec.conventions)} (`lossctl losses {name}` shows each definition)")
             given = f"{flag} {item}" if sep else f"{flag} {name} (--convention {convention})"
@@ -208,6 +209,7 @@ def parse_params(items: list[str] | None, shortcuts: dict[str, Any], task: str,
         if not sep or not dot:
             raise UsageError(f"malformed --param {item!r}; expected NAME.KEY=VALUE, e.g. focal.gamma=3")
         spec = registry.get(task, name)
+        name = spec.name
         impl = spec.impl(own.get(name, convention))
         param = impl.param(key)
         if param is None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import io as _io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import typer
 
@@ -33,19 +34,27 @@ def emit(document: dict[str, Any], writer: Callable[..., None], output: str | No
     replace the device or pipe with a file.
     """
     if output in (None, "-"):
-        if sys.stdout is None:  # started with stdout closed
-            raise typer.Exit(EXIT_BROKEN_PIPE)
-        try:
-            writer(document, sys.stdout, per_class=per_class)
-            sys.stdout.flush()
-        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a SIGPIPE would
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        with to_stdout() as stdout:
+            writer(document, stdout, per_class=per_class)
         return
     try:
         write_file(document, writer, Path(output), per_class)
     except OSError as e:
         raise _cannot_write(output, "the report", e) from None
+
+
+@contextmanager
+def to_stdout() -> Iterator[TextIO]:
+    """Standard output, to write a report to (flushed at the end): a reader that went away (``| head``) stops the
+    run quietly with exit 141, as a SIGPIPE would; so does a run started with stdout closed."""
+    if sys.stdout is None:
+        raise typer.Exit(EXIT_BROKEN_PIPE)
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
 
 def write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_class: bool,

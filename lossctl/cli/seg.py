@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -19,10 +19,11 @@ from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, Basel
                                  ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt, check_view,
                                  parse_empty_distance, own_spelling, parse_params, positive_numbers, parse_pred_axes,
                                  parse_prob_scale, split_values)
-from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, write_extra,
+from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, to_stdout, write_extra,
                                 write_report_dir, writer_for)
 from lossctl.cli.verdict import apply_baseline, finish, load_baseline, pair_errors
 from lossctl.errors import UsageError, prefixed
+from lossctl.io.formats import read_formats_text
 
 #: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
 SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
@@ -30,10 +31,11 @@ SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
 
 
 def seg_command(
-    pred: Annotated[Optional[Path], typer.Argument(help="Prediction file or folder (PNG, TIFF, NPY, NPZ).",
+    pred: Annotated[Optional[Path], typer.Argument(help=f"Prediction file or folder: {read_formats_text()}.",
                                                    show_default=False, metavar="PRED")] = None,
-    gt: Annotated[Optional[Path], typer.Argument(help="Ground-truth file or folder of integer label masks.",
-                                                 show_default=False, metavar="GT")] = None,
+    gt: Annotated[Optional[Path], typer.Argument(help="Ground-truth file or folder of integer label masks or "
+                                                 "volumes (the same formats).", show_default=False, metavar="GT")
+                  ] = None,
     pred_pattern: Annotated[Optional[str], typer.Option(help="Name predictions by this pattern of their path "
                                                         "in PRED, with one {name}, e.g. '{name}_leftImg8bit.png'.")
                             ] = None,
@@ -76,12 +78,12 @@ def seg_command(
         help="Ground-truth label to leave out of every value (repeatable), e.g. 255.")] = None,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Foreground threshold for a binary "
                                              "probability/logit map (hard metrics).")] = 0.5,
-    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Loss to compute (repeatable), NAME or "
-                                                      "NAME:CONVENTION (e.g. dice_loss:monai); default: all when "
-                                                      "the prediction is soft.")] = None,
-    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric to compute (repeatable), "
-                                                        "NAME or NAME:CONVENTION (e.g. hd95:medpy); default: "
-                                                        "all.")] = None,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", "-l", help="Losses to compute (repeatable, or a comma "
+                                                      "list), NAME or NAME:CONVENTION (e.g. dice_loss:monai); "
+                                                      "default: all when the prediction is soft.")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metrics to compute (repeatable, or a "
+                                                        "comma list), NAME or NAME:CONVENTION (e.g. dice,hd95:medpy); "
+                                                        "default: all.")] = None,
     alpha: Annotated[Optional[float], typer.Option(help="Tversky's false-positive weight (tversky_loss and "
                                                    "focal_tversky_loss).")] = None,
     beta: Annotated[Optional[float], typer.Option(help="Tversky's false-negative weight (tversky_loss and "
@@ -100,7 +102,7 @@ def seg_command(
     ] = Average.auto,
     convention: Annotated[SegConvention, typer.Option(
         help="Compute each loss and metric as this framework defines it (a value named NAME:CONVENTION takes its "
-             "own); see `lossctl losses NAME`.")
+             "own); see `lossctl losses NAME`.", case_sensitive=False)
     ] = SegConvention.lossctl,
     per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
     per_image: PerImageOpt = False,
@@ -146,10 +148,11 @@ def seg_command(
     from lossctl.dataset.classes import parse_regions, resolve_classes
     from lossctl.engine.gates import parse_gate, validate_seg_gates
     from lossctl.engine.pool import resolve_workers
-    from lossctl.engine.seg import build_report, evaluate
+    from lossctl.engine.seg import build_report, evaluate, report_head
     from lossctl.engine.seg_config import SegConfig
     from lossctl.engine.shards import parse_shard, select_shard
     from lossctl.io import parse_memory
+    from lossctl.report.flat import NdjsonStream
 
     names_, own = split_values(loss, metric, "seg", convention.value)
     if loss and not metric:  # with the metrics the convention defines
@@ -212,16 +215,29 @@ def seg_command(
     selected = [pair for pair in selected if pair.name not in {failure.name for failure in absent}]
     if note:
         stderr_line(f"note: {note}")
-    with progress_bar(len(selected)) as advance:
-        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance) + absent
-    document = spelled(build_report(outcomes, config, [g for g in gates if g.against is None], sources=sources,
-                                     shard=shard))
+    own_gates = [g for g in gates if g.against is None]
+    # ndjson on stdout streams its rows, unless a baseline's pairing (in the config line) is known only at the end
+    stream = (NdjsonStream(sys.stdout) if output_format is OutputFormat.ndjson and output in (None, "-")
+              and base is None else None)
+    head: dict[str, Any] = {}
+
+    def streamed(facts: Any, row: Any) -> None:  # a finished row: out at once (the config line first)
+        if not head:
+            head.update(spelled(report_head(config, facts.classes, facts, own_gates, sources, shard)))
+        stream.row(head, spelled(row))  # type: ignore[union-attr]
+
+    shown = len(selected) if stream is None or not sys.stdout.isatty() else 0  # no bar among the lines
+    with progress_bar(shown) as advance, (to_stdout() if stream else nullcontext()):
+        outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance,
+                            on_row=streamed if stream else None) + absent
+    document = spelled(build_report(outcomes, config, own_gates, sources=sources, shard=shard))
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     for note in document["config"]["notes"]:
         stderr_line(f"note: {note}")
     apply_baseline(document, base, baseline, gates, baseline_match.value)
     pair_errors(document, skip_errors)
-    emit(document, writer_for(output_format.value, worst, per_image=per_image), output, per_class)
+    emit(document, stream.finish if stream else writer_for(output_format.value, worst, per_image=per_image), output,
+         per_class)
     write_extra(document, writes, per_class, worst)
     write_report_dir(document, report, worst, config, images=input_images)
     raise typer.Exit(finish(document, skip_errors))
@@ -284,9 +300,10 @@ def _absent_listed_files(pairs: list[Any]) -> list[Any]:
     from lossctl.dataset.pairing import absent_files
     from lossctl.engine.loading import PairFailure
 
-    return [PairFailure(str(path), f"{display_path(path)}: no such {side} file ({pair.origin}); fix the path "
-                        "(relative paths are read from the list's folder), or pass --allow-missing to leave such "
-                        "lines out", pair.name) for pair, path, side in absent_files(pairs)]
+    fix = ("fix the path (relative paths are read from the list's folder), or pass --allow-missing to leave such "
+           "lines out")
+    return [PairFailure(str(path), f"{display_path(path)}: no such {side} file ({pair.origin}); {fix}", pair.name,
+                        problem=f"no such {side} file; {fix}") for pair, path, side in absent_files(pairs)]
 
 
 def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pattern: str | None,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lossctl.cli.app import spelled, stderr_line
+from lossctl.engine.document import error_group_text, error_groups
 from lossctl.engine.schema import row_noun
 from lossctl.errors import EXIT_GATE_FAILED, EXIT_INPUT, EXIT_OK, UsageError
 
@@ -77,10 +78,11 @@ def gate_reasons(document: dict[str, Any]) -> None:
 
 
 def pair_errors(document: dict[str, Any], skip_errors: bool) -> None:
-    """The failed pairs' lines on stderr (``warning:`` with ``--skip-errors``), printed before the report so that
-    the report, its gates and the closing line of :func:`finish` end the output."""
-    for err in document["errors"]:
-        stderr_line(("warning: " if skip_errors else "error: ") + err["error"])
+    """The failed pairs on stderr, one line per problem (see :func:`~lossctl.engine.document.error_groups`;
+    ``warning:`` with ``--skip-errors``), printed before the report so that the report, its gates and the closing
+    line of :func:`finish` end the output."""
+    for group in error_groups(document):  # the same problem in many pairs: one line
+        stderr_line(("warning: " if skip_errors else "error: ") + error_group_text(group))
 
 
 def finish(document: dict[str, Any], skip_errors: bool) -> int:

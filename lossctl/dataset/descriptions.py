@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lossctl.errors import UsageError
-from lossctl.io.text import read_text
+from lossctl.io.text import json_place, read_text
 
 __all__ = ["DatasetDescription", "REGION_MEAN", "read_dataset_json", "parse_dataset_json", "read_class_names"]
 
@@ -70,7 +70,7 @@ def read_dataset_json(path: str | os.PathLike[str]) -> DatasetDescription:
     try:
         data = json.loads(text)
     except ValueError as e:
-        raise UsageError(f"{path}: not valid JSON ({e}); fix the file (nnU-Net's dataset.json)") from None
+        raise UsageError(f"{path}: not valid JSON (at {json_place(e)}); fix the file (nnU-Net's dataset.json)") from None
     return parse_dataset_json(data, str(path))
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import InputError, UsageError
-from lossctl.io.text import read_text
+from lossctl.io.text import json_place, read_text
 
 __all__ = ["LabelMap", "BUILTINS", "parse_label_map", "check_classes", "apply_label_map", "UnmappedValueError"]
 
@@ -201,7 +201,7 @@ def _json_entries(text: str, where: str) -> list[tuple[Any, Any, str]]:
     try:
         data = json.loads(text)
     except ValueError as e:
-        raise UsageError(f"{where}: not valid JSON ({e}); write an object such as {{\"7\": 0, \"0\": "
+        raise UsageError(f"{where}: not valid JSON (at {json_place(e)}); write an object such as {{\"7\": 0, \"0\": "
                          "\"ignore\"}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{where}: the JSON is a {type(data).__name__}, not an object; write an object "

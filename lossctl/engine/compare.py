@@ -35,6 +35,7 @@ from lossctl.dataset.descriptions import REGION_MEAN
 from lossctl.engine.gates import Baseline, Gate, change, check_gates, row_series
 from lossctl.engine.schema import REPORT_SCHEMA, SCHEMA_CHANGES, CompareReport, Document, GateResult, row_noun
 from lossctl.errors import InputError, UsageError, setting
+from lossctl.io.text import json_place
 
 #: Resampled indices held in memory at once (int64): the bootstrap runs in chunks of this many elements.
 BOOTSTRAP_CHUNK = 1 << 22
@@ -70,7 +71,7 @@ def load_report(path: Path, what: str = "baseline") -> Document:
         raise InputError(f"{path}: the {what} report holds {e} (lossctl writes undefined values as null); "
                          "regenerate it with `lossctl ... -f json`") from None
     except ValueError as e:
-        raise InputError(f"{path}: the {what} report is not valid JSON ({e}); give a file written by "
+        raise InputError(f"{path}: the {what} report is not valid JSON (at {json_place(e)}); give a file written by "
                          "`lossctl seg|cls -f json`") from None
     if not (isinstance(document, dict) and document.get("command") in ("seg", "cls")
             and isinstance(document.get("summary"), dict) and isinstance(document.get("config"), dict)
@@ -144,10 +145,34 @@ def check_compatible(base: Document, new: Document, base_name: str = "the baseli
                          f"with {setting('average', bc.get('average'))}")
     notes = []
     for key in _NOTED_CONFIG:
-        if key in bc and key in nc and bc[key] != nc[key]:
-            notes.append(f"{base_name} differs in {key}: {json.dumps(bc[key])} (base) vs {json.dumps(nc[key])} "
-                         "(new)")
+        if key not in bc or key not in nc:
+            continue
+        changes = _changes(bc[key], nc[key])
+        if key == "conventions":  # the values that only follow the runs' conventions: said by "convention"
+            changes = [c for c in changes if (c[1], c[2]) != (bc.get("convention"), nc.get("convention"))]
+        if changes:
+            notes.append(f"{base_name} differs in {key}: {_changes_text(changes)}")
     return notes
+
+
+def _changes(base: Any, new: Any, name: str = "") -> list[tuple[str, Any, Any]]:
+    """(name, base, new) of each entry of two config entries that differs: in mappings (the per-value
+    ``conventions`` and ``params``), only the keys both have (a value one run does not compute is no difference),
+    named ``value.param``; other entries whole."""
+    if isinstance(base, dict) and isinstance(new, dict):
+        return [change for key in base if key in new
+                for change in _changes(base[key], new[key], f"{name}.{key}" if name else key)]
+    return [] if base == new else [(name, base, new)]
+
+
+def _changes_text(changes: list[tuple[str, Any, Any]]) -> str:
+    """``dice, iou: "lossctl" (base) vs "monai" (new); focal.gamma: 2.0 (base) vs 3.0 (new)``: the names that
+    changed the same way share a clause; a whole entry has no name."""
+    clauses: dict[tuple[str, str], list[str]] = {}
+    for name, base, new in changes:
+        clauses.setdefault((json.dumps(base), json.dumps(new)), []).append(name)
+    return "; ".join(f"{', '.join(names) + ': ' if any(names) else ''}{base} (base) vs {new} (new)"
+                     for (base, new), names in clauses.items())
 
 
 #: How each ``config.average`` reads in a message.
@@ -399,12 +424,16 @@ def add_baseline_gates(document: Document, base: Document, gates: Sequence[Gate]
                        base_name: str = "the baseline") -> str | None:
     """Put the results of the baseline gates among the absolute ones already in ``document["gates"]``, in the
     order the gates were given (``lossctl seg|cls --baseline``); record how the images paired
-    (``config.baseline_pairing``: ``match``, ``paired``, ``only_in_base``, ``only_in_new``). Returns the note
+    (``config.baseline_pairing``: ``match``, ``paired``, ``only_in_base``, ``only_in_new``), which every image
+    decides: the config is final only at the end, and ``config.rows_at_end`` (seg) says so. Returns the note
     on the run's images that pair with none of the baseline's (:meth:`PairedValues.account`), or None."""
     pairing = PairedValues(base, document, match)
-    document["config"]["baseline_pairing"] = {"match": match, "paired": pairing.paired,
-                                              "only_in_base": pairing.only_in_base,
-                                              "only_in_new": pairing.only_in_new}
+    config = document["config"]
+    config["baseline_pairing"] = {"match": match, "paired": pairing.paired, "only_in_base": pairing.only_in_base,
+                                  "only_in_new": pairing.only_in_new}
+    if "rows_at_end" in config and config["rows_at_end"] is None:
+        config["rows_at_end"] = ("the config records how the images pair with the baseline's (baseline_pairing), "
+                                 "known when every pair is done")
     absolute = iter(document["gates"])
     baseline_results = iter(gate_results([g for g in gates if g.against is not None], base, document, match,
                                          base_name, pairing))
@@ -415,12 +444,12 @@ def add_baseline_gates(document: Document, base: Document, gates: Sequence[Gate]
 def _read_as(base: Document, new: Document) -> dict[str, Any]:
     """The compare document's ``units`` (each value's unit: the reports', ``mixed`` where they differ) and
     ``not_applicable`` (the per-class entries either report leaves out by rule), when the reports have them."""
-    units = {**(base["config"].get("units") or {}), **(new["config"].get("units") or {})}
-    units = {name: unit if (base["config"].get("units") or {}).get(name, unit) == unit else "mixed"
+    units = {**(base["summary"].get("units") or {}), **(new["summary"].get("units") or {})}
+    units = {name: unit if (base["summary"].get("units") or {}).get(name, unit) == unit else "mixed"
              for name, unit in units.items()}
     entries: dict[str, list[str]] = {}
     for doc in (base, new):
-        for name, labels in (doc["config"].get("not_applicable") or {}).items():
+        for name, labels in (doc["summary"].get("not_applicable") or {}).items():
             entries[name] = list(dict.fromkeys([*entries.get(name, []), *labels]))
     return {"units": units, "not_applicable": entries} if new["command"] == "seg" else {}
 

@@ -16,7 +16,9 @@ how it is read, never how it is computed:
 * :func:`gate_value_name` and :func:`gate_comparison`: the value a gate result checked, and how (``delta``,
   ``rel``, ``worse`` or a plain statistic);
 * :func:`value_unit`: the unit of a value (``mm`` for the boundary distances over spaced images, from
-  ``config.units``); :func:`applies`: whether a per-class entry applies (``config.not_applicable``);
+  ``summary.units``); :func:`applies`: whether a per-class entry applies (``summary.not_applicable``);
+* :func:`error_groups` and :func:`error_group_text`: the failed pairs grouped by problem, and one line for each
+  group (the same problem in many files is one line);
 * :data:`STATS`: the summary statistics every flat writer lists.
 """
 
@@ -30,6 +32,7 @@ import numpy as np
 from lossctl import registry
 from lossctl.engine.gates import parse_gate
 from lossctl.engine.schema import Document, row_noun
+from lossctl.io.text import display_path
 
 #: The summary statistics of every value, in the order the flat writers list them (``pooled`` follows).
 STATS = ("mean", "std", "min", "max")
@@ -37,6 +40,8 @@ STATS = ("mean", "std", "min", "max")
 TABLE_WORST = 5
 #: How many of the worst images ``github``, ``junit`` and the HTML report list (their ``--worst`` default).
 LISTED_WORST = 10
+#: How many files the line of a problem shared by several failed pairs names (the rest are counted).
+NAMED_FAILURES = 3
 
 
 def task(doc: Document) -> str:
@@ -95,17 +100,23 @@ def gate_comparison(result: dict[str, Any]) -> str | None:
 
 
 def value_unit(doc: Document, name: str) -> str | None:
-    """The unit of value ``name`` (``hd95`` of ``hd95[road]``) in ``doc``: ``config.units`` (a seg run's
+    """The unit of value ``name`` (``hd95`` of ``hd95[road]``) in ``doc``: ``summary.units`` (a seg run's
     boundary distances: ``mm`` when every image's spacing came from its header or was given, ``px`` or ``voxels``
     when every image used 1.0 per axis, ``mixed`` otherwise), None for a value without one."""
-    return (doc["config"].get("units") or {}).get(name.split("[", 1)[0])
+    return (_reading(doc).get("units") or {}).get(name.split("[", 1)[0])
 
 
 def applies(doc: Document, name: str, label: str) -> bool:
     """Whether the per-class entry of value ``name`` for the class (or region) named ``label`` applies; a
-    ``null`` there is then undefined (0/0), else the run's rules leave it out (``config.not_applicable``: the
+    ``null`` there is then undefined (0/0), else the run's rules leave it out (``summary.not_applicable``: the
     boundary metrics of the background, the per-class losses of an excluded background)."""
-    return label not in ((doc["config"].get("not_applicable") or {}).get(name) or ())
+    return label not in ((_reading(doc).get("not_applicable") or {}).get(name) or ())
+
+
+def _reading(doc: Document) -> dict[str, Any]:
+    """Where a document says how its numbers read (``units``, ``not_applicable``): a report's ``summary`` (known
+    once every image is done), a compare document's ``config`` (taken from its two reports)."""
+    return doc["config"] if doc["command"] == "compare" else doc["summary"]
 
 
 def ranked_value(doc: Document) -> str | None:
@@ -131,3 +142,24 @@ def worst_rows(doc: Document, k: int, by: str | None = None) -> list[dict[str, A
     sign = -1.0 if higher_is_better(doc["command"], by) is False else 1.0
     values = np.array([r["values"].get(by) for r in rows], dtype=np.float64)  # None: NaN, sorted last
     return [rows[i] for i in np.argsort(sign * values, kind="stable")[:k]]
+
+
+def error_groups(doc: Document) -> list[list[dict[str, Any]]]:
+    """The failed pairs (``errors``) grouped by problem: the entries with the same ``problem`` text (an entry
+    without one, from an older report: its whole message), in the order of each problem's first pair."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for entry in doc.get("errors", []):
+        groups.setdefault(entry.get("problem") or entry["error"], []).append(entry)
+    return list(groups.values())
+
+
+def error_group_text(group: list[dict[str, Any]]) -> str:
+    """One line for a group of :func:`error_groups`: a lone pair's message; for several, their count, the problem
+    and the first :data:`NAMED_FAILURES` files (the others counted: the JSON report's ``errors`` lists each)."""
+    if len(group) == 1:
+        return group[0]["error"]
+    files = ", ".join(display_path(entry["file"]) for entry in group[:NAMED_FAILURES])
+    more = len(group) - NAMED_FAILURES
+    if more > 0:
+        files += f" and {more} more; the JSON report's \"errors\" lists every one"
+    return f"{len(group)} pairs failed: {group[0].get('problem') or group[0]['error']} ({files})"

@@ -14,7 +14,8 @@ Grammar (spaces allowed anywhere)::
 
 ``mean``, ``median``, ``min``, ``max``, ``std`` and ``pNN`` are taken over the images' values (images where the value
 is undefined are left out; for ``cls``, over the samples, and ``mean`` is the loss as the convention reduces it);
-``pooled`` reads the value of the summed confusion matrix (metrics only). ``[CLASS]``
+``pooled`` reads the value of the summed confusion matrix (metrics only). A value's name is read case-insensitively
+(``DICE`` is ``dice``). ``[CLASS]``
 (a class index or a ``--class-names`` name) gates a per-class value. A gate whose value is undefined fails, and
 its result says why (``reason``); a gate evaluated over no image at all is *vacuous* (``vacuous``: true) and
 fails: a statistic when no image has a defined value, ``delta()`` and ``rel()`` when either report has none,
@@ -52,7 +53,7 @@ from lossctl.dataset.descriptions import REGION_MEAN
 from lossctl.engine.schema import Document, GateResult, row_noun
 from lossctl.engine.seg_config import SegConfig
 from lossctl.engine.statistics import statistic
-from lossctl.errors import UsageError, setting
+from lossctl.errors import UsageError, did_you_mean, setting
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
@@ -96,7 +97,7 @@ def parse_gate(text: str) -> Gate:
         margin = float(m.group("margin"))
         if not margin >= 0:
             raise UsageError(f"malformed {setting('gate')} {text!r}: the margin of worse() is a change, at least 0")
-        return Gate(text, "image", m.group("name"), m.group("cls"), m.group("op"), float(m.group("num")),
+        return Gate(text, "image", m.group("name").lower(), m.group("cls"), m.group("op"), float(m.group("num")),
                     "worse", margin)
     m = _RELATIVE.match(text)
     if m:
@@ -110,7 +111,7 @@ def _parse_absolute(expression: str, text: str) -> Gate:
     m = _GATE.match(expression)
     if not m:
         raise UsageError(f"malformed {setting('gate')} {text!r}; expected {GATE_SYNTAX}")
-    name = m.group("name") or m.group("name2")
+    name = (m.group("name") or m.group("name2")).lower()  # value names are read case-insensitively
     cls = m.group("cls") or m.group("cls2")
     stat = m.group("stat") or "mean"
     if stat.startswith("p") and stat != "pooled" and not 0 <= float(stat[1:]) <= 100:
@@ -182,8 +183,8 @@ def validate_gates(gates: Sequence[Gate], computed: Mapping[str, Any], *, class_
                              "use `lossctl compare BASE.json NEW.json`)")
         spec = computed.get(g.name)
         if spec is None:
-            raise UsageError(f"{_named(g)} uses {g.name!r}, which this run does not compute; "
-                             f"computed: {', '.join(computed)}")
+            raise UsageError(f"{_named(g)} uses {g.name!r}, which this run does not compute"
+                             f"{did_you_mean(g.name, computed)}; computed: {', '.join(computed)}")
         if g.statistic == "pooled" and spec.kind != "metric":
             raise UsageError(f"{_named(g)}: pooled() exists for metrics only")
         if not metrics_per_item and spec.kind == "metric" and g.statistic not in ("mean", "pooled"):

@@ -29,19 +29,22 @@ from lossctl import io
 
 
 class PairFailure(InputError):
-    """A pair that could not be evaluated: the file at fault, the one-line reason and the pair's name.
+    """A pair that could not be evaluated: the file at fault, the one-line reason, the pair's name and the problem.
 
     ``error`` is the whole message (it names the file, the problem and the fix, and may name settings: see
-    :func:`lossctl.errors.setting`; the CLI spells the report document). Raised where the problem is found, it is
-    returned by :func:`~lossctl.engine.seg.evaluate_pair` as the pair's result and pickled back from worker
-    processes.
+    :func:`lossctl.errors.setting`; the CLI spells the report document). ``problem`` is the message without what
+    identifies the pair (its file, by default the ``"FILE: "`` the message starts with): failures with the same
+    problem text are the same problem in several files, which the command line reports on one line. Raised where
+    the problem is found, it is returned by :func:`~lossctl.engine.seg.evaluate_pair` as the pair's result and
+    pickled back from worker processes.
     """
 
-    def __init__(self, file: str, error: str, name: str = "") -> None:
+    def __init__(self, file: str, error: str, name: str = "", problem: str | None = None) -> None:
         super().__init__(error)
         self.file = file
         self.error = error
         self.name = name
+        self.problem = without_file(error, file) if problem is None else problem
 
     @classmethod
     def about(cls, pair: Pair, error: InputError) -> PairFailure:
@@ -52,13 +55,23 @@ class PairFailure(InputError):
 
     def entry(self) -> PairError:
         """The report's ``errors`` entry."""
-        return {"name": self.name, "file": self.file, "error": self.error}
+        return {"name": self.name, "file": self.file, "error": self.error, "problem": self.problem}
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (self.file, self.error, self.name)
+        return type(self), (self.file, self.error, self.name, self.problem)
 
     def __repr__(self) -> str:
-        return f"PairFailure(file={self.file!r}, error={self.error!r}, name={self.name!r})"
+        return (f"PairFailure(file={self.file!r}, error={self.error!r}, name={self.name!r}, "
+                f"problem={self.problem!r})")
+
+
+def without_file(message: str, file: str) -> str:
+    """``message`` without the ``"FILE: "`` it starts with (``file`` as given or as messages show it,
+    :func:`lossctl.io.display_path`); the whole message when it starts otherwise."""
+    for shown in dict.fromkeys((str(file), io.display_path(file))):
+        if message.startswith(f"{shown}: "):
+            return message[len(shown) + 2:]
+    return message
 
 
 @dataclass
@@ -199,4 +212,4 @@ def label_images(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[n
     return pred_map, gt_map
 
 
-__all__ = ["PairFailure", "LoadedPair", "load_pair", "map_labels", "label_images"]
+__all__ = ["PairFailure", "without_file", "LoadedPair", "load_pair", "map_labels", "label_images"]

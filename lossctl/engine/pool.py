@@ -23,6 +23,9 @@ from lossctl.losses import segmentation
 
 #: Worker processes need at least this many pairs each; with fewer, the cores go to threads inside one process.
 PAIRS_PER_PROCESS = 2
+#: The most pairs sent to a worker process at once: results come back in order, a batch at a time, so a small
+#: batch has the first result (a streamed row) back after a few pairs, not after a share of the run.
+MAX_CHUNK = 4
 
 Item = TypeVar("Item")
 Shared = TypeVar("Shared")
@@ -44,8 +47,8 @@ def split_workers(workers: int, n_items: int) -> tuple[int, int]:
 def map_in_order(fn: Callable[[Item, Shared], Result], items: Sequence[Item], shared: Shared, workers: int = 1,
                  on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """``[fn(item, shared) for item in items]`` on ``workers`` cores (see the module's docstring); ``fn`` and its
-    arguments are pickled to worker processes. ``on_result`` is called with each result as it arrives (a
-    progress display)."""
+    arguments are pickled to worker processes. ``on_result`` is called with each result as it arrives, in the
+    items' order (a progress display, a streamed row); when it raises, the items not started are dropped."""
     processes, threads = split_workers(workers, len(items))
     results: list[Result] = []
     keep_freed_memory()
@@ -59,12 +62,16 @@ def map_in_order(fn: Callable[[Item, Shared], Result], items: Sequence[Item], sh
         finally:
             segmentation.set_threads(1)
         return results
-    chunk = max(1, len(items) // (processes * 8))
+    chunk = min(MAX_CHUNK, max(1, len(items) // (processes * 8)))
     with ProcessPoolExecutor(max_workers=processes, initializer=keep_freed_memory) as pool:
-        for result in pool.map(fn, items, [shared] * len(items), chunksize=chunk):
-            results.append(result)
-            if on_result:
-                on_result(result)
+        try:
+            for result in pool.map(fn, items, [shared] * len(items), chunksize=chunk):
+                results.append(result)
+                if on_result:
+                    on_result(result)
+        except BaseException:  # the reader went away (a closed pipe), Ctrl-C: drop the pairs not started (and
+            pool.shutdown(wait=True, cancel_futures=True)  # wait for the few running, so that the pool ends cleanly)
+            raise
     return results
 
 
@@ -91,4 +98,4 @@ def keep_freed_memory() -> None:
     mallopt(m_top_pad, 64 << 20)
 
 
-__all__ = ["PAIRS_PER_PROCESS", "resolve_workers", "split_workers", "map_in_order", "keep_freed_memory"]
+__all__ = ["PAIRS_PER_PROCESS", "MAX_CHUNK", "resolve_workers", "split_workers", "map_in_order", "keep_freed_memory"]

@@ -6,9 +6,9 @@ Every command builds one document (a JSON-shaped dict) and every writer renders 
 that layout (no behaviour: documents stay plain dicts, so they are written and read back as JSON unchanged).
 
 Conventions that hold in every block: values are numbers or ``None`` (undefined; NaN never appears; or, for the
-per-class entries a seg run's ``config.not_applicable`` names, not applicable), per-class lists are indexed by
+per-class entries a seg run's ``summary.not_applicable`` names, not applicable), per-class lists are indexed by
 class and then by region (``config.per_class_names`` names every entry), names of values are registry names
-(``dice``, ``ce``...); ``config.units`` gives the unit of the values that have one (the boundary distances).
+(``dice``, ``ce``...); ``summary.units`` gives the unit of the values that have one (the boundary distances).
 """
 
 from __future__ import annotations
@@ -83,6 +83,10 @@ class Summary(TypedDict, total=False):
     #: nnU-Net's ``foreground_mean``: the mean of the regions' means; see lossctl.engine.statistics)
     region_mean: dict[str, Any]
     confusion_matrix: list[list[int]]  # seg only: the sum over images
+    #: seg: each boundary distance's unit (``mm``, ``px``, ``voxels`` or ``mixed``)
+    units: dict[str, str]
+    #: seg: value -> the class names whose per-class entry is null by rule (not applicable), not 0/0
+    not_applicable: dict[str, list[str]]
 
 
 class GateResult(TypedDict, total=False):
@@ -110,6 +114,8 @@ class PairError(TypedDict):
     name: str
     file: str
     error: str
+    #: the message without the file it is about: the same text in every pair that failed for the same problem
+    problem: str
 
 
 class Skipped(TypedDict):

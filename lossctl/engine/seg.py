@@ -10,6 +10,13 @@ The work is split so that it can run in worker processes and be merged:
   per-image metrics from each confusion matrix, the summary (:func:`~lossctl.engine.statistics.summarize_rows`),
   gates. Every writer renders this document; :func:`lossctl.engine.shards.merge_reports` rebuilds it from the
   documents of the shards of a run.
+
+A row depends on its own pair and on the run's :class:`RunFacts`, which the first evaluated pair (by name) fixes:
+the class count (given, or the channels of a first prediction that is a probability or logit map) and whether
+the predictions are labels or maps. A later prediction that disagrees fails (:func:`admit`), so that every row is
+final as soon as its pair is done when the class count is known then; ``evaluate(on_row=...)`` hands each row on
+in name order at that moment (``lossctl seg -f ndjson`` streams them). With a class count inferred from the
+labels, no row is final before the last pair (``config.rows_at_end`` says so).
 """
 
 from __future__ import annotations
@@ -61,12 +68,102 @@ Outcome = ImageOutcome | PairFailure
 
 
 def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1,
-             on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """:func:`evaluate_pair` over ``pairs``, in order, on ``workers`` cores: that many processes over the pairs
-    when there are at least :data:`~lossctl.engine.pool.PAIRS_PER_PROCESS` pairs per process, else one process
-    whose Lovász-Softmax computes the classes of an image in ``workers`` threads. The results do not depend on
-    ``workers``. ``on_result`` is called with each result as it arrives (a progress display)."""
-    return pool.map_in_order(evaluate_pair, pairs, config, workers, on_result)
+             on_result: Callable[[Outcome], None] | None = None,
+             on_row: Callable[[RunFacts, ImageRow], None] | None = None) -> list[Outcome]:
+    """:func:`evaluate_pair` over ``pairs``, in name order, on ``workers`` cores: that many processes over the
+    pairs when there are at least :data:`~lossctl.engine.pool.PAIRS_PER_PROCESS` pairs per process, else one
+    process whose Lovász-Softmax computes the classes of an image in ``workers`` threads. The results do not depend
+    on ``workers``; each is :func:`admit`-ted against the run's :class:`RunFacts`. ``on_result`` is called with
+    each result as it arrives (a progress display); ``on_row`` with the run's facts and each per-image row, in
+    name order, as soon as it is final: as its pair is done when the class count is known by then (given, or the
+    channels of the first prediction), never otherwise (the rows then come from :func:`build_report`)."""
+    facts: RunFacts | None = None
+    admitted: list[Outcome] = []
+
+    def arrived(outcome: Outcome) -> None:
+        nonlocal facts
+        if facts is None and isinstance(outcome, ImageOutcome):
+            facts = run_facts(config, outcome)
+        outcome = admit(outcome, facts, config) if facts is not None else outcome
+        admitted.append(outcome)
+        if on_result:
+            on_result(outcome)
+        if on_row and facts is not None and facts.classes is not None and isinstance(outcome, ImageOutcome):
+            on_row(facts, _image_row(outcome, facts.classes, config, config.region_mean_indices(
+                _class_names(config, facts.classes))))
+
+    pool.map_in_order(evaluate_pair, sorted(pairs, key=lambda pair: pair.name), config, workers, arrived)
+    return admitted
+
+
+#: The prediction kinds that are maps of scores (probabilities or logits), not labels.
+MAP_KINDS = ("probs", "logits")
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What every row of a run depends on besides its own pair, fixed by the first pair evaluated (by name):
+    ``classes``, the class count when it is known then (given, or the channels of a first prediction that is a
+    map; None: inferred from the labels of every pair, at the end), ``source`` (``config.num_classes_source``),
+    ``maps`` (the predictions are probability or logit maps, not labels) and ``first``, that pair's prediction."""
+
+    classes: int | None
+    source: str
+    maps: bool
+    first: str
+
+    def rows_at_end(self) -> str | None:
+        """Why no row is final before the last pair (``config.rows_at_end``), None when each is as its pair is
+        done."""
+        if self.classes is not None:
+            return None
+        return (f"the class count is inferred from the labels (the largest label + 1 of every pair), so no row is "
+                f"final before the last pair; give {setting('num_classes')}, {setting('class_names')} or "
+                f"{setting('dataset_json')} to have each row as its pair is done")
+
+
+def given_classes(config: SegConfig) -> int | None:
+    """The class count the settings give (the label map's void column aside), None when they give none."""
+    if config.void_class is not None:
+        return config.void_class
+    return max(config.num_classes or 0, len(config.class_names)) or None
+
+
+def run_facts(config: SegConfig, first: ImageOutcome) -> RunFacts:
+    """The :class:`RunFacts` of a run whose first evaluated pair (by name) gave ``first``."""
+    maps = first.kind in MAP_KINDS
+    given = given_classes(config)
+    if given is not None:
+        return RunFacts(given, config.classes_source or "num_classes", maps, str(first.pair.pred))
+    if maps:  # a single foreground map counts two
+        return RunFacts(int(first.confusion.shape[0]), "channels", maps, str(first.pair.pred))
+    return RunFacts(None, "labels", maps, str(first.pair.pred))
+
+
+def admit(outcome: Outcome, facts: RunFacts, config: SegConfig) -> Outcome:
+    """``outcome``, or the :class:`PairFailure` of a prediction that disagrees with the run's ``facts``: labels in
+    a run of maps or a map in a run of labels (the kind is detected per file: a run's predictions are one kind),
+    and, when the class count is the first map's channels, a map of more classes (one of fewer is a map of some of
+    them, as a binary map among three-class ones)."""
+    if not isinstance(outcome, ImageOutcome):
+        return outcome
+    pair, maps = outcome.pair, outcome.kind in MAP_KINDS
+    if maps != facts.maps:
+        what = {True: "a probability (or logit) map", False: "labels"}
+        problem = (f"the prediction holds {what[maps]} but the run's first prediction ({facts.first}) holds "
+                   f"{what[facts.maps]}; give predictions of one kind (every one labels, or every one a map)")
+        return PairFailure(str(pair.pred), f"{pair.pred}: {problem}", pair.name)
+    if facts.source == "channels" and outcome.confusion.shape[0] > (facts.classes or 0):
+        problem = (f"the prediction map has {outcome.confusion.shape[0]} classes but the run's first one "
+                   f"({facts.first}) has {facts.classes}, the run's class count; give every map the same channels "
+                   f"(or the class count: {setting('num_classes')})")
+        return PairFailure(str(pair.pred), f"{pair.pred}: {problem}", pair.name)
+    return outcome
+
+
+def _class_names(config: SegConfig, c: int) -> list[str]:
+    """The names of the ``c`` classes: the given ones, else their indexes."""
+    return list(config.class_names) or [str(i) for i in range(c)]
 
 
 def evaluate_pair(pair: Pair, config: SegConfig) -> Outcome:
@@ -80,9 +177,10 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> Outcome:
     except InputError as e:
         return PairFailure.about(pair, e)
     except MemoryError:
-        return PairFailure(str(pair.pred), f"{pair.pred}: not enough memory to evaluate it against {pair.gt}; "
-                           f"free memory, use fewer {setting('workers')}, or set {setting('max_memory')} below the "
-                           "memory this machine has so that such files are refused (or chunked) up front", pair.name)
+        fix = (f"free memory, use fewer {setting('workers')}, or set {setting('max_memory')} below the memory this "
+               "machine has so that such files are refused (or chunked) up front")
+        return PairFailure(str(pair.pred), f"{pair.pred}: not enough memory to evaluate it against {pair.gt}; {fix}",
+                           pair.name, problem=f"not enough memory to evaluate it against its ground truth; {fix}")
 
 
 def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
@@ -203,44 +301,58 @@ def _region_losses(x: Any, config: SegConfig, names: list[str]) -> dict[str, lis
 
 def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence[Gate] = (),
                  sources: dict[str, str] | None = None, shard: str | None = None) -> Report:
-    """The report document: config, per-image rows, summary, gates and errors (see docs/output.md, "The JSON document").
+    """The report document: config, per-image rows, summary, gates and errors (see docs/output.md, "The JSON
+    document"); the outcomes :func:`admit`-ted against the :class:`RunFacts` of the first by name.
 
     ``config.options`` and ``config.gates`` record the run exactly, so that
     :func:`~lossctl.engine.shards.merge_reports` can rebuild the report of a sharded run.
     """
     outcomes = sorted(outcomes, key=lambda o: o.pair.name if isinstance(o, ImageOutcome) else o.name)
+    first = next((o for o in outcomes if isinstance(o, ImageOutcome)), None)
+    facts = run_facts(config, first) if first is not None else None
+    if facts is not None:
+        outcomes = [admit(o, facts, config) for o in outcomes]
     images = [o for o in outcomes if isinstance(o, ImageOutcome)]
-    errors = [o.entry() for o in outcomes if isinstance(o, PairFailure)]
-    c = max([config.num_classes or 0, len(config.class_names)] + [o.confusion.shape[0] for o in images])
-    if config.void_class is not None:  # the extra "predicted no class" column is no class
-        c = config.void_class
-    names = list(config.class_names) or [str(i) for i in range(c)]
-    at = config.region_mean_indices(names)
+    c = facts.classes if facts is not None and facts.classes is not None else (
+        given_classes(config) or max([0] + [o.confusion.shape[0] for o in images]))
+    at = config.region_mean_indices(_class_names(config, c))
     rows = [_image_row(o, c, config, at) for o in images]
     summary = summarize_rows(rows, c, config, at)
+    head = report_head(config, c, facts, gates, sources, shard)
+    names = head["config"]["per_class_names"]
+    # how the results read, known once every image is done (so not in the config, which -f ndjson writes first)
+    summary["units"] = distance_units(config, rows)
+    summary["not_applicable"] = config.not_applicable(summary["per_class"]["mean"], head["config"]["class_names"])
+    return {**head, "images": rows, "summary": summary,  # type: ignore[typeddict-item]
+            "gates": check_gates(gates, row_series(rows), summary, names),
+            "errors": [o.entry() for o in outcomes if isinstance(o, PairFailure)]}
+
+
+def report_head(config: SegConfig, c: int, facts: RunFacts | None, gates: Sequence[Gate] = (),
+                sources: dict[str, str] | None = None, shard: str | None = None) -> Report:
+    """The report document before its rows: version, schema, command and ``config`` (of a run of ``c`` classes
+    with these ``facts``; None: no pair was evaluated). It depends on nothing a later pair can change once the
+    facts give the class count, so that it can be written before the rows (``-f ndjson``)."""
+    names = _class_names(config, c)
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
-    document: Report = {
+    source = facts.source if facts is not None else (
+        (config.classes_source or "num_classes") if given_classes(config) is not None else None)
+    maps = facts is not None and facts.maps
+    return {
         "lossctl": __version__,
         "schema": REPORT_SCHEMA,
         "command": "seg",
-        "config": {**(sources or {}), **config.to_dict(), "num_classes": c,
-                   "num_classes_source": _classes_source(config, images, c), "average": config.averaging(c),
-                   "notes": config.run_notes(c), "class_names": names,
+        "config": {**(sources or {}), **config.to_dict(), "num_classes": c, "num_classes_source": source,
+                   "average": config.averaging(c), "notes": config.run_notes(c), "class_names": names,
                    "per_class_names": names + config.region_names(),
-                   "not_applicable": config.not_applicable(summary["per_class"]["mean"], names),
-                   "units": distance_units(config, rows),
-                   "values": [s.name for s in config.selected() if s.kind == "metric" or s.name in summary["mean"]],
+                   "values": [s.name for s in config.selected() if s.kind == "metric" or maps],
+                   "rows_at_end": facts.rows_at_end() if facts is not None else None,
                    "shard": shard, "gates": [g.text for g in gates], "options": options},
-        "images": rows,
-        "summary": summary,
-        "gates": check_gates(gates, row_series(rows), summary, names + config.region_names()),
-        "errors": errors,
     }
-    return document
 
 
 def distance_units(config: SegConfig, rows: Sequence[ImageRow]) -> dict[str, str]:
-    """``config.units``: the unit of each boundary distance (hd, hd95, assd, masd) of the run: ``mm`` when every
+    """``summary.units``: the unit of each boundary distance (hd, hd95, assd, masd) of the run: ``mm`` when every
     image's spacing came from its header or was given (the header's unit, millimetres by the formats'
     convention), ``px`` (2D) or ``voxels`` (3D) when every image used 1.0 per axis, ``mixed`` otherwise; none
     without an evaluated image."""
@@ -250,17 +362,6 @@ def distance_units(config: SegConfig, rows: Sequence[ImageRow]) -> dict[str, str
         return {}
     unit = kinds.pop() if len(kinds) == 1 else "mixed"
     return {s.name: unit for s in config.selected() if s.distance}
-
-
-def _classes_source(config: SegConfig, images: list[ImageOutcome], c: int) -> str | None:
-    """Where the class count ``c`` came from: the setting that gave it (``config.classes_source``), else the data:
-    "channels" when every prediction was a probability or logit map (its channels; a single foreground map
-    counts two), "labels" when the count is the largest label seen + 1; None when there is no count."""
-    if config.num_classes is not None or config.class_names:
-        return config.classes_source or "num_classes"
-    if not c:
-        return None
-    return "channels" if all(o.kind in ("probs", "logits") for o in images) else "labels"
 
 
 def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = ()) -> ImageRow:
@@ -291,4 +392,6 @@ def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = (
     return row
 
 
-__all__ = ["ImageOutcome", "Outcome", "evaluate", "evaluate_pair", "build_report", "distance_units"]
+__all__ = ["ImageOutcome", "Outcome", "RunFacts", "MAP_KINDS", "evaluate", "evaluate_pair", "run_facts",
+           "admit", "given_classes", "build_report", "report_head",
+           "distance_units"]

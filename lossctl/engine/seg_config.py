@@ -121,7 +121,7 @@ class SegConfig:
         return [name for name, _ in self.regions]
 
     def not_applicable(self, per_class: Iterable[str], class_names: Sequence[str]) -> dict[str, list[str]]:
-        """``config.not_applicable``: of the values with per-class lists (``per_class``), the entries the rules
+        """``summary.not_applicable``: of the values with per-class lists (``per_class``), the entries the rules
         leave out (``null`` by rule, not 0/0), by class name: the background (class 0) of every boundary metric
         (measured on the foreground classes), and of every per-class loss when the background is excluded."""
         if not class_names:

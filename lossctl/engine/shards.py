@@ -88,7 +88,7 @@ def merge_reports(documents: Sequence[Document], extra_gates: Sequence[Gate] = (
                 elif k in losses and r:
                     outcome.loss_regions[k] = v[len(v) - r:]
             outcomes.append(outcome)
-        outcomes += [PairFailure(e["file"], e["error"], e["name"]) for e in doc["errors"]]
+        outcomes += [PairFailure(e["file"], e["error"], e["name"], e.get("problem")) for e in doc["errors"]]
     values = {name for doc in documents for name in doc["config"]["values"]}
     computed = {s.name: s for s in config.selected() if s.name in values}
     validate_gates(extra_gates, computed, class_names=config.class_names,

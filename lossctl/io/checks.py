@@ -105,7 +105,8 @@ def check_shape(d: str, shape: tuple[int, ...], max_pixels: int | None, *, label
 
 @contextlib.contextmanager
 def as_input_errors(d: str, fmt: str) -> Iterator[None]:
-    """Turn any exception raised while decoding into an :class:`InputError` naming the file."""
+    """Turn any exception raised while decoding into an :class:`InputError` naming the file (the decoder's own
+    words, a library's, are not repeated to the user)."""
     title = FORMAT_TITLE[fmt]
     try:
         yield
@@ -116,11 +117,9 @@ def as_input_errors(d: str, fmt: str) -> Iterator[None]:
                          f"{setting('max_memory')} to refuse such files") from exc
     except PermissionError as exc:
         raise InputError(f"{d}: permission denied; make the file readable (chmod u+r)") from exc
-    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes one readable message
-        raise InputError(
-            f"{d}: cannot decode it as {title}, the file is truncated or corrupt ({brief(exc)}); "
-            f"re-export it as {title}"
-        ) from exc
+    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes one readable message, in our words
+        raise InputError(f"{d}: cannot decode it as {title}, the file is truncated or corrupt; re-export it as {title}"
+                         ) from exc
 
 
 def native_byte_order(array: np.ndarray) -> np.ndarray:

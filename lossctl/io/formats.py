@@ -25,6 +25,7 @@ __all__ = [
     "check_content",
     "describe_head",
     "file_suffix",
+    "read_formats_text",
 ]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
@@ -32,6 +33,22 @@ ARRAY_SUFFIXES = (".npy", ".npz")
 TABLE_SUFFIXES = (".csv", ".tsv")
 SUPPORTED_SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES + volumes.VOLUME_SUFFIXES
 """Suffixes :func:`load_array` reads (and that segmentation folders are scanned for); ``.nii.gz`` is one."""
+
+
+def read_formats_text() -> str:
+    """The suffixes :func:`~lossctl.io.arrays.load_array` reads, grouped, for a help text: ``images (.png,
+    .tif/.tiff, .jpg/.jpeg), arrays (.npy, .npz) or volumes (NIfTI .nii/.nii.gz, NRRD .nrrd, MetaImage
+    .mha/.mhd)`` (the suffixes of one format joined by ``/``; volumes with their format's name)."""
+    def listed(suffixes: tuple[str, ...], titled: bool) -> str:
+        by_format: dict[str, list[str]] = {}
+        for suffix in suffixes:
+            by_format.setdefault(FORMAT_OF_SUFFIX.get(suffix) or volumes.volume_format(suffix) or suffix,
+                                 []).append(suffix)
+        return ", ".join((f"{volumes.TITLE[fmt]} " if titled else "") + "/".join(sorted(same, key=len))
+                         for fmt, same in by_format.items())
+
+    return (f"images ({listed(IMAGE_SUFFIXES, False)}), arrays ({listed(ARRAY_SUFFIXES, False)}) or volumes "
+            f"({listed(volumes.VOLUME_SUFFIXES, True)})")
 
 
 def file_suffix(name: str) -> str:

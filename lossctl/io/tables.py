@@ -268,12 +268,12 @@ def _parse_text_table(data: bytes, d: str, *, tab: bool) -> TextTable:
     fmt = "tsv" if tab else "csv"
 
     rows: list[tuple[int, tuple[str, ...]]] = []
-    try:
-        for number, line in content:
+    for number, line in content:
+        try:
             cells = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
-            rows.append((number, tuple(cell.strip() for cell in cells)))
-    except csv.Error as exc:
-        raise InputError(f"{d}: is not valid CSV ({brief(exc)}); re-export the table") from exc
+        except csv.Error as exc:  # e.g. a field beyond the csv module's size limit: said in our words
+            raise InputError(f"{d}: line {number} cannot be read as CSV; re-export the table") from exc
+        rows.append((number, tuple(cell.strip() for cell in cells)))
 
     header: tuple[str, ...] | None = None
     first_number, first_cells = rows[0]

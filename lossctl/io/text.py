@@ -2,7 +2,7 @@
 that describe a run (a dataset.json, class names, a label map, a list of pairs).
 
 Every message lossctl prints is one line; a file name may hold a newline or undecodable bytes, so messages show
-paths through :func:`display_path`, and an exception from a library through :func:`brief`.
+paths through :func:`display_path`, and an operating-system error through :func:`brief`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from lossctl.errors import InputError, UsageError
 
-__all__ = ["brief", "counted", "decode_text", "display_path", "read_text", "shorten"]
+__all__ = ["brief", "counted", "decode_text", "display_path", "json_place", "read_text", "shorten"]
 
 
 def display_path(path: str | bytes | os.PathLike[Any]) -> str:
@@ -48,13 +48,23 @@ def display_path(path: str | bytes | os.PathLike[Any]) -> str:
 
 
 def brief(exc: BaseException, limit: int = 160) -> str:
-    """Summarise an exception as a short one-line text (its type and the first line of its message)."""
+    """Summarise an exception as a short one-line text: the system's words for an operating-system error
+    (``Input/output error``), else its type and the first line of its message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return display_path(exc.strerror)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = display_path(text)
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
+
+
+def json_place(error: ValueError) -> str:
+    """Where a JSON text stops being valid, for a message in lossctl's words: ``line 3, column 5`` (the parser's
+    own description is a library's), or ``its start`` when the parser does not say."""
+    line, column = getattr(error, "lineno", None), getattr(error, "colno", None)
+    return f"line {line}, column {column}" if line is not None and column is not None else "its start"
 
 
 def shorten(text: str, limit: int = 40) -> str:

@@ -119,17 +119,10 @@ def read_volume(path: str, d: str, max_pixels: int, budget: int | None = None) -
     except MemoryError:
         raise InputError(f"{d}: not enough memory to decode it; free memory, or lower {setting('max_pixels')}"
                          ) from None
-    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes one readable message
+    except Exception:  # noqa: BLE001 - every decoder failure becomes one readable message
         title = TITLE[fmt or "nifti"]
-        raise InputError(f"{d}: cannot read it as {title}, the file is truncated or corrupt "
-                         f"({type(exc).__name__}: {_first_line(exc)}); re-export it") from None
+        raise InputError(f"{d}: cannot read it as {title}, the file is truncated or corrupt; re-export it") from None
     raise InputError(f"{d}: not a volume file; use .nii, .nii.gz, .nrrd, .mha or .mhd")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    line = text[0] if text else ""
-    return line if len(line) <= 120 else line[:117] + "..."
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -145,9 +138,9 @@ def _read_nifti(path: str, d: str, max_pixels: int, budget: int | None) -> Volum
     logging.getLogger("nibabel.global").setLevel(logging.ERROR)  # header fixes are ours to report, not its log's
     try:
         image = nibabel.load(path)
-    except (nibabel.filebasedimages.ImageFileError, EOFError, OSError, ValueError, gzip.BadGzipFile) as exc:
-        raise InputError(f"{d}: cannot read its NIfTI header, the file is truncated or not NIfTI "
-                         f"({type(exc).__name__}: {_first_line(exc)}); re-export it") from None
+    except (nibabel.filebasedimages.ImageFileError, EOFError, OSError, ValueError, gzip.BadGzipFile):
+        raise InputError(f"{d}: cannot read its NIfTI header, the file is truncated or not NIfTI; re-export it"
+                         ) from None
     header = image.header
     shape = tuple(int(s) for s in image.shape)
     dtype = header.get_data_dtype()
@@ -192,16 +185,17 @@ def _read_nrrd(path: str, d: str, max_pixels: int, budget: int | None) -> Volume
     with open(path, "rb") as handle:
         try:
             header = nrrd.read_header(handle)
-        except Exception as exc:  # noqa: BLE001 - pynrrd raises its own NRRDError and others
-            raise InputError(f"{d}: cannot read its NRRD header ({_first_line(exc)}); re-export it") from None
+        except Exception:  # noqa: BLE001 - pynrrd raises its own NRRDError and others
+            raise InputError(f"{d}: cannot read its NRRD header, the file is truncated or not NRRD; re-export it"
+                             ) from None
         sizes = tuple(int(s) for s in header["sizes"])
         dtype = np.dtype(nrrd.reader._determine_datatype(header))
         _check_header_shape(d, sizes, dtype.itemsize, max_pixels, budget)
         try:
             array = nrrd.read_data(header, handle, path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception:  # noqa: BLE001
             raise InputError(f"{d}: the data does not match the {'x'.join(map(str, sizes))} {dtype} volume its "
-                             f"header declares (truncated or corrupt: {_first_line(exc)}); re-export it") from None
+                             "header declares (truncated or corrupt); re-export it") from None
     array = np.asarray(array)
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
@@ -296,8 +290,8 @@ def _read_metaimage(path: str, d: str, max_pixels: int, budget: int | None) -> V
     if fields.get("CompressedData", "False").lower() == "true":
         try:
             data = zlib.decompressobj().decompress(data, needed)
-        except zlib.error as exc:
-            raise InputError(f"{d}: the compressed MetaImage data is corrupt ({exc}); re-export it") from None
+        except zlib.error:
+            raise InputError(f"{d}: the compressed MetaImage data is corrupt; re-export it") from None
     if len(data) < needed:
         raise InputError(f"{d}: the header declares {'x'.join(map(str, dims))} {element} voxels ({needed:,} bytes) "
                          f"but the data has {len(data):,}; the file is truncated or the header does not match the "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lossctl import registry
 from lossctl.convention import Impl
+from lossctl.errors import did_you_mean
 
 _COLUMNS = ("name", "task", "kind", "input", "better", "parameters (default)", "conventions", "formula")
 _KINDS = {"labels": "labels", "probs": "probs", "logits": "logits", "scores": "scores"}
@@ -86,13 +87,14 @@ def _describe(name: str, impl: Impl, task: str) -> list[str]:
 
 
 def explain(name: str, width: int = 100) -> str:
-    """One value in full: its formula, then every convention's definition, parameters, inputs and reference,
-    one after another (every task that has the name); a line longer than ``width`` continues on the next ones,
-    indented under its start."""
-    found = [s for s in registry.REGISTRY.values() if s.name == name]
+    """One value in full (its name's case ignored): its formula, then every convention's definition, parameters,
+    inputs and reference, one after another (every task that has the name); a line longer than ``width``
+    continues on the next ones, indented under its start."""
+    found = [s for s in registry.REGISTRY.values() if s.name == name.strip().lower()]
     if not found:
         every = sorted({s.name for s in registry.REGISTRY.values()})
-        raise registry.UsageError(f"unknown loss or metric {name!r}; choose from: {', '.join(every)}")
+        raise registry.UsageError(f"unknown loss or metric {name!r}{did_you_mean(name, every)}; choose from: "
+                                  f"{', '.join(every)}")
     out = []
     for s in found:
         missing = [c for c in registry.conventions(s.task) if c not in s.conventions]

@@ -31,22 +31,62 @@ def write_json(doc: Document, stream: TextIO, *, per_class: bool = False) -> Non
 def write_ndjson(doc: Document, stream: TextIO, *, per_class: bool = False) -> None:
     """One JSON object per line: a ``config`` line, one ``image`` line per image, then ``summary``, ``skipped``
     (seg, when files were skipped) or ``not_available`` (cls, when losses were skipped), one ``gate`` line per gate
-    and one ``error`` line per failed file."""
-    def line(obj: dict[str, Any]) -> None:
-        stream.write(json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n")
+    and one ``error`` line per failed file. :class:`NdjsonStream` writes the same lines as a run goes."""
+    NdjsonStream(stream).finish(doc)
 
-    line({"type": "config", "lossctl": doc["lossctl"], "command": doc["command"], "config": doc["config"]})
-    for row in doc["images"]:
-        line({"type": "image", **row})
-    line({"type": "summary", **doc["summary"]})
-    if doc.get("skipped") and any(doc["skipped"].values()):
-        line({"type": "skipped", **doc["skipped"]})
-    if doc["command"] == "cls" and doc["config"].get("not_available"):
-        line({"type": "not_available", "losses": doc["config"]["not_available"]})
-    for gate in doc["gates"]:
-        line({"type": "gate", **gate})
-    for error in doc["errors"]:
-        line({"type": "error", **error})
+
+class NdjsonStream:
+    """:func:`write_ndjson` as a run goes: :meth:`row` writes each ``image`` line as soon as the engine has the row
+    (the ``config`` line before the first), :meth:`finish` the lines still to write once the document is done.
+    The lines are those :func:`write_ndjson` writes of the finished document, byte for byte; each is flushed, so
+    that a pipe reads it at once."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.config_line: str | None = None
+        self.rows: list[str] = []  # the names of the rows written
+
+    def row(self, head: Document, row: Mapping[str, Any]) -> None:
+        """Write one finished per-image ``row`` (in the document's order); ``head`` is the document before its rows
+        (the run's ``config``), written first."""
+        if self.config_line is None:
+            self.config_line = self._line(_config_object(head))
+        self._line({"type": "image", **row})
+        self.rows.append(row["name"])
+
+    def finish(self, doc: Document, stream: TextIO | None = None, *, per_class: bool = False) -> None:
+        """Write the rest of the finished ``doc`` (a writer's signature: ``stream`` is this one's). The lines
+        written before must be the document's own: a difference is a bug, and raises."""
+        if self.config_line is None:
+            self._line(_config_object(doc))
+        elif (self.config_line != _encoded(_config_object(doc))
+              or self.rows != [row["name"] for row in doc["images"][:len(self.rows)]]):
+            raise RuntimeError("the streamed config line or rows differ from the finished report")
+        for row in doc["images"][len(self.rows):]:
+            self._line({"type": "image", **row})
+        self._line({"type": "summary", **doc["summary"]})
+        if doc.get("skipped") and any(doc["skipped"].values()):
+            self._line({"type": "skipped", **doc["skipped"]})
+        if doc["command"] == "cls" and doc["config"].get("not_available"):
+            self._line({"type": "not_available", "losses": doc["config"]["not_available"]})
+        for gate in doc["gates"]:
+            self._line({"type": "gate", **gate})
+        for error in doc["errors"]:
+            self._line({"type": "error", **error})
+
+    def _line(self, obj: Mapping[str, Any]) -> str:
+        text = _encoded(obj)
+        self.stream.write(text)
+        self.stream.flush()
+        return text
+
+
+def _config_object(doc: Document) -> dict[str, Any]:
+    return {"type": "config", "lossctl": doc["lossctl"], "command": doc["command"], "config": doc["config"]}
+
+
+def _encoded(obj: Mapping[str, Any]) -> str:
+    return json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 def _flat_rows(doc: Document, per_class: bool) -> tuple[list[str], list[list[Any]]]:

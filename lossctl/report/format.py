@@ -8,7 +8,7 @@ Missing values, as people read them (JSON has ``null`` for both; CSV an empty ce
   statistic over no image);
 * :data:`NOT_APPLICABLE` (``n/a``): a value that does not apply: a statistic the value does not have (a loss
   has no ``pooled`` value, a cls metric no spread over samples), or a per-class entry the run's rules leave out
-  (``config.not_applicable``, see :func:`lossctl.engine.document.applies`). In a row of values a writer
+  (``summary.not_applicable``, see :func:`lossctl.engine.document.applies`). In a row of values a writer
   passes it as :data:`NA`.
 
 A relative change (``rel``: a fraction in JSON and in gates) is shown in percent, :func:`percent`, everywhere
@@ -25,7 +25,7 @@ from lossctl.engine.gates import parse_gate
 
 #: An undefined value (``null`` in the document: 0/0), as people read it.
 UNDEFINED = "—"
-#: A value that does not apply (absent, or named in ``config.not_applicable``), as people read it.
+#: A value that does not apply (absent, or named in ``summary.not_applicable``), as people read it.
 NOT_APPLICABLE = "n/a"
 #: A value's direction (``higher_is_better``; None: a value the registry does not know) as the tables mark it.
 ARROWS = {True: "↑", False: "↓", None: ""}

@@ -232,7 +232,7 @@ def _summary_html(document: Document) -> str:
                      + _stats_table("region-mean", document, region_mean, list(region_mean["mean"])))
     pooled = " pooled: from the summed confusion matrix;" if document["command"] == "seg" else ""
     parts.append(f'<p class="note">↑ higher is better, ↓ lower is better;{pooled} {UNDEFINED} undefined (0/0); '
-                 f"{NOT_APPLICABLE} not applicable (left out by the run's rules: <code>config.not_applicable</code>); "
+                 f"{NOT_APPLICABLE} not applicable (left out by the run's rules: <code>summary.not_applicable</code>); "
                  f"statistics over the {unit(document)}s where a value is defined.</p>")
     return "\n".join(parts)
 

@@ -17,7 +17,7 @@ From top to bottom:
    (``summary.region_mean``); a legend line (the arrows, and the marks of missing values shown: ``—`` undefined,
    ``n/a`` does not apply); then the gates and their verdicts.
 
-A value with a unit (``config.units``: the boundary distances) is named with it, ``hd95 (mm)``. A table that
+A value with a unit (``summary.units``: the boundary distances) is named with it, ``hd95 (mm)``. A table that
 would be wider than the width is cut by columns into several tables with the same rows (metrics and losses
 apart, names never shortened), so a row never wraps; the width and the cutting are
 :mod:`lossctl.report.terminal`'s. Colour only on a terminal (and never with ``NO_COLOR``); no meaning is carried
@@ -262,7 +262,7 @@ def _notes(doc: Document, values: _Values) -> list[Text]:
 
 def _class_block(doc: Document, values: _Values) -> Block | None:
     """One row per class (then region): the pooled per-class values, then the means over images, metrics and
-    losses apart; ``n/a`` where an entry does not apply (``config.not_applicable``)."""
+    losses apart; ``n/a`` where an entry does not apply (``summary.not_applicable``)."""
     pc = doc["summary"].get("per_class") or {}
     regions = list(doc["config"].get("regions") or {})  # regions follow the classes in per-class vectors
     c = (doc["config"].get("num_classes") or 0) + len(regions)

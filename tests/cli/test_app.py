@@ -47,3 +47,14 @@ def test_keyboard_interrupt_exits_130_without_traceback(cli, seg, monkeypatch):
     r = cli("seg", seg.pred, seg.gt)
     assert r.code == 130
     assert "Traceback" not in r.err and "interrupted" in r.err
+
+
+def test_seg_help_lists_every_format_it_reads(cli):
+    """Images, arrays and volumes, from io.formats' one list of suffixes (the help wraps its lines)."""
+    from lossctl.io.formats import SUPPORTED_SUFFIXES
+
+    r = cli("seg", "--help")
+    text = " ".join(r.out.split())
+    assert r.code == 0 and "volumes (NIfTI .nii/.nii.gz, NRRD .nrrd, MetaImage .mha/.mhd)" in text, r
+    for suffix in SUPPORTED_SUFFIXES:
+        assert suffix in text, suffix

@@ -157,3 +157,12 @@ def test_cls_per_sample_keeps_the_metric_columns(cli, cls_data, fmt):
     assert header == base.out.splitlines()[0]
     for metric in ("accuracy", "precision", "recall", "f1"):
         assert metric in header
+
+
+def test_comma_lists_and_names_in_any_case_are_the_repeated_flags(cli, cls_data):
+    repeated = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-m", "accuracy", "-m", "f1:sklearn",
+                   "-l", "cce", "-f", "json")
+    listed = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-m", "Accuracy,F1:SKLearn", "-l", "CCE",
+                 "-f", "json")
+    assert repeated.code == listed.code == 0, listed
+    assert listed.out == repeated.out

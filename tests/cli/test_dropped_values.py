@@ -126,8 +126,8 @@ def test_cls_bce_with_weights_works_under_every_convention_that_defines_it(cli, 
 def test_cls_multilabel_and_class_weights(cli, binary, cls_data):
     r = cli("cls", binary["ml_probs"], binary["ml_target"], "--convention", "torch", "-l", "bce")
     assert r.code == EXIT_OK, r
-    assert _notes(r) == ["note: accuracy, precision, recall, f1 under --convention torch take binary, index, onehot "
-                         "targets, not multilabel; they are not computed (see `lossctl losses NAME`)"]
+    assert _notes(r) == ["note: accuracy, precision, recall, f1 under --convention torch take no multilabel targets; "
+                         "they are not computed (see `lossctl losses NAME`)"]
     r = cli("cls", cls_data["probs_npy"], cls_data["target_npy"], "-l", "cce", "--class-weights", "1,2,3")
     assert r.code == EXIT_OK, r
     assert _notes(r) == ["note: accuracy, precision, recall, f1 under --convention lossctl take no class weights; "
@@ -138,18 +138,18 @@ def test_cls_soft_targets(cli, cls_data, tmp_path):
     soft = write_npy(tmp_path / "soft.npy", 0.8 * np.eye(3)[cls_data["y"]] + 0.2 / 3)
     r = cli("cls", cls_data["probs_npy"], soft, "--convention", "torch", "-l", "cce", "-f", "json")
     assert r.code == EXIT_OK, r
-    assert _notes(r)[-1] == ("note: accuracy, precision, recall, f1 under --convention torch take binary, index, "
-                             "onehot targets, not soft; they are not computed (see `lossctl losses NAME`)")
+    assert _notes(r)[-1] == ("note: accuracy, precision, recall, f1 under --convention torch take no soft targets; "
+                             "they are not computed (see `lossctl losses NAME`)")
     assert list(r.json()["summary"]["mean"]) == ["cce"]
 
 
 def test_cls_default_run_prints_one_grouped_note(cli, cls_data):
-    """Before, four `note: NAME skipped: ...` lines on every run."""
+    """Before, four `note: NAME skipped: ...` lines on every run; then one line of two clauses; now one short
+    clause: the losses that take no index targets."""
     r = cli("cls", cls_data["probs_npy"], cls_data["target_npy"])
     assert r.code == EXIT_OK, r
-    assert _notes(r) == ["note: bce, weighted_bce under --convention lossctl take binary, multilabel, onehot, soft "
-                         "targets, not index; hinge, squared_hinge under --convention lossctl take binary, "
-                         "multilabel targets, not index; they are not computed (see `lossctl losses NAME`)"]
+    assert _notes(r) == ["note: bce, weighted_bce, hinge, squared_hinge under --convention lossctl take no index "
+                         "targets; they are not computed (see `lossctl losses NAME`)"]
 
 
 def test_the_note_in_python_words():

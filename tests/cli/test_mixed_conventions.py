@@ -113,8 +113,7 @@ def test_compare_notes_a_value_under_another_convention(cli, labels, tmp_path):
     assert cli("seg", pred, gt, "-m", "dice", "-o", base, "-f", "json").code == 0
     assert cli("seg", pred, gt, "-m", "dice:monai", "-o", new, "-f", "json").code == 0
     r = cli("compare", base, new, "--bootstrap", "10", "-f", "json")
-    assert (f'{base} differs in conventions: {{"dice": "lossctl"}} (base) vs {{"dice": "monai"}} (new)'
-            in r.json()["config"]["notes"]), r
+    assert f'{base} differs in conventions: dice: "lossctl" (base) vs "monai" (new)' in r.json()["config"]["notes"], r
 
 
 # Refusals -----------------------------------------------------------------------------------------------------
@@ -135,9 +134,17 @@ def test_compare_notes_a_value_under_another_convention(cli, labels, tmp_path):
     (("-l", "lovasz:keras"),
      "-l lovasz:keras: lovasz has no convention 'keras'; its conventions: lossctl, smp (`lossctl losses lovasz` "
      "shows each definition)"),
-    (("-m", "dice:"), "malformed -m 'dice:'; expected NAME or NAME:CONVENTION, e.g. hd95 or hd95:medpy"),
-    (("-m", ":monai"), "malformed -m ':monai'; expected NAME or NAME:CONVENTION, e.g. hd95 or hd95:medpy"),
-    (("-m", "dicee:monai"), "unknown seg loss or metric 'dicee'; choose from: dice, iou, precision, recall, "
+    (("-m", "dice:"), "malformed -m 'dice:'; expected NAME or NAME:CONVENTION, or a comma list of them, e.g. "
+                      "hd95, hd95:medpy or dice,iou"),
+    (("-m", ":monai"), "malformed -m ':monai'; expected NAME or NAME:CONVENTION, or a comma list of them, e.g. "
+                       "hd95, hd95:medpy or dice,iou"),
+    (("-m", "dice,,iou"), "malformed -m 'dice,,iou'; expected NAME or NAME:CONVENTION, or a comma list of them, "
+                          "e.g. hd95, hd95:medpy or dice,iou"),
+    (("-m", "dice:monai,dice"),
+     "-m dice:monai and -m dice (--convention lossctl) give dice two conventions; a run computes each value under "
+     "one: name dice once"),
+    (("-m", "dicee:monai"), "unknown seg loss or metric 'dicee' (did you mean dice?); choose from: dice, iou, "
+                            "precision, recall, "
                             "accuracy, ce, focal, dice_loss, jaccard_loss, tversky_loss, focal_tversky_loss, lovasz, "
                             "hd, hd95, assd, masd, nsd"),
     (("-m", "dice:nnunet", "-p", "dice.zero_division=1"),

@@ -5,7 +5,8 @@ Every error row builds a folder of 3 good pairs (``a``, ``b``, ``c``: 6x7, 3 cla
 
 * the documented exit code (3 input error, 2 usage error);
 * stderr has exactly one ``error:`` line per problem, which names the offending file (its path) or option
-  value, and holds the key phrase of the problem AND a fix hint;
+  value, and holds the key phrase of the problem AND a fix hint (the same problem in several files is one line
+  that names them);
 * no ``Traceback`` anywhere;
 * per-file problems: the 3 good images are still evaluated (``-f json``: ``images`` holds a, b, c and
   ``errors`` holds the bad file);
@@ -81,7 +82,8 @@ class Case:
     pred: Path
     gt: Path
     args: tuple[str, ...] = ()
-    offenders: tuple[str, ...] = ()  # one per expected error line: the file path (or option value) it names
+    offenders: tuple[str, ...] = ()  # the file paths (or option values) the error lines name, each once
+    lines: int | None = None  # how many error lines (default: one per offender; a problem shared: one line)
 
 
 @dataclass
@@ -94,7 +96,6 @@ class Row:
     code: int = 3
     per_file: bool = True  # the other images are still evaluated
     fixed_args: tuple[str, ...] | None = None  # adding these (the suggested fix) makes the run pass
-    click_error: bool = False  # reported by click ("Error: ..." after the usage lines)
     bug: str | None = None
     readme_gap: str | None = None
     patch: Callable[[pytest.MonkeyPatch], None] | None = None  # e.g. make an allocation fail
@@ -352,7 +353,7 @@ def empty_gt_dir(s: SegSet, tmp: Path) -> Case:
 
 def swapped(s: SegSet, tmp: Path) -> Case:
     # PRED is the folder of label PNGs, GT the folder of float probability NPYs: every pair is refused.
-    return Case(s.gt, s.pred, (), tuple(str(s.pred / f"{n}.npy") for n in GOOD))
+    return Case(s.gt, s.pred, (), tuple(str(s.pred / f"{n}.npy") for n in GOOD), lines=1)
 
 
 def unpaired_pred(s: SegSet, tmp: Path) -> Case:
@@ -455,9 +456,20 @@ ROWS: list[Row] = [
     Row("unknown-metric", option_row("-m", "dicee", offender="'dicee'"),
         r"unknown seg loss or metric 'dicee'", r"choose from: dice, iou, precision, recall, accuracy",
         r"unknown seg loss or metric", code=2, per_file=False),
-    Row("unknown-convention", option_row("--convention", "pytorch", offender="'pytorch'"),
-        r"Invalid value for '--convention'", r"'lossctl', 'torch', 'keras', 'sklearn', 'smp', 'monai'",
-        r"unknown option, loss, metric, convention", code=2, per_file=False, click_error=True),
+    Row("unknown-convention", option_row("--convention", "pytorch", offender="--convention 'pytorch'"),
+        r"no such choice \(did you mean torch\?\)", r"choose from: lossctl, torch, keras, sklearn, smp, monai",
+        r"no such choice \(did you mean", code=2, per_file=False),
+    Row("value-convention-as-run-convention", option_row("--convention", "dice:monai",
+                                                         offender="--convention 'dice:monai'"),
+        r"--convention is the run's convention", r"name it with its convention: -m dice:monai",
+        r"one value's own is `-m NAME:CONVENTION`", code=2, per_file=False),
+    Row("workers-not-a-number", option_row("--workers", "two", offender="--workers 'two'"),
+        r"expected a whole number", r"0 or more", r"expected a whole number", code=2, per_file=False),
+    Row("threshold-out-of-range", option_row("--threshold", "1.5", offender="--threshold '1.5'"),
+        r"expected a number", r"from 0 to 1", r"expected a whole number", code=2, per_file=False),
+    Row("unknown-metric-close-to-one", option_row("-m", "dice,hd59", offender="'hd59'"),
+        r"unknown seg loss or metric 'hd59' \(did you mean hd95\?\)", r"choose from: dice",
+        r"unknown seg loss or metric", code=2, per_file=False),
     Row("malformed-gate", option_row("--gate", "dice>>0.8", offender="'dice>>0.8'"), r"malformed --gate",
         r"expected STAT\(NAME\[CLASS\]\) OP NUMBER", r"malformed --gate", code=2, per_file=False),
     Row("gate-on-value-not-computed", option_row("-m", "dice", "--gate", "iou>=0.5", offender="'iou>=0.5'"),
@@ -499,12 +511,6 @@ def _params(rows: list[Row], attr: str) -> list:
     return params
 
 
-def error_lines(r, click_error: bool = False) -> list[str]:
-    if click_error:
-        return [line for line in r.err.splitlines() if line.lower().startswith("error:")]
-    return r.error_lines()
-
-
 # ----------------------------------------------------------------------------------------------------------
 # The matrix
 # ----------------------------------------------------------------------------------------------------------
@@ -518,8 +524,8 @@ def test_bad_input_row(cli, seg, tmp_path, monkeypatch, row: Row):
     r = cli("seg", case.pred, case.gt, *case.args)
     assert r.code == row.code, r
     assert_no_traceback(r)
-    lines = error_lines(r, row.click_error)
-    assert len(lines) == len(case.offenders), r  # one error line per problem
+    lines = r.error_lines()
+    assert len(lines) == (len(case.offenders) if case.lines is None else case.lines), r  # one line per problem
     for offender in case.offenders:
         named = [line for line in lines if offender in line]
         assert len(named) == 1, (offender, r)
@@ -865,8 +871,9 @@ def test_skip_errors_with_nothing_evaluated_is_still_an_input_error(cli, seg):
 def test_loss_on_label_predictions_needs_probabilities(cli, seg):
     r = cli("seg", seg.labels, seg.gt, "-f", "json", "--loss", "ce")
     assert r.code == 3, r
-    lines = r.error_lines()
-    assert len(lines) == 3 and all("ce needs probabilities" in line for line in lines), r
+    lines = r.error_lines()  # one problem of three pairs: one line naming them
+    assert len(lines) == 1 and lines[0].startswith("error: 3 pairs failed: ce needs probabilities"), r
+    assert all(str(seg.labels / f"{name}.png") in lines[0] for name in seg.names), r
     assert json.loads(r.out)["images"] == []
 
 
@@ -1132,7 +1139,8 @@ def test_bad_volume_row(cli, volumes, row: VolumeRow):
     assert_no_traceback(r)
     lines = r.error_lines()
     if not row.per_file and case.offender.startswith("--spacing gives"):
-        assert len(lines) == len(GOOD) and all(case.offender in line for line in lines), r  # every pair: wrong rank
+        # every pair has the wrong rank: one line for the problem of the pairs
+        assert len(lines) == 1 and lines[0].startswith(f"error: {len(GOOD)} pairs failed: {case.offender}"), r
         return
     assert len(lines) == 1, r
     assert case.offender in lines[0], (case.offender, lines[0])
@@ -1408,7 +1416,8 @@ def test_label_map_options_are_checked(cli, seg):
     r = cli("seg", seg.pred, seg.gt, "--pred-label-map", "0:0,1:1,2:2", "--pred-kind", "probs")
     assert r.code == 2 and "maps label predictions" in r.err, r
     r = cli("seg", seg.pred, seg.gt, "--pred-label-map", "0:0,1:1,2:2", "-f", "json")
-    assert r.code == 3 and len(r.error_lines()) == 3 and "maps label predictions only" in r.error_lines()[0], r
+    assert r.code == 3 and len(r.error_lines()) == 1 and "maps label predictions only" in r.error_lines()[0], r
+    assert r.error_lines()[0].startswith("error: 3 pairs failed: "), r
 
 
 def test_a_map_that_voids_every_pixel_is_named(cli, tmp_path):
@@ -1476,3 +1485,18 @@ def test_a_description_file_that_is_not_utf8_is_one_usage_error(cli, seg, tmp_pa
     if option in ("--pairs", "--dataset-json"):
         r = cli("seg", *inputs, option, tmp_path)
         assert r.code == 3 and "is a folder; give the file" in r.err, r
+
+
+def test_the_same_problem_in_many_pairs_is_one_line_and_the_json_lists_every_pair(cli, seg):
+    for name in ("d", "e", "f", "g"):
+        (seg.pred / f"{name}.npy").write_bytes(b"")
+        write_palette_png(seg.gt / f"{name}.png", seg.gts["a"])
+    r = cli("seg", seg.pred, seg.gt, "-f", "json", "--skip-errors")
+    assert r.code == 0, r
+    assert r.err.splitlines()[0] == (f"warning: 4 pairs failed: is empty (0 bytes); re-export it (an interrupted "
+                                     f"write leaves empty files) ({seg.pred / 'd.npy'}, {seg.pred / 'e.npy'}, "
+                                     f"{seg.pred / 'f.npy'} and 1 more; the JSON report's \"errors\" lists every one)")
+    errors = r.json()["errors"]
+    assert [e["name"] for e in errors] == ["d", "e", "f", "g"]
+    assert {e["problem"] for e in errors} == {"is empty (0 bytes); re-export it (an interrupted write leaves empty "
+                                              "files)"}

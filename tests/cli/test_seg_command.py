@@ -467,3 +467,17 @@ def test_alpha_shortcut_sets_tversky_not_focal(cli, seg):
     assert r.code == 0, r
     params = r.json()["config"]["params"]
     assert params["tversky_loss"]["alpha"] == 0.7 and params["focal"]["alpha"] is None
+
+
+def test_comma_lists_and_names_in_any_case_are_the_repeated_flags(cli, seg):
+    """``-m a,b`` is ``-m a -m b`` (as --class-names and --region take lists); value names and conventions are
+    read case-insensitively, in gates too; the report records them as the registry spells them."""
+    repeated = cli("seg", seg.pred, seg.gt, "-m", "dice", "-m", "hd95:medpy", "-l", "ce", "-g", "dice>=0.1",
+                   "--convention", "lossctl", "-f", "json")
+    listed = cli("seg", seg.pred, seg.gt, "-m", "DICE,HD95:MedPy", "-l", "Ce", "-g", "dice>=0.1",
+                 "--convention", "LOSSCTL", "-f", "json")
+    assert repeated.code == listed.code == 0, listed
+    assert listed.out == repeated.out
+    gate = cli("seg", seg.pred, seg.gt, "-m", "dice", "-g", "MIN(dice)>=0.1")
+    assert gate.code == 2 and "malformed --gate" in gate.err, gate  # statistics keep their spelling
+    assert cli("seg", seg.pred, seg.gt, "-m", "dice", "-g", "Dice>=0.1").code == 0

@@ -78,6 +78,13 @@ def _runs() -> list[Run]:
     add("seg_convention_monai_loss_only", "seg", "s/pred", "s/gt", "--convention", "monai", "-l", "dice_loss")
     add("seg_binary_masks", "seg", "bin/pred", "bin/gt", "-f", "json")
     add("seg_binary_masks_table", "seg", "bin/pred", "bin/gt", "-m", "dice", "-m", "iou")
+    # comma lists and names in any case: -m DICE,iou is -m dice -m iou
+    add("seg_comma_lists", "seg", "s/pred", "s/gt", "-m", "DICE,iou", "-l", "Dice_Loss,ce", "--convention", "LossCtl",
+        "-g", "Dice>=0.1")
+    add("cls_comma_lists", "cls", "c/probs.npy", "c/target.npy", "-m", "accuracy,F1:sklearn", "-l", "CCE")
+    # ndjson: rows as pairs finish when the class count is known (config.rows_at_end null), else at the end (why)
+    add("seg_ndjson_classes_given", "seg", "s/labels", "s/gt", "--num-classes", "3", "-m", "dice", "-f", "ndjson")
+    add("seg_ndjson_classes_inferred", "seg", "s/labels", "s/gt", "-m", "dice", "-f", "ndjson")
     add("seg_binary_probs", "seg", "bin/probs", "bin/gt", "-f", "json")
     add("seg_binary_average_mean", "seg", "bin/pred", "bin/gt", "-m", "dice", "-m", "iou", "--average", "mean")
     add("seg_binary_sklearn", "seg", "bin/pred", "bin/gt", "--convention", "sklearn", "-f", "csv")
@@ -158,6 +165,9 @@ def _runs() -> list[Run]:
         "-g", "worse(dice,0.05)<=1", "-g", "rel(iou)>=-0.5")
     add("seg_against_baseline_json", "seg", "s/pred", "s/gt", "-m", "dice", "--baseline", "base.json",
         "-g", "delta(dice)>=-0.5", "-f", "json")
+    # the baseline note names only what differs in the values both reports have
+    add("seg_against_baseline_other_params", "seg", "s/pred", "s/gt", "-m", "dice,iou:sklearn", "-p", "dice.empty=zero",
+        "-p", "focal.gamma=3", "-l", "focal", "--baseline", "base.json", "-g", "delta(dice)>=-0.5")
     # a folder run's baseline names its images "a"; a --pairs run names them "s/gt/a": no gate passes on nothing
     add("seg_pairs_against_folder_baseline", "seg", "--pairs", "pairs.csv", "--baseline", "base.json",
         "-g", "worse(dice,0.05)<=1", "-g", "delta(dice)>=-0.5", "-f", "json")
@@ -204,9 +214,18 @@ def _runs() -> list[Run]:
     add("seg_bad_gate", "seg", "s/pred", "s/gt", "-g", "dice>>1")
     add("seg_bad_param", "seg", "s/pred", "s/gt", "-p", "dice.nope=1")
     add("seg_bad_convention", "seg", "s/pred", "s/gt", "--convention", "pytorch")
+    add("seg_value_convention_as_run_convention", "seg", "s/pred", "s/gt", "--convention", "dice:monai")
+    add("seg_bad_workers", "seg", "s/pred", "s/gt", "--workers", "two")
+    add("seg_bad_threshold", "seg", "s/pred", "s/gt", "--threshold", "1.5")
+    add("seg_unknown_metric_in_list", "seg", "s/pred", "s/gt", "-m", "dice,hd59")
+    add("cls_bad_target_kind", "cls", "c/probs.npy", "c/target.npy", "--target-kind", "one-hot")
     add("seg_not_available", "seg", "s/pred", "s/gt", "--convention", "smp", "-m", "hd95")
     add("seg_corrupt", "seg", "bad/pred", "bad/gt")
     add("seg_corrupt_skip", "seg", "bad/pred", "bad/gt", "--skip-errors", "-f", "json")
+    # the same problem in many pairs: one line with a count and the first names (JSON errors list every one)
+    add("seg_errors_grouped", "seg", "rgb/pred", "rgb/gt", "-m", "dice")
+    add("seg_errors_grouped_json", "seg", "rgb/pred", "rgb/gt", "-m", "dice", "--skip-errors", "-f", "json")
+    add("seg_errors_grouped_pairs", "seg", "--pairs", "absent.csv", "-m", "dice")
     add("seg_missing_pair", "seg", "s/labels", "part/gt")
     add("seg_allow_missing", "seg", "s/labels", "part/gt", "--allow-missing", "-f", "json")
     add("seg_pattern_pairs", "seg", "s/older", "bin/gt", "--pred-pattern", "{name}.png", "--gt-pattern", "{name}.png")
@@ -396,6 +415,7 @@ def build_inputs(work: Path) -> None:
     _npy(work / "c/ml_target.npy", ml)
     _cls_tables(work, probs, y)
     _nnunet_inputs(work, rng)
+    _grouped_error_inputs(work)
     (work / "sample_data").symlink_to(ROOT / "sample_data")
 
 
@@ -417,6 +437,24 @@ def _cls_tables(work: Path, probs: np.ndarray, y: np.ndarray) -> None:
     (work / "c/labels_dup.csv").write_text("id,label\n" + "".join(labels) + labels[4])
     (work / "c/scores_noheader.csv").write_text("".join(
         f"{100 + i},{t},{p}\n" for i, (t, p) in enumerate(zip(y, scores, strict=True))))
+
+
+def _grouped_error_inputs(work: Path) -> None:
+    """Seven pairs whose predictions were saved as RGB images (one problem, seven files), one whose prediction is
+    truncated, one good pair; a list of pairs naming five predictions that are not there."""
+    gt = np.asarray(Image.open(work / "bin/gt/a.png"))
+    (work / "rgb/pred").mkdir(parents=True)
+    for i in range(9):
+        _png(work / "rgb/gt" / f"img_{i:03d}.png", gt)
+        if i < 7:
+            Image.fromarray(np.stack([gt * 255] * 3, axis=-1)).save(work / "rgb/pred" / f"img_{i:03d}.png")
+        elif i == 7:
+            (work / "rgb/pred" / f"img_{i:03d}.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+        else:
+            _png(work / "rgb/pred" / f"img_{i:03d}.png", gt)
+    lines = [f"missing/img_{i:03d}.png,rgb/gt/img_{i:03d}.png" for i in range(5)]
+    lines.append("rgb/pred/img_008.png,rgb/gt/img_008.png")
+    (work / "absent.csv").write_text("pred,gt\n" + "\n".join(lines) + "\n")
 
 
 def _nnunet_inputs(work: Path, rng: np.random.Generator) -> None:

@@ -175,3 +175,23 @@ def test_cls_baseline(tmp_path, cli):
     assert r.code == 2 and "one value over all samples" in r.err, r
     r = cli("cls", c["probs_npy"], c["target_npy"], "--baseline", base, "--gate", "worse(sparse_cce,0)<=0")
     assert r.code == 2 and "--per-sample" in r.err, r
+
+
+def test_the_baseline_note_names_only_what_differs_in_the_values_both_reports_have():
+    base = minimal_document("seg", [("a", {"dice": 0.8, "iou": 0.7, "ce": 0.3})])
+    new = minimal_document("seg", [("a", {"dice": 0.8})])
+    base["config"].update(convention="lossctl", conventions={"dice": "lossctl", "iou": "lossctl", "ce": "lossctl"},
+                          params={"dice": {"empty": "nan"}, "iou": {"empty": "nan"}, "ce": {}})
+    new["config"].update(convention="lossctl", conventions={"dice": "lossctl"}, params={"dice": {"empty": "nan"}})
+    assert compare.check_compatible(base, new, "BASE") == []  # fewer values selected: no difference
+    new["config"].update(conventions={"dice": "monai", "iou": "monai", "ce": "lossctl"},
+                         params={"dice": {"ignore_empty": True}, "iou": {"empty": "one"}, "ce": {}})
+    assert compare.check_compatible(base, new, "BASE") == [
+        'BASE differs in conventions: dice, iou: "lossctl" (base) vs "monai" (new)',
+        'BASE differs in params: iou.empty: "nan" (base) vs "one" (new)']
+    new["config"].update(convention="monai", ignore_index=[255])
+    base["config"]["ignore_index"] = []
+    assert compare.check_compatible(base, new, "BASE") == [  # the values that follow the run's convention: one
+        'BASE differs in convention: "lossctl" (base) vs "monai" (new)',
+        'BASE differs in ignore_index: [] (base) vs [255] (new)',
+        'BASE differs in params: iou.empty: "nan" (base) vs "one" (new)']

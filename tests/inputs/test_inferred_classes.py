@@ -102,7 +102,9 @@ def test_a_void_border_is_refused_per_file_the_others_evaluated(cli, seg):
     assert r.error_lines() == [_void_message(path, 255, 2)]
     doc = r.json()
     assert [row["name"] for row in doc["images"]] == ["a", "c"] and doc["config"]["num_classes"] == 3
-    assert doc["errors"] == [{"name": "b", "file": str(path), "error": _void_message(path, 255, 2)[7:]}]
+    message = _void_message(path, 255, 2)[len("error: "):]
+    assert doc["errors"] == [{"name": "b", "file": str(path), "error": message,
+                              "problem": message[len(f"{path}: "):]}]
 
 
 def test_the_fixes_the_message_proposes_work(cli, seg):

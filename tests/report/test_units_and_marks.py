@@ -1,7 +1,7 @@
 """Units and the marks of missing numbers, as every text output spells them.
 
-``config.units`` gives the boundary distances their unit (``mm`` from the headers or ``--spacing``, ``px`` or
-``voxels`` at 1.0 per axis, ``mixed``); ``config.not_applicable`` names the per-class entries that are ``null``
+``summary.units`` gives the boundary distances their unit (``mm`` from the headers or ``--spacing``, ``px`` or
+``voxels`` at 1.0 per axis, ``mixed``); ``summary.not_applicable`` names the per-class entries that are ``null``
 by rule, which tables print ``n/a``, apart from the undefined ``—`` (0/0). Gate values: a ``worse()`` count as an
 integer, ``rel()`` in percent, ``delta()`` signed, in the terminal, Markdown and messages alike.
 """
@@ -59,7 +59,7 @@ def test_gate_values_by_form():
     assert gate_value({**plain, "value": None}, "mm") == UNDEFINED
     assert gate_threshold_text(rel).startswith("value -3.02%; threshold >= -2%")
     assert gate_threshold_text(worse).startswith("value 2; threshold <= 1")
-    doc = {"command": "seg", "config": {"units": {"hd95": "mm"}}, "gates": [worse, rel, delta]}
+    doc = {"command": "seg", "config": {}, "summary": {"units": {"hd95": "mm"}}, "gates": [worse, rel, delta]}
     rows = "\n".join(md_gates(doc))
     assert "| `worse(dice,0.05)<=1` | 2 |" in rows and "| -3.02% |" in rows and "| +0.2500 mm |" in rows
 
@@ -68,13 +68,13 @@ def test_units_from_the_spacing(cli):
     volumes = cli(*VOLUMES, "-m", "dice", "-m", "hd95", "-m", "nsd", "-f", "json")
     assert volumes.code == 0, volumes
     doc = volumes.json()
-    assert doc["config"]["units"] == {"hd95": "mm"}  # nsd is a fraction: no unit
+    assert doc["summary"]["units"] == {"hd95": "mm"}  # nsd is a fraction: no unit
     assert value_unit(doc, "hd95[organ]") == "mm" and value_unit(doc, "nsd") is None
     pngs = cli("seg", SAMPLE / "pred_labels", SAMPLE / "gt", "-m", "hd95", "-m", "assd", "-f", "json").json()
-    assert pngs["config"]["units"] == {"hd95": "px", "assd": "px"}  # no spacing in PNG files
+    assert pngs["summary"]["units"] == {"hd95": "px", "assd": "px"}  # no spacing in PNG files
     given = cli("seg", SAMPLE / "pred_labels", SAMPLE / "gt", "-m", "hd95", "--spacing", "0.5,0.5", "-f", "json")
-    assert given.json()["config"]["units"] == {"hd95": "mm"}
-    assert cli("seg", SAMPLE / "pred_labels", SAMPLE / "gt", "-f", "json").json()["config"]["units"] == {}
+    assert given.json()["summary"]["units"] == {"hd95": "mm"}
+    assert cli("seg", SAMPLE / "pred_labels", SAMPLE / "gt", "-f", "json").json()["summary"]["units"] == {}
 
 
 def test_units_of_volumes_without_spacing_and_of_mixed_sources():
@@ -88,16 +88,16 @@ def test_units_of_volumes_without_spacing_and_of_mixed_sources():
 
 def test_not_applicable_entries_by_rule(cli):
     doc = cli(*VOLUMES, "-m", "dice", "-m", "hd95", "--region", "all=1,2", "-f", "json").json()
-    assert doc["config"]["not_applicable"] == {"hd95": ["background"]}  # boundary metrics: the foreground
+    assert doc["summary"]["not_applicable"] == {"hd95": ["background"]}  # boundary metrics: the foreground
     assert doc["summary"]["per_class"]["mean"]["hd95"][0] is None
     assert not applies(doc, "hd95", "background") and applies(doc, "hd95", "all") and applies(doc, "dice",
                                                                                               "background")
     excluded = cli("seg", SAMPLE / "pred_probs", SAMPLE / "gt", "--exclude-background", "-m", "dice", "-l",
                    "dice_loss", "-l", "ce", "-f", "json").json()
-    assert excluded["config"]["not_applicable"] == {"dice_loss": ["0"]}  # ce has no per-class values
+    assert excluded["summary"]["not_applicable"] == {"dice_loss": ["0"]}  # ce has no per-class values
     assert all(row["per_class"]["dice_loss"][0] is None for row in excluded["images"])
     kept = cli("seg", SAMPLE / "pred_probs", SAMPLE / "gt", "-m", "dice", "-l", "dice_loss", "-f", "json").json()
-    assert kept["config"]["not_applicable"] == {}
+    assert kept["summary"]["not_applicable"] == {}
 
 
 def _table(doc: dict, **view) -> str:
