@@ -20,7 +20,9 @@ ARROWS = {True: "↑", False: "↓", None: ""}
 
 
 def fmt(v: Any, digits: int = 4) -> str:
-    """``v`` with ``digits`` decimals, or :data:`UNDEFINED`."""
+    """``v`` with ``digits`` decimals (an integer, a count, as it is), or :data:`UNDEFINED`."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
     return UNDEFINED if v is None else f"{v:.{digits}f}"
 
 

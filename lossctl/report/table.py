@@ -173,7 +173,8 @@ def _summary_columns(doc: Document, values: _Values) -> Block:
     first_loss = next((i for i, n in enumerate(names) if values.kind(n) != "metric"), 0)
     title = f"summary over {plural(s['count'], values.unit)}"
     if "pooled" in stats and doc["command"] == "seg":
-        title += "; pooled: from the summed confusion matrix"
+        title += ("; pooled: summed confusion matrix or instances" if doc["config"].get("instances")
+                  else "; pooled: from the summed confusion matrix")  # instance values pool every instance
     return Block(fixed, [(title, columns)], sections=[first_loss] if first_loss else [])
 
 
