@@ -236,14 +236,19 @@ class SegConfig:
 
         merged: dict[str, Any] = {}
         source: dict[str, str] = {}
-        for spec in self.selected():
-            if spec.name in self.params and spec.impl(self.convention_of(spec.name)).param("task") is not None:
+        for spec in registry.specs("seg"):  # given to any of them, asked for or not
+            if spec.name in self.params and spec.instance and "task" in self.params_names(spec):
                 for key, value in self.params[spec.name].items():
                     if key in merged and merged[key] != value:
                         raise UsageError(f"{source[key]}.{key}={merged[key]} and {spec.name}.{key}={value}: the "
                                          "lesion-wise values share their parameters; give one value")
                     merged[key], source[key] = value, spec.name
         return shared_parameters(merged, owner)
+
+    def params_names(self, spec: registry.Spec) -> list[str]:
+        """The parameter names of ``spec`` under its convention (none when the convention lacks it)."""
+        impl = spec.conventions.get(self.convention_of(spec.name))
+        return [p.name for p in impl.params] if impl is not None else []
 
     def _takes_average(self, spec: registry.Spec) -> bool:
         """Whether ``spec``, under its convention (its own, else the run's), takes the run's averaging."""
