@@ -157,7 +157,7 @@ class SegConfig:
             return {"instances": self.instances, "rule": "brats", "connectivity": "full neighbourhood (26 in 3D)"}
         rule = instances.CONVENTIONS[convention or "lossctl"]
         matcher = self.match or rule.matcher_for(self.match_threshold)[0]
-        rank = self.connectivity if self.connectivity is not None else (
+        rank = None if self.instances == "labels" else self.connectivity if self.connectivity is not None else (
             "full neighbourhood" if rule.rank_2d == 2 else f"{rule.rank_2d} in 2D, full neighbourhood in 3D")
         return {"instances": self.instances, "connectivity": rank, "match": matcher,
                 "match_metric": self.match_metric, "match_threshold": self.match_threshold, "strict": rule.strict}
