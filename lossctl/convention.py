@@ -43,11 +43,15 @@ CONVENTIONS: dict[str, str] = {
     "nnunet": "nnU-Net v2's evaluator (Dice and IoU of the foreground classes)",
     "medpy": "MedPy 0.5.2 binary metrics (hd, hd95, assd)",
     "deepmind": "DeepMind surface-distance 0.1 (surfels weighted by their area)",
+    "panoptica": "panoptica 2.1.7 instance evaluation (BrainLesion): RQ, SQ, PQ and its matchers",
+    "brats": "the BraTS 2023 lesion-wise evaluation (rachitsaluja/BraTS-2023-Metrics)",
+    "hovernet": "HoVer-Net's metrics/stats_utils.py: nuclei PQ, AJI and AJI+",
 }
 #: The conventions that define at least one value of each task: the CLI's ``--convention`` choices, kept here so
 #: that building the command line imports no NumPy (a test checks them against the registry's tables).
 TASK_CONVENTIONS: dict[str, tuple[str, ...]] = {
-    "seg": ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "nnunet", "medpy", "deepmind"),
+    "seg": ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "nnunet", "medpy", "deepmind", "panoptica",
+            "brats", "hovernet"),
     "cls": ("lossctl", "torch", "keras", "sklearn", "smp", "monai"),
 }
 

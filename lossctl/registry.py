@@ -29,7 +29,7 @@ import numpy as np
 from lossctl.convention import CONVENTIONS, Impl, Param, pick
 from lossctl.errors import NotAvailable, UsageError, did_you_mean, setting
 from lossctl.losses import cls_conventions, seg_conventions
-from lossctl.metrics import boundary, overlap
+from lossctl.metrics import boundary, instances, lesions, overlap
 from lossctl.metrics import classification as cls_metrics
 
 INF = math.inf
@@ -51,8 +51,12 @@ class Spec:
     #: every requested one from the same two distance sets.
     opt_in: bool = False
     #: A length (the boundary distances): in the unit of the images' spacing (mm from the headers or as given,
-    #: else pixels or voxels); reports name it in ``config.units``.
+    #: else pixels or voxels); reports name it in ``summary.units``.
     distance: bool = False
+    #: An instance value (opt-in too): computed from the matched instances of each class and region (``--instances``),
+    #: its Impl functions take one :class:`~lossctl.metrics.instances.Evaluation` (or, for the lesion values and
+    #: under brats, one :class:`~lossctl.metrics.lesions.LesionResult`).
+    instance: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.conventions) - set(CONVENTIONS)
@@ -146,6 +150,27 @@ SEG_SPECS: tuple[Spec, ...] = (
          True, opt_in=True, distance=True),
     Spec("nsd", "seg", "metric", True, (0.0, 1.0), "(|d(A->B) <= tau| + |d(B->A) <= tau|) / (|dA| + |dB|)",
          boundary.TABLE["nsd"], True, opt_in=True),
+    *(Spec(name, "seg", "metric", higher, bounds, formula,
+           {**instances.TABLE.get(name, {}), **lesions.TABLE.get(name, {})}, True, opt_in=True, instance=True)
+      for name, higher, bounds, formula in (
+          ("inst_tp", True, (0.0, INF), "matched ground-truth instances, summed over classes"),
+          ("inst_fp", False, (0.0, INF), "unmatched predicted instances, summed over classes"),
+          ("inst_fn", False, (0.0, INF), "unmatched ground-truth instances, summed over classes"),
+          ("inst_precision", True, (0.0, 1.0), "mean_c tp/(tp+fp)"),
+          ("inst_recall", True, (0.0, 1.0), "mean_c tp/(tp+fn)"),
+          ("rq", True, (0.0, 1.0), "mean_c tp/(tp+fp/2+fn/2)"),
+          ("sq", True, (0.0, 1.0), "mean_c mean IoU of the matched pairs"),
+          ("pq", True, (0.0, 1.0), "mean_c sq x rq"),
+          ("sq_dice", True, (0.0, 1.0), "mean_c mean Dice of the matched pairs"),
+          ("pq_dice", True, (0.0, 1.0), "mean_c sq_dice x rq"),
+          ("sq_hd95", False, (0.0, INF), "mean_c mean HD95 of the matched pairs"),
+          ("sq_assd", False, (0.0, INF), "mean_c mean ASSD of the matched pairs"),
+          ("sq_nsd", True, (0.0, 1.0), "mean_c mean NSD of the matched pairs"),
+          ("aji", True, (0.0, 1.0), "mean_c sum I / (sum U + unused predictions)"),
+          ("aji_plus", True, (0.0, 1.0), "mean_c AJI with one-to-one pairing"),
+          ("lesion_dice", True, (0.0, 1.0), "mean_c sum Dice_l / (L + F) (BraTS lesion-wise)"),
+          ("lesion_hd95", False, (0.0, INF), "mean_c (sum HD95_l + 374 F) / (L + F) (BraTS lesion-wise)"),
+      )),
 )
 
 CLS_SPECS: tuple[Spec, ...] = (
@@ -182,6 +207,11 @@ def specs(task: str, kind: str | None = None) -> list[Spec]:
 def names(task: str, kind: str | None = None) -> list[str]:
     """Names of :func:`specs`."""
     return [s.name for s in specs(task, kind)]
+
+
+def instance_names(task: str = "seg") -> list[str]:
+    """The instance values (:attr:`Spec.instance`), in catalogue order."""
+    return [s.name for s in specs(task) if s.instance]
 
 
 def default_metrics(task: str, convention: str) -> tuple[str, ...]:

@@ -407,6 +407,36 @@ def make_volumes(out: Path) -> str:
     return "\n".join(rows)
 
 
+N_NUCLEI = 3
+NUCLEI_SHAPE = (64, 64)
+
+
+def make_nuclei(out: Path) -> None:
+    """Nuclei instance maps (16-bit PNG, 0: background, every other value one nucleus, ids as a tool writes them:
+    large and not consecutive): a prediction that shifts the nuclei, splits one, misses one and adds a false one."""
+    rng = np.random.default_rng(SEED + 19)
+    yy, xx = np.mgrid[:NUCLEI_SHAPE[0], :NUCLEI_SHAPE[1]]
+    for d in ("gt", "pred"):
+        (out / d).mkdir(parents=True, exist_ok=True)
+    for k in range(1, N_NUCLEI + 1):
+        gt = np.zeros(NUCLEI_SHAPE, np.uint16)
+        pred = np.zeros(NUCLEI_SHAPE, np.uint16)
+        centres = [(12 + 20 * (i // 3), 12 + 20 * (i % 3)) for i in range(9)]
+        for i, (cy, cx) in enumerate(centres):
+            r = float(rng.uniform(4.0, 7.0))
+            gt[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = 1000 + 37 * i
+            if i == k:  # missed
+                continue
+            dy, dx = rng.integers(-2, 3, 2)
+            disk = (yy - cy - dy) ** 2 + (xx - cx - dx) ** 2 <= r * r
+            pred[disk] = 5 + i
+            if i == k + 3:  # split in two
+                pred[disk & (xx > cx + dx)] = 60000
+        pred[(yy - 60) ** 2 + (xx - 60) ** 2 <= 6] = 777  # a false nucleus
+        for d, a in (("gt", gt), ("pred", pred)):
+            Image.fromarray(a).save(out / d / f"tile_{k:02d}.png")
+
+
 N_SAMPLES = 200
 CLS_NAMES = ("cat", "dog", "bird")
 
@@ -461,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     table = "\n".join(rows)
     vtable = make_volumes(out / "volumes")
     cls_accuracy = make_classification(out / "cls")
+    make_nuclei(out / "nuclei")
     (out / "README.md").write_text(README_TEMPLATE.format(
         seed=SEED, table=table, vtable=vtable, n_volumes=N_VOLUMES, vshape="x".join(map(str, VOLUME_SHAPE)),
         n_samples=N_SAMPLES, cls_accuracy=cls_accuracy,

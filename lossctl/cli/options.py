@@ -66,6 +66,38 @@ class EmptyPolicy(str, Enum):
     one = "one"
 
 
+class Instances(str, Enum):
+    cc = "cc"
+    labels = "labels"
+
+
+class Matcher(str, Enum):
+    greedy = "greedy"
+    hungarian = "hungarian"
+    merge = "merge"
+
+
+class MatchMetric(str, Enum):
+    iou = "iou"
+    dice = "dice"
+
+
+def parse_size_bins(text: str | None) -> tuple[tuple[float, ...], str]:
+    """``--size-bins V1,V2,...`` (voxels) or ``V1,V2,...mm3``: increasing positive edges, and their unit."""
+    if text is None:
+        return (), "voxels"
+    unit = "mm3" if text.strip().lower().endswith("mm3") else "voxels"
+    body = text.strip()[:-3] if unit == "mm3" else text
+    try:
+        edges = tuple(float(v) for v in body.split(","))
+    except ValueError:
+        raise UsageError(f"--size-bins {text!r}: expected increasing sizes separated by commas, e.g. 10,100,1000 "
+                         "(voxels) or 10,100mm3") from None
+    if any(not math.isfinite(e) or e <= 0 for e in edges) or list(edges) != sorted(set(edges)):
+        raise UsageError(f"--size-bins {text!r}: the edges must be increasing positive numbers, e.g. 10,100,1000")
+    return edges, unit
+
+
 class Average(str, Enum):
     auto = "auto"
     foreground = "foreground"

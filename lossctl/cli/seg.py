@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lossctl.cli.app import spelled, stderr_line
+from lossctl.cli.options import (Instances, Matcher, MatchMetric, parse_size_bins)
 from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, BaselineOpt, EmptyPolicy, FormatOpt,
                                  GateOpt, Geometry, OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind,
                                  ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt, check_view,
@@ -129,6 +130,23 @@ def seg_command(
                                                 "diagonal (the image's), nan (undefined) or a number.")] = "diagonal",
     region: Annotated[Optional[list[str]], typer.Option(help="Evaluate a union of labels as one more class: "
                                                         "NAME=L1,L2,... (repeatable), e.g. WT=1,2,3.")] = None,
+    instances: Annotated[Optional[Instances], typer.Option(
+        help="Instances of the instance values (pq, rq, aji, lesion_dice...): cc (connected components of each "
+             "class and region) or labels (maps of instance ids, one foreground class).", show_default=False)
+    ] = None,
+    connectivity: Annotated[Optional[int], typer.Option(
+        help="--instances cc: neighbourhood rank, 1 (faces) to the number of axes (the full neighbourhood: 8 "
+             "in 2D, 26 in 3D); default: the convention's.", show_default=False)] = None,
+    match: Annotated[Optional[Matcher], typer.Option(
+        help="Instance matching: greedy (best score first, one-to-one), hungarian (maximum total score) or merge "
+             "(many predictions to one instance while the union improves); default: the convention's.",
+        show_default=False)] = None,
+    match_metric: Annotated[MatchMetric, typer.Option(help="The score instances are matched on.")] = MatchMetric.iou,
+    match_threshold: Annotated[float, typer.Option(
+        help="A pair matches when its score passes this threshold (> or >=, by convention).")] = 0.5,
+    size_bins: Annotated[Optional[str], typer.Option(
+        help="Recall of the ground-truth instances per size bin: edges V1,V2,... in voxels, or V1,V2,...mm3.",
+        show_default=False)] = None,
     output_format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
     write: WriteOpt = None,
@@ -175,11 +193,14 @@ def seg_command(
                        nsd_tolerance=positive_numbers("--nsd-tolerance", nsd_tolerance, zero=True) or (1.0,),
                        empty_distance=parse_empty_distance(empty_distance),
                        regions=parse_regions(region_items, tuple(classes.get("class_names") or ()),
-                                             classes.get("num_classes")))
+                                             classes.get("num_classes")),
+                       **_instance_options(instances, connectivity, match, match_metric, match_threshold,
+                                           size_bins, pred_kind.value, label_map, pred_label_map))
     shortcuts = {"alpha": alpha, "beta": beta, "gamma": gamma, "smooth": smooth, "eps": eps}
     config = replace(config, params=parse_params(param, shortcuts, "seg", config.selected(), convention.value,
                                                   SEG_SHORTCUT_TARGETS, own))
     _check_boundary_options(config)
+    config.check_instances()
     try:
         config.check_average()
         config.check_values()
@@ -241,6 +262,34 @@ def seg_command(
     write_extra(document, writes, per_class, worst)
     write_report_dir(document, report, worst, config, images=input_images)
     raise typer.Exit(finish(document, skip_errors))
+
+
+def _instance_options(instances: Any, connectivity: int | None, match: Any, match_metric: Any,
+                      match_threshold: float, size_bins: str | None, pred_kind: str, label_map: str | None,
+                      pred_label_map: str | None) -> dict[str, Any]:
+    """The instance settings of a run, checked before any file is read."""
+    if connectivity is not None and not 1 <= connectivity <= 3:
+        raise UsageError(f"--connectivity {connectivity} is not a rank: give 1 (faces) up to the number of axes (2 "
+                         "in 2D: 8 neighbours; 3 in 3D: 26 neighbours)")
+    if not 0.0 <= match_threshold <= 1.0:
+        raise UsageError(f"--match-threshold {match_threshold:g} is not a score: give a number in [0, 1], e.g. 0.5")
+    used = instances.value if instances is not None else None
+    if used is None:
+        given = [flag for flag, v in (("--connectivity", connectivity), ("--match", match), ("--size-bins", size_bins))
+                 if v is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} apply to instances; add --instances cc or --instances labels")
+    if used == "labels":
+        if pred_kind in ("probs", "logits"):
+            raise UsageError(f"--instances labels reads maps of instance ids, not {pred_kind}; give label maps, or "
+                             "use --instances cc on class predictions")
+        if label_map or pred_label_map:
+            raise UsageError("--instances labels reads instance ids as they are; drop --label-map and "
+                             "--pred-label-map")
+    bins, unit = parse_size_bins(size_bins)
+    return {"instances": used, "connectivity": connectivity, "match": match.value if match is not None else None,
+            "match_metric": match_metric.value, "match_threshold": float(match_threshold), "size_bins": bins,
+            "size_unit": unit}
 
 
 def _input_images(folder: Path | None, pattern: str | None, report: Path | None) -> Any:

@@ -214,8 +214,10 @@ def validate_seg_gates(gates: Sequence[Gate], config: SegConfig, baseline: bool 
     regions = set(config.region_names())
     region_mean = bool(config.region_mean)
     for g in gates:
-        if g.statistic == "pooled" and g.name in computed and computed[g.name].opt_in:
-            raise UsageError(f"{_named(g)}: pooled() needs a confusion matrix; {g.name} has none (gate its "
+        if g.statistic == "pooled" and g.name in computed and computed[g.name].opt_in and not (
+                computed[g.name].instance and g.name not in ("sq_hd95", "sq_assd", "sq_nsd", "aji", "aji_plus")):
+            why = "has no pooled value" if computed[g.name].instance else "has none"
+            raise UsageError(f"{_named(g)}: pooled() needs a confusion matrix or instances; {g.name} {why} (gate its "
                              f"mean, max({g.name}) or a percentile)")
         if g.cls in regions:  # a region: the name must be computed and have per-class values
             validate_gates([replace(g, cls="0")], computed, baseline=baseline)

@@ -31,6 +31,7 @@ from lossctl import __version__, registry
 from lossctl._numeric import nanmean
 from lossctl.dataset import geometry
 from lossctl.dataset.pairing import Pair
+from lossctl.engine import instances as instance_values
 from lossctl.engine import pool
 from lossctl.engine.gates import Gate, check_gates, row_series
 from lossctl.engine.loading import PairFailure, label_images, load_pair
@@ -62,6 +63,11 @@ class ImageOutcome:
     #: The spacing the boundary metrics used, and where it came from ("header", "--spacing", "default").
     spacing: list[float] | None = None
     spacing_source: str | None = None
+    #: Instance values: per class (index 0 is None) and per region; the per-instance rows of each class (by index)
+    #: and region (by name).
+    instances: dict[str, list[float | None]] = field(default_factory=dict)
+    instance_regions: dict[str, list[float | None]] = field(default_factory=dict)
+    instance_rows: dict[int | str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
 
 
 Outcome = ImageOutcome | PairFailure
@@ -185,13 +191,19 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> Outcome:
 
 def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
     loaded = load_pair(pair, config)
+    ids = None
+    if config.instances == "labels":  # one foreground class; the ids are read as they are
+        ids = (instance_values.instance_ids(loaded.prediction, pair.pred),
+               instance_values.instance_ids(loaded.target, pair.gt))
+        loaded.prediction, loaded.target = (ids[0] != 0).astype(np.uint8), (ids[1] != 0).astype(np.uint8)
+        loaded.options["num_classes"] = 2
     pred, gt, target, prediction = loaded.pred, loaded.gt, loaded.target, loaded.prediction
     ignore, notes, options, budget = loaded.ignore, loaded.notes, loaded.options, config.max_memory
     limit = io.default_memory_budget() if budget is None else budget
     rows = (None if config.pred_kind == "labels" else
             chunk_rows(prediction, target.shape, limit, integers=config.pred_kind == "probs"))
     foreign = any(config.convention_of(s.name) != "lossctl" for s in config.selected())
-    if rows is not None and (foreign or config.regions or config.boundary_names()):
+    if rows is not None and (foreign or config.regions or config.boundary_names() or config.instance_names()):
         raise PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
                           f"{io.memory_text(limit)}; raise {setting('max_memory')}, or use "
                           f"{setting('convention', 'lossctl')} without {setting('region')} and boundary metrics, "
@@ -226,7 +238,9 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
         outcome.loss_regions = _region_losses(x, config, list(loss_per_class))
     if config.boundary_names():
         _evaluate_boundary(outcome, x, target, ignore, pred, gt, config)
-    elif gt.spacing is not None or pred.spacing is not None or config.spacing is not None:
+    if config.instance_names():
+        _evaluate_instances(outcome, x, target, ignore, pred, gt, config, ids)
+    if outcome.spacing is None and (gt.spacing is not None or pred.spacing is not None or config.spacing is not None):
         try:  # volumes: the spacing is reported even without boundary metrics
             spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
         except InputError as e:
@@ -281,6 +295,39 @@ def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore
                              f"(pass {setting('spacing')})")
 
 
+def _evaluate_instances(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore: tuple[int, ...],
+                        pred: io.Loaded, gt: io.Loaded, config: SegConfig,
+                        ids: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """Fill ``outcome``'s instance values and rows (per class, per region; see :mod:`lossctl.engine.instances`);
+    a problem is the pair's :class:`PairFailure`."""
+    try:
+        spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
+    except InputError as e:
+        raise PairFailure(str(outcome.pair.gt), f"{gt.path}: {e.raw}", outcome.pair.name) from None
+    if ids is not None:
+        entries: list[tuple[Any, np.ndarray, np.ndarray]] = [(1, ids[0], ids[1])]
+        n = 1
+    else:
+        pred_map, gt_map = label_images(x, target, ignore)
+        c = x.num_classes if config.void_class is None else config.void_class
+        entries = [(k, pred_map == k, gt_map == k) for k in range(1, c)]
+        n = len(entries)
+        for name, labels in config.regions:
+            wanted = np.asarray(labels)
+            entries.append((name, np.isin(pred_map, wanted), np.isin(gt_map, wanted)))
+    try:
+        values, rows = instance_values.evaluate_entries(entries, config, spacing, labelled=ids is not None)
+    except ValueError:  # a connectivity rank this image cannot take
+        raise PairFailure(str(outcome.pair.gt), f"{gt.path}: {setting('connectivity', config.connectivity)} is "
+                          f"more than the {target.ndim} axes of this image; give a rank from 1 (faces) to "
+                          f"{target.ndim}", outcome.pair.name) from None
+    for name, v in values.items():
+        outcome.instances[name] = [None, *v[:n]]
+        outcome.instance_regions[name] = v[n:]
+    outcome.instance_rows = rows
+    outcome.spacing, outcome.spacing_source = list(spacing), source
+
+
 def _region_losses(x: Any, config: SegConfig, names: list[str]) -> dict[str, list[float | None]]:
     """Each per-class loss of each region: the region's probability ``p_R = sum_{c in R} p_c`` against
     ``[y in R]``, a binary map evaluated as the loss defines it for two classes; the value is its class 1."""
@@ -320,6 +367,8 @@ def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence
     summary = summarize_rows(rows, c, config, at)
     head = report_head(config, c, facts, gates, sources, shard)
     names = head["config"]["per_class_names"]
+    if config.instance_names():
+        _instance_summary(summary, rows, head["config"]["class_names"], config)
     # how the results read, known once every image is done (so not in the config, which -f ndjson writes first)
     summary["units"] = distance_units(config, rows)
     summary["not_applicable"] = config.not_applicable(summary["per_class"]["mean"], head["config"]["class_names"])
@@ -364,6 +413,25 @@ def distance_units(config: SegConfig, rows: Sequence[ImageRow]) -> dict[str, str
     return {s.name: unit for s in config.selected() if s.distance}
 
 
+def _count(v: float | None) -> int | None:
+    return None if v is None else int(v)
+
+
+def _instance_summary(summary: Any, rows: list[ImageRow], names: list[str], config: SegConfig) -> None:
+    """Add the instance values' pooled values and recall by size to ``summary``."""
+    entries = names[1:] + config.region_names()
+    image_rows = [r.get("instances", {}) for r in rows]  # type: ignore[misc]
+    headline, per_entry = instance_values.pooled_summary(image_rows, entries, names[1:], config)
+    for name, value in headline.items():
+        summary["pooled"][name] = _count(value) if name in instance_values.COUNTS else value
+        vector = per_entry[name]
+        summary["per_class"]["pooled"][name] = [None] + ([_count(v) for v in vector]
+                                                         if name in instance_values.COUNTS else vector)
+    if config.size_bins:
+        volumes = [float(np.prod(r["spacing"])) if "spacing" in r else 1.0 for r in rows]
+        summary["recall_by_size"] = instance_values.size_summary(image_rows, volumes, entries, config)
+
+
 def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = ()) -> ImageRow:
     cm = overlap.pad_confusion(o.confusion, config.matrix_size(c))
     values, per_class = config.matrix_metrics(cm, c)
@@ -382,11 +450,24 @@ def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = (
         classes = (vector + [fill] * (c - len(vector)))[:c]
         row_values[name] = to_null(nanmean(np.array([to_nan(v) for v in classes[1:]], dtype=np.float64)))
         row_per_class[name] = classes + o.boundary_regions.get(name, [None] * r)
+    for name, vector in o.instances.items():
+        empty = instance_values.empty_value(name, config)
+        classes = (vector + [empty] * (c - len(vector)))[:c]
+        classes[0] = None
+        row_values[name] = instance_values.combine(name, classes[1:])
+        row_per_class[name] = classes + o.instance_regions.get(name, [None] * r)
+        if name in instance_values.COUNTS:
+            row_values[name] = _count(row_values[name])
+            row_per_class[name] = [_count(v) for v in row_per_class[name]]
     row: ImageRow = {"name": o.pair.name, "pred": str(o.pair.pred), "gt": str(o.pair.gt),
                      "pred_kind": o.kind, "values": row_values, "per_class": row_per_class}
     if at:  # a region-based dataset: the mean over its regions, of each value that has them
         row["region_mean"] = region_means(row_per_class, at)
     row.update({"confusion_matrix": cm.tolist(), "notes": o.notes})
+    if o.instance_rows:
+        class_names = list(config.class_names) or [str(i) for i in range(c)]
+        row["instances"] = {class_names[k] if isinstance(k, int) else k: v  # type: ignore[typeddict-item]
+                            for k, v in o.instance_rows.items()}
     if o.spacing is not None:
         row["spacing"], row["spacing_source"] = o.spacing, o.spacing_source  # type: ignore[typeddict-item]
     return row

@@ -72,6 +72,18 @@ class SegConfig:
     #: Where a given class count comes from ("num_classes", "class_names", "dataset_json", "label_map"); None:
     #: from the data (the report's ``config.num_classes_source`` then says which).
     classes_source: str | None = None
+    #: Instances of the instance values: "cc" (connected components of each class and region) or "labels" (maps of
+    #: instance ids, one foreground class); None: no instance value may be asked for.
+    instances: str | None = None
+    #: The components' neighbourhood rank (1: faces .. ndim: the full neighbourhood); None: the convention's.
+    connectivity: int | None = None
+    #: The matcher ("greedy", "hungarian", "merge"); None: the convention's.
+    match: str | None = None
+    match_metric: str = "iou"
+    match_threshold: float = 0.5
+    #: Edges of the ground-truth size bins of ``summary.recall_by_size`` (empty: none), in ``size_unit``.
+    size_bins: tuple[float, ...] = ()
+    size_unit: str = "voxels"
 
     def __post_init__(self) -> None:
         for name in ("label_map", "pred_label_map"):  # rebuilt from a JSON report's options (merge)
@@ -115,7 +127,68 @@ class SegConfig:
 
     def boundary_names(self) -> list[str]:
         """The boundary metrics asked for, in catalogue order."""
+        return [s.name for s in self.selected() if s.opt_in and not s.instance]
+
+    def instance_names(self) -> list[str]:
+        """The instance values asked for, in catalogue order."""
+        return [s.name for s in self.selected() if s.instance]
+
+    def opt_in_names(self) -> list[str]:
+        """The values computed from label images, not the confusion matrix: boundary and instance values."""
         return [s.name for s in self.selected() if s.opt_in]
+
+    def instance_convention(self) -> str | None:
+        """The one convention of the run's instance values (None: it has none)."""
+        used = list(dict.fromkeys(self.convention_of(n) for n in self.instance_names()))
+        return used[0] if used else None
+
+    def lesion_mode(self) -> bool:
+        """Whether the instance values come from the BraTS lesion-wise evaluation (the brats convention, or only
+        lesion values asked for) rather than from a matching."""
+        names = self.instance_names()
+        return bool(names) and (self.instance_convention() == "brats" or all(n.startswith("lesion_") for n in names))
+
+    def match_rule(self) -> dict[str, Any]:
+        """How instances are made and matched, as recorded in ``config.instances`` (the convention fills what the
+        run leaves open; ``strict``: the threshold test is ``>`` rather than ``>=``, a rule of the convention)."""
+        from lossctl.metrics import instances
+
+        convention = self.instance_convention()
+        if self.lesion_mode():
+            return {"instances": self.instances, "rule": "brats", "connectivity": "full neighbourhood (26 in 3D)"}
+        rule = instances.CONVENTIONS[convention or "lossctl"]
+        matcher = self.match or rule.matcher_for(self.match_threshold)[0]
+        rank = None if self.instances == "labels" else self.connectivity if self.connectivity is not None else (
+            "full neighbourhood" if rule.rank_2d == 2 else f"{rule.rank_2d} in 2D, full neighbourhood in 3D")
+        return {"instances": self.instances, "connectivity": rank, "match": matcher,
+                "match_metric": self.match_metric, "match_threshold": self.match_threshold, "strict": rule.strict}
+
+    def check_instances(self) -> None:
+        """Refuse, before any file is read, instance values without instances, instances without instance values,
+        instance values under two conventions, an explicit matcher under hovernet (its threshold decides it), and
+        lesion values with ``labels`` instances."""
+        names = self.instance_names()
+        if names and self.instances is None:
+            raise UsageError(f"{', '.join(names)} {'needs' if len(names) == 1 else 'need'} instances: add "
+                             f"{setting('instances', 'cc')} (connected components of each class) or "
+                             f"{setting('instances', 'labels')} (maps of instance ids)")
+        if self.instances is not None and not names:
+            raise UsageError(f"{setting('instances', self.instances)} makes instances for the instance values; ask "
+                             "for one (e.g. -m pq), or drop it")
+        used = list(dict.fromkeys(self.convention_of(n) for n in names))
+        if len(used) > 1:
+            raise UsageError(f"the instance values are asked under {' and '.join(used)}; they share one matching: "
+                             "give them one convention")
+        if used and used[0] == "hovernet" and self.match is not None:
+            raise UsageError(f"{setting('match', self.match)}: under {setting('convention', 'hovernet')} the "
+                             f"threshold decides the matcher (unique pairs at 0.5 and above, Hungarian below); "
+                             f"drop {setting('match')}")
+        if self.lesion_mode() and self.instances == "labels":
+            raise UsageError(f"{', '.join(names)} under BraTS rules make their own lesions from each region's "
+                             f"mask; use {setting('instances', 'cc')}")
+        if self.lesion_mode() and (self.match is not None or self.connectivity is not None):
+            raise UsageError(f"BraTS lesion-wise values fix their components and matching; drop "
+                             f"{setting('match') if self.match is not None else setting('connectivity')}")
 
     def region_names(self) -> list[str]:
         return [name for name, _ in self.regions]
@@ -162,11 +235,34 @@ class SegConfig:
         convention = self.convention_of(spec.name)
         overrides = dict(self.params.get(spec.name, {}))
         impl = spec.impl(convention)
+        if impl.param("task") is not None:  # the lesion values share their parameters
+            overrides = self._lesion_overrides(spec.name)
         if spec.kind == "metric" and impl.param("empty") is not None:
             overrides.setdefault("empty", self.empty)
         if spec.kind == "metric" and impl.param("labels") is not None:
             overrides.setdefault("labels", "all" if self.num_classes is not None else "present")
         return spec.resolve(convention, overrides)
+
+    def _lesion_overrides(self, owner: str) -> dict[str, Any]:
+        """The parameters every lesion-wise value shares: those given to any of them (two different values of one
+        parameter are a :class:`UsageError`), a task expanded into its dilation and min_volume."""
+        from lossctl.metrics.lesions import shared_parameters
+
+        merged: dict[str, Any] = {}
+        source: dict[str, str] = {}
+        for spec in registry.specs("seg"):  # given to any of them, asked for or not
+            if spec.name in self.params and spec.instance and "task" in self.params_names(spec):
+                for key, value in self.params[spec.name].items():
+                    if key in merged and merged[key] != value:
+                        raise UsageError(f"{source[key]}.{key}={merged[key]} and {spec.name}.{key}={value}: the "
+                                         "lesion-wise values share their parameters; give one value")
+                    merged[key], source[key] = value, spec.name
+        return shared_parameters(merged, owner)
+
+    def params_names(self, spec: registry.Spec) -> list[str]:
+        """The parameter names of ``spec`` under its convention (none when the convention lacks it)."""
+        impl = spec.conventions.get(self.convention_of(spec.name))
+        return [p.name for p in impl.params] if impl is not None else []
 
     def _takes_average(self, spec: registry.Spec) -> bool:
         """Whether ``spec``, under its convention (its own, else the run's), takes the run's averaging."""
@@ -299,6 +395,8 @@ class SegConfig:
             "label_map": self.label_map.to_dict() if self.label_map else None,
             "pred_label_map": self.pred_label_map.to_dict() if self.pred_label_map else None,
             "unmapped": self.unmapped,
+            **({"instances": {**self.match_rule(), "size_bins": list(self.size_bins), "size_unit": self.size_unit}}
+               if self.instance_names() else {}),
         }
 
 

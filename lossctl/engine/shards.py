@@ -73,8 +73,10 @@ def merge_reports(documents: Sequence[Document], extra_gates: Sequence[Gate] = (
     outcomes: list[Outcome] = []
     losses = {s.name for s in registry.specs("seg", "loss")}
     opt_in = set(config.boundary_names())
+    instance_names = set(config.instance_names())
     r = len(config.regions)
     for doc in documents:
+        class_names = doc["config"]["class_names"]
         for row in doc["images"]:
             cm = np.asarray(row["confusion_matrix"], dtype=np.int64)
             outcome = ImageOutcome(
@@ -85,8 +87,12 @@ def merge_reports(documents: Sequence[Document], extra_gates: Sequence[Gate] = (
             for k, v in row["per_class"].items():
                 if k in opt_in:
                     outcome.boundary[k], outcome.boundary_regions[k] = v[:len(v) - r], v[len(v) - r:]
+                elif k in instance_names:
+                    outcome.instances[k], outcome.instance_regions[k] = v[:len(v) - r], v[len(v) - r:]
                 elif k in losses and r:
                     outcome.loss_regions[k] = v[len(v) - r:]
+            outcome.instance_rows = {k if k in config.region_names() else class_names.index(k): v
+                                     for k, v in row.get("instances", {}).items()}
             outcomes.append(outcome)
         outcomes += [PairFailure(e["file"], e["error"], e["name"], e.get("problem")) for e in doc["errors"]]
     values = {name for doc in documents for name in doc["config"]["values"]}

@@ -78,6 +78,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lossctl.convention import Impl
 from lossctl.metrics import boundary
 
 Score = Literal["iou", "dice"]
@@ -812,7 +813,48 @@ def convention_values(ev: Evaluation, convention: str = "lossctl",
     return instance_values(ev, names, sq_epsilon=rule.sq_epsilon, aji_epsilon=rule.aji_epsilon)
 
 
-__all__ = ["BOUNDARY_RULES", "BOUNDARY_VALUES", "CONVENTIONS", "INSTANCE_VALUES", "MATCHERS", "Convention",
+# --------------------------------------------------------------------------------------------------------------
+# The registry's rows: each value under each convention that defines it
+# --------------------------------------------------------------------------------------------------------------
+
+#: What each value is, whatever the convention (the convention's matching rule follows it in the definitions).
+DEFINITIONS = {
+    "inst_tp": "matched ground-truth instances (tp)", "inst_fp": "unmatched predicted instances (fp)",
+    "inst_fn": "unmatched ground-truth instances (fn)", "inst_precision": "tp / (tp + fp)",
+    "inst_recall": "tp / (tp + fn)", "rq": "tp / (tp + fp/2 + fn/2), the F1 of detection",
+    "sq": "mean IoU of the matched pairs", "pq": "sq x rq", "sq_dice": "mean Dice of the matched pairs",
+    "pq_dice": "sq_dice x rq", "sq_hd95": "mean HD95 of the matched pairs (physical units)",
+    "sq_assd": "mean ASSD of the matched pairs (physical units)", "sq_nsd": "mean NSD of the matched pairs",
+    "aji": "Aggregated Jaccard Index: each gt with its best-IoU prediction (reusable), sum I / (sum U + unused)",
+    "aji_plus": "AJI+: AJI with the one-to-one pairing of maximum total IoU",
+}
+_MATCHING = {
+    "lossctl": "greedy one-to-one at IoU > 0.5 (COCO); full-neighbourhood components",
+    "panoptica": "greedy one-to-one at IoU >= 0.5 (panoptica); 4-connectivity in 2D, 26 in 3D",
+    "hovernet": "unique pairs at IoU > 0.5 (get_fast_pq); 8-connectivity in 2D",
+}
+_SUFFIX = {("hovernet", "sq"): "; sum IoU / (tp + 1e-6)", ("panoptica", "sq_hd95"): "; pooled-distance percentile",
+           ("panoptica", "sq_assd"): "; mean of the directed means",
+           ("panoptica", "sq_nsd"): "; mean of the directed fractions, tolerance min(spacing)"}
+
+
+def _value(name: str, convention: str) -> Any:
+    def fn(ev: Evaluation, **_params: Any) -> float:
+        return convention_values(ev, convention, (name,))[name]
+    return fn
+
+
+#: value -> {convention: Impl}; ``Impl.fn(ev: Evaluation) -> float`` (the engine builds the evaluation with the
+#: convention's components and matching, :func:`convention_evaluate`).
+TABLE: dict[str, dict[str, Impl]] = {
+    name: {c: Impl(_value(name, c), f"{DEFINITIONS[name]}; {_MATCHING[c]}{_SUFFIX.get((c, name), '')}",
+                   rule.reference.split(":")[0], inputs=frozenset({"labels", "probs", "logits"}))
+           for c, rule in CONVENTIONS.items() if name in rule.values}
+    for name in INSTANCE_VALUES
+}
+
+
+__all__ = ["BOUNDARY_RULES", "DEFINITIONS", "TABLE", "BOUNDARY_VALUES", "CONVENTIONS", "INSTANCE_VALUES", "MATCHERS", "Convention",
            "Evaluation", "InstanceMap", "Matching", "Overlaps", "aji", "aji_plus", "connected_components",
            "connectivity_rank", "convention_evaluate", "convention_values", "evaluate", "instance_rows",
            "instance_values", "match", "overlap_table", "pair_boundary", "pooled_values", "recall_by_size", "relabel"]

@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from lossctl.convention import Impl, Param
+from lossctl.errors import UsageError
 from lossctl.metrics import boundary
 
 #: BraTS 2023 task -> (dilation, min_volume in mm³), as ``get_LesionWiseResults`` sets them.
@@ -74,6 +76,19 @@ class LesionResult:
     fn: int
     lesions: tuple[Lesion, ...]
     false_positives: tuple[tuple[int, int], ...]
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+
+    @property
+    def f1(self) -> float:
+        total = self.tp + 0.5 * (self.fp + self.fn)
+        return self.tp / total if total else float("nan")
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """JSON-ready per-lesion rows: ``{"gt": [...], "unmatched_pred": [...]}`` (dropped lesions included, with
@@ -165,4 +180,56 @@ def task_parameters(task: str) -> tuple[int, float]:
         raise ValueError(f"unknown BraTS task {task!r}: choose {', '.join(TASKS)}") from None
 
 
-__all__ = ["PENALTY", "TASKS", "Lesion", "LesionResult", "lesion_wise", "task_parameters"]
+#: The parameters of every value computed from :func:`lesion_wise` (shared: one setting applies to all of them).
+PARAMS = (Param("dilation", 3.0, "iterations of the 18-neighbour dilation that merges lesions and reaches "
+                "predictions", bounds=(1.0, 1000.0)),
+          Param("min_volume", 50.0, "lesions of this volume (mm3) or less are dropped"),
+          Param("task", None, "a BraTS task: sets dilation and min_volume (GLI, SSA, PED 3/50; MEN 1/50; "
+                "MET 1/2)", kind="choice", choices=tuple(TASKS), optional=True))
+
+
+def shared_parameters(overrides: dict[str, Any], owner: str) -> dict[str, Any]:
+    """The overrides with ``task`` expanded into its dilation and min_volume (a task and an explicit dilation
+    or min_volume together are a :class:`UsageError`)."""
+    task = overrides.get("task")
+    if task is None:
+        return overrides
+    clash = [k for k in ("dilation", "min_volume") if k in overrides]
+    if clash:
+        raise UsageError(f"{owner}.task={task} sets {' and '.join(clash)}; give the task or "
+                         f"{' and '.join(f'{owner}.{k}' for k in clash)}, not both")
+    dilation, min_volume = task_parameters(str(task))
+    return {**overrides, "dilation": float(dilation), "min_volume": min_volume}
+
+
+_DETECTION = {"inst_tp": ("tp", "kept lesions touched by a prediction (tp)"),
+              "inst_fp": ("fp", "predicted components touching no lesion (fp)"),
+              "inst_fn": ("fn", "kept lesions no prediction touches (fn)"),
+              "inst_precision": ("precision", "tp / (tp + fp)"), "inst_recall": ("recall", "tp / (tp + fn)"),
+              "rq": ("f1", "tp / (tp + fp/2 + fn/2): BraTS-MET's lesion F1")}
+_REFERENCE = "BraTS-2023-Metrics metrics.py get_LesionWiseScores"
+_RULE = ("26-connected components, gt lesions merged within `dilation` 18-neighbour dilations, lesions of "
+         "min_volume mm3 or less dropped")
+
+
+def _read(attribute: str) -> Any:
+    def fn(result: LesionResult, **_params: Any) -> float:
+        return float(getattr(result, attribute))
+    return fn
+
+
+_LESION = {"lesion_dice": Impl(_read("dice"), f"sum of lesion Dice / (L + F); a missed or false lesion scores 0; "
+                               f"{_RULE}", _REFERENCE, PARAMS, inputs=frozenset({"labels", "probs", "logits"})),
+           "lesion_hd95": Impl(_read("hd95"), f"(sum of lesion HD95 + 374 F) / (L + F); a missed lesion scores 374; "
+                               f"{_RULE}", _REFERENCE, PARAMS, inputs=frozenset({"labels", "probs", "logits"}))}
+#: value -> {convention: Impl}: ``lesion_dice`` and ``lesion_hd95`` (lossctl and brats: the BraTS definition),
+#: and under brats the detection values of the lesions. ``Impl.fn(result: LesionResult) -> float``.
+TABLE: dict[str, dict[str, Impl]] = {
+    **{name: {"lossctl": impl, "brats": impl} for name, impl in _LESION.items()},
+    **{name: {"brats": Impl(_read(attr), f"{text}; {_RULE}", _REFERENCE, PARAMS,
+                            inputs=frozenset({"labels", "probs", "logits"}))}
+       for name, (attr, text) in _DETECTION.items()},
+}
+
+
+__all__ = ["PARAMS", "TABLE", "shared_parameters", "PENALTY", "TASKS", "Lesion", "LesionResult", "lesion_wise", "task_parameters"]

@@ -44,7 +44,10 @@ NA = _NotApplicable()
 
 
 def fmt(v: Any, digits: int = 4) -> str:
-    """``v`` with ``digits`` decimals, :data:`UNDEFINED` (None) or :data:`NOT_APPLICABLE` (:data:`NA`)."""
+    """``v`` with ``digits`` decimals (an integer, a count, as it is), :data:`UNDEFINED` (None) or
+    :data:`NOT_APPLICABLE` (:data:`NA`)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
     return _missing(v) or f"{v:.{digits}f}"
 
 

@@ -179,7 +179,8 @@ def _summary_block(doc: Document, values: _Values) -> Block:
         columns.append(Column("undefined", [str(undefined.get(n, "")) if undefined.get(n) else "" for n in names]))
     title = f"summary over {plural(s['count'], values.unit)}"
     if "pooled" in stats and doc["command"] == "seg":
-        title += "; pooled: from the summed confusion matrix"
+        title += ("; pooled: summed confusion matrix or instances" if doc["config"].get("instances")
+                  else "; pooled: from the summed confusion matrix")  # instance values pool every instance
     return Block(fixed, [(title, columns)])
 
 

@@ -107,6 +107,21 @@ def _runs() -> list[Run]:
     add("seg_pairs_file", "seg", "--pairs", "pairs.csv", "-f", "json")
     add("seg_pairs_stdin", "seg", "--pairs", "-", "-f", "csv", stdin=b"s/labels/a.png,s/gt/a.png\n")
     add("seg_pattern", "seg", "s/labels", "s/gt", "--pred-pattern", "{name}.png", "-f", "json")
+    # -- instances and lesions (docs/instances.md) -------------------------------------------------------------
+    add("seg_instances_cc_table", "seg", "sample_data/pred_labels", "sample_data/gt", "--instances", "cc", "-m", "pq",
+        "-m", "rq", "-m", "sq", "-m", "inst_tp", "-m", "inst_fp", "-m", "inst_fn", "--per-class")
+    add("seg_instances_nuclei_hovernet", "seg", "sample_data/nuclei/pred", "sample_data/nuclei/gt", "--instances",
+        "labels", "--convention", "hovernet", "-m", "pq", "-m", "aji", "-m", "aji_plus", "-m", "inst_tp", "-f", "csv")
+    add("seg_instances_nuclei_json", "seg", "sample_data/nuclei/pred", "sample_data/nuclei/gt", "--instances",
+        "labels", "--convention", "panoptica", "--match", "merge", "-m", "pq", "-m", "inst_fp", "-m", "sq_hd95",
+        "--size-bins", "50,100", "-f", "json")
+    add("seg_instances_brats", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "--instances", "cc",
+        "--convention", "brats", "-m", "lesion_dice", "-m", "lesion_hd95", "-m", "rq", "--region", "WT=1,2",
+        "-p", "lesion_dice.task=MET", "--per-class")
+    add("seg_instances_without_instances", "seg", "sample_data/pred_labels", "sample_data/gt", "-m", "pq")
+    add("seg_instances_bad_threshold", "seg", "sample_data/pred_labels", "sample_data/gt", "--instances", "cc",
+        "-m", "pq", "--match-threshold", "1.5")
+    add("losses_pq", "losses", "pq")
     add("seg_sample_make_run", "seg", "sample_data/pred_probs", "sample_data/gt", "--class-names", CLASSES,
         "--per-class")
     add("seg_sample_labels_json", "seg", "sample_data/pred_labels", "sample_data/gt", "--class-names", CLASSES,
