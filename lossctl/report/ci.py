@@ -303,7 +303,7 @@ def write_openmetrics(doc: Document, stream: TextIO, *, per_class: bool = False,
         _openmetrics_compare(doc, fam)
     else:
         s, task = doc["summary"], doc["command"]
-        labels = doc["config"].get("class_names") or []
+        labels = per_class_labels(doc) if task == "seg" else doc["config"].get("class_names") or []  # then regions
         for n in value_names(doc):
             for stat in (*STATS, "pooled"):
                 fam.add(_metric_name(n), _help(task, n), {"stat": stat}, s[stat].get(n))

@@ -187,3 +187,14 @@ def test_junit_failure_names_the_worst_images_of_the_gated_value(runs, cli, tmp_
     assert failure.text.splitlines()[1] == f"the 2 worst images by dice: {listed}"
     page = (tmp_path / "r" / "index.html").read_text()
     assert re.findall(r"<h3>\d+\. <code>(\w+)</code>", page) == [im["name"] for im in two]  # the same worst two
+
+
+def test_openmetrics_names_regions_by_their_names(cli):
+    """A region's per-class gauges carry its name, as the classes' do (not its position in the vectors)."""
+    from support import SAMPLE
+
+    r = cli("seg", SAMPLE / "pred_labels", SAMPLE / "gt", "--class-names", "background,road,building,vegetation",
+            "-m", "dice", "--region", "built=2,3", "-f", "openmetrics")
+    assert r.code == 0, r
+    labels = {line.split('class="', 1)[1].split('"', 1)[0] for line in r.out.splitlines() if 'class="' in line}
+    assert labels == {"background", "road", "building", "vegetation", "built"}
