@@ -384,8 +384,16 @@ def bootstrap_intervals(deltas: np.ndarray, resamples: int, seed: int,
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _change(base: float | None, new: float | None) -> dict[str, Any]:
-    return {"base": base, "new": new, "delta": change("delta", base, new), "rel": change("rel", base, new)}
+def _change(base: float | None, new: float | None, only_in: str | None = None) -> dict[str, Any]:
+    """One compare row: both values, their change, and ``only_in`` (``base`` or ``new``) for a value one report
+    does not have (then its side, the delta and rel do not apply: ``null``, not undefined)."""
+    row = {"base": base, "new": new, "delta": change("delta", base, new), "rel": change("rel", base, new)}
+    return {**row, "only_in": only_in} if only_in else row
+
+
+def _only_in(target: tuple[str, str, int | str | None], base_targets: set[Any], new_targets: set[Any]) -> str | None:
+    """Which report alone has ``target`` (``base`` or ``new``), None when both have it."""
+    return None if (target in base_targets) == (target in new_targets) else "base" if target in base_targets else "new"
 
 
 def _targets(doc: Document, block: str) -> list[tuple[str, str, int | str | None]]:
@@ -462,14 +470,16 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
     Images pair by ``match`` (:data:`MATCHES`); when some of the new report's pair with none of the baseline's,
     ``config.notes`` ends with a note that counts and names them (:meth:`PairedValues.account`)."""
     command = new["command"]
-    keys = dict.fromkeys([t for t in _targets(new, "mean")] + [t for t in _targets(base, "mean")])
+    in_new, in_base = _targets(new, "mean"), _targets(base, "mean")
+    keys = dict.fromkeys(in_new + in_base)
     values: dict[str, Any] = {}
     worst_rows: dict[str, list[dict[str, Any]]] = {}
     groups: dict[bytes, list[tuple[str, np.ndarray]]] = {}  # values paired over the same images
     pairing = PairedValues(base, new, match)
     account = pairing.account(base_name)
     for key, name, idx in keys:
-        values[key] = _change(_block(base, "mean", name, idx), _block(new, "mean", name, idx))
+        values[key] = _change(_block(base, "mean", name, idx), _block(new, "mean", name, idx),
+                              _only_in((key, name, idx), set(in_base), set(in_new)))
         if (command, name) in registry.REGISTRY:
             names, b, n, w = pairing.worsening(name, idx)
         else:  # a value this lossctl does not know: no direction, no pairing
@@ -483,9 +493,10 @@ def compare_reports(base: Document, new: Document, gates: Sequence[Gate] = (), *
         matrix = np.stack([d for _, d in members], axis=1)
         for (key, _), ci in zip(members, bootstrap_intervals(matrix, resamples, seed), strict=True):
             values[key]["ci"] = ci
-    pooled_keys = dict.fromkeys([t for t in _targets(new, "pooled")] + [t for t in _targets(base, "pooled")])
-    pooled = {key: {**_change(_block(base, "pooled", name, idx), _block(new, "pooled", name, idx)), "ci": None}
-              for key, name, idx in pooled_keys}
+    pooled_new, pooled_base = _targets(new, "pooled"), _targets(base, "pooled")
+    pooled = {key: {**_change(_block(base, "pooled", name, idx), _block(new, "pooled", name, idx),
+                              _only_in((key, name, idx), set(pooled_base), set(pooled_new))), "ci": None}
+              for key, name, idx in dict.fromkeys(pooled_new + pooled_base)}
     return {
         "lossctl": __version__,
         "schema": REPORT_SCHEMA,

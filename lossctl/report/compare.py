@@ -43,7 +43,11 @@ CHANGE_COLUMNS = ("base", "new", "delta", "rel", "95% CI")
 def change_cells(change: dict[str, Any], interval: bool = True) -> list[str]:
     """The cells of one compare row (``values`` or ``pooled``) under :data:`CHANGE_COLUMNS`, as every writer
     prints them: 4 decimals, signed deltas, ``rel`` in percent, ``—`` where undefined."""
-    ci = change.get("ci")
+    ci, only_in = change.get("ci"), change.get("only_in")
+    if only_in:  # a value one report does not have: nothing to compare
+        cells = [fmt(change["base"]) if only_in == "base" else NOT_APPLICABLE,
+                 fmt(change["new"]) if only_in == "new" else NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE]
+        return cells + ([NOT_APPLICABLE] if interval else [])
     cells = [fmt(change["base"]), fmt(change["new"]), signed(change["delta"]), percent(change["rel"])]
     return cells + ([UNDEFINED if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"] if interval else [])
 
