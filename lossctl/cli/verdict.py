@@ -17,6 +17,7 @@ from typing import Any
 from lossctl.cli.app import spelled, stderr_line
 from lossctl.engine.document import error_group_text, error_groups
 from lossctl.engine.schema import row_noun
+from lossctl.report.format import gate_threshold_text
 from lossctl.errors import EXIT_GATE_FAILED, EXIT_INPUT, EXIT_OK, UsageError
 
 def load_baseline(path: Path | None, command: str, class_names: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -60,8 +61,6 @@ def github_annotations(document: dict[str, Any]) -> None:
     workflow commands from both output streams, and stdout may carry the report into a pipe."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
-    from lossctl.report.format import gate_threshold_text
-
     for g in document["gates"]:
         if not g["passed"]:
             message = f"{g['gate']} failed: {gate_threshold_text(g)}"

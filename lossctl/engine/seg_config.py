@@ -20,6 +20,8 @@ from lossctl import registry
 from lossctl.dataset.label_maps import LabelMap
 from lossctl.errors import NotAvailable, UsageError, setting
 from lossctl import io
+from lossctl.metrics import instances
+from lossctl.metrics.lesions import shared_parameters
 from lossctl.metrics.overlap import AVERAGE_CONTEXT
 
 
@@ -151,8 +153,6 @@ class SegConfig:
     def match_rule(self) -> dict[str, Any]:
         """How instances are made and matched, as recorded in ``config.instances`` (the convention fills what the
         run leaves open; ``strict``: the threshold test is ``>`` rather than ``>=``, a rule of the convention)."""
-        from lossctl.metrics import instances
-
         convention = self.instance_convention()
         if self.lesion_mode():
             return {"instances": self.instances, "rule": "brats", "connectivity": "full neighbourhood (26 in 3D)"}
@@ -246,8 +246,6 @@ class SegConfig:
     def _lesion_overrides(self, owner: str) -> dict[str, Any]:
         """The parameters every lesion-wise value shares: those given to any of them (two different values of one
         parameter are a :class:`UsageError`), a task expanded into its dilation and min_volume."""
-        from lossctl.metrics.lesions import shared_parameters
-
         merged: dict[str, Any] = {}
         source: dict[str, str] = {}
         for spec in registry.specs("seg"):  # given to any of them, asked for or not
