@@ -103,7 +103,7 @@ DENSE_OVERLAP_BINS = 1 << 22
 #: Masks of at least this many voxels (2D and up) are labelled by clusters of occupied blocks of ``BLOCK`` voxels
 #: per axis (:func:`_sparse_components`): a lesion volume is mostly background, and one pass finds where it is not.
 SPARSE_LABEL_VOXELS = 1 << 18
-BLOCK = 8
+BLOCK = 4  # 2, 4 or 8: the last axis is read as one unsigned integer of BLOCK bytes per block row
 
 #: How each boundary rule defines the three per-pair boundary values (``sd(A→B)``: for each surface voxel of A
 #: its distance to the surface of B; surfaces are ``mask XOR erosion(mask)`` with face connectivity).
@@ -172,12 +172,24 @@ def connected_components(mask: np.ndarray, rank: int | None = None) -> InstanceM
 
 def _occupied_blocks(mask: np.ndarray) -> np.ndarray:
     """Which :data:`BLOCK`-wide blocks of a C-contiguous mask (every axis a multiple of :data:`BLOCK`) hold a
-    voxel: the last axis is read 8 bytes at a time (one uint64 per block row), so this reads the mask once."""
-    rows = mask.view(np.uint64) != 0  # (..., n_last / 8): one entry per block row of the last axis
+    voxel: the last axis is read ``BLOCK`` bytes at a time (one unsigned integer per block row), so this reads the
+    mask once."""
+    rows = mask.view(f"u{BLOCK}") != 0  # (..., n_last / BLOCK): one entry per block row of the last axis
     for axis in range(mask.ndim - 1):
         shape = rows.shape
         rows = rows.reshape(*shape[:axis], shape[axis] // BLOCK, BLOCK, *shape[axis + 1:]).any(axis=axis + 1)
     return rows
+
+
+def _first_voxel(local: np.ndarray, k: int, sub: tuple[slice, ...], box: tuple[slice, ...],
+                 shape: tuple[int, ...]) -> int:
+    """The raster index, in an array of ``shape``, of the first voxel of component ``k`` of ``local`` (the labels
+    of ``box``; ``sub``: the component's box in ``local``): it lies in the first slice of its box."""
+    plane = local[(sub[0].start, *sub[1:])]
+    at = np.unravel_index(int(np.flatnonzero(plane == k)[0]), plane.shape)
+    coords = (sub[0].start + box[0].start, *(a + s.start + b.start for a, s, b in zip(at, sub[1:], box[1:],
+                                                                                        strict=True)))
+    return int(np.ravel_multi_index(coords, shape))
 
 
 def _sparse_components(mask: np.ndarray, structure: np.ndarray) -> InstanceMap | None:
@@ -213,26 +225,21 @@ def _sparse_components(mask: np.ndarray, structure: np.ndarray) -> InstanceMap |
         local, n = ndimage.label(part, structure=structure)
         if not n:
             continue
-        found = np.flatnonzero(local)
-        seen = np.maximum.accumulate(local.ravel()[found])
-        first = found[np.concatenate([[True], seen[1:] > seen[:-1]])]  # label k first appears before k + 1
-        coords = np.unravel_index(first, local.shape)
-        firsts.append(np.ravel_multi_index(tuple(c + s.start for c, s in zip(coords, box, strict=True)), shape))
-        pieces.append((box, local, n))
+        sub_boxes = ndimage.find_objects(local)
+        firsts.append([_first_voxel(local, k, sub, box, shape) for k, sub in enumerate(sub_boxes, start=1)])
+        pieces.append((box, local, sub_boxes))
     order = np.argsort(np.concatenate(firsts)) if firsts else np.zeros(0, np.intp)
     new_id = np.empty(order.size, np.int32)
     new_id[order] = np.arange(1, order.size + 1, dtype=np.int32)
     labels = np.zeros(shape, np.int32)
     boxes: list[tuple[slice, ...]] = [()] * order.size
     start = 0
-    for box, local, n in pieces:
-        lut = np.concatenate([[0], new_id[start:start + n]]).astype(np.int32)
-        inside = local != 0
-        labels[box][inside] = lut[local[inside]]
-        for k, sub in enumerate(ndimage.find_objects(local)):
-            boxes[lut[k + 1] - 1] = tuple(slice(b.start + s.start, b.start + s.stop) for s, b in zip(sub, box,
-                                                                                                        strict=True))
-        start += n
+    for box, local, sub_boxes in pieces:
+        lut = np.concatenate([[0], new_id[start:start + len(sub_boxes)]]).astype(np.int32)
+        np.copyto(labels[box], lut[local], where=local != 0)
+        for k, sub in enumerate(sub_boxes, start=1):
+            boxes[lut[k] - 1] = tuple(slice(b.start + s.start, b.start + s.stop) for s, b in zip(sub, box, strict=True))
+        start += len(sub_boxes)
     return InstanceMap(labels, np.arange(1, order.size + 1, dtype=np.int64), tuple(boxes))
 
 

@@ -451,6 +451,7 @@ def test_block_labelling_equals_one_label_of_the_whole(seed: int, monkeypatch: p
     from scipy import ndimage
 
     monkeypatch.setattr(inst, "SPARSE_LABEL_VOXELS", 0)
+    monkeypatch.setattr(inst, "BLOCK", (2, 4, 8)[seed % 3])
     rng = np.random.default_rng(seed)
     shape = tuple(int(n) for n in rng.integers(64, 130 if seed % 2 else 400, size=2 + seed % 2))
     mask = np.zeros(shape, bool)
