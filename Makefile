@@ -10,9 +10,13 @@ REFENV_BUILD ?= .refenv-build
 REFPY        ?= $(REFENV)/bin/python
 GOLDEN_ENV   := KERAS_BACKEND=torch REFENV_BUILD=$(abspath $(REFENV_BUILD))
 TORCH_PYTHON ?= $(REFPY)
+# panoptica 2.1.7 pins numpy<2.3 and connected-components-3d<4: its own venv (`make refenv-panoptica`), used by
+# `make bench` (V5) when it exists
+PANOPTICA_ENV    ?= .refenv-panoptica
+PANOPTICA_PYTHON ?= $(PANOPTICA_ENV)/bin/python
 SAMPLE_ARGS := sample_data/pred_probs sample_data/gt --class-names background,road,building,vegetation
 
-.PHONY: install run lint test test-slow bench golden refenv sample readme clean
+.PHONY: install run lint test test-slow bench bench-instances golden refenv refenv-panoptica sample readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +41,10 @@ test-slow: $(STAMP)  ## property and fuzz tests with many more examples
 bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md (the torch baseline runs in TORCH_PYTHON when it exists)
 	$(PY) tools/bench.py --torch-python "$(TORCH_PYTHON)"
 	$(PY) tools/bench_volumes.py --refpy "$(TORCH_PYTHON)"  # V4 (volumes): its own section of BENCHMARKS.md
+	$(PY) tools/bench_instances.py --panoptica-python "$(PANOPTICA_PYTHON)"  # V5 (lesions, against panoptica)
+
+bench-instances: $(STAMP)  ## V5 alone: lesion volumes against panoptica (in PANOPTICA_PYTHON when it exists)
+	$(PY) tools/bench_instances.py --panoptica-python "$(PANOPTICA_PYTHON)"
 
 golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV): `make refenv`)
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_seg.py
@@ -55,6 +63,10 @@ refenv:  ## build the reference venv (pinned in tools/refenv/) and download the 
 	$(REFENV)/bin/pip uninstall -y torchvision timm
 	$(REFENV)/bin/pip download --no-deps -d $(REFENV_BUILD)/tv torchvision==0.28.0
 	$(REFENV)/bin/pip download --no-deps -d $(REFENV_BUILD)/nnunet nnunetv2==2.8.1
+
+refenv-panoptica:  ## build panoptica 2.1.7's own venv for `make bench` V5 and its golden values
+	$(PYTHON) -m venv $(PANOPTICA_ENV)
+	$(PANOPTICA_ENV)/bin/pip install panoptica==2.1.7
 
 sample: $(STAMP)  ## regenerate sample_data/
 	$(PY) tools/make_sample_data.py

@@ -100,6 +100,11 @@ DENSE_ASSIGNMENT_CELLS = 1 << 22
 #: pairs come from ``np.unique`` of the overlapping voxels' codes.
 DENSE_OVERLAP_BINS = 1 << 22
 
+#: Masks of at least this many voxels (2D and up) are labelled by clusters of occupied blocks of ``BLOCK`` voxels
+#: per axis (:func:`_sparse_components`): a lesion volume is mostly background, and one pass finds where it is not.
+SPARSE_LABEL_VOXELS = 1 << 18
+BLOCK = 4  # 2, 4 or 8: the last axis is read as one unsigned integer of BLOCK bytes per block row
+
 #: How each boundary rule defines the three per-pair boundary values (``sd(A→B)``: for each surface voxel of A
 #: its distance to the surface of B; surfaces are ``mask XOR erosion(mask)`` with face connectivity).
 BOUNDARY_RULES: dict[str, dict[str, str]] = {
@@ -124,6 +129,8 @@ class InstanceMap:
 
     labels: np.ndarray
     ids: np.ndarray
+    #: each instance's bounding box (``boxes[k - 1]``) when it is known already (None: found when needed)
+    boxes: tuple[tuple[slice, ...], ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def count(self) -> int:
@@ -155,8 +162,85 @@ def connected_components(mask: np.ndarray, rank: int | None = None) -> InstanceM
 
     mask = np.asarray(mask, dtype=bool)
     structure = ndimage.generate_binary_structure(mask.ndim, connectivity_rank(mask.ndim, rank))
+    if mask.ndim >= 2 and mask.size >= SPARSE_LABEL_VOXELS:
+        sparse = _sparse_components(mask, structure)
+        if sparse is not None:
+            return sparse
     labels, count = ndimage.label(mask, structure=structure)
     return InstanceMap(labels, np.arange(1, count + 1, dtype=np.int64))
+
+
+def _occupied_blocks(mask: np.ndarray) -> np.ndarray:
+    """Which :data:`BLOCK`-wide blocks of a C-contiguous mask (every axis a multiple of :data:`BLOCK`) hold a
+    voxel: the last axis is read ``BLOCK`` bytes at a time (one unsigned integer per block row), so this reads the
+    mask once."""
+    rows = mask.view(f"u{BLOCK}") != 0  # (..., n_last / BLOCK): one entry per block row of the last axis
+    for axis in range(mask.ndim - 1):
+        shape = rows.shape
+        rows = rows.reshape(*shape[:axis], shape[axis] // BLOCK, BLOCK, *shape[axis + 1:]).any(axis=axis + 1)
+    return rows
+
+
+def _first_voxel(local: np.ndarray, k: int, sub: tuple[slice, ...], box: tuple[slice, ...],
+                 shape: tuple[int, ...]) -> int:
+    """The raster index, in an array of ``shape``, of the first voxel of component ``k`` of ``local`` (the labels
+    of ``box``; ``sub``: the component's box in ``local``): it lies in the first slice of its box."""
+    plane = local[(sub[0].start, *sub[1:])]
+    at = np.unravel_index(int(np.flatnonzero(plane == k)[0]), plane.shape)
+    coords = (sub[0].start + box[0].start, *(a + s.start + b.start for a, s, b in zip(at, sub[1:], box[1:],
+                                                                                        strict=True)))
+    return int(np.ravel_multi_index(coords, shape))
+
+
+def _sparse_components(mask: np.ndarray, structure: np.ndarray) -> InstanceMap | None:
+    """:func:`connected_components` of a sparse mask by clusters of blocks: the blocks that hold a voxel are
+    grouped by full-neighbourhood adjacency (two voxels that touch lie in one block or in touching blocks, so a
+    component never spans two groups); each group's bounding box is labelled alone, restricted to the group's
+    blocks, and the components are numbered in raster order of their first voxel, as one ``ndimage.label`` of the
+    whole mask numbers them (same labels, same boxes). None when the groups' boxes cover most of the mask (one
+    label of the whole is then as fast)."""
+    from scipy import ndimage
+
+    shape = mask.shape
+    padded = tuple(-(-n // BLOCK) * BLOCK for n in shape)
+    if padded != shape or not mask.flags.c_contiguous:
+        whole = np.zeros(padded, bool)
+        whole[tuple(slice(0, n) for n in shape)] = mask
+    else:
+        whole = mask
+    groups, n_groups = ndimage.label(_occupied_blocks(whole), structure=np.ones((3,) * mask.ndim, bool))
+    group_boxes = ndimage.find_objects(groups)
+    if sum(math.prod(s.stop - s.start for s in b) for b in group_boxes) * BLOCK ** mask.ndim > 0.5 * mask.size:
+        return None
+    firsts, pieces = [], []
+    for g, coarse in enumerate(group_boxes, start=1):
+        box = tuple(slice(s.start * BLOCK, min(s.stop * BLOCK, n)) for s, n in zip(coarse, shape, strict=True))
+        part = whole[box]
+        cells = groups[coarse]
+        if np.any((cells != g) & (cells != 0)):  # another group's blocks in this box: keep this group's only
+            own = cells == g
+            for axis in range(mask.ndim):
+                own = np.repeat(own, BLOCK, axis=axis)
+            part = part & own[tuple(slice(0, s.stop - s.start) for s in box)]
+        local, n = ndimage.label(part, structure=structure)
+        if not n:
+            continue
+        sub_boxes = ndimage.find_objects(local)
+        firsts.append([_first_voxel(local, k, sub, box, shape) for k, sub in enumerate(sub_boxes, start=1)])
+        pieces.append((box, local, sub_boxes))
+    order = np.argsort(np.concatenate(firsts)) if firsts else np.zeros(0, np.intp)
+    new_id = np.empty(order.size, np.int32)
+    new_id[order] = np.arange(1, order.size + 1, dtype=np.int32)
+    labels = np.zeros(shape, np.int32)
+    boxes: list[tuple[slice, ...]] = [()] * order.size
+    start = 0
+    for box, local, sub_boxes in pieces:
+        lut = np.concatenate([[0], new_id[start:start + len(sub_boxes)]]).astype(np.int32)
+        np.copyto(labels[box], lut[local], where=local != 0)
+        for k, sub in enumerate(sub_boxes, start=1):
+            boxes[lut[k] - 1] = tuple(slice(b.start + s.start, b.start + s.stop) for s, b in zip(sub, box, strict=True))
+        start += len(sub_boxes)
+    return InstanceMap(labels, np.arange(1, order.size + 1, dtype=np.int64), tuple(boxes))
 
 
 def relabel(labels: np.ndarray) -> InstanceMap:
@@ -448,10 +532,13 @@ def pair_boundary(dist: boundary.DirectedDistances, metrics: Sequence[str], rule
     return out
 
 
-def _boxes(labels: np.ndarray, count: int) -> list[tuple[slice, ...] | None]:
+def _boxes(instances: InstanceMap) -> Sequence[tuple[slice, ...] | None]:
+    """Each instance's bounding box: known from the labelling, else one ``find_objects`` pass."""
     from scipy import ndimage
 
-    return ndimage.find_objects(labels, max_label=count) if count else []
+    if instances.boxes is not None:
+        return instances.boxes
+    return ndimage.find_objects(instances.labels, max_label=instances.count) if instances.count else []
 
 
 def _union_box(boxes: Sequence[tuple[slice, ...]]) -> tuple[slice, ...]:
@@ -543,7 +630,7 @@ def _pair_boundaries(gt: InstanceMap, pred: InstanceMap, pairs_gt: np.ndarray,
     spacing = tuple(float(s) for s in (spacing if spacing is not None else (1.0,) * gt.labels.ndim))
     if tolerance is None:
         tolerance = min(spacing) if rule == "panoptica" else 1.0
-    gt_boxes, pred_boxes = _boxes(gt.labels, gt.count), _boxes(pred.labels, pred.count)
+    gt_boxes, pred_boxes = _boxes(gt), _boxes(pred)
     out = {m: np.zeros(pairs_gt.size) for m in metrics}
     for k, (g, ps) in enumerate(zip(pairs_gt, pairs_pred, strict=True)):
         box = _union_box([gt_boxes[g - 1], *(pred_boxes[p - 1] for p in ps)])

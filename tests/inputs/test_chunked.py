@@ -125,3 +125,16 @@ def test_values_not_evaluated_in_chunks_are_refused_with_the_budget(cli, tmp_pat
     assert "Traceback" not in r.err
     assert any("more than the memory budget of 9 KiB; raise --max-memory" in line for line in r.error_lines()), r
     assert cli("seg", tmp_path / "pred", tmp_path / "gt", *args).code == 0
+
+
+@pytest.mark.parametrize("classes", [1, 2, 3, 4, 5, 17])
+def test_confusion_matrix_counts_every_pair(classes: int) -> None:
+    """Both counting paths (one count per pair up to 4 classes, bincount above) give the pairs' counts, over
+    several blocks and a partial last one."""
+    rng = np.random.default_rng(classes)
+    shape = (3, 70, 401)  # not a multiple of the block
+    target = rng.integers(0, classes, size=shape, dtype=np.uint8)
+    pred = rng.integers(0, classes, size=shape, dtype=np.uint8)
+    expected = np.zeros((classes, classes), np.int64)
+    np.add.at(expected, (target.ravel().astype(np.intp), pred.ravel().astype(np.intp)), 1)
+    np.testing.assert_array_equal(confusion_matrix(target, pred, classes), expected)

@@ -245,3 +245,17 @@ def test_both_distance_engines_give_the_same_bits_at_the_tolerance():
     nsd = {e: boundary_metrics(a.astype(np.uint8), b.astype(np.uint8), [(1,)], ["nsd"], spacing=spacing,
                                tolerances=0.9, engine=e)["nsd"][0] for e in ("edt", "kdtree")}
     assert nsd["edt"] == nsd["kdtree"]
+
+
+@pytest.mark.parametrize("shape", [(1,), (6,), (1, 7), (9, 11), (1, 5, 5), (13, 8, 10), (4, 3, 5, 6), (0, 4)])
+def test_voxel_surface_is_the_mask_minus_its_face_erosion(shape: tuple[int, ...]) -> None:
+    """The shifted-AND surface gives scipy's binary_erosion bits (face structure, outside is background)."""
+    from scipy import ndimage
+
+    from lossctl.metrics.boundary import voxel_surface
+
+    rng = np.random.default_rng(len(shape) * 100 + sum(shape))
+    for density in (0.3, 0.8, 1.0):
+        mask = rng.random(shape) < density
+        eroded = ndimage.binary_erosion(mask, ndimage.generate_binary_structure(mask.ndim, 1), border_value=0)
+        np.testing.assert_array_equal(voxel_surface(mask), mask & ~eroded)

@@ -442,3 +442,32 @@ def test_recall_by_size_bins_voxels_or_physical_volume() -> None:
     assert inst.recall_by_size([rows], [1])[0]["recall"] is None
     with pytest.raises(ValueError, match="not increasing"):
         inst.recall_by_size([rows], [100, 10])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_block_labelling_equals_one_label_of_the_whole(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Labelling by clusters of occupied blocks gives ndimage.label's labels, numbering and boxes, on sparse masks
+    of any shape (not a multiple of the block, a non-contiguous view) and every rank."""
+    from scipy import ndimage
+
+    monkeypatch.setattr(inst, "SPARSE_LABEL_VOXELS", 0)
+    monkeypatch.setattr(inst, "BLOCK", (2, 4, 8)[seed % 3])
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(64, 130 if seed % 2 else 400, size=2 + seed % 2))
+    mask = np.zeros(shape, bool)
+    for _ in range(3 + seed):  # small blobs, some touching or sharing blocks
+        corner = [int(rng.integers(0, n - 5)) for n in shape]
+        mask[tuple(slice(c, c + int(rng.integers(1, 6))) for c in corner)] = True
+        mask[tuple(c + 5 for c in corner)] = True
+    if seed % 4 == 0:
+        mask = mask[..., ::-1]
+    by_blocks = 0
+    for rank in range(1, mask.ndim + 1):
+        expected, count = ndimage.label(mask, ndimage.generate_binary_structure(mask.ndim, rank))
+        got = inst.connected_components(mask, rank)
+        assert got.count == count
+        np.testing.assert_array_equal(got.labels, expected)
+        if got.boxes is not None:
+            assert list(got.boxes) == ndimage.find_objects(expected)
+            by_blocks += 1
+    assert by_blocks  # the path under test was taken
