@@ -19,6 +19,15 @@ images, never paths, and only places them.
     vermillion, false negative (gt not 0, pred 0) blue, wrong class (both not 0, different) yellow (Okabe-Ito
     colours, distinguishable with the common colour-vision deficiencies); correct background stays grey;
 
+  * **instances** (a run with instance values; :func:`instance_matches`): one panel of the foreground classes
+    together, then one per region, each instance filled by what the run's own matching made of it
+    (:func:`lossctl.engine.instances.match_entries`, the call behind the values and the per-instance rows, on the
+    pair read again): where a ground-truth instance is, matched bluish green or missed blue; elsewhere a false
+    predicted instance vermillion, the part of a matched prediction beyond its instance dark green (the error
+    map's colours for the same outcomes, :data:`INSTANCE_COLOURS`); BraTS lesions not counted grey; outlines
+    (:func:`outline`) of the ground-truth instances white over those of the predicted ones black, so touching
+    instances are parted (reduced images keep a block's missed, then false, then matched pixels);
+
   and, when the folder of the input images is given (:class:`InputImages`), the **input image** of the same
   name under them (a missing or unusable image is a note, ``image_note``, not a failure). In every panel the
   ignored pixels (an ignore index, a label map's void) are **hatched** in magenta and white (:data:`IGNORED`).

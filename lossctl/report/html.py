@@ -9,12 +9,15 @@ For ``seg``, ``cls`` and ``merge`` it holds, in order (:func:`_report_body`, one
   unit (:func:`lossctl.engine.document.value_unit`), ``mean std min median max pooled``; for a region-based
   dataset.json the same of each value's mean over the regions;
 * **per class**: one row per class, then per region (so 150 classes make a long table, never a wide one), the
-  pooled values and the means over images as columns;
+  pooled values and the means over images as columns, and with per-instance rows the detection counts
+  (:func:`lossctl.engine.document.detection_counts`: ground-truth instances, matched, missed, false) as integers;
+* recall by ground-truth instance size (``summary.recall_by_size``, in voxels or mm³);
 * a histogram per value over the images (with its median);
 * **the K worst images** (ranked by :func:`lossctl.engine.document.worst_rows`, as every writer ranks them),
   each as the ground truth, the prediction and the error map side by side (the input image under them), one
   row of them for a 2D image, three for a volume (axial, coronal, sagittal, or array axes), every picture drawn
-  at its physical aspect ratio, with a legend of the colours and of the hatched ignored pixels;
+  at its physical aspect ratio, with a legend of the colours and of the hatched ignored pixels; with instance
+  values, the instance panels beside them (matched, missed and false instances) and their legend;
 * the pairs that failed.
 
 For ``compare``: the gates, the means and pooled tables, a histogram of the per-image deltas of each value and
