@@ -15,6 +15,8 @@ how it is read, never how it is computed:
   and :data:`LISTED_WORST`: the documented numbers of them;
 * :func:`gate_value_name` and :func:`gate_comparison`: the value a gate result checked, and how (``delta``,
   ``rel``, ``worse`` or a plain statistic);
+* :func:`detection_counts`: each class's and region's instances, matched, missed and false, summed over the
+  per-instance rows;
 * :func:`value_unit`: the unit of a value (``mm`` for the boundary distances over spaced images, from
   ``summary.units``); :func:`applies`: whether a per-class entry applies (``summary.not_applicable``);
 * :func:`error_groups` and :func:`error_group_text`: the failed pairs grouped by problem, and one line for each
@@ -75,6 +77,28 @@ def per_class_labels(doc: Document) -> list[str]:
     (``config.regions``), so a table has one column (or row) per entry."""
     regions = list(doc["config"].get("regions") or {})
     return [class_label(doc, i) for i in range(doc["config"]["num_classes"])] + regions
+
+
+#: The detection counts of :func:`detection_counts`, in order.
+DETECTIONS = ("instances", "inst_tp", "inst_fn", "inst_fp")
+
+
+def detection_counts(doc: Document) -> dict[str, dict[str, int]]:
+    """Per entry of the per-instance rows (``images[i].instances``: a class's name, a region's), summed over the
+    images: its ground-truth ``instances``, those matched (``inst_tp``), those missed (``inst_fn``) and the false
+    predictions (``inst_fp``: the unmatched predicted instances). Lesions kept out (``kept`` false: BraTS
+    ``min_volume``) are not counted, as the values count them. Empty: the document has no instance rows."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in doc["images"]:
+        for entry, rows in (row.get("instances") or {}).items():
+            kept = [r for r in rows["gt"] if r.get("kept", True)]
+            tp = sum(1 for r in kept if r["matched"])
+            add = {"instances": len(kept), "inst_tp": tp, "inst_fn": len(kept) - tp,
+                   "inst_fp": len(rows["unmatched_pred"])}
+            total = counts.setdefault(entry, dict.fromkeys(DETECTIONS, 0))
+            for key, n in add.items():
+                total[key] += n
+    return counts
 
 
 def spec(task: str, name: str) -> registry.Spec | None:

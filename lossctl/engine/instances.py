@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -48,6 +49,18 @@ def instance_ids(array: np.ndarray, file: Any) -> np.ndarray:
         raise InputError(f"{file}: holds negative values, but instance ids are 0 (background) or positive; fix "
                          "the map")
     return a
+
+
+def take_ids(loaded: Any, pair: Any, config: SegConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    """With ``--instances labels``: the prediction's and the ground truth's instance id maps of a loaded pair
+    (:class:`lossctl.engine.loading.LoadedPair`), which then holds their foreground (one class, 1) in their place;
+    otherwise None (nothing changed)."""
+    if config.instances != "labels":
+        return None
+    ids = instance_ids(loaded.prediction, pair.pred), instance_ids(loaded.target, pair.gt)
+    loaded.prediction, loaded.target = (ids[0] != 0).astype(np.uint8), (ids[1] != 0).astype(np.uint8)
+    loaded.options["num_classes"] = 2
+    return ids
 
 
 def _box(a: np.ndarray, b: np.ndarray) -> tuple[slice, ...] | None:
@@ -85,6 +98,43 @@ def _with_empty(name: str, value: float, config: SegConfig) -> float | None:
     return None if math.isnan(value) else value
 
 
+#: What became of an instance (:class:`EntryMatch`): matched, missed (a ground-truth instance no prediction matched),
+#: false (a prediction matched to nothing) or not counted (a BraTS lesion of ``min_volume`` or less, and a
+#: prediction touching only such lesions).
+MATCHED, MISSED, FALSE, NOT_COUNTED = 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class EntryMatch:
+    """One entry's instances as the values matched them: ``gt`` and ``pred`` instance maps of the image's shape
+    (0: background; k: the k-th instance, the k-th row of ``rows["gt"]`` for the ground truth) and each instance's
+    outcome (``gt_outcome[k]``: :data:`MATCHED`, :data:`MISSED` or :data:`NOT_COUNTED`; ``pred_outcome[k]``:
+    :data:`MATCHED`, :data:`FALSE` or :data:`NOT_COUNTED`; index 0 unused)."""
+
+    gt: np.ndarray
+    pred: np.ndarray
+    gt_outcome: np.ndarray
+    pred_outcome: np.ndarray
+
+
+def instance_entries(pred_map: np.ndarray, gt_map: np.ndarray, classes: int, config: SegConfig,
+                     ids: tuple[np.ndarray, np.ndarray] | None = None
+                     ) -> tuple[list[tuple[Any, np.ndarray, np.ndarray]], int]:
+    """The entries whose instances are evaluated, ``(key, pred, gt)``, and how many of them are classes: with
+    ``ids`` (``--instances labels``: the prediction's and ground truth's id maps) the one foreground class, 1;
+    otherwise the mask of each foreground class (1 .. ``classes - 1``, the void class excluded) of the label
+    images, then of each region (its name)."""
+    if ids is not None:
+        return [(1, ids[0], ids[1])], 1
+    c = classes if config.void_class is None else config.void_class  # "predicted no class" is no class
+    entries: list[tuple[Any, np.ndarray, np.ndarray]] = [(k, pred_map == k, gt_map == k) for k in range(1, c)]
+    n = len(entries)
+    for name, labels in config.regions:
+        wanted = np.asarray(labels)
+        entries.append((name, np.isin(pred_map, wanted), np.isin(gt_map, wanted)))
+    return entries, n
+
+
 def evaluate_entries(entries: Sequence[tuple[Any, np.ndarray, np.ndarray]], config: SegConfig,
                      spacing: Sequence[float], labelled: bool = False
                      ) -> tuple[dict[str, list[float | None]], dict[Any, Rows]]:
@@ -92,49 +142,96 @@ def evaluate_entries(entries: Sequence[tuple[Any, np.ndarray, np.ndarray]], conf
     of instance ids. Returns ``{name: one value per entry}`` and ``{key: rows}``; a connectivity rank the image
     cannot take is a :class:`ValueError`."""
     names = config.instance_names()
+    values: dict[str, list[float | None]] = {n: [] for n in names}
+    rows: dict[Any, Rows] = {}
+    for k, (key, pred, gt) in enumerate(entries):
+        got, rows[key], _ = _evaluate_entry(k, pred, gt, config, spacing, labelled)
+        for n in names:
+            values[n].append(_with_empty(n, got[n], config))
+    return values, rows
+
+
+def match_entries(entries: Sequence[tuple[Any, np.ndarray, np.ndarray]], config: SegConfig,
+                  spacing: Sequence[float], labelled: bool = False) -> dict[Any, EntryMatch]:
+    """Each entry's instances and what became of them (:class:`EntryMatch`), from the very matching that gives
+    :func:`evaluate_entries` its values and rows (the same call), so a picture of them agrees with the numbers."""
+    return {key: _evaluate_entry(k, pred, gt, config, spacing, labelled)[2]
+            for k, (key, pred, gt) in enumerate(entries)}
+
+
+def _evaluate_entry(k: int, pred: np.ndarray, gt: np.ndarray, config: SegConfig, spacing: Sequence[float],
+                    labelled: bool) -> tuple[dict[str, float], Rows, EntryMatch]:
+    """The instance values of the ``k``-th entry (before ``--empty``), its rows and its :class:`EntryMatch`."""
+    names = config.instance_names()
     convention = config.instance_convention() or "lossctl"
     specs = {n: registry.get("seg", n) for n in names}
     lesion_names = [n for n in names if config.lesion_mode() or n.startswith("lesion_")]
     matched_names = [n for n in names if n not in lesion_names]
     wanted = [instances.BOUNDARY_VALUES[n] for n in matched_names if n in instances.BOUNDARY_VALUES]
-    rule = instances.CONVENTIONS.get(convention)
-    taus = config.nsd_tolerance
-    values: dict[str, list[float | None]] = {n: [] for n in names}
-    rows: dict[Any, Rows] = {}
-    for k, (key, pred, gt) in enumerate(entries):
-        box = _box(pred != 0, gt != 0)
-        got: dict[str, float] = {}
-        if lesion_names:
-            params = config.params_for(specs[lesion_names[0]])
-            if box is None:
-                result = lesions.lesion_wise(np.zeros((1,) * gt.ndim, bool), np.zeros((1,) * gt.ndim, bool))
-            else:  # grown by the dilation so that it never reaches the crop's edge
-                grown = tuple(slice(max(s.start - int(params["dilation"]) - 1, 0), s.stop + int(params["dilation"]) + 1)
-                              for s in box)
-                result = lesions.lesion_wise(pred[grown], gt[grown], spacing, dilation=int(params["dilation"]),
-                                             min_volume=float(params["min_volume"]))
-            got.update({n: specs[n].impl(convention).fn(result) for n in lesion_names})
-            rows[key] = result.rows()
-        if matched_names:
-            assert rule is not None
-            rank = instances.connectivity_rank(gt.ndim, config.connectivity if config.connectivity is not None
-                                               else rule.rank(gt.ndim))
-            if box is None:
-                g = p = instances.relabel(np.zeros((1,) * gt.ndim, np.int32))
-            elif labelled:
-                g, p = instances.relabel(gt[box]), instances.relabel(pred[box])
-            else:
-                g, p = instances.connected_components(gt[box], rank), instances.connected_components(pred[box], rank)
-            tau = None if taus == (1.0,) and convention == "panoptica" else taus[0 if len(taus) == 1 else k]
-            ev = instances.convention_evaluate(g, p, convention, matcher=config.match,  # type: ignore[arg-type]
-                                               metric=config.match_metric,  # type: ignore[arg-type]
-                                               threshold=config.match_threshold, boundary_metrics=wanted,
-                                               spacing=spacing, tolerance=tau)
-            got.update({n: specs[n].impl(convention).fn(ev) for n in matched_names})
-            rows[key] = instances.instance_rows(ev)
-        for n in names:
-            values[n].append(_with_empty(n, got[n], config))
-    return values, rows
+    box = _box(pred != 0, gt != 0)
+    got: dict[str, float] = {}
+    rows: Rows = {}
+    found = EntryMatch(*(np.zeros(gt.shape, np.int32),) * 2, *(np.zeros(1, np.uint8),) * 2)
+    if lesion_names:
+        params = config.params_for(specs[lesion_names[0]])
+        if box is None:
+            result = lesions.lesion_wise(np.zeros((1,) * gt.ndim, bool), np.zeros((1,) * gt.ndim, bool))
+        else:  # grown by the dilation so that it never reaches the crop's edge
+            grown = tuple(slice(max(s.start - int(params["dilation"]) - 1, 0), s.stop + int(params["dilation"]) + 1)
+                          for s in box)
+            result = lesions.lesion_wise(pred[grown], gt[grown], spacing, dilation=int(params["dilation"]),
+                                         min_volume=float(params["min_volume"]))
+            found = _lesion_match(result, grown, gt.shape)
+        got.update({n: specs[n].impl(convention).fn(result) for n in lesion_names})
+        rows = result.rows()
+    if matched_names:
+        rule = instances.CONVENTIONS[convention]
+        rank = instances.connectivity_rank(gt.ndim, config.connectivity if config.connectivity is not None
+                                           else rule.rank(gt.ndim))
+        if box is None:
+            g = p = instances.relabel(np.zeros((1,) * gt.ndim, np.int32))
+        elif labelled:
+            g, p = instances.relabel(gt[box]), instances.relabel(pred[box])
+        else:
+            g, p = instances.connected_components(gt[box], rank), instances.connected_components(pred[box], rank)
+        taus = config.nsd_tolerance
+        tau = None if taus == (1.0,) and convention == "panoptica" else taus[0 if len(taus) == 1 else k]
+        ev = instances.convention_evaluate(g, p, convention, matcher=config.match,  # type: ignore[arg-type]
+                                           metric=config.match_metric,  # type: ignore[arg-type]
+                                           threshold=config.match_threshold, boundary_metrics=wanted,
+                                           spacing=spacing, tolerance=tau)
+        got.update({n: specs[n].impl(convention).fn(ev) for n in matched_names})
+        rows = instances.instance_rows(ev)
+        if box is not None:
+            found = _instance_match(ev, box, gt.shape)
+    return got, rows, found
+
+
+def _placed(crop: np.ndarray, box: tuple[slice, ...], shape: tuple[int, ...]) -> np.ndarray:
+    whole = np.zeros(shape, np.int32)
+    whole[box] = crop
+    return whole
+
+
+def _instance_match(ev: instances.Evaluation, box: tuple[slice, ...], shape: tuple[int, ...]) -> EntryMatch:
+    gt_outcome = np.full(ev.n_gt + 1, MISSED, np.uint8)
+    gt_outcome[ev.matching.matched_gt] = MATCHED
+    pred_outcome = np.where(ev.matching.assigned > 0, MATCHED, FALSE).astype(np.uint8)
+    return EntryMatch(_placed(ev.gt.labels, box, shape), _placed(ev.pred.labels, box, shape), gt_outcome,
+                      pred_outcome)
+
+
+def _lesion_match(result: lesions.LesionResult, box: tuple[slice, ...], shape: tuple[int, ...]) -> EntryMatch:
+    assert result.gt_labels is not None and result.pred_labels is not None
+    gt_outcome = np.zeros(len(result.lesions) + 1, np.uint8)
+    pred_outcome = np.full(int(result.pred_labels.max(initial=0)) + 1, NOT_COUNTED, np.uint8)
+    for les in result.lesions:
+        gt_outcome[les.id] = NOT_COUNTED if not les.kept else MATCHED if les.hits else MISSED
+        if les.kept:
+            pred_outcome[list(les.hits)] = MATCHED
+    pred_outcome[[i for i, _ in result.false_positives]] = FALSE
+    return EntryMatch(_placed(result.gt_labels, box, shape), _placed(result.pred_labels, box, shape), gt_outcome,
+                      pred_outcome)
 
 
 def combine(name: str, per_class: Sequence[float | None]) -> float | None:
@@ -200,5 +297,6 @@ def size_summary(image_rows: Sequence[Mapping[str, Rows]], volumes: Sequence[flo
     return out
 
 
-__all__ = ["COUNTS", "combine", "empty_value", "evaluate_entries", "instance_ids", "pooled", "pooled_summary",
+__all__ = ["COUNTS", "FALSE", "MATCHED", "MISSED", "NOT_COUNTED", "EntryMatch", "combine", "empty_value",
+           "evaluate_entries", "instance_entries", "instance_ids", "take_ids", "match_entries", "pooled", "pooled_summary",
            "size_summary"]

@@ -19,6 +19,15 @@ images, never paths, and only places them.
     vermillion, false negative (gt not 0, pred 0) blue, wrong class (both not 0, different) yellow (Okabe-Ito
     colours, distinguishable with the common colour-vision deficiencies); correct background stays grey;
 
+  * **instances** (a run with instance values; :func:`instance_matches`): one panel of the foreground classes
+    together, then one per region, each instance filled by what the run's own matching made of it
+    (:func:`lossctl.engine.instances.match_entries`, the call behind the values and the per-instance rows, on the
+    pair read again): where a ground-truth instance is, matched bluish green or missed blue; elsewhere a false
+    predicted instance vermillion, the part of a matched prediction beyond its instance dark green (the error
+    map's colours for the same outcomes, :data:`INSTANCE_COLOURS`); BraTS lesions not counted grey; outlines
+    (:func:`outline`) of the ground-truth instances white over those of the predicted ones black, so touching
+    instances are parted (reduced images keep a block's missed, then false, then matched pixels);
+
   and, when the folder of the input images is given (:class:`InputImages`), the **input image** of the same
   name under them (a missing or unusable image is a note, ``image_note``, not a failure). In every panel the
   ignored pixels (an ignore index, a label map's void) are **hatched** in magenta and white (:data:`IGNORED`).
@@ -43,7 +52,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +88,14 @@ _STRIPE = 3
 _BLEND = 0.7
 #: Outcome codes (:func:`outcome_map`) by how a reduced block keeps them: errors, then ignored, then correct.
 _KEPT_FIRST = (4, 3, 2, 5, 1, 0)
+#: The instance panel's fill (:func:`instance_codes`): what became of each instance, in the error map's colours for
+#: the same outcome (a matched instance is a detection, a missed one a false negative, a false one a false positive).
+INSTANCE_COLOURS: dict[str, RGB] = {"matched": COLOURS["tp"], "missed": COLOURS["fn"], "false": COLOURS["fp"],
+                                    "beyond": (0, 79, 58), "uncounted": (150, 150, 150)}
+#: The outlines of the instance panel: ground-truth instances, predicted instances.
+OUTLINES: tuple[RGB, RGB] = ((255, 255, 255), (0, 0, 0))
+#: The instance panel's codes (:func:`instance_codes`) by how a reduced block keeps them: missed, false, matched.
+_INSTANCE_KEPT_FIRST = (2, 3, 1, 4, 5, 0)
 
 #: The anatomical planes by the world axis (RAS: x, y, z) they are perpendicular to.
 _PLANE_OF_WORLD_AXIS = {0: "sagittal", 1: "coronal", 2: "axial"}
@@ -107,6 +124,17 @@ LEGEND = (Swatch(COLOURS["tp"], "true positive"),
           Swatch(COLOURS["wrong"], "wrong class"),
           Swatch(BACKGROUND, "correct background (the ground truth's classes in shades of grey beneath)"),
           Swatch(IGNORED[0], "ignored (ignore index or void): left out of every value", IGNORED[1]))
+#: What each colour of an instance panel means (the fill: the ground-truth instance under a pixel, else the
+#: predicted one); a lesion kept out of the counts (BraTS ``min_volume``) appears only when there is one.
+INSTANCE_LEGEND = (Swatch(INSTANCE_COLOURS["matched"], "matched ground-truth instance"),
+                   Swatch(INSTANCE_COLOURS["missed"], "missed ground-truth instance (false negative)"),
+                   Swatch(INSTANCE_COLOURS["false"], "false predicted instance (false positive)"),
+                   Swatch(INSTANCE_COLOURS["beyond"], "a matched prediction beyond its ground-truth instance"),
+                   Swatch(OUTLINES[0], "outline of a ground-truth instance"),
+                   Swatch(OUTLINES[1], "outline of a predicted instance"))
+#: The legend's entry of the instances kept out of the counts (BraTS lesions of ``min_volume`` or less).
+UNCOUNTED = Swatch(INSTANCE_COLOURS["uncounted"], "not counted: a lesion of min_volume or less, or a prediction "
+                                                 "touching only such lesions")
 
 
 @dataclass(frozen=True)
@@ -121,7 +149,7 @@ class Panel:
 @dataclass(frozen=True)
 class Plane:
     """One plane of an image: the whole of a 2D image, or a slice of a volume, and its three panels (and the
-    input image's, ``image``).
+    input image's, ``image``; with instance values, the instance panels, ``instances``: title and panel).
 
     ``axis`` (volumes): the array axis the plane is perpendicular to, ``index`` its slice of ``slices`` and
     ``wrong`` the wrong pixels in it; ``name``: ``axial``, ``coronal`` or ``sagittal`` when the header's
@@ -142,6 +170,7 @@ class Plane:
     index: int | None = None
     slices: int | None = None
     name: str | None = None
+    instances: tuple[tuple[str, Panel], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,13 +198,15 @@ class InputImages:
 @dataclass(frozen=True)
 class Pictures:
     """The pictures of one report: the worst rows' views (in rank order), the per-image deltas of a compare
-    document, what each colour of an error map means (``legend``) and the classes drawn in the label panels
-    (``classes``: class index and colour)."""
+    document, what each colour of an error map means (``legend``), the classes drawn in the label panels
+    (``classes``: class index and colour) and what each colour of an instance panel means (``instance_legend``;
+    empty without instance panels)."""
 
     worst: list[WorstImage] = field(default_factory=list)
     deltas: dict[str, np.ndarray] | None = None  # None: not a comparison of two reports given
     legend: tuple[Swatch, ...] = LEGEND
     classes: tuple[tuple[int, RGB], ...] = ()
+    instance_legend: tuple[Swatch, ...] = ()
 
 
 def make_pictures(document: Document, worst: int, config: Any = None,
@@ -192,7 +223,11 @@ def make_pictures(document: Document, worst: int, config: Any = None,
     config = _seg_config(document, config)
     shown: set[int] = set()
     views = [_worst_image(row, config, images, shown) for row in worst_rows(document, worst, by)]
-    return Pictures(worst=views, classes=tuple((c, class_colour(c)) for c in sorted(shown)))
+    legend: tuple[Swatch, ...] = ()
+    if any(plane.instances for view in views for plane in view.planes):
+        legend = INSTANCE_LEGEND + ((UNCOUNTED,) if config.lesion_mode() else ())
+    return Pictures(worst=views, classes=tuple((c, class_colour(c)) for c in sorted(shown)),
+                    instance_legend=legend)
 
 
 def per_image_deltas(document: Document, compared: tuple[Document, Document]) -> dict[str, np.ndarray]:
@@ -227,8 +262,9 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 @dataclass(frozen=True)
 class Labels:
     """An image's pair as evaluation read it (:func:`recompute_labels`): the prediction's and the ground truth's
-    labels, the valid mask, the class count, the spacing evaluation uses (and its source) and the ground truth's
-    header (``loaded``: :class:`lossctl.io.Loaded`)."""
+    labels, the valid mask, the class count, the spacing evaluation uses (and its source), the ground truth's
+    header (``loaded``: :class:`lossctl.io.Loaded`) and, with ``--instances labels``, the prediction's and the
+    ground truth's instance id maps (``ids``)."""
 
     pred: np.ndarray
     gt: np.ndarray
@@ -237,6 +273,7 @@ class Labels:
     spacing: tuple[float, ...]
     spacing_source: str
     loaded: Any
+    ids: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _worst_image(row: dict[str, Any], config: Any, images: InputImages | None, shown: set[int]) -> WorstImage:
@@ -251,7 +288,8 @@ def _worst_image(row: dict[str, Any], config: Any, images: InputImages | None, s
     axes, orientation_note = None, None
     if labels.gt.ndim == 3:
         axes, orientation_note = anatomical_axes(labels.loaded.direction, labels.loaded.frame)
-    planes = [_plane(labels, cut, image, shown) for cut in cuts(labels, axes)]
+    matches = instance_matches(labels, config)
+    planes = [_plane(labels, cut, image, shown, matches) for cut in cuts(labels, axes)]
     return WorstImage(row, planes, image_note=image_note, orientation_note=orientation_note)
 
 
@@ -266,10 +304,13 @@ def recompute_labels(row: dict[str, Any], config: Any) -> Labels:
     :func:`~lossctl.inputs.seg.prepare`) and return its labels, spatial, with the spacing evaluation uses."""
     from lossctl.dataset.geometry import resolve_spacing
     from lossctl.dataset.pairing import Pair  # the seg engine: only for a report that reads pairs
+    from lossctl.engine.instances import take_ids
     from lossctl.engine.loading import label_images, load_pair
     from lossctl.inputs.seg import prepare
 
-    loaded = load_pair(Pair(row["name"], Path(row["pred"]), Path(row["gt"])), config)  # raises PairFailure
+    pair = Pair(row["name"], Path(row["pred"]), Path(row["gt"]))
+    loaded = load_pair(pair, config)  # raises PairFailure
+    ids = take_ids(loaded, pair, config)
     x = prepare(loaded.prediction, loaded.target, **loaded.options)
     target = np.asarray(loaded.target)
     valid = (~np.isin(target, np.asarray(loaded.ignore, dtype=np.int64)) if loaded.ignore
@@ -278,7 +319,63 @@ def recompute_labels(row: dict[str, Any], config: Any) -> Labels:
         raise InputError(f"{row['gt']}: its valid pixels do not match the evaluated ones; no overlay")
     pred, gt = label_images(x, target, loaded.ignore)
     spacing, source = resolve_spacing(loaded.pred, loaded.gt, target.ndim, config.spacing)
-    return Labels(pred, gt, valid, x.num_classes, tuple(float(s) for s in spacing), source, loaded.gt)
+    return Labels(pred, gt, valid, x.num_classes, tuple(float(s) for s in spacing), source, loaded.gt, ids)
+
+
+@dataclass(frozen=True)
+class InstanceMaps:
+    """One instance panel's maps over the whole image: ``codes`` (:func:`instance_codes`) and the instance ids of
+    the ground truth and the prediction (``gt``, ``pred``; 0: none), unique across the classes drawn together."""
+
+    title: str
+    codes: np.ndarray
+    gt: np.ndarray
+    pred: np.ndarray
+
+
+def instance_matches(labels: Labels, config: Any) -> list[InstanceMaps]:
+    """The instance panels of an image, for a run with instance values (else none): one of the foreground classes
+    together (their instances never overlap), titled ``instances``, then one per region (``instances: NAME``).
+    The instances and what became of them come from
+    :func:`lossctl.engine.instances.match_entries`, the call that gives the values and rows, on the pair read again
+    (:func:`recompute_labels`) with the spacing evaluation uses."""
+    from lossctl.engine import instances
+
+    if not config.instance_names():
+        return []
+    entries, n = instances.instance_entries(labels.pred, labels.gt, labels.classes, config, labels.ids)
+    matches = instances.match_entries(entries, config, labels.spacing, labelled=labels.ids is not None)
+    keys = [key for key, _, _ in entries]
+    groups = [("instances", keys[:n])] + [(f"instances: {key}", [key]) for key in keys[n:]]
+    out = []
+    for title, group in groups:
+        codes = np.zeros(labels.gt.shape, np.uint8)
+        gt = np.zeros(labels.gt.shape, np.int64)
+        pred = np.zeros(labels.gt.shape, np.int64)
+        offset_gt = offset_pred = 0
+        for key in group:
+            m = matches[key]
+            codes = np.maximum(codes, instance_codes(m))
+            gt += np.where(m.gt > 0, m.gt + offset_gt, 0)
+            pred += np.where(m.pred > 0, m.pred + offset_pred, 0)
+            offset_gt += m.gt_outcome.size - 1
+            offset_pred += m.pred_outcome.size - 1
+        out.append(InstanceMaps(title, codes, gt, pred))
+    return out
+
+
+def instance_codes(match: Any) -> np.ndarray:
+    """Per pixel of one entry's :class:`~lossctl.engine.instances.EntryMatch`: the ground-truth instance's outcome
+    where there is one (1 matched, 2 missed, 5 not counted), else the predicted instance's (3 false, 4 a matched
+    prediction beyond its instance, 5 not counted), else 0."""
+    from lossctl.engine.instances import FALSE, MATCHED, MISSED, NOT_COUNTED
+
+    gt_code, pred_code = np.zeros(8, np.uint8), np.zeros(8, np.uint8)  # by outcome
+    gt_code[MATCHED], gt_code[MISSED], gt_code[NOT_COUNTED] = 1, 2, 5
+    pred_code[MATCHED], pred_code[FALSE], pred_code[NOT_COUNTED] = 4, 3, 5
+    from_gt = gt_code[match.gt_outcome][match.gt]
+    from_pred = pred_code[match.pred_outcome][match.pred]
+    return np.where(match.gt > 0, from_gt, np.where(match.pred > 0, from_pred, 0)).astype(np.uint8)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -360,15 +457,17 @@ def cuts(labels: Labels, axes: list[tuple[int, int]] | None) -> list[Cut]:
     return found
 
 
-def _plane(labels: Labels, cut: Cut, image: InputPixels | None, shown: set[int]) -> Plane:
-    """The panels of one plane; the classes they show are added to ``shown``."""
+def _plane(labels: Labels, cut: Cut, image: InputPixels | None, shown: set[int],
+           matches: Sequence[InstanceMaps] = ()) -> Plane:
+    """The panels of one plane (and its instance panels, one per :class:`InstanceMaps`); the classes they show are
+    added to ``shown``."""
     pred, gt, valid = cut.of(labels.pred), cut.of(labels.gt), cut.of(labels.valid)
     wrong = int(((pred != gt) & valid).sum())
     shown.update(np.unique(np.concatenate([gt[valid], pred[valid]])).tolist())
     outcome = outcome_map(pred, gt, valid)
     step = max(1, math.ceil(max(gt.shape) / MAX_SIDE))
     grow = max(1, MIN_SIDE // math.ceil(max(gt.shape) / step))
-    outcome = _enlarge(_keep_errors(outcome, step), grow)
+    outcome = _enlarge(_keep_first(outcome, step, _KEPT_FIRST), grow)
     pred, gt = (_enlarge(a[::step, ::step], grow) for a in (pred, gt))
     hatch = _hatching(outcome == 5)
     truth = _hatched(class_colours(gt), hatch)
@@ -381,8 +480,13 @@ def _plane(labels: Labels, cut: Cut, image: InputPixels | None, shown: set[int])
     unit = "px" if labels.spacing_source == "default" else "mm"
     extent = (valid.shape[0] * spacing[cut.rows], valid.shape[1] * spacing[cut.columns])
     slices = labels.gt.shape[cut.axis] if cut.axis is not None else None
+    instance_panels = []
+    for maps in matches:
+        codes = _enlarge(_keep_first(cut.of(maps.codes), step, _INSTANCE_KEPT_FIRST), grow)
+        gt_ids, pred_ids = (_enlarge(cut.of(a)[::step, ::step], grow) for a in (maps.gt, maps.pred))
+        instance_panels.append((maps.title, _panel(_hatched(instance_colours(codes, gt_ids, pred_ids), hatch))))
     return Plane(_panel(truth), _panel(prediction), _panel(errors), image_panel, extent, unit, cut.top, cut.left,
-                 wrong, cut.axis, cut.index, slices, cut.name)
+                 wrong, cut.axis, cut.index, slices, cut.name, tuple(instance_panels))
 
 
 def _panel(rgb: np.ndarray) -> Panel:
@@ -444,6 +548,30 @@ def error_colours(outcome: np.ndarray, gt: np.ndarray, num_classes: int) -> np.n
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
+def instance_colours(codes: np.ndarray, gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: an instance panel: each pixel in the colour of its code (:func:`instance_codes`; 0 the
+    :data:`BACKGROUND`), then the outlines (:data:`OUTLINES`) of the predicted instances (``pred``: ids), then of the
+    ground-truth ones over them (``gt``): an outline pixel is one of an instance with a side neighbour of another id
+    (or none), so touching instances are parted by a line."""
+    lut = np.array([BACKGROUND, INSTANCE_COLOURS["matched"], INSTANCE_COLOURS["missed"], INSTANCE_COLOURS["false"],
+                    INSTANCE_COLOURS["beyond"], INSTANCE_COLOURS["uncounted"]], dtype=np.uint8)
+    rgb = lut[codes]
+    for ids, colour in ((pred, OUTLINES[1]), (gt, OUTLINES[0])):
+        rgb[outline(ids)] = colour
+    return rgb
+
+
+def outline(ids: np.ndarray) -> np.ndarray:
+    """The pixels of an instance (``ids`` not 0) with a side neighbour (up, down, left, right) of another id;
+    the edge of the picture is no neighbour."""
+    edge = np.zeros(ids.shape, dtype=bool)
+    edge[1:] |= ids[1:] != ids[:-1]
+    edge[:-1] |= ids[:-1] != ids[1:]
+    edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+    edge[:, :-1] |= ids[:, :-1] != ids[:, 1:]
+    return edge & (ids != 0)
+
+
 def _hatching(ignored: np.ndarray) -> np.ndarray:
     """Per ignored pixel, 0 or 1: which of the two :data:`IGNORED` colours (diagonal stripes); -1 elsewhere."""
     r, c = np.indices(ignored.shape)
@@ -458,17 +586,18 @@ def _hatched(rgb: np.ndarray, hatch: np.ndarray) -> np.ndarray:
     return out
 
 
-def _keep_errors(outcome: np.ndarray, step: int) -> np.ndarray:
-    """``outcome`` reduced by ``step`` x ``step`` blocks, each keeping its first outcome in :data:`_KEPT_FIRST`."""
+def _keep_first(outcome: np.ndarray, step: int, order: tuple[int, ...]) -> np.ndarray:
+    """``outcome`` (codes 0..5) reduced by ``step`` x ``step`` blocks, each keeping its first code in ``order``
+    (which ends with 0)."""
     if step == 1:
         return outcome
     rank = np.empty(6, dtype=np.uint8)
-    rank[list(_KEPT_FIRST)] = np.arange(len(_KEPT_FIRST))[::-1]
+    rank[list(order)] = np.arange(len(order))[::-1]
     h, w = (math.ceil(n / step) * step for n in outcome.shape)
     padded = np.zeros((h, w), dtype=np.uint8)  # pads with rank 0: correct background, never kept over another
     padded[:outcome.shape[0], :outcome.shape[1]] = rank[outcome]
     best = padded.reshape(h // step, step, w // step, step).max(axis=(1, 3))
-    return np.asarray(_KEPT_FIRST[::-1], dtype=np.uint8)[best]
+    return np.asarray(order[::-1], dtype=np.uint8)[best]
 
 
 def _enlarge(a: np.ndarray, factor: int) -> np.ndarray:

@@ -191,12 +191,7 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> Outcome:
 
 def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
     loaded = load_pair(pair, config)
-    ids = None
-    if config.instances == "labels":  # one foreground class; the ids are read as they are
-        ids = (instance_values.instance_ids(loaded.prediction, pair.pred),
-               instance_values.instance_ids(loaded.target, pair.gt))
-        loaded.prediction, loaded.target = (ids[0] != 0).astype(np.uint8), (ids[1] != 0).astype(np.uint8)
-        loaded.options["num_classes"] = 2
+    ids = instance_values.take_ids(loaded, pair, config)
     pred, gt, target, prediction = loaded.pred, loaded.gt, loaded.target, loaded.prediction
     ignore, notes, options, budget = loaded.ignore, loaded.notes, loaded.options, config.max_memory
     limit = io.default_memory_budget() if budget is None else budget
@@ -304,17 +299,8 @@ def _evaluate_instances(outcome: ImageOutcome, x: Any, target: np.ndarray, ignor
         spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
     except InputError as e:
         raise PairFailure(str(outcome.pair.gt), f"{gt.path}: {e.raw}", outcome.pair.name) from None
-    if ids is not None:
-        entries: list[tuple[Any, np.ndarray, np.ndarray]] = [(1, ids[0], ids[1])]
-        n = 1
-    else:
-        pred_map, gt_map = label_images(x, target, ignore)
-        c = x.num_classes if config.void_class is None else config.void_class
-        entries = [(k, pred_map == k, gt_map == k) for k in range(1, c)]
-        n = len(entries)
-        for name, labels in config.regions:
-            wanted = np.asarray(labels)
-            entries.append((name, np.isin(pred_map, wanted), np.isin(gt_map, wanted)))
+    pred_map, gt_map = label_images(x, target, ignore) if ids is None else (None, None)
+    entries, n = instance_values.instance_entries(pred_map, gt_map, x.num_classes, config, ids)
     try:
         values, rows = instance_values.evaluate_entries(entries, config, spacing, labelled=ids is not None)
     except ValueError:  # a connectivity rank this image cannot take

@@ -35,7 +35,7 @@ beyond, so the values are those of the whole-volume computation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,7 +67,9 @@ class Lesion:
 
 @dataclass(frozen=True)
 class LesionResult:
-    """The lesion-wise scores of one mask pair, every lesion, and the false-positive components (id, voxels)."""
+    """The lesion-wise scores of one mask pair, every lesion, and the false-positive components (id, voxels);
+    ``gt_labels`` and ``pred_labels``: the lesions (after merging) and the predicted components as numbered by
+    the ids of the rows (0: background), for pictures."""
 
     dice: float
     hd95: float
@@ -76,6 +78,8 @@ class LesionResult:
     fn: int
     lesions: tuple[Lesion, ...]
     false_positives: tuple[tuple[int, int], ...]
+    gt_labels: np.ndarray | None = field(default=None, repr=False, compare=False)
+    pred_labels: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def precision(self) -> float:
@@ -169,7 +173,8 @@ def lesion_wise(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float] | Non
     else:
         dice, hd95 = 1.0, 0.0
     tp = sum(1 for les in kept if les.hits)
-    return LesionResult(float(dice), float(hd95), tp, fp, len(kept) - tp, tuple(out), false_positives)
+    return LesionResult(float(dice), float(hd95), tp, fp, len(kept) - tp, tuple(out), false_positives, lesions,
+                        pred_cc)
 
 
 def task_parameters(task: str) -> tuple[int, float]:

@@ -9,12 +9,15 @@ For ``seg``, ``cls`` and ``merge`` it holds, in order (:func:`_report_body`, one
   unit (:func:`lossctl.engine.document.value_unit`), ``mean std min median max pooled``; for a region-based
   dataset.json the same of each value's mean over the regions;
 * **per class**: one row per class, then per region (so 150 classes make a long table, never a wide one), the
-  pooled values and the means over images as columns;
+  pooled values and the means over images as columns, and with per-instance rows the detection counts
+  (:func:`lossctl.engine.document.detection_counts`: ground-truth instances, matched, missed, false) as integers;
+* recall by ground-truth instance size (``summary.recall_by_size``, in voxels or mm³);
 * a histogram per value over the images (with its median);
 * **the K worst images** (ranked by :func:`lossctl.engine.document.worst_rows`, as every writer ranks them),
   each as the ground truth, the prediction and the error map side by side (the input image under them), one
   row of them for a 2D image, three for a volume (axial, coronal, sagittal, or array axes), every picture drawn
-  at its physical aspect ratio, with a legend of the colours and of the hatched ignored pixels;
+  at its physical aspect ratio, with a legend of the colours and of the hatched ignored pixels; with instance
+  values, the instance panels beside them (matched, missed and false instances) and their legend;
 * the pairs that failed.
 
 For ``compare``: the gates, the means and pooled tables, a histogram of the per-image deltas of each value and
@@ -36,10 +39,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lossctl.engine.document import (
+    DETECTIONS,
     LISTED_WORST,
     Document,
     applies,
     class_label,
+    detection_counts,
     gate_value_name,
     higher_is_better,
     per_class_labels,
@@ -62,8 +67,12 @@ if TYPE_CHECKING:
 HIST_BINS = 20
 #: The statistics of the summary tables (``pooled`` follows).
 SUMMARY_STATS = ("mean", "std", "min", "median", "max")
-#: The longer physical side of a worst image's planes, in CSS pixels (the others in proportion).
+#: The longer physical side of a worst image's planes, in CSS pixels (the others in proportion) ...
 PANEL_PX = 300
+#: ... narrower when a plane has more than three panels (instance panels), so that this many CSS pixels hold
+#: them side by side, down to :data:`PANEL_MIN_PX` (more panels than that wrap to the next row).
+ROW_PX = 1160
+PANEL_MIN_PX = 200
 _DIRECTION_WORDS = {True: "higher is better", False: "lower is better"}
 
 _CSS = """
@@ -192,7 +201,7 @@ def write_report(document: Document, directory: Path, pictures: Pictures | None 
 def _report_body(document: Document, pictures: Pictures | None, flags: Mapping[str, str] | None) -> str:
     """The sections of a seg, cls or merge page, in order."""
     sections = [_overview(document), _gates_html(document), _summary_html(document), _per_class_html(document),
-                _histograms_html(document)]
+                _recall_by_size_html(document), _histograms_html(document)]
     if pictures is not None and pictures.worst:
         sections.append(_worst_html(document, pictures, flags))
     sections.append(_errors_html(document))
@@ -252,6 +261,10 @@ def _per_class_html(document: Document) -> str:
     blocks = [b for b in blocks if b[2]]
     if document["command"] != "seg" or not blocks:
         return ""
+    counted = detection_counts(document)
+    if counted:  # the pooled counts are the sums the detection columns show
+        blocks = [(stat, title, [n for n in names if stat != "pooled" or n not in DETECTIONS])
+                  for stat, title, names in blocks]
     labels = per_class_labels(document)
     n = cfg["num_classes"]
     regions = cfg.get("regions") or {}
@@ -264,14 +277,43 @@ def _per_class_html(document: Document) -> str:
         for stat, _, names in blocks:
             cells += [fmt(pc[stat][name][i] if i < len(pc[stat][name]) else None) if applies(document, name, label)
                       else NOT_APPLICABLE for name in names]
+        if counted:
+            cells += [str(counted[label][k]) if label in counted else NOT_APPLICABLE for k in DETECTIONS]
         rows.append(cells)
         kinds.append("region" if i >= n else "")
     header = lead + [_value_head(document, name) for _, _, names in blocks for name in names]
-    groups = [("", len(lead))] + [(title, len(names)) for _, title, names in blocks]
+    groups = [("", len(lead))] + [(title, len(names)) for _, title, names in blocks if names]
+    if counted:
+        header += ["ground-truth instances", *(f"{_value_head(document, k)} {w}" for k, w in
+                                               zip(DETECTIONS[1:], ("matched", "missed", "false"), strict=True))]
+        groups.append(("instances (counted over images)", len(DETECTIONS)))
     note = (f'<p class="note">{len(labels) - n} region(s) after the classes (# lists their labels).</p>'
             if regions else "")
+    if counted:
+        note += ('<p class="note">Instances: the ground-truth instances of each class and region over every image, '
+                 "those matched (<code>inst_tp</code>) and missed (<code>inst_fn</code>), and the false predicted "
+                 "instances (<code>inst_fp</code>), counted from the per-instance rows "
+                 "(<code>images[i].instances</code>).</p>")
     return (f"<h2>Per class ({len(labels)} row(s))</h2>{note}<div class=\"wide\">"
             + _table("per-class", header, rows, numeric_from=len(lead), groups=groups, row_class=kinds) + "</div>")
+
+
+def _recall_by_size_html(document: Document) -> str:
+    """``summary.recall_by_size`` (``--size-bins``): per class and region, the recall of the ground-truth
+    instances of each size bin, with the matched and all instances of the bin."""
+    bins = document["summary"].get("recall_by_size")
+    if not bins:
+        return ""
+    unit_ = "mm³" if (document["config"].get("options") or {}).get("size_unit") == "mm3" else "voxels"
+    edges = next(iter(bins.values()))
+    header = ["class or region", *(f"[{b['low']:g}, {'∞' if b['high'] is None else format(b['high'], 'g')})"
+                                   for b in edges)]
+    rows = [[_e(entry), *(f"{fmt(b['recall'])} ({b['matched']}/{b['instances']})" for b in found)]
+            for entry, found in bins.items()]
+    return (f"<h2>Recall by ground-truth instance size ({_e(unit_)})</h2>"
+            f'<p class="note">Each bin: the recall of the ground-truth instances whose size, in {_e(unit_)}, is in '
+            f"it (matched / instances); {UNDEFINED} for a bin without instances.</p>"
+            '<div class="wide">' + _table("recall-by-size", header, rows) + "</div>")
 
 
 def _histograms_html(document: Document) -> str:
@@ -315,12 +357,20 @@ def _worst_html(document: Document, pictures: Pictures, flags: Mapping[str, str]
     order = "highest" if higher_is_better(document["command"], by) is False else "lowest"
     classes = "".join(_swatch_of_class(class_label(document, c), colour) for c, colour in pictures.classes)
     cases = "".join(_case_html(document, rank, case, flags) for rank, case in enumerate(pictures.worst, start=1))
+    instances = ""
+    if pictures.instance_legend:
+        instances = ('<p class="note">The instance panels: every instance of the foreground classes (then of each '
+                     "region, one panel each), coloured by what the matching of the run's instance values made of "
+                     "it, the colours of the error map for the same outcome, applied to whole instances: where a "
+                     "ground-truth instance is, its outcome, elsewhere the predicted instance's; outlines part "
+                     "touching instances.</p>"
+                     f'<p id="instance-legend">Instances:{"".join(_swatch(s) for s in pictures.instance_legend)}</p>')
     return (f"<h2>The {plural(len(pictures.worst), 'worst image')} by <code>{_e(by)}</code> ({order} first)</h2>"
             '<p class="note">Each image: its ground truth, its prediction and their errors side by side; a volume '
             "in three planes through its worst error, each the slice with the most wrong voxels along its axis. "
             "Every picture is drawn at its physical aspect ratio (the spacing of the run).</p>"
             f'<p id="legend">Errors:{"".join(_swatch(s) for s in pictures.legend)}</p>'
-            + (f'<p id="classes">Classes:{classes}</p>' if classes else "")
+            + (f'<p id="classes">Classes:{classes}</p>' if classes else "") + instances
             + f'<div id="worst">{cases}</div>')
 
 
@@ -338,7 +388,9 @@ def _case_html(document: Document, rank: int, case: WorstImage, flags: Mapping[s
     if case.orientation_note:
         parts.append(f'<p class="note">Planes named by their array axes: {_e(case.orientation_note)}.</p>')
     if case.planes:
-        scale = PANEL_PX / max(max(plane.extent) for plane in case.planes)
+        panels = 3 + max(len(plane.instances) for plane in case.planes)
+        side = max(min(PANEL_PX, ROW_PX / panels), PANEL_MIN_PX)
+        scale = side / max(max(plane.extent) for plane in case.planes)
         parts += [_plane_html(plane, scale) for plane in case.planes]
     if case.image_note:
         parts.append(f'<p class="note">No input image: {_e(case.image_note)}.</p>')
@@ -363,7 +415,8 @@ def _plane_html(plane: Plane, scale: float) -> str:
             sides = f"rows along {plane.top}, columns along {plane.left}, index 0 at the top left"
         where = f"{name[0].upper()}{name[1:]}: {at}, {why}; {sides}; {size}."
     style = f"width:{w * scale:.1f}px;aspect-ratio:{w:.6g} / {h:.6g}"
-    panels = [(plane.truth, "ground truth"), (plane.prediction, "prediction"), (plane.errors, "errors")]
+    panels = [(plane.truth, "ground truth"), (plane.prediction, "prediction"), (plane.errors, "errors"),
+              *((panel, title) for title, panel in plane.instances)]
     out = [f'<div class="plane" data-extent="{h:.6g} {w:.6g}"><p class="note">{_e(where)}</p>',
            '<div class="panels">' + "".join(_panel_html(p, t, style) for p, t in panels) + "</div>"]
     if plane.image is not None:

@@ -215,6 +215,14 @@ def _runs() -> list[Run]:
         "--worst", "4", "-m", "dice", files=("html_images/index.html",))
     add("seg_html_report_volume", "seg", "nn/pred", "nn/gt", "--pred-axes", "reversed", "-m", "dice", "--report",
         "html_volume", files=("html_volume/index.html",))
+    # instance panels (matched, missed, false), the detection counts and recall by size; a volume's lesions and a
+    # region under the brats convention
+    add("seg_html_report_instances", "seg", "sample_data/nuclei/pred", "sample_data/nuclei/gt", "--instances",
+        "labels", "-m", "pq", "-m", "inst_tp", "--size-bins", "50,100", "--worst", "2", "--report", "html_instances",
+        files=("html_instances/index.html",))
+    add("seg_html_report_lesions", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "--instances", "cc",
+        "--convention", "brats", "-m", "lesion_dice", "-m", "rq", "--region", "WT=1,2", "-p", "lesion_dice.task=MET",
+        "--worst", "1", "--report", "html_lesions", files=("html_lesions/index.html",))
     add("seg_region_github", "seg", "s/pred", "s/gt", "--region", "fg=1,2", "-m", "dice", "-f", "github")
     add("seg_binary_baseline_mean", "seg", "bin/pred", "bin/gt", "--average", "mean", "-f", "json", "-o", "bbase.json")
     add("seg_binary_against_mean_baseline", "seg", "bin/pred", "bin/gt", "--baseline", "bbase.json",

@@ -324,3 +324,25 @@ def test_volume_planes_keep_their_physical_aspect_in_the_browser(tmp_path, cli):
     page = (out / "index.html").read_text()
     for plane in ("Axial plane: axis 2", "Coronal plane: axis 1", "Sagittal plane: axis 0"):
         assert plane in page
+
+
+@needs_browser
+def test_report_with_instances_renders_counts_recall_by_size_and_instance_panels(tmp_path, cli):
+    out = tmp_path / "report"
+    r = cli("seg", SAMPLE / "nuclei" / "pred", SAMPLE / "nuclei" / "gt", "--instances", "labels", "-m", "pq",
+            "-m", "inst_tp", "--size-bins", "50,100", "--report", out, "--worst", "2")
+    assert r.code == 0, r
+    m = render(out / "index.html", tmp_path, "instances")
+    assert_loaded_whole_and_narrow(m)
+    assert [i["alt"] for i in m["images"]] == ["ground truth", "prediction", "errors", "instances"] * 2
+    assert len({(round(i["width"]), round(i["height"])) for i in m["images"]}) == 1  # one row of four
+    page = (out / "index.html").read_text()
+    assert 'id="instance-legend"' in page and "missed ground-truth instance (false negative)" in page
+    assert "Recall by ground-truth instance size (voxels)" in page
+    [per_class] = [t for t in html_tables(page) if t["id"] == "per-class"]
+    assert len(per_class["body"]) == 2
+    # the counts summed over the per-instance rows, as integers: 27 nuclei, 20 matched, 7 missed, 10 false
+    assert "<td>1</td>" in page and re.search(r'<td class="n">27</td><td class="n">20</td><td class="n">7</td>'
+                                                r'<td class="n">10</td></tr>', page)
+    [recall] = [t for t in m["tables"] if t["id"] == "recall-by-size"]
+    assert recall["head"] == [4] and recall["body"] == [4]
