@@ -33,7 +33,7 @@ lint: $(STAMP)  ## ruff over the package, the tests and tools/ (make test runs i
 	$(VENV)/bin/ruff check lossctl tests tools
 
 test: $(STAMP) lint  ## lint, then the test suite (CI runs this)
-	$(PY) -m pytest $(if $(TESTS),-x -k '$(TESTS)')
+	$(PY) -m pytest -n auto --dist loadfile $(if $(TESTS),-x -k '$(TESTS)')
 
 test-slow: $(STAMP)  ## property and fuzz tests with many more examples
 	LOSSCTL_HYPOTHESIS=slow LOSSCTL_FUZZ=2000 $(PY) -m pytest tests/test_properties.py tests/io/test_io.py
