@@ -13,6 +13,9 @@ TORCH_PYTHON ?= $(REFPY)
 # panoptica 2.1.7 pins numpy<2.3 and connected-components-3d<4: its own venv (`make refenv-panoptica`), used by
 # `make bench` (V5) when it exists
 PANOPTICA_ENV    ?= .refenv-panoptica
+# GitHub-only references run from checkouts (their commits are recorded in the fixtures): jocpae/clDice,
+# bowenc0221/boundary-iou-api and Project-MONAI/MetricsReloaded, cloned side by side in this folder
+REFS ?= ../refs
 PANOPTICA_PYTHON ?= $(PANOPTICA_ENV)/bin/python
 SAMPLE_ARGS := sample_data/pred_probs sample_data/gt --class-names background,road,building,vegetation
 
@@ -54,6 +57,7 @@ golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_regions.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_boundary.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_sklearn_average.py
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_topology.py --refs $(REFS)
 	$(GOLDEN_ENV) $(REFPY) tools/make_surfel_table.py
 
 refenv:  ## build the reference venv (pinned in tools/refenv/) and download the wheels loaded by path

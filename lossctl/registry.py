@@ -29,7 +29,7 @@ import numpy as np
 from lossctl.convention import CONVENTIONS, Impl, Param, pick
 from lossctl.errors import NotAvailable, UsageError, did_you_mean, setting
 from lossctl.losses import cls_conventions, seg_conventions
-from lossctl.metrics import boundary, instances, lesions, overlap
+from lossctl.metrics import boundary, instances, lesions, overlap, topology
 from lossctl.metrics import classification as cls_metrics
 
 INF = math.inf
@@ -46,9 +46,10 @@ class Spec:
     formula: str
     conventions: Mapping[str, Impl] = field(repr=False)
     per_class: bool = False
-    #: Computed only when asked for by name: the boundary metrics, which need spacing and distance maps. Their
-    #: Impl functions take label maps (see :mod:`lossctl.metrics.boundary`), not a confusion matrix; the engine computes
-    #: every requested one from the same two distance sets.
+    #: Computed only when asked for by name: the boundary metrics, which need spacing and distance maps, and the
+    #: topology and boundary-overlap metrics (skeletons, bands). Their Impl functions take label maps (see
+    #: :mod:`lossctl.metrics.boundary` and :mod:`lossctl.metrics.topology`), not a confusion matrix; the engine
+    #: computes every requested boundary metric from the same two distance sets.
     opt_in: bool = False
     #: A length (the boundary distances): in the unit of the images' spacing (mm from the headers or as given,
     #: else pixels or voxels); reports name it in ``summary.units``.
@@ -150,6 +151,10 @@ SEG_SPECS: tuple[Spec, ...] = (
          True, opt_in=True, distance=True),
     Spec("nsd", "seg", "metric", True, (0.0, 1.0), "(|d(A->B) <= tau| + |d(B->A) <= tau|) / (|dA| + |dB|)",
          boundary.TABLE["nsd"], True, opt_in=True),
+    Spec("cldice", "seg", "metric", True, (0.0, 1.0), "mean_c 2 Tprec Tsens/(Tprec+Tsens), Tprec = |S(P)∩R|/|S(P)|, "
+         "Tsens = |S(R)∩P|/|S(R)|, S the skeleton", topology.TABLE["cldice"], True, opt_in=True),
+    Spec("boundary_iou", "seg", "metric", True, (0.0, 1.0), "mean_c |B(P)∩B(R)|/|B(P)∪B(R)|, B the inner band of "
+         "width d", topology.TABLE["boundary_iou"], True, opt_in=True),
     *(Spec(name, "seg", "metric", higher, bounds, formula,
            {**instances.TABLE.get(name, {}), **lesions.TABLE.get(name, {})}, True, opt_in=True, instance=True)
       for name, higher, bounds, formula in (

@@ -182,7 +182,7 @@ def engines(pred: np.ndarray, gt: np.ndarray) -> list[tuple[str, str]]:
     except ImportError:  # not a dependency: measured when installed
         edt_package = None
     for k in range(1, CLASSES):
-        box = boundary._union([boxes_p[k - 1], boxes_g[k - 1]])
+        box = boundary.union_box([boxes_p[k - 1], boxes_g[k - 1]])
         a = np.pad(pred[box] == k, 1)
         b = np.pad(gt[box] == k, 1)
         sa, sb = boundary.voxel_surface(a), boundary.voxel_surface(b)

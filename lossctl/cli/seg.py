@@ -330,7 +330,7 @@ def _check_boundary_options(config: Any) -> None:
     """Boundary metrics exist under lossctl, monai, medpy and deepmind, each with the metrics it defines."""
     from lossctl.metrics import boundary
 
-    for name in config.boundary_names():
+    for name in config.surface_names():
         if name in config.conventions:  # its own convention, which defines it (checked with -m NAME:CONV)
             continue
         rule = boundary.CONVENTIONS.get(config.convention)

@@ -42,7 +42,7 @@ from lossctl.errors import InputError, setting
 from lossctl.inputs.chunked import ChunkedInput, chunk_rows
 from lossctl.inputs.seg import prepare
 from lossctl import io
-from lossctl.metrics import boundary, overlap
+from lossctl.metrics import boundary, overlap, topology
 
 
 @dataclass
@@ -246,15 +246,11 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
 
 def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore: tuple[int, ...],
                        pred: io.Loaded, gt: io.Loaded, config: SegConfig) -> None:
-    """Fill ``outcome``'s boundary metrics (per class, per region); a problem is the pair's :class:`PairFailure`
-    (blamed on the ground truth)."""
+    """Fill ``outcome``'s boundary and topology metrics (per class, per region); a problem is the pair's
+    :class:`PairFailure` (blamed on the ground truth)."""
     def failure(message: str) -> PairFailure:
         return PairFailure(str(outcome.pair.gt), f"{gt.path}: {message}", outcome.pair.name)
 
-    try:
-        spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
-    except InputError as e:
-        raise failure(e.raw) from None
     pred_map, gt_map = label_images(x, target, ignore)
     c = x.num_classes if config.void_class is None else config.void_class  # "predicted no class" is no class
     classes = [(k,) for k in range(1, c)]
@@ -263,13 +259,41 @@ def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore
             raise failure(f"{setting('region', name)} names label {max(labels)} but there are {c} classes "
                           f"(0..{c - 1}); fix the region's labels")
         classes.append(tuple(labels))
+    values: dict[str, np.ndarray] = {}
+    if config.surface_names():
+        values.update(_surface_values(pred_map, gt_map, classes, outcome, pred, gt, config, failure))
+    by_convention: dict[str, list[str]] = {}
+    for name in config.topology_names():
+        by_convention.setdefault(config.convention_of(name), []).append(name)
+    for convention, names in by_convention.items():
+        try:
+            values.update(topology.topology_metrics(
+                pred_map, gt_map, classes, names, convention=convention, both_empty=overlap.EMPTY_VALUES[config.empty],
+                dilation_ratio=config.params_for(registry.get("seg", "boundary_iou")).get("dilation_ratio", 0.02)))
+        except ValueError as e:  # a rank without skeletons
+            raise failure(f"{e}; evaluate these images without cldice") from None
+    n = len(classes) - len(config.regions)
+    for name in config.boundary_names():
+        outcome.boundary[name] = [None, *to_nulls(values[name][:n])]
+        outcome.boundary_regions[name] = to_nulls(values[name][n:])
+
+
+def _surface_values(pred_map: np.ndarray, gt_map: np.ndarray, classes: list[tuple[int, ...]],
+                    outcome: ImageOutcome, pred: io.Loaded, gt: io.Loaded, config: SegConfig,
+                    failure: Callable[[str], PairFailure]) -> dict[str, np.ndarray]:
+    """The boundary (surface-distance) metrics of every entry of ``classes``, in the image's spacing (recorded in
+    ``outcome``, with a note when the files have none)."""
+    try:
+        spacing, source = geometry.resolve_spacing(pred, gt, gt_map.ndim, config.spacing)
+    except InputError as e:
+        raise failure(e.raw) from None
     taus = config.nsd_tolerance
     if len(taus) not in (1, len(classes)):
-        raise failure(f"{setting('nsd_tolerance')} gives {len(taus)} values but there are {c - 1} foreground "
-                      f"classes and {len(config.regions)} region(s); give one value, or one per foreground class "
-                      "and region")
+        raise failure(f"{setting('nsd_tolerance')} gives {len(taus)} values but there are "
+                      f"{len(classes) - len(config.regions)} foreground classes and {len(config.regions)} region(s); "
+                      "give one value, or one per foreground class and region")
     by_convention: dict[str, list[str]] = {}  # the distance sets are computed once per convention
-    for name in config.boundary_names():
+    for name in config.surface_names():
         by_convention.setdefault(config.convention_of(name), []).append(name)
     values: dict[str, np.ndarray] = {}
     for convention, names in by_convention.items():
@@ -279,15 +303,11 @@ def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore
             if "hd95" in names else 95.0,
             tolerances=taus[0] if len(taus) == 1 else taus, both_empty=overlap.EMPTY_VALUES[config.empty],
             one_empty=None if config.empty_distance == "diagonal" else float(config.empty_distance)))
-    values = {name: values[name] for name in config.boundary_names()}
-    n = len(classes) - len(config.regions)
-    for name, v in values.items():
-        outcome.boundary[name] = [None, *to_nulls(v[:n])]
-        outcome.boundary_regions[name] = to_nulls(v[n:])
     outcome.spacing, outcome.spacing_source = list(spacing), source
     if source == "default":
         outcome.notes.append("no voxel spacing in the files: boundary metrics use 1.0 per axis "
                              f"(pass {setting('spacing')})")
+    return values
 
 
 def _evaluate_instances(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore: tuple[int, ...],

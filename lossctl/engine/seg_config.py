@@ -21,6 +21,8 @@ from lossctl.dataset.label_maps import LabelMap
 from lossctl.errors import NotAvailable, UsageError, setting
 from lossctl import io
 from lossctl.metrics import instances
+from lossctl.metrics.boundary import BOUNDARY_METRICS
+from lossctl.metrics.topology import TOPOLOGY_METRICS
 from lossctl.metrics.lesions import shared_parameters
 from lossctl.metrics.overlap import AVERAGE_CONTEXT
 
@@ -128,8 +130,17 @@ class SegConfig:
                 if not s.opt_in and not s.unavailable(self.convention, self.pred_kind)]
 
     def boundary_names(self) -> list[str]:
-        """The boundary metrics asked for, in catalogue order."""
+        """The values asked for that come from the label images but not from instances, in catalogue order: the
+        boundary metrics (:meth:`surface_names`) and the topology metrics (:meth:`topology_names`)."""
         return [s.name for s in self.selected() if s.opt_in and not s.instance]
+
+    def surface_names(self) -> list[str]:
+        """The boundary (surface-distance) metrics asked for, which read the spacing, in catalogue order."""
+        return [name for name in self.boundary_names() if name in BOUNDARY_METRICS]
+
+    def topology_names(self) -> list[str]:
+        """The topology and boundary-overlap metrics asked for (cldice, boundary_iou), in catalogue order."""
+        return [name for name in self.boundary_names() if name in TOPOLOGY_METRICS]
 
     def instance_names(self) -> list[str]:
         """The instance values asked for, in catalogue order."""
@@ -389,7 +400,7 @@ class SegConfig:
             **({"spacing": list(self.spacing) if self.spacing else
                 "from the file headers; 1.0 per axis for files without spacing (see each image's spacing)",
                 "empty_distance": self.empty_distance, "nsd_tolerance": list(self.nsd_tolerance)}
-               if self.boundary_names() else {}),
+               if self.surface_names() else {}),
             "label_map": self.label_map.to_dict() if self.label_map else None,
             "pred_label_map": self.pred_label_map.to_dict() if self.pred_label_map else None,
             "unmapped": self.unmapped,

@@ -351,7 +351,7 @@ def image_diagonal(shape: Sequence[int], spacing: Sequence[float]) -> float:
     return float(math.sqrt(sum((n * s) ** 2 for n, s in zip(shape, spacing, strict=True))))
 
 
-def _bounding_boxes(labels: np.ndarray, top: int) -> list[tuple[slice, ...] | None]:
+def bounding_boxes(labels: np.ndarray, top: int) -> list[tuple[slice, ...] | None]:
     """``boxes[v]`` is the bounding box of label ``v`` (None when absent), for v in 0..top (0 unused)."""
     if top < 1:
         return [None]
@@ -361,7 +361,8 @@ def _bounding_boxes(labels: np.ndarray, top: int) -> list[tuple[slice, ...] | No
     return [None, *ndimage.find_objects(flat, max_label=top)]
 
 
-def _union(boxes: Sequence[tuple[slice, ...] | None]) -> tuple[slice, ...] | None:
+def union_box(boxes: Sequence[tuple[slice, ...] | None]) -> tuple[slice, ...] | None:
+    """The smallest box holding every box of ``boxes`` (None ones left out); None when there is none."""
     present = [b for b in boxes if b is not None]
     if not present:
         return None
@@ -408,19 +409,19 @@ def boundary_metrics(pred: np.ndarray, gt: np.ndarray, classes: Sequence[Sequenc
         raise ValueError(f"{len(taus)} tolerances for {len(classes)} classes")
     distance_if_one = image_diagonal(gt.shape, spacing) if one_empty is None else float(one_empty)
     top = max([int(v) for labels in classes for v in labels] + [0])
-    pred_boxes, gt_boxes = _bounding_boxes(pred, top), _bounding_boxes(gt, top)
+    pred_boxes, gt_boxes = bounding_boxes(pred, top), bounding_boxes(gt, top)
     out = {m: np.full(len(classes), np.nan) for m in metrics}
     for k, labels in enumerate(classes):
         labels = tuple(int(v) for v in labels)
-        box_a = _union([pred_boxes[v] for v in labels if v > 0])
-        box_b = _union([gt_boxes[v] for v in labels if v > 0])
+        box_a = union_box([pred_boxes[v] for v in labels if v > 0])
+        box_b = union_box([gt_boxes[v] for v in labels if v > 0])
         if box_a is None or box_b is None:
             for m in metrics:
                 out[m][k] = both_empty if box_a is None and box_b is None else (
                     0.0 if m == "nsd" else distance_if_one)
             continue
-        box = _union([box_a, box_b])
-        a, b = _mask(pred[box], labels), _mask(gt[box], labels)
+        box = union_box([box_a, box_b])
+        a, b = class_mask(pred[box], labels), class_mask(gt[box], labels)
         values = reduce(surface_distances(a, b, spacing, rule.surface, engine), metrics, convention,
                         percentile, taus[k])
         for m, v in values.items():
@@ -428,7 +429,8 @@ def boundary_metrics(pred: np.ndarray, gt: np.ndarray, classes: Sequence[Sequenc
     return out
 
 
-def _mask(crop: np.ndarray, labels: tuple[int, ...]) -> np.ndarray:
+def class_mask(crop: np.ndarray, labels: tuple[int, ...]) -> np.ndarray:
+    """The bool mask of a class (one label) or of a region (the union of its labels) in ``crop``."""
     if len(labels) == 1:
         return crop == labels[0]
     return np.isin(crop, np.asarray(labels))
@@ -464,5 +466,5 @@ TABLE: dict[str, dict[str, Impl]] = {
 
 
 __all__ = ["BOUNDARY_METRICS", "CONVENTIONS", "TABLE", "Convention", "DirectedDistances", "boundary_metrics",
-           "contour_length_table", "image_diagonal", "reduce", "surface_area_table", "surface_distances",
-           "voxel_surface"]
+           "bounding_boxes", "class_mask", "contour_length_table", "image_diagonal", "reduce", "surface_area_table",
+           "surface_distances", "union_box", "voxel_surface"]

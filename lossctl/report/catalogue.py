@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lossctl import registry
 from lossctl.convention import Impl
 from lossctl.errors import did_you_mean
+from lossctl.metrics.boundary import BOUNDARY_METRICS
+from lossctl.metrics.topology import TOPOLOGY_METRICS
 
 _COLUMNS = ("name", "task", "kind", "input", "better", "parameters (default)", "conventions", "formula")
 _KINDS = {"labels": "labels", "probs": "probs", "logits": "logits", "scores": "scores"}
@@ -154,11 +158,13 @@ def wrap_markdown(text: str, indent: str = "  ", width: int = WRAP) -> str:
     return "\n".join([*lines, line])
 
 
-def convention_blocks(task: str, kind: str, opt_in: bool = False, instance: bool = False) -> str:
+def convention_blocks(task: str, kind: str, opt_in: bool = False, instance: bool = False,
+                      names: Sequence[str] | None = None) -> str:
     """Markdown, one block per value of ``task`` and ``kind`` (the opt-in boundary metrics, the instance values, or
-    the others): its name, then one item per convention that defines it (its definition, ``[logits only]``, its
-    parameters' defaults), then the conventions of the task that do not."""
-    specs = [s for s in registry.specs(task, kind) if s.opt_in == (opt_in or instance) and s.instance == instance]
+    the others; only ``names`` when given): its name, then one item per convention that defines it (its
+    definition, ``[logits only]``, its parameters' defaults), then the conventions of the task that do not."""
+    specs = [s for s in registry.specs(task, kind) if s.opt_in == (opt_in or instance) and s.instance == instance
+             and (names is None or s.name in names)]
     used = [c for c in registry.conventions(task) if any(c in s.conventions for s in specs)]
     blocks = []
     for spec in specs:
@@ -179,5 +185,6 @@ def generated_blocks() -> dict[str, str]:
             "seg-metric-conventions": convention_blocks("seg", "metric"),
             "cls-conventions": convention_blocks("cls", "loss"),
             "cls-metric-conventions": convention_blocks("cls", "metric"),
-            "boundary-conventions": convention_blocks("seg", "metric", opt_in=True),
+            "boundary-conventions": convention_blocks("seg", "metric", opt_in=True, names=BOUNDARY_METRICS),
+            "topology-conventions": convention_blocks("seg", "metric", opt_in=True, names=TOPOLOGY_METRICS),
             "instance-conventions": convention_blocks("seg", "metric", instance=True)}
