@@ -14,6 +14,7 @@ from lossctl import registry
 from lossctl.errors import EXIT_OK, EXIT_USAGE
 
 BOUNDARY = ("hd", "hd95", "assd", "masd", "nsd")
+TOPOLOGY = ("cldice", "boundary_iou")
 #: The instance values smp does not define either (opt-in, listed too).
 INSTANCE = ("inst_tp", "inst_fp", "inst_fn", "inst_precision", "inst_recall", "rq", "sq", "pq", "sq_dice", "pq_dice",
             "sq_hd95", "sq_assd", "sq_nsd", "aji", "aji_plus", "lesion_dice", "lesion_hd95")
@@ -31,7 +32,7 @@ def test_seg_smp_names_the_dropped_defaults_once(cli, seg):
                          "`lossctl losses NAME`)"]
     doc = r.json()
     assert set(doc["config"]["not_available"]) == {"dice", "iou", "precision", "recall", "accuracy", "ce",
-                                                   "lovasz", *BOUNDARY, *INSTANCE}  # the full list, opt-in values too
+                                                   "lovasz", *BOUNDARY, *TOPOLOGY, *INSTANCE}  # the full list, opt-in values too
     assert list(doc["summary"]["mean"]) == ["focal", "dice_loss", "jaccard_loss", "tversky_loss",
                                             "focal_tversky_loss"]
 
@@ -42,7 +43,7 @@ def test_seg_opt_in_values_nobody_asked_for_are_not_listed(cli, seg):
     assert _notes(r) == ["note: --convention nnunet has no precision, recall, accuracy, ce, focal, dice_loss, "
                          "jaccard_loss, tversky_loss, focal_tversky_loss, lovasz; they are not computed (see "
                          "`lossctl losses NAME`)"]
-    assert not any(name in _notes(r)[0] for name in ("hd95", "assd", "nsd"))
+    assert not any(name in _notes(r)[0] for name in ("hd95", "assd", "nsd", "cldice", "boundary_iou"))
     assert _notes(cli("seg", seg.pred, seg.gt)) == []  # the default convention defines every default value
 
 

@@ -59,7 +59,7 @@ def _runs() -> list[Run]:
     for command in ("seg", "cls", "merge", "compare", "losses"):
         add(f"help_{command}", command, "--help")
     add("losses", "losses")
-    for name in ("dice", "focal", "lovasz", "hd95", "bce", "accuracy"):
+    for name in ("dice", "focal", "lovasz", "hd95", "bce", "accuracy", "cldice", "boundary_iou"):
         add(f"losses_{name}", "losses", name)
     add("losses_unknown", "losses", "dicee")
 
@@ -132,6 +132,12 @@ def _runs() -> list[Run]:
         "assd", "-m", "nsd", "--convention", "deepmind", "--spacing", "0.5,0.8", "-f", "json")
     add("seg_sample_boundary_medpy", "seg", "sample_data/pred_labels", "sample_data/gt", "-m", "hd", "-m", "hd95",
         "-m", "assd", "--convention", "medpy", "-f", "csv")
+    add("seg_sample_topology", "seg", "sample_data/pred_probs", "sample_data/gt", "--class-names", CLASSES, "-m",
+        "cldice", "-m", "boundary_iou", "--region", "built=2,3", "--per-class", "-g", "cldice[road]>=0.7")
+    add("seg_sample_topology_metricsreloaded", "seg", "sample_data/pred_labels", "sample_data/gt", "-m", "cldice",
+        "-m", "boundary_iou", "--convention", "metricsreloaded", "-f", "json")
+    add("seg_volumes_topology", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "-m", "cldice", "-m",
+        "boundary_iou:metricsreloaded", "-m", "dice", "--per-class", "-f", "csv")
     add("seg_volumes", "seg", "sample_data/volumes/pred", "sample_data/volumes/gt", "--class-names",
         "background,organ,lesion", "-m", "dice", "-m", "hd95", "-m", "assd", "-m", "nsd", "--region", "all=1,2",
         "-f", "json")
