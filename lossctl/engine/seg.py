@@ -266,10 +266,10 @@ def _evaluate_boundary(outcome: ImageOutcome, x: Any, target: np.ndarray, ignore
     for name in config.topology_names():
         by_convention.setdefault(config.convention_of(name), []).append(name)
     for convention, names in by_convention.items():
+        band = config.params_for(registry.get("seg", "boundary_iou")) if "boundary_iou" in names else {}
         try:
-            values.update(topology.topology_metrics(
-                pred_map, gt_map, classes, names, convention=convention, both_empty=overlap.EMPTY_VALUES[config.empty],
-                dilation_ratio=config.params_for(registry.get("seg", "boundary_iou")).get("dilation_ratio", 0.02)))
+            values.update(topology.topology_metrics(pred_map, gt_map, classes, names, convention=convention,
+                                                    both_empty=overlap.EMPTY_VALUES[config.empty], **band))
         except ValueError as e:  # a rank without skeletons
             raise failure(f"{e}; evaluate these images without cldice") from None
     n = len(classes) - len(config.regions)

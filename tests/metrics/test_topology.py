@@ -233,6 +233,14 @@ def test_cli_gates_parameters_and_conventions(cli, tmp_path, rng):
     assert mr["images"] == mixed["images"]
     assert mixed["config"]["conventions"] == {"cldice": "metricsreloaded", "boundary_iou": "metricsreloaded"}
     assert mr["summary"]["mean"]["boundary_iou"] < narrow["summary"]["mean"]["boundary_iou"]  # a one-pixel band
+    under_monai = cli("seg", pred, gt, "-m", "cldice:metricsreloaded", "-m", "dice", "--convention", "monai", *names,
+                      "-f", "json")  # the run's convention has neither value: each is computed under its own
+    assert under_monai.code == 0, under_monai
+    assert under_monai.json()["summary"]["mean"]["cldice"] == mr["summary"]["mean"]["cldice"]
+    both = cli("seg", pred, gt, "-m", "cldice:metricsreloaded", "-m", "boundary_iou", *names, "-p",
+               "boundary_iou.dilation_ratio=0.1", "-f", "json").json()
+    assert both["summary"]["mean"] == {"cldice": mr["summary"]["mean"]["cldice"],
+                                       "boundary_iou": wide["summary"]["mean"]["boundary_iou"]}
     r = cli("seg", pred, gt, "-m", "hd95", "--convention", "metricsreloaded")
     assert r.code == 2 and "metricsreloaded" in r.err
 
