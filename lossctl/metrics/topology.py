@@ -18,7 +18,7 @@ Conventions (:data:`DEFINITIONS`):
   diagonal))``, the diagonal ``sqrt(Σ n_i²)`` in pixels and ratio = ``dilation_ratio`` (0.02, the paper's). In
   3D (which the API does not cover) the erosion is by the 3x3x3 cube and the diagonal the voxel diagonal.
 * ``metricsreloaded`` (Project-MONAI/MetricsReloaded, ``BinaryPairwiseMeasures``): ``centreline_dsc`` is the
-  same clDice, but it is NaN (reported undefined, and counted) whenever a skeleton is empty or Tprec + Tsens = 0:
+  same clDice, but it is NaN (reported undefined) whenever a skeleton is empty or Tprec + Tsens = 0:
   one mask empty, masks apart (its both-empty guard compares a method with 0 and never fires).
   ``boundary_iou`` uses its one-voxel border ``M - binary_erosion(M)`` (face connectivity, zero border: its
   ``boundary_dist`` of 1 keeps the border pixels only).
