@@ -23,7 +23,7 @@ Conventions (:data:`DEFINITIONS`):
   ``boundary_iou`` uses its one-voxel border ``M - binary_erosion(M)`` (face connectivity, zero border: its
   ``boundary_dist`` of 1 keeps the border pixels only).
 
-Under both conventions a class absent from both masks is undefined (``both_empty``: the run's ``--empty``
+Under both conventions a class absent from both masks is undefined (``both_empty``: the run's ``empty``
 value; MetricsReloaded itself returns NaN for clDice and 1 for Boundary IoU). A non-empty mask whose skeleton
 vanishes (Lee's 3D thinning deletes a 2x2x2 cube) leaves Tprec or Tsens 0/0: clDice is then undefined.
 
