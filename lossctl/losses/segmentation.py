@@ -220,20 +220,21 @@ def _probability_keys(p_fg: np.ndarray, p_bg: np.ndarray) -> tuple[np.ndarray, i
     """``(keys, ones, one_values)`` for :func:`lovasz_sorted` of the errors ``1 - p`` of ``p_fg`` (group 1,
     formed in float64) and ``p`` of ``p_bg`` (group 0).
 
-    Float32 probabilities sort as uint32 keys (twice as fast as uint64): a background error is a stored float32
-    exactly, a foreground error ``1 - p`` usually is not, so its key holds it rounded down to float32 (ties
-    with a background error then order it first, as its exact value does) and ``one_values`` holds the exact
-    errors, from a sort of the foreground probabilities (``p`` ascending is ``1 - p`` descending, exactly).
-    Other precisions sort as uint64 keys of the float64 errors, which hold both groups exactly.
+    Float32 probabilities sort as uint32 keys (about three times faster than uint64): a background error is a
+    stored float32 exactly, a foreground error ``1 - p`` usually is not, so its key holds it rounded down to
+    float32 (ties with a background error then order it first, as its exact value does) and ``one_values``
+    holds the exact errors, from a sort of the foreground probabilities (``p`` ascending is ``1 - p``
+    descending, exactly). Other precisions sort as uint64 keys of the float64 errors, which hold both groups
+    exactly.
     """
-    errors = 1.0 - p_fg.astype(np.float64)
+    errors = np.subtract(1.0, p_fg, dtype=np.float64)
     if p_bg.dtype != np.float32 or p_fg.dtype != np.float32:
         return _merged_keys(errors, p_bg.astype(np.float64, copy=False)), p_fg.size, None
     rounded = errors.astype(np.float32)
     rounded = np.where(rounded > errors, np.nextafter(rounded, np.float32(0.0)), rounded)
     keys = _merged_keys(rounded, p_bg)
     p_fg.sort()
-    return keys, p_fg.size, 1.0 - p_fg[::-1].astype(np.float64)
+    return keys, p_fg.size, np.subtract(1.0, p_fg[::-1], dtype=np.float64)
 
 
 #: Threads over the classes of one image (numpy releases the GIL while sorting); set by :func:`set_threads`.
