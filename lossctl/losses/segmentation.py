@@ -47,7 +47,8 @@ def focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
     r"""Focal loss (Lin et al. 2017), ``mean_n -a_n (1 - p_{n,y})^\gamma \log p_{n,y}``.
 
     ``a_n = 1`` unless ``alpha`` is given, then ``alpha`` for class-1 pixels and ``1 - alpha`` for the others
-    (binary tasks only). With logits, ``p_y = exp(log_softmax)`` so nothing underflows to ``log 0``.
+    (binary tasks only). With logits, ``p_y = exp(log_softmax)`` so nothing underflows to ``log 0`` and
+    ``1 - p_y = -expm1(log p_y)``; with probabilities ``1 - p_y`` is formed from the stored ``p_y`` (exact).
     Reference: ``torchvision.ops.sigmoid_focal_loss`` (binary), MONAI ``FocalLoss(use_softmax=True)`` summed
     over classes (multiclass).
     """
@@ -59,7 +60,8 @@ def focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
 
     def per_pixel(part: SegInput) -> np.ndarray:
         logp = part.target_log_prob
-        loss = (-np.power(-np.expm1(logp), gamma) if gamma else -1.0) * logp
+        miss = -np.expm1(logp) if part.kind == "logits" else 1.0 - part.target_prob  # 1 - p_y
+        loss = (-np.power(miss, gamma) if gamma else -1.0) * logp
         return loss if alpha is None else loss * np.where(part.target == 1, alpha, 1.0 - alpha)
     return x.pixel_mean(per_pixel), None
 
