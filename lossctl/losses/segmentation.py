@@ -172,10 +172,9 @@ def lovasz_sorted(keys: np.ndarray, ones: int, fg_is_one: bool = True, one_value
         part = keys[start:start + LOVASZ_BLOCK]
         is_one = (part & 1).astype(bool)
         at = (np.flatnonzero(~is_one), np.flatnonzero(is_one))  # positions of each group in this block
-        errors_bg = (part[at[bg]] >> 1).view(value) if bg == 0 or one_values is None else \
-            one_values[below[1]:below[1] + at[1].size]
-        errors_fg = (part[at[fg]] >> 1).view(value) if fg == 0 or one_values is None else \
-            one_values[below[1]:below[1] + at[1].size]
+        errors = [(part[at[0]] >> 1).view(value), (part[at[1]] >> 1).view(value) if one_values is None else
+                  one_values[below[1]:below[1] + at[1].size]]
+        errors_fg, errors_bg = errors[fg], errors[bg]
         # inverse = 1 / (n - k) for k = below[bg] + 0 .. (this block's background keys): k background errors below
         inverse = 1.0 / ((n - below[bg]) - step[:at[bg].size + 1])
         bg_below_fg = at[fg] - step[:at[fg].size]  # background keys below each foreground key, in this block
