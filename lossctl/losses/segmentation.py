@@ -113,7 +113,9 @@ def lovasz_extension(errors_fg: np.ndarray, errors_bg: np.ndarray, hinge: bool =
         fg, bg = np.maximum(fg, 0.0), np.maximum(bg, 0.0)
     if fg.size == 0:
         return _without_foreground(bg)
-    return lovasz_sorted(_merged_keys(fg, bg), fg.size)
+    keys = _merged_keys(fg, bg)
+    keys.sort()
+    return lovasz_sorted(keys, fg.size)
 
 
 #: Sorted keys per block of the Lovász sums.
@@ -135,7 +137,7 @@ def _keys(errors: np.ndarray, group: int, out: np.ndarray) -> None:
 
 
 def _merged_keys(errors_fg: np.ndarray, errors_bg: np.ndarray) -> np.ndarray:
-    """Ascending keys of non-negative errors in their own precision (float64 -> uint64, float32 -> uint32),
+    """The keys (unsorted) of non-negative errors in their own precision (float64 -> uint64, float32 -> uint32),
     foreground ones with group bit 1."""
     key = np.uint32 if errors_fg.dtype == errors_bg.dtype == np.float32 else np.uint64
     fg = errors_fg.astype(np.float32 if key is np.uint32 else np.float64, copy=False)
@@ -143,7 +145,6 @@ def _merged_keys(errors_fg: np.ndarray, errors_bg: np.ndarray) -> np.ndarray:
     keys = np.empty(fg.size + bg.size, dtype=key)
     _keys(fg, 1, keys[:fg.size])
     _keys(bg, 0, keys[fg.size:])
-    keys.sort()
     return keys
 
 
@@ -194,7 +195,7 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
     of bermanmaxim/LovaszSoftmax, as ported in segmentation_models_pytorch.
 
     The foreground errors ``1 - p`` are formed in float64, the background errors are the stored probabilities
-    themselves; each class costs one sort of integer keys (:func:`_probability_keys`). A single-channel map
+    themselves; each class costs one sort of integer keys (:func:`_class_keys`). A single-channel map
     gives classes 0 and 1 the same two error lists with the roles swapped: one sort serves both.
     """
     keep = _included(x, include)
@@ -202,14 +203,13 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
     if x.single_channel:
         classes = np.flatnonzero(keep)
         if classes.size:
-            p_fg, p_bg = x.class_values(1)  # class 1's foreground is class 0's background
-            keys, ones, values = _probability_keys(p_fg, p_bg)
+            keys, ones, values = _class_keys(x, 1)  # class 1's foreground is class 0's background
             for c in classes:  # class 0: foreground errors p, background errors 1 - p
                 per_class[c] = lovasz_sorted(keys, ones, c == 1, values)
         return nanmean(per_class), per_class
 
     def one_class(c: int) -> float:
-        keys, ones, values = _probability_keys(*x.class_values(c))
+        keys, ones, values = _class_keys(x, c)
         return lovasz_sorted(keys, ones, one_values=values)
 
     classes = np.flatnonzero(keep)
@@ -217,9 +217,9 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
     return nanmean(per_class), per_class
 
 
-def _probability_keys(p_fg: np.ndarray, p_bg: np.ndarray) -> tuple[np.ndarray, int, np.ndarray | None]:
-    """``(keys, ones, one_values)`` for :func:`lovasz_sorted` of the errors ``1 - p`` of ``p_fg`` (group 1,
-    formed in float64) and ``p`` of ``p_bg`` (group 0).
+def _class_keys(x: SegInput, c: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """``(keys, ones, one_values)`` for :func:`lovasz_sorted` of class ``c``'s errors: ``1 - p`` of its pixels
+    (group 1, formed in float64) and ``p`` of the others (group 0), ``p`` the class's probabilities.
 
     Float32 probabilities sort as uint32 keys (about three times faster than uint64): a background error is a
     stored float32 exactly, a foreground error ``1 - p`` usually is not, so its key holds it rounded down to
@@ -228,12 +228,19 @@ def _probability_keys(p_fg: np.ndarray, p_bg: np.ndarray) -> tuple[np.ndarray, i
     descending, exactly). Other precisions sort as uint64 keys of the float64 errors, which hold both groups
     exactly.
     """
+    p_fg, p_bg = x.class_values(c)
     errors = np.subtract(1.0, p_fg, dtype=np.float64)
-    if p_bg.dtype != np.float32 or p_fg.dtype != np.float32:
-        return _merged_keys(errors, p_bg.astype(np.float64, copy=False)), p_fg.size, None
-    rounded = errors.astype(np.float32)
-    rounded = np.where(rounded > errors, np.nextafter(rounded, np.float32(0.0)), rounded)
-    keys = _merged_keys(rounded, p_bg)
+    exact = p_bg.dtype != np.float32 or p_fg.dtype != np.float32
+    if exact:
+        keys = _merged_keys(errors, p_bg.astype(np.float64, copy=False))
+    else:
+        rounded = errors.astype(np.float32)
+        keys = _merged_keys(np.where(rounded > errors, np.nextafter(rounded, np.float32(0.0)), rounded), p_bg)
+        del rounded
+    del errors, p_bg  # the keys hold them: the sort needs only the keys (and the foreground probabilities)
+    keys.sort()
+    if exact:
+        return keys, p_fg.size, None
     p_fg.sort()
     return keys, p_fg.size, np.subtract(1.0, p_fg[::-1], dtype=np.float64)
 
