@@ -47,7 +47,8 @@ def focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
     r"""Focal loss (Lin et al. 2017), ``mean_n -a_n (1 - p_{n,y})^\gamma \log p_{n,y}``.
 
     ``a_n = 1`` unless ``alpha`` is given, then ``alpha`` for class-1 pixels and ``1 - alpha`` for the others
-    (binary tasks only). With logits, ``p_y = exp(log_softmax)`` so nothing underflows to ``log 0``.
+    (binary tasks only). With logits, ``p_y = exp(log_softmax)`` so nothing underflows to ``log 0`` and
+    ``1 - p_y = -expm1(log p_y)``; with probabilities ``1 - p_y`` is formed from the stored ``p_y`` (exact).
     Reference: ``torchvision.ops.sigmoid_focal_loss`` (binary), MONAI ``FocalLoss(use_softmax=True)`` summed
     over classes (multiclass).
     """
@@ -59,7 +60,8 @@ def focal(x: SegInput, include: np.ndarray | None = None, *, gamma: float = 2.0,
 
     def per_pixel(part: SegInput) -> np.ndarray:
         logp = part.target_log_prob
-        loss = (-np.power(-np.expm1(logp), gamma) if gamma else -1.0) * logp
+        miss = -np.expm1(logp) if part.kind == "logits" else 1.0 - part.target_prob  # 1 - p_y
+        loss = (-np.power(miss, gamma) if gamma else -1.0) * logp
         return loss if alpha is None else loss * np.where(part.target == 1, alpha, 1.0 - alpha)
     return x.pixel_mean(per_pixel), None
 
@@ -99,90 +101,89 @@ def lovasz_extension(errors_fg: np.ndarray, errors_bg: np.ndarray, hinge: bool =
     any order; ``m`` is the identity, or ``max(., 0)`` for the hinge. With ``G`` foreground pixels and ``f``
     foreground and ``b`` background pixels among the first ``k``, ``J_k = 1 - (G - f) / (G + b)``: a foreground
     step adds ``1 / (G + b)`` and the ``j``-th background step (0-based) adds ``(G - f) / ((G + j)(G + j + 1))``.
-    So each pixel needs only its rank in its own group and the number of pixels of the other group before it
-    (``searchsorted``), never an argsort of all pixels, and most pixels need no sorting at all:
-
-    * a pixel with error <= 0 adds nothing and comes after every pixel that does;
-    * a background pixel whose error does not exceed the smallest foreground error has ``f = G``: it adds 0;
-    * a foreground pixel below every remaining background error has all of them before it.
-
-    The value does not depend on the order of tied errors.
+    So each pixel needs only its rank in the merged order and its group: one sort of keys that carry both
+    (:func:`lovasz_sorted`). The value does not depend on the order of tied errors.
 
     >>> round(lovasz_extension(np.array([1.5, -1.0]), np.array([1.5, 0.0]), hinge=True), 12)
     1.0
     """
-    a = np.sort(np.asarray(errors_fg, dtype=np.float64))
-    b = np.sort(np.asarray(errors_bg, dtype=np.float64))
-    return lovasz_sorted(a, b, hinge)
+    fg = np.asarray(errors_fg, dtype=np.float64)
+    bg = np.asarray(errors_bg, dtype=np.float64)
+    if hinge:  # a pixel with error <= 0 adds nothing and comes after every pixel that does: it can be 0
+        fg, bg = np.maximum(fg, 0.0), np.maximum(bg, 0.0)
+    if fg.size == 0:
+        return _without_foreground(bg)
+    keys = _merged_keys(fg, bg)
+    keys.sort()
+    return lovasz_sorted(keys, fg.size)
 
 
-#: Sorted errors per block of the Lovász sums.
+#: Sorted keys per block of the Lovász sums.
 LOVASZ_BLOCK = 1 << 16
 
 
-def lovasz_sorted(a: np.ndarray, b: np.ndarray, hinge: bool = False) -> float:
-    """:func:`lovasz_extension` of *ascending* arrays of every foreground (``a``) and background (``b``) error.
+def _without_foreground(errors_bg: np.ndarray) -> float:
+    """The Lovász extension when no pixel is foreground: ``J = 1`` from the first pixel on, so only the largest
+    error counts (errors already clamped for the hinge)."""
+    return float(errors_bg.max()) if errors_bg.size else 0.0
 
-    Either may be float32 (a stored probability map, sorted in its own precision: sorting is the dominant cost
-    and float32 sorts faster than float64); comparisons between the two are exact whatever their dtypes
-    (:func:`_needles`) and every sum is formed in float64. Besides ``a`` and ``b``, memory is one count per
-    foreground error and O(:data:`LOVASZ_BLOCK`) temporaries.
+
+def _keys(errors: np.ndarray, group: int, out: np.ndarray) -> None:
+    """``out = bits(errors) << 1 | group``: the bit patterns of non-negative floats, read as unsigned integers,
+    sort in the order of the values (a ``-0.0`` loses its sign bit in the shift: it is 0)."""
+    np.left_shift(errors.view(out.dtype), 1, out=out)
+    if group:
+        out |= 1
+
+
+def _merged_keys(errors_fg: np.ndarray, errors_bg: np.ndarray) -> np.ndarray:
+    """The keys (unsorted) of non-negative errors in their own precision (float64 -> uint64, float32 -> uint32),
+    foreground ones with group bit 1."""
+    key = np.uint32 if errors_fg.dtype == errors_bg.dtype == np.float32 else np.uint64
+    fg = errors_fg.astype(np.float32 if key is np.uint32 else np.float64, copy=False)
+    bg = errors_bg.astype(fg.dtype, copy=False)
+    keys = np.empty(fg.size + bg.size, dtype=key)
+    _keys(fg, 1, keys[:fg.size])
+    _keys(bg, 0, keys[fg.size:])
+    return keys
+
+
+def lovasz_sorted(keys: np.ndarray, ones: int, fg_is_one: bool = True, one_values: np.ndarray | None = None
+                  ) -> float:
+    """:func:`lovasz_extension` from the ascending ``keys = bits(e) << 1 | group`` of every pixel's error, with
+    at least one foreground pixel.
+
+    ``ones`` pixels are in group 1: the foreground if ``fg_is_one``, else the background. The key of a group-0
+    error holds it exactly; the group-1 errors are ``one_values`` (ascending, float64) when given (their keys
+    are then float32 roundings *down* of them: a tie of the two groups' bits then orders group 1 first, as the
+    exact values do), else read from their keys too. A key's position and the number of group-1 keys before it
+    give every count of the formula: the ``l``-th group-1 key at position ``i`` has ``i - l`` keys of the other
+    group below it. With ``n`` pixels, ``G + b = n - (background errors below)`` for a foreground step and
+    ``G + j = n - 1 - m`` for the ``m``-th smallest background error, so every weight is a product of
+    ``1 / (n - k)``, formed once per block for the block's range of ``k``. Memory besides ``keys``:
+    O(:data:`LOVASZ_BLOCK`); every sum is in float64.
     """
-    g = a.size
-    if g == 0:  # J = 1 from the first pixel on: only the largest error counts
-        return float(max(float(b[-1]), 0.0) if hinge else b[-1]) if b.size else 0.0
-    b = b[_count_at_or_below(b, np.array([max(float(a[0]), 0.0)]))[0]:]  # the background pixels that add something
-    a = a[_count_at_or_below(a, np.zeros(1))[0]:]  # foreground errors <= 0 add nothing
-    lowest_b = b[:1] if b.size else np.array([np.inf])
-    split = _count_below(a, lowest_b)[0]
-    a_low, a = a[:split], a[split:]  # every kept background pixel comes before a_low
-    nb = b.size
-    total = float(_weigh(a_low, hinge).sum()) / (g + nb)
-    # a_i >= b_j  <=>  j < at_or_below_i, so #{b > a_i} = nb - at_or_below_i and #{a >= b_j} = #{at_or_below > j}
-    at_or_below = _count_at_or_below(b, a)  # nondecreasing
-    for start in range(0, a.size, LOVASZ_BLOCK):  # blocks: O(block) temporaries, however large the image
-        part = slice(start, start + LOVASZ_BLOCK)
-        total += float((_weigh(a[part], hinge) / (g + nb - at_or_below[part])).sum())
-    counted = 0  # #{at_or_below < start}
-    for start in range(0, nb, LOVASZ_BLOCK):
-        stop = min(nb, start + LOVASZ_BLOCK)
-        upto = int(np.searchsorted(at_or_below, stop, side="left"))
-        at_most = counted + np.cumsum(np.bincount(at_or_below[counted:upto] - start, minlength=stop - start))
-        rank = np.arange(g + nb - 1.0 - start, g + nb - 0.5 - stop, -1.0)  # g + 0-based rank in decreasing order
-        weight = (g - (a.size - at_most)) / (rank * (rank + 1.0))
-        total += float((_weigh(b[start:stop], hinge) * weight).sum())
-        counted = upto
+    n = keys.size
+    value = np.float32 if keys.dtype == np.uint32 else np.float64
+    fg, bg = (1, 0) if fg_is_one else (0, 1)
+    total = 0.0
+    below = [0, 0]  # keys of group 0 and of group 1 before this block
+    step = np.arange(min(n, LOVASZ_BLOCK) + 1)
+    for start in range(0, n, LOVASZ_BLOCK):
+        part = keys[start:start + LOVASZ_BLOCK]
+        is_one = (part & 1).astype(bool)
+        at = (np.flatnonzero(~is_one), np.flatnonzero(is_one))  # positions of each group in this block
+        errors = [(part[at[0]] >> 1).view(value), (part[at[1]] >> 1).view(value) if one_values is None else
+                  one_values[below[1]:below[1] + at[1].size]]
+        errors_fg, errors_bg = errors[fg], errors[bg]
+        # inverse = 1 / (n - k) for k = below[bg] + 0 .. (this block's background keys): k background errors below
+        inverse = 1.0 / ((n - below[bg]) - step[:at[bg].size + 1])
+        bg_below_fg = at[fg] - step[:at[fg].size]  # background keys below each foreground key, in this block
+        total += float((errors_fg * inverse[bg_below_fg]).sum())  # 1 / (G + b)
+        fg_below_bg = (at[bg] - step[:at[bg].size]) + below[fg]  # G - f
+        total += float((errors_bg * fg_below_bg * (inverse[:-1] * inverse[1:])).sum())  # / ((G + j)(G + j + 1))
+        below = [below[g] + at[g].size for g in (0, 1)]
     return total
-
-
-def _weigh(e: np.ndarray, hinge: bool) -> np.ndarray:
-    """The errors as float64 weights of the Jaccard steps (``max(e, 0)`` for the hinge)."""
-    e = e.astype(np.float64, copy=False)
-    return np.maximum(e, 0.0) if hinge else e
-
-
-def _needles(values: np.ndarray, haystack: np.ndarray, up: bool) -> np.ndarray:
-    """``values`` in ``haystack``'s dtype, rounded so that counts against a narrower haystack stay exact.
-
-    For float32 ``h`` and a float64 ``v``: ``h <= v`` iff ``h <= round_down(v)``, and ``h < v`` iff
-    ``h < round_up(v)``; ``searchsorted`` would otherwise cast the whole haystack to float64.
-    """
-    if values.dtype.itemsize <= haystack.dtype.itemsize:
-        return values
-    rounded = values.astype(haystack.dtype)
-    if up:
-        return np.where(rounded < values, np.nextafter(rounded, rounded.dtype.type(np.inf)), rounded)
-    return np.where(rounded > values, np.nextafter(rounded, rounded.dtype.type(-np.inf)), rounded)
-
-
-def _count_at_or_below(haystack: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``#{h <= v}`` for each ``v``, for an ascending ``haystack``."""
-    return np.searchsorted(haystack, _needles(values, haystack, up=False), side="right")
-
-
-def _count_below(haystack: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``#{h < v}`` for each ``v``, for an ascending ``haystack``."""
-    return np.searchsorted(haystack, _needles(values, haystack, up=True), side="left")
 
 
 def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
@@ -193,34 +194,55 @@ def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[floa
     (``classes='present'``). Reference: ``lovasz_softmax(probas, labels, classes='present', per_image=False)``
     of bermanmaxim/LovaszSoftmax, as ported in segmentation_models_pytorch.
 
-    The probabilities are sorted in their stored precision (the order of ``1 - p`` is the reverse order of
-    ``p``, exactly); the foreground errors ``1 - p`` are formed in float64, the background errors are the stored
-    probabilities themselves.
+    The foreground errors ``1 - p`` are formed in float64, the background errors are the stored probabilities
+    themselves; each class costs one sort of integer keys (:func:`_class_keys`). A single-channel map
+    gives classes 0 and 1 the same two error lists with the roles swapped: one sort serves both.
     """
     keep = _included(x, include)
     per_class = np.full(x.num_classes, np.nan)
-    if x.single_channel:  # classes 0 and 1 have the same two error lists, with the roles swapped
-        p_fg, p_bg = x.class_values(1)
-        p_fg.sort()
-        p_bg.sort()
-        errors_fg = 1.0 - p_fg[::-1].astype(np.float64)  # ascending
-        lists = {0: (p_bg, errors_fg), 1: (errors_fg, p_bg)}
-        for c in np.flatnonzero(keep):
-            per_class[c] = lovasz_sorted(*lists[c])
+    if x.single_channel:
+        classes = np.flatnonzero(keep)
+        if classes.size:
+            keys, ones, values = _class_keys(x, 1)  # class 1's foreground is class 0's background
+            for c in classes:  # class 0: foreground errors p, background errors 1 - p
+                per_class[c] = lovasz_sorted(keys, ones, c == 1, values)
         return nanmean(per_class), per_class
 
     def one_class(c: int) -> float:
-        p_fg, p_bg = x.class_values(c)
-        p_fg.sort()  # the stored precision (float32 stays float32): the order of 1 - p is exact
-        errors_fg = 1.0 - p_fg[::-1].astype(np.float64)  # ascending
-        low = max(float(errors_fg[0]), 0.0)  # background errors up to the smallest foreground one add nothing
-        p_bg = p_bg[p_bg > _needles(np.array([low]), p_bg, up=False)[0]]
-        p_bg.sort()
-        return lovasz_sorted(errors_fg, p_bg)
+        keys, ones, values = _class_keys(x, c)
+        return lovasz_sorted(keys, ones, one_values=values)
 
     classes = np.flatnonzero(keep)
     per_class[classes] = list(_class_map(one_class, classes))
     return nanmean(per_class), per_class
+
+
+def _class_keys(x: SegInput, c: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """``(keys, ones, one_values)`` for :func:`lovasz_sorted` of class ``c``'s errors: ``1 - p`` of its pixels
+    (group 1, formed in float64) and ``p`` of the others (group 0), ``p`` the class's probabilities.
+
+    Float32 probabilities sort as uint32 keys (about three times faster than uint64): a background error is a
+    stored float32 exactly, a foreground error ``1 - p`` usually is not, so its key holds it rounded down to
+    float32 (ties with a background error then order it first, as its exact value does) and ``one_values``
+    holds the exact errors, from a sort of the foreground probabilities (``p`` ascending is ``1 - p``
+    descending, exactly). Other precisions sort as uint64 keys of the float64 errors, which hold both groups
+    exactly.
+    """
+    p_fg, p_bg = x.class_values(c)
+    errors = np.subtract(1.0, p_fg, dtype=np.float64)
+    exact = p_bg.dtype != np.float32 or p_fg.dtype != np.float32
+    if exact:
+        keys = _merged_keys(errors, p_bg.astype(np.float64, copy=False))
+    else:
+        rounded = errors.astype(np.float32)
+        keys = _merged_keys(np.where(rounded > errors, np.nextafter(rounded, np.float32(0.0)), rounded), p_bg)
+        del rounded
+    del errors, p_bg  # the keys hold them: the sort needs only the keys (and the foreground probabilities)
+    keys.sort()
+    if exact:
+        return keys, p_fg.size, None
+    p_fg.sort()
+    return keys, p_fg.size, np.subtract(1.0, p_fg[::-1], dtype=np.float64)
 
 
 #: Threads over the classes of one image (numpy releases the GIL while sorting); set by :func:`set_threads`.
@@ -257,9 +279,7 @@ def lovasz_hinge(x: SegInput, include: np.ndarray | None = None) -> tuple[float,
     if x.valid_pixels == 0:
         return float("nan"), None
     logits_fg, logits_bg = x.class_values(1)
-    errors_fg = 1.0 - np.sort(logits_fg)[::-1]  # ascending
-    errors_bg = 1.0 + np.sort(logits_bg)
-    return lovasz_sorted(errors_fg, errors_bg, hinge=True), None
+    return lovasz_extension(1.0 - logits_fg, 1.0 + logits_bg, hinge=True), None
 
 
 def lovasz(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
