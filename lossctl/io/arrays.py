@@ -25,7 +25,7 @@ from typing import IO, Any
 import numpy as np
 
 from lossctl.errors import InputError, setting
-from lossctl.io import volumes
+from lossctl.io import stores, volumes
 from lossctl.io.budget import DEFAULT_MAX_PIXELS, check_max_pixels
 from lossctl.io.checks import (as_input_errors, check_dtype, check_shape, open_checked, shape_text,
                                suffix_error)
@@ -162,7 +162,8 @@ def load_array(
     ----------
     path : str or os.PathLike
         A ``.png``, ``.tif``/``.tiff``, ``.jpg``/``.jpeg``, ``.npy`` or ``.npz`` file, or a volume (``.nii``,
-        ``.nii.gz``, ``.nrrd``, ``.mha``, ``.mhd``: :mod:`lossctl.io.volumes`); suffix case ignored.
+        ``.nii.gz``, ``.nrrd``, ``.mha``, ``.mhd``: :mod:`lossctl.io.volumes`); suffix case ignored. It may be
+        a URL (``s3://...``, :mod:`lossctl.io.stores`), read with the same checks (:mod:`lossctl.io.remote`).
     npz_key : str, optional
         For an ``.npz`` holding several arrays, the one to read. Ignored for other formats.
     max_pixels : int, optional
@@ -191,6 +192,11 @@ def load_array(
         If ``max_pixels`` is not a positive integer.
     """
     max_pixels = check_max_pixels(max_pixels)
+    if stores.is_url(path):
+        from lossctl.io.remote import load_url
+
+        return load_url(stores.as_location(path), display_path(str(path)), npz_key, max_pixels,
+                        npz_key_required, max_memory)
     raw = os.fspath(path)
     given = os.fsdecode(raw)
     d = display_path(raw)

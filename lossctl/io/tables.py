@@ -29,7 +29,8 @@ from lossctl.io.budget import DEFAULT_MAX_PIXELS, check_max_pixels
 from lossctl.io.checks import as_input_errors, check_dtype, check_shape, open_checked, suffix_error
 from lossctl.io.formats import (ARRAY_SUFFIXES, FORMAT_OF_SUFFIX, HEAD_BYTES, TABLE_SUFFIXES, UNKNOWN_CONTENT,
                                 check_content, describe_head)
-from lossctl.io.text import brief, display_path, shorten
+from lossctl.io.remote import read_remote_table
+from lossctl.io.text import brief, display_path, is_url, shorten
 
 __all__ = ["STDIN_NAME", "TextTable", "load_table", "parse_number", "read_table"]
 
@@ -152,12 +153,18 @@ def read_table(
     if suffix in ARRAY_SUFFIXES:
         return load_array(given, npz_key=npz_key, max_pixels=max_pixels)
     if suffix not in TABLE_SUFFIXES:
+        if is_url(given):
+            raise suffix_error(d, suffix, TABLE_SUFFIXES + ARRAY_SUFFIXES, "tables")
         if os.path.isdir(given):
             raise InputError(f"{d}: is a directory, not a file; pass one of the files inside it")
         if not os.path.lexists(given):
             raise InputError(f"{d}: no such file; check the path and the current directory")
         raise suffix_error(d, suffix, TABLE_SUFFIXES + ARRAY_SUFFIXES, "tables")
     fmt = FORMAT_OF_SUFFIX[suffix]
+    if is_url(given):  # a table in a store: read whole (tables are small), then checked as a local one
+        data = read_remote_table(given, d)
+        check_content(d, fmt, data[:HEAD_BYTES])
+        return _parse_text_table(data, d, tab=fmt == "tsv")
     _size, head = open_checked(given, d)
     check_content(d, fmt, head)
     try:

@@ -8,12 +8,25 @@ paths through :func:`display_path`, and an operating-system error through :func:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from lossctl.errors import InputError, UsageError
 
-__all__ = ["brief", "counted", "decode_text", "display_path", "json_place", "read_text", "shorten"]
+__all__ = ["brief", "counted", "decode_text", "display_path", "is_url", "json_place", "read_text", "shorten"]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(path: object) -> bool:
+    """Whether ``path`` is written as a URL (``scheme://...``: :mod:`lossctl.io.stores` reads it), not a local
+    path.
+
+    >>> is_url("s3://bucket/pred"), is_url("pred/a.png"), is_url("C:/data")
+    (True, False, False)
+    """
+    return not isinstance(path, bytes) and _URL.match(str(path)) is not None  # a pathlib.Path folds "//"
 
 
 def display_path(path: str | bytes | os.PathLike[Any]) -> str:
@@ -39,7 +52,7 @@ def display_path(path: str | bytes | os.PathLike[Any]) -> str:
     >>> display_path("bad\\nname.png")
     'bad\\\\nname.png'
     """
-    text = os.fsdecode(os.fspath(path))
+    text = os.fsdecode(os.fspath(path)) if isinstance(path, (str, bytes, os.PathLike)) else str(path)  # or a Url
     if text.isprintable():
         return text
     return "".join(
@@ -89,7 +102,17 @@ def read_text(path: str | os.PathLike[str], what: str) -> str:
     UsageError
         If it is not UTF-8 text (see :func:`decode_text`).
     """
-    where = display_path(path)
+    where = display_path(str(path))
+    if is_url(path):
+        from lossctl.io import stores
+
+        url = stores.as_location(path)
+        found = stores.info(url, what)
+        if found is None:
+            raise InputError(f"{where}: no such file; check the path of the {what}")
+        if found.get("type") == "directory":
+            raise InputError(f"{where}: is a folder; give the file (the {what})")
+        return decode_text(stores.read_bytes(url, what), where, what)
     try:
         data = Path(path).read_bytes()
     except IsADirectoryError:
