@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import InputError, UsageError
-from lossctl.io.text import is_url, json_place, read_text
+from lossctl.io.stores import is_url
+from lossctl.io.text import json_place, read_text
 
 __all__ = ["LabelMap", "BUILTINS", "parse_label_map", "check_classes", "apply_label_map", "UnmappedValueError"]
 

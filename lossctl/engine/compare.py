@@ -35,7 +35,8 @@ from lossctl.dataset.descriptions import REGION_MEAN
 from lossctl.engine.gates import Baseline, Gate, change, check_gates, row_series
 from lossctl.engine.schema import REPORT_SCHEMA, SCHEMA_CHANGES, CompareReport, Document, GateResult, row_noun
 from lossctl.errors import InputError, UsageError, setting
-from lossctl.io.text import is_url, json_place, read_text
+from lossctl.io.stores import is_url
+from lossctl.io.text import json_place, read_text
 
 #: Resampled indices held in memory at once (int64): the bootstrap runs in chunks of this many elements.
 BOOTSTRAP_CHUNK = 1 << 22

@@ -28,7 +28,6 @@ from pathlib import PurePosixPath
 from typing import IO, Any, TypeVar
 
 from lossctl.errors import InputError, UsageError, setting
-from lossctl.io.text import is_url
 
 __all__ = ["ATTEMPTS", "EXTRAS", "SECRET_NAMES", "Url", "append_bytes", "as_location", "can_append",
            "check_writable_parent", "configure", "copy_to_local", "exists", "info", "is_dir", "is_url", "joined",
@@ -47,8 +46,19 @@ _PAUSES = (0.5, 1.0)  # seconds between attempts
 SECRET_NAMES = ("key", "secret", "token", "password")
 
 _options: dict[str, Any] = {}
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 T = TypeVar("T")
+
+
+def is_url(path: object) -> bool:
+    """Whether ``path`` is written as a URL (``scheme://...``), not a local path (a :class:`Url` is one; a
+    :class:`pathlib.Path` never is: it folds ``//``).
+
+    >>> is_url("s3://bucket/pred"), is_url("pred/a.png"), is_url("C:/data")
+    (True, False, False)
+    """
+    return not isinstance(path, bytes) and _URL.match(str(path)) is not None
 
 
 class Url:

@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from lossctl.errors import InputError
+from lossctl.io import stores
 from lossctl.io.arrays import Loaded, load_array, read_npy_stream, read_npz
 from lossctl.io.budget import DEFAULT_MAX_PIXELS, check_max_pixels
 from lossctl.io.checks import as_input_errors, check_dtype, check_shape, open_checked, suffix_error
 from lossctl.io.formats import (ARRAY_SUFFIXES, FORMAT_OF_SUFFIX, HEAD_BYTES, TABLE_SUFFIXES, UNKNOWN_CONTENT,
                                 check_content, describe_head)
-from lossctl.io.remote import read_remote_table
-from lossctl.io.text import brief, display_path, is_url, shorten
+from lossctl.io.stores import is_url
+from lossctl.io.text import brief, display_path, shorten
 
 __all__ = ["STDIN_NAME", "TextTable", "load_table", "parse_number", "read_table"]
 
@@ -306,3 +307,17 @@ def _parse_text_table(data: bytes, d: str, *, tab: bool) -> TextTable:
             "give every column one name in the header"
         )
     return TextTable(source=d, format=fmt, header=header, rows=tuple(rows))
+
+
+def read_remote_table(given: str, d: str) -> bytes:
+    """The bytes of a CSV or TSV table behind a URL (tables are small: read whole), after the checks of a local
+    file (absent, a folder, empty)."""
+    url = stores.as_location(given)
+    found = stores.info(url)
+    if found is None:
+        raise InputError(f"{d}: no such file; check the path and the current directory")
+    if found.get("type") == "directory":
+        raise InputError(f"{d}: is a directory, not a file; pass one of the files inside it")
+    if not found.get("size"):
+        raise InputError(f"{d}: is empty (0 bytes); re-export it (an interrupted write leaves empty files)")
+    return stores.read_bytes(url)

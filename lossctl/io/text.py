@@ -8,26 +8,14 @@ paths through :func:`display_path`, and an operating-system error through :func:
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from lossctl.errors import InputError, UsageError
+from lossctl.io import stores
+from lossctl.io.stores import is_url
 
-__all__ = ["brief", "counted", "decode_text", "display_path", "is_url", "json_place", "read_text", "shorten"]
-
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def is_url(path: object) -> bool:
-    """Whether ``path`` is written as a URL (``scheme://...``: :mod:`lossctl.io.stores` reads it), not a local
-    path.
-
-    >>> is_url("s3://bucket/pred"), is_url("pred/a.png"), is_url("C:/data")
-    (True, False, False)
-    """
-    return not isinstance(path, bytes) and _URL.match(str(path)) is not None  # a pathlib.Path folds "//"
-
+__all__ = ["brief", "counted", "decode_text", "display_path", "json_place", "read_text", "shorten"]
 
 def display_path(path: str | bytes | os.PathLike[Any]) -> str:
     """Return a path as one printable line, for error messages.
@@ -104,8 +92,6 @@ def read_text(path: str | os.PathLike[str], what: str) -> str:
     """
     where = display_path(str(path))
     if is_url(path):
-        from lossctl.io import stores
-
         url = stores.as_location(path)
         found = stores.info(url, what)
         if found is None:
