@@ -38,6 +38,8 @@ __all__ = ["ATTEMPTS", "EXTRAS", "SECRET_NAMES", "Url", "append_bytes", "as_loca
 EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure",
           "adl": "azure", "http": "remote", "https": "remote", "file": "remote"}
 
+_LISTING_CACHES = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "http", "https")
+
 #: How many times in all a file is read when the store answers with a transient error.
 ATTEMPTS = 3
 _PAUSES = (0.5, 1.0)  # seconds between attempts
@@ -205,8 +207,10 @@ def _filesystem(url: Url) -> tuple[Any, str]:
     except ImportError:
         install = f"pip install 'lossctl[{extra}]'" if extra else f"install the fsspec backend of {url.protocol}://"
         raise UsageError(f"{url}: the {url.protocol}:// backend is not installed; {install}") from None
+    # No listing cache: a long-lived process (a worker, a test session) must see the store as it is now.
+    cached = {"use_listings_cache": False} if url.protocol in _LISTING_CACHES else {}
     try:
-        fs = cls(**_options)
+        fs = cls(**{**cached, **_options})
     except TypeError as e:
         raise UsageError(f"{url}: a storage option is not one the {url.protocol}:// backend takes ({e}); check "
                          f"{setting('storage_options')}") from None
