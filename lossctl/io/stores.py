@@ -236,6 +236,8 @@ def _store_errors(url: Url, what: str) -> Iterator[None]:
 
 def _transient(error: BaseException) -> bool:
     """Whether ``error`` is worth another attempt: a timeout, a dropped connection, throttling or a 5xx answer."""
+    if error.__cause__ is not None and _transient(error.__cause__):  # a read failure in lossctl's words
+        return True
     if isinstance(error, (TimeoutError, ConnectionError)):
         return True
     text = f"{type(error).__name__} {error}"
