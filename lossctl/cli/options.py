@@ -135,7 +135,7 @@ StorageOptionOpt = Annotated[Optional[list[str]], typer.Option(
     help="Pass an option to the filesystem of URL paths (s3://, gs://, az://, http(s)://), repeatable, e.g. "
          "endpoint_url=http://127.0.0.1:9000; recorded with secrets redacted.", show_default=False)]
 BaselineOpt = Annotated[Optional[Path], typer.Option(
-    "--baseline", parser=stores.as_location,
+    "--baseline", parser=stores.as_location, metavar="<path>",
     help="A JSON report of an earlier run to compare with: enables the gates delta(V), rel(V) and worse(NAME,M).",
     show_default=False)]
 class BaselineMatch(str, Enum):

@@ -27,7 +27,6 @@ from lossctl.cli.verdict import apply_baseline, finish, load_baseline, pair_erro
 from lossctl.errors import UsageError, prefixed
 from lossctl.io import stores
 from lossctl.io.formats import read_formats_text
-from lossctl.io.stores import as_location
 
 #: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
 SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
@@ -36,10 +35,10 @@ SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
 
 def seg_command(
     pred: Annotated[Optional[Path], typer.Argument(help=f"Prediction file or folder: {read_formats_text()}.",
-                                                   show_default=False, metavar="PRED", parser=as_location)] = None,
+                                                   show_default=False, metavar="PRED", path_type=str)] = None,
     gt: Annotated[Optional[Path], typer.Argument(help="Ground-truth file or folder of integer label masks or "
                                                  "volumes (the same formats).", show_default=False, metavar="GT",
-                                                 parser=as_location)] = None,
+                                                 path_type=str)] = None,
     pred_pattern: Annotated[Optional[str], typer.Option(help="Name predictions by this pattern of their path "
                                                         "in PRED, with one {name}, e.g. '{name}_leftImg8bit.png'.")
                             ] = None,
@@ -70,7 +69,8 @@ def seg_command(
     class_names: Annotated[Optional[str], typer.Option(help="Comma-separated class names, in class order, or "
                                                        "@FILE (one name per line).")] = None,
     dataset_json: Annotated[Optional[Path], typer.Option(help="nnU-Net dataset.json: class names and count, the "
-                                                         "ignore label, regions.", parser=as_location)] = None,
+                                                         "ignore label, regions.", parser=stores.as_location,
+                                                         metavar="<path>")] = None,
     label_map: Annotated[Optional[str], typer.Option(help="Map ground-truth values before anything is computed: "
                                                      "FROM:TO,... (TO may be ignore), a JSON object, a from,to CSV, "
                                                      "or cityscapes / reduce-zero.")] = None,
@@ -176,6 +176,7 @@ def seg_command(
     from lossctl.io import parse_memory
     from lossctl.report.flat import NdjsonStream
 
+    pred, gt = (None if p is None else stores.as_location(p) for p in (pred, gt))  # a URL keeps its "//"
     storage = stores.parse_storage_options(storage_option or [])
     stores.configure(storage)  # before anything is read: URLs are opened with these options
     names_, own = split_values(loss, metric, "seg", convention.value)
