@@ -146,9 +146,10 @@ def cls_command(
         subject = getattr(e, "subject", None) or "pred"
         file = {"pred": pred, "target": target_file, "weights": weights}.get(subject) or pred
         raise _with_file(e, "<stdin>" if file == "-" else file) from None
+    recorded = {"storage_options": stores.redacted(storage)} if storage else {}  # an execution option
     try:
         document = spelled(build_report(x, config, [g for g in gates if g.against is None],
-                                         sources={"pred": pred, "target": target_file, **tables.config},
+                                         sources={"pred": pred, "target": target_file, **tables.config, **recorded},
                                          sample_names=tables.sample_names, notes=tables.notes))
     except NotAvailable as e:  # a value asked for under its own convention: name it as it was given
         raise NotAvailable(own_spelling(e.raw, own, "cls"), option=e.option) from None

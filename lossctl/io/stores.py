@@ -232,6 +232,15 @@ def _store_errors(url: Url, what: str) -> Iterator[None]:
         if "bucket" in str(e).lower():
             raise InputError(f"{url}: no such bucket; check the bucket's name and the endpoint") from None
         raise
+    except Exception as e:  # noqa: BLE001 - a backend's own exceptions (botocore's, aiohttp's) in one line
+        name = type(e).__name__
+        if "Credential" in name:
+            raise InputError(f"{url}: no usable credentials for the store ({name}); set the backend's variables "
+                             "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY...) or give both key and secret "
+                             "storage options") from None
+        if "Connect" in name or isinstance(e, (ConnectionError, TimeoutError)):
+            raise InputError(f"{url}: cannot reach the store ({name}); check the endpoint and the network") from None
+        raise
 
 
 def _transient(error: BaseException) -> bool:

@@ -216,3 +216,33 @@ def test_a_list_naming_an_absent_object_skips_it_with_allow_missing(cli, store, 
     assert r.code == 0, r.err
     skipped = r.json()["skipped"]
     assert skipped["missing_gt"] + skipped["missing_pred"] == [f"s3://{bucket}/data/gt/gone"]
+
+
+def test_shards_written_to_the_store_merge_and_compare_from_there(cli, store, clean):
+    fs, bucket, option = store
+    _upload(fs, clean.root, f"{bucket}/data")
+    src = (f"s3://{bucket}/data/labels", f"s3://{bucket}/data/gt")
+    for k in (1, 2):
+        r = cli("seg", *src, "-f", "json", "--shard", f"{k}/2", "-o", f"s3://{bucket}/part-{k}.json",
+                "--storage-option", option)
+        assert r.code == 0, r.err
+    whole = cli("seg", *src, "-f", "json", "--storage-option", option)
+    merged = cli("merge", f"s3://{bucket}/part-1.json", f"s3://{bucket}/part-2.json", "--expect", "2", "-f",
+                 "json", "--storage-option", option, "-o", f"s3://{bucket}/merged.json")
+    assert merged.code == 0, merged.err
+    assert fs.cat_file(f"{bucket}/merged.json").decode() == whole.out  # byte for byte, as from disk
+    compared = cli("compare", f"s3://{bucket}/part-1.json", f"s3://{bucket}/merged.json", "-f", "json",
+                   "--storage-option", option)
+    assert compared.code == 0, compared.err
+
+
+def test_cls_reads_its_tables_from_the_store(cli, store, cls_data):
+    fs, bucket, option = store
+    for name in ("probs_csv", "target_npy"):
+        fs.pipe_file(f"{bucket}/cls/{cls_data[name].name}", cls_data[name].read_bytes())
+    plain = cli("cls", cls_data["probs_csv"], cls_data["target_npy"], "-f", "json")
+    remote = cli("cls", f"s3://{bucket}/cls/probs.csv", f"s3://{bucket}/cls/target.npy", "-f", "json",
+                 "--storage-option", option, "--storage-option", "key=testing", "--storage-option", "secret=testing")
+    assert plain.code == remote.code == 0, remote.err
+    assert remote.json()["summary"] == plain.json()["summary"]
+    assert remote.json()["config"]["storage_options"]["secret"] == "***"
