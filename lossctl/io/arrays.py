@@ -273,7 +273,7 @@ def _load_from_url(url: stores.Url, d: str, npz_key: str | None, max_pixels: int
     if file_size == 0:
         raise InputError(f"{d}: is empty (0 bytes); re-export it (an interrupted write leaves empty files)")
     mode: str | None = None
-    with stores.open_read(url) as handle:
+    with stores.open_read(url, size=file_size) as handle:
         head = handle.read(HEAD_BYTES)
         handle.seek(0)
         check_content(d, fmt, head)

@@ -314,12 +314,15 @@ def _base(name: str) -> str:
     return name.rstrip("/").rsplit("/", 1)[-1]
 
 
-def open_read(url: Url, *, block_size: int = 1 << 20) -> IO[bytes]:
+def open_read(url: Url, *, block_size: int = 1 << 20, size: int | None = None) -> IO[bytes]:
     """A seekable binary file object reading ``url`` in ranged requests: a reader's header read fetches at most
-    ``block_size`` bytes beyond what it asks, so a file is refused from its header before its body is fetched."""
+    ``block_size`` bytes beyond what it asks, so a file is refused from its header before its body is fetched.
+    ``size`` (known from :func:`info`) saves an object store the request that would ask it again."""
     fs, path = _filesystem(url)
+    known = {"size": size} if size is not None and url.protocol != "file" else {}
     with _store_errors(url, "file"):
-        return fs.open(path, "rb", block_size=block_size, cache_type="readahead")  # type: ignore[no-any-return]
+        return fs.open(path, "rb", block_size=block_size, cache_type="readahead",  # type: ignore[no-any-return]
+                       **known)
 
 
 def read_bytes(url: Url, what: str = "file") -> bytes:
