@@ -246,3 +246,15 @@ def test_cls_reads_its_tables_from_the_store(cli, store, cls_data):
     assert plain.code == remote.code == 0, remote.err
     assert remote.json()["summary"] == plain.json()["summary"]
     assert remote.json()["config"]["storage_options"]["secret"] == "***"
+
+
+def test_the_python_api_reads_urls_with_its_storage_options(store, clean):
+    import lossctl
+
+    fs, bucket, option = store
+    _upload(fs, clean.root, f"{bucket}/data")
+    remote = lossctl.evaluate(f"s3://{bucket}/data/labels", f"s3://{bucket}/data/gt", workers=1,
+                              storage_options={"endpoint_url": option.split("=", 1)[1]})
+    local = lossctl.evaluate(clean.labels, clean.gt, workers=1)
+    assert remote["config"]["pred"] == f"s3://{bucket}/data/labels"
+    assert remote["summary"] == local["summary"]
