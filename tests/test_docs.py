@@ -40,7 +40,7 @@ LONGEST_LINE = 300
 def test_the_front_page_starts_short():
     assert len(TEXTS["README.md"].splitlines()) < 150
     for page in ("recipes", "seg", "cls", "datasets", "volumes", "conventions", "ci", "output", "scaling",
-                 "performance", "troubleshooting", "python", "development"):
+                 "remote", "performance", "troubleshooting", "python", "development"):
         assert f"(docs/{page}.md)" in TEXTS["README.md"], f"the front page does not link docs/{page}.md"
 
 

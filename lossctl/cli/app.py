@@ -29,7 +29,7 @@ app = typer.Typer(
 #: The command-line option of each setting the core's messages refer to (``LossctlError.option``).
 OPTION_NAMES = {"alpha": "--alpha", "pred_kind": "--pred-kind", "kind": "--pred-kind", "target_kind": "--target-kind", "ignore_index": "--ignore-index",
                 "weights": "--weights", "class_weights": "--class-weights", "format": "--format",
-                "convention": "--convention"}
+                "convention": "--convention", "storage_options": "--storage-option"}
 
 
 def stderr_line(message: str) -> None:

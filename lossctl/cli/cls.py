@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from lossctl.cli.app import spelled, stderr_line
 from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, ClsConvention, ClsPredKind, FormatOpt,
-                                 GateOpt, OutputFormat, OutputOpt, ParamOpt, ReportDirOpt, TargetKind, WorstOpt,
+                                 GateOpt, OutputFormat, OutputOpt, ParamOpt, ReportDirOpt, StorageOptionOpt, TargetKind,
+                                 WorstOpt,
                                  WriteOpt, own_spelling, parse_params, split_values)
 from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, write_extra,
                                 write_report_dir, writer_for)
 from lossctl.cli.verdict import apply_baseline, finish, load_baseline
 from lossctl.errors import LossctlError, NotAvailable, UsageError
+from lossctl.io import stores
 
 def cls_command(
     pred: Annotated[str, typer.Argument(help="Scores, probabilities or logits: (N,) or (N,C), from .npy, .npz, "
@@ -83,6 +84,7 @@ def cls_command(
     baseline_match: BaselineMatchOpt = BaselineMatch.name,
     report: ReportDirOpt = None,
     worst: WorstOpt = None,
+    storage_option: StorageOptionOpt = None,
 ) -> None:
     """Evaluate classification predictions (N samples) against targets."""
     from lossctl import io as lio
@@ -92,6 +94,8 @@ def cls_command(
     from lossctl.engine.cls import ClsConfig, build_report
     from lossctl.engine.gates import parse_gate, validate_cls_gates
 
+    storage = stores.parse_storage_options(storage_option or [])
+    stores.configure(storage)  # before anything is read: URLs are opened with these options
     named, own = split_values(loss, metric, "cls", convention.value)
     implied: tuple[str, ...] = ()
     if loss and not metric:  # with the metrics the convention defines, left out where the inputs do not allow them
@@ -121,7 +125,7 @@ def cls_command(
             spec.impl(config.convention_of(spec.name))  # asked for by name: refused now if the convention lacks it
     validate_cls_gates(gates, config.selected(), baseline=baseline is not None)
     target_file = pred if one_file else target
-    inputs = [Path(p) for p in (pred, target_file, weights) if p and p != "-"]
+    inputs = [stores.as_location(p) for p in (pred, target_file, weights) if p and p != "-"]
     check_output_path(output, inputs)
     writes = parse_writes(write, [f.value for f in OutputFormat], inputs, output)
     check_report_dir(report, inputs)
@@ -142,9 +146,10 @@ def cls_command(
         subject = getattr(e, "subject", None) or "pred"
         file = {"pred": pred, "target": target_file, "weights": weights}.get(subject) or pred
         raise _with_file(e, "<stdin>" if file == "-" else file) from None
+    recorded = {"storage_options": stores.redacted(storage)} if storage else {}  # an execution option
     try:
         document = spelled(build_report(x, config, [g for g in gates if g.against is None],
-                                         sources={"pred": pred, "target": target_file, **tables.config},
+                                         sources={"pred": pred, "target": target_file, **tables.config, **recorded},
                                          sample_names=tables.sample_names, notes=tables.notes))
     except NotAvailable as e:  # a value asked for under its own convention: name it as it was given
         raise NotAvailable(own_spelling(e.raw, own, "cls"), option=e.option) from None

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lossctl.errors import UsageError, did_you_mean, prefixed
+from lossctl.io import stores
 
 
 class OutputFormat(str, Enum):
@@ -129,9 +130,14 @@ WriteOpt = Annotated[Optional[list[str]], typer.Option(
     "--write", "-w", metavar="FORMAT=PATH",
     help="Also write the report in FORMAT to PATH, repeatable (e.g. json=report.json, junit=junit.xml, "
          "github=\"$GITHUB_STEP_SUMMARY\"); files are replaced atomically, github appends.")]
+StorageOptionOpt = Annotated[Optional[list[str]], typer.Option(
+    "--storage-option", metavar="KEY=VALUE",
+    help="Pass an option to the filesystem of URL paths (s3://, gs://, az://, http(s)://), repeatable, e.g. "
+         "endpoint_url=http://127.0.0.1:9000; recorded with secrets redacted.", show_default=False)]
 BaselineOpt = Annotated[Optional[Path], typer.Option(
-    "--baseline", help="A JSON report of an earlier run to compare with: enables the gates delta(V), rel(V) "
-                       "and worse(NAME,M).", show_default=False)]
+    "--baseline", parser=stores.as_location, metavar="<path>",
+    help="A JSON report of an earlier run to compare with: enables the gates delta(V), rel(V) and worse(NAME,M).",
+    show_default=False)]
 class BaselineMatch(str, Enum):
     name = "name"
     stem = "stem"
@@ -143,8 +149,9 @@ BaselineMatchOpt = Annotated[BaselineMatch, typer.Option(
     "(a folder run's img_000 and a --pairs run's a/gt/img_000); path, the ground-truth file as both reports "
     "record it.")]
 ReportDirOpt = Annotated[Optional[Path], typer.Option(
-    "--report", help="Write a self-contained HTML report to DIR/index.html: the summary, the per-class table, "
-                     "histograms, and the worst images' ground truth, prediction and errors side by side.",
+    "--report", parser=stores.as_location,
+    help="Write a self-contained HTML report to DIR/index.html: the summary, the per-class table, histograms, "
+         "and the worst images' ground truth, prediction and errors side by side.",
     metavar="DIR", show_default=False)]
 WorstOpt = Annotated[Optional[int], typer.Option(
     "--worst", min=0, metavar="K", help="The K worst images, ranked by the first gated value (else the first "

@@ -4,7 +4,9 @@ Every path is checked before any work (a file outside the inputs, in a folder th
 twice). Every file is written by :func:`write_file`: a regular (or new) file is replaced atomically
 (:func:`lossctl.report.files.replace_file`, as the ``--report`` folder's files are: a temporary
 file beside it, then a rename), so an interrupted run never leaves half a report; a device or a pipe is written
-to directly. The one exception is the github step summary, appended to (a job's steps share it). A file that
+to directly. The one exception is the github step summary, appended to (a job's steps share it). An output
+may be a URL (:mod:`lossctl.io.stores`): written in one call (one PUT on an object store, atomic), and only into a
+bucket that exists; ``file://`` URLs are written as local files. A file that
 cannot be written is an :class:`~lossctl.errors.OutputError` saying what and where (:func:`_cannot_write`).
 """
 
@@ -22,6 +24,7 @@ import typer
 
 from lossctl.cli.app import option_flags, stderr_line
 from lossctl.errors import EXIT_BROKEN_PIPE, OutputError, UsageError
+from lossctl.io import stores
 from lossctl.report.files import replace_file
 
 
@@ -38,7 +41,7 @@ def emit(document: dict[str, Any], writer: Callable[..., None], output: str | No
             writer(document, stdout, per_class=per_class)
         return
     try:
-        write_file(document, writer, Path(output), per_class)
+        write_file(document, writer, stores.as_location(output), per_class)
     except OSError as e:
         raise _cannot_write(output, "the report", e) from None
 
@@ -57,7 +60,7 @@ def to_stdout() -> Iterator[TextIO]:
         raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
 
-def write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_class: bool,
+def write_extra(document: dict[str, Any], writes: list[tuple[str, Any]], per_class: bool,
                  worst: int | None = None, compare: bool = False) -> None:
     """The ``--write`` outputs: each replaced atomically, except ``github``, appended to (the step summary file
     is shared by a job's steps)."""
@@ -67,6 +70,8 @@ def write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_cl
             if fmt == "github":
                 buffer = _io.StringIO()
                 writer(document, buffer, per_class=per_class)
+                if isinstance(path, stores.Url):  # file:// only (parse_writes refuses the others)
+                    path = Path(stores.local_path(path) or str(path))
                 with open(path, "a", encoding="utf-8", newline="") as handle:
                     handle.write(buffer.getvalue())
             else:
@@ -75,7 +80,7 @@ def write_extra(document: dict[str, Any], writes: list[tuple[str, Path]], per_cl
             raise _cannot_write(path, f"the {fmt} report", e) from None
 
 
-def write_report_dir(document: dict[str, Any], directory: Path | None, worst: int | None,
+def write_report_dir(document: dict[str, Any], directory: Any, worst: int | None,
                       config: Any, compared: tuple[dict[str, Any], dict[str, Any]] | None = None,
                       images: Any = None) -> None:
     """The ``--report`` folder: ``index.html``, written by :func:`lossctl.report.html.write_report` (which replaces
@@ -95,7 +100,15 @@ def write_report_dir(document: dict[str, Any], directory: Path | None, worst: in
         stderr_line(f"note: --images {images.folder}: the HTML report shows no input image for {len(missing)} of "
                     f"the {len(pictures.worst)} worst images ({shown}); each one's reason is in the report")
     try:
-        write_report(document, directory, pictures, worst=k, flags=option_flags())
+        if isinstance(directory, stores.Url) and stores.local_path(directory) is None:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="lossctl-report-") as local:  # the page, then one PUT
+                write_report(document, Path(local), pictures, worst=k, flags=option_flags())
+                stores.write_bytes(directory / "index.html", (Path(local) / "index.html").read_bytes(),
+                                   "HTML report")
+        else:
+            write_report(document, _local(directory), pictures, worst=k, flags=option_flags())
     except OSError as e:
         raise _cannot_write(directory, "the HTML report", e) from None
 
@@ -105,9 +118,15 @@ def _cannot_write(path: str | Path, what: str, error: OSError) -> OutputError:
                        "space")
 
 
-def write_file(document: dict[str, Any], writer: Any, target: Path, per_class: bool) -> None:
+def write_file(document: dict[str, Any], writer: Any, target: Any, per_class: bool) -> None:
     """Write to a device or pipe directly (``/dev/stdout`` included), to a regular (or new) file atomically
-    beside the file a symbolic link points to."""
+    beside the file a symbolic link points to, to a URL in one call (one PUT on an object store: atomic)."""
+    if isinstance(target, stores.Url) and stores.local_path(target) is None:
+        buffer = _io.StringIO()
+        writer(document, buffer, per_class=per_class)
+        stores.write_bytes(target, buffer.getvalue().encode("utf-8"), "report")
+        return
+    target = _local(target)
     if target.exists() and not target.is_file():
         with open(target, "w", encoding="utf-8", newline="") as handle:
             writer(document, handle, per_class=per_class)
@@ -137,9 +156,34 @@ def writer_for(name: str, worst: int | None, compare: bool = False, per_image: b
     return writer
 
 
-def check_output_path(output: str | None, inputs: list[Path], option: str = "--output") -> None:
+def _local(path: Any) -> Path:
+    """A local path, or the local path of a ``file://`` URL."""
+    return Path(stores.local_path(path) or str(path)) if isinstance(path, stores.Url) else Path(path)
+
+
+def _check_url_output(option: str, text: str, inputs: list[Any]) -> None:
+    """An output URL: not onto or inside an input URL, in a bucket that exists (a ``file://`` URL: as a path)."""
+    url = stores.as_location(text)
+    for path in inputs:
+        if isinstance(path, stores.Url) and (url == path or str(url).startswith(f"{path}/")):
+            raise UsageError(f"{option} {text} would overwrite or write inside the input {path}; "
+                             "choose a path outside the inputs")
+    local = stores.local_path(url)
+    if local is not None:
+        check_output_path(local, [p for p in inputs if not isinstance(p, stores.Url)], option)
+        return
+    problem = stores.check_writable_parent(url)
+    if problem:
+        raise OutputError(f"{option} {text}: {problem}")
+
+
+def check_output_path(output: str | None, inputs: list[Any], option: str = "--output") -> None:
     if output in (None, "-"):
         return
+    if stores.is_url(output):
+        _check_url_output(option, output, inputs)
+        return
+    inputs = [p for p in inputs if not isinstance(p, stores.Url)]
     target = Path(output).resolve()
     for path in inputs:
         p = path.resolve()
@@ -152,14 +196,20 @@ def check_output_path(output: str | None, inputs: list[Path], option: str = "--o
         raise UsageError(f"{option} {output}: the folder {target.parent} does not exist; create it first")
 
 
-def parse_writes(items: list[str] | None, formats: list[str], inputs: list[Path],
-                  output: str | None) -> list[tuple[str, Path]]:
-    """``--write FORMAT=PATH`` items, checked before any work: a known format, a path in an existing folder,
-    outside the inputs, and no path written twice (by two --write, or by --write and --output)."""
-    writes: list[tuple[str, Path]] = []
-    seen: dict[Path, str] = {}
+def _same_file_key(path: str) -> Any:
+    """What says two outputs are the same file: the resolved path, or the URL."""
+    return path if stores.is_url(path) else Path(path).resolve()
+
+
+def parse_writes(items: list[str] | None, formats: list[str], inputs: list[Any],
+                  output: str | None) -> list[tuple[str, Any]]:
+    """``--write FORMAT=PATH`` items, checked before any work: a known format, a path in an existing folder
+    (or a bucket that exists), outside the inputs, and no path written twice (by two --write, or by --write and
+    --output); ``github`` (an append) not to an object store, which cannot append."""
+    writes: list[tuple[str, Any]] = []
+    seen: dict[Any, str] = {}
     if output not in (None, "-"):
-        seen[Path(output).resolve()] = f"--output {output}"
+        seen[_same_file_key(output)] = f"--output {output}"
     for item in items or []:
         fmt, sep, path = item.partition("=")
         fmt = fmt.strip()
@@ -171,20 +221,29 @@ def parse_writes(items: list[str] | None, formats: list[str], inputs: list[Path]
                              "$GITHUB_STEP_SUMMARY?); give a file")
         if path == "-":
             raise UsageError(f"--write {item!r}: stdout carries the -f/--format output; give a file")
+        if fmt == "github" and stores.is_url(path) and not stores.can_append(stores.as_location(path)):
+            raise UsageError(f"--write {item!r}: github appends to its file, and {path.split('://')[0]}:// "
+                             "objects cannot be appended to; write the summary to a local file")
         check_output_path(path, inputs, "--write")
-        resolved = Path(path).resolve()
+        resolved = _same_file_key(path)
         if resolved in seen:
             raise UsageError(f"--write {item!r} writes the same file as {seen[resolved]}; give each output "
                              "its own path")
         seen[resolved] = f"--write {item}"
-        writes.append((fmt, Path(path)))
+        writes.append((fmt, stores.as_location(path)))
     return writes
 
 
-def check_report_dir(directory: Path | None, inputs: list[Path]) -> None:
-    """``--report DIR``: refused inside (or onto) an input, or onto a file; its parent must exist."""
+def check_report_dir(directory: Any, inputs: list[Any]) -> None:
+    """``--report DIR``: refused inside (or onto) an input, or onto a file; its parent must exist (a URL: its
+    bucket)."""
     if directory is None:
         return
+    if isinstance(directory, stores.Url) and stores.local_path(directory) is None:
+        _check_url_output("--report", str(directory / "index.html"), inputs)
+        return
+    directory = _local(directory)
+    inputs = [p for p in inputs if not isinstance(p, stores.Url)]
     target = directory.resolve()
     for path in inputs:
         p = path.resolve()

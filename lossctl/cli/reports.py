@@ -12,17 +12,19 @@ import typer
 
 from lossctl.cli.app import spelled, stderr_line
 from lossctl.cli.options import (BaselineMatch, BaselineMatchOpt, BaselineOpt, CompareFormat, FormatOpt, GateOpt, OutputFormat, OutputOpt, PerImageOpt,
-                                 ReportDirOpt, WorstOpt, WriteOpt, check_view)
+                                 ReportDirOpt, StorageOptionOpt, WorstOpt, WriteOpt, check_view)
 from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, write_extra,
                                 write_report_dir, writer_for)
 from lossctl.cli.verdict import (apply_baseline, verdict_exit_code, finish, gate_reasons, github_annotations,
                                  load_baseline, pair_errors)
 from lossctl.engine.schema import row_noun
 from lossctl.errors import InputError
+from lossctl.io import stores
+from lossctl.io.text import read_text
 
 def merge_command(
     reports: Annotated[list[Path], typer.Argument(help="JSON reports of the shards of one `lossctl seg` run.",
-                                                  show_default=False)],
+                                                  show_default=False, path_type=str)],
     gate: GateOpt = None,
     per_class: Annotated[bool, typer.Option(help="Also show per-class values.")] = False,
     per_image: PerImageOpt = False,
@@ -36,6 +38,7 @@ def merge_command(
     worst: WorstOpt = None,
     baseline: BaselineOpt = None,
     baseline_match: BaselineMatchOpt = BaselineMatch.name,
+    storage_option: StorageOptionOpt = None,
 ) -> None:
     """Combine sharded `lossctl seg --shard K/N -f json` reports into the report of the whole run."""
     import json
@@ -44,10 +47,14 @@ def merge_command(
     from lossctl.engine.gates import parse_gate, validate_gates
     from lossctl.engine.shards import merge_reports
 
+    storage = stores.parse_storage_options(storage_option or [])
+    stores.configure(storage)
+    reports = [stores.as_location(p) for p in reports]  # a URL keeps its "//"
     documents = []
     for path in reports:
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            text = read_text(path, "report") if stores.is_url(path) else path.read_text(encoding="utf-8")
+            document = json.loads(text)
         except (OSError, UnicodeDecodeError, ValueError) as e:
             raise InputError(f"{path}: cannot read it as a JSON report ({type(e).__name__}); give the files "
                              "written by `lossctl seg -f json`") from None
@@ -64,6 +71,8 @@ def merge_command(
     if base is None:
         validate_gates([g for g in extra if g.against], {}, baseline=False)  # refused before the work
     document = spelled(merge_reports(documents, [g for g in extra if g.against is None], expect=expect))
+    if storage:  # an execution option, as seg records it: the merge's own, not the shards'
+        document["config"]["storage_options"] = stores.redacted(storage)
     for note in document["config"]["notes"]:
         stderr_line(f"note: {note}")
     if base is not None:
@@ -79,9 +88,9 @@ def merge_command(
 
 def compare_command(
     base: Annotated[Path, typer.Argument(help="The baseline: a JSON report of `lossctl seg` or `lossctl cls`.",
-                                         show_default=False, metavar="BASE.json")],
+                                         show_default=False, metavar="BASE.json", path_type=str)],
     new: Annotated[Path, typer.Argument(help="The new JSON report, of the same command.", show_default=False,
-                                        metavar="NEW.json")],
+                                        metavar="NEW.json", path_type=str)],
     gate: GateOpt = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the 95% intervals of the mean "
                                            "per-image delta (0: no intervals).")] = 2000,
@@ -97,11 +106,14 @@ def compare_command(
     write: WriteOpt = None,
     report: ReportDirOpt = None,
     baseline_match: BaselineMatchOpt = BaselineMatch.name,
+    storage_option: StorageOptionOpt = None,
 ) -> None:
     """Compare a new report with a baseline: deltas, paired bootstrap intervals, images that got worse, gates."""
     from lossctl.engine.compare import check_compatible, compare_reports, load_report
     from lossctl.engine.gates import parse_gate, validate_compare_gates
 
+    stores.configure(stores.parse_storage_options(storage_option or []))
+    base, new = stores.as_location(base), stores.as_location(new)  # a URL keeps its "//"
     gates = [parse_gate(g) for g in gate or []]
     check_output_path(output, [base, new])
     writes = parse_writes(write, [f.value for f in CompareFormat], [base, new], output)

@@ -17,13 +17,15 @@ from lossctl.cli.app import spelled, stderr_line
 from lossctl.cli.options import (Instances, Matcher, MatchMetric, parse_size_bins)
 from lossctl.cli.options import (Average, BaselineMatch, BaselineMatchOpt, BaselineOpt, EmptyPolicy, FormatOpt,
                                  GateOpt, Geometry, OutputFormat, OutputOpt, ParamOpt, PerImageOpt, PredKind,
-                                 ReportDirOpt, SegConvention, Unmapped, WorstOpt, WriteOpt, check_view,
+                                 ReportDirOpt, SegConvention, StorageOptionOpt, Unmapped, WorstOpt, WriteOpt,
+                                 check_view,
                                  parse_empty_distance, own_spelling, parse_params, positive_numbers, parse_pred_axes,
                                  parse_prob_scale, split_values)
 from lossctl.cli.output import (check_output_path, check_report_dir, emit, parse_writes, to_stdout, write_extra,
                                 write_report_dir, writer_for)
 from lossctl.cli.verdict import apply_baseline, finish, load_baseline, pair_errors
 from lossctl.errors import UsageError, prefixed
+from lossctl.io import stores
 from lossctl.io.formats import read_formats_text
 
 #: The losses a seg shortcut option sets (the same name means different things in focal and Tversky).
@@ -33,10 +35,10 @@ SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
 
 def seg_command(
     pred: Annotated[Optional[Path], typer.Argument(help=f"Prediction file or folder: {read_formats_text()}.",
-                                                   show_default=False, metavar="PRED")] = None,
+                                                   show_default=False, metavar="PRED", path_type=str)] = None,
     gt: Annotated[Optional[Path], typer.Argument(help="Ground-truth file or folder of integer label masks or "
-                                                 "volumes (the same formats).", show_default=False, metavar="GT")
-                  ] = None,
+                                                 "volumes (the same formats).", show_default=False, metavar="GT",
+                                                 path_type=str)] = None,
     pred_pattern: Annotated[Optional[str], typer.Option(help="Name predictions by this pattern of their path "
                                                         "in PRED, with one {name}, e.g. '{name}_leftImg8bit.png'.")
                             ] = None,
@@ -67,7 +69,8 @@ def seg_command(
     class_names: Annotated[Optional[str], typer.Option(help="Comma-separated class names, in class order, or "
                                                        "@FILE (one name per line).")] = None,
     dataset_json: Annotated[Optional[Path], typer.Option(help="nnU-Net dataset.json: class names and count, the "
-                                                         "ignore label, regions.")] = None,
+                                                         "ignore label, regions.", parser=stores.as_location,
+                                                         metavar="<path>")] = None,
     label_map: Annotated[Optional[str], typer.Option(help="Map ground-truth values before anything is computed: "
                                                      "FROM:TO,... (TO may be ignore), a JSON object, a from,to CSV, "
                                                      "or cityscapes / reduce-zero.")] = None,
@@ -160,6 +163,7 @@ def seg_command(
     image_pattern: Annotated[Optional[str], typer.Option(help="Name the --images files by this pattern of their "
                                                          "path, e.g. '{name}_leftImg8bit.png'.")] = None,
     worst: WorstOpt = None,
+    storage_option: StorageOptionOpt = None,
 ) -> None:
     """Evaluate segmentation predictions against ground-truth masks or volumes (files or folders)."""
     from lossctl import registry
@@ -172,6 +176,9 @@ def seg_command(
     from lossctl.io import parse_memory
     from lossctl.report.flat import NdjsonStream
 
+    pred, gt = (None if p is None else stores.as_location(p) for p in (pred, gt))  # a URL keeps its "//"
+    storage = stores.parse_storage_options(storage_option or [])
+    stores.configure(storage)  # before anything is read: URLs are opened with these options
     names_, own = split_values(loss, metric, "seg", convention.value)
     if loss and not metric:  # with the metrics the convention defines
         names_ = registry.default_metrics("seg", convention.value) + names_
@@ -182,7 +189,7 @@ def seg_command(
     region_items = dataset_regions + list(region or [])  # dataset.json's regions, then --region
     if classes["region_mean"]:
         stderr_line(f"note: {_region_based_note(dataset_json, classes['region_mean'])}")
-    config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes,
+    config = SegConfig(values=names_, pred_kind=pred_kind.value, **classes, storage_options=storage,
                        threshold=threshold, channels_last=channels_last, npz_key=npz_key, gt_npz_key=gt_npz_key,
                        prob_scale=parse_prob_scale(prob_scale, pred_kind.value), pred_axes=parse_pred_axes(pred_axes),
                        geometry=geometry.value,
@@ -210,7 +217,7 @@ def seg_command(
     gates = [parse_gate(g) for g in gate or []]
     validate_seg_gates(gates, config, baseline=baseline is not None)
     check_view(per_image, worst)
-    inputs = [Path(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
+    inputs = [stores.as_location(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
     writes = parse_writes(write, [f.value for f in OutputFormat], inputs, output)
     check_report_dir(report, inputs + ([images] if images is not None else []))
     input_images = _input_images(images, image_pattern, report)
@@ -222,7 +229,7 @@ def seg_command(
                              "--baseline and the baseline gates to `lossctl merge`, which sees every image")
     pairing, sources = _pair_inputs(pred, gt, pairs, pred_pattern, gt_pattern, output)
     if pairs is not None:  # the listed files may live anywhere: the report must not go inside their folders
-        check_report_dir(report, sorted({q.parent for pair in pairing.pairs for q in (pair.pred, pair.gt)}))
+        check_report_dir(report, sorted({q.parent for pair in pairing.pairs for q in (pair.pred, pair.gt)}, key=str))
 
     if allow_missing and pairs is not None:
         pairing = pairing.without_absent_files()
@@ -370,7 +377,7 @@ def _pair_inputs(pred: Path | None, gt: Path | None, pairs: str | None, pred_pat
         if pred_pattern or gt_pattern:
             raise UsageError("--pred-pattern and --gt-pattern name the files of PRED and GT folders; with --pairs, "
                              "name images in the list's third column")
-        check_output_path(output, [Path(pairs)] if pairs != "-" else [])
+        check_output_path(output, [stores.as_location(pairs)] if pairs != "-" else [])
         if pairs == "-":
             if sys.stdin is None or sys.stdin.isatty():
                 raise UsageError("--pairs -: standard input is a terminal; pipe the list in (e.g. `find ... | "

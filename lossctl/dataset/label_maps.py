@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import InputError, UsageError
+from lossctl.io.stores import is_url
 from lossctl.io.text import json_place, read_text
 
 __all__ = ["LabelMap", "BUILTINS", "parse_label_map", "check_classes", "apply_label_map", "UnmappedValueError"]
@@ -173,6 +174,11 @@ def parse_label_map(spec: str) -> LabelMap:
                          "the map's file or write it inline")
     if text.startswith("{"):
         return _from_pairs(spec, _json_entries(text, f"label map {_short(spec)}"))
+    if is_url(text):  # a map in a store: read as a file (its suffix says JSON or CSV)
+        content = read_text(text, "label map")
+        if text.lower().endswith(".json"):
+            return _from_pairs(text, _json_entries(content, text))
+        return _from_pairs(text, _csv_entries(content, text))
     path = Path(text)
     if path.is_file():
         content = read_text(path, "label map")

@@ -15,10 +15,10 @@ import csv
 import os
 import posixpath
 import unicodedata
-from pathlib import Path
 
 from lossctl.dataset.pairing import Pair, Pairing
 from lossctl.errors import UsageError
+from lossctl.io import stores
 from lossctl.io.formats import file_suffix
 from lossctl.io.text import counted, display_path, read_text
 
@@ -81,7 +81,7 @@ def read_pairs(text: str, *, base: str | os.PathLike[str], source: str) -> Pairi
     ...                             source="l.csv").pairs]
     ['first', 'g/b']
     """
-    root = Path(base)
+    root = stores.as_location(base)
     pairs: list[Pair] = []
     seen: dict[str, int] = {}
     first_row = True
@@ -118,8 +118,8 @@ def read_pairs(text: str, *, base: str | os.PathLike[str], source: str) -> Pairi
             raise UsageError(f"{where}: the name {display_path(name)!r} is already used by line {seen[name]}; "
                              "give each pair its own name (a third column)")
         seen[name] = number
-        pred_path, gt_path = root / pred, root / gt
-        if os.path.normpath(pred_path) == os.path.normpath(gt_path):
+        pred_path, gt_path = stores.joined(root, pred), stores.joined(root, gt)
+        if os.path.normpath(str(pred_path)) == os.path.normpath(str(gt_path)):
             raise UsageError(f"{where}: {display_path(pred)} is both the prediction and the ground truth, so it "
                              "would be scored against itself; give the ground-truth file")
         pairs.append(Pair(name=name, pred=pred_path, gt=gt_path, origin=where))
@@ -139,4 +139,5 @@ def read_pairs_file(path: str | os.PathLike[str]) -> Pairing:
     UsageError
         If it is not UTF-8 text, or a line is malformed (see :func:`read_pairs`).
     """
-    return read_pairs(read_text(path, "list of pairs"), base=Path(path).parent, source=display_path(path))
+    return read_pairs(read_text(path, "list of pairs"), base=stores.as_location(path).parent,
+                      source=display_path(str(path)))

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lossctl.errors import PairingError, UsageError, setting
+from lossctl.io import stores
 from lossctl.io.formats import SUPPORTED_SUFFIXES, file_suffix
 from lossctl.io.text import counted, display_path
 
@@ -154,7 +155,7 @@ def absent_files(pairs: Iterable[Pair]) -> list[tuple[Pair, Path, str]]:
     absent = []
     for pair in pairs:
         for path, side in ((pair.gt, "ground-truth"), (pair.pred, "prediction")):
-            if not os.path.lexists(path):
+            if not (stores.exists(path) if isinstance(path, stores.Url) else os.path.lexists(path)):
                 absent.append((pair, path, side))
                 break
     return absent
@@ -244,7 +245,7 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str, pattern: NamePattern
     ignored: list[str] = []
     unmatched: list[str] = []
     errors: list[OSError] = []
-    for folder, subfolders, files in os.walk(root, onerror=errors.append):
+    for folder, subfolders, files in stores.walk_any(root, errors.append):
         if errors:
             break
         # Prune hidden folders in place, and sort so the scan order (and any message) does not depend on the OS.
@@ -255,7 +256,7 @@ def _scan(root: Path, suffixes: tuple[str, ...], side: str, pattern: NamePattern
         for name in entries:
             if name.startswith("."):
                 continue
-            path = Path(folder, name)
+            path = folder / name if isinstance(folder, stores.Url) else Path(folder, name)
             if file_suffix(name) not in wanted:
                 ignored.append(name)
                 continue
@@ -313,14 +314,23 @@ def name_files(root: str | os.PathLike[str], side: str, pattern: NamePattern | N
         If ``root`` does not exist or is not a folder, holds no supported file (none ``pattern`` matches), or two
         of its files have the same name.
     """
-    path = Path(root)
+    path = stores.as_location(root)
     _check_exists(path, side)
-    if not path.is_dir():
+    if not _is_dir(path):
         raise PairingError(f"{display_path(path)}: is a file; give the folder of the {side}s")
     return _scan(path, SUPPORTED_SUFFIXES, side, pattern)
 
 
-def _check_exists(path: Path, side: str) -> None:
+def _is_dir(path: Path | stores.Url) -> bool:
+    return stores.is_dir(path) if isinstance(path, stores.Url) else path.is_dir()
+
+
+def _check_exists(path: Path | stores.Url, side: str) -> None:
+    if isinstance(path, stores.Url):
+        if not stores.exists(path, f"{side} path"):
+            raise PairingError(f"{path}: the {side} path does not exist; check the spelling, the bucket and the "
+                               "endpoint")
+        return
     if path.exists():
         return
     if path.is_symlink():
@@ -330,7 +340,9 @@ def _check_exists(path: Path, side: str) -> None:
     )
 
 
-def _same_path(a: Path, b: Path) -> bool:
+def _same_path(a: Path | stores.Url, b: Path | stores.Url) -> bool:
+    if isinstance(a, stores.Url) or isinstance(b, stores.Url):
+        return a == b
     try:
         return os.path.samefile(a, b)
     except OSError:
@@ -375,13 +387,13 @@ def pair_files(
         If ``pred`` and ``gt`` are the same file or folder (two spellings of it included) and would pair files
         with themselves; if a pattern is given for two files.
     """
-    pred_path = Path(pred)
-    gt_path = Path(gt)
+    pred_path = stores.as_location(pred)
+    gt_path = stores.as_location(gt)
     suffix_list = tuple(suffixes)
     _check_exists(pred_path, "prediction")
     _check_exists(gt_path, "ground-truth")
-    pred_is_dir = pred_path.is_dir()
-    gt_is_dir = gt_path.is_dir()
+    pred_is_dir = _is_dir(pred_path)
+    gt_is_dir = _is_dir(gt_path)
     if pred_is_dir != gt_is_dir:
         folder, file = (pred_path, gt_path) if pred_is_dir else (gt_path, pred_path)
         raise PairingError(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from dataclasses import replace
 from typing import Any, Literal, Union
 
@@ -28,7 +27,7 @@ from lossctl.engine.schema import Report
 from lossctl.engine.seg import build_report, evaluate as evaluate_pairs
 from lossctl.engine.seg_config import SegConfig
 from lossctl.errors import UsageError, prefixed, setting, spell_all
-from lossctl.io import parse_memory
+from lossctl.io import parse_memory, stores
 
 PathLike = Union[str, os.PathLike[str]]
 
@@ -80,6 +79,7 @@ def evaluate(
     gates: Sequence[str] = (),
     workers: int = 0,
     max_memory: int | str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Report:
     """Evaluate the prediction files ``pred`` against the ground-truth files ``gt`` (two folders, paired by
     relative path without the extension, or two files) and return the report document.
@@ -92,11 +92,13 @@ def evaluate(
     a region's name to its labels (``{"WT": [1, 2, 3]}``), ``gates`` are gate expressions (``"dice>=0.8"``; the
     baseline forms belong to ``lossctl compare``). ``class_names`` is a list of names (or a comma list, or
     ``@FILE``), ``exclude_background`` is ``--exclude-background``, ``max_memory`` bytes or a size (``"4G"``),
-    ``workers=0`` every core.
+    ``workers=0`` every core. Paths may be URLs (``s3://bucket/pred``: docs/remote.md), opened with
+    ``storage_options`` (``{"endpoint_url": "http://127.0.0.1:9000"}``, ``--storage-option``).
 
     The result is what ``-f json`` writes: ``report["summary"]["mean"]["dice"]``, ``report["images"]``, the gates
     with ``passed``, the failed pairs in ``errors``.
     """
+    stores.configure(storage_options)  # before anything is read: URLs are opened with these options
     names = [*(losses or ()), *(metrics or ())]
     if losses and not metrics:  # a loss asked for alone keeps the metrics its convention defines
         names = [*registry.default_metrics("seg", convention), *names]
@@ -105,7 +107,7 @@ def evaluate(
         _check_choice(setting_name, value)
     own = _own_conventions(conventions or {}, names)
     classes = resolve_classes(num_classes, _class_names_text(class_names),
-                              None if dataset_json is None else Path(dataset_json), label_map, pred_label_map,
+                              None if dataset_json is None else stores.as_location(dataset_json), label_map, pred_label_map,
                               unmapped, _ints(ignore_index), pred_kind)
     region_items = classes.pop("region_items") + [
         f"{name}={','.join(map(str, labels))}" for name, labels in (regions or {}).items()]
@@ -118,6 +120,7 @@ def evaluate(
         spacing=_numbers("spacing", spacing, zero=False), nsd_tolerance=_numbers("nsd_tolerance", nsd_tolerance),
         empty_distance=_empty_distance(empty_distance),
         regions=parse_regions(region_items, tuple(classes["class_names"]), classes["num_classes"]),
+        storage_options=dict(storage_options or {}),
     )
     config = replace(config, params=_checked_params(params or {}, config))
     config.check_average()
@@ -134,7 +137,8 @@ def evaluate(
     if not allow_missing:
         pairing.require_complete()
     outcomes = evaluate_pairs(pairing.pairs, config, resolve_workers(workers))
-    sources = {"pred": os.fspath(pred), "gt": os.fspath(gt),
+    sources = {"pred": str(pred) if stores.is_url(pred) else os.fspath(pred),
+               "gt": str(gt) if stores.is_url(gt) else os.fspath(gt),
                **{key: text for key, text in (("pred_pattern", pred_pattern), ("gt_pattern", gt_pattern)) if text}}
     document = build_report(outcomes, config, parsed_gates, sources=sources)
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}

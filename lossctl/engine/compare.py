@@ -35,7 +35,8 @@ from lossctl.dataset.descriptions import REGION_MEAN
 from lossctl.engine.gates import Baseline, Gate, change, check_gates, row_series
 from lossctl.engine.schema import REPORT_SCHEMA, SCHEMA_CHANGES, CompareReport, Document, GateResult, row_noun
 from lossctl.errors import InputError, UsageError, setting
-from lossctl.io.text import json_place
+from lossctl.io.stores import is_url
+from lossctl.io.text import json_place, read_text
 
 #: Resampled indices held in memory at once (int64): the bootstrap runs in chunks of this many elements.
 BOOTSTRAP_CHUNK = 1 << 22
@@ -60,7 +61,7 @@ def load_report(path: Path, what: str = "baseline") -> Document:
     version are an :class:`InputError` (exit 3) naming the file and the fix.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, f"{what} report") if is_url(path) else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
         raise InputError(f"{path}: cannot read the {what} report ({reason}); give a file written by "

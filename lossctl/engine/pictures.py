@@ -62,6 +62,7 @@ import numpy as np
 from lossctl.engine.compare import PairedValues
 from lossctl.engine.document import Document, ranked_value, spec, worst_rows
 from lossctl.errors import InputError, LossctlError
+from lossctl.io import stores
 
 RGB = tuple[int, int, int]
 
@@ -308,7 +309,7 @@ def recompute_labels(row: dict[str, Any], config: Any) -> Labels:
     from lossctl.engine.loading import label_images, load_pair
     from lossctl.inputs.seg import prepare
 
-    pair = Pair(row["name"], Path(row["pred"]), Path(row["gt"]))
+    pair = Pair(row["name"], stores.as_location(row["pred"]), stores.as_location(row["gt"]))
     loaded = load_pair(pair, config)  # raises PairFailure
     ids = take_ids(loaded, pair, config)
     x = prepare(loaded.prediction, loaded.target, **loaded.options)

@@ -42,6 +42,7 @@ from lossctl.errors import InputError, setting
 from lossctl.inputs.chunked import ChunkedInput, chunk_rows
 from lossctl.inputs.seg import prepare
 from lossctl import io
+from lossctl.io import stores
 from lossctl.metrics import boundary, overlap, topology
 
 
@@ -176,6 +177,7 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> Outcome:
     """Load, check and evaluate one pair; its :class:`PairFailure`, any other :class:`InputError` (which names
     its file), and running out of memory become the pair's :class:`PairFailure` (the other pairs are still
     evaluated)."""
+    stores.configure(config.storage_options)  # this process opens the pair's URLs with the run's options
     try:
         return _evaluate_pair(pair, config)
     except PairFailure as failure:
@@ -383,13 +385,19 @@ def build_report(outcomes: Iterable[Outcome], config: SegConfig, gates: Sequence
             "errors": [o.entry() for o in outcomes if isinstance(o, PairFailure)]}
 
 
+#: The fields of :class:`SegConfig` that say how the run is executed, not what it computes: not in
+#: ``config.options`` (which merge compares between shards).
+EXECUTION_OPTIONS = ("storage_options",)
+
+
 def report_head(config: SegConfig, c: int, facts: RunFacts | None, gates: Sequence[Gate] = (),
                 sources: dict[str, str] | None = None, shard: str | None = None) -> Report:
     """The report document before its rows: version, schema, command and ``config`` (of a run of ``c`` classes
     with these ``facts``; None: no pair was evaluated). It depends on nothing a later pair can change once the
     facts give the class count, so that it can be written before the rows (``-f ndjson``)."""
     names = _class_names(config, c)
-    options = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+    options = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()
+               if k not in EXECUTION_OPTIONS}
     source = facts.source if facts is not None else (
         (config.classes_source or "num_classes") if given_classes(config) is not None else None)
     maps = facts is not None and facts.maps
@@ -402,7 +410,9 @@ def report_head(config: SegConfig, c: int, facts: RunFacts | None, gates: Sequen
                    "per_class_names": names + config.region_names(),
                    "values": [s.name for s in config.selected() if s.kind == "metric" or maps],
                    "rows_at_end": facts.rows_at_end() if facts is not None else None,
-                   "shard": shard, "gates": [g.text for g in gates], "options": options},
+                   "shard": shard, "gates": [g.text for g in gates], "options": options,
+                   **({"storage_options": stores.redacted(config.storage_options)} if config.storage_options
+                      else {})},
     }
 
 

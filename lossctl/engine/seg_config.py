@@ -88,6 +88,10 @@ class SegConfig:
     #: Edges of the ground-truth size bins of ``summary.recall_by_size`` (empty: none), in ``size_unit``.
     size_bins: tuple[float, ...] = ()
     size_unit: str = "voxels"
+    #: How files behind URLs are opened (:mod:`lossctl.io.stores`: the filesystem's keyword arguments, e.g.
+    #: ``endpoint_url``). An execution option: it travels with each pair to the process that reads it, is recorded
+    #: redacted as ``config.storage_options``, and is not one of the ``config.options`` that merge compares.
+    storage_options: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("label_map", "pred_label_map"):  # rebuilt from a JSON report's options (merge)

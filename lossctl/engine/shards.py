@@ -10,7 +10,6 @@ reported, and the summary, pooled values and gates are computed again over the u
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,7 @@ from lossctl.engine.seg import ImageOutcome, Outcome, build_report
 from lossctl.engine.seg_config import SegConfig
 from lossctl.engine.statistics import to_nan
 from lossctl.errors import InputError, UsageError, setting
+from lossctl.io import stores
 
 #: The report's ``config`` entries that say where the pairs came from (folders and name patterns, or a list).
 SOURCE_KEYS = ("pred", "gt", "pred_pattern", "gt_pattern", "pairs")
@@ -80,7 +80,7 @@ def merge_reports(documents: Sequence[Document], extra_gates: Sequence[Gate] = (
         for row in doc["images"]:
             cm = np.asarray(row["confusion_matrix"], dtype=np.int64)
             outcome = ImageOutcome(
-                Pair(row["name"], Path(row["pred"]), Path(row["gt"])), row["pred_kind"],
+                Pair(row["name"], stores.as_location(row["pred"]), stores.as_location(row["gt"])), row["pred_kind"],
                 {k: to_nan(v) for k, v in row["values"].items() if k in losses},
                 {k: v[:len(v) - r] for k, v in row["per_class"].items() if k in losses}, cm, list(row["notes"]),
                 spacing=row.get("spacing"), spacing_source=row.get("spacing_source"))

@@ -4,13 +4,16 @@ reports.
 
 Modules, each importing only those above it in this list:
 
+* :mod:`~lossctl.io.stores`: files behind URLs (``s3://``, ``gs://``, ``az://``, ``http(s)://``, ``file://``)
+  through fsspec, opened with the run's storage options;
 * :mod:`~lossctl.io.text`: paths and exceptions as one printable line; the UTF-8 text files that describe a run;
 * :mod:`~lossctl.io.budget`: the memory budget and the (deprecated) element limit;
 * :mod:`~lossctl.io.volumes`: NIfTI, NRRD and MetaImage with their voxel geometry;
 * :mod:`~lossctl.io.formats`: the suffixes read, the format each names, what leading bytes say a file is;
 * :mod:`~lossctl.io.checks`: the checks every reader makes and the one-line error contract;
 * :mod:`~lossctl.io.images`: PNG and JPEG (Pillow), TIFF (tifffile);
-* :mod:`~lossctl.io.arrays`: :class:`Loaded`, NPY and NPZ, and :func:`load_array` (any image, array or volume);
+* :mod:`~lossctl.io.arrays`: :class:`Loaded`, NPY and NPZ, and :func:`load_array` (any image, array or volume,
+  local or behind a URL);
 * :mod:`~lossctl.io.tables`: :func:`load_table` (CSV, TSV, NPY, NPZ, standard input) and :func:`read_table`
   (a CSV or TSV as a :class:`~lossctl.io.tables.TextTable` of named columns).
 

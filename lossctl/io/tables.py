@@ -24,11 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from lossctl.errors import InputError
+from lossctl.io import stores
 from lossctl.io.arrays import Loaded, load_array, read_npy_stream, read_npz
 from lossctl.io.budget import DEFAULT_MAX_PIXELS, check_max_pixels
 from lossctl.io.checks import as_input_errors, check_dtype, check_shape, open_checked, suffix_error
 from lossctl.io.formats import (ARRAY_SUFFIXES, FORMAT_OF_SUFFIX, HEAD_BYTES, TABLE_SUFFIXES, UNKNOWN_CONTENT,
                                 check_content, describe_head)
+from lossctl.io.stores import is_url
 from lossctl.io.text import brief, display_path, shorten
 
 __all__ = ["STDIN_NAME", "TextTable", "load_table", "parse_number", "read_table"]
@@ -152,12 +154,18 @@ def read_table(
     if suffix in ARRAY_SUFFIXES:
         return load_array(given, npz_key=npz_key, max_pixels=max_pixels)
     if suffix not in TABLE_SUFFIXES:
+        if is_url(given):
+            raise suffix_error(d, suffix, TABLE_SUFFIXES + ARRAY_SUFFIXES, "tables")
         if os.path.isdir(given):
             raise InputError(f"{d}: is a directory, not a file; pass one of the files inside it")
         if not os.path.lexists(given):
             raise InputError(f"{d}: no such file; check the path and the current directory")
         raise suffix_error(d, suffix, TABLE_SUFFIXES + ARRAY_SUFFIXES, "tables")
     fmt = FORMAT_OF_SUFFIX[suffix]
+    if is_url(given):  # a table in a store: read whole (tables are small), then checked as a local one
+        data = read_remote_table(given, d)
+        check_content(d, fmt, data[:HEAD_BYTES])
+        return _parse_text_table(data, d, tab=fmt == "tsv")
     _size, head = open_checked(given, d)
     check_content(d, fmt, head)
     try:
@@ -299,3 +307,17 @@ def _parse_text_table(data: bytes, d: str, *, tab: bool) -> TextTable:
             "give every column one name in the header"
         )
     return TextTable(source=d, format=fmt, header=header, rows=tuple(rows))
+
+
+def read_remote_table(given: str, d: str) -> bytes:
+    """The bytes of a CSV or TSV table behind a URL (tables are small: read whole), after the checks of a local
+    file (absent, a folder, empty)."""
+    url = stores.as_location(given)
+    found = stores.info(url)
+    if found is None:
+        raise InputError(f"{d}: no such file; check the path and the current directory")
+    if found.get("type") == "directory":
+        raise InputError(f"{d}: is a directory, not a file; pass one of the files inside it")
+    if not found.get("size"):
+        raise InputError(f"{d}: is empty (0 bytes); re-export it (an interrupted write leaves empty files)")
+    return stores.read_bytes(url)

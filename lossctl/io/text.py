@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from lossctl.errors import InputError, UsageError
+from lossctl.io import stores
+from lossctl.io.stores import is_url
 
 __all__ = ["brief", "counted", "decode_text", "display_path", "json_place", "read_text", "shorten"]
-
 
 def display_path(path: str | bytes | os.PathLike[Any]) -> str:
     """Return a path as one printable line, for error messages.
@@ -39,7 +40,7 @@ def display_path(path: str | bytes | os.PathLike[Any]) -> str:
     >>> display_path("bad\\nname.png")
     'bad\\\\nname.png'
     """
-    text = os.fsdecode(os.fspath(path))
+    text = os.fsdecode(os.fspath(path)) if isinstance(path, (str, bytes, os.PathLike)) else str(path)  # or a Url
     if text.isprintable():
         return text
     return "".join(
@@ -89,7 +90,15 @@ def read_text(path: str | os.PathLike[str], what: str) -> str:
     UsageError
         If it is not UTF-8 text (see :func:`decode_text`).
     """
-    where = display_path(path)
+    where = display_path(str(path))
+    if is_url(path):
+        url = stores.as_location(path)
+        found = stores.info(url, what)
+        if found is None:
+            raise InputError(f"{where}: no such file; check the path of the {what}")
+        if found.get("type") == "directory":
+            raise InputError(f"{where}: is a folder; give the file (the {what})")
+        return decode_text(stores.read_bytes(url, what), where, what)
     try:
         data = Path(path).read_bytes()
     except IsADirectoryError:

@@ -263,6 +263,10 @@ def _runs() -> list[Run]:
     add("seg_bad_region", "seg", "s/labels", "s/gt", "--region", "x=7")
     add("seg_bad_shard", "seg", "s/labels", "s/gt", "--shard", "3/2")
     add("seg_bad_write", "seg", "s/labels", "s/gt", "--write", "nope")
+    # remote files (docs/remote.md): refused before any store is reached
+    add("seg_bad_storage_option", "seg", "s/labels", "s/gt", "--storage-option", "endpoint_url")
+    add("seg_unknown_protocol", "seg", "nosuch://bucket/pred", "nosuch://bucket/gt")
+    add("seg_github_to_object_store", "seg", "s/labels", "s/gt", "--write", "github=s3://bucket/summary.md")
     add("seg_void_255", "seg", "void/pred", "void/gt", "-m", "dice")
     add("seg_void_255_ignored", "seg", "void/pred", "void/gt", "-m", "dice", "--ignore-index", "255")
     add("seg_heatmap_auto", "seg", "heat/pred", "heat/gt", "-m", "dice")

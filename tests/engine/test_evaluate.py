@@ -69,7 +69,7 @@ def test_the_defaults_are_the_command_lines():
 
     options = {p.name: p.default for p in typer.main.get_command(app).commands["seg"].params}  # type: ignore[attr-defined]
     renamed = {"metrics": "metric", "losses": "loss", "gates": "gate", "regions": "region",
-               "exclude_background": "exclude_background"}
+               "exclude_background": "exclude_background", "storage_options": "storage_option"}
     for name, parameter in inspect.signature(lossctl.evaluate).parameters.items():
         if name in ("conventions", "params", "pred", "gt"):  # -m NAME:CONV and -p/--alpha...: other shapes
             continue
@@ -79,7 +79,7 @@ def test_the_defaults_are_the_command_lines():
             default = default.value
         expected = {"max_memory": None, "ignore_index": (), "gates": (), "nsd_tolerance": 1.0}.get(name, default)
         if name in ("metrics", "losses", "regions", "class_names", "dataset_json", "unmapped", "prob_scale",
-                    "pred_axes", "npz_key", "gt_npz_key", "spacing", "pred_pattern", "gt_pattern"):
+                    "pred_axes", "npz_key", "gt_npz_key", "spacing", "pred_pattern", "gt_pattern", "storage_options"):
             assert default is None and parameter.default is None, name
         else:
             assert parameter.default == expected, (name, parameter.default, default)
