@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -164,8 +165,11 @@ def connect(scheduler: str | None = None, scheduler_file: str | Path | None = No
                          "pip install 'lossctl[dask]'") from None
     _quiet()
     if isinstance(target, int):
-        local = distributed.LocalCluster(n_workers=target, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                         dashboard_address=None, silence_logs=logging.CRITICAL, memory_limit=0)
+        with warnings.catch_warnings():  # "port 8787 is in use" (of its health routes): it takes another
+            warnings.simplefilter("ignore")
+            local = distributed.LocalCluster(n_workers=target, threads_per_worker=1, processes=True,
+                                             host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL,
+                                             memory_limit=0)
         cluster = Cluster(distributed.Client(local, set_as_default=False), f"local:{target}", local)
     else:
         try:
