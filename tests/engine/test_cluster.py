@@ -1,7 +1,7 @@
 """lossctl.engine.cluster: ``seg --scheduler`` runs every pair as one task on a Dask cluster and gives the local
 run's report byte for byte (2D and 3D sets, failing pairs, gates, exit codes, streamed rows, shards); a worker
 killed mid-run loses nothing; a scheduler that cannot be reached, workers of another version and a missing dask
-are one line each (exit 2).
+are one line each (exit 2); the options' own refusals are rows of tests/cli/test_seg_bad_input.py.
 
 One LocalCluster of two worker processes on 127.0.0.1 serves the whole file (``pytest -n auto --dist loadfile``
 runs a file in one process); every wait is bounded.
@@ -172,19 +172,6 @@ def test_an_unreachable_scheduler_is_one_line_not_a_hang(cli, seg, monkeypatch):
     monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT", 1.0)
     r = cli("seg", seg.pred, seg.gt, "--scheduler", f"tcp://127.0.0.1:{port}")
     assert_clean_error(r, 2, f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}: no answer within 1 s")
-    assert len(r.err.splitlines()) == 1, r
-
-
-@pytest.mark.parametrize("args, fragment", [
-    (("--scheduler", "local:2", "--workers", "2"), "--workers 2 counts this machine's cores, but --scheduler runs"),
-    (("--scheduler", "10.0.0.5:8786"), "--scheduler 10.0.0.5:8786 is not a scheduler address; give its URL"),
-    (("--scheduler", "local:0"), "--scheduler local:0: a local cluster needs at least one worker process"),
-    (("--scheduler-file", "no-such.json"), "--scheduler-file no-such.json: no such file; start the Dask scheduler"),
-    (("--scheduler", "local:1", "--scheduler-file", "x.json"), "give one of them"),
-])
-def test_bad_scheduler_options_are_one_line(cli, seg, args, fragment):
-    r = cli("seg", seg.pred, seg.gt, *args)
-    assert_clean_error(r, 2, fragment)
     assert len(r.err.splitlines()) == 1, r
 
 
