@@ -540,6 +540,9 @@ def bench_seg(name: str, p: dict[str, Any], folder: Path, out: Path, args: argpa
         for w in (1, 2):
             cmds[f"all_w{w}"] = (lossctl_cmd("seg", pred, gt, "-f", "json", "-o", str(out / f"{name}-all-w{w}.json"),
                                              "--workers", str(w)), out / f"{name}-all-w{w}.log", None)
+    if name == "W1" and _has_dask():  # the same run on a Dask cluster of 2 local workers, started by the run
+        cmds["all_dask2"] = (lossctl_cmd("seg", pred, gt, "-f", "json", "-o", str(out / f"{name}-all-dask2.json"),
+                                         "--scheduler", "local:2"), out / f"{name}-all-dask2.log", None)
     print(f"  {name}: {', '.join(cmds)} side by side, {args.repeat} round(s)", flush=True)
     res["runs"] = rounds(cmds, args.repeat)
     runs = res["runs"]
@@ -548,12 +551,24 @@ def bench_seg(name: str, p: dict[str, Any], folder: Path, out: Path, args: argpa
         res["identical_w1_w2"] = a.exists() and b.exists() and a.read_bytes() == b.read_bytes()
         if not res["identical_w1_w2"]:
             res["notes"].append("JSON of --workers 1 and --workers 2 DIFFER")
+        if "all_dask2" in cmds:
+            dask = out / f"{name}-all-dask2.json"
+            res["identical_dask"] = dask.exists() and b.exists() and dask.read_bytes() == b.read_bytes()
+            if not res["identical_dask"]:
+                res["notes"].append("JSON of --scheduler local:2 and --workers 2 DIFFER")
         if torch_python:
             runs.update(bench_torch_seg(name, p, folder, out, args, torch_python))
     else:
         first_pred, first_gt = _pair_paths(folder, p, 0)
         res["pair_mb"] = (first_pred.stat().st_size + first_gt.stat().st_size) / MB
     return res
+
+
+def _has_dask() -> bool:
+    """Whether the `dask` extra is installed (`seg --scheduler`)."""
+    import importlib.util
+
+    return importlib.util.find_spec("distributed") is not None
 
 
 def bench_torch_seg(name: str, p: dict[str, Any], folder: Path, out: Path, args: argparse.Namespace,
@@ -972,7 +987,9 @@ TARGETS: dict[str, list[tuple[str, str, str, str, float]]] = {
     "W1": [("metrics only / load-only (time)", "metrics", "load", "<=", 2.0),
            ("all values, 1 worker / load-only (time)", "all_w1", "load", "<=", 8.0),
            ("all values, 2 workers / load-only (time)", "all_w2", "load", "<=", 5.0),
-           ("torch+smp (all cores) / lossctl all values, 2 workers (time)", "torch", "all_w2", ">=", 10.0)],
+           ("torch+smp (all cores) / lossctl all values, 2 workers (time)", "torch", "all_w2", ">=", 10.0),
+           ("all values, --scheduler local:2 / --workers 2 (time, the cluster's start-up included)", "all_dask2",
+            "all_w2", "<=", 1.3)],
     "W2": [("all values, 1 worker / load-only (time)", "all_w1", "load", "<=", 8.0),
            ("all values, 2 workers / load-only (time)", "all_w2", "load", "<=", 5.0),
            ("torch+smp (all cores) / lossctl all values, 2 workers (time)", "torch", "all_w2", ">=", 10.0)],
@@ -1039,6 +1056,10 @@ def ratios(res: dict[str, Any], flat: dict[str, Any] | None) -> list[dict[str, A
     if "all_w2" in runs and res["task"] == "seg":
         out.append({"what": "JSON --workers 1 vs 2", "value": "identical" if res.get("identical_w1_w2") else "DIFFER",
                     "target": "identical", "met": "met" if res.get("identical_w1_w2") else "NOT met", "note": ""})
+    if "all_dask2" in runs and "identical_dask" in res:
+        same = res["identical_dask"]
+        out.append({"what": "JSON --scheduler local:2 vs --workers 2", "value": "identical" if same else "DIFFER",
+                    "target": "identical", "met": "met" if same else "NOT met", "note": ""})
     for what, num, den in INFORMATIVE:
         a, b = runs.get(num), runs.get(den)
         if (num, den) in targeted or not (_ok(a) and _ok(b)):
