@@ -35,7 +35,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import CancelledError, Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -130,8 +130,12 @@ class Cluster:
         results in the pairs' order (``on_result``; ``on_done`` as each is done, in any order)."""
         executor: Executor = self.client.get_executor(pure=False)
         task = ClusterTask(config, os.getcwd(), versions())
-        return pool.map_in_order(evaluate_task, pairs, task, executor=executor, on_result=on_result,
-                                 on_done=on_done, lost=lost_pair)
+        try:
+            return pool.map_in_order(evaluate_task, pairs, task, executor=executor, on_result=on_result,
+                                     on_done=on_done, lost=lost_pair)
+        except CancelledError:  # the scheduler went away: it cancels every task
+            raise UsageError(f"lost the Dask scheduler at {self.where} during the run (its tasks were cancelled); "
+                             "run again once it is back") from None
 
     def close(self) -> None:
         _quiet()
