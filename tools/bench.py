@@ -11,7 +11,9 @@ Run with the project's interpreter (``make bench`` does):
 Workloads are generated deterministically (seeded NumPy) into ``bench_data/`` (git-ignored) and reused while
 their parameters are unchanged (``manifest.json`` in each workload folder):
 
-* W1  200 pairs 512x512, 5 classes: palette-PNG ground truth, float32 (5,512,512) probabilities (NPY);
+* W1  200 pairs 512x512, 5 classes: palette-PNG ground truth, float32 (5,512,512) probabilities (NPY); all values
+  also through ``--scheduler local:2`` (a Dask cluster started by the run) against ``--workers 2``, when the
+  ``dask`` extra is installed;
 * W2  20 pairs 2048x2048 binary: label PNG 0/1, float32 (H,W) foreground probability (NPY);
 * W3  5000 pairs 64x64, 3 classes: label PNG, float32 (3,64,64) probabilities;
 * W4  10 volumes 128x256x256, 3 classes: uint8 (D,H,W) NPY ground truth, float32 (3,D,H,W) probabilities;

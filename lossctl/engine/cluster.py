@@ -169,6 +169,7 @@ def connect(scheduler: str | None = None, scheduler_file: str | Path | None = No
                          "pip install 'lossctl[dask]'") from None
     _quiet()
     if isinstance(target, int):
+        _local_settings()
         with warnings.catch_warnings():  # "port 8787 is in use" (of its health routes): it takes another
             warnings.simplefilter("ignore")
             local = distributed.LocalCluster(n_workers=target, threads_per_worker=1, processes=True,
@@ -274,6 +275,28 @@ def _worker_address() -> str:
         return str(get_worker().address)
     except (ImportError, ValueError):
         return "(this process)"
+
+
+#: The settings of a LocalCluster started here (dask's configuration, which its workers inherit): its worker
+#: processes are forked from a server process that has already imported what a task needs (dask, NumPy, lossctl's
+#: engine), as a local worker pool forks its processes, so that each starts without importing them again (the
+#: server is single-threaded: forking it is safe); dask's statistical profiler (which samples the stack of every
+#: task 100 times a second) is off, and its event-loop and system monitors look 25 and 10 times less often. Measured
+#: on 60 W1 pairs (all values, 2 workers, 2 shared cores): the workers' CPU time went from 1.27x a local pool's to about 1.0x, the
+#: client's own from 1.4 s to 0.9 s, the cluster's start-up from 6.5 s to 2.7 s and its close from 1.3 s to 0.05 s.
+LOCAL_SETTINGS = {"distributed.worker.multiprocessing-method": "forkserver",
+                  "distributed.worker.profile.enabled": False,
+                  "distributed.admin.tick.interval": "500ms",
+                  "distributed.admin.system-monitor.interval": "5s"}
+
+
+def _local_settings() -> None:
+    """Apply :data:`LOCAL_SETTINGS` (for the rest of this process, as a LocalCluster started here lives as long)."""
+    import dask
+    from distributed.utils import get_mp_context
+
+    dask.config.set(LOCAL_SETTINGS)
+    get_mp_context().set_forkserver_preload(["distributed", "numpy", __name__])
 
 
 def _quiet() -> None:
