@@ -14,7 +14,8 @@ order, so the report does not depend on the number of workers or on the order in
 * **Faults.** A task only reads files and computes, so running it twice is harmless: the scheduler runs the tasks
   of a worker that dies again elsewhere. A pair whose task kept killing its workers (the scheduler gives up after
   ``distributed.scheduler.allowed-failures`` deaths) is that pair's failure (:func:`lost_pair`); a pair that
-  fails to read is its failure inside the task, as locally.
+  fails to read is its failure inside the task, as locally. A scheduler that cannot be reached within
+  :data:`CONNECT_TIMEOUT`, or that is lost during the run, is a :class:`~lossctl.errors.UsageError`.
 * **Same code everywhere.** :func:`check_versions` refuses, before any task runs, a cluster whose workers run
   another lossctl or NumPy than this process (a mixed cluster could give other numbers); each task checks again
   (a worker may join later).

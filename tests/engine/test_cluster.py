@@ -134,6 +134,15 @@ def test_rows_stream_in_name_order_and_shards_merge_as_locally(cli, address, tmp
     assert merged.out == whole.out, merged
 
 
+def test_the_python_api_runs_on_the_cluster_too(address):
+    import lossctl
+
+    here = lossctl.evaluate(SAMPLE / "pred_probs", SAMPLE / "gt", gates=["dice>=0.9"])
+    assert lossctl.evaluate(SAMPLE / "pred_probs", SAMPLE / "gt", gates=["dice>=0.9"], scheduler=address) == here
+    with pytest.raises(UsageError, match=r"workers counts this machine's cores"):
+        lossctl.evaluate(SAMPLE / "pred_probs", SAMPLE / "gt", scheduler=address, workers=2)
+
+
 def test_a_relative_path_is_read_from_the_clients_folder_and_named_as_given(tmp_path, monkeypatch):
     s = make_seg_set(tmp_path / "d", names=("a", "b"))
     (s.pred / "b.npy").write_bytes(b"broken")
@@ -210,8 +219,10 @@ def test_a_worker_killed_mid_run_loses_nothing(dask_cluster, address, tmp_path):
     config = SegConfig(values=("dice", "hd95", "assd"))
     pids = client.run(os.getpid)
     killed: list[str] = []
+    finished: list[str] = []  # what the progress bar counts
 
-    def done(_outcome) -> None:
+    def done(outcome) -> None:
+        finished.append(outcome.pair.name)
         if not killed:
             busy = next(worker for worker, keys in client.processing().items() if keys)
             os.kill(pids[busy], signal.SIGKILL)
@@ -219,6 +230,7 @@ def test_a_worker_killed_mid_run_loses_nothing(dask_cluster, address, tmp_path):
 
     outcomes = evaluate(pairs, config, cluster=Cluster(client, address), on_result=done)
     assert killed and killed[0] not in client.scheduler_info()["workers"]  # that worker is gone
+    assert sorted(finished) == [pair.name for pair in pairs]  # each pair counted once, rerun or not
     remote = build_report(outcomes, config)
     local = build_report(evaluate(pairs, config), config)
     assert len(remote["images"]) == 16 and not remote["errors"]
