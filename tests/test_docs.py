@@ -122,7 +122,8 @@ def test_links_lead_to_pages_and_headings_that_exist(page: str):
 @dataclass(frozen=True)
 class Step:
     """One thing a page runs: a command (``kind`` "command", with the exit code the page expects), a ``python``
-    block or a ``pycon`` block (doctest), at ``line`` of the page."""
+    block or a ``pycon`` block (doctest), at ``line`` of the page; or a command of a ``not-run`` block
+    (``kind`` "example"), whose options are checked."""
 
     kind: str
     text: str
@@ -134,6 +135,10 @@ class Step:
 EXPECTED_EXIT = re.compile(r"^#\s*exit\s+(\d+)\b")
 #: The fenced blocks that may hold commands; a synopsis (`lossctl seg PRED GT [OPTIONS]`) goes in a text block.
 COMMAND_BLOCKS = ("console", "bash", "yaml")
+#: The word after a fence's language that marks a block the docs test does not run (```` ```bash not-run ````): an
+#: example that needs what the test has not (a Dask cluster, a Slurm queue); each option its commands give must
+#: still be one of their command's.
+NOT_RUN = "not-run"
 
 
 def _split_comment(line: str) -> tuple[str, str]:
@@ -182,9 +187,12 @@ def _matrix(body: str) -> dict[str, list[str]]:
 def page_steps(text: str) -> list[Step]:
     """Every command, python block and pycon block of a page, in order."""
     steps: list[Step] = []
-    for m in re.finditer(r"^```(\w*)\n(.*?)^```", text, re.S | re.M):
-        kind, body, line = m.group(1), m.group(2), text[:m.start()].count("\n") + 2
-        if kind == "python":
+    for m in re.finditer(r"^```(\w*)( [\w-]+)?\n(.*?)^```", text, re.S | re.M):
+        kind, body, line = m.group(1), m.group(3), text[:m.start()].count("\n") + 2
+        if m.group(2):
+            assert m.group(2) == f" {NOT_RUN}", f"line {line}: a fence takes a language and {NOT_RUN}, not {m.group(2)}"
+            steps += [Step("example", command, line + offset) for command, offset in _command_lines(kind, body)]
+        elif kind == "python":
             steps.append(Step("python", body, line))
         elif kind == "pycon":
             steps.append(Step("pycon", body, line))
@@ -200,6 +208,15 @@ def page_steps(text: str) -> list[Step]:
                      and not re.search(r"\b[A-Z]{2,}\b|\[", ln)]
             assert not stray, f"line {line}: lossctl commands in a {kind or 'plain'} block are never run: {stray}"
     return steps
+
+
+def _check_options(command: str, where: str) -> None:
+    """A command that is not run (``not-run``) still names its command's options: each ``--option`` it gives."""
+    words = shlex.split(re.split(r"\s[|;&]", command)[0])
+    known = {opt for param in typer.main.get_command(app).commands[words[1]].params  # type: ignore[attr-defined]
+             for opt in param.opts}
+    unknown = [w for w in words[2:] if w.startswith("-") and w.split("=")[0] not in known]
+    assert not unknown, f"{where}: `{command}` gives options lossctl {words[1]} does not have: {unknown}"
 
 
 def _expand_matrix(command: str, matrix: dict[str, list[str]]) -> Iterator[str]:
@@ -282,6 +299,8 @@ def test_every_command_and_example_of_the_page_runs(page: str, tmp_path: Path, c
             result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test, out=report.append)
             capsys.readouterr()
             assert result.failed == 0, f"{where}: the example does not print what it shows\n{''.join(report)}"
+        elif step.kind == "example":
+            _check_options(step.text, where)
         elif _needs_shell(step.text):
             code, output = _run_in_shell(step.text, work, env)
             assert code == step.expected, f"{where}: `{step.text}` exited {code}, not {step.expected}\n{output}"

@@ -11,7 +11,9 @@ Run with the project's interpreter (``make bench`` does):
 Workloads are generated deterministically (seeded NumPy) into ``bench_data/`` (git-ignored) and reused while
 their parameters are unchanged (``manifest.json`` in each workload folder):
 
-* W1  200 pairs 512x512, 5 classes: palette-PNG ground truth, float32 (5,512,512) probabilities (NPY);
+* W1  200 pairs 512x512, 5 classes: palette-PNG ground truth, float32 (5,512,512) probabilities (NPY); all values
+  also through ``--scheduler local:2`` (a Dask cluster started by the run) against ``--workers 2``, when the
+  ``dask`` extra is installed;
 * W2  20 pairs 2048x2048 binary: label PNG 0/1, float32 (H,W) foreground probability (NPY);
 * W3  5000 pairs 64x64, 3 classes: label PNG, float32 (3,64,64) probabilities;
 * W4  10 volumes 128x256x256, 3 classes: uint8 (D,H,W) NPY ground truth, float32 (3,D,H,W) probabilities;
@@ -554,6 +556,9 @@ def bench_seg(name: str, p: dict[str, Any], folder: Path, out: Path, args: argpa
         for w in (1, 2):
             cmds[f"all_w{w}"] = (lossctl_cmd("seg", pred, gt, "-f", "json", "-o", str(out / f"{name}-all-w{w}.json"),
                                              "--workers", str(w)), out / f"{name}-all-w{w}.log", None)
+    if name == "W1" and _has_dask():  # the same run on a Dask cluster of 2 local workers, started by the run
+        cmds["all_dask2"] = (lossctl_cmd("seg", pred, gt, "-f", "json", "-o", str(out / f"{name}-all-dask2.json"),
+                                         "--scheduler", "local:2"), out / f"{name}-all-dask2.log", None)
     print(f"  {name}: {', '.join(cmds)} side by side, {args.repeat} round(s)", flush=True)
     res["runs"] = rounds(cmds, args.repeat)
     runs = res["runs"]
@@ -562,12 +567,24 @@ def bench_seg(name: str, p: dict[str, Any], folder: Path, out: Path, args: argpa
         res["identical_w1_w2"] = a.exists() and b.exists() and a.read_bytes() == b.read_bytes()
         if not res["identical_w1_w2"]:
             res["notes"].append("JSON of --workers 1 and --workers 2 DIFFER")
+        if "all_dask2" in cmds:
+            dask = out / f"{name}-all-dask2.json"
+            res["identical_dask"] = dask.exists() and b.exists() and dask.read_bytes() == b.read_bytes()
+            if not res["identical_dask"]:
+                res["notes"].append("JSON of --scheduler local:2 and --workers 2 DIFFER")
         if torch_python:
             runs.update(bench_torch_seg(name, p, folder, out, args, torch_python))
     else:
         first_pred, first_gt = _pair_paths(folder, p, 0)
         res["pair_mb"] = (first_pred.stat().st_size + first_gt.stat().st_size) / MB
     return res
+
+
+def _has_dask() -> bool:
+    """Whether the `dask` extra is installed (`seg --scheduler`)."""
+    import importlib.util
+
+    return importlib.util.find_spec("distributed") is not None
 
 
 def bench_torch_seg(name: str, p: dict[str, Any], folder: Path, out: Path, args: argparse.Namespace,
@@ -986,7 +1003,9 @@ TARGETS: dict[str, list[tuple[str, str, str, str, float]]] = {
     "W1": [("metrics only / load-only (time)", "metrics", "load", "<=", 2.0),
            ("all values, 1 worker / load-only (time)", "all_w1", "load", "<=", 8.0),
            ("all values, 2 workers / load-only (time)", "all_w2", "load", "<=", 5.0),
-           ("torch+smp (all cores) / lossctl all values, 2 workers (time)", "torch", "all_w2", ">=", 10.0)],
+           ("torch+smp (all cores) / lossctl all values, 2 workers (time)", "torch", "all_w2", ">=", 10.0),
+           ("all values, --scheduler local:2 / --workers 2 (time, the cluster's start-up included)", "all_dask2",
+            "all_w2", "<=", 1.3)],
     "W2": [("all values, 1 worker / load-only (time)", "all_w1", "load", "<=", 8.0),
            ("all values, 2 workers / load-only (time)", "all_w2", "load", "<=", 5.0),
            ("torch+smp (all cores) / lossctl all values, 2 workers (time)", "torch", "all_w2", ">=", 10.0)],
@@ -1053,6 +1072,10 @@ def ratios(res: dict[str, Any], flat: dict[str, Any] | None) -> list[dict[str, A
     if "all_w2" in runs and res["task"] == "seg":
         out.append({"what": "JSON --workers 1 vs 2", "value": "identical" if res.get("identical_w1_w2") else "DIFFER",
                     "target": "identical", "met": "met" if res.get("identical_w1_w2") else "NOT met", "note": ""})
+    if "all_dask2" in runs and "identical_dask" in res:
+        same = res["identical_dask"]
+        out.append({"what": "JSON --scheduler local:2 vs --workers 2", "value": "identical" if same else "DIFFER",
+                    "target": "identical", "met": "met" if same else "NOT met", "note": ""})
     for what, num, den in INFORMATIVE:
         a, b = runs.get(num), runs.get(den)
         if (num, den) in targeted or not (_ok(a) and _ok(b)):

@@ -34,6 +34,7 @@ SEG_SHORTCUT_TARGETS = {"alpha": ("tversky_loss", "focal_tversky_loss"),
 
 
 def seg_command(
+    ctx: typer.Context,
     pred: Annotated[Optional[Path], typer.Argument(help=f"Prediction file or folder: {read_formats_text()}.",
                                                    show_default=False, metavar="PRED", path_type=str)] = None,
     gt: Annotated[Optional[Path], typer.Argument(help="Ground-truth file or folder of integer label masks or "
@@ -115,8 +116,16 @@ def seg_command(
                                                 "the rest, instead of failing.")] = False,
     skip_errors: Annotated[bool, typer.Option(help="Report unreadable or invalid pairs as warnings; the "
                                               "gates alone decide the exit code.")] = False,
-    workers: Annotated[int, typer.Option(min=0, help="Cores to use (0 = all): processes over the pairs when "
-                                         "there are at least 2 per process, else threads inside one.")] = 0,
+    workers: Annotated[Optional[int], typer.Option(min=0, help="Cores to use (0 = all, the default): processes "
+                                                   "over the pairs when there are at least 2 per process, else "
+                                                   "threads inside one.", show_default=False)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Run every pair as one task on a Dask cluster: its scheduler's address (tcp://HOST:8786), or local:N "
+             "for N worker processes on this machine (needs lossctl[dask]).", metavar="ADDRESS",
+        show_default=False)] = None,
+    scheduler_file: Annotated[Optional[Path], typer.Option(
+        help="Run every pair on the Dask cluster whose scheduler wrote this file (dask scheduler "
+             "--scheduler-file FILE).", metavar="FILE", show_default=False)] = None,
     max_memory: Annotated[Optional[str], typer.Option(
         help="Memory one pair may use (bytes; K, M, G suffixes): larger decoded images are refused before "
              "decoding, larger probability volumes evaluated in chunks. Default: half the available memory.",
@@ -217,6 +226,7 @@ def seg_command(
     gates = [parse_gate(g) for g in gate or []]
     validate_seg_gates(gates, config, baseline=baseline is not None)
     check_view(per_image, worst)
+    _check_scheduler(scheduler, scheduler_file, workers)
     inputs = [stores.as_location(p) for p in (pred, gt, pairs) if p is not None and str(p) != "-"]
     writes = parse_writes(write, [f.value for f in OutputFormat], inputs, output)
     check_report_dir(report, inputs + ([images] if images is not None else []))
@@ -227,6 +237,9 @@ def seg_command(
         if base is not None:
             raise UsageError("--baseline with --shard would compare one shard with the whole baseline; give "
                              "--baseline and the baseline gates to `lossctl merge`, which sees every image")
+    # the cluster is reached before the pairs are listed (an unreachable scheduler is refused at once); it is
+    # closed when the command ends, however it ends
+    cluster = ctx.with_resource(_cluster(scheduler, scheduler_file))
     pairing, sources = _pair_inputs(pred, gt, pairs, pred_pattern, gt_pattern, output)
     if pairs is not None:  # the listed files may live anywhere: the report must not go inside their folders
         check_report_dir(report, sorted({q.parent for pair in pairing.pairs for q in (pair.pred, pair.gt)}, key=str))
@@ -254,10 +267,12 @@ def seg_command(
             head.update(spelled(report_head(config, facts.classes, facts, own_gates, sources, shard)))
         stream.row(head, spelled(row))  # type: ignore[union-attr]
 
-    shown = len(selected) if stream is None or not sys.stdout.isatty() else 0  # no bar among the lines
+    shown = len(selected) + len(absent) if stream is None or not sys.stdout.isatty() else 0  # no bar among lines
     with progress_bar(shown) as advance, (to_stdout() if stream else nullcontext()):
+        for failure in absent if advance else ():  # the total counts every pair
+            advance(failure)
         outcomes = evaluate(selected, config, resolve_workers(workers), on_result=advance,
-                            on_row=streamed if stream else None) + absent
+                            on_row=streamed if stream else None, cluster=cluster) + absent
     document = spelled(build_report(outcomes, config, own_gates, sources=sources, shard=shard))
     document["skipped"] = {"missing_gt": pairing.missing_gt, "missing_pred": pairing.missing_pred}
     for note in document["config"]["notes"]:
@@ -269,6 +284,36 @@ def seg_command(
     write_extra(document, writes, per_class, worst)
     write_report_dir(document, report, worst, config, images=input_images)
     raise typer.Exit(finish(document, skip_errors))
+
+
+def _check_scheduler(scheduler: str | None, scheduler_file: Path | None, workers: int | None) -> None:
+    """``--scheduler`` (an address or local:N) or ``--scheduler-file``, not both, and without ``--workers``;
+    checked before any file is read (the cluster is reached once the pairs are known: :func:`_cluster`)."""
+    from lossctl.engine.cluster import parse_scheduler, read_scheduler_file
+
+    given = [flag for flag, value in (("--scheduler", scheduler), ("--scheduler-file", scheduler_file))
+             if value is not None]
+    if len(given) == 2:
+        raise UsageError("--scheduler and --scheduler-file both name a Dask scheduler; give one of them")
+    if given and workers is not None:
+        raise UsageError(f"--workers {workers} counts this machine's cores, but {given[0]} runs the pairs on the "
+                         "Dask cluster's workers; drop --workers (local:N sets the number of local workers)")
+    if scheduler is not None:
+        parse_scheduler(scheduler)
+    if scheduler_file is not None:
+        read_scheduler_file(scheduler_file)
+
+
+@contextmanager
+def _cluster(scheduler: str | None, scheduler_file: Path | None) -> Iterator[Any]:
+    """The Dask cluster the pairs run on (closed at the end: a local:N cluster ends with lossctl), or None."""
+    if scheduler is None and scheduler_file is None:
+        yield None
+        return
+    from lossctl.engine.cluster import connect
+
+    with connect(scheduler, scheduler_file) as cluster:
+        yield cluster
 
 
 def _instance_options(instances: Any, connectivity: int | None, match: Any, match_metric: Any,

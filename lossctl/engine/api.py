@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import nullcontext
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal, Union
@@ -22,6 +23,7 @@ from lossctl.convention import TASK_CONVENTIONS
 from lossctl.dataset.classes import parse_regions, resolve_classes
 from lossctl.dataset.pairing import compile_pattern, pair_files
 from lossctl.engine.gates import check_gates_against_data, parse_gate, validate_seg_gates
+from lossctl.engine.cluster import connect
 from lossctl.engine.pool import resolve_workers
 from lossctl.engine.schema import Report
 from lossctl.engine.seg import build_report, evaluate as evaluate_pairs
@@ -77,9 +79,11 @@ def evaluate(
     gt_pattern: str | None = None,
     allow_missing: bool = False,
     gates: Sequence[str] = (),
-    workers: int = 0,
+    workers: int | None = None,
     max_memory: int | str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    scheduler: str | None = None,
+    scheduler_file: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Evaluate the prediction files ``pred`` against the ground-truth files ``gt`` (two folders, paired by
     relative path without the extension, or two files) and return the report document.
@@ -92,7 +96,9 @@ def evaluate(
     a region's name to its labels (``{"WT": [1, 2, 3]}``), ``gates`` are gate expressions (``"dice>=0.8"``; the
     baseline forms belong to ``lossctl compare``). ``class_names`` is a list of names (or a comma list, or
     ``@FILE``), ``exclude_background`` is ``--exclude-background``, ``max_memory`` bytes or a size (``"4G"``),
-    ``workers=0`` every core. Paths may be URLs (``s3://bucket/pred``: docs/remote.md), opened with
+    ``workers`` None (or 0) every core; ``scheduler`` (``"tcp://HOST:8786"`` or ``"local:N"``) or
+    ``scheduler_file`` runs every pair as one task on a Dask cluster (:mod:`lossctl.engine.cluster`; the same
+    report). Paths may be URLs (``s3://bucket/pred``: docs/remote.md), opened with
     ``storage_options`` (``{"endpoint_url": "http://127.0.0.1:9000"}``, ``--storage-option``).
 
     The result is what ``-f json`` writes: ``report["summary"]["mean"]["dice"]``, ``report["images"]``, the gates
@@ -130,13 +136,18 @@ def evaluate(
                          f"values with {setting('metrics')} (`lossctl losses NAME` shows which it defines)")
     parsed_gates = [parse_gate(g) for g in gates]
     validate_seg_gates(parsed_gates, config)
+    if (scheduler is not None or scheduler_file is not None) and workers is not None:
+        raise UsageError(f"{setting('workers')} counts this machine's cores, but a Dask scheduler runs the pairs on "
+                         f"its cluster's workers; drop {setting('workers')}")
 
     patterns = {key: prefixed(setting(key), compile_pattern, text)
                 for key, text in (("pred_pattern", pred_pattern), ("gt_pattern", gt_pattern)) if text is not None}
     pairing = pair_files(pred, gt, **patterns)
     if not allow_missing:
         pairing.require_complete()
-    outcomes = evaluate_pairs(pairing.pairs, config, resolve_workers(workers))
+    with (connect(scheduler, scheduler_file) if scheduler is not None or scheduler_file is not None
+          else nullcontext()) as cluster:
+        outcomes = evaluate_pairs(pairing.pairs, config, resolve_workers(workers), cluster=cluster)
     sources = {"pred": str(pred) if stores.is_url(pred) else os.fspath(pred),
                "gt": str(gt) if stores.is_url(gt) else os.fspath(gt),
                **{key: text for key, text in (("pred_pattern", pred_pattern), ("gt_pattern", gt_pattern)) if text}}

@@ -3,7 +3,9 @@
 With at least :data:`PAIRS_PER_PROCESS` pairs per core, :func:`map_in_order` runs one worker process per core
 (results in the pairs' order, whatever finishes first); with fewer, one process evaluates the pairs and its
 Lovász-Softmax computes the classes of an image in threads (:func:`lossctl.losses.segmentation.set_threads`).
-The results never depend on the number of cores.
+Given a ``concurrent.futures`` executor instead (a Dask cluster's: :mod:`lossctl.engine.cluster`), it runs one
+task per pair on it, through the same code as the worker processes: submit, take the results as they are done,
+hand them on in the pairs' order. The results never depend on the number of cores or workers.
 
 Every process first asks glibc's allocator to keep freed memory (:func:`keep_freed_memory`): a process-wide
 setting, made here because it is about the pattern of a run (each pair allocates and frees temporaries of its
@@ -16,8 +18,8 @@ import ctypes
 import ctypes.util
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from typing import Any, TypeVar
 
 from lossctl.losses import segmentation
 
@@ -45,34 +47,78 @@ def split_workers(workers: int, n_items: int) -> tuple[int, int]:
 
 
 def map_in_order(fn: Callable[[Item, Shared], Result], items: Sequence[Item], shared: Shared, workers: int = 1,
-                 on_result: Callable[[Result], None] | None = None) -> list[Result]:
-    """``[fn(item, shared) for item in items]`` on ``workers`` cores (see the module's docstring); ``fn`` and its
-    arguments are pickled to worker processes. ``on_result`` is called with each result as it arrives, in the
-    items' order (a progress display, a streamed row); when it raises, the items not started are dropped."""
-    processes, threads = split_workers(workers, len(items))
-    results: list[Result] = []
+                 on_result: Callable[[Result], None] | None = None, executor: Executor | None = None,
+                 on_done: Callable[[Result], None] | None = None,
+                 lost: Callable[[Item, BaseException], Result] | None = None) -> list[Result]:
+    """``[fn(item, shared) for item in items]`` on ``workers`` cores (see the module's docstring), or, given an
+    ``executor`` (a :class:`concurrent.futures.Executor`: a Dask cluster's, :mod:`lossctl.engine.cluster`), as one
+    task per item on it; ``fn`` and its arguments are pickled to the processes that run them.
+
+    ``on_done`` is called with each result as soon as it is done, in any order (a progress display);
+    ``on_result`` with each result in the items' order, as soon as it and every one before it are done (a
+    streamed row); when either raises, the items not started are dropped. ``lost`` turns the exception of an
+    item's task (a task the executor gave up on: the workers running it died) into its result, or raises it."""
     keep_freed_memory()
+    if executor is not None:
+        return _in_order(executor, fn, items, shared, 1, on_result, on_done, lost)
+    processes, threads = split_workers(workers, len(items))
     if processes == 1:
+        results: list[Result] = []
         segmentation.set_threads(threads)
         try:
             for item in items:
                 results.append(fn(item, shared))
-                if on_result:
-                    on_result(results[-1])
+                for callback in (on_done, on_result):
+                    if callback:
+                        callback(results[-1])
         finally:
             segmentation.set_threads(1)
         return results
     chunk = min(MAX_CHUNK, max(1, len(items) // (processes * 8)))
     with ProcessPoolExecutor(max_workers=processes, initializer=keep_freed_memory) as pool:
-        try:
-            for result in pool.map(fn, items, [shared] * len(items), chunksize=chunk):
-                results.append(result)
-                if on_result:
-                    on_result(result)
-        except BaseException:  # the reader went away (a closed pipe), Ctrl-C: drop the pairs not started (and
-            pool.shutdown(wait=True, cancel_futures=True)  # wait for the few running, so that the pool ends cleanly)
-            raise
+        return _in_order(pool, fn, items, shared, chunk, on_result, on_done, lost)
+
+
+def _in_order(executor: Executor, fn: Callable[[Item, Shared], Result], items: Sequence[Item], shared: Shared,
+              chunk: int, on_result: Callable[[Result], None] | None, on_done: Callable[[Result], None] | None,
+              lost: Callable[[Item, BaseException], Result] | None) -> list[Result]:
+    """Submit the items to ``executor`` (``chunk`` items per task: one task of ``fn`` per item when 1), take the
+    results as they are done, hand them on in the items' order."""
+    starts = range(0, len(items), chunk)
+    futures: dict[Future[Any], int] = {
+        (executor.submit(fn, items[start], shared) if chunk == 1 else
+         executor.submit(_run_chunk, fn, items[start:start + chunk], shared)): start for start in starts}
+    done: dict[int, list[Result]] = {}
+    results: list[Result] = []
+    try:
+        for future in as_completed(futures):
+            start = futures[future]
+            error = future.exception()
+            if error is None:
+                batch = [future.result()] if chunk == 1 else future.result()
+            elif lost is not None and chunk == 1:
+                batch = [lost(items[start], error)]
+            else:
+                raise error
+            for result in batch:
+                if on_done:
+                    on_done(result)
+            done[start] = batch
+            while len(results) in done:
+                for result in done.pop(len(results)):
+                    results.append(result)
+                    if on_result:
+                        on_result(result)
+    except BaseException:  # the reader went away (a closed pipe), Ctrl-C, a failed task: drop the items not started
+        for future in futures:
+            future.cancel()
+        raise
     return results
+
+
+def _run_chunk(fn: Callable[[Item, Shared], Result], chunk: Sequence[Item], shared: Shared) -> list[Result]:
+    """``fn`` over a few items in one task (fewer round trips to a worker process)."""
+    return [fn(item, shared) for item in chunk]
 
 
 def keep_freed_memory() -> None:

@@ -76,30 +76,34 @@ Outcome = ImageOutcome | PairFailure
 
 def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1,
              on_result: Callable[[Outcome], None] | None = None,
-             on_row: Callable[[RunFacts, ImageRow], None] | None = None) -> list[Outcome]:
+             on_row: Callable[[RunFacts, ImageRow], None] | None = None, cluster: Any = None) -> list[Outcome]:
     """:func:`evaluate_pair` over ``pairs``, in name order, on ``workers`` cores: that many processes over the
     pairs when there are at least :data:`~lossctl.engine.pool.PAIRS_PER_PROCESS` pairs per process, else one
-    process whose Lovász-Softmax computes the classes of an image in ``workers`` threads. The results do not depend
-    on ``workers``; each is :func:`admit`-ted against the run's :class:`RunFacts`. ``on_result`` is called with
-    each result as it arrives (a progress display); ``on_row`` with the run's facts and each per-image row, in
-    name order, as soon as it is final: as its pair is done when the class count is known by then (given, or the
-    channels of the first prediction), never otherwise (the rows then come from :func:`build_report`)."""
+    process whose Lovász-Softmax computes the classes of an image in ``workers`` threads; or, given a ``cluster``
+    (a :class:`lossctl.engine.cluster.Cluster`), one task per pair on it. The results do not depend on where they
+    were computed; each is :func:`admit`-ted against the run's :class:`RunFacts`. ``on_result`` is called with
+    each result as soon as it is done, in any order (a progress display); ``on_row`` with the run's facts and
+    each per-image row, in name order, as soon as it is final: as its pair and every pair before it are done when
+    the class count is known by then (given, or the channels of the first prediction), never otherwise (the rows
+    then come from :func:`build_report`)."""
     facts: RunFacts | None = None
     admitted: list[Outcome] = []
 
-    def arrived(outcome: Outcome) -> None:
+    def arrived(outcome: Outcome) -> None:  # in name order
         nonlocal facts
         if facts is None and isinstance(outcome, ImageOutcome):
             facts = run_facts(config, outcome)
         outcome = admit(outcome, facts, config) if facts is not None else outcome
         admitted.append(outcome)
-        if on_result:
-            on_result(outcome)
         if on_row and facts is not None and facts.classes is not None and isinstance(outcome, ImageOutcome):
             on_row(facts, _image_row(outcome, facts.classes, config, config.region_mean_indices(
                 _class_names(config, facts.classes))))
 
-    pool.map_in_order(evaluate_pair, sorted(pairs, key=lambda pair: pair.name), config, workers, arrived)
+    ordered = sorted(pairs, key=lambda pair: pair.name)
+    if cluster is not None:
+        cluster.map(ordered, config, on_result=arrived, on_done=on_result)
+    else:
+        pool.map_in_order(evaluate_pair, ordered, config, workers, arrived, on_done=on_result)
     return admitted
 
 

@@ -66,10 +66,18 @@ def _run(seg, workers: int, **settings):
 
 def test_rows_are_handed_on_in_name_order_as_each_result_arrives_also_from_worker_processes(tmp_path):
     seg = make_seg_set(tmp_path / "d", names=tuple(f"im{i}" for i in range(8)))
+    names = [f"im{i}" for i in range(8)]
     for workers in (1, 2):  # 8 pairs on 2 cores: worker processes
         outcomes, config, events, rows = _run(seg, workers, num_classes=3)
-        names = [f"im{i}" for i in range(8)]
-        assert events == [(kind, name) for name in names for kind in ("result", "row")]
+        # every result once, in the order they are done; each row in name order, once its pair and every pair
+        # before it are done
+        assert sorted(name for kind, name in events if kind == "result") == names
+        assert [name for kind, name in events if kind == "row"] == names
+        for name in names:
+            row_at = events.index(("row", name))
+            assert {("result", before) for before in names[:names.index(name) + 1]} <= set(events[:row_at])
+        if workers == 1:
+            assert events == [(kind, name) for name in names for kind in ("result", "row")]
         built = build_report(outcomes, config)
         assert json.dumps(rows) == json.dumps(built["images"])  # the final rows, byte for byte
 
