@@ -60,6 +60,14 @@ class PairFailure(InputError):
     def __reduce__(self) -> tuple[Any, ...]:
         return type(self), (self.file, self.error, self.name, self.problem)
 
+    def detached(self) -> PairFailure:
+        """This failure without the exception chain that led to it, as a pair's result must travel: distributed
+        installs tblib's exception pickling, which sends ``__cause__`` along, and a decoder's own exception may
+        not unpickle (imagecodecs' ``DeflateError`` does not), breaking the process that receives it."""
+        self.__cause__ = self.__context__ = None
+        self.__traceback__ = None
+        return self
+
     def __repr__(self) -> str:
         return (f"PairFailure(file={self.file!r}, error={self.error!r}, name={self.name!r}, "
                 f"problem={self.problem!r})")

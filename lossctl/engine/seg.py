@@ -185,9 +185,9 @@ def evaluate_pair(pair: Pair, config: SegConfig) -> Outcome:
     try:
         return _evaluate_pair(pair, config)
     except PairFailure as failure:
-        return failure
+        return failure.detached()
     except InputError as e:
-        return PairFailure.about(pair, e)
+        return PairFailure.about(pair, e).detached()
     except MemoryError:
         fix = (f"free memory, use fewer {setting('workers')}, or set {setting('max_memory')} below the memory this "
                "machine has so that such files are refused (or chunked) up front")

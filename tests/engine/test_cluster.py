@@ -235,3 +235,23 @@ def test_a_worker_killed_mid_run_loses_nothing(dask_cluster, address, tmp_path):
     local = build_report(evaluate(pairs, config), config)
     assert len(remote["images"]) == 16 and not remote["errors"]
     assert json.dumps(remote) == json.dumps(local)
+
+
+def test_a_failed_pair_travels_without_the_decoders_exception(tmp_path):
+    """distributed installs tblib's exception pickling (the cause chain travels); a pair failing inside a decoder
+    whose exception cannot be unpickled (imagecodecs' DeflateError) still comes back as its error record."""
+    import pickle
+
+    import tifffile
+
+    from lossctl.engine.seg import evaluate_pair
+
+    gt = tmp_path / "a.tif"
+    tifffile.imwrite(gt, np.arange(64 * 64, dtype=np.uint8).reshape(64, 64) % 3, compression="zlib")
+    gt.write_bytes(gt.read_bytes()[:-40])  # the deflate stream is cut short
+    pred = tmp_path / "a.npy"
+    np.save(pred, np.zeros((64, 64), np.uint8))
+    result = evaluate_pair(Pair("a", pred, gt), SegConfig(num_classes=3))
+    assert isinstance(result, PairFailure) and "cannot decode it as TIFF" in result.error
+    back = pickle.loads(pickle.dumps(result))
+    assert back.entry() == result.entry()
