@@ -18,6 +18,7 @@ to float here. They may be read-only (memory maps, Pillow buffers): copy before 
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -107,12 +108,13 @@ def read_npy_file(path: str, d: str, file_size: int, max_pixels: int) -> np.ndar
 
 
 def read_npy_stream(stream: IO[bytes], d: str, max_pixels: int, *, label: str = "the array",
-                    budget: int | None = None) -> np.ndarray:
+                    budget: int | None = None, stored: int | None = None) -> np.ndarray:
     """Read an ``.npy`` from a stream (standard input, an ``.npz`` member) after checking its header (the array
-    is decoded into memory, so its size is checked against the budget)."""
+    is decoded into memory, so its size is checked against the budget; ``stored``: the compressed size of an
+    ``.npz`` member, for the decompression-bomb rule)."""
     shape, dtype = _npy_header(stream)
     check_dtype(d, dtype, label=label)
-    check_shape(d, shape, max_pixels, label=label, itemsize=dtype.itemsize, budget=budget)
+    check_shape(d, shape, max_pixels, label=label, itemsize=dtype.itemsize, budget=budget, stored=stored)
     stream.seek(0)
     return np.lib.format.read_array(stream, allow_pickle=False)
 
@@ -144,8 +146,10 @@ def read_npz(source: str | IO[bytes], d: str, npz_key: str | None, max_pixels: i
         member = key + ".npy" if key + ".npy" in names else key
         if not member.endswith(".npy"):
             raise InputError(f"{d}: member {key!r} is not a NumPy array; re-save the archive with np.savez")
+        info = archive.zip.getinfo(member)
+        stored = info.compress_size if info.compress_type != zipfile.ZIP_STORED else None
         with archive.zip.open(member) as stream:
-            return read_npy_stream(stream, d, max_pixels, label=f"array {key!r}", budget=budget)
+            return read_npy_stream(stream, d, max_pixels, label=f"array {key!r}", budget=budget, stored=stored)
 
 
 def load_array(
@@ -218,9 +222,9 @@ def load_array(
 
     mode: str | None = None
     if fmt in ("png", "jpeg"):
-        array, mode = read_pil(given, d, fmt, max_pixels, max_memory)
+        array, mode = read_pil(given, d, fmt, max_pixels, max_memory, file_size)
     elif fmt == "tiff":
-        array, mode = read_tiff(given, d, max_pixels, max_memory)
+        array, mode = read_tiff(given, d, max_pixels, max_memory, file_size)
     elif fmt == "npy":
         array = read_npy_file(given, d, file_size, max_pixels)
     else:

@@ -9,7 +9,10 @@
   records are captured and turned into an error.
 
 The size of the decoded image is read from the header (PNG IHDR, TIFF tags) and checked against the limits of
-:mod:`lossctl.io.budget` before anything is decoded.
+:mod:`lossctl.io.budget` before anything is decoded: the memory budget, and without an explicit budget the
+decompression-bomb rule (decoded size against the file's size). Pillow's own guard (``Image.MAX_IMAGE_PIXELS``,
+179 M pixels: it would refuse a genuine 16k x 16k label PNG) is replaced by these: it is raised to the deprecated
+element limit while a file is opened.
 """
 
 from __future__ import annotations
@@ -39,8 +42,10 @@ _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;
 _PIL_LOCK = threading.Lock()
 
 
-def read_pil(path: str, d: str, fmt: str, max_pixels: int, budget: int | None = None) -> tuple[np.ndarray, str]:
-    """Read a PNG or JPEG with Pillow; return (array, mode)."""
+def read_pil(path: str, d: str, fmt: str, max_pixels: int, budget: int | None = None,
+             stored: int | None = None) -> tuple[np.ndarray, str]:
+    """Read a PNG or JPEG with Pillow; return (array, mode). ``stored``: the file's size (what the image decodes
+    from, for the decompression-bomb rule of :func:`~lossctl.io.budget.check_decoded_bytes`)."""
     from PIL import Image
 
     pil_format = "PNG" if fmt == "png" else "JPEG"
@@ -64,7 +69,7 @@ def read_pil(path: str, d: str, fmt: str, max_pixels: int, budget: int | None = 
             width, height = image.size  # from the header (IHDR): nothing is decoded yet
             per_pixel = _MODE_BYTES.get(image.mode, 4 * len(image.getbands()))
             check_decoded_bytes(d, f"the image ({width}x{height}, mode {image.mode})", width * height * per_pixel,
-                                budget)
+                                budget, stored)
             if width * height > max_pixels:
                 raise too_many_elements(d, f"the image ({width}x{height})", width * height, max_pixels, "pixels")
             with warnings.catch_warnings():
@@ -123,7 +128,8 @@ def _tifffile_damage(records: list[logging.LogRecord]) -> str | None:
     return None
 
 
-def read_tiff(path: str, d: str, max_pixels: int, budget: int | None = None) -> tuple[np.ndarray, str | None]:
+def read_tiff(path: str, d: str, max_pixels: int, budget: int | None = None,
+              stored: int | None = None) -> tuple[np.ndarray, str | None]:
     """Read a TIFF with tifffile: a page as 2-D (or H x W x C), a stack of pages as D x H x W. The mode is
     ``"RGB"``/``"RGBA"`` for a colour (photometric RGB) image, else None."""
     import tifffile
@@ -132,7 +138,7 @@ def read_tiff(path: str, d: str, max_pixels: int, budget: int | None = None) -> 
     if _TIFFFILE_CAPTURE not in logger.filters:
         logger.addFilter(_TIFFFILE_CAPTURE)
     with _TIFFFILE_CAPTURE.capture() as records:
-        array, mode = _read_tiff_data(tifffile, path, d, max_pixels, records, budget)
+        array, mode = _read_tiff_data(tifffile, path, d, max_pixels, records, budget, stored)
     _raise_tiff_damage(d, records)
     return array, mode
 
@@ -147,8 +153,8 @@ def _raise_tiff_damage(d: str, records: list[logging.LogRecord]) -> None:
 
 
 def _read_tiff_data(
-    tifffile: Any, path: str, d: str, max_pixels: int, records: list[logging.LogRecord], budget: int | None = None
-) -> tuple[np.ndarray, str | None]:
+    tifffile: Any, path: str, d: str, max_pixels: int, records: list[logging.LogRecord], budget: int | None = None,
+    stored: int | None = None) -> tuple[np.ndarray, str | None]:
     with as_input_errors(d, "tiff"), tifffile.TiffFile(path) as tif:
         series = list(tif.series)
         if not series:
@@ -167,7 +173,8 @@ def _read_tiff_data(
         if stack:
             shape = (len(series), *shape)
         check_dtype(d, dtype)
-        check_shape(d, shape, max_pixels, label="the image", itemsize=dtype.itemsize, budget=budget)  # tags only
+        check_shape(d, shape, max_pixels, label="the image", itemsize=dtype.itemsize, budget=budget,
+                    stored=stored)  # tags only
         _raise_tiff_damage(d, records)  # damage found while parsing: do not allocate and decode garbage
         if stack:
             array = np.empty(shape, dtype=dtype)

@@ -56,6 +56,7 @@ from support import (  # noqa: F401
     comparable,
     folder_report,
     make_seg_set,
+    npz_bomb,
     png_bomb,
     run_subprocess,
     softmax,
@@ -492,6 +493,17 @@ ROWS: list[Row] = [
     Row("tiff-bomb", bad_gt_file("bad.tif", tiff_bomb, "--max-memory", "1G"),
         r"the image \(40000x40000\) decodes to 1\.5 GiB, more than the memory budget of 1 GiB",
         r"raise it \(--max-memory 2G\)", r"more than the memory budget"),
+    # without an explicit --max-memory, a small compressed file that decodes to far more is refused as a bomb
+    Row("png-bomb-default-budget", bad_gt_file("bad.png", png_bomb),
+        r"the image \(40000x40000, mode 1\) decodes to 1\.5 GiB from 191 KiB \(8,193 times its size\), the mark of "
+        r"a decompression bomb", r"accept it by passing --max-memory explicitly \(at least --max-memory 2G\)",
+        r"the mark of a decompression bomb"),
+    Row("tiff-bomb-default-budget", bad_gt_file("bad.tif", tiff_bomb),
+        r"decodes to 1\.5 GiB from 1\.5 MiB \(1,026 times its size\), the mark of a decompression bomb",
+        r"passing --max-memory explicitly", r"the mark of a decompression bomb"),
+    Row("npz-bomb-default-budget", bad_pred_file("bad.npz", npz_bomb),
+        r"array 'a' \(1600000000\) decodes to 1\.5 GiB from 2\.0 MiB \(771 times its size\), the mark of a "
+        r"decompression bomb", r"passing --max-memory explicitly", r"the mark of a decompression bomb"),
     Row("out-of-memory-loading", memory_error_pair, r"not enough memory to evaluate it against",
         r"free memory, use fewer --workers, or set --max-memory", r"not enough memory",
         patch=out_of_memory_in("lossctl.engine.seg.prepare")),
