@@ -13,6 +13,7 @@ by :func:`~lossctl.engine.seg.evaluate_pair` (the other pairs are still evaluate
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from lossctl.dataset.pairing import Pair
 from lossctl.engine.schema import PairError
 from lossctl.engine.seg_config import SegConfig
 from lossctl.errors import InputError, setting
+from lossctl.inputs import chunked
 from lossctl.inputs.seg import drop_batch_axis
 from lossctl import io
 
@@ -100,7 +102,74 @@ def load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
         raise PairFailure.about(pair, e) from None
 
 
+#: Bytes per pixel that the boundary metrics (distance transforms, surfaces) or the instance values (connected
+#: components, their boxes) take besides the label maps (measured: 24 for hd95, 35 for pq on 16 M pixels).
+STRUCTURE_BYTES_PER_PIXEL = 40
+
+
+def pair_memory(pair: Pair, config: SegConfig) -> None:
+    """Refuse, from the two files' headers and before anything is decoded, a pair whose evaluation would take more
+    than the memory budget, as a :class:`PairFailure` naming the larger file, its size and the budget.
+
+    The estimate of a whole evaluation is both arrays (decoded, or memory-mapped: the pages read count in the
+    process's memory) plus, per pixel: a soft map's preparation and values
+    (:data:`~lossctl.inputs.chunked.BYTES_PER_CHANNEL` per channel plus
+    :data:`~lossctl.inputs.chunked.BYTES_PER_PIXEL`, twice with regions, whose losses prepare a map of their
+    own), or a label pair's (:data:`~lossctl.inputs.chunked.LABEL_BYTES_PER_PIXEL`), plus
+    :data:`STRUCTURE_BYTES_PER_PIXEL` for boundary or instance values. A soft map beyond it is evaluated in
+    chunks (:func:`~lossctl.inputs.chunked.chunk_rows`) when its values allow (the lossctl definitions and the
+    confusion metrics, without regions, boundary or instance values) and the ground truth, the decoded
+    prediction and one slice fit; anything else beyond the budget is refused. Headers that cannot be read are
+    left to the loaders to report."""
+    pred = io.array_header(pair.pred, npz_key=config.npz_key)
+    gt = io.array_header(pair.gt, npz_key=config.gt_npz_key or config.npz_key,
+                         npz_key_required=config.gt_npz_key is not None)
+    if pred is None or gt is None or not gt.shape:
+        return
+    limit = io.default_memory_budget() if config.max_memory is None else config.max_memory
+    for header in (pred, gt):  # a file refused on its own: the loader says so, in its words
+        if not header.mapped and (header.nbytes > limit or (
+                config.max_memory is None and io.is_bomb(header.nbytes, header.stored))):
+            return
+    pixels = math.prod(gt.shape)
+    channels = max(1, math.prod(pred.shape) // max(1, pixels))
+    soft = config.pred_kind in ("probs", "logits") or (config.pred_kind == "auto" and (
+        bool(pred.floating) or channels > 1))
+    soft_bytes = chunked.BYTES_PER_CHANNEL * channels + chunked.BYTES_PER_PIXEL
+    structure = bool(config.boundary_names() or config.instance_names())
+    per_pixel = ((soft_bytes * (2 if config.regions else 1)) if soft else chunked.LABEL_BYTES_PER_PIXEL) + (
+        STRUCTURE_BYTES_PER_PIXEL if structure else 0)
+    needs = pred.nbytes + gt.nbytes + per_pixel * pixels
+    if needs <= limit:
+        return
+    whole_values = (structure or config.regions or any(config.convention_of(s.name) != "lossctl"
+                                                       for s in config.selected()))
+    if soft and len(gt.shape) >= 2 and not whole_values:
+        resident = gt.nbytes + (0 if pred.mapped else pred.nbytes) + chunked.whole_map_reserve(gt.shape, lovasz(config))
+        if resident + soft_bytes * (pixels // gt.shape[0]) <= limit:
+            return  # chunks fit
+    file, header, other = (pair.pred, pred, pair.gt) if pred.nbytes >= gt.nbytes else (pair.gt, gt, pair.pred)
+    stored = "memory-mapped" if header.mapped else "decoded"
+    how = ""
+    if soft and len(gt.shape) >= 2 and whole_values:
+        how = (f"; or evaluate it in chunks: {setting('convention', 'lossctl')} without {setting('region')}, "
+               "boundary and instance values")
+    elif soft and len(gt.shape) >= 2 and lovasz(config):
+        how = "; or leave out lovasz (it sorts a whole class), and the other values are evaluated in chunks"
+    raise PairFailure(str(file), f"{file}: evaluating it against {other} takes about {io.memory_text(needs)} "
+                      f"(the {'x'.join(map(str, header.shape))} array is {io.memory_text(header.nbytes)} {stored}), "
+                      f"more than the memory budget of {io.memory_text(limit)}; if the files are trusted raise "
+                      f"{setting('max_memory')} (to at least {io.suggested_budget(needs)}), otherwise crop or "
+                      f"downscale them{how}", pair.name)
+
+
+def lovasz(config: SegConfig) -> bool:
+    """Whether the run computes the Lovász-Softmax (which chunked evaluation computes over one whole class)."""
+    return any(s.name == "lovasz" for s in config.selected())
+
+
 def _load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
+    pair_memory(pair, config)
     budget = config.max_memory
     pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels, max_memory=budget)
     # the prediction's npz key also names the ground truth's array, unless its own is given (a single array is
@@ -212,4 +281,5 @@ def label_images(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[n
     return pred_map, gt_map
 
 
-__all__ = ["PairFailure", "without_file", "LoadedPair", "load_pair", "map_labels", "label_images"]
+__all__ = ["PairFailure", "without_file", "LoadedPair", "load_pair", "pair_memory", "map_labels", "label_images",
+           "STRUCTURE_BYTES_PER_PIXEL"]

@@ -19,8 +19,22 @@ from lossctl.inputs.seg import SegInput, check_label_range, check_target, exact_
 
 
 #: Bytes per pixel and channel, plus per pixel, that preparing and evaluating a soft map takes (float64 sums,
-#: labels, log-probabilities, the focal terms); what :func:`chunk_rows` budgets for.
+#: labels, log-probabilities, the focal terms); what :func:`chunk_rows` budgets for (measured: 52 bytes per pixel
+#: for three float32 channels, every value).
 BYTES_PER_CHANNEL, BYTES_PER_PIXEL = 16, 64
+#: Bytes per pixel that preparing a pair of label maps and its confusion matrix takes besides the two arrays (the
+#: valid labels as flat copies, the bincount keys; measured: 2 to 3).
+LABEL_BYTES_PER_PIXEL = 8
+#: Bytes per pixel the Lovász-Softmax takes in chunked evaluation: it gathers one class's errors over the whole map
+#: and sorts them (measured: 11 for float32 maps).
+LOVASZ_BYTES_PER_PIXEL = 16
+
+
+def whole_map_reserve(target_shape: tuple[int, ...], lovasz: bool) -> int:
+    """The bytes a chunked evaluation holds for the whole map besides its chunks: the Lovász-Softmax's one class
+    (:data:`LOVASZ_BYTES_PER_PIXEL` per pixel) when it is computed, else nothing (the target is counted by the
+    caller)."""
+    return LOVASZ_BYTES_PER_PIXEL * int(np.prod(target_shape)) if lovasz else 0
 
 
 def chunk_rows(pred: np.ndarray, target_shape: tuple[int, ...], budget: int, integers: bool = False) -> int | None:

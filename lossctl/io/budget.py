@@ -33,8 +33,10 @@ __all__ = [
     "check_decoded_bytes",
     "check_max_pixels",
     "default_memory_budget",
+    "is_bomb",
     "memory_text",
     "parse_memory",
+    "suggested_budget",
     "too_many_elements",
 ]
 

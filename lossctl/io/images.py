@@ -22,7 +22,7 @@ import logging
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from lossctl.io.budget import check_decoded_bytes, too_many_elements
 from lossctl.io.checks import as_input_errors, check_dtype, check_shape, native_byte_order
 from lossctl.io.text import shorten
 
-__all__ = ["read_pil", "read_tiff"]
+__all__ = ["pil_header", "read_pil", "read_tiff", "tiff_header"]
 
 #: Bytes per pixel of the arrays Pillow's modes decode to (other modes: 4 bytes per band).
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2,
@@ -81,6 +81,57 @@ def read_pil(path: str, d: str, fmt: str, max_pixels: int, budget: int | None = 
             array = array[..., 0]
         array = native_byte_order(array)
     return array, mode
+
+
+def pil_header(source: str | IO[bytes], fmt: str) -> tuple[tuple[int, ...], int]:
+    """(shape, bytes per element) of the array a PNG or JPEG (a path, or a seekable binary stream) decodes to,
+    from its header alone (PNG IHDR, JPEG SOF): H x W, or H x W x bands for multi-band modes."""
+    from PIL import Image
+
+    with _PIL_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None  # a header is read, not decoded: the limits are checked by the caller
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                image = Image.open(source, formats=["PNG" if fmt == "png" else "JPEG"])
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    with image:
+        width, height = image.size
+        bands = len(image.getbands())
+        per_pixel = _MODE_BYTES.get(image.mode, 4 * bands)
+    if image.mode in ("1", "L", "P", "I", "F") or image.mode.startswith("I;16"):
+        return (height, width), per_pixel
+    return (height, width, bands), max(1, per_pixel // bands)
+
+
+def tiff_header(source: str | IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """(shape, dtype) of the array a TIFF (a path, or a seekable binary stream) decodes to, from its
+    tags alone (:func:`read_tiff`'s layout: a stack of same-shaped pages is a volume)."""
+    import tifffile
+
+    with tifffile.TiffFile(source) as tif:
+        shape, dtype, _stack = _tiff_layout(tif)
+    if dtype is None:
+        raise ValueError("no image data type")
+    return shape, dtype
+
+
+def _tiff_layout(tif: Any) -> tuple[tuple[int, ...], np.dtype[Any] | None, bool]:
+    """(shape, dtype, stacked) of a TIFF's first series, or of its same-shaped series stacked as a volume."""
+    series = list(tif.series)
+    if not series:
+        return (), None, False
+    first = series[0]
+    dtype = None if first.dtype is None else np.dtype(first.dtype)
+    shape = tuple(int(n) for n in first.shape)
+    # Pages written one by one (each with its own shape metadata) form one series each: stack them when
+    # they agree, as a multi-page TIFF is a volume. Series of other shapes (thumbnails) are ignored.
+    stack = len(series) > 1 and all(
+        tuple(s.shape) == shape and s.dtype is not None and np.dtype(s.dtype) == dtype for s in series[1:]
+    )
+    return ((len(series), *shape) if stack else shape), dtype, stack
 
 
 class _TifffileCapture(logging.Filter):
@@ -163,15 +214,7 @@ def _read_tiff_data(
         mode = None
         if tif.pages and getattr(tif.pages[0], "photometric", None) == tifffile.PHOTOMETRIC.RGB:
             mode = "RGBA" if tif.pages[0].samplesperpixel == 4 else "RGB"
-        dtype = None if first.dtype is None else np.dtype(first.dtype)
-        shape = tuple(int(n) for n in first.shape)
-        # Pages written one by one (each with its own shape metadata) form one series each: stack them when
-        # they agree, as a multi-page TIFF is a volume. Series of other shapes (thumbnails) are ignored.
-        stack = len(series) > 1 and all(
-            tuple(s.shape) == shape and s.dtype is not None and np.dtype(s.dtype) == dtype for s in series[1:]
-        )
-        if stack:
-            shape = (len(series), *shape)
+        shape, dtype, stack = _tiff_layout(tif)
         check_dtype(d, dtype)
         check_shape(d, shape, max_pixels, label="the image", itemsize=dtype.itemsize, budget=budget,
                     stored=stored)  # tags only

@@ -125,6 +125,39 @@ def read_volume(path: str, d: str, max_pixels: int, budget: int | None = None) -
     raise InputError(f"{d}: not a volume file; use .nii, .nii.gz, .nrrd, .mha or .mhd")
 
 
+def volume_header(path: str, d: str) -> tuple[tuple[int, ...], int, bool, int | None]:
+    """(shape, bytes per voxel, memory-mapped, compressed size) of the array :func:`read_volume` returns, from
+    the header alone: an uncompressed, unscaled NIfTI is memory-mapped; every other volume is decoded into
+    memory. The compressed size (what the decompression-bomb rule weighs) is the file's for a ``.nii.gz``, a
+    gzip or bzip2 NRRD and a compressed MetaImage, else None."""
+    fmt = volume_format(path)
+    if fmt == "nifti":
+        import nibabel
+
+        image = nibabel.load(path)
+        slope, inter = image.header.get_slope_inter()
+        scaled = not (slope in (None, 1.0) and inter in (None, 0.0))
+        itemsize = 8 if scaled else image.header.get_data_dtype().itemsize
+        compressed = path.lower().endswith(".gz")
+        return (tuple(int(s) for s in image.shape), itemsize, not scaled and not compressed,
+                os.path.getsize(path) if compressed else None)
+    if fmt == "nrrd":
+        import nrrd
+
+        with open(path, "rb") as handle:
+            header = nrrd.read_header(handle)
+        compressed = str(header.get("encoding", "raw")).lower() in ("gzip", "gz", "bzip2", "bz2")
+        return (tuple(int(s) for s in header["sizes"]), np.dtype(nrrd.reader._determine_datatype(header)).itemsize,
+                False, os.path.getsize(path) if compressed else None)
+    fields, _offset = _metaimage_header(path, d)
+    dims = _numbers(d, fields, "DimSize", int)
+    channels = int(fields.get("ElementNumberOfChannels", "1"))
+    itemsize = np.dtype(_MET_TYPES[fields.get("ElementType", "")]).itemsize
+    compressed = fields.get("CompressedData", "False").lower() == "true"
+    return (tuple(reversed(dims)) + ((channels,) if channels > 1 else ()), itemsize, False,
+            os.path.getsize(path) if compressed else None)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # NIfTI
 # --------------------------------------------------------------------------------------------------------------
@@ -332,4 +365,4 @@ def _origin(values: Any) -> tuple[float, ...] | None:
     return origin if all(math.isfinite(v) for v in origin) else None
 
 
-__all__ = ["VOLUME_SUFFIXES", "Volume", "read_volume", "volume_format", "volume_suffix"]
+__all__ = ["VOLUME_SUFFIXES", "Volume", "read_volume", "volume_format", "volume_header", "volume_suffix"]
