@@ -14,6 +14,7 @@ by :func:`~lossctl.engine.seg.evaluate_pair` (the other pairs are still evaluate
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -107,6 +108,30 @@ def load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
 STRUCTURE_BYTES_PER_PIXEL = 40
 
 
+#: The most bytes one stored byte decodes to, by suffix, for the formats whose compression bounds it: deflate
+#: (PNG, .npz, .nii.gz) cannot pass 1032:1, and a 1-bit PNG decodes each bit to a byte; .npy and .nii are stored
+#: as they are decoded. Other formats (TIFF with zstd or LZMA, JPEG, NRRD, MetaImage) have no such bound here.
+_MOST_DECODED_PER_BYTE = {".png": 1032 * 8, ".npz": 1032, ".gz": 1032, ".npy": 1, ".nii": 1}
+
+
+def _surely_fits(pair: Pair, limit: int) -> bool:
+    """Whether the two files' sizes alone prove that the pair's evaluation fits ``limit`` (so that their headers
+    need not be read: the common case of many small pairs): the most they can decode to (P and G bytes) bounds
+    the estimate of :func:`pair_memory` by 33 P + 169 G (16 bytes per channel element and 64 per pixel, twice
+    with regions, 40 per pixel for boundary values; a pixel takes at least a byte)."""
+    bounds = []
+    for path in (pair.pred, pair.gt):
+        factor = _MOST_DECODED_PER_BYTE.get(os.path.splitext(str(path))[1].lower())
+        try:
+            size = os.stat(path).st_size
+        except (OSError, ValueError):
+            return False
+        if factor is None:
+            return False
+        bounds.append(size * factor)
+    return 33 * bounds[0] + 169 * bounds[1] <= limit
+
+
 def pair_memory(pair: Pair, config: SegConfig) -> None:
     """Refuse, from the two files' headers and before anything is decoded, a pair whose evaluation would take more
     than the memory budget, as a :class:`PairFailure` naming the larger file, its size and the budget.
@@ -121,12 +146,14 @@ def pair_memory(pair: Pair, config: SegConfig) -> None:
     confusion metrics, without regions, boundary or instance values) and the ground truth, the decoded
     prediction and one slice fit; anything else beyond the budget is refused. Headers that cannot be read are
     left to the loaders to report."""
+    limit = io.default_memory_budget() if config.max_memory is None else config.max_memory
+    if _surely_fits(pair, limit):
+        return
     pred = io.array_header(pair.pred, npz_key=config.npz_key)
     gt = io.array_header(pair.gt, npz_key=config.gt_npz_key or config.npz_key,
                          npz_key_required=config.gt_npz_key is not None)
     if pred is None or gt is None or not gt.shape:
         return
-    limit = io.default_memory_budget() if config.max_memory is None else config.max_memory
     for header in (pred, gt):  # a file refused on its own: the loader says so, in its words
         if not header.mapped and (header.nbytes > limit or (
                 config.max_memory is None and io.is_bomb(header.nbytes, header.stored))):
