@@ -90,7 +90,7 @@ def generate() -> dict[str, tuple[Path, Path]]:
     from support import npz_bomb, png_bomb, tiff_bomb
 
     pairs = {}
-    for name, write in (("M1", None), ("M2", None), ("M3-png", png_bomb), ("M3-tiff", tiff_bomb),
+    for name, write in (("M0", None), ("M1", None), ("M2", None), ("M3-png", png_bomb), ("M3-tiff", tiff_bomb),
                         ("M3-npz", npz_bomb)):
         pred, gt = WORK / name / "pred", WORK / name / "gt"
         pred.mkdir(parents=True, exist_ok=True)
@@ -98,7 +98,10 @@ def generate() -> dict[str, tuple[Path, Path]]:
         pairs[name] = (pred, gt)
         if any(gt.iterdir()):
             continue
-        if name == "M1":
+        if name == "M0":
+            for folder in (pred, gt):
+                Image.fromarray(np.zeros((4, 4), np.uint8)).save(folder / "tiny.png")
+        elif name == "M1":
             truth = ordinary_labels((16384, 16384), 1)
             Image.fromarray(truth).save(gt / "tile.png")
             truth[::9] = (truth[::9] + 1) % 3
@@ -136,6 +139,7 @@ def main() -> None:
 
     budget = default_memory_budget() / 2**20
     runs = [
+        ("M0", "start-up: a 4x4 label PNG pair", (), 0),
         ("M1", "16384x16384 label PNG pair, default budget", ("--workers", "1"), 0),
         ("M2", "512x512x1000 int16 CT label .nii.gz pair, default budget", ("--workers", "1", "-m", "dice,iou"), 0),
         ("M3-png", "40000x40000 1-bit PNG bomb, no --max-memory", (), 3),
@@ -146,17 +150,23 @@ def main() -> None:
     lines = [BEGIN, "## M: the memory budget and decompression bombs (tools/bench_memory.py)", "",
              f"Default budget on this machine: {budget:,.0f} MiB (half the available memory). Peak RSS from "
              "`os.wait4` (memory-mapped pages included); the bound is the budget plus about 100 MB of interpreter.",
+             "", "A bomb's refusal is timed by its CPU time beyond M0's (the start-up: interpreter and imports), "
+             "which the shared machine's load does not distort as it does the wall time.",
              "", "| run | input | files (pred) | exit | wall (s) | CPU (s) | peak RSS (MB) | bound (MB) | met |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     messages = []
+    startup = 0.0
     for name, what, extra, expected in runs:
         pred, gt = pairs[name]
         print(f"  {name}: {what}", flush=True)
         r = run("seg", str(pred), str(gt), *extra)
+        startup = float(r["cpu"]) if name == "M0" else startup  # type: ignore[arg-type]
         bound = 200 if name.startswith("M3") else (4096 if name == "M4" else budget) + 100
-        met = r["code"] == expected and r["rss"] <= bound and (not name.startswith("M3") or r["wall"] < 1)
-        lines.append(f"| {name} | {what} | {size_of(pred)} | {r['code']} | {r['wall']:.2f} | {r['cpu']:.2f} | "
-                     f"{r['rss']:.0f} | {bound:,.0f}{' and < 1 s' if name.startswith('M3') else ''} | "
+        beyond = float(r["cpu"]) - startup  # type: ignore[arg-type]
+        met = r["code"] == expected and r["rss"] <= bound and (not name.startswith("M3") or beyond < 1)
+        cpu = f"{r['cpu']:.2f}" + (f" (+{beyond:.2f})" if name.startswith("M3") else "")
+        lines.append(f"| {name} | {what} | {size_of(pred)} | {r['code']} | {r['wall']:.2f} | {cpu} | "
+                     f"{r['rss']:.0f} | {bound:,.0f}{' and +1 s CPU' if name.startswith('M3') else ''} | "
                      f"{'met' if met else 'NOT MET'} |")
         if expected:
             messages.append(f"- {name}: `{str(r['message']).replace(str(WORK) + '/', '')}`")

@@ -109,9 +109,10 @@ STRUCTURE_BYTES_PER_PIXEL = 40
 
 
 #: The most bytes one stored byte decodes to, by suffix, for the formats whose compression bounds it: deflate
-#: (PNG, .npz, .nii.gz) cannot pass 1032:1, and a 1-bit PNG decodes each bit to a byte; .npy and .nii are stored
-#: as they are decoded. Other formats (TIFF with zstd or LZMA, JPEG, NRRD, MetaImage) have no such bound here.
-_MOST_DECODED_PER_BYTE = {".png": 1032 * 8, ".npz": 1032, ".gz": 1032, ".npy": 1, ".nii": 1}
+#: (PNG, .npz, .nii.gz) cannot pass 1032:1, a 1-bit PNG decodes each bit to a byte, and a scaled NIfTI's bytes
+#: become float64 (8 per 1-byte voxel); .npy is stored as it is decoded. Other formats (TIFF with zstd or LZMA,
+#: JPEG, NRRD, MetaImage) have no such bound here: their headers are read.
+_MOST_DECODED_PER_BYTE = {".png": 1032 * 8, ".npz": 1032, ".gz": 1032 * 8, ".npy": 1, ".nii": 8}
 
 
 def _surely_fits(pair: Pair, limit: int) -> bool:

@@ -5,6 +5,13 @@ included) through :func:`support.peak_rss`, never its time.
 * Decompression bombs (a 40000x40000 1-bit PNG of 191 KiB, the same as a deflate TIFF, an ``.npz`` member of
   zeros that decodes to 1.6 GB): without an explicit ``--max-memory`` they are refused from their header (exit 3,
   one line that says how to accept them) in less than 200 MB.
+* Every input kind past a 64 MiB budget (PNG, TIFF, NPY, NPZ, NIfTI, NRRD, MetaImage; labels and probability
+  maps; 2D and 3D; with regions and boundary metrics) is evaluated in chunks or refused from the headers, and the
+  process stays within the budget plus the interpreter's baseline.
+
+The large but genuine files (a 16k x 16k label PNG, a 512x512x1000 CT label volume: gigabytes and tens of seconds)
+are measured by tools/bench_memory.py (``make bench``), not here; the refusals are also rows of the bad-input
+matrix (tests/cli/test_seg_bad_input.py).
 """
 
 from __future__ import annotations
