@@ -176,6 +176,10 @@ def pair_memory(pair: Pair, config: SegConfig) -> None:
         resident = gt.nbytes + (0 if pred.mapped else pred.nbytes) + chunked.whole_map_reserve(gt.shape, lovasz(config))
         if resident + soft_bytes * (pixels // gt.shape[0]) <= limit:
             return  # chunks fit
+    if not soft and len(gt.shape) >= 2 and not structure and labels_in_chunks(config) and pred.shape == gt.shape:
+        resident = (0 if pred.mapped else pred.nbytes) + (0 if gt.mapped else gt.nbytes)
+        if resident + (chunked.LABEL_BYTES_PER_PIXEL + pred.itemsize + gt.itemsize) * (pixels // gt.shape[0]) <= limit:
+            return  # chunks of both label maps fit
     file, header, other = (pair.pred, pred, pair.gt) if pred.nbytes >= gt.nbytes else (pair.gt, gt, pair.pred)
     stored = "memory-mapped" if header.mapped else "decoded"
     how = ""
@@ -184,11 +188,21 @@ def pair_memory(pair: Pair, config: SegConfig) -> None:
                "boundary and instance values")
     elif soft and len(gt.shape) >= 2 and lovasz(config):
         how = "; or leave out lovasz (it sorts a whole class), and the other values are evaluated in chunks"
+    elif not soft and len(gt.shape) >= 2 and not structure and not labels_in_chunks(config) and pred.mapped:
+        how = (f"; or give the class count ({setting('num_classes')}, above 2), and the labels are evaluated in "
+               "chunks")
     raise PairFailure(str(file), f"{file}: evaluating it against {other} takes about {io.memory_text(needs)} "
                       f"(the {'x'.join(map(str, header.shape))} array is {io.memory_text(header.nbytes)} {stored}), "
                       f"more than the memory budget of {io.memory_text(limit)}; if the files are trusted raise "
                       f"{setting('max_memory')} (to at least {io.suggested_budget(needs)}), otherwise crop or "
                       f"downscale them{how}", pair.name)
+
+
+def labels_in_chunks(config: SegConfig) -> bool:
+    """Whether a label prediction may be evaluated in chunks: when the class count is given and above 2, every
+    chunk reads its labels as the whole map would (no class count inferred, no 0/255 mask rule)."""
+    given = config.num_classes or len(config.class_names)
+    return config.void_class is None and given > 2
 
 
 def lovasz(config: SegConfig) -> bool:

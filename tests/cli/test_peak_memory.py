@@ -122,6 +122,8 @@ KINDS = [
     ("npy-labels-2d-regions", lambda p, g: (sparse_npy(p / "x.npy", (2500, 2500), "u1"),
                                             sparse_npy(g / "x.npy", (2500, 2500), "u1")),
      ("--num-classes", "3", "--region", "fg=1,2"), 0),
+    ("npy-labels-3d-chunks", lambda p, g: (sparse_npy(p / "x.npy", D3, "u1"), sparse_npy(g / "x.npy", D3, "u1")),
+     ("--num-classes", "3", "--region", "fg=1,2"), 0),
     ("nifti-labels-3d", lambda p, g: (sparse_nifti(p / "x.nii", D3), sparse_nifti(g / "x.nii", D3)), (), 3),
     ("nrrd-labels-3d", lambda p, g: tuple(sparse_text_header(
         f / "x.nrrd", "NRRD0004\ntype: uint8\ndimension: 3\nsizes: 1024 1024 64\nencoding: raw\n\n", 64 << 20)
