@@ -1,4 +1,5 @@
-"""A soft prediction too large for the memory budget, evaluated in chunks of its leading spatial axis.
+"""A soft prediction (or a label pair of a given class count) too large for the memory budget, evaluated in chunks
+of its leading spatial axis.
 
 :func:`chunk_rows` says how many slices (rows of an image, slices of a volume) a chunk may hold for a map's
 evaluation to stay within a budget of bytes; :class:`ChunkedInput` prepares each chunk as
