@@ -107,6 +107,34 @@ def run_subprocess(*args: Any, stdin: bytes | None = None, cwd: Path | None = No
                           capture_output=True, cwd=cwd, env=env, timeout=timeout, check=False)
 
 
+_PEAK_RSS_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+err = child.stderr.read()
+_pid, status, usage = os.wait4(child.pid, 0)
+sys.stdout.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}\\n")
+sys.stdout.flush()
+sys.stdout.buffer.write(err)
+"""
+
+
+def peak_rss(*args: Any, timeout: float = 60) -> tuple[int, str, int]:
+    """Run ``python -m lossctl ARGS``; return (exit code, stderr, peak RSS in bytes).
+
+    The peak is ``ru_maxrss`` of ``os.wait4`` on the lossctl process: every page it had resident at once,
+    memory-mapped file pages included. Linux keeps a process's peak across ``exec``, so a child forked straight
+    from the test process would report the test process's size: a small launcher (a fresh interpreter) forks
+    lossctl and waits for it."""
+    env = {k: v for k, v in os.environ.items() if k not in _ENV_TO_CLEAR}
+    env["PYTHONIOENCODING"] = "utf-8"
+    done = subprocess.run([sys.executable, "-c", _PEAK_RSS_LAUNCHER, sys.executable, "-m", "lossctl",
+                           *map(os.fspath, map(str, args))], capture_output=True, env=env, timeout=timeout,
+                          check=True)
+    first, _, err = done.stdout.partition(b"\n")
+    code, kib = map(int, first.split())
+    return code, err.decode("utf-8"), kib * 1024
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Inputs
 # ----------------------------------------------------------------------------------------------------------
@@ -482,6 +510,31 @@ def tiff_bomb(path: Path) -> None:
     ifd = b"".join(struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3 else
                    struct.pack("<I", offset if tag == 273 else value)) for tag, kind, value in tags)
     path.write_bytes(b"II*\x00" + struct.pack("<IH", 8, len(tags)) + ifd + struct.pack("<I", 0) + data)
+
+
+def npz_bomb(path: Path, n: int = BOMB * BOMB) -> None:
+    """A valid ``.npz`` whose one member, ``a``, is an ``n``-byte uint8 array of zeros (1.6 GB) deflated to 1.6 MB;
+    its CRC-32 is computed over 64 MiB blocks of zeros (no array of that size is ever made)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (n,)})
+    head = header.getvalue()
+    block = 64000  # divides 40000 x 40000
+    assert n % block == 0
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate, as a zip member holds it
+    first = compressor.compress(head) + compressor.flush(zlib.Z_FULL_FLUSH)
+    again = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    data = first + again * (n // block) + b"\x01\x00\x00\xff\xff"
+    crc, zeros, left = zlib.crc32(head), bytes(64 << 20), n
+    while left:
+        crc = zlib.crc32(zeros[:min(left, len(zeros))], crc)
+        left -= min(left, len(zeros))
+    name, size = b"a.npy", len(head) + n
+    fields = struct.pack("<HHHHHIII", 20, 0, 8, 0, 0, crc, len(data), size)  # version, flags, deflate, time, date
+    local = b"PK\x03\x04" + fields + struct.pack("<HH", len(name), 0) + name
+    central = (b"PK\x01\x02" + struct.pack("<H", 20) + fields + struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0, 0)
+               + name)
+    end = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 1, 1, len(central), len(local) + len(data), 0)
+    path.write_bytes(local + data + central + end)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ by :func:`~lossctl.engine.seg.evaluate_pair` (the other pairs are still evaluate
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,8 +26,10 @@ from lossctl.dataset.pairing import Pair
 from lossctl.engine.schema import PairError
 from lossctl.engine.seg_config import SegConfig
 from lossctl.errors import InputError, setting
+from lossctl.inputs import chunked
 from lossctl.inputs.seg import drop_batch_axis
 from lossctl import io
+from lossctl.io import stores
 
 
 class PairFailure(InputError):
@@ -108,7 +112,115 @@ def load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
         raise PairFailure.about(pair, e) from None
 
 
+#: Bytes per pixel that the boundary metrics (distance transforms, surfaces) or the instance values (connected
+#: components, their boxes) take besides the label maps (measured: 24 for hd95, 35 for pq on 16 M pixels).
+STRUCTURE_BYTES_PER_PIXEL = 40
+
+
+#: The most bytes one stored byte decodes to, by suffix, for the formats whose compression bounds it: deflate
+#: (PNG, .npz, .nii.gz) cannot pass 1032:1, a 1-bit PNG decodes each bit to a byte, and a scaled NIfTI's bytes
+#: become float64 (8 per 1-byte voxel); .npy is stored as it is decoded. Other formats (TIFF with zstd or LZMA,
+#: JPEG, NRRD, MetaImage) have no such bound here: their headers are read.
+_MOST_DECODED_PER_BYTE = {".png": 1032 * 8, ".npz": 1032, ".gz": 1032 * 8, ".npy": 1, ".nii": 8}
+
+
+def _surely_fits(pair: Pair, limit: int) -> bool:
+    """Whether the two files' sizes alone prove that the pair's evaluation fits ``limit`` (so that their headers
+    need not be read: the common case of many small pairs): the most they can decode to (P and G bytes) bounds
+    the estimate of :func:`pair_memory` by 33 P + 169 G (16 bytes per channel element and 64 per pixel, twice
+    with regions, 40 per pixel for boundary values; a pixel takes at least a byte)."""
+    bounds = []
+    for path in (pair.pred, pair.gt):
+        factor = _MOST_DECODED_PER_BYTE.get(os.path.splitext(str(path))[1].lower())
+        try:
+            size = stores.size(path) if stores.is_url(path) else os.stat(path).st_size
+        except (OSError, ValueError, InputError):
+            return False
+        if factor is None:
+            return False
+        bounds.append(size * factor)
+    return 33 * bounds[0] + 169 * bounds[1] <= limit
+
+
+def pair_memory(pair: Pair, config: SegConfig) -> None:
+    """Refuse, from the two files' headers and before anything is decoded, a pair whose evaluation would take more
+    than the memory budget, as a :class:`PairFailure` naming the larger file, its size and the budget.
+
+    The estimate of a whole evaluation is both arrays (decoded, or memory-mapped: the pages read count in the
+    process's memory) plus, per pixel: a soft map's preparation and values
+    (:data:`~lossctl.inputs.chunked.BYTES_PER_CHANNEL` per channel plus
+    :data:`~lossctl.inputs.chunked.BYTES_PER_PIXEL`, twice with regions, whose losses prepare a map of their
+    own), or a label pair's (:data:`~lossctl.inputs.chunked.LABEL_BYTES_PER_PIXEL`), plus
+    :data:`STRUCTURE_BYTES_PER_PIXEL` for boundary or instance values. A soft map beyond it is evaluated in
+    chunks (:func:`~lossctl.inputs.chunked.chunk_rows`) when its values allow (the lossctl definitions and the
+    confusion metrics, without regions, boundary or instance values) and the ground truth, the decoded
+    prediction and one slice fit; anything else beyond the budget is refused. Headers that cannot be read are
+    left to the loaders to report."""
+    limit = io.default_memory_budget() if config.max_memory is None else config.max_memory
+    if _surely_fits(pair, limit):
+        return
+    pred = io.array_header(pair.pred, npz_key=config.npz_key)
+    gt = io.array_header(pair.gt, npz_key=config.gt_npz_key or config.npz_key,
+                         npz_key_required=config.gt_npz_key is not None)
+    if pred is None or gt is None or not gt.shape:
+        return
+    for header in (pred, gt):  # a file refused on its own: the loader says so, in its words
+        if not header.mapped and (header.nbytes > limit or (
+                config.max_memory is None and io.is_bomb(header.nbytes, header.stored))):
+            return
+    pixels = math.prod(gt.shape)
+    channels = max(1, math.prod(pred.shape) // max(1, pixels))
+    soft = config.pred_kind in ("probs", "logits") or (config.pred_kind == "auto" and (
+        bool(pred.floating) or channels > 1))
+    soft_bytes = chunked.BYTES_PER_CHANNEL * channels + chunked.BYTES_PER_PIXEL
+    structure = bool(config.boundary_names() or config.instance_names())
+    per_pixel = ((soft_bytes * (2 if config.regions else 1)) if soft else chunked.LABEL_BYTES_PER_PIXEL) + (
+        STRUCTURE_BYTES_PER_PIXEL if structure else 0)
+    needs = pred.nbytes + gt.nbytes + per_pixel * pixels
+    if needs <= limit:
+        return
+    whole_values = (structure or config.regions or any(config.convention_of(s.name) != "lossctl"
+                                                       for s in config.selected()))
+    if soft and len(gt.shape) >= 2 and not whole_values:
+        resident = gt.nbytes + (0 if pred.mapped else pred.nbytes) + chunked.whole_map_reserve(gt.shape, lovasz(config))
+        if resident + soft_bytes * (pixels // gt.shape[0]) <= limit:
+            return  # chunks fit
+    if not soft and len(gt.shape) >= 2 and not structure and labels_in_chunks(config) and pred.shape == gt.shape:
+        resident = (0 if pred.mapped else pred.nbytes) + (0 if gt.mapped else gt.nbytes)
+        if resident + (chunked.LABEL_BYTES_PER_PIXEL + pred.itemsize + gt.itemsize) * (pixels // gt.shape[0]) <= limit:
+            return  # chunks of both label maps fit
+    file, header, other = (pair.pred, pred, pair.gt) if pred.nbytes >= gt.nbytes else (pair.gt, gt, pair.pred)
+    stored = "memory-mapped" if header.mapped else "decoded"
+    how = ""
+    if soft and len(gt.shape) >= 2 and whole_values:
+        how = (f"; or evaluate it in chunks: {setting('convention', 'lossctl')} without {setting('region')}, "
+               "boundary and instance values")
+    elif soft and len(gt.shape) >= 2 and lovasz(config):
+        how = "; or leave out lovasz (it sorts a whole class), and the other values are evaluated in chunks"
+    elif not soft and len(gt.shape) >= 2 and not structure and not labels_in_chunks(config) and pred.mapped:
+        how = (f"; or give the class count ({setting('num_classes')}, above 2), and the labels are evaluated in "
+               "chunks")
+    raise PairFailure(str(file), f"{file}: evaluating it against {other} takes about {io.memory_text(needs)} "
+                      f"(the {'x'.join(map(str, header.shape))} array is {io.memory_text(header.nbytes)} {stored}), "
+                      f"more than the memory budget of {io.memory_text(limit)}; if the files are trusted raise "
+                      f"{setting('max_memory')} (to at least {io.suggested_budget(needs)}), otherwise crop or "
+                      f"downscale them{how}", pair.name)
+
+
+def labels_in_chunks(config: SegConfig) -> bool:
+    """Whether a label prediction may be evaluated in chunks: when the class count is given and above 2, every
+    chunk reads its labels as the whole map would (no class count inferred, no 0/255 mask rule)."""
+    given = config.num_classes or len(config.class_names)
+    return config.void_class is None and given > 2
+
+
+def lovasz(config: SegConfig) -> bool:
+    """Whether the run computes the Lovász-Softmax (which chunked evaluation computes over one whole class)."""
+    return any(s.name == "lovasz" for s in config.selected())
+
+
 def _load_pair(pair: Pair, config: SegConfig) -> LoadedPair:
+    pair_memory(pair, config)
     budget = config.max_memory
     pred = io.load_array(pair.pred, npz_key=config.npz_key, max_pixels=config.max_pixels, max_memory=budget)
     # the prediction's npz key also names the ground truth's array, unless its own is given (a single array is
@@ -220,4 +332,5 @@ def label_images(x: Any, target: np.ndarray, ignore: tuple[int, ...]) -> tuple[n
     return pred_map, gt_map
 
 
-__all__ = ["PairFailure", "without_file", "LoadedPair", "load_pair", "map_labels", "label_images"]
+__all__ = ["PairFailure", "without_file", "LoadedPair", "load_pair", "pair_memory", "map_labels", "label_images",
+           "STRUCTURE_BYTES_PER_PIXEL"]

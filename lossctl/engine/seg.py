@@ -34,12 +34,12 @@ from lossctl.dataset.pairing import Pair
 from lossctl.engine import instances as instance_values
 from lossctl.engine import pool
 from lossctl.engine.gates import Gate, check_gates, row_series
-from lossctl.engine.loading import PairFailure, label_images, load_pair
+from lossctl.engine.loading import PairFailure, label_images, labels_in_chunks, load_pair, lovasz
 from lossctl.engine.schema import REPORT_SCHEMA, ImageRow, Report
 from lossctl.engine.seg_config import SegConfig
 from lossctl.engine.statistics import region_means, summarize_rows, to_nan, to_null, to_nulls
 from lossctl.errors import InputError, setting
-from lossctl.inputs.chunked import ChunkedInput, chunk_rows
+from lossctl.inputs.chunked import ChunkedInput, chunk_rows, is_mapped, whole_map_reserve
 from lossctl.inputs.seg import prepare
 from lossctl import io
 from lossctl.io import stores
@@ -201,10 +201,16 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
     pred, gt, target, prediction = loaded.pred, loaded.gt, loaded.target, loaded.prediction
     ignore, notes, options, budget = loaded.ignore, loaded.notes, loaded.options, config.max_memory
     limit = io.default_memory_budget() if budget is None else budget
-    rows = (None if config.pred_kind == "labels" else
-            chunk_rows(prediction, target.shape, limit, integers=config.pred_kind == "probs"))
+    labels = labels_in_chunks(config) and config.pred_kind in ("auto", "labels")
+    soft = np.issubdtype(prediction.dtype, np.floating) or (
+        config.pred_kind == "probs" and np.issubdtype(prediction.dtype, np.integer))
+    held = 0 if not soft and is_mapped(target) else target.nbytes  # label chunks read a mapped target in parts
+    rows = (None if config.pred_kind == "labels" and not labels else
+            chunk_rows(prediction, target.shape, max(1, limit - held - whole_map_reserve(target.shape, soft and lovasz(
+                config))), integers=config.pred_kind == "probs", labels=labels))
     foreign = any(config.convention_of(s.name) != "lossctl" for s in config.selected())
-    if rows is not None and (foreign or config.regions or config.boundary_names() or config.instance_names()):
+    if rows is not None and (config.boundary_names() or config.instance_names() or (
+            soft and (foreign or config.regions))):
         raise PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
                           f"{io.memory_text(limit)}; raise {setting('max_memory')}, or use "
                           f"{setting('convention', 'lossctl')} without {setting('region')} and boundary metrics, "

@@ -22,15 +22,16 @@ The names below are the package's interface; the modules' other public names ser
 
 from __future__ import annotations
 
-from lossctl.io.arrays import Loaded, load_array
-from lossctl.io.budget import (DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_FRACTION, default_memory_budget, memory_text,
-                               parse_memory)
+from lossctl.io.arrays import ArrayHeader, Loaded, array_header, load_array
+from lossctl.io.budget import (DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_FRACTION, default_memory_budget, is_bomb,
+                               memory_text, parse_memory, suggested_budget)
 from lossctl.io.formats import ARRAY_SUFFIXES, IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, TABLE_SUFFIXES, file_suffix
 from lossctl.io.tables import TextTable, load_table, read_table
 from lossctl.io.text import decode_text, display_path, read_text
 
 __all__ = [
     "ARRAY_SUFFIXES",
+    "ArrayHeader",
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MEMORY_FRACTION",
     "IMAGE_SUFFIXES",
@@ -38,14 +39,17 @@ __all__ = [
     "TABLE_SUFFIXES",
     "Loaded",
     "TextTable",
+    "array_header",
     "decode_text",
     "default_memory_budget",
     "display_path",
     "file_suffix",
+    "is_bomb",
     "load_array",
     "load_table",
     "memory_text",
     "parse_memory",
     "read_table",
     "read_text",
+    "suggested_budget",
 ]

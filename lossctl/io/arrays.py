@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -34,10 +35,10 @@ from lossctl.io.budget import DEFAULT_MAX_PIXELS, check_max_pixels
 from lossctl.io.checks import (as_input_errors, check_dtype, check_shape, open_checked, shape_text,
                                suffix_error)
 from lossctl.io.formats import FORMAT_OF_SUFFIX, HEAD_BYTES, SUPPORTED_SUFFIXES, check_content, file_suffix
-from lossctl.io.images import read_pil, read_tiff
+from lossctl.io.images import pil_header, read_pil, read_tiff, tiff_header
 from lossctl.io.text import display_path
 
-__all__ = ["Loaded", "load_array", "read_npy_stream", "read_npz"]
+__all__ = ["ArrayHeader", "Loaded", "array_header", "load_array", "read_npy_stream", "read_npz"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,28 @@ class Loaded:
     frame: str | None = None
 
 
+@dataclass(frozen=True)
+class ArrayHeader:
+    """What a file's header says of the array :func:`load_array` would return, before anything is decoded:
+    its ``shape``, the bytes of one element (``itemsize``) and whether it is memory-mapped (``mapped``: an
+    ``.npy``, an uncompressed NIfTI; its pages count in a process's memory as they are read) or decoded into
+    memory. ``floating``: the elements are floating-point numbers (None: unknown); ``stored``: the compressed
+    bytes a decoded array decodes from (None: not compressed), for the decompression-bomb rule."""
+
+    shape: tuple[int, ...]
+    itemsize: int
+    mapped: bool
+    floating: bool | None = None
+    stored: int | None = None
+
+    @property
+    def nbytes(self) -> int:
+        n = self.itemsize
+        for length in self.shape:
+            n *= int(length)
+        return n
+
+
 def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
     """Read the header of an ``.npy`` stream positioned at its start; return (shape, dtype)."""
     version = np.lib.format.read_magic(stream)
@@ -111,12 +134,13 @@ def read_npy_file(path: str, d: str, file_size: int, max_pixels: int) -> np.ndar
 
 
 def read_npy_stream(stream: IO[bytes], d: str, max_pixels: int, *, label: str = "the array",
-                    budget: int | None = None) -> np.ndarray:
+                    budget: int | None = None, stored: int | None = None) -> np.ndarray:
     """Read an ``.npy`` from a stream (standard input, an ``.npz`` member) after checking its header (the array
-    is decoded into memory, so its size is checked against the budget)."""
+    is decoded into memory, so its size is checked against the budget; ``stored``: the compressed size of an
+    ``.npz`` member, for the decompression-bomb rule)."""
     shape, dtype = _npy_header(stream)
     check_dtype(d, dtype, label=label)
-    check_shape(d, shape, max_pixels, label=label, itemsize=dtype.itemsize, budget=budget)
+    check_shape(d, shape, max_pixels, label=label, itemsize=dtype.itemsize, budget=budget, stored=stored)
     stream.seek(0)
     return np.lib.format.read_array(stream, allow_pickle=False)
 
@@ -148,8 +172,66 @@ def read_npz(source: str | IO[bytes], d: str, npz_key: str | None, max_pixels: i
         member = key + ".npy" if key + ".npy" in names else key
         if not member.endswith(".npy"):
             raise InputError(f"{d}: member {key!r} is not a NumPy array; re-save the archive with np.savez")
+        info = archive.zip.getinfo(member)
+        stored = info.compress_size if info.compress_type != zipfile.ZIP_STORED else None
         with archive.zip.open(member) as stream:
-            return read_npy_stream(stream, d, max_pixels, label=f"array {key!r}", budget=budget)
+            return read_npy_stream(stream, d, max_pixels, label=f"array {key!r}", budget=budget, stored=stored)
+
+
+def array_header(path: str | os.PathLike[str], *, npz_key: str | None = None,
+                 npz_key_required: bool = True) -> ArrayHeader | None:
+    """The :class:`ArrayHeader` of the array :func:`load_array` would read from ``path`` (the same format
+    rules, the same ``.npz`` member), from the file's header alone; None when the header cannot be read (then
+    :func:`load_array` says what is wrong with the file). Images and arrays are read through a binary stream."""
+    given = os.fsdecode(os.fspath(path))
+    d = display_path(given)
+    try:
+        if stores.is_url(given):  # a remote volume is copied to a local file, whose loader checks it
+            url = stores.as_location(given)
+            fmt = None if volumes.volume_format(given) else FORMAT_OF_SUFFIX.get(url.suffix.lower())
+            if fmt is None:
+                return None
+            size = stores.size(url)
+            with stores.open_read(url, block_size=1 << 16, size=size) as stream:
+                return _stream_header(stream, fmt, npz_key, npz_key_required, size)
+        if volumes.volume_format(given):
+            shape, itemsize, mapped, stored = volumes.volume_header(given, d)
+            return ArrayHeader(shape, itemsize, mapped, None, stored)
+        fmt = FORMAT_OF_SUFFIX.get(Path(given).suffix.lower())
+        with open(given, "rb") as stream:
+            return _stream_header(stream, fmt, npz_key, npz_key_required, os.path.getsize(given))
+    except Exception:  # noqa: BLE001 - an unreadable header is load_array's to report, in its words
+        return None
+
+
+def _stream_header(stream: IO[bytes], fmt: str | None, npz_key: str | None, npz_key_required: bool,
+                   size: int | None = None) -> ArrayHeader | None:
+    """:func:`array_header` of an image or array read from a seekable binary ``stream`` (of ``size`` bytes, when
+    known) in format ``fmt``."""
+    if fmt in ("png", "jpeg"):
+        shape, itemsize = pil_header(stream, fmt)
+        return ArrayHeader(shape, itemsize, False, False, size)
+    if fmt == "tiff":
+        shape, dtype = tiff_header(stream)
+        return ArrayHeader(shape, dtype.itemsize, False, dtype.kind == "f", size)
+    if fmt == "npy":
+        shape, dtype = _npy_header(stream)
+        return ArrayHeader(shape, dtype.itemsize, True, dtype.kind == "f")
+    if fmt == "npz":
+        with zipfile.ZipFile(stream) as archive:
+            members = [name.removesuffix(".npy") for name in archive.namelist()]
+            if npz_key is not None and npz_key in members:
+                key = npz_key
+            elif len(members) == 1 and (npz_key is None or not npz_key_required):
+                key = members[0]
+            else:
+                return None
+            info = archive.getinfo(key + ".npy" if key + ".npy" in archive.namelist() else key)
+            with archive.open(info) as member:
+                shape, dtype = _npy_header(member)
+        stored = info.compress_size if info.compress_type != zipfile.ZIP_STORED else None
+        return ArrayHeader(shape, dtype.itemsize, False, dtype.kind == "f", stored)
+    return None
 
 
 def load_array(
@@ -226,9 +308,9 @@ def load_array(
 
     mode: str | None = None
     if fmt in ("png", "jpeg"):
-        array, mode = read_pil(given, d, fmt, max_pixels, max_memory)
+        array, mode = read_pil(given, d, fmt, max_pixels, max_memory, file_size)
     elif fmt == "tiff":
-        array, mode = read_tiff(given, d, max_pixels, max_memory)
+        array, mode = read_tiff(given, d, max_pixels, max_memory, file_size)
     elif fmt == "npy":
         array = read_npy_file(given, d, file_size, max_pixels)
     else:

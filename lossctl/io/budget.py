@@ -6,6 +6,9 @@ array it would decode from the file's header and refuses the file *before* decod
 * the decoded array would take more bytes than the memory budget (:func:`check_decoded_bytes`): ``max_memory``,
   by default :data:`DEFAULT_MEMORY_FRACTION` of the memory available when lossctl starts
   (:func:`default_memory_budget`);
+* without an explicit budget, the file (or ``.npz`` member) is compressed and would decode to both more than
+  :data:`BOMB_MIN_BYTES` and more than :data:`BOMB_RATIO` times its stored size: a decompression bomb (a small
+  untrusted file that would take the machine), refused from its header; an explicit budget accepts it;
 * it has more elements than ``max_pixels`` (:data:`DEFAULT_MAX_PIXELS`, deprecated: the budget is the limit that
   matters; :func:`too_many_elements` is its message).
 
@@ -23,13 +26,17 @@ import numpy as np
 from lossctl.errors import InputError, UsageError, setting
 
 __all__ = [
+    "BOMB_MIN_BYTES",
+    "BOMB_RATIO",
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MEMORY_FRACTION",
     "check_decoded_bytes",
     "check_max_pixels",
     "default_memory_budget",
+    "is_bomb",
     "memory_text",
     "parse_memory",
+    "suggested_budget",
     "too_many_elements",
 ]
 
@@ -39,6 +46,17 @@ Deprecated in favour of the memory budget (``max_memory``), which is checked fir
 
 DEFAULT_MEMORY_FRACTION = 0.5
 """Without an explicit budget, one pair may use this fraction of the memory available when lossctl starts."""
+
+BOMB_MIN_BYTES = 256 << 20
+"""Without an explicit budget, a compressed file that decodes to more than this many bytes and more than
+:data:`BOMB_RATIO` times its stored size is refused as a decompression bomb."""
+
+BOMB_RATIO = 500
+"""Decoded bytes per stored byte beyond which a large compressed file is taken for a decompression bomb (without
+an explicit budget). Ordinary label images and volumes compress 10 to 300 times (a 512x512x1000 CT label volume
+with a body outline: about 120 to 200 times); zeros compress about 1030 times under deflate, and a 1-bit image
+decodes to 8 times that (one byte per pixel): a 40000x40000 1-bit PNG of 191 KiB decodes to 1.5 GiB, 8000
+times its size."""
 
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
@@ -95,19 +113,44 @@ def default_memory_budget() -> int:
     return int(DEFAULT_MEMORY_FRACTION * available) if available else 4 << 30
 
 
-def check_decoded_bytes(d: str, what: str, nbytes: int, budget: int | None) -> None:
-    """Refuse a file whose decoded array would take more than ``budget`` bytes, from its header, before decoding.
+def suggested_budget(nbytes: int) -> str:
+    """A ``max_memory`` setting comfortably above ``nbytes`` (a power of two, at least 1M): ``"2G"``."""
+    return memory_text(1 << max(20, int(nbytes * 1.25 - 1).bit_length())).replace(" ", "").replace("iB", "")
+
+
+def is_bomb(nbytes: int, stored: int | None) -> bool:
+    """Whether ``nbytes`` decoded from ``stored`` compressed bytes is a decompression bomb: more than
+    :data:`BOMB_MIN_BYTES` and more than :data:`BOMB_RATIO` times ``stored`` (None: not compressed).
+
+    >>> is_bomb(40000 * 40000, 195_000), is_bomb(16384 * 16384, 2_000_000), is_bomb(200 << 20, 1000)
+    (True, False, False)
+    """
+    return stored is not None and nbytes > BOMB_MIN_BYTES and nbytes > BOMB_RATIO * max(stored, 1)
+
+
+def check_decoded_bytes(d: str, what: str, nbytes: int, budget: int | None, stored: int | None = None) -> None:
+    """Refuse a file whose decoded array would take more than ``budget`` bytes, or (without an explicit budget) a
+    decompression bomb (:func:`is_bomb`), from its header, before decoding.
 
     The one budget check of every reader (PNG, TIFF, .npz members, standard input, and the volume formats'
     readers): ``d`` is the displayed path, ``what`` describes the array (``"the image (40000x40000, 1-bit)"``),
-    ``nbytes`` its size once decoded. ``budget`` None means :func:`default_memory_budget`.
+    ``nbytes`` its size once decoded, ``stored`` the compressed bytes it decodes from (None: not compressed).
+    ``budget`` None means :func:`default_memory_budget`.
     """
+    if budget is None and is_bomb(nbytes, stored):
+        assert stored is not None
+        raise InputError(
+            f"{d}: {what} decodes to {memory_text(nbytes)} from {memory_text(stored)} "
+            f"({nbytes // max(stored, 1):,} times its size), the mark of a decompression bomb; if the file is "
+            f"trusted accept it by passing {setting('max_memory')} explicitly "
+            f"(at least {setting('max_memory', suggested_budget(nbytes))}), otherwise crop or downscale it"
+        )
     limit = default_memory_budget() if budget is None else budget
     if nbytes > limit:
-        suggest = memory_text(1 << max(20, int(nbytes * 1.25 - 1).bit_length())).replace(" ", "").replace("iB", "")
         raise InputError(
             f"{d}: {what} decodes to {memory_text(nbytes)}, more than the memory budget of {memory_text(limit)}; "
-            f"if the file is trusted raise it ({setting('max_memory', suggest)}), otherwise crop or downscale it"
+            f"if the file is trusted raise it ({setting('max_memory', suggested_budget(nbytes))}), otherwise crop "
+            "or downscale it"
         )
 
 

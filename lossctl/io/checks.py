@@ -89,14 +89,16 @@ def check_dtype(d: str, dtype: np.dtype[Any] | None, *, label: str = "the array"
 
 
 def check_shape(d: str, shape: tuple[int, ...], max_pixels: int | None, *, label: str = "the array",
-                 itemsize: int = 0, budget: int | None = None) -> None:
+                 itemsize: int = 0, budget: int | None = None, stored: int | None = None) -> None:
     """Refuse arrays with more than ``max_pixels`` elements (unless None), arrays whose ``itemsize``-byte
-    elements would exceed the memory ``budget`` (when ``itemsize``) and arrays with no element."""
+    elements would exceed the memory ``budget`` or (without one) decode from ``stored`` compressed bytes as a
+    decompression bomb (when ``itemsize``: :func:`~lossctl.io.budget.check_decoded_bytes`), and arrays with no
+    element."""
     n = 1
     for length in shape:
         n *= int(length)
     if itemsize:
-        check_decoded_bytes(d, f"{label} ({shape_text(shape)})", n * itemsize, budget)
+        check_decoded_bytes(d, f"{label} ({shape_text(shape)})", n * itemsize, budget, stored)
     if max_pixels is not None and n > max_pixels:
         raise too_many_elements(d, f"{label} ({shape_text(shape)})", n, max_pixels)
     if n == 0:

@@ -9,7 +9,10 @@
   records are captured and turned into an error.
 
 The size of the decoded image is read from the header (PNG IHDR, TIFF tags) and checked against the limits of
-:mod:`lossctl.io.budget` before anything is decoded.
+:mod:`lossctl.io.budget` before anything is decoded: the memory budget, and without an explicit budget the
+decompression-bomb rule (decoded size against the file's size). Pillow's own guard (``Image.MAX_IMAGE_PIXELS``,
+179 M pixels: it would refuse a genuine 16k x 16k label PNG) is replaced by these: it is raised to the deprecated
+element limit while a file is opened.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -28,7 +31,7 @@ from lossctl.io.budget import check_decoded_bytes, too_many_elements
 from lossctl.io.checks import as_input_errors, check_dtype, check_shape, native_byte_order
 from lossctl.io.text import shorten
 
-__all__ = ["read_pil", "read_tiff"]
+__all__ = ["pil_header", "read_pil", "read_tiff", "tiff_header"]
 
 #: Bytes per pixel of the arrays Pillow's modes decode to (other modes: 4 bytes per band).
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2,
@@ -39,8 +42,10 @@ _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;
 _PIL_LOCK = threading.Lock()
 
 
-def read_pil(path: str, d: str, fmt: str, max_pixels: int, budget: int | None = None) -> tuple[np.ndarray, str]:
-    """Read a PNG or JPEG with Pillow; return (array, mode)."""
+def read_pil(path: str, d: str, fmt: str, max_pixels: int, budget: int | None = None,
+             stored: int | None = None) -> tuple[np.ndarray, str]:
+    """Read a PNG or JPEG with Pillow; return (array, mode). ``stored``: the file's size (what the image decodes
+    from, for the decompression-bomb rule of :func:`~lossctl.io.budget.check_decoded_bytes`)."""
     from PIL import Image
 
     pil_format = "PNG" if fmt == "png" else "JPEG"
@@ -64,7 +69,7 @@ def read_pil(path: str, d: str, fmt: str, max_pixels: int, budget: int | None = 
             width, height = image.size  # from the header (IHDR): nothing is decoded yet
             per_pixel = _MODE_BYTES.get(image.mode, 4 * len(image.getbands()))
             check_decoded_bytes(d, f"the image ({width}x{height}, mode {image.mode})", width * height * per_pixel,
-                                budget)
+                                budget, stored)
             if width * height > max_pixels:
                 raise too_many_elements(d, f"the image ({width}x{height})", width * height, max_pixels, "pixels")
             with warnings.catch_warnings():
@@ -76,6 +81,57 @@ def read_pil(path: str, d: str, fmt: str, max_pixels: int, budget: int | None = 
             array = array[..., 0]
         array = native_byte_order(array)
     return array, mode
+
+
+def pil_header(source: str | IO[bytes], fmt: str) -> tuple[tuple[int, ...], int]:
+    """(shape, bytes per element) of the array a PNG or JPEG (a path, or a seekable binary stream) decodes to,
+    from its header alone (PNG IHDR, JPEG SOF): H x W, or H x W x bands for multi-band modes."""
+    from PIL import Image
+
+    with _PIL_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None  # a header is read, not decoded: the limits are checked by the caller
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                image = Image.open(source, formats=["PNG" if fmt == "png" else "JPEG"])
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    with image:
+        width, height = image.size
+        bands = len(image.getbands())
+        per_pixel = _MODE_BYTES.get(image.mode, 4 * bands)
+    if image.mode in ("1", "L", "P", "I", "F") or image.mode.startswith("I;16"):
+        return (height, width), per_pixel
+    return (height, width, bands), max(1, per_pixel // bands)
+
+
+def tiff_header(source: str | IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """(shape, dtype) of the array a TIFF (a path, or a seekable binary stream) decodes to, from its
+    tags alone (:func:`read_tiff`'s layout: a stack of same-shaped pages is a volume)."""
+    import tifffile
+
+    with tifffile.TiffFile(source) as tif:
+        shape, dtype, _stack = _tiff_layout(tif)
+    if dtype is None:
+        raise ValueError("no image data type")
+    return shape, dtype
+
+
+def _tiff_layout(tif: Any) -> tuple[tuple[int, ...], np.dtype[Any] | None, bool]:
+    """(shape, dtype, stacked) of a TIFF's first series, or of its same-shaped series stacked as a volume."""
+    series = list(tif.series)
+    if not series:
+        return (), None, False
+    first = series[0]
+    dtype = None if first.dtype is None else np.dtype(first.dtype)
+    shape = tuple(int(n) for n in first.shape)
+    # Pages written one by one (each with its own shape metadata) form one series each: stack them when
+    # they agree, as a multi-page TIFF is a volume. Series of other shapes (thumbnails) are ignored.
+    stack = len(series) > 1 and all(
+        tuple(s.shape) == shape and s.dtype is not None and np.dtype(s.dtype) == dtype for s in series[1:]
+    )
+    return ((len(series), *shape) if stack else shape), dtype, stack
 
 
 class _TifffileCapture(logging.Filter):
@@ -123,7 +179,8 @@ def _tifffile_damage(records: list[logging.LogRecord]) -> str | None:
     return None
 
 
-def read_tiff(path: str, d: str, max_pixels: int, budget: int | None = None) -> tuple[np.ndarray, str | None]:
+def read_tiff(path: str, d: str, max_pixels: int, budget: int | None = None,
+              stored: int | None = None) -> tuple[np.ndarray, str | None]:
     """Read a TIFF with tifffile: a page as 2-D (or H x W x C), a stack of pages as D x H x W. The mode is
     ``"RGB"``/``"RGBA"`` for a colour (photometric RGB) image, else None."""
     import tifffile
@@ -132,7 +189,7 @@ def read_tiff(path: str, d: str, max_pixels: int, budget: int | None = None) -> 
     if _TIFFFILE_CAPTURE not in logger.filters:
         logger.addFilter(_TIFFFILE_CAPTURE)
     with _TIFFFILE_CAPTURE.capture() as records:
-        array, mode = _read_tiff_data(tifffile, path, d, max_pixels, records, budget)
+        array, mode = _read_tiff_data(tifffile, path, d, max_pixels, records, budget, stored)
     _raise_tiff_damage(d, records)
     return array, mode
 
@@ -147,8 +204,8 @@ def _raise_tiff_damage(d: str, records: list[logging.LogRecord]) -> None:
 
 
 def _read_tiff_data(
-    tifffile: Any, path: str, d: str, max_pixels: int, records: list[logging.LogRecord], budget: int | None = None
-) -> tuple[np.ndarray, str | None]:
+    tifffile: Any, path: str, d: str, max_pixels: int, records: list[logging.LogRecord], budget: int | None = None,
+    stored: int | None = None) -> tuple[np.ndarray, str | None]:
     with as_input_errors(d, "tiff"), tifffile.TiffFile(path) as tif:
         series = list(tif.series)
         if not series:
@@ -157,17 +214,10 @@ def _read_tiff_data(
         mode = None
         if tif.pages and getattr(tif.pages[0], "photometric", None) == tifffile.PHOTOMETRIC.RGB:
             mode = "RGBA" if tif.pages[0].samplesperpixel == 4 else "RGB"
-        dtype = None if first.dtype is None else np.dtype(first.dtype)
-        shape = tuple(int(n) for n in first.shape)
-        # Pages written one by one (each with its own shape metadata) form one series each: stack them when
-        # they agree, as a multi-page TIFF is a volume. Series of other shapes (thumbnails) are ignored.
-        stack = len(series) > 1 and all(
-            tuple(s.shape) == shape and s.dtype is not None and np.dtype(s.dtype) == dtype for s in series[1:]
-        )
-        if stack:
-            shape = (len(series), *shape)
+        shape, dtype, stack = _tiff_layout(tif)
         check_dtype(d, dtype)
-        check_shape(d, shape, max_pixels, label="the image", itemsize=dtype.itemsize, budget=budget)  # tags only
+        check_shape(d, shape, max_pixels, label="the image", itemsize=dtype.itemsize, budget=budget,
+                    stored=stored)  # tags only
         _raise_tiff_damage(d, records)  # damage found while parsing: do not allocate and decode garbage
         if stack:
             array = np.empty(shape, dtype=dtype)

@@ -74,10 +74,10 @@ def volume_format(name: str) -> str | None:
 
 
 def _check_header_shape(d: str, shape: tuple[int, ...], itemsize: int, max_pixels: int,
-                        budget: int | None = None) -> None:
+                        budget: int | None = None, stored: int | None = None) -> None:
     """Refuse, from the shape its header declares, a volume with more than ``max_pixels`` elements or none, or
     one that decodes to more than the memory ``budget`` (:func:`lossctl.io.budget.check_decoded_bytes`, None:
-    the default)."""
+    the default; ``stored``: the size of compressed data, for the decompression-bomb rule)."""
     n = math.prod(int(s) for s in shape)
     if n > max_pixels:
         raise InputError(f"{d}: the header declares {'x'.join(map(str, shape))} = {n:,} voxels "
@@ -86,7 +86,7 @@ def _check_header_shape(d: str, shape: tuple[int, ...], itemsize: int, max_pixel
     if n == 0:
         raise InputError(f"{d}: the header declares an empty volume (shape {tuple(shape)}); re-export it")
     check_decoded_bytes(d, f"the volume ({'x'.join(map(str, shape))}, {itemsize} byte(s) per voxel)", n * itemsize,
-                        budget)
+                        budget, stored)
 
 
 def _check_spacing(d: str, spacing: tuple[float, ...]) -> tuple[float, ...]:
@@ -125,6 +125,39 @@ def read_volume(path: str, d: str, max_pixels: int, budget: int | None = None) -
     raise InputError(f"{d}: not a volume file; use .nii, .nii.gz, .nrrd, .mha or .mhd")
 
 
+def volume_header(path: str, d: str) -> tuple[tuple[int, ...], int, bool, int | None]:
+    """(shape, bytes per voxel, memory-mapped, compressed size) of the array :func:`read_volume` returns, from
+    the header alone: an uncompressed, unscaled NIfTI is memory-mapped; every other volume is decoded into
+    memory. The compressed size (what the decompression-bomb rule weighs) is the file's for a ``.nii.gz``, a
+    gzip or bzip2 NRRD and a compressed MetaImage, else None."""
+    fmt = volume_format(path)
+    if fmt == "nifti":
+        import nibabel
+
+        image = nibabel.load(path)
+        slope, inter = image.header.get_slope_inter()
+        scaled = not (slope in (None, 1.0) and inter in (None, 0.0))
+        itemsize = 8 if scaled else image.header.get_data_dtype().itemsize
+        compressed = path.lower().endswith(".gz")
+        return (tuple(int(s) for s in image.shape), itemsize, not scaled and not compressed,
+                os.path.getsize(path) if compressed else None)
+    if fmt == "nrrd":
+        import nrrd
+
+        with open(path, "rb") as handle:
+            header = nrrd.read_header(handle)
+        compressed = str(header.get("encoding", "raw")).lower() in ("gzip", "gz", "bzip2", "bz2")
+        return (tuple(int(s) for s in header["sizes"]), np.dtype(nrrd.reader._determine_datatype(header)).itemsize,
+                False, os.path.getsize(path) if compressed else None)
+    fields, _offset = _metaimage_header(path, d)
+    dims = _numbers(d, fields, "DimSize", int)
+    channels = int(fields.get("ElementNumberOfChannels", "1"))
+    itemsize = np.dtype(_MET_TYPES[fields.get("ElementType", "")]).itemsize
+    compressed = fields.get("CompressedData", "False").lower() == "true"
+    return (tuple(reversed(dims)) + ((channels,) if channels > 1 else ()), itemsize, False,
+            os.path.getsize(path) if compressed else None)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # NIfTI
 # --------------------------------------------------------------------------------------------------------------
@@ -144,8 +177,9 @@ def _read_nifti(path: str, d: str, max_pixels: int, budget: int | None) -> Volum
     header = image.header
     shape = tuple(int(s) for s in image.shape)
     dtype = header.get_data_dtype()
-    _check_header_shape(d, shape, dtype.itemsize, max_pixels, budget)
-    if not path.lower().endswith(".gz"):  # an uncompressed file must hold every voxel the header declares
+    compressed = path.lower().endswith(".gz")
+    _check_header_shape(d, shape, dtype.itemsize, max_pixels, budget, os.path.getsize(path) if compressed else None)
+    if not compressed:  # an uncompressed file must hold every voxel the header declares
         needed = int(getattr(image.dataobj, "offset", 0)) + math.prod(shape) * dtype.itemsize
         have = os.path.getsize(path)
         if have < needed:
@@ -190,7 +224,10 @@ def _read_nrrd(path: str, d: str, max_pixels: int, budget: int | None) -> Volume
                              ) from None
         sizes = tuple(int(s) for s in header["sizes"])
         dtype = np.dtype(nrrd.reader._determine_datatype(header))
-        _check_header_shape(d, sizes, dtype.itemsize, max_pixels, budget)
+        compressed = str(header.get("encoding", "raw")).lower() in ("gzip", "gz", "bzip2", "bz2")
+        stored = os.path.getsize(path) if compressed and "data file" not in header and "datafile" not in header \
+            else None
+        _check_header_shape(d, sizes, dtype.itemsize, max_pixels, budget, stored)
         try:
             array = nrrd.read_data(header, handle, path)
         except Exception:  # noqa: BLE001
@@ -271,8 +308,12 @@ def _read_metaimage(path: str, d: str, max_pixels: int, budget: int | None) -> V
     msb = (fields.get("BinaryDataByteOrderMSB") or fields.get("ElementByteOrderMSB") or "False").lower() == "true"
     dtype = np.dtype((">" if msb else "<") + _MET_TYPES[element])
     shape = tuple(reversed(dims)) + ((channels,) if channels > 1 else ())
-    _check_header_shape(d, shape, dtype.itemsize, max_pixels, budget)
     source = fields["ElementDataFile"]
+    stored = None
+    if fields.get("CompressedData", "False").lower() == "true":  # the bytes the data decodes from
+        beside = os.path.join(os.path.dirname(path), source)
+        stored = os.path.getsize(path if source == "LOCAL" or not os.path.isfile(beside) else beside)
+    _check_header_shape(d, shape, dtype.itemsize, max_pixels, budget, stored)
     if source == "LOCAL":
         with open(path, "rb") as handle:
             handle.seek(int(fields.get("HeaderSize", offset)) if fields.get("HeaderSize", "-1") != "-1" else offset)
@@ -324,4 +365,4 @@ def _origin(values: Any) -> tuple[float, ...] | None:
     return origin if all(math.isfinite(v) for v in origin) else None
 
 
-__all__ = ["VOLUME_SUFFIXES", "Volume", "read_volume", "volume_format", "volume_suffix"]
+__all__ = ["VOLUME_SUFFIXES", "Volume", "read_volume", "volume_format", "volume_header", "volume_suffix"]

@@ -56,6 +56,7 @@ from support import (  # noqa: F401
     comparable,
     folder_report,
     make_seg_set,
+    npz_bomb,
     png_bomb,
     run_subprocess,
     softmax,
@@ -254,6 +255,31 @@ def out_of_memory_in(target: str) -> Callable[[pytest.MonkeyPatch], None]:
 def memory_error_pair(s: SegSet, tmp: Path) -> Case:
     good_bad_pair(s)
     return Case(s.pred, s.gt, (), (str(s.pred / "bad.npy"),))
+
+
+def pair_beyond_the_budget(labels: bool) -> Callable[[SegSet, Path], Case]:
+    """A ``bad`` pair of 60x70 pixels (100 times the good ones) under --max-memory 100K: a 3-class float64 map
+    in an .npz (decoded: it cannot be evaluated in chunks within the budget), or a 70x70 label pair whose
+    evaluation (the int64 arrays and 8 bytes per pixel) takes more than 100K (in chunks once the class count is
+    given)."""
+    def build(s: SegSet, tmp: Path) -> Case:
+        target = rng_for("budget").integers(0, C, (60, 70))
+        if labels:
+            for name in GOOD:
+                write_npy(s.pred / f"{name}.npy", s.probs[name].argmax(axis=0).astype(np.int64))
+                write_npy(s.gt / f"{name}.npy", s.gts[name].astype(np.int64))
+            (s.gt / "bad.png").unlink(missing_ok=True)
+            target = rng_for("budget").integers(0, C, (70, 70))
+            write_npy(s.pred / "bad.npy", target.astype(np.int64))
+            write_npy(s.gt / "bad.npy", target.astype(np.int64))
+            for name in GOOD:
+                (s.gt / f"{name}.png").unlink(missing_ok=True)
+            return Case(s.pred, s.gt, ("--max-memory", "100K"), (str(s.pred / "bad.npy"),))
+        path = s.pred / "bad.npz"
+        np.savez(path, probs=softmax(rng_for("budget").normal(size=(C, 60, 70)), axis=0))
+        write_label_png(s.gt / "bad.png", target)
+        return Case(s.pred, s.gt, ("--max-memory", "100K"), (str(path),))
+    return build
 
 
 def directory_named_png(path: Path) -> None:
@@ -507,6 +533,27 @@ ROWS: list[Row] = [
     Row("tiff-bomb", bad_gt_file("bad.tif", tiff_bomb, "--max-memory", "1G"),
         r"the image \(40000x40000\) decodes to 1\.5 GiB, more than the memory budget of 1 GiB",
         r"raise it \(--max-memory 2G\)", r"more than the memory budget"),
+    # without an explicit --max-memory, a small compressed file that decodes to far more is refused as a bomb
+    Row("png-bomb-default-budget", bad_gt_file("bad.png", png_bomb),
+        r"the image \(40000x40000, mode 1\) decodes to 1\.5 GiB from 191 KiB \(8,193 times its size\), the mark of "
+        r"a decompression bomb", r"accept it by passing --max-memory explicitly \(at least --max-memory 2G\)",
+        r"the mark of a decompression bomb"),
+    Row("tiff-bomb-default-budget", bad_gt_file("bad.tif", tiff_bomb),
+        r"decodes to 1\.5 GiB from 1\.5 MiB \(1,026 times its size\), the mark of a decompression bomb",
+        r"passing --max-memory explicitly", r"the mark of a decompression bomb"),
+    Row("npz-bomb-default-budget", bad_pred_file("bad.npz", npz_bomb),
+        r"array 'a' \(1600000000\) decodes to 1\.5 GiB from 2\.0 MiB \(771 times its size\), the mark of a "
+        r"decompression bomb", r"passing --max-memory explicitly", r"the mark of a decompression bomb"),
+    # what one pair's evaluation takes (the arrays and the working memory per pixel), from the headers
+    Row("probs-pair-beyond-the-budget", pair_beyond_the_budget(labels=False),
+        r"evaluating it against .*bad\.png takes about [\d.]+ KiB \(the 3x60x70 array is 98\.4 KiB decoded\), more "
+        r"than the memory budget of 100 KiB", r"raise --max-memory \(to at least 1M\), otherwise crop or downscale",
+        r"evaluating it against GT takes about"),
+    Row("labels-pair-beyond-the-budget", pair_beyond_the_budget(labels=True),
+        r"evaluating it against .*bad\.npy takes about 115 KiB \(the 70x70 array is 38\.3 KiB memory-mapped\), more "
+        r"than the memory budget of 100 KiB", r"raise --max-memory \(to at least 1M\).*; or give the class count "
+        r"\(--num-classes, above 2\), and the labels are evaluated in chunks", r"evaluating it against GT takes about",
+        fixed_args=("--num-classes", "3")),
     Row("out-of-memory-loading", memory_error_pair, r"not enough memory to evaluate it against",
         r"free memory, use fewer --workers, or set --max-memory", r"not enough memory",
         patch=out_of_memory_in("lossctl.engine.seg.prepare")),

@@ -79,8 +79,9 @@ def test_confusion_builder_keeps_labels_narrow_and_counts_like_bincount():
 
 
 def test_cli_report_is_byte_identical_with_a_tiny_budget(cli, tmp_path, monkeypatch):
-    """A 7-slice volume under --max-memory 20K is evaluated in chunks; the report (its options aside) is the
-    same bytes as without chunking, with one worker or two."""
+    """A 7-slice volume under --max-memory 20K (one slice per chunk, besides the target and the Lovász-Softmax's
+    class) is evaluated in chunks; the report (its options aside) is the same bytes as without chunking, with one
+    worker or two."""
     rng = np.random.default_rng(3)
     (tmp_path / "pred").mkdir()
     (tmp_path / "gt").mkdir()
@@ -107,8 +108,43 @@ def test_cli_report_is_byte_identical_with_a_tiny_budget(cli, tmp_path, monkeypa
     assert built == []
     assert report("--max-memory", "20K", "--workers", "1") == whole
     assert built and max(built) < 7  # chunked, in fewer than the 7 slices
-    assert report("--max-memory", "9K", "--workers", "1") == whole
+    assert report("--max-memory", "24K", "--workers", "1") == whole
     assert report("--max-memory", "20K", "--workers", "2") == whole
+
+
+def test_label_volumes_of_a_given_class_count_are_evaluated_in_chunks(cli, tmp_path, monkeypatch):
+    """A label pair under a tiny budget, with the class count given (so that no chunk reads its labels otherwise):
+    the confusion matrix is added up over chunks, and the report (its options aside) is the same bytes; without
+    the class count (inferred from the labels) the pair is refused with the budget."""
+    rng = np.random.default_rng(5)
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "gt").mkdir()
+    target = rng.integers(0, 4, (9, 10, 11)).astype(np.uint8)
+    prediction = np.where(rng.random(target.shape) < 0.2, (target + 1) % 4, target).astype(np.uint8)
+    np.save(tmp_path / "pred" / "a.npy", prediction)
+    np.save(tmp_path / "gt" / "a.npy", target)
+    built = []
+    real_init = ChunkedInput.__init__
+
+    def spy(self, pred, target, rows, **options):
+        built.append(rows)
+        real_init(self, pred, target, rows, **options)
+    monkeypatch.setattr(ChunkedInput, "__init__", spy)
+
+    def report(*args):
+        r = cli("seg", tmp_path / "pred", tmp_path / "gt", "-f", "json", "--num-classes", "4", "--region", "fg=1,2,3",
+                *args)
+        assert r.code == 0, r
+        doc = json.loads(r.out)
+        del doc["config"]["options"]["max_memory"]
+        return json.dumps(doc, sort_keys=True)
+
+    whole = report("--max-memory", "1G")
+    assert built == []
+    assert report("--max-memory", "2K") == whole
+    assert built and max(built) < 9
+    r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--max-memory", "2K")
+    assert r.code == 3 and "more than the memory budget of 2 KiB" in r.error_lines()[0], r
 
 
 @pytest.mark.parametrize("args", [("--convention", "torch", "--pred-kind", "logits", "-l", "ce"),
@@ -123,7 +159,9 @@ def test_values_not_evaluated_in_chunks_are_refused_with_the_budget(cli, tmp_pat
     r = cli("seg", tmp_path / "pred", tmp_path / "gt", "--max-memory", "9K", *args)
     assert r.code == 3, r
     assert "Traceback" not in r.err
-    assert any("more than the memory budget of 9 KiB; raise --max-memory" in line for line in r.error_lines()), r
+    assert any("more than the memory budget of 9 KiB; if the files are trusted raise --max-memory" in line
+               and "or evaluate it in chunks: --convention lossctl without --region" in line
+               for line in r.error_lines()), r
     assert cli("seg", tmp_path / "pred", tmp_path / "gt", *args).code == 0
 
 

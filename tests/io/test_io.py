@@ -884,3 +884,23 @@ def test_bombs_are_refused_from_the_header_in_little_memory(tmp_path, write, nam
     # spawned from, which a suite that has run other modules first pushes past 200 MB)
     peak = int(out.split()[-1])
     assert peak < 200 * 1024, peak  # KiB
+
+
+def test_the_bomb_rule_needs_both_a_large_size_and_a_large_ratio() -> None:
+    from lossctl.io.budget import BOMB_MIN_BYTES, BOMB_RATIO, is_bomb
+
+    assert is_bomb(40000 * 40000, 195_268)  # the 1-bit PNG of zeros: 8,193 times its size
+    assert not is_bomb(16384 * 16384, 4 << 20)  # a 16k x 16k label PNG of ordinary content (64 times)
+    assert not is_bomb(512 * 512 * 1000 * 2, (500 << 20) // 205)  # a CT label volume (int16, .nii.gz)
+    assert not is_bomb(BOMB_MIN_BYTES, 1)  # small: the default budget is the limit
+    assert is_bomb(BOMB_MIN_BYTES + 1, 1) and not is_bomb(BOMB_RATIO * (1 << 20), 1 << 20)
+    assert not is_bomb(1 << 40, None)  # not compressed: memory-mapped or checked against the budget alone
+
+
+def test_an_explicit_budget_accepts_what_the_bomb_rule_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.png"
+    png_bomb(path)
+    with pytest.raises(InputError, match=r"the mark of a decompression bomb; .*max_memory explicitly"):
+        load_array(path)
+    with pytest.raises(InputError, match="more than the memory budget of 1 GiB"):  # the budget's own check
+        load_array(path, max_memory=1 << 30)
