@@ -183,7 +183,7 @@ def array_header(path: str | os.PathLike[str], *, npz_key: str | None = None,
     """The :class:`ArrayHeader` of the array :func:`load_array` would read from ``path`` (the same format
     rules, the same ``.npz`` member), from the file's header alone; None when the header cannot be read (then
     :func:`load_array` says what is wrong with the file). Images and arrays are read through a binary stream."""
-    given = os.fsdecode(os.fspath(path))
+    given = str(path) if stores.is_url(path) else os.fsdecode(os.fspath(path))
     d = display_path(given)
     try:
         if stores.is_url(given):  # a remote volume is copied to a local file, whose loader checks it

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from support import assert_no_traceback, make_seg_set, write_list
 
 
@@ -258,3 +259,22 @@ def test_the_python_api_reads_urls_with_its_storage_options(store, clean):
     local = lossctl.evaluate(clean.labels, clean.gt, workers=1)
     assert remote["config"]["pred"] == f"s3://{bucket}/data/labels"
     assert remote["summary"] == local["summary"]
+
+
+def test_a_pair_beyond_the_memory_budget_is_refused_from_its_headers_as_on_disk(cli, store, tmp_path, monkeypatch):
+    """The pair estimate reads the two headers through ranged reads: the same refusal line as for local files."""
+    fs, bucket, option = store
+    rng = np.random.default_rng(3)
+    for side in ("pred", "gt"):
+        (tmp_path / side).mkdir()
+    np.save(tmp_path / "pred" / "big.npy", rng.random((4, 1024, 1024), dtype=np.float32))
+    Image.fromarray(rng.integers(0, 4, (1024, 1024), dtype=np.uint8)).save(tmp_path / "gt" / "big.png")
+    for side in ("pred", "gt"):
+        _upload(fs, tmp_path / side, f"{bucket}/{side}")
+    monkeypatch.chdir(tmp_path)
+    args = ("-f", "json", "-m", "dice,hd95", "--max-memory", "64M")
+    local = cli("seg", "pred", "gt", *args)
+    remote = cli("seg", f"s3://{bucket}/pred", f"s3://{bucket}/gt", *args, "--storage-option", option)
+    assert local.code == remote.code == 3, remote.err
+    assert "memory budget" in local.err
+    assert remote.err.replace(f"s3://{bucket}/", "") == local.err
