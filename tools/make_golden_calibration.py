@@ -148,7 +148,8 @@ def main() -> None:
         arrays[f"{case_id}/pred"], arrays[f"{case_id}/target"] = pred, target
         f32 = pred.dtype == np.float32
 
-        def add(convention: str, values: dict, params: dict | None = None, reference: str = "") -> None:
+        def add(convention: str, values: dict, params: dict | None = None, reference: str = "",
+                case_id: str = case_id, f32: bool = f32) -> None:
             for name, value in values.items():
                 binned = name in ("ece", "mce", "rmsce", "cw_ece")  # brier and nll take no parameter
                 cases.append({"id": case_id, "value": name, "convention": convention,

@@ -129,7 +129,11 @@ class SegConfig:
 
     def boundary_names(self) -> list[str]:
         """The boundary metrics asked for, in catalogue order."""
-        return [s.name for s in self.selected() if s.opt_in and not s.instance]
+        return [s.name for s in self.selected() if s.opt_in and not s.instance and not s.calibration]
+
+    def calibration_names(self) -> list[str]:
+        """The calibration values asked for, in catalogue order."""
+        return [s.name for s in self.selected() if s.calibration]
 
     def instance_names(self) -> list[str]:
         """The instance values asked for, in catalogue order."""
@@ -311,6 +315,9 @@ class SegConfig:
             reason = spec.unavailable(convention, self.pred_kind)
             if reason:
                 raise NotAvailable(reason)
+            if spec.calibration and self.pred_kind == "labels":
+                raise UsageError(calibration_on_labels(spec.name))
+            self.params_for(spec)  # a bad parameter (bins=0, bins=2.5) is refused before any file is read
             if (spec.kind == "metric" and spec.per_class and self.empty != "nan" and not spec.opt_in
                     and spec.impl(convention).param("empty") is None):
                 under = (f"convention {convention}" if spec.name in self.conventions
@@ -398,4 +405,10 @@ class SegConfig:
         }
 
 
-__all__ = ["SegConfig"]
+def calibration_on_labels(name: str) -> str:
+    """The message refusing calibration value ``name`` on label predictions."""
+    return (f"{name} is a calibration value: it needs probabilities or logits, but the predictions are labels; "
+            f"give the model's probability or logit maps, or drop {name}")
+
+
+__all__ = ["SegConfig", "calibration_on_labels"]
