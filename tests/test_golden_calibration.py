@@ -50,12 +50,13 @@ def test_cls_matches_reference(case: dict) -> None:
     _check(value, case)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if INPUTS[f"{c['id']}/pred"].ndim == 2], ids=_ids)
+@pytest.mark.parametrize("case", CASES, ids=_ids)
 def test_seg_pixels_match_reference(case: dict) -> None:
-    """The (N, C) samples as one image of N pixels (C, 1, N): the same values."""
+    """The samples as one image of N pixels: (N, C) as a (C, 1, N) map, (N,) as a single foreground map (1, N):
+    the same values."""
     pred, target = INPUTS[f"{case['id']}/pred"], INPUTS[f"{case['id']}/target"]
-    x = prepare(np.ascontiguousarray(pred.T)[:, None, :], target[None, :].astype(np.uint8), kind="probs",
-                num_classes=pred.shape[1])
+    image = pred[None, :] if pred.ndim == 1 else np.ascontiguousarray(pred.T)[:, None, :]
+    x = prepare(image, target[None, :].astype(np.uint8), kind="probs", num_classes=2 if pred.ndim == 1 else None)
     value, _ = registry.get("seg", case["value"]).evaluate(x, case["convention"], **case["params"])
     _check(value, case)
 

@@ -111,7 +111,7 @@ def _mr(pred: np.ndarray, target: np.ndarray, bins: int) -> dict[str, float | No
         with np.errstate(divide="ignore"):
             nll = float(m.negative_log_likelihood())
         out["nll"] = nll if np.isfinite(nll) else None  # inf: lossctl reports it undefined
-        if _columns(pred).shape[1] == 2:
+        if pred.ndim == 1:  # binary only (lossctl cls: binary targets)
             out["ece"] = float(m.expectation_calibration_error())
             out["mce"] = float(m.maximum_calibration_error())
     return out

@@ -418,8 +418,8 @@ def _rows(name: str) -> dict[str, Impl]:
                      f"{formula}; {_MR}", "MetricsReloaded CalibrationMeasures."
                      f"{'expectation' if name == 'ece' else 'maximum'}_calibration_error", "metricsreloaded",
                      options=frozenset({"ignore_index"}))
-        rows["metricsreloaded"] = Impl(mr.fn, mr.definition, mr.reference, mr.params, mr.inputs, mr.targets,
-                                       mr.options, tally=_two_classes(mr.tally))
+        rows["metricsreloaded"] = Impl(mr.fn, mr.definition, mr.reference, mr.params, mr.inputs,
+                                       frozenset({"binary"}), mr.options, tally=_two_classes(mr.tally))
     return rows
 
 
