@@ -304,9 +304,9 @@ def test_reliability_diagrams_render_one_per_class(tmp_path, cli):
     assert_loaded_whole_and_narrow(m)
     tallies = cli(*args, "-f", "json").json()["summary"]["calibration"]
     expected = [("ece", tallies["ece"]["count"][0])] + [
-        (f"cw_ece [{name}]", row) for name, row in zip(NAMES.split(","), tallies["cw_ece"]["count"])]
+        (f"cw_ece [{name}]", row) for name, row in zip(NAMES.split(","), tallies["cw_ece"]["count"], strict=True)]
     assert [d["label"] for d in m["diagrams"]] == [f"reliability diagram of {label}" for label, _ in expected]
-    for diagram, (_, counts) in zip(m["diagrams"], expected):
+    for diagram, (_, counts) in zip(m["diagrams"], expected, strict=True):
         filled = sum(1 for c in counts if c > 0)
         assert diagram["bars"] == diagram["dots"] == filled > 0
         assert (round(diagram["width"]), round(diagram["height"])) == (220, 220)
