@@ -206,7 +206,7 @@ class SegConfig:
         out = {}
         for name in per_class:
             spec = registry.get("seg", name)
-            if spec.opt_in or (spec.kind == "loss" and not self.include_background):
+            if (spec.opt_in and not spec.calibration) or (spec.kind == "loss" and not self.include_background):
                 out[name] = [class_names[0]]
         return out
 
