@@ -171,12 +171,22 @@ class Binning:
             return np.linspace(0.0, 1.0, bins + 1)
         return np.arange(bins + 1) / bins
 
-    def index(self, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-        """Each value's bin (-1 or len(edges) - 1: none; torch's p = 1.0 lies in the extra bin len(edges) - 1)."""
-        if self.rule == "metricsreloaded":  # (l, u]
-            return np.searchsorted(edges, values, side="left") - 1
-        index = np.searchsorted(edges, values, side="right") - 1
-        if self.rule != "torch":  # the last bin closed
+    def index(self, values: np.ndarray, edges: np.ndarray, uniform: bool = True) -> np.ndarray:
+        """Each value's bin (-1 or len(edges) - 1: none; torch's p = 1.0 lies in the extra bin len(edges) - 1).
+        ``uniform`` edges (each within a rounding of k/B) are found without a search: ``floor(v B)``, then one
+        exact comparison with each neighbouring edge moves it by one where the rounding put it astray."""
+        lower_open = self.rule == "metricsreloaded"  # (l, u]
+        if uniform:
+            b = edges.size - 1
+            index = np.multiply(values, b, dtype=np.float64)
+            np.floor(index, out=index)
+            index = np.clip(index, 0, b - 1, out=index).astype(np.intp)
+            below, above = (np.less_equal, np.greater) if lower_open else (np.less, np.greater_equal)
+            index -= below(values, edges[index])
+            index += above(values, edges[np.minimum(index + 1, b)]) & (index < b)
+        else:
+            index = np.searchsorted(edges, values, side="left" if lower_open else "right") - 1
+        if self.rule not in ("torch", "metricsreloaded"):  # the last bin closed
             index[values == edges[-1]] = edges.size - 2
         return index
 
@@ -197,7 +207,7 @@ class Binning:
                 confidence = np.clip(confidence, eps, 1 - eps)
             edges = self.edges(b, confidence.dtype, confidence, mass)
             nbins = edges.size - 1 + (self.rule == "torch")  # torch: p = 1.0 in a bin of its own
-            count, conf, acc, total = _sums(self.index(confidence, edges), nbins, confidence,
+            count, conf, acc, total = _sums(self.index(confidence, edges, uniform=not mass), nbins, confidence,
                                             accuracy.astype(np.float64), s.weights)
             rows.append((count, conf, acc))
             edges_out.append([float(e) for e in edges])
