@@ -204,8 +204,8 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
                              or config.calibration_names()):
         raise PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
                           f"{io.memory_text(limit)}; raise {setting('max_memory')}, or use "
-                          f"{setting('convention', 'lossctl')} without {setting('region')} and boundary metrics, "
-                          "which evaluates such maps in chunks", pair.name)
+                          f"{setting('convention', 'lossctl')} without {setting('region')}, boundary metrics and "
+                          "calibration values, which evaluates such maps in chunks", pair.name)
     try:
         if rows is None:
             x = prepare(prediction, target, **options)  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ dtype); MetricsReloaded takes ``log p_y`` as it is: a sample at p_y = 0 makes it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -476,14 +476,6 @@ TABLE: dict[str, dict[str, Impl]] = {
     },
 }
 
-#: The values of :data:`TABLE` that are binned (a bin table in the report, a reliability diagram).
-BINNED = ("ece", "mce", "rmsce", "cw_ece")
 
-
-def value_of(impl: Impl, tally: Tally, include: np.ndarray | None, params: Mapping[str, Any]) -> tuple[float, Any]:
-    """The value (and per-class vector or None) of ``tally`` under ``impl`` with ``params``."""
-    return impl.fn(tally, include, **params)
-
-
-__all__ = ["Samples", "Tally", "Binning", "TABLE", "BINNED", "seg_samples", "cls_samples", "samples_of", "add",
-           "torch_linspace", "brier_tally", "nll_tally", "value_of"]
+__all__ = ["Samples", "Tally", "Binning", "TABLE", "seg_samples", "cls_samples", "samples_of", "add",
+           "torch_linspace", "brier_tally", "nll_tally"]
