@@ -9,8 +9,9 @@ reference environment (``make golden``, or ``$REFPY tools/make_golden_calibratio
 * ``sklearn``: ``brier_score_loss`` and ``log_loss`` with ``labels=range(C)``;
 * ``netcal``: ``netcal.metrics.confidence.ECE`` / ``MCE`` (10 bins, equal width and equal mass), netcal 1.4.0
   installed without its heavy dependencies (only these modules are imported);
-* ``metricsreloaded``: ``CalibrationMeasures`` from the checkout at /work/refs/MetricsReloaded (the commit is
-  recorded; ``pandas``, which its utils import but its calibration code never uses, is stubbed);
+* ``metricsreloaded``: ``CalibrationMeasures`` from a checkout of Project-MONAI/MetricsReloaded at commit
+  :data:`MR_COMMIT` (``$METRICS_RELOADED_DIR``, default /work/refs/MetricsReloaded; another commit aborts; it is
+  not on the package index); ``pandas``, which its utils import but its calibration code never uses, is stubbed;
 * ``lossctl``: uncertainty-calibration's ``get_ece`` (top label; ``mode='marginal'``: class-wise) and its l2
   plug-in estimate (``lower_bound_scaling_ce(p=2, debias=False)``) with equal-width bins, on the cases without a
   probability on a bin edge (its bins are (l, u], lossctl's [l, u)); ``brier_score_loss(scale_by_half=False)``
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import json
+import os
 import subprocess
 import sys
 import types
@@ -34,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-MR_ROOT = Path("/work/refs/MetricsReloaded")
+MR_ROOT = Path(os.environ.get("METRICS_RELOADED_DIR", "/work/refs/MetricsReloaded"))
+MR_COMMIT = "cb38dfc0a5ed4fa3bdc559e4960b6e2b93c3b967"
 sys.path.insert(0, str(MR_ROOT))
 _stub = "pandas" not in sys.modules
 sys.modules.setdefault("pandas", types.ModuleType("pandas"))  # imported by MetricsReloaded's utils, unused here
@@ -175,6 +178,8 @@ def main() -> None:
     np.savez_compressed(OUT / "calibration_inputs.npz", **arrays)
     commit = subprocess.run(["git", "-C", str(MR_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
                             check=True).stdout.strip()
+    if commit != MR_COMMIT:
+        raise SystemExit(f"{MR_ROOT} is at {commit}, not the pinned MetricsReloaded commit {MR_COMMIT}")
     doc = {
         "provenance": {
             "generator": "tools/make_golden_calibration.py",
