@@ -216,7 +216,7 @@ def test_symmetry_of_the_symmetric_metrics(rng):
             assert ab[m][0] == pytest.approx(ba[m][0], rel=1e-12), (convention, m)
 
 
-@pytest.mark.parametrize("spec,convention", [(s, c) for s in registry.specs("seg", "metric") if s.opt_in and not s.instance
+@pytest.mark.parametrize("spec,convention", [(s, c) for s in registry.specs("seg", "metric") if s.opt_in and not s.instance and not s.calibration
                                              for c in s.conventions], ids=lambda v: getattr(v, "name", v))
 def test_every_boundary_convention_from_the_registry_reaches_its_optimum_and_bounds(spec, convention, rng):
     labels = (rng.random((9, 10, 8)) > 0.5).astype(np.uint8) * rng.integers(1, 3, (9, 10, 8))
