@@ -59,6 +59,7 @@ golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_boundary.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_sklearn_average.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_topology.py --refs $(REFS)
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_calibration.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_surfel_table.py
 
 refenv:  ## build the reference venv (pinned in tools/refenv/) and download the wheels loaded by path
@@ -66,6 +67,7 @@ refenv:  ## build the reference venv (pinned in tools/refenv/) and download the 
 	$(REFENV)/bin/pip install torch==2.13.0
 	$(REFENV)/bin/pip install -r tools/refenv/requirements.txt -c tools/refenv/constraints.txt
 	$(REFENV)/bin/pip uninstall -y torchvision timm
+	$(REFENV)/bin/pip install --no-deps netcal==1.4.0  # its calibration metrics only (it pulls pyro and gpytorch)
 	$(REFENV)/bin/pip download --no-deps -d $(REFENV_BUILD)/tv torchvision==0.28.0
 	$(REFENV)/bin/pip download --no-deps -d $(REFENV_BUILD)/nnunet nnunetv2==2.8.1
 

@@ -48,13 +48,14 @@ CONVENTIONS: dict[str, str] = {
     "hovernet": "HoVer-Net's metrics/stats_utils.py: nuclei PQ, AJI and AJI+",
     "metricsreloaded": "MetricsReloaded (Project-MONAI/MetricsReloaded): its metrics' definitions, computed from its "
                        "source",
+    "netcal": "netcal 1.4.0 calibration metrics",
 }
 #: The conventions that define at least one value of each task: the CLI's ``--convention`` choices, kept here so
 #: that building the command line imports no NumPy (a test checks them against the registry's tables).
 TASK_CONVENTIONS: dict[str, tuple[str, ...]] = {
     "seg": ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "nnunet", "medpy", "deepmind", "panoptica",
-            "brats", "hovernet", "metricsreloaded"),
-    "cls": ("lossctl", "torch", "keras", "sklearn", "smp", "monai"),
+            "brats", "hovernet", "metricsreloaded", "netcal"),
+    "cls": ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "metricsreloaded", "netcal"),
 }
 
 
@@ -62,8 +63,9 @@ TASK_CONVENTIONS: dict[str, tuple[str, ...]] = {
 class Param:
     """A parameter: name, default, help, and its kind.
 
-    ``number`` lies in ``bounds`` (inclusive); ``optional`` numbers may also be None ("off", or "computed"
-    as the help says); ``bool`` is True/False; ``choice`` is one of ``choices``.
+    ``number`` lies in ``bounds`` (inclusive) and, when ``integer``, is a whole number (an int); ``optional``
+    numbers may also be None ("off", or "computed" as the help says); ``bool`` is True/False; ``choice`` is one of
+    ``choices``.
     """
 
     name: str
@@ -73,6 +75,7 @@ class Param:
     choices: tuple[Any, ...] = ()
     bounds: tuple[float, float] = (0.0, INF)
     optional: bool = False
+    integer: bool = False
 
     def parse(self, raw: str, owner: str = "") -> Any:
         """The typed value of the text ``raw`` (as given on a command line), validated."""
@@ -122,9 +125,11 @@ class Param:
         lo, hi = self.bounds
         if not math.isfinite(value):
             raise UsageError(f"{where} = {value}: a parameter must be a finite number")
+        if self.integer and not value.is_integer():
+            raise UsageError(f"{where} = {value:g} is not a whole number; give an integer from {lo:g} to {hi:g}")
         if not lo <= value <= hi:
             raise UsageError(f"{where} = {value:g} is out of range; it must lie in [{lo:g}, {hi:g}]")
-        return value
+        return int(value) if self.integer else value
 
     def text(self) -> str:
         """``name=default`` with the kind, for the catalogue."""
@@ -150,6 +155,9 @@ class Impl:
     #: Facts of the run the engine passes to ``fn`` by keyword (``"ignoring"``: an ignore index is set; seg
     #: metrics: ``"average"``, how a two-class run averages the classes, see :mod:`lossctl.metrics.overlap`).
     context: tuple[str, ...] = ()
+    #: Calibration values (:mod:`lossctl.metrics.calibration`): ``tally(samples, **params)``, the sums of the
+    #: samples that ``fn`` reads and that pool by addition.
+    tally: Callable[..., Any] | None = field(default=None, repr=False)
 
     def param(self, name: str) -> Param | None:
         """The parameter called ``name``, or None."""

@@ -11,7 +11,11 @@ Function families (the ``fn`` of an Impl):
 * seg loss: ``fn(x: SegInput, include, **params) -> (value, per_class | None)``;
 * seg metric: ``fn(confusion_matrix, include, **params) -> (value, per_class | None)``;
 * cls loss: ``fn(x: ClsInput, **params) -> (value, per_sample)``;
-* cls metric: ``fn(x: ClsInput, **params) -> (value, None)``.
+* cls metric: ``fn(x: ClsInput, **params) -> (value, None)``;
+* calibration value (seg and cls, :attr:`Spec.calibration`): ``fn(tally, include, **params) -> (value, per_class
+  | None)`` of the sums ``Impl.tally(samples, **params)`` collects from the probabilities
+  (:mod:`lossctl.metrics.calibration`): a seg image's valid pixels or the cls samples. Tallies add up over images,
+  so a dataset's pooled value is ``fn`` of their sum, as a seg metric's is of the summed confusion matrix.
 
 Adding a convention to a value is adding one row to its table; adding a value is adding one Spec.
 """
@@ -29,7 +33,7 @@ import numpy as np
 from lossctl.convention import CONVENTIONS, Impl, Param, pick
 from lossctl.errors import NotAvailable, UsageError, did_you_mean, setting
 from lossctl.losses import cls_conventions, seg_conventions
-from lossctl.metrics import boundary, instances, lesions, overlap, topology
+from lossctl.metrics import boundary, calibration, instances, lesions, overlap, topology
 from lossctl.metrics import classification as cls_metrics
 
 INF = math.inf
@@ -58,6 +62,8 @@ class Spec:
     #: its Impl functions take one :class:`~lossctl.metrics.instances.Evaluation` (or, for the lesion values and
     #: under brats, one :class:`~lossctl.metrics.lesions.LesionResult`).
     instance: bool = False
+    #: A calibration value (opt-in too): computed from the probabilities' tallies (the calibration family above).
+    calibration: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.conventions) - set(CONVENTIONS)
@@ -112,6 +118,9 @@ class Spec:
         ClsInput`). What the convention does not take (the prediction kind, for cls the target kind and the
         optional inputs given) is refused with :class:`NotAvailable`."""
         impl = self.impl(convention)
+        if self.calibration:
+            value, per_class, _ = self.measure(x, convention, include=include, **params)
+            return value, per_class
         if self.task == "cls":
             return impl.apply_to_samples(x, self.name, convention, params)
         applied = impl.resolve(params, self.name)
@@ -120,6 +129,31 @@ class Spec:
         impl.refuse(self.name, convention, kind=x.kind)
         extra = {k: (context or {}).get(k, False) for k in impl.context}
         return impl.fn(x, include, **applied, **extra)
+
+    def measure(self, x: Any, convention: str = "lossctl", *, include: np.ndarray | None = None,
+                **params: Any) -> tuple[float, np.ndarray | None, calibration.Tally]:
+        """A calibration value of one prepared input (seg or cls): ``(value, per-class vector or None, tally)``,
+        the tally being the sums the value is computed from (:mod:`lossctl.metrics.calibration`)."""
+        impl = self.impl(convention)
+        applied = impl.resolve(params, self.name)
+        if self.task == "cls":
+            impl.refuse(self.name, convention, kind=x.kind, target_kind=x.target_kind, given=x.given_options)
+        tally = impl.tally(calibration.samples_of(x), **applied)
+        value, per_class = impl.fn(tally, include, **applied)
+        return value, per_class, tally
+
+
+def _calibration_specs(task: Literal["seg", "cls"]) -> tuple[Spec, ...]:
+    """The calibration values of ``task`` (one table for seg and cls: the samples are pixels or rows)."""
+    return tuple(Spec(name, task, "metric", False, bounds, formula, calibration.TABLE[name],
+                      per_class=name == "cw_ece", opt_in=True, calibration=True)
+                 for name, bounds, formula in (
+                     ("ece", (0.0, 1.0), "sum_b n_b/N |acc_b - conf_b| (expected calibration error)"),
+                     ("mce", (0.0, 1.0), "max_b |acc_b - conf_b| (maximum calibration error)"),
+                     ("rmsce", (0.0, 1.0), "sqrt(sum_b n_b/N (acc_b - conf_b)^2) (l2 calibration error)"),
+                     ("cw_ece", (0.0, 1.0), "mean_k ECE of p_k against [y = k] (class-wise)"),
+                     ("brier", (0.0, 2.0), "mean_n sum_c (p_nc - [y_n = c])^2"),
+                     ("nll", (0.0, INF), "mean_n -log p[n, y_n]")))
 
 
 SEG_SPECS: tuple[Spec, ...] = (
@@ -176,6 +210,7 @@ SEG_SPECS: tuple[Spec, ...] = (
           ("lesion_dice", True, (0.0, 1.0), "mean_c sum Dice_l / (L + F) (BraTS lesion-wise)"),
           ("lesion_hd95", False, (0.0, INF), "mean_c (sum HD95_l + 374 F) / (L + F) (BraTS lesion-wise)"),
       )),
+    *_calibration_specs("seg"),
 )
 
 CLS_SPECS: tuple[Spec, ...] = (
@@ -199,6 +234,7 @@ CLS_SPECS: tuple[Spec, ...] = (
     Spec("precision", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FP)", cls_metrics.TABLE["precision"]),
     Spec("recall", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FN)", cls_metrics.TABLE["recall"]),
     Spec("f1", "cls", "metric", True, (0.0, 1.0), "2TP/(2TP+FP+FN)", cls_metrics.TABLE["f1"]),
+    *_calibration_specs("cls"),
 )
 
 REGISTRY: dict[tuple[str, str], Spec] = {(s.task, s.name): s for s in SEG_SPECS + CLS_SPECS}

@@ -94,13 +94,15 @@ def test_confident_correct_predictions_reach_the_optimum(spec, convention, rng):
             assert value == pytest.approx(optimum, abs=1e-6), target_kind
 
 
-def test_metrics_of_a_perfect_prediction_are_one(rng):
+def test_metrics_of_a_perfect_prediction_reach_their_optimum(rng):
+    """1 for the counting metrics, 0 for the calibration values (a certain, correct prediction is calibrated)."""
     target = rng.integers(0, 3, 30)
     probs = np.eye(3)[target]
     config = ClsConfig(values=tuple(registry.names("cls", "metric")))
     summary = build_report(config.prepare(probs, target, None, "probs"), config)["summary"]
-    for name in registry.names("cls", "metric"):
-        assert summary["mean"][name] == pytest.approx(1.0)
+    for spec in registry.specs("cls", "metric"):
+        optimum = spec.bounds[1] if spec.higher_is_better else spec.bounds[0]
+        assert summary["mean"][spec.name] == pytest.approx(optimum), spec.name
 
 
 def test_declared_options_are_refused_when_absent():

@@ -80,6 +80,8 @@ EXTRAS = ("P1", "BOMBS")  # the memory experiments: a volume beyond the budget, 
 W1_FULL_N = 2000  # --full: the memory-flatness run
 FLAT_FACTOR = 10  # W1_FULL_N / W1's n (--quick --full: 200 vs 20)
 SEG_METRICS = ("dice", "iou", "precision", "recall", "accuracy")
+#: Every calibration value (W1: each image's bins and sums over its 5 x 512^2 probabilities).
+CALIBRATION = ("ece", "mce", "rmsce", "cw_ece", "brier", "nll")
 CLS_METRICS = ("accuracy", "precision", "recall", "f1")
 
 # --------------------------------------------------------------------------------------------------------------
@@ -552,6 +554,10 @@ def bench_seg(name: str, p: dict[str, Any], folder: Path, out: Path, args: argpa
             "metrics": (lossctl_cmd("seg", pred, gt, *metric_args, "-f", "json", "-o",
                                     str(out / f"{name}-metrics.json"), "--workers", "1"), out / f"{name}-metrics.log",
                         None)}
+    if name == "W1":  # the calibration values against the metrics alone (one pass of bin sums per image)
+        cmds["calibration"] = (lossctl_cmd("seg", pred, gt, "-m", ",".join(CALIBRATION), "-f", "json", "-o",
+                                           str(out / f"{name}-calibration.json"), "--workers", "1"),
+                               out / f"{name}-calibration.log", None)
     if not res["labels"]:  # label predictions have no losses: the metrics are all values
         for w in (1, 2):
             cmds[f"all_w{w}"] = (lossctl_cmd("seg", pred, gt, "-f", "json", "-o", str(out / f"{name}-all-w{w}.json"),
@@ -983,6 +989,7 @@ def _load(r: dict[str, Any]) -> str:
 RUN_LABELS = {
     "load": "load-only baseline (lossctl.io.load_array + sum)",
     "metrics": "lossctl, metrics only, --workers 1",
+    "calibration": "lossctl, all calibration values (ece, mce, rmsce, cw_ece, brier, nll), --workers 1",
     "all_w1": "lossctl, all metrics + losses, --workers 1",
     "all_w2": "lossctl, all metrics + losses, --workers 2",
     "torch": "torch + smp: CE, focal, Dice, Jaccard, Tversky, focal Tversky, Lovász, confusion",
@@ -1001,6 +1008,7 @@ CLS_LABELS = {
 #: The targets of the speed-and-memory work, by workload: (what, numerator run, denominator run, op, target).
 TARGETS: dict[str, list[tuple[str, str, str, str, float]]] = {
     "W1": [("metrics only / load-only (time)", "metrics", "load", "<=", 2.0),
+           ("all calibration values / metrics only (time)", "calibration", "metrics", "<=", 5.0),
            ("all values, 1 worker / load-only (time)", "all_w1", "load", "<=", 8.0),
            ("all values, 2 workers / load-only (time)", "all_w2", "load", "<=", 5.0),
            ("torch+smp (all cores) / lossctl all values, 2 workers (time)", "torch", "all_w2", ">=", 10.0),

@@ -120,6 +120,10 @@ def cls_command(
     config = ClsConfig(values=names_, implied=implied, convention=convention.value, conventions=own,
                        target_kind=target_kind.value, ignore_index=ignore_index, class_weights=cw, params=params,
                        per_sample=per_sample or bool(worst))
+    if not names_ and not any(convention.value in s.conventions for s in config.selected()):
+        own_values = [s.name for s in registry.specs("cls") if convention.value in s.conventions]
+        raise UsageError(f"--convention {convention.value} defines no value computed by default, only "
+                         f"{', '.join(own_values)}; name them with -m, e.g. -m {own_values[0]}")
     for spec in config.selected():
         if spec.name in named:
             spec.impl(config.convention_of(spec.name))  # asked for by name: refused now if the convention lacks it

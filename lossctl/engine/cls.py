@@ -44,7 +44,7 @@ class ClsConfig:
     def selected(self) -> list[registry.Spec]:
         """The specs asked for, in catalogue order."""
         chosen = set(self.values)
-        return [s for s in registry.specs("cls") if not chosen or s.name in chosen]
+        return [s for s in registry.specs("cls") if s.name in chosen or (not chosen and not s.opt_in)]
 
     def convention_of(self, name: str) -> str:
         """The convention value ``name`` is computed under: its own, else the run's."""
@@ -82,11 +82,15 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
     unavailable: dict[str, str] = {}
     used_params: dict[str, dict[str, Any]] = {}
     metric_names: list[str] = []
+    tallies: dict[str, Any] = {}
     counted = x.valid_samples()
     for spec in config.selected():
         try:
             params = config.params_for(spec)
-            value, rows = spec.evaluate(x, config.convention_of(spec.name), **params)
+            if spec.calibration:
+                value, rows, tallies[spec.name] = spec.measure(x, config.convention_of(spec.name), **params)
+            else:
+                value, rows = spec.evaluate(x, config.convention_of(spec.name), **params)
         except (NotAvailable, InputError) as reason:
             if spec.name in explicit:
                 raise
@@ -106,6 +110,8 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
                 for i in range(x.n)]
     summary = summarize_samples(int(counted.sum()), {n: v[counted] for n, v in per_sample.items()}, means,
                                 metric_names)
+    if tallies:
+        summary["calibration"] = tallies
     if "weighted_bce" in used_params and used_params["weighted_bce"].get("pos_weight") is None:
         pw = balanced_pos_weight(x)
         used_params["weighted_bce"] = {**used_params["weighted_bce"],

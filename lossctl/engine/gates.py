@@ -214,6 +214,12 @@ def validate_seg_gates(gates: Sequence[Gate], config: SegConfig, baseline: bool 
     regions = set(config.region_names())
     region_mean = bool(config.region_mean)
     for g in gates:
+        if g.statistic == "pooled" and g.name in computed and computed[g.name].calibration:
+            if config.params_for(computed[g.name]).get("binning") == "mass":
+                raise UsageError(f"{_named(g)}: {g.name} with binning=mass has no pooled value: equal-mass bins are "
+                                 f"per image (pooling them needs every pixel at once); gate mean({g.name}), or use "
+                                 "binning=width")
+            continue
         if g.statistic == "pooled" and g.name in computed and computed[g.name].opt_in and not (
                 computed[g.name].instance and g.name not in ("sq_hd95", "sq_assd", "sq_nsd", "aji", "aji_plus")):
             why = "has no pooled value" if computed[g.name].instance else "has none"

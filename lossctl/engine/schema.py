@@ -53,6 +53,8 @@ class ImageRow(TypedDict, total=False):
     notes: list[str]
     spacing: list[float]  # volumes and boundary metrics: per axis, in the array's axis order
     spacing_source: str  # where the spacing came from: "header", the given spacing, or "default"
+    #: calibration values asked for: value -> its tally (bin table, or score sums; lossctl.metrics.calibration)
+    calibration: dict[str, Any]
 
 
 class PerClassSummary(TypedDict):
@@ -87,6 +89,8 @@ class Summary(TypedDict, total=False):
     units: dict[str, str]
     #: seg: value -> the class names whose per-class entry is null by rule (not applicable), not 0/0
     not_applicable: dict[str, list[str]]
+    #: calibration values asked for: value -> the tally of every image (seg: their sum; null for equal-mass bins)
+    calibration: dict[str, Any]
 
 
 class GateResult(TypedDict, total=False):

@@ -36,9 +36,9 @@ from lossctl.engine import pool
 from lossctl.engine.gates import Gate, check_gates, row_series
 from lossctl.engine.loading import PairFailure, label_images, labels_in_chunks, load_pair, lovasz
 from lossctl.engine.schema import REPORT_SCHEMA, ImageRow, Report
-from lossctl.engine.seg_config import SegConfig
+from lossctl.engine.seg_config import SegConfig, calibration_on_labels
 from lossctl.engine.statistics import region_means, summarize_rows, to_nan, to_null, to_nulls
-from lossctl.errors import InputError, setting
+from lossctl.errors import InputError, UsageError, setting
 from lossctl.inputs.chunked import ChunkedInput, chunk_rows, is_mapped, whole_map_reserve
 from lossctl.inputs.seg import prepare
 from lossctl import io
@@ -69,6 +69,8 @@ class ImageOutcome:
     instances: dict[str, list[float | None]] = field(default_factory=dict)
     instance_regions: dict[str, list[float | None]] = field(default_factory=dict)
     instance_rows: dict[int | str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    #: Calibration values: the tally of each (see :mod:`lossctl.metrics.calibration`), from which its value comes.
+    calibration: dict[str, Any] = field(default_factory=dict)
 
 
 Outcome = ImageOutcome | PairFailure
@@ -209,12 +211,12 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
             chunk_rows(prediction, target.shape, max(1, limit - held - whole_map_reserve(target.shape, soft and lovasz(
                 config))), integers=config.pred_kind == "probs", labels=labels))
     foreign = any(config.convention_of(s.name) != "lossctl" for s in config.selected())
-    if rows is not None and (config.boundary_names() or config.instance_names() or (
-            soft and (foreign or config.regions))):
+    if rows is not None and (config.boundary_names() or config.instance_names() or config.calibration_names()
+                             or (soft and (foreign or config.regions))):
         raise PairFailure(str(pair.pred), f"{pair.pred}: evaluating it takes more than the memory budget of "
                           f"{io.memory_text(limit)}; raise {setting('max_memory')}, or use "
-                          f"{setting('convention', 'lossctl')} without {setting('region')} and boundary metrics, "
-                          "which evaluates such maps in chunks", pair.name)
+                          f"{setting('convention', 'lossctl')} without {setting('region')}, boundary metrics and "
+                          "calibration values, which evaluates such maps in chunks", pair.name)
     try:
         if rows is None:
             x = prepare(prediction, target, **options)  # type: ignore[arg-type]
@@ -241,6 +243,13 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
         if per_class is not None:
             loss_per_class[spec.name] = to_nulls(per_class)
     outcome = ImageOutcome(pair, x.kind, losses, loss_per_class, x.confusion, notes + x.notes)
+    if config.calibration_names():
+        if x.soft is None:
+            raise UsageError(f"{pair.pred}: {calibration_on_labels(config.calibration_names()[0])}")
+        for name in config.calibration_names():
+            spec = registry.get("seg", name)
+            outcome.calibration[name] = spec.measure(x, config.convention_of(name), include=include,
+                                                     **config.params_for(spec))[2]
     if config.regions and loss_per_class:
         outcome.loss_regions = _region_losses(x, config, list(loss_per_class))
     if config.boundary_names():
@@ -476,6 +485,11 @@ def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = (
         classes = (vector + [fill] * (c - len(vector)))[:c]
         row_values[name] = to_null(nanmean(np.array([to_nan(v) for v in classes[1:]], dtype=np.float64)))
         row_per_class[name] = classes + o.boundary_regions.get(name, [None] * r)
+    for name, tally in o.calibration.items():
+        value, vector = calibration_value(name, tally, c, config)
+        row_values[name] = to_null(value)
+        if vector is not None:
+            row_per_class[name] = to_nulls(vector)[:c] + [None] * (c - len(vector)) + [None] * r
     for name, vector in o.instances.items():
         empty = instance_values.empty_value(name, config)
         classes = (vector + [empty] * (c - len(vector)))[:c]
@@ -496,7 +510,17 @@ def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = (
                             for k, v in o.instance_rows.items()}
     if o.spacing is not None:
         row["spacing"], row["spacing_source"] = o.spacing, o.spacing_source  # type: ignore[typeddict-item]
+    if o.calibration:
+        row["calibration"] = o.calibration
     return row
+
+
+def calibration_value(name: str, tally: Any, c: int, config: SegConfig) -> tuple[float, np.ndarray | None]:
+    """Calibration value ``name`` (and its per-class vector or None) of a tally (an image's, or their sum) of a run
+    of ``c`` classes."""
+    spec = registry.get("seg", name)
+    impl = spec.impl(config.convention_of(name))
+    return impl.fn(tally, config.include(c), **config.params_for(spec))
 
 
 __all__ = ["ImageOutcome", "Outcome", "RunFacts", "MAP_KINDS", "evaluate", "evaluate_pair", "run_facts",

@@ -136,7 +136,11 @@ class SegConfig:
     def boundary_names(self) -> list[str]:
         """The values asked for that come from the label images but not from instances, in catalogue order: the
         boundary metrics (:meth:`surface_names`) and the topology metrics (:meth:`topology_names`)."""
-        return [s.name for s in self.selected() if s.opt_in and not s.instance]
+        return [s.name for s in self.selected() if s.opt_in and not s.instance and not s.calibration]
+
+    def calibration_names(self) -> list[str]:
+        """The calibration values asked for, in catalogue order."""
+        return [s.name for s in self.selected() if s.calibration]
 
     def surface_names(self) -> list[str]:
         """The boundary (surface-distance) metrics asked for, which read the spacing, in catalogue order."""
@@ -217,7 +221,7 @@ class SegConfig:
         out = {}
         for name in per_class:
             spec = registry.get("seg", name)
-            if spec.opt_in or (spec.kind == "loss" and not self.include_background):
+            if (spec.opt_in and not spec.calibration) or (spec.kind == "loss" and not self.include_background):
                 out[name] = [class_names[0]]
         return out
 
@@ -326,6 +330,9 @@ class SegConfig:
             reason = spec.unavailable(convention, self.pred_kind)
             if reason:
                 raise NotAvailable(reason)
+            if spec.calibration and self.pred_kind == "labels":
+                raise UsageError(calibration_on_labels(spec.name))
+            self.params_for(spec)  # a bad parameter (bins=0, bins=2.5) is refused before any file is read
             if (spec.kind == "metric" and spec.per_class and self.empty != "nan" and not spec.opt_in
                     and spec.impl(convention).param("empty") is None):
                 under = (f"convention {convention}" if spec.name in self.conventions
@@ -413,4 +420,10 @@ class SegConfig:
         }
 
 
-__all__ = ["SegConfig"]
+def calibration_on_labels(name: str) -> str:
+    """The message refusing calibration value ``name`` on label predictions."""
+    return (f"{name} is a calibration value: it needs probabilities or logits, but the predictions are labels; "
+            f"give the model's probability or logit maps, or drop {name}")
+
+
+__all__ = ["SegConfig", "calibration_on_labels"]

@@ -91,6 +91,7 @@ def merge_reports(documents: Sequence[Document], extra_gates: Sequence[Gate] = (
                     outcome.instances[k], outcome.instance_regions[k] = v[:len(v) - r], v[len(v) - r:]
                 elif k in losses and r:
                     outcome.loss_regions[k] = v[len(v) - r:]
+            outcome.calibration = dict(row.get("calibration", {}))
             outcome.instance_rows = {k if k in config.region_names() else class_names.index(k): v
                                      for k, v in row.get("instances", {}).items()}
             outcomes.append(outcome)

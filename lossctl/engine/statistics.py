@@ -31,7 +31,7 @@ from lossctl import registry
 from lossctl._numeric import nanmean
 from lossctl.engine.schema import ImageRow, Summary
 from lossctl.engine.seg_config import SegConfig
-from lossctl.metrics import overlap
+from lossctl.metrics import calibration, overlap
 
 #: The statistics over items that every summary holds, in its order.
 STATISTICS = ("mean", "std", "min", "median", "max")
@@ -133,7 +133,25 @@ def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig, at: Sequ
     if at:
         summary["region_mean"] = _region_mean_summary(rows, summary["per_class"], at)
     summary["confusion_matrix"] = total.tolist()
+    if config.calibration_names():
+        _pooled_calibration(summary, rows, c, config)
     return summary
+
+
+def _pooled_calibration(summary: Summary, rows: Sequence[ImageRow], c: int, config: SegConfig) -> None:
+    """Each calibration value of the tally summed over the images (``summary.calibration``), as its pooled value;
+    equal-mass bins have no sum (each image has its own edges): null."""
+    summary["calibration"] = {}
+    for name in config.calibration_names():
+        pooled = calibration.add([r["calibration"][name] for r in rows if name in r.get("calibration", {})])
+        summary["calibration"][name] = pooled
+        spec = registry.get("seg", name)
+        impl = spec.impl(config.convention_of(name))
+        value, vector = (float("nan"), None) if pooled is None else impl.fn(pooled, config.include(c),
+                                                                             **config.params_for(spec))
+        summary["pooled"][name] = to_null(value)
+        if vector is not None:
+            summary["per_class"]["pooled"][name] = to_nulls(vector) + [None] * len(config.regions)
 
 
 def _region_mean_summary(rows: Sequence[ImageRow], per_class: Mapping[str, Mapping[str, list[float | None]]],

@@ -159,12 +159,13 @@ def wrap_markdown(text: str, indent: str = "  ", width: int = WRAP) -> str:
 
 
 def convention_blocks(task: str, kind: str, opt_in: bool = False, instance: bool = False,
-                      names: Sequence[str] | None = None) -> str:
-    """Markdown, one block per value of ``task`` and ``kind`` (the opt-in boundary metrics, the instance values, or
-    the others; only ``names`` when given): its name, then one item per convention that defines it (its
-    definition, ``[logits only]``, its parameters' defaults), then the conventions of the task that do not."""
-    specs = [s for s in registry.specs(task, kind) if s.opt_in == (opt_in or instance) and s.instance == instance
-             and (names is None or s.name in names)]
+                      names: Sequence[str] | None = None, calibration: bool = False) -> str:
+    """Markdown, one block per value of ``task`` and ``kind`` (the opt-in boundary metrics, the instance values, the
+    calibration values, or the others; only ``names`` when given): its name, then one item per convention that
+    defines it (its definition, ``[logits only]``, its parameters' defaults), then the conventions of the task that
+    do not."""
+    specs = [s for s in registry.specs(task, kind) if s.opt_in == (opt_in or instance or calibration)
+             and s.instance == instance and s.calibration == calibration and (names is None or s.name in names)]
     used = [c for c in registry.conventions(task) if any(c in s.conventions for s in specs)]
     blocks = []
     for spec in specs:
@@ -187,4 +188,5 @@ def generated_blocks() -> dict[str, str]:
             "cls-metric-conventions": convention_blocks("cls", "metric"),
             "boundary-conventions": convention_blocks("seg", "metric", opt_in=True, names=BOUNDARY_METRICS),
             "topology-conventions": convention_blocks("seg", "metric", opt_in=True, names=TOPOLOGY_METRICS),
-            "instance-conventions": convention_blocks("seg", "metric", instance=True)}
+            "instance-conventions": convention_blocks("seg", "metric", instance=True),
+            "calibration-conventions": convention_blocks("seg", "metric", calibration=True)}

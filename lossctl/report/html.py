@@ -13,6 +13,8 @@ For ``seg``, ``cls`` and ``merge`` it holds, in order (:func:`_report_body`, one
   (:func:`lossctl.engine.document.detection_counts`: ground-truth instances, matched, missed, false) as integers;
 * recall by ground-truth instance size (``summary.recall_by_size``, in voxels or mm³);
 * a histogram per value over the images (with its median);
+* **calibration**: a reliability diagram (inline SVG) per binned calibration value, one per class for
+  ``cw_ece``, from ``summary.calibration`` (seg: the bins summed over the images; cls: the run's);
 * **the K worst images** (ranked by :func:`lossctl.engine.document.worst_rows`, as every writer ranks them),
   each as the ground truth, the prediction and the error map side by side (the input image under them), one
   row of them for a 2D image, three for a volume (axial, coronal, sagittal, or array axes), every picture drawn
@@ -201,7 +203,7 @@ def write_report(document: Document, directory: Path, pictures: Pictures | None 
 def _report_body(document: Document, pictures: Pictures | None, flags: Mapping[str, str] | None) -> str:
     """The sections of a seg, cls or merge page, in order."""
     sections = [_overview(document), _gates_html(document), _summary_html(document), _per_class_html(document),
-                _recall_by_size_html(document), _histograms_html(document)]
+                _recall_by_size_html(document), _histograms_html(document), _calibration_html(document)]
     if pictures is not None and pictures.worst:
         sections.append(_worst_html(document, pictures, flags))
     sections.append(_errors_html(document))
@@ -330,6 +332,73 @@ def _histograms_html(document: Document) -> str:
         figures.append(f"<figure>{histogram_svg(v, n + (f' ({units})' if units else ''), bounds, noun)}</figure>")
     return (f'<h2>Histograms over {noun}s</h2><div class="hists" id="histograms">{"".join(figures)}</div>'
             f'<p class="note">{HIST_BINS} bins over the value\'s range; the dashed orange line is the median.</p>')
+
+
+def reliability_svg(tally: Mapping[str, Any], row: int, title: str) -> str:
+    """An inline SVG reliability diagram of one row of a calibration tally (``summary.calibration``): per non-empty
+    bin, a bar from 0 to its mean accuracy ``A_b / n_b`` over the bin's interval, a dot at its mean confidence
+    ``S_b / n_b``, the diagonal of perfect calibration, and the share of samples of each bin in its tooltip."""
+    count = np.asarray(tally["count"][row], dtype=np.float64)
+    conf = np.asarray(tally["confidence"][row], dtype=np.float64)
+    acc = np.asarray(tally["accuracy"][row], dtype=np.float64)
+    edges = list(tally["edges"][row] if isinstance(tally["edges"][0], list) else tally["edges"])
+    edges += [1.0] * (count.size + 1 - len(edges))  # torchmetrics' bin of p = 1.0: drawn at 1
+    size, pad = 220, 26
+    side = size - 2 * pad
+
+    def x(v: float) -> float:
+        return pad + side * v
+
+    def y(v: float) -> float:
+        return size - pad - side * v
+
+    total = count.sum()
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img" '
+              f'aria-label="reliability diagram of {_e(title)}"><rect width="100%" height="100%" fill="#fafafa"/>'),
+             f'<line x1="{x(0):.1f}" y1="{y(0):.1f}" x2="{x(1):.1f}" y2="{y(1):.1f}" stroke="#999" '
+             'stroke-dasharray="4,3"><title>perfect calibration</title></line>']
+    for b in np.flatnonzero(count > 0):
+        lo, hi = edges[b], max(edges[b + 1], edges[b] + 0.004)
+        a, c = acc[b] / count[b], conf[b] / count[b]
+        tip = (f"[{lo:.4g}, {edges[b + 1]:.4g}]: {count[b]:g} ({100 * count[b] / total:.1f}%), accuracy {a:.4f}, "
+               f"confidence {c:.4f}")
+        parts.append(f'<rect x="{x(lo):.1f}" y="{y(a):.1f}" width="{max(side * (hi - lo) - 1, 1):.1f}" '
+                     f'height="{side * a:.1f}" fill="#0072b2" fill-opacity="0.75"><title>{_e(tip)}</title></rect>')
+        parts.append(f'<circle cx="{x(c):.1f}" cy="{y(c):.1f}" r="2.5" fill="#d55e00"><title>{_e(tip)}</title>'
+                     "</circle>")
+    parts.append(f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(0)}" stroke="#333"/>'
+                 f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(0)}" y2="{y(1)}" stroke="#333"/>')
+    parts.append(f'<text x="{x(0)}" y="{size - 8}" font-size="10">0</text>'
+                 f'<text x="{x(1)}" y="{size - 8}" font-size="10" text-anchor="end">confidence 1</text>'
+                 f'<text x="4" y="{y(1) + 4:.1f}" font-size="10">1</text>'
+                 f'<text x="{pad}" y="14" font-size="11">{_e(title)}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def _calibration_html(document: Document) -> str:
+    """Reliability diagrams of the binned calibration values (``summary.calibration``)."""
+    tallies = document["summary"].get("calibration") or {}
+    names = document["config"].get("class_names") or []
+    figures, skipped = [], []
+    for name, tally in tallies.items():
+        if tally is None:
+            skipped.append(name)
+            continue
+        if "count" not in tally:  # brier, nll: sums, no bins
+            continue
+        rows = len(tally["count"])
+        for row in range(rows):
+            label = name if rows == 1 else f"{name} [{names[row] if row < len(names) else row}]"
+            figures.append(f"<figure>{reliability_svg(tally, row, label)}</figure>")
+    if not figures and not skipped:
+        return ""
+    note = ("Bars: the mean accuracy of each bin's samples; dots: their mean confidence; dashed: perfect "
+            "calibration. ece, mce and rmsce bin the top label (or the positive class, as the convention reads "
+            "it); cw_ece each class's own probability.")
+    if skipped:
+        note += f" {', '.join(skipped)}: equal-mass bins are per image, so there is no pooled diagram."
+    return (f'<h2>Calibration</h2><div class="hists" id="calibration">{"".join(figures)}</div>'
+            f'<p class="note">{_e(note)}</p>')
 
 
 def _errors_html(document: Document) -> str:

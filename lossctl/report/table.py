@@ -180,6 +180,7 @@ def _summary_block(doc: Document, values: _Values) -> Block:
     title = f"summary over {plural(s['count'], values.unit)}"
     if "pooled" in stats and doc["command"] == "seg":
         title += ("; pooled: summed confusion matrix or instances" if doc["config"].get("instances")
+                  else "; pooled: from the summed confusion matrix and bins" if s.get("calibration")
                   else "; pooled: from the summed confusion matrix")  # instance values pool every instance
     return Block(fixed, [(title, columns)])
 

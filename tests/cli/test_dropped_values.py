@@ -18,6 +18,8 @@ TOPOLOGY = ("cldice", "boundary_iou")
 #: The instance values smp does not define either (opt-in, listed too).
 INSTANCE = ("inst_tp", "inst_fp", "inst_fn", "inst_precision", "inst_recall", "rq", "sq", "pq", "sq_dice", "pq_dice",
             "sq_hd95", "sq_assd", "sq_nsd", "aji", "aji_plus", "lesion_dice", "lesion_hd95")
+#: The calibration values smp does not define (opt-in, listed too).
+CALIBRATION = ("ece", "mce", "rmsce", "cw_ece", "brier", "nll")
 
 
 def _notes(r) -> list[str]:
@@ -32,7 +34,7 @@ def test_seg_smp_names_the_dropped_defaults_once(cli, seg):
                          "`lossctl losses NAME`)"]
     doc = r.json()
     assert set(doc["config"]["not_available"]) == {"dice", "iou", "precision", "recall", "accuracy", "ce",
-                                                   "lovasz", *BOUNDARY, *TOPOLOGY, *INSTANCE}  # the full list, opt-in values too
+                                                   "lovasz", *BOUNDARY, *TOPOLOGY, *INSTANCE, *CALIBRATION}  # the full list, opt-in values too
     assert list(doc["summary"]["mean"]) == ["focal", "dice_loss", "jaccard_loss", "tversky_loss",
                                             "focal_tversky_loss"]
 

@@ -148,7 +148,7 @@ def test_compare_notes_a_value_under_another_convention(cli, labels, tmp_path):
                             "accuracy, ce, focal, dice_loss, jaccard_loss, tversky_loss, focal_tversky_loss, lovasz, "
                             "hd, hd95, assd, masd, nsd, cldice, boundary_iou, inst_tp, inst_fp, inst_fn, "
                             "inst_precision, inst_recall, rq, sq, pq, sq_dice, pq_dice, sq_hd95, sq_assd, sq_nsd, "
-                            "aji, aji_plus, lesion_dice, lesion_hd95"),
+                            "aji, aji_plus, lesion_dice, lesion_hd95, ece, mce, rmsce, cw_ece, brier, nll"),
     (("-m", "dice:nnunet", "-p", "dice.zero_division=1"),
      "dice has no parameter 'zero_division' under -m dice:nnunet; its parameters: (none)"),
     (("-m", "dice:monai", "--empty", "zero"),

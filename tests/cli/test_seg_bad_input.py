@@ -775,6 +775,26 @@ def test_bad_param(cli, seg, param, fragment):
     assert_clean_error(cli("seg", seg.pred, seg.gt, "--param", param), 2, fragment)
 
 
+@pytest.mark.parametrize("args, fragments", [
+    (("-p", "ece.bins=0"), ("ece.bins = 0", "out of range")),
+    (("-p", "ece.bins=2.5"), ("ece.bins = 2.5", "whole number")),
+    (("-p", "cw_ece.bins=ten"), ("not a number",)),
+    (("-p", "ece.binning=mass", "--gate", "pooled(ece)<=0.1"), ("binning=mass has no pooled value", "mean(ece)")),
+    (("--pred-kind", "labels"), ("ece is a calibration value", "probabilities or logits")),
+])
+def test_bad_calibration_settings_exit_2(cli, seg, args, fragments):
+    """Refused before any file is read: one line, exit 2, no traceback."""
+    r = cli("seg", seg.labels if "labels" in args else seg.pred, seg.gt, "-m", "ece,cw_ece", *args)
+    assert_clean_error(r, 2, *fragments)
+    assert r.out == ""
+
+
+def test_calibration_of_label_predictions_names_the_value(cli, seg):
+    """Label predictions detected per file (``auto``): a usage error naming the value, not a failed pair."""
+    assert_clean_error(cli("seg", seg.labels, seg.gt, "-m", "dice,brier"), 2, "brier is a calibration value",
+                       "give the model's probability or logit maps")
+
+
 def test_num_classes_and_class_names_disagree(cli, seg):
     r = cli("seg", seg.pred, seg.gt, "--num-classes", "2", "--class-names", "bg,road,building")
     assert_clean_error(r, 2, "--num-classes 2", "3 classes")

@@ -342,6 +342,21 @@ def _runs() -> list[Run]:
     add("cls_csv_unknown_class", "cls", "c/scores.csv", "--class-names", "cat,dog,brd")
     add("cls_csv_no_header", "cls", "c/scores_noheader.csv", "--id-column", "1", "--target-column", "2",
         "--pred-columns", "3:5", "--class-names", "cat,dog,bird", "-f", "json")
+
+    # -- calibration values ---------------------------------------------------------------------------------------
+    add("seg_calibration", "seg", "s/pred", "s/gt", "-m", "ece,mce,rmsce,cw_ece,brier,nll", "--per-class",
+        "-g", "ece<=0.05")
+    add("seg_calibration_json", "seg", "s/pred", "s/gt", "-m", "ece,cw_ece,nll", "-f", "json")
+    add("seg_calibration_torch", "seg", "s/pred", "s/gt", "-m", "ece,mce,rmsce", "--convention", "torch")
+    add("seg_calibration_mass_pooled", "seg", "s/pred", "s/gt", "-m", "ece", "-p", "ece.binning=mass", "-g",
+        "pooled(ece)<=0.1")
+    add("seg_calibration_labels", "seg", "s/labels", "s/gt", "-m", "ece")
+    add("seg_calibration_bins_fraction", "seg", "s/pred", "s/gt", "-m", "ece", "-p", "ece.bins=2.5")
+    add("cls_calibration", "cls", "c/probs.npy", "c/target.npy", "-m", "ece,mce,rmsce,cw_ece,brier,nll", "-f",
+        "json")
+    add("cls_calibration_binary_sklearn", "cls", "c/bin_scores.npy", "c/bin_target.npy", "-m", "brier,nll",
+        "--convention", "sklearn")
+    add("losses_ece", "losses", "ece")
     return runs
 
 

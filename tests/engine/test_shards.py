@@ -139,3 +139,24 @@ def test_sharded_run_with_regions_and_boundary_metrics_merges(cli, tmp_path):
     merged = cli("merge", tmp_path / "s1.json", tmp_path / "s2.json", "-f", "json").json()
     assert merged["summary"] == whole["summary"]
     assert [i["per_class"] for i in merged["images"]] == [i["per_class"] for i in whole["images"]]
+
+
+@pytest.mark.parametrize("convention", ["lossctl", "torch", "metricsreloaded"])
+def test_sharded_calibration_merges_to_the_same_bytes(tmp_path, capsys, convention):
+    """The calibration values pool from the images' bin tallies: merging the shards sums the same tallies in the
+    same order, so the document is byte-identical (per-class cw_ece and the gate included)."""
+    values = "ece,cw_ece,brier,nll" if convention != "torch" else "ece,mce,rmsce"
+    common = ["seg", str(SAMPLE / "pred_probs"), str(SAMPLE / "gt"), "-m", values, "--convention", convention,
+              "-f", "json", "--gate", "pooled(ece)<=0.5", "--workers", "1"]
+    if convention == "metricsreloaded":  # its ece reads pred[:, 1]: two classes; cw_ece takes every class count
+        common[4] = "cw_ece,brier,nll"
+        common[-4:-2] = ["--gate", "pooled(cw_ece)<=0.5"]
+    code_full, full, _ = run(common, capsys)
+    parts = []
+    for k in (1, 2, 3):
+        path = tmp_path / f"part{k}.json"
+        run([*common, "--shard", f"{k}/3", "-o", str(path)], capsys)
+        parts.append(str(path))
+    code_merged, merged, _ = run(["merge", *parts, "-f", "json"], capsys)
+    assert merged == full and code_merged == code_full == 0
+    assert json.loads(full)["summary"]["calibration"]

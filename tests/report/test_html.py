@@ -229,7 +229,10 @@ d.dataset.measured = JSON.stringify({scrollWidth: d.scrollWidth, innerWidth: inn
    body: [...t.tBodies[0].rows].map(r => [...r.cells].reduce((n, c) => n + c.colSpan, 0))})),
  images: [...document.images].map(i => ({alt: i.alt, natural: i.naturalWidth,
    width: i.getBoundingClientRect().width, height: i.getBoundingClientRect().height,
-   extent: i.closest(".plane") ? i.closest(".plane").dataset.extent : null}))}); });</script>"""
+   extent: i.closest(".plane") ? i.closest(".plane").dataset.extent : null})),
+ diagrams: [...document.querySelectorAll("#calibration svg")].map(s => ({label: s.getAttribute("aria-label"),
+   bars: s.querySelectorAll("rect[fill='#0072b2']").length, dots: s.querySelectorAll("circle").length,
+   width: s.getBoundingClientRect().width, height: s.getBoundingClientRect().height}))}); });</script>"""
 
 
 def _chromium(*args: str) -> subprocess.CompletedProcess[str]:
@@ -285,6 +288,28 @@ def test_report_renders_in_a_headless_browser(tmp_path, cli):
     colours = {tuple(c) for c in pixels.reshape(-1, 3)[::7]}
     tp = COLOURS["tp"]  # the error maps' true-positive green was painted (blended over the grey truth)
     assert any(abs(c[0] - tp[0]) < 60 and c[1] > 110 and c[1] > c[0] + 40 and c[1] > c[2] for c in colours)
+
+
+@needs_browser
+def test_reliability_diagrams_render_one_per_class(tmp_path, cli):
+    """ece: one diagram of the top label; cw_ece: one per class; each bar a non-empty bin of the pooled bin table
+    (summary.calibration), drawn inline (no script, nothing fetched)."""
+    out = tmp_path / "report"
+    args = ("seg", SAMPLE / "pred_probs", SAMPLE / "gt", "--class-names", NAMES, "-m", "ece,cw_ece,brier")
+    r = cli(*args, "--report", out, "--worst", "1")
+    assert r.code == 0, r
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "<h2>Calibration</h2>" in page and not re.search(r"<script|<link|url\(|href=", page)
+    m = render(out / "index.html", tmp_path, "calibration")
+    assert_loaded_whole_and_narrow(m)
+    tallies = cli(*args, "-f", "json").json()["summary"]["calibration"]
+    expected = [("ece", tallies["ece"]["count"][0])] + [
+        (f"cw_ece [{name}]", row) for name, row in zip(NAMES.split(","), tallies["cw_ece"]["count"], strict=True)]
+    assert [d["label"] for d in m["diagrams"]] == [f"reliability diagram of {label}" for label, _ in expected]
+    for diagram, (_, counts) in zip(m["diagrams"], expected, strict=True):
+        filled = sum(1 for c in counts if c > 0)
+        assert diagram["bars"] == diagram["dots"] == filled > 0
+        assert (round(diagram["width"]), round(diagram["height"])) == (220, 220)
 
 
 @needs_browser

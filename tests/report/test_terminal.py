@@ -131,7 +131,8 @@ def _cls_docs(cli, tmp_path) -> list[dict[str, Any]]:  # noqa: F811
         assert r.code == 0, r
         docs.append(r.json())
     computed = {n for doc in docs for n in doc["summary"]["mean"]}
-    assert computed == set(registry.names("cls"))  # every loss and metric, over the two runs
+    # every loss and metric computed by default, over the two runs (the calibration values, opt-in: below)
+    assert computed == {s.name for s in registry.specs("cls") if not s.opt_in}
     return docs
 
 
@@ -146,6 +147,18 @@ def test_cls_with_every_loss_and_metric_fits(cli, tmp_path, width, worst):  # no
         per_table = 40 if worst is None else 3
         assert len(rows) % per_table == 0 and len(rows) >= per_table
         assert n_losses >= 5
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_cls_calibration_values_fit(cli, tmp_path, width):
+    rng = np.random.default_rng(12)
+    probs, labels = softmax(rng.normal(size=(40, 4)), axis=1), rng.integers(0, 4, 40)
+    r = cli("cls", write_npy(tmp_path / "p.npy", probs), write_npy(tmp_path / "y.npy", labels), "-m",
+            ",".join(s.name for s in registry.specs("cls") if s.calibration), "-f", "json")
+    assert r.code == 0, r
+    text = render(r.json(), width)
+    assert_fits(text, width)
+    assert all(s.name in text for s in registry.specs("cls") if s.calibration)
 
 
 def _summary_rows(text: str) -> dict[str, list[str]]:
