@@ -46,13 +46,15 @@ CONVENTIONS: dict[str, str] = {
     "panoptica": "panoptica 2.1.7 instance evaluation (BrainLesion): RQ, SQ, PQ and its matchers",
     "brats": "the BraTS 2023 lesion-wise evaluation (rachitsaluja/BraTS-2023-Metrics)",
     "hovernet": "HoVer-Net's metrics/stats_utils.py: nuclei PQ, AJI and AJI+",
+    "metricsreloaded": "MetricsReloaded (Project-MONAI/MetricsReloaded): its metrics' definitions, computed from its "
+                       "source",
 }
 #: The conventions that define at least one value of each task: the CLI's ``--convention`` choices, kept here so
 #: that building the command line imports no NumPy (a test checks them against the registry's tables).
 TASK_CONVENTIONS: dict[str, tuple[str, ...]] = {
     "seg": ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "nnunet", "medpy", "deepmind", "panoptica",
-            "brats", "hovernet"),
-    "cls": ("lossctl", "torch", "keras", "sklearn", "smp", "monai"),
+            "brats", "hovernet", "metricsreloaded"),
+    "cls": ("lossctl", "torch", "keras", "sklearn", "smp", "monai", "metricsreloaded"),
 }
 
 
