@@ -54,6 +54,7 @@ golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_regions.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_boundary.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_sklearn_average.py
+	$(GOLDEN_ENV) $(REFPY) tools/make_golden_counting.py  # MetricsReloaded from its checkout (METRICSRELOADED=...)
 	$(GOLDEN_ENV) $(REFPY) tools/make_surfel_table.py
 
 refenv:  ## build the reference venv (pinned in tools/refenv/) and download the wheels loaded by path
