@@ -47,7 +47,7 @@ import torchmetrics.functional.classification as tmf
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is not a package
 import references  # noqa: E402
 
-MR_DIR = Path(os.environ.get("METRICSRELOADED", "/work/refs/MetricsReloaded"))
+MR_DIR = Path(os.environ.get("METRICSRELOADED", str(references.ROOT.parent / "refs" / "MetricsReloaded")))
 sys.modules.setdefault("pandas", types.ModuleType("pandas"))  # imported by MetricsReloaded, unused here
 sys.path.insert(0, str(MR_DIR))
 from MetricsReloaded.metrics.pairwise_measures import (  # noqa: E402
