@@ -185,8 +185,7 @@ def average_precision(truth: np.ndarray, score: np.ndarray, weight: np.ndarray) 
     tps, fps = ranking_curve(truth, score, weight)
     if not tps.size or tps[-1] <= 0:
         return float("nan")
-    recall = np.r_[0.0, tps / tps[-1]]
-    return float(np.sum(np.diff(recall) * tps / (tps + fps)))
+    return float(np.sum(np.diff(np.r_[0.0, tps]) * tps / (tps + fps)) / tps[-1])
 
 
 def _scores(x: ClsInput, softmax: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
