@@ -161,8 +161,10 @@ def summarize_samples(count: int, columns: Mapping[str, np.ndarray], means: dict
                       metric_names: Sequence[str]) -> Summary:
     """The cls summary: ``means`` as the convention reduces each value, the other statistics over the ``count``
     evaluated samples of each loss (``columns``: one value per evaluated sample, NaN: undefined), and each
-    metric's one value as its pooled value."""
+    metric's one value as its pooled value; an undefined metric (``None``: one class only for auroc, a 0/0 under
+    ``empty=nan``...) is counted once in ``undefined``."""
     stats, undefined = over_items(columns)
+    undefined.update({n: 1 for n in metric_names if means[n] is None})
     return {
         "count": count,
         "undefined": undefined,

@@ -179,3 +179,12 @@ def test_avd_is_a_volume_in_cubic_millimetres(cli, tmp_path):
     assert image["per_class"]["avd"] == pytest.approx([volume, volume, 0.0])
     assert image["per_class"]["rvd"][1] == pytest.approx(30 / int((gt == 1).sum()))  # larger: positive
     assert doc["summary"]["pooled"]["avd"] == pytest.approx(image["values"]["avd"])  # one image
+
+
+def test_an_undefined_cls_metric_is_counted():
+    from lossctl.engine.cls import ClsConfig, build_report
+
+    config = ClsConfig(values=("auroc", "ap", "mcc", "accuracy"))
+    summary = build_report(config.prepare(np.array([0.2, 0.6, 0.9]), np.zeros(3, dtype=np.int64)), config)["summary"]
+    assert summary["undefined"] == {"auroc": 1, "ap": 1, "mcc": 1}  # one class only; accuracy is defined
+    assert summary["mean"]["accuracy"] == pytest.approx(1 / 3)
