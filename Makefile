@@ -59,7 +59,8 @@ golden:  ## regenerate golden fixtures from the reference libraries (in $(REFENV
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_boundary.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_sklearn_average.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_golden_topology.py --refs $(REFS)
-	$(GOLDEN_ENV) $(REFPY) tools/make_golden_calibration.py
+	METRICSRELOADED=$(REFS)/MetricsReloaded $(GOLDEN_ENV) $(REFPY) tools/make_golden_calibration.py
+	METRICSRELOADED=$(REFS)/MetricsReloaded $(GOLDEN_ENV) $(REFPY) tools/make_golden_counting.py
 	$(GOLDEN_ENV) $(REFPY) tools/make_surfel_table.py
 
 refenv:  ## build the reference venv (pinned in tools/refenv/) and download the wheels loaded by path

@@ -33,10 +33,30 @@ import numpy as np
 from lossctl.convention import CONVENTIONS, Impl, Param, pick
 from lossctl.errors import NotAvailable, UsageError, did_you_mean, setting
 from lossctl.losses import cls_conventions, seg_conventions
-from lossctl.metrics import boundary, calibration, instances, lesions, overlap, topology
+from lossctl.metrics import boundary, calibration, counting, instances, lesions, overlap, topology
 from lossctl.metrics import classification as cls_metrics
 
 INF = math.inf
+
+#: The counting metrics (:mod:`lossctl.metrics.counting`): name, higher is better, bounds, formula. The first
+#: twelve are also classification metrics; avd and rvd are segmentation volumes.
+COUNTING: tuple[tuple[str, bool, tuple[float, float], str], ...] = (
+    ("mcc", True, (-1.0, 1.0), "Gorodkin R_K = (N tr - t.p) / sqrt((N^2 - p.p)(N^2 - t.t)) of the whole matrix"),
+    ("kappa", True, (-1.0, 1.0), "1 - sum((1-I) CM) / sum((1-I) E), E = outer(t, p) / N"),
+    ("weighted_kappa", True, (-INF, 1.0), "1 - sum(w CM) / sum(w E), w = |i-j| or (i-j)^2"),
+    ("balanced_accuracy", True, (0.0, 1.0), "mean_c TP_c/(TP_c+FN_c) over the classes in the truth"),
+    ("specificity", True, (0.0, 1.0), "mean_c TN/(TN+FP)"),
+    ("npv", True, (0.0, 1.0), "mean_c TN/(TN+FN)"),
+    ("fbeta", True, (0.0, 1.0), "mean_c (1+b^2)TP/((1+b^2)TP+b^2 FN+FP)"),
+    ("youden", True, (-1.0, 1.0), "mean_c Se + Sp - 1"),
+    ("lr_plus", True, (0.0, INF), "mean_c Se/(1-Sp) = TP(TN+FP)/(FP(TP+FN))"),
+    ("expected_cost", False, (0.0, 2.0), "(1 - BA) K/(K-1): normalised, costs c_ij = 1/(K pi_j)"),
+    ("net_benefit", True, (-INF, 1.0), "mean_c TP/N - ER FP/N"),
+    ("avd", False, (0.0, INF), "mean_c |V_P - V_R| (mm^3 with a spacing, else voxels)"),
+    ("rvd", False, (-1.0, INF), "mean_c (V_P - V_R)/V_R, signed (0 is best; MetricsReloaded AVDR = |rvd|)"),
+)
+#: The counting metrics whose perfect prediction is not their bound (:attr:`Spec.perfect`).
+PERFECT: dict[str, float | None] = {"lr_plus": None, "net_benefit": None, "rvd": 0.0}
 
 @dataclass(frozen=True)
 class Spec:
@@ -64,6 +84,15 @@ class Spec:
     instance: bool = False
     #: A calibration value (opt-in too): computed from the probabilities' tallies (the calibration family above).
     calibration: bool = False
+    #: A confusion-matrix metric computed only when asked for by name (the counting metrics of
+    #: :mod:`lossctl.metrics.counting`, and the classification ranking metrics): a run that names no value computes
+    #: what it computed before they existed, so that existing reports do not change.
+    on_request: bool = False
+    #: A volume (avd): mm^3 when every image's spacing is known, else pixels or voxels; ``summary.units`` names it.
+    volume: bool = False
+    #: The value of a perfect prediction where it is not the bound in the value's direction: a number (rvd: 0), or
+    #: None where it has no fixed one (lr_plus: undefined without a false positive; net_benefit: the prevalence).
+    perfect: float | None | Literal["bound"] = "bound"
 
     def __post_init__(self) -> None:
         unknown = set(self.conventions) - set(CONVENTIONS)
@@ -71,9 +100,22 @@ class Spec:
             raise ValueError(f"{self.task} {self.name}: conventions {sorted(unknown)} unknown or lossctl missing")
 
     @property
+    def by_default(self) -> bool:
+        """Whether a run that names no value computes this one (neither :attr:`opt_in` nor :attr:`on_request`)."""
+        return not (self.opt_in or self.on_request)
+
+    @property
     def direction(self) -> str:
         """``"higher"`` or ``"lower"`` is better."""
         return "higher" if self.higher_is_better else "lower"
+
+    @property
+    def optimum(self) -> float | None:
+        """The value of a perfect prediction (the bound in the value's direction unless :attr:`perfect` says
+        otherwise; None: no fixed one)."""
+        if self.perfect != "bound":
+            return self.perfect  # type: ignore[return-value]
+        return self.bounds[1] if self.higher_is_better else self.bounds[0]
 
     @property
     def needs(self) -> str:
@@ -189,6 +231,9 @@ SEG_SPECS: tuple[Spec, ...] = (
          "Tsens = |S(R)∩P|/|S(R)|, S the skeleton", topology.TABLE["cldice"], True, opt_in=True),
     Spec("boundary_iou", "seg", "metric", True, (0.0, 1.0), "mean_c |B(P)∩B(R)|/|B(P)∪B(R)|, B the inner band of "
          "width d", topology.TABLE["boundary_iou"], True, opt_in=True),
+    *(Spec(name, "seg", "metric", higher, bounds, formula, {**counting.TABLE, **counting.VOLUME_TABLE}[name], True,
+           on_request=True, volume=name == "avd", perfect=PERFECT.get(name, "bound"))
+      for name, higher, bounds, formula in COUNTING),
     *(Spec(name, "seg", "metric", higher, bounds, formula,
            {**instances.TABLE.get(name, {}), **lesions.TABLE.get(name, {})}, True, opt_in=True, instance=True)
       for name, higher, bounds, formula in (
@@ -235,6 +280,13 @@ CLS_SPECS: tuple[Spec, ...] = (
     Spec("recall", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FN)", cls_metrics.TABLE["recall"]),
     Spec("f1", "cls", "metric", True, (0.0, 1.0), "2TP/(2TP+FP+FN)", cls_metrics.TABLE["f1"]),
     *_calibration_specs("cls"),
+    *(Spec(name, "cls", "metric", higher, bounds, formula.replace("mean_c ", "class 1 or mean_c "),
+           cls_metrics.TABLE[name], on_request=True, perfect=PERFECT.get(name, "bound"))
+      for name, higher, bounds, formula in COUNTING[:11]),
+    Spec("auroc", "cls", "metric", True, (0.0, 1.0), "area under the ROC curve; multiclass: mean_c one-vs-rest",
+         cls_metrics.TABLE["auroc"], on_request=True),
+    Spec("ap", "cls", "metric", True, (0.0, 1.0), "sum_k (R_k - R_k-1) P_k; multiclass: mean_c one-vs-rest",
+         cls_metrics.TABLE["ap"], on_request=True),
 )
 
 REGISTRY: dict[tuple[str, str], Spec] = {(s.task, s.name): s for s in SEG_SPECS + CLS_SPECS}
@@ -258,7 +310,8 @@ def instance_names(task: str = "seg") -> list[str]:
 def default_metrics(task: str, convention: str) -> tuple[str, ...]:
     """The metrics a run of ``task`` computes by default under ``convention`` (opt-in ones aside): those a loss
     named alone (``-l NAME``) brings along."""
-    return tuple(s.name for s in specs(task, "metric") if convention in s.conventions and not s.opt_in)
+    return tuple(s.name for s in specs(task, "metric")
+                 if convention in s.conventions and not s.opt_in and not s.on_request)
 
 
 def conventions(task: str | None = None) -> list[str]:

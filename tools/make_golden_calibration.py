@@ -10,7 +10,7 @@ reference environment (``make golden``, or ``$REFPY tools/make_golden_calibratio
 * ``netcal``: ``netcal.metrics.confidence.ECE`` / ``MCE`` (10 bins, equal width and equal mass), netcal 1.4.0
   installed without its heavy dependencies (only these modules are imported);
 * ``metricsreloaded``: ``CalibrationMeasures`` from a checkout of Project-MONAI/MetricsReloaded at commit
-  :data:`MR_COMMIT` (``$METRICS_RELOADED_DIR``, default /work/refs/MetricsReloaded; another commit aborts; it is
+  :data:`MR_COMMIT` (``$METRICSRELOADED``, default ``../refs/MetricsReloaded`` beside the project; another commit aborts; it is
   not on the package index); ``pandas``, which its utils import but its calibration code never uses, is stubbed;
 * ``lossctl``: uncertainty-calibration's ``get_ece`` (top label; ``mode='marginal'``: class-wise) and its l2
   plug-in estimate (``lower_bound_scaling_ce(p=2, debias=False)``) with equal-width bins, on the cases without a
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-MR_ROOT = Path(os.environ.get("METRICS_RELOADED_DIR", "/work/refs/MetricsReloaded"))
+MR_ROOT = Path(os.environ.get("METRICSRELOADED", Path(__file__).resolve().parents[2] / "refs" / "MetricsReloaded"))
 MR_COMMIT = "cb38dfc0a5ed4fa3bdc559e4960b6e2b93c3b967"
 sys.path.insert(0, str(MR_ROOT))
 _stub = "pandas" not in sys.modules

@@ -27,7 +27,7 @@ from lossctl.losses.classification import balanced_pos_weight
 class ClsConfig:
     """Everything that decides the numbers (recorded in the report's ``config``)."""
 
-    values: tuple[str, ...] = ()  # empty: every value the inputs and the convention allow
+    values: tuple[str, ...] = ()  # empty: every value the inputs and the convention allow (on-request ones aside)
     #: Values of ``values`` selected by default, not named (the metrics ``-l`` brings along): like the values of
     #: an empty selection, they are left out (listed in ``not_available``) when the inputs or the convention do
     #: not allow them; a value named is refused instead.
@@ -42,9 +42,12 @@ class ClsConfig:
     class_names: tuple[str, ...] = ()  # given, or read from a table's header (recorded, never computed with)
 
     def selected(self) -> list[registry.Spec]:
-        """The specs asked for, in catalogue order."""
+        """The specs asked for, in catalogue order (none named: every value but those computed on request, the
+        counting and ranking metrics)."""
         chosen = set(self.values)
-        return [s for s in registry.specs("cls") if s.name in chosen or (not chosen and not s.opt_in)]
+        if chosen:
+            return [s for s in registry.specs("cls") if s.name in chosen]
+        return [s for s in registry.specs("cls") if s.by_default]
 
     def convention_of(self, name: str) -> str:
         """The convention value ``name`` is computed under: its own, else the run's."""

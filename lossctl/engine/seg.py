@@ -256,7 +256,9 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
         _evaluate_boundary(outcome, x, target, ignore, pred, gt, config)
     if config.instance_names():
         _evaluate_instances(outcome, x, target, ignore, pred, gt, config, ids)
-    if outcome.spacing is None and (gt.spacing is not None or pred.spacing is not None or config.spacing is not None):
+    volumes = any(s.volume for s in config.selected())  # avd: the voxel volume, 1.0 per axis without a spacing
+    if outcome.spacing is None and (volumes or gt.spacing is not None or pred.spacing is not None
+                                    or config.spacing is not None):
         try:  # volumes: the spacing is reported even without boundary metrics
             spacing, source = geometry.resolve_spacing(pred, gt, target.ndim, config.spacing)
         except InputError as e:
@@ -438,14 +440,21 @@ def report_head(config: SegConfig, c: int, facts: RunFacts | None, gates: Sequen
 def distance_units(config: SegConfig, rows: Sequence[ImageRow]) -> dict[str, str]:
     """``summary.units``: the unit of each boundary distance (hd, hd95, assd, masd) of the run: ``mm`` when every
     image's spacing came from its header or was given (the header's unit, millimetres by the formats'
-    convention), ``px`` (2D) or ``voxels`` (3D) when every image used 1.0 per axis, ``mixed`` otherwise; none
-    without an evaluated image."""
-    kinds = {"mm" if row["spacing_source"] in ("header", "given") else "px" if len(row["spacing"]) == 2
-             else "voxels" for row in rows if "spacing" in row}
-    if not kinds:
-        return {}
-    unit = kinds.pop() if len(kinds) == 1 else "mixed"
-    return {s.name: unit for s in config.selected() if s.distance}
+    convention), ``px`` (2D) or ``voxels`` (3D) when every image used 1.0 per axis, ``mixed`` otherwise; and of
+    each volume (avd): ``mm^2`` (2D) or ``mm^3`` (3D) with such spacings, else ``px`` or ``voxels`` (counts), ``mixed``
+    otherwise; none without an evaluated image."""
+    def unit(power: bool) -> str | None:
+        kinds = {("mm" + (f"^{len(row['spacing'])}" if power else "")) if row["spacing_source"] in ("header", "given")
+                 else "px" if len(row["spacing"]) == 2 else "voxels" for row in rows if "spacing" in row}
+        return None if not kinds else kinds.pop() if len(kinds) == 1 else "mixed"
+    length, volume = unit(False), unit(True)
+    return {s.name: (volume if s.volume else length) for s in config.selected()
+            if (s.distance and length) or (s.volume and volume)}
+
+
+def voxel_volume(spacing: Sequence[float] | None) -> float:
+    """The volume of one voxel (the product of the spacing; 1.0 without one): what avd counts each voxel as."""
+    return float(np.prod(spacing)) if spacing else 1.0
 
 
 def _count(v: float | None) -> int | None:
@@ -469,7 +478,7 @@ def _instance_summary(summary: Any, rows: list[ImageRow], names: list[str], conf
 
 def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = ()) -> ImageRow:
     cm = overlap.pad_confusion(o.confusion, config.matrix_size(c))
-    values, per_class = config.matrix_metrics(cm, c)
+    values, per_class = config.matrix_metrics(cm, c, voxel_volume(o.spacing))
     regions = [labels for _, labels in config.regions]
     r = len(regions)
     if regions:  # the "predicted no class" column, if any, lies outside every region

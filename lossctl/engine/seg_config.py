@@ -24,6 +24,7 @@ from lossctl.metrics import instances
 from lossctl.metrics.boundary import BOUNDARY_METRICS
 from lossctl.metrics.topology import TOPOLOGY_METRICS
 from lossctl.metrics.lesions import shared_parameters
+from lossctl.metrics.counting import VOLUME_CONTEXT
 from lossctl.metrics.overlap import AVERAGE_CONTEXT
 
 
@@ -130,8 +131,8 @@ class SegConfig:
         chosen = set(self.values)
         if chosen:
             return [s for s in registry.specs("seg") if s.name in chosen]
-        return [s for s in registry.specs("seg")
-                if not s.opt_in and not s.unavailable(self.convention, self.pred_kind)]
+        return [s for s in registry.specs("seg") if not s.opt_in and not s.on_request
+                and not s.unavailable(self.convention, self.pred_kind)]
 
     def boundary_names(self) -> list[str]:
         """The values asked for that come from the label images but not from instances, in catalogue order: the
@@ -236,8 +237,10 @@ class SegConfig:
         return self.conventions.get(name, self.convention)
 
     def unavailable(self) -> dict[str, str]:
-        """Values the convention lacks (or that need logits under it), with the reason."""
-        return {s.name: r for s in registry.specs("seg") if (r := s.unavailable(self.convention, self.pred_kind))}
+        """Values the convention lacks (or that need logits under it), with the reason (the counting metrics,
+        computed on request only, aside)."""
+        return {s.name: r for s in registry.specs("seg")
+                if not s.on_request and (r := s.unavailable(self.convention, self.pred_kind))}
 
     def include(self, num_classes: int) -> np.ndarray:
         """(C,) bool: the classes that enter class means."""
@@ -372,12 +375,15 @@ class SegConfig:
         """The side of the confusion matrices of ``c`` classes: one more with a "predicted no class" column."""
         return c + (self.void_class is not None)
 
-    def matrix_metrics(self, cm: np.ndarray, c: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    def matrix_metrics(self, cm: np.ndarray, c: int, voxel_volume: float = 1.0, volume_matrix: np.ndarray | None = None
+                       ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
         """Every selected metric of a confusion matrix of ``c`` classes (an image's, or the summed one), as its
         convention defines it: values and per-class vectors. When a prediction map can produce void, the matrix
         has one more "predicted no class" column: those pixels are false negatives of their class and false
         positives of none (the official Cityscapes evaluator's rule); the column enters no class mean nor
-        per-class list, but accuracy counts the pixels as wrong."""
+        per-class list, but accuracy counts the pixels as wrong. A volume (avd) counts each voxel as
+        ``voxel_volume``, or reads ``volume_matrix`` (each image's matrix times its voxel volume, summed: the pooled
+        volumes) when given."""
         values: dict[str, float] = {}
         per_class: dict[str, np.ndarray] = {}
         include = self.include(c)
@@ -389,7 +395,11 @@ class SegConfig:
                 continue
             impl = spec.impl(self.convention_of(spec.name))
             run = {AVERAGE_CONTEXT: average} if AVERAGE_CONTEXT in impl.context else {}
-            value, vector = impl.fn(cm, include, **self.params_for(spec), **run)
+            matrix = cm
+            if VOLUME_CONTEXT in impl.context:
+                run[VOLUME_CONTEXT] = voxel_volume if volume_matrix is None else 1.0
+                matrix = cm if volume_matrix is None else volume_matrix
+            value, vector = impl.fn(matrix, include, **self.params_for(spec), **run)
             values[spec.name] = value
             if vector is not None:
                 per_class[spec.name] = vector[:c]

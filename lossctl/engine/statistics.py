@@ -5,7 +5,8 @@
   (:func:`over_items`). Gates also read percentiles ``pNN`` (:func:`statistic`, ``numpy.percentile``'s linear
   interpolation).
 * ``pooled``: seg: each metric of the confusion matrix summed over the images (``sum_i CM_i``), which weighs
-  every pixel equally; cls: the metric's one value over all samples.
+  every pixel equally (a volume, avd: ``sum_i v_i CM_i``, each voxel counted as its image's voxel volume
+  ``v_i``); cls: the metric's one value over all samples.
 * ``per_class``: seg: per class (then per region), the mean over the images where the class's value is
   defined (``nanmean``) and the pooled value.
 * A convention may form a dataset's ``mean`` its own way (nnU-Net: class means of the per-image values; cls:
@@ -92,6 +93,11 @@ def _mean_of(vector: Sequence[float | None], at: Sequence[int]) -> float | None:
     return None if any(v is None for v in picked) else float(np.mean(np.array(picked, dtype=np.float64)))
 
 
+def _voxel_volume(row: ImageRow) -> float:
+    spacing = row.get("spacing")  # type: ignore[misc]
+    return float(np.prod(spacing)) if spacing else 1.0
+
+
 def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig, at: Sequence[int] = ()) -> Summary:
     """The seg summary: statistics over images, per-class means, and pooled metrics from the summed confusion
     matrix (``c`` classes); with ``at`` (the positions of a region-based dataset's regions in the per-class
@@ -103,7 +109,11 @@ def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig, at: Sequ
     total = np.zeros((size, size), dtype=np.int64)
     for r in rows:
         total += np.asarray(r["confusion_matrix"], dtype=np.int64)
-    pooled_values, pooled_per_class = config.matrix_metrics(total, c)
+    volumes = None  # avd: each image's voxels count as its voxel volume
+    if any(s.volume for s in config.selected()):
+        volumes = sum((np.asarray(r["confusion_matrix"], dtype=np.float64) * _voxel_volume(r) for r in rows),
+                      np.zeros((size, size)))
+    pooled_values, pooled_per_class = config.matrix_metrics(total, c, volume_matrix=volumes)
     if config.regions:
         extra = overlap.region_scores(total, [labels for _, labels in config.regions], config.empty)  # type: ignore
         pooled_per_class = {k: np.concatenate([v, extra[k]]) if k in extra else v
@@ -169,8 +179,10 @@ def summarize_samples(count: int, columns: Mapping[str, np.ndarray], means: dict
                       metric_names: Sequence[str]) -> Summary:
     """The cls summary: ``means`` as the convention reduces each value, the other statistics over the ``count``
     evaluated samples of each loss (``columns``: one value per evaluated sample, NaN: undefined), and each
-    metric's one value as its pooled value."""
+    metric's one value as its pooled value; an undefined metric (``None``: one class only for auroc, a 0/0 under
+    ``empty=nan``...) is counted once in ``undefined``."""
     stats, undefined = over_items(columns)
+    undefined.update({n: 1 for n in metric_names if means[n] is None})
     return {
         "count": count,
         "undefined": undefined,

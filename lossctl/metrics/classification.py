@@ -18,13 +18,15 @@ does not exist in that framework.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from lossctl._numeric import nanmean
 from lossctl.convention import Impl, Param
 from lossctl.inputs.cls import ClsInput
-from lossctl.metrics import overlap
+from lossctl.metrics import counting, overlap
 
 
 def hard_labels(x: ClsInput, strict: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -128,3 +130,163 @@ TABLE: dict[str, dict[str, Impl]] = {
     },
     **{name: _metric_rows(name) for name in ("precision", "recall", "f1")},
 }
+
+
+# --- counting metrics (lossctl.metrics.counting) of the samples' confusion matrix ---------------------------------
+
+def _counted(fn: Callable[..., tuple[float, Any]], strict: bool, averaged: bool) -> Callable[..., tuple[float, None]]:
+    """A cls metric from a counting metric of :mod:`lossctl.metrics.counting`: the (weighted) confusion matrix of the
+    hard predictions; a binary (or elementwise) task reports class 1 where the value is one-vs-rest (the 2 x 2
+    matrix's own value where it is whole-matrix), a categorical task the class mean or the whole-matrix value."""
+    def compute(x: ClsInput, **params: Any) -> tuple[float, None]:
+        cm, categorical = _weighted_confusion(x, strict)
+        if not cm.sum():
+            return float("nan"), None
+        average = {overlap.AVERAGE_CONTEXT: "mean" if categorical else "foreground"} if averaged else {}
+        return float(fn(cm, None, **params, **average)[0]), None
+    return compute
+
+
+def _counting_rows(name: str) -> dict[str, Impl]:
+    rows = {}
+    for convention, impl in counting.TABLE[name].items():
+        torch = convention == "torch"
+        rows[convention] = replace(
+            impl, fn=_counted(impl.fn, torch, overlap.AVERAGE_CONTEXT in impl.context), definition=f"{impl.definition}; {_HARD}; binary: class 1",
+            inputs=_ANY, targets=frozenset({"binary", "index", "onehot"}) if convention != "lossctl" else _NO_SOFT,
+            options=frozenset({"weights", "ignore_index"}) if convention in ("lossctl", "sklearn") else _TM_OPTIONS,
+            context=())
+    return rows
+
+
+# --- ranking metrics: AUROC and average precision of the scores --------------------------------------------------
+
+def ranking_curve(truth: np.ndarray, score: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulated (weighted) true and false positives at each distinct score, from the highest down: tied scores
+    form one threshold (scikit-learn's ``_binary_clf_curve``, torchmetrics' too)."""
+    order = np.argsort(-score, kind="mergesort")
+    s, y, w = score[order], truth[order].astype(np.float64), weight[order].astype(np.float64)
+    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
+    return np.cumsum(w * y)[last], np.cumsum(w * (1.0 - y))[last]
+
+
+def auroc(truth: np.ndarray, score: np.ndarray, weight: np.ndarray) -> float:
+    """The area under the ROC curve by the trapezoid rule (ties: half a pair); NaN without a positive or a
+    negative."""
+    tps, fps = ranking_curve(truth, score, weight)
+    if not tps.size or tps[-1] <= 0 or fps[-1] <= 0:
+        return float("nan")
+    tpr, fpr = np.r_[0.0, tps / tps[-1]], np.r_[0.0, fps / fps[-1]]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+
+
+def average_precision(truth: np.ndarray, score: np.ndarray, weight: np.ndarray) -> float:
+    """``sum_k (R_k - R_{k-1}) P_k`` over the distinct thresholds (no interpolation); NaN without a positive."""
+    tps, fps = ranking_curve(truth, score, weight)
+    if not tps.size or tps[-1] <= 0:
+        return float("nan")
+    return float(np.sum(np.diff(np.r_[0.0, tps]) * tps / (tps + fps)) / tps[-1])
+
+
+def _scores(x: ClsInput, softmax: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(truth, scores, weights) of the counted samples and whether the task is categorical: the (N,) scores of a
+    binary task as given (a logit ranks as its sigmoid), the (N, C) scores of a categorical one (logits through a
+    softmax when ``softmax``)."""
+    if x.target_kind in ("index", "onehot"):
+        keep = x.valid_samples()
+        truth = x.target if x.target.ndim == 1 else x.target.argmax(axis=1)
+        score = np.exp(x.log_softmax) if softmax and x.kind == "logits" else np.asarray(x.pred, dtype=np.float64)
+        return truth[keep].astype(np.int64), score[keep], x.sample_weights[keep], True
+    keep = x.valid()
+    return ((x.target >= 0.5)[keep].astype(np.int64), np.asarray(x.pred, dtype=np.float64)[keep],
+            x.sample_weights[keep], False)
+
+
+Ranker = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+
+
+def _lossctl_ranking(rank: Ranker) -> Callable[..., tuple[float, None]]:
+    """lossctl: binary, the value of the scores; categorical, the one-vs-rest mean over the classes (each class's
+    value against the others); an undefined value (a class with no positive, or for auroc no negative) is
+    ``empty`` (nan: left out of the mean, and the run's value undefined when every class is)."""
+    def compute(x: ClsInput, *, empty: str = "nan") -> tuple[float, None]:
+        truth, score, w, categorical = _scores(x, softmax=True)
+        fill = overlap.EMPTY_VALUES[empty]
+        if not categorical:
+            value = rank(truth, score, w)
+            return (fill if np.isnan(value) else value), None
+        per_class = np.array([rank(truth == c, score[:, c], w) for c in range(score.shape[1])])
+        return nanmean(np.where(np.isnan(per_class), fill, per_class)), None
+    return compute
+
+
+def _sklearn_ranking(rank: Ranker, no_positive: float) -> Callable[..., tuple[float, None]]:
+    """scikit-learn: binary, its value (roc_auc_score: NaN with one class; average_precision_score: 0.0 without a
+    positive); multiclass, the macro mean over the C columns, undefined (NaN: it raises) unless every class
+    occurs in the truth."""
+    def compute(x: ClsInput) -> tuple[float, None]:
+        truth, score, w, categorical = _scores(x, softmax=False)
+        if not categorical:
+            value = rank(truth, score, w)
+            return (no_positive if np.isnan(value) and not (truth * w).sum() else value), None
+        c = score.shape[1]
+        if np.unique(truth).size != c:
+            return float("nan"), None
+        return float(np.mean([rank(truth == k, score[:, k], w) for k in range(c)])), None
+    return compute
+
+
+def _torch_ranking(auc: bool) -> Callable[..., tuple[float, None]]:
+    """torchmetrics: a score outside [0, 1] goes through a sigmoid (binary) or a softmax (multiclass); binary
+    AUROC with one class is 0, binary AP without a positive 0; multiclass, the macro mean over the C classes,
+    an AUROC of a class without a positive or a negative being 0, an AP of a class without a positive left
+    out."""
+    def compute(x: ClsInput) -> tuple[float, None]:
+        truth, score, w, categorical = _scores(x, softmax=True)
+        rank = auroc if auc else average_precision
+        if not categorical:
+            value = rank(truth, score, w)
+            return (0.0 if np.isnan(value) else value), None
+        per_class = np.array([rank(truth == k, score[:, k], w) for k in range(score.shape[1])])
+        return (float(np.nan_to_num(per_class, nan=0.0).mean()) if auc else nanmean(per_class)), None
+    return compute
+
+
+_RANK_TARGETS = frozenset({"binary", "index", "onehot"})
+_SCORES = ("scores: the (N,) scores of a binary task, each column of (N, C) one-vs-rest (logits through a "
+           "softmax); ties form one threshold")
+_RANK_EMPTY = Param("empty", "nan", "value of an undefined case (one class only; nan is left out of the class mean "
+                    "and counted)", kind="choice", choices=("nan", "zero", "one"))
+RANKING: dict[str, dict[str, Impl]] = {
+    "auroc": {
+        "lossctl": Impl(_lossctl_ranking(auroc), f"area under the ROC curve (trapezoids); {_SCORES}; multiclass: "
+                        "one-vs-rest mean over the classes; no positive or no negative = empty",
+                        "sklearn.metrics.roc_auc_score(multi_class='ovr', average='macro')", (_RANK_EMPTY,),
+                        inputs=_ANY, targets=_RANK_TARGETS,
+                        options=frozenset({"weights", "ignore_index"})),
+        "sklearn": Impl(_sklearn_ranking(auroc, float("nan")), "roc_auc_score: binary (one class: NaN, with a "
+                        "warning); multiclass ovr macro over the columns of probabilities (a class absent from the "
+                        "truth: NaN, it raises); probabilities only (it refuses multiclass rows that do not sum to 1)",
+                        "sklearn.metrics.roc_auc_score(multi_class='ovr')", inputs=frozenset({"probs"}), targets=_RANK_TARGETS,
+                        options=frozenset({"weights", "ignore_index"})),
+        "torch": Impl(_torch_ranking(True), "AUROC: binary (one class: 0); multiclass macro over the C classes, a "
+                      "class without a positive or a negative counting 0; logits through a sigmoid / softmax",
+                      "torchmetrics.classification.AUROC", inputs=_ANY, targets=_RANK_TARGETS, options=_TM_OPTIONS),
+    },
+    "ap": {
+        "lossctl": Impl(_lossctl_ranking(average_precision), f"sum_k (R_k - R_k-1) P_k; {_SCORES}; multiclass: "
+                        "one-vs-rest mean over the classes; no positive = empty",
+                        "sklearn.metrics.average_precision_score(average='macro')", (_RANK_EMPTY,), inputs=_ANY,
+                        targets=_RANK_TARGETS, options=frozenset({"weights", "ignore_index"})),
+        "sklearn": Impl(_sklearn_ranking(average_precision, 0.0), "average_precision_score: binary (no positive: "
+                        "0.0, with a warning); multiclass macro over the columns (a class absent from the truth: "
+                        "NaN, it raises)", "sklearn.metrics.average_precision_score", inputs=_ANY,
+                        targets=_RANK_TARGETS, options=frozenset({"weights", "ignore_index"})),
+        "torch": Impl(_torch_ranking(False), "AveragePrecision: binary (no positive: 0); multiclass macro over the "
+                      "classes with a positive; logits through a sigmoid / softmax",
+                      "torchmetrics.classification.AveragePrecision", inputs=_ANY, targets=_RANK_TARGETS,
+                      options=_TM_OPTIONS),
+    },
+}
+TABLE.update({name: _counting_rows(name) for name in counting.TABLE})
+TABLE.update(RANKING)

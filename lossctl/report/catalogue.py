@@ -68,7 +68,8 @@ def render(fmt: str = "table", width: int = 100) -> str:
 def _about(spec: registry.Spec) -> str:
     """A value's catalogue cell: its formula, inputs, parameters and conventions, one line each."""
     params = _param_text(spec.impl())
-    unit = "; a length: mm (px or voxels without a spacing)" if spec.distance else ""
+    unit = ("; a length: mm (px or voxels without a spacing)" if spec.distance else
+            "; a volume: mm^3 (mm^2 in 2D; px or voxels without a spacing)" if spec.volume else "")
     return "\n".join([spec.formula,
                       f"input: {_inputs(spec.impl())}" + (f"; {params}" if params != "—" else "") + unit,
                       f"conventions: {', '.join(spec.conventions)}"])

@@ -30,7 +30,7 @@ from support import (  # noqa: F401
 
 from lossctl import __version__, registry
 
-SEG_METRICS = [s.name for s in registry.specs("seg", "metric") if not s.opt_in]  # boundary metrics: opt-in
+SEG_METRICS = [s.name for s in registry.specs("seg", "metric") if not s.opt_in and not s.on_request]  # the defaults
 SEG_LOSSES = registry.names("seg", "loss")
 IMAGE_KEYS = {"name", "pred", "gt", "values", "per_class", "confusion_matrix", "notes"}
 SUMMARY_KEYS = {"count", "undefined", "mean", "std", "min", "median", "max", "pooled", "per_class",

@@ -305,6 +305,18 @@ def _runs() -> list[Run]:
     add("cls_binary_weights", "cls", "c/bin_scores.npy", "c/bin_target.npy", "--weights", "c/weights.npy",
         "--pos-weight", "2", "-f", "json")
     add("cls_multilabel", "cls", "c/ml_probs.npy", "c/ml_target.npy", "-f", "json")
+    # -- counting and ranking metrics (on request) -------------------------------------------------------------
+    counting = "mcc,kappa,weighted_kappa,balanced_accuracy,specificity,npv,fbeta,youden,lr_plus,expected_cost," \
+        "net_benefit"
+    add("seg_counting", "seg", "s/labels", "s/gt", "-m", f"{counting},avd,rvd", "--per-class", "-g",
+        "pooled(mcc)>=0.7")
+    add("seg_counting_metricsreloaded", "seg", "bin/pred", "bin/gt", "--convention", "metricsreloaded", "-m",
+        "mcc,npv,fbeta,rvd", "-m", "kappa:torch", "-f", "json")
+    add("seg_fbeta_negative_beta", "seg", "s/labels", "s/gt", "-m", "fbeta", "-p", "fbeta.beta=-1")
+    add("cls_counting_ranking", "cls", "c/probs.npy", "c/target.npy", "-m", f"{counting},auroc,ap", "-g",
+        "auroc>=0.5")
+    add("cls_ranking_binary_conventions", "cls", "c/bin_scores.npy", "c/bin_target.npy", "-m", "auroc:torch,ap:sklearn",
+        "-m", "mcc:metricsreloaded", "-f", "json")
     add("cls_smoothing_hinge", "cls", "c/logits.npy", "c/target.npy", "--pred-kind", "logits", "--label-smoothing",
         "0.1", "--hinge", "weston_watkins", "--class-weights", "1,2,3", "-f", "json")
     add("cls_torch_bce_weights", "cls", "c/bin_scores.npy", "c/bin_target.npy", "--convention", "torch",

@@ -57,6 +57,7 @@ def assert_fits(text: str, width: int) -> None:
 @pytest.fixture(scope="module")
 def sample_doc(tmp_path_factory) -> dict[str, Any]:
     every = [a for s in registry.specs("seg") if not s.instance  # instance values: tests/engine/test_instances.py
+             and not s.on_request  # counting metrics: tests/metrics/test_counting.py
              for a in ("-m" if s.kind == "metric" else "-l", s.name)]
     run = run_subprocess("seg", SAMPLE / "pred_probs", SAMPLE / "gt", "--class-names", SAMPLE_CLASSES, *every,
                          "-f", "json", "-g", "dice>=0.8", "-g", "min(dice)>=0.5")
@@ -77,7 +78,7 @@ def _many_class_doc(cli, root: Path, names: list[str]) -> dict[str, Any]:  # noq
     r = cli("seg", root / "pred", root / "gt", "--class-names", ",".join(names), "-f", "json", "--workers", "1")
     assert r.code == 0, r
     doc = r.json()
-    assert set(doc["summary"]["mean"]) == {s.name for s in registry.specs("seg") if not s.opt_in}  # every default
+    assert set(doc["summary"]["mean"]) == {s.name for s in registry.specs("seg") if not s.opt_in and not s.on_request}  # every default
     return doc
 
 
@@ -85,7 +86,8 @@ def _many_class_doc(cli, root: Path, names: list[str]) -> dict[str, Any]:  # noq
 @pytest.mark.parametrize("view", [{}, {"per_image": True}, {"worst": 3}, {"per_class": True},
                                   {"per_class": True, "per_image": True}])
 def test_sample_data_with_every_value_fits(sample_doc, width, view):
-    assert set(sample_doc["summary"]["mean"]) == {s.name for s in registry.specs("seg") if not s.instance}
+    assert set(sample_doc["summary"]["mean"]) == {s.name for s in registry.specs("seg")
+                                                  if not s.instance and not s.on_request}
     text = render(sample_doc, width, **view)
     assert_fits(text, width)
     for name in sample_doc["summary"]["mean"]:
@@ -131,8 +133,8 @@ def _cls_docs(cli, tmp_path) -> list[dict[str, Any]]:  # noqa: F811
         assert r.code == 0, r
         docs.append(r.json())
     computed = {n for doc in docs for n in doc["summary"]["mean"]}
-    # every loss and metric computed by default, over the two runs (the calibration values, opt-in: below)
-    assert computed == {s.name for s in registry.specs("cls") if not s.opt_in}
+    # every loss and metric computed by default, over the two runs (calibration, counting and ranking: on request)
+    assert computed == {s.name for s in registry.specs("cls") if s.by_default}
     return docs
 
 
@@ -168,7 +170,7 @@ def _summary_rows(text: str) -> dict[str, list[str]]:
     header = lines[start + 1].split()
     rows = {}
     for line in lines[start + 3:]:
-        if line.startswith("↑ higher"):
+        if line.startswith("↑ higher") or not line.strip():  # the end, or of the first part of a split table
             break
         name, arrow, *cells = re.sub(r" \(\w+\)", "", line, count=1).split()
         rows[name] = [arrow, *cells]
