@@ -88,7 +88,7 @@ def _in_order(executor: Executor, fn: Callable[[Item, Shared], Result], items: S
     futures: dict[Future[Any], int] = {
         (executor.submit(fn, items[start], shared) if chunk == 1 else
          executor.submit(_run_chunk, fn, items[start:start + chunk], shared)): start for start in starts}
-    done: dict[int, list[Result]] = {}
+    done: dict[int, list[Result] | BaseException] = {}
     results: list[Result] = []
     try:
         for future in as_completed(futures):
@@ -98,14 +98,19 @@ def _in_order(executor: Executor, fn: Callable[[Item, Shared], Result], items: S
                 batch = [future.result()] if chunk == 1 else future.result()
             elif lost is not None and chunk == 1:
                 batch = [lost(items[start], error)]
-            else:
-                raise error
+            else:  # raised when its turn comes: the first failing item in order, whatever finished first
+                done[start] = error
+                batch = []
             for result in batch:
                 if on_done:
                     on_done(result)
-            done[start] = batch
+            if batch:
+                done[start] = batch
             while len(results) in done:
-                for result in done.pop(len(results)):
+                ready = done.pop(len(results))
+                if isinstance(ready, BaseException):
+                    raise ready
+                for result in ready:
                     results.append(result)
                     if on_result:
                         on_result(result)
