@@ -279,7 +279,6 @@ CLS_SPECS: tuple[Spec, ...] = (
     Spec("precision", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FP)", cls_metrics.TABLE["precision"]),
     Spec("recall", "cls", "metric", True, (0.0, 1.0), "TP/(TP+FN)", cls_metrics.TABLE["recall"]),
     Spec("f1", "cls", "metric", True, (0.0, 1.0), "2TP/(2TP+FP+FN)", cls_metrics.TABLE["f1"]),
-    *_calibration_specs("cls"),
     *(Spec(name, "cls", "metric", higher, bounds, formula.replace("mean_c ", "class 1 or mean_c "),
            cls_metrics.TABLE[name], on_request=True, perfect=PERFECT.get(name, "bound"))
       for name, higher, bounds, formula in COUNTING[:11]),
@@ -287,6 +286,7 @@ CLS_SPECS: tuple[Spec, ...] = (
          cls_metrics.TABLE["auroc"], on_request=True),
     Spec("ap", "cls", "metric", True, (0.0, 1.0), "sum_k (R_k - R_k-1) P_k; multiclass: mean_c one-vs-rest",
          cls_metrics.TABLE["ap"], on_request=True),
+    *_calibration_specs("cls"),
 )
 
 REGISTRY: dict[tuple[str, str], Spec] = {(s.task, s.name): s for s in SEG_SPECS + CLS_SPECS}

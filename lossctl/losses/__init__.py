@@ -26,6 +26,7 @@ from lossctl.inputs.seg import prepare as _prepare
 from lossctl.losses import cls_conventions as _cls_conventions
 from lossctl.losses import segmentation as _seg
 from lossctl.metrics import classification as _cls_metrics
+from lossctl.metrics import calibration as _calibration
 
 _PREPARE_KEYS = ("ignore_index", "num_classes", "threshold", "channels_last", "prob_scale")
 
@@ -115,11 +116,11 @@ def classification_loss(name: str, pred: Any, target: Any, *, kind: str = "probs
     x = _prepare_samples(np.asarray(pred), np.asarray(target), None if weights is None else np.asarray(weights),
                          kind, target_kind=target_kind, ignore_index=ignore_index, class_weights=class_weights,
                          renormalised=convention == "keras")
-    if name in _cls_metrics.TABLE:
+    if name in _cls_metrics.TABLE or name in _calibration.TABLE:
         raise UsageError(f"{name} is a metric; classification_loss computes losses")
     if name not in _cls_conventions.TABLE:
         raise UsageError(f"unknown cls loss or metric {name!r}; choose from: "
-                         f"{', '.join([*_cls_conventions.TABLE, *_cls_metrics.TABLE])}")
+                         f"{', '.join([*_cls_conventions.TABLE, *_cls_metrics.TABLE, *_calibration.TABLE])}")
     impl = _pick(_cls_conventions.TABLE[name], convention, "cls loss", name)
     return float(impl.apply_to_samples(x, name, convention, params)[0])
 
