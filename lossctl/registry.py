@@ -173,14 +173,16 @@ class Spec:
         return impl.fn(x, include, **applied, **extra)
 
     def measure(self, x: Any, convention: str = "lossctl", *, include: np.ndarray | None = None,
-                **params: Any) -> tuple[float, np.ndarray | None, calibration.Tally]:
+                samples: calibration.Samples | None = None, **params: Any
+                ) -> tuple[float, np.ndarray | None, calibration.Tally]:
         """A calibration value of one prepared input (seg or cls): ``(value, per-class vector or None, tally)``,
-        the tally being the sums the value is computed from (:mod:`lossctl.metrics.calibration`)."""
+        the tally being the sums the value is computed from (:mod:`lossctl.metrics.calibration`). ``samples``:
+        ``x``'s samples when the caller has them (the values of one input share them, and their tallies)."""
         impl = self.impl(convention)
         applied = impl.resolve(params, self.name)
         if self.task == "cls":
             impl.refuse(self.name, convention, kind=x.kind, target_kind=x.target_kind, given=x.given_options)
-        tally = impl.tally(calibration.samples_of(x), **applied)
+        tally = impl.tally(calibration.samples_of(x) if samples is None else samples, **applied)
         value, per_class = impl.fn(tally, include, **applied)
         return value, per_class, tally
 

@@ -43,7 +43,7 @@ from lossctl.inputs.chunked import ChunkedInput, chunk_rows, is_mapped, whole_ma
 from lossctl.inputs.seg import prepare
 from lossctl import io
 from lossctl.io import stores
-from lossctl.metrics import boundary, overlap, topology
+from lossctl.metrics import boundary, calibration, overlap, topology
 
 
 @dataclass
@@ -246,10 +246,11 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
     if config.calibration_names():
         if x.soft is None:
             raise UsageError(f"{pair.pred}: {calibration_on_labels(config.calibration_names()[0])}")
+        samples = calibration.samples_of(x)
         for name in config.calibration_names():
             spec = registry.get("seg", name)
             outcome.calibration[name] = spec.measure(x, config.convention_of(name), include=include,
-                                                     **config.params_for(spec))[2]
+                                                     samples=samples, **config.params_for(spec))[2]
     if config.regions and loss_per_class:
         outcome.loss_regions = _region_losses(x, config, list(loss_per_class))
     if config.boundary_names():

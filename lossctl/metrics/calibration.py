@@ -43,7 +43,7 @@ dtype); MetricsReloaded takes ``log p_y`` as it is: a sample at p_y = 0 makes it
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -73,6 +73,9 @@ class Samples:
     weights: np.ndarray | None = None
     single: bool = False
     positive: np.ndarray | None = None
+    #: The tallies made of these samples, by binning and parameters: ece, mce and rmsce under one convention
+    #: read the same bins, counted once.
+    tallies: dict[tuple[Any, ...], Tally] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def classes(self) -> int:
@@ -191,8 +194,14 @@ class Binning:
         return index
 
     def tally(self, s: Samples, bins: float, binning: str = "width") -> Tally:
-        """The bin sums of ``s`` (see the module docstring)."""
+        """The bin sums of ``s`` (see the module docstring); made once per samples, binning and parameters."""
         b, mass = int(bins), binning == "mass"
+        key = (self, b, mass)
+        if key not in s.tallies:
+            s.tallies[key] = self._tally(s, b, mass)
+        return s.tallies[key]
+
+    def _tally(self, s: Samples, b: int, mass: bool) -> Tally:
         rows = []
         if self.target == "classes":
             pairs = [(s.probs[k], s.target == k) for k in range(s.classes)]
