@@ -115,6 +115,16 @@ def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
     return tuple(int(n) for n in shape), np.dtype(dtype)
 
 
+def _check_npy_data(d: str, shape: tuple[int, ...], dtype: np.dtype[Any], have: int) -> None:
+    """Refuse a .npy file whose data (``have`` bytes after the header) is shorter than its header says."""
+    needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if have < needed:
+        raise InputError(
+            f"{d}: the file is truncated ({have:,} bytes of data for a {shape_text(shape)} {dtype} array "
+            f"that needs {needed:,}); re-export it"
+        )
+
+
 def read_npy_file(path: str, d: str, file_size: int, max_pixels: int) -> np.ndarray:
     """Memory-map an ``.npy`` file after checking its header (dtype, size, length of the data)."""
     with as_input_errors(d, "npy"):
@@ -123,13 +133,7 @@ def read_npy_file(path: str, d: str, file_size: int, max_pixels: int) -> np.ndar
             data_offset = handle.tell()
         check_dtype(d, dtype)
         check_shape(d, shape, max_pixels)
-        needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        have = file_size - data_offset
-        if have < needed:
-            raise InputError(
-                f"{d}: the file is truncated ({have:,} bytes of data for a {shape_text(shape)} {dtype} array "
-                f"that needs {needed:,}); re-export it"
-            )
+        _check_npy_data(d, shape, dtype, file_size - data_offset)
         return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
@@ -380,13 +384,7 @@ def _read_npy_from_url(handle: IO[bytes], d: str, file_size: int, max_pixels: in
         data_offset = handle.tell()
         check_dtype(d, dtype)
         check_shape(d, shape, max_pixels, itemsize=dtype.itemsize, budget=budget)
-        needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        have = file_size - data_offset
-        if have < needed:
-            raise InputError(
-                f"{d}: the file is truncated ({have:,} bytes of data for a {shape_text(shape)} {dtype} array "
-                f"that needs {needed:,}); re-export it"
-            )
+        _check_npy_data(d, shape, dtype, file_size - data_offset)
         handle.seek(0)
         return np.lib.format.read_array(handle, allow_pickle=False)
 

@@ -42,7 +42,7 @@ class present in exactly one gets ``one_empty`` for the distances (by default th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -370,6 +370,18 @@ def union_box(boxes: Sequence[tuple[slice, ...] | None]) -> tuple[slice, ...] | 
                  for i in range(len(present[0])))
 
 
+def class_boxes(pred: np.ndarray, gt: np.ndarray, classes: Sequence[Sequence[int]]
+                ) -> Iterator[tuple[int, tuple[int, ...], tuple[slice, ...] | None, tuple[slice, ...] | None]]:
+    """``(k, labels, box in pred, box in gt)`` for each entry ``k`` of ``classes`` (a class's label, or a region's
+    labels; label 0 never counts), the boxes None where the labels are absent: one ``find_objects`` pass per map."""
+    top = max([int(v) for labels in classes for v in labels] + [0])
+    pred_boxes, gt_boxes = bounding_boxes(pred, top), bounding_boxes(gt, top)
+    for k, labels in enumerate(classes):
+        labels = tuple(int(v) for v in labels)
+        yield (k, labels, union_box([pred_boxes[v] for v in labels if v > 0]),
+               union_box([gt_boxes[v] for v in labels if v > 0]))
+
+
 def boundary_metrics(pred: np.ndarray, gt: np.ndarray, classes: Sequence[Sequence[int]], metrics: Sequence[str],
                      *, spacing: Sequence[float] | None = None, convention: str = "lossctl",
                      percentile: float = 95.0, tolerances: Sequence[float] | float = 1.0,
@@ -408,13 +420,8 @@ def boundary_metrics(pred: np.ndarray, gt: np.ndarray, classes: Sequence[Sequenc
     if len(taus) != len(classes):
         raise ValueError(f"{len(taus)} tolerances for {len(classes)} classes")
     distance_if_one = image_diagonal(gt.shape, spacing) if one_empty is None else float(one_empty)
-    top = max([int(v) for labels in classes for v in labels] + [0])
-    pred_boxes, gt_boxes = bounding_boxes(pred, top), bounding_boxes(gt, top)
     out = {m: np.full(len(classes), np.nan) for m in metrics}
-    for k, labels in enumerate(classes):
-        labels = tuple(int(v) for v in labels)
-        box_a = union_box([pred_boxes[v] for v in labels if v > 0])
-        box_b = union_box([gt_boxes[v] for v in labels if v > 0])
+    for k, labels, box_a, box_b in class_boxes(pred, gt, classes):
         if box_a is None or box_b is None:
             for m in metrics:
                 out[m][k] = both_empty if box_a is None and box_b is None else (

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from lossctl.convention import Impl, Param
-from lossctl.metrics.boundary import bounding_boxes, class_mask, union_box, voxel_surface
+from lossctl.metrics.boundary import class_boxes, class_mask, union_box, voxel_surface
 
 TOPOLOGY_METRICS = ("cldice", "boundary_iou")
 """The topology and boundary-overlap metrics, in catalogue order (both: higher is better, in [0, 1])."""
@@ -176,13 +176,8 @@ def topology_metrics(pred: np.ndarray, gt: np.ndarray, classes: Sequence[Sequenc
     if "cldice" in metrics and gt.ndim not in (2, 3):
         raise ValueError(f"cldice needs 2D or 3D images (skeletons), not {gt.ndim}D")
     width = band_width(gt.shape, dilation_ratio)
-    top = max([int(v) for labels in classes for v in labels] + [0])
-    pred_boxes, gt_boxes = bounding_boxes(pred, top), bounding_boxes(gt, top)
     out = {m: np.full(len(classes), np.nan) for m in metrics}
-    for k, labels in enumerate(classes):
-        labels = tuple(int(v) for v in labels)
-        box_a = union_box([pred_boxes[v] for v in labels if v > 0])
-        box_b = union_box([gt_boxes[v] for v in labels if v > 0])
+    for k, labels, box_a, box_b in class_boxes(pred, gt, classes):
         if box_a is None and box_b is None:
             for m in metrics:
                 out[m][k] = both_empty
