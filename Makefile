@@ -46,6 +46,7 @@ bench: $(STAMP)  ## benchmark; writes BENCHMARKS.md (the torch baseline runs in 
 	$(PY) tools/bench_volumes.py --refpy "$(TORCH_PYTHON)"  # V4 (volumes): its own section of BENCHMARKS.md
 	$(PY) tools/bench_instances.py --panoptica-python "$(PANOPTICA_PYTHON)"  # V5 (lesions, against panoptica)
 	$(PY) tools/bench_memory.py  # M (the memory budget: large genuine files, decompression bombs)
+	$(PY) tools/bench_remote.py  # S (W1 read from a local S3 server against the same files on disk)
 
 bench-instances: $(STAMP)  ## V5 alone: lesion volumes against panoptica (in PANOPTICA_PYTHON when it exists)
 	$(PY) tools/bench_instances.py --panoptica-python "$(PANOPTICA_PYTHON)"
