@@ -313,7 +313,7 @@ def default_metrics(task: str, convention: str) -> tuple[str, ...]:
     """The metrics a run of ``task`` computes by default under ``convention`` (opt-in ones aside): those a loss
     named alone (``-l NAME``) brings along."""
     return tuple(s.name for s in specs(task, "metric")
-                 if convention in s.conventions and not s.opt_in and not s.on_request)
+                 if convention in s.conventions and s.by_default)
 
 
 def conventions(task: str | None = None) -> list[str]:

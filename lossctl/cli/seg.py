@@ -368,7 +368,7 @@ def _not_computed(config: Any, implied_metrics: bool) -> str | None:
 
     if config.values and not implied_metrics:
         return None
-    reasons = {s.name: reason for s in registry.specs("seg") if not s.opt_in and not s.on_request
+    reasons = {s.name: reason for s in registry.specs("seg") if s.by_default
                and (not config.values or s.kind == "metric") and s.name not in config.values
                and (reason := s.unavailable(config.convention, config.pred_kind))}
     if not config.selected():

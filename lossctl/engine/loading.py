@@ -179,8 +179,8 @@ def pair_memory(pair: Pair, config: SegConfig) -> None:
     needs = pred.nbytes + gt.nbytes + per_pixel * pixels
     if needs <= limit:
         return
-    whole_values = (structure or config.regions or any(config.convention_of(s.name) != "lossctl"
-                                                       for s in config.selected()))
+    whole_values = (structure or config.regions or config.calibration_names()
+                    or any(config.convention_of(s.name) != "lossctl" for s in config.selected()))
     if soft and len(gt.shape) >= 2 and not whole_values:
         resident = gt.nbytes + (0 if pred.mapped else pred.nbytes) + chunked.whole_map_reserve(gt.shape, lovasz(config))
         if resident + soft_bytes * (pixels // gt.shape[0]) <= limit:
@@ -194,7 +194,7 @@ def pair_memory(pair: Pair, config: SegConfig) -> None:
     how = ""
     if soft and len(gt.shape) >= 2 and whole_values:
         how = (f"; or evaluate it in chunks: {setting('convention', 'lossctl')} without {setting('region')}, "
-               "boundary and instance values")
+               "boundary, instance and calibration values")
     elif soft and len(gt.shape) >= 2 and lovasz(config):
         how = "; or leave out lovasz (it sorts a whole class), and the other values are evaluated in chunks"
     elif not soft and len(gt.shape) >= 2 and not structure and not labels_in_chunks(config) and pred.mapped:

@@ -480,10 +480,9 @@ def _instance_summary(summary: Any, rows: list[ImageRow], names: list[str], conf
 def _image_row(o: ImageOutcome, c: int, config: SegConfig, at: Sequence[int] = ()) -> ImageRow:
     cm = overlap.pad_confusion(o.confusion, config.matrix_size(c))
     values, per_class = config.matrix_metrics(cm, c, voxel_volume(o.spacing))
-    regions = [labels for _, labels in config.regions]
-    r = len(regions)
-    if regions:  # the "predicted no class" column, if any, lies outside every region
-        extra = overlap.region_scores(cm, regions, config.empty)  # type: ignore[arg-type]
+    r = len(config.regions)
+    if r:  # the "predicted no class" column, if any, lies outside every region
+        extra = config.region_metrics(cm, c, voxel_volume(o.spacing))
         per_class = {k: np.concatenate([v, extra[k]]) if k in extra else v for k, v in per_class.items()}
     wanted = [s for s in config.selected() if (s.kind == "metric" and not s.opt_in) or s.name in o.losses]
     row_values = {s.name: to_null(values[s.name] if s.kind == "metric" else o.losses[s.name]) for s in wanted}

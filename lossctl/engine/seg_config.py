@@ -25,6 +25,7 @@ from lossctl.metrics.boundary import BOUNDARY_METRICS
 from lossctl.metrics.topology import TOPOLOGY_METRICS
 from lossctl.metrics.lesions import shared_parameters
 from lossctl.metrics.counting import VOLUME_CONTEXT
+from lossctl.metrics import overlap
 from lossctl.metrics.overlap import AVERAGE_CONTEXT
 
 
@@ -131,7 +132,7 @@ class SegConfig:
         chosen = set(self.values)
         if chosen:
             return [s for s in registry.specs("seg") if s.name in chosen]
-        return [s for s in registry.specs("seg") if not s.opt_in and not s.on_request
+        return [s for s in registry.specs("seg") if s.by_default
                 and not s.unavailable(self.convention, self.pred_kind)]
 
     def boundary_names(self) -> list[str]:
@@ -404,6 +405,37 @@ class SegConfig:
             if vector is not None:
                 per_class[spec.name] = vector[:c]
         return values, per_class
+
+    def region_metrics(self, cm: np.ndarray, c: int, voxel_volume: float = 1.0,
+                       volume_matrix: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The regions' entries (R,) of every selected matrix metric with per-class entries: each region is its
+        labels' union read as one binary class against the rest (:func:`~lossctl.metrics.overlap.region_matrix`);
+        dice, iou, precision and recall as :func:`~lossctl.metrics.overlap.region_scores` computes them, every
+        other metric (the counting metrics) by its own function on that 2x2 matrix: its class-1 entry, the
+        region's one-vs-rest value. ``voxel_volume`` / ``volume_matrix`` as for :meth:`matrix_metrics`."""
+        regions = [labels for _, labels in self.regions]
+        if not regions:
+            return {}
+        out = overlap.region_scores(cm, regions, self.empty)  # type: ignore[arg-type]
+        both = np.ones(2, dtype=bool)
+        for spec in self.selected():
+            if spec.kind != "metric" or spec.opt_in or spec.name in out:
+                continue
+            impl = spec.impl(self.convention_of(spec.name))
+            entries = []
+            for labels in regions:
+                run = {AVERAGE_CONTEXT: self.averaging(2)} if AVERAGE_CONTEXT in impl.context else {}
+                matrix = overlap.region_matrix(cm, labels)
+                if VOLUME_CONTEXT in impl.context:
+                    run[VOLUME_CONTEXT] = voxel_volume if volume_matrix is None else 1.0
+                    matrix = matrix if volume_matrix is None else overlap.region_matrix(volume_matrix, labels)
+                vector = impl.fn(matrix, both, **self.params_for(spec), **run)[1]
+                if vector is None:
+                    break
+                entries.append(float(vector[1]))
+            else:
+                out[spec.name] = np.asarray(entries, dtype=np.float64)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """The ``config`` block of the report."""

@@ -32,7 +32,7 @@ from lossctl import registry
 from lossctl._numeric import nanmean
 from lossctl.engine.schema import ImageRow, Summary
 from lossctl.engine.seg_config import SegConfig
-from lossctl.metrics import calibration, overlap
+from lossctl.metrics import calibration
 
 #: The statistics over items that every summary holds, in its order.
 STATISTICS = ("mean", "std", "min", "median", "max")
@@ -115,7 +115,7 @@ def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig, at: Sequ
                       np.zeros((size, size)))
     pooled_values, pooled_per_class = config.matrix_metrics(total, c, volume_matrix=volumes)
     if config.regions:
-        extra = overlap.region_scores(total, [labels for _, labels in config.regions], config.empty)  # type: ignore
+        extra = config.region_metrics(total, c, volume_matrix=volumes)
         pooled_per_class = {k: np.concatenate([v, extra[k]]) if k in extra else v
                             for k, v in pooled_per_class.items()}
     metric_names = [s.name for s in config.selected() if s.kind == "metric" and not s.opt_in]

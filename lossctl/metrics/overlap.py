@@ -32,7 +32,7 @@ The per-class vector is the same either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -77,15 +77,24 @@ def region_scores(cm: np.ndarray, regions: list[tuple[int, ...]], empty: EmptyPo
     cm = np.asarray(cm, dtype=np.int64)
     out: dict[str, list[float]] = {}
     for labels in regions:
-        inside = np.zeros(cm.shape[0], dtype=bool)
-        inside[[v for v in labels if v < cm.shape[0]]] = True
-        tp = cm[np.ix_(inside, inside)].sum()
-        fp = cm[np.ix_(~inside, inside)].sum()
-        fn = cm[np.ix_(inside, ~inside)].sum()
-        binary = np.array([[cm.sum() - tp - fp - fn, fp], [fn, tp]])
-        for name, v in class_scores(binary, empty).items():
+        for name, v in class_scores(region_matrix(cm, labels), empty).items():
             out.setdefault(name, []).append(float(v[1]))
     return {name: np.asarray(v, dtype=np.float64) for name, v in out.items()}
+
+
+def region_matrix(cm: np.ndarray, labels: Sequence[int]) -> np.ndarray:
+    """The 2x2 confusion matrix of a label union read as one binary class against the rest (row and column 1: the
+    region; a "predicted no class" column lies outside every region).
+
+    >>> region_matrix(np.array([[5, 1, 0], [0, 3, 1], [1, 0, 4]]), (1, 2)).tolist()
+    [[5, 1], [1, 8]]
+    """
+    inside = np.zeros(cm.shape[0], dtype=bool)
+    inside[[v for v in labels if v < cm.shape[0]]] = True
+    tp = cm[np.ix_(inside, inside)].sum()
+    fp = cm[np.ix_(~inside, inside)].sum()
+    fn = cm[np.ix_(inside, ~inside)].sum()
+    return np.array([[cm.sum() - tp - fp - fn, fp], [fn, tp]], dtype=cm.dtype)
 
 
 def pixel_accuracy(cm: np.ndarray) -> float:

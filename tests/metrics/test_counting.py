@@ -188,3 +188,18 @@ def test_an_undefined_cls_metric_is_counted():
     summary = build_report(config.prepare(np.array([0.2, 0.6, 0.9]), np.zeros(3, dtype=np.int64)), config)["summary"]
     assert summary["undefined"] == {"auroc": 1, "ap": 1, "mcc": 1}  # one class only; accuracy is defined
     assert summary["mean"]["accuracy"] == pytest.approx(1 / 3)
+
+
+def test_a_region_of_one_label_has_that_class_entry_and_a_union_is_its_binary_class(cli, seg):
+    """Regions read as one binary class against the rest: a region of one label gives that class's one-vs-rest
+    entry, image by image and pooled, for every counting metric with per-class entries; a union is evaluated too."""
+    asked = [a for n in COUNTING for a in ("-m", n)]
+    doc = cli("seg", seg.pred, seg.gt, "-f", "json", "--region", "one=1", "--region", "both=1,2", *asked).json()
+    for name, vector in doc["summary"]["per_class"]["pooled"].items():
+        c = len(vector) - 2
+        assert vector[c] == vector[1] or vector[c] == pytest.approx(vector[1], rel=1e-12), name
+        assert vector[c + 1] is not None, name
+    for image in doc["images"]:
+        for name, vector in image["per_class"].items():
+            c = len(vector) - 2
+            assert vector[c] == vector[1] or vector[c] == pytest.approx(vector[1], rel=1e-12), name
