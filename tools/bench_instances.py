@@ -45,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_section import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench_data" / "V5"
 GEN_VERSION = 2
@@ -352,12 +354,7 @@ def main() -> None:
     if args.volumes != N_VOLUMES:
         print(f"(a partial run of {args.volumes} volumes: nothing written)")
         return
-    text = args.output.read_text(encoding="utf-8") if args.output.exists() else "# lossctl benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END) + 1:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    args.output.write_text(text, encoding="utf-8")
+    write_section(args.output, BEGIN, END, section)
     page = PERFORMANCE.read_text(encoding="utf-8")
     if PERF_BEGIN in page and PERF_END in page:
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_section import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench_data" / "M"
 BEGIN = "<!-- BEGIN M memory (tools/bench_memory.py) -->"
@@ -172,12 +174,7 @@ def main() -> None:
             messages.append(f"- {name}: `{str(r['message']).replace(str(WORK) + '/', '')}`")
     lines += ["", "The refusals, one line each:", "", *messages, "", END]
     section = "\n".join(lines) + "\n"
-    text = args.output.read_text(encoding="utf-8") if args.output.exists() else "# lossctl benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END) + 1:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    args.output.write_text(text, encoding="utf-8")
+    write_section(args.output, BEGIN, END, section)
     print(section)
 
 

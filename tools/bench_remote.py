@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench_section import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 W1 = ROOT / "bench_data" / "W1"
 OUT = ROOT / "bench_data" / "runs"
@@ -111,12 +113,7 @@ def main() -> None:
              f"The price of the store: **{ratio:.2f}x** the wall time of the disk run (a figure, no target). "
              f"JSON reports the same apart from the paths' spelling: **{'yes' if same else 'NO'}**.", END]
     section = "\n".join(lines) + "\n"
-    text = args.output.read_text(encoding="utf-8") if args.output.exists() else "# lossctl benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END) + 1:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    args.output.write_text(text, encoding="utf-8")
+    write_section(args.output, BEGIN, END, section)
     print(section)
 
 

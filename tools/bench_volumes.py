@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_section import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench_data" / "V4"
 GEN_VERSION = 1
@@ -317,12 +319,7 @@ def main() -> None:
     lines += ["", "Profile of lossctl's boundary core on one volume (all five metrics, 4 classes; cProfile, by own "
               "time):", "", "```", prof, "```", "", END]
     section = "\n".join(lines) + "\n"
-    text = args.output.read_text(encoding="utf-8") if args.output.exists() else "# lossctl benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END) + 1:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    args.output.write_text(text, encoding="utf-8")
+    write_section(args.output, BEGIN, END, section)
     print(section)
 
 
