@@ -44,7 +44,8 @@ def cls_command(
                                                       "every loss the inputs allow.")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metrics (repeatable, or a comma list), "
                                                         "NAME or NAME:CONVENTION (e.g. accuracy,f1:sklearn); default: "
-                                                        "all.")] = None,
+                                                        "accuracy, precision, recall, f1; the others (auroc, mcc, "
+                                                        "ece, ...) when named.")] = None,
     weights: Annotated[Optional[str], typer.Option(help="Per-sample weights file, (N,).")] = None,
     class_weights: Annotated[Optional[str], typer.Option(help="Comma-separated class weights w0,w1,...")] = None,
     pos_weight: Annotated[Optional[float], typer.Option(help="weighted_bce positive weight (default "

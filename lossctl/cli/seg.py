@@ -88,7 +88,8 @@ def seg_command(
                                                       "default: all when the prediction is soft.")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metrics to compute (repeatable, or a "
                                                         "comma list), NAME or NAME:CONVENTION (e.g. dice,hd95:medpy); "
-                                                        "default: all.")] = None,
+                                                        "default: dice, iou, precision, recall, accuracy; the others "
+                                                        "(hd95, mcc, ece, pq, ...) when named.")] = None,
     alpha: Annotated[Optional[float], typer.Option(help="Tversky's false-positive weight (tversky_loss and "
                                                    "focal_tversky_loss).")] = None,
     beta: Annotated[Optional[float], typer.Option(help="Tversky's false-negative weight (tversky_loss and "
