@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -129,11 +130,7 @@ class SegConfig:
     def selected(self) -> list[registry.Spec]:
         """The specs asked for, in catalogue order (by default, the values the convention has, except the
         opt-in boundary metrics)."""
-        chosen = set(self.values)
-        if chosen:
-            return [s for s in registry.specs("seg") if s.name in chosen]
-        return [s for s in registry.specs("seg") if s.by_default
-                and not s.unavailable(self.convention, self.pred_kind)]
+        return list(_selected(tuple(self.values), self.convention, self.pred_kind))
 
     def boundary_names(self) -> list[str]:
         """The values asked for that come from the label images but not from instances, in catalogue order: the
@@ -468,4 +465,13 @@ def calibration_on_labels(name: str) -> str:
             f"give the model's probability or logit maps, or drop {name}")
 
 
+@lru_cache(maxsize=64)
+def _selected(values: tuple[str, ...], convention: str, pred_kind: str) -> tuple[registry.Spec, ...]:
+    """:meth:`SegConfig.selected`, worked out once per run (it is asked for several times per pair)."""
+    if values:
+        return tuple(s for s in registry.specs("seg") if s.name in set(values))
+    return tuple(s for s in registry.specs("seg") if s.by_default and not s.unavailable(convention, pred_kind))
+
+
 __all__ = ["SegConfig", "calibration_on_labels"]
+

@@ -168,7 +168,6 @@ def lovasz_sorted(keys: np.ndarray, ones: int, fg_is_one: bool = True, one_value
     fg, bg = (1, 0) if fg_is_one else (0, 1)
     total = 0.0
     below = [0, 0]  # keys of group 0 and of group 1 before this block
-    step = np.arange(min(n, LOVASZ_BLOCK) + 1)
     for start in range(0, n, LOVASZ_BLOCK):
         part = keys[start:start + LOVASZ_BLOCK]
         is_one = (part & 1).astype(bool)
@@ -177,13 +176,21 @@ def lovasz_sorted(keys: np.ndarray, ones: int, fg_is_one: bool = True, one_value
                   one_values[below[1]:below[1] + at[1].size]]
         errors_fg, errors_bg = errors[fg], errors[bg]
         # inverse = 1 / (n - k) for k = below[bg] + 0 .. (this block's background keys): k background errors below
-        inverse = 1.0 / ((n - below[bg]) - step[:at[bg].size + 1])
-        bg_below_fg = at[fg] - step[:at[fg].size]  # background keys below each foreground key, in this block
+        inverse = np.subtract(n - below[bg], _STEPS[:at[bg].size + 1])
+        np.divide(1.0, inverse, out=inverse)
+        bg_below_fg = at[fg] - _POSITIONS[:at[fg].size]  # background keys below each foreground key, in this block
         total += float((errors_fg * inverse[bg_below_fg]).sum())  # 1 / (G + b)
-        fg_below_bg = (at[bg] - step[:at[bg].size]) + below[fg]  # G - f
+        fg_below_bg = at[bg] - _POSITIONS[:at[bg].size]  # G - f
+        if below[fg]:
+            fg_below_bg += below[fg]
         total += float((errors_bg * fg_below_bg * (inverse[:-1] * inverse[1:])).sum())  # / ((G + j)(G + j + 1))
         below = [below[g] + at[g].size for g in (0, 1)]
     return total
+
+
+#: ``0 .. LOVASZ_BLOCK`` as floats (the counts ``k`` of a block's weights ``1 / (n - k)``) and as positions.
+_STEPS = np.arange(LOVASZ_BLOCK + 1, dtype=np.float64)
+_POSITIONS = np.arange(LOVASZ_BLOCK + 1)
 
 
 def lovasz_softmax(x: SegInput, include: np.ndarray | None = None) -> tuple[float, PerClass]:
@@ -223,26 +230,36 @@ def _class_keys(x: SegInput, c: int) -> tuple[np.ndarray, int, np.ndarray | None
 
     Float32 probabilities sort as uint32 keys (about three times faster than uint64): a background error is a
     stored float32 exactly, a foreground error ``1 - p`` usually is not, so its key holds it rounded down to
-    float32 (ties with a background error then order it first, as its exact value does) and ``one_values``
-    holds the exact errors, from a sort of the foreground probabilities (``p`` ascending is ``1 - p``
+    float32 (:func:`_one_minus_rounded_down`, in float32 arithmetic; ties with a background error then order it
+    after it, as its exact value does) and ``one_values`` holds the errors in float64, from a sort of the foreground probabilities (``p`` ascending is ``1 - p``
     descending, exactly). Other precisions sort as uint64 keys of the float64 errors, which hold both groups
     exactly.
     """
     p_fg, p_bg = x.class_values(c)
-    errors = np.subtract(1.0, p_fg, dtype=np.float64)
-    exact = p_bg.dtype != np.float32 or p_fg.dtype != np.float32
-    if exact:
-        keys = _merged_keys(errors, p_bg.astype(np.float64, copy=False))
-    else:
-        rounded = errors.astype(np.float32)
-        keys = _merged_keys(np.where(rounded > errors, np.nextafter(rounded, np.float32(0.0)), rounded), p_bg)
-        del rounded
-    del errors, p_bg  # the keys hold them: the sort needs only the keys (and the foreground probabilities)
-    keys.sort()
-    if exact:
+    if p_bg.dtype != np.float32 or p_fg.dtype != np.float32:
+        keys = _merged_keys(np.subtract(1.0, p_fg, dtype=np.float64), p_bg.astype(np.float64, copy=False))
+        keys.sort()
         return keys, p_fg.size, None
+    keys = np.empty(p_fg.size + p_bg.size, dtype=np.uint32)
+    _keys(_one_minus_rounded_down(p_fg), 1, keys[:p_fg.size])
+    _keys(p_bg, 0, keys[p_fg.size:])
+    del p_bg  # the keys hold it: the sort needs only the keys (and the foreground probabilities)
+    keys.sort()
     p_fg.sort()
     return keys, p_fg.size, np.subtract(1.0, p_fg[::-1], dtype=np.float64)
+
+
+def _one_minus_rounded_down(p: np.ndarray) -> np.ndarray:
+    """``1 - p`` of float32 ``p`` in [0, 1], rounded *down* to float32, in float32 arithmetic: ``d = fl(1 - p)``
+    is the nearest float32, and ``(1 - d) - p`` is its rounding error exactly (Fast2Sum: ``1 >= p``), negative
+    when ``d`` is above ``1 - p``; then the float32 below ``d`` (its bit pattern minus one) is the rounding down."""
+    one = np.float32(1.0)
+    nearest = np.subtract(one, p)
+    error = np.subtract(one, nearest)
+    error -= p
+    bits = nearest.view(np.uint32)
+    bits -= np.less(error, 0)
+    return nearest
 
 
 #: Threads over the classes of one image (numpy releases the GIL while sorting); set by :func:`set_threads`.

@@ -128,3 +128,19 @@ def test_small_blocks_give_the_same_sums(monkeypatch, rng, dtype):
     blocked = seg.lovasz_softmax(prepare(probs, target, kind="probs"))[1]
     np.testing.assert_allclose(blocked, whole, rtol=1e-12)
     np.testing.assert_allclose(blocked, reference_softmax(probs, target)[1], rtol=1e-12)
+
+
+def test_one_minus_p_rounded_down_in_float32_is_the_float32_at_or_below_the_exact_value(rng):
+    """``1 - p`` of float32 ``p``, rounded down by Fast2Sum in float32 arithmetic, checked with exact fractions:
+    ``r <= 1 - p < next(r)``, including values whose float64 ``1 - p`` already rounds (``p < 2**-53``)."""
+    from fractions import Fraction
+
+    edges = [0.0, 1.0, 0.5, 2.0 ** -25, 2.0 ** -24, 2.0 ** -60, 2.0 ** -149, 1e-30, 0.25, 0.75]
+    p = np.concatenate([np.array(edges, dtype=np.float32), np.nextafter(np.float32(0.5), np.float32(0)),
+                        np.nextafter(np.float32(1), np.float32(0)), rng.random(3000, dtype=np.float32),
+                        (rng.random(3000) ** 12).astype(np.float32)], axis=None)
+    rounded = seg._one_minus_rounded_down(p.copy())
+    above = np.nextafter(rounded, np.float32(2))
+    for v, r, a in zip(p.tolist(), rounded.tolist(), above.tolist()):
+        exact = 1 - Fraction(v)
+        assert Fraction(r) <= exact < Fraction(a), (v, r)
