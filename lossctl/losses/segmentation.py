@@ -230,8 +230,8 @@ def _class_keys(x: SegInput, c: int) -> tuple[np.ndarray, int, np.ndarray | None
 
     Float32 probabilities sort as uint32 keys (about three times faster than uint64): a background error is a
     stored float32 exactly, a foreground error ``1 - p`` usually is not, so its key holds it rounded down to
-    float32 (:func:`_one_minus_rounded_down`, in float32 arithmetic; ties with a background error then order it
-    after it, as its exact value does) and ``one_values`` holds the errors in float64, from a sort of the foreground probabilities (``p`` ascending is ``1 - p``
+    float32 (:func:`_one_minus_rounded_down`, in float32 arithmetic; equal bits to a background error's then sort
+    it above that error, where its exact value is) and ``one_values`` holds the errors in float64, from a sort of the foreground probabilities (``p`` ascending is ``1 - p``
     descending, exactly). Other precisions sort as uint64 keys of the float64 errors, which hold both groups
     exactly.
     """
