@@ -350,6 +350,7 @@ def cls_inputs():
     yield "binary", p, y
     yield "binary_one_class", p, np.zeros(40, np.int64)
     yield "binary_all_positive", p, np.ones(40, np.int64)
+    yield "two_columns", np.stack([1 - p, p], axis=1), y  # a binary task given as (N, 2) probabilities
     logits = RNG.normal(size=(60, 4))
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     probs = np.round(probs, 1)
@@ -371,6 +372,8 @@ def ranking(value, convention, pred, y):
         try:
             if pred.ndim == 1:
                 v = float(fn(y, pred))
+            elif pred.shape[1] == 2 and convention == "sklearn":  # a 2-D score of a binary task raises; sklearn
+                v = float(fn(y, pred[:, 1]))  # documents the greater label's column as the binary score
             elif value == "auroc":
                 v = float(fn(y, pred, multi_class="ovr", average="macro"))
             else:
@@ -410,6 +413,8 @@ def cls_cases():
                                "binary_/multiclass_average_precision",
                                "lossctl": "scikit-learn's per class (one-vs-rest), the mean of the defined ones"}
                     [convention])
+        if name == "two_columns":  # for the ranking values; counting values of a categorical task are the
+            continue  # class mean under lossctl and metricsreloaded, which references_of does not model
         for convention, values in CLS_COUNTING.items():
             hard = cls_hard(pred, strict=convention == "torch")
             for value in values:

@@ -222,10 +222,13 @@ def _lossctl_ranking(rank: Ranker) -> Callable[..., tuple[float, None]]:
 
 def _sklearn_ranking(rank: Ranker, no_positive: float) -> Callable[..., tuple[float, None]]:
     """scikit-learn: binary, its value (roc_auc_score: NaN with one class; average_precision_score: 0.0 without a
-    positive); multiclass, the macro mean over the C columns, undefined (NaN: it raises) unless every class
-    occurs in the truth."""
+    positive); two columns, the binary value of column 1 (scikit-learn raises for a 2-D score of a binary task,
+    and documents the score of the greater label as the binary one: ``score[:, 1]``); multiclass, the macro mean
+    over the C columns, undefined (NaN: it raises) unless every class occurs in the truth."""
     def compute(x: ClsInput) -> tuple[float, None]:
         truth, score, w, categorical = _scores(x, softmax=False)
+        if categorical and score.shape[1] == 2:
+            truth, score, categorical = (truth == 1).astype(np.int64), score[:, 1], False
         if not categorical:
             value = rank(truth, score, w)
             return (no_positive if np.isnan(value) and not (truth * w).sum() else value), None
@@ -265,7 +268,7 @@ RANKING: dict[str, dict[str, Impl]] = {
                         inputs=_ANY, targets=_RANK_TARGETS,
                         options=frozenset({"weights", "ignore_index"})),
         "sklearn": Impl(_sklearn_ranking(auroc, float("nan")), "roc_auc_score: binary (one class: NaN, with a "
-                        "warning); multiclass ovr macro over the columns of probabilities (a class absent from the "
+                        "warning); two columns: column 1's binary value; multiclass ovr macro over the columns of probabilities (a class absent from the "
                         "truth: NaN, it raises); probabilities only (it refuses multiclass rows that do not sum to 1)",
                         "sklearn.metrics.roc_auc_score(multi_class='ovr')", inputs=frozenset({"probs"}), targets=_RANK_TARGETS,
                         options=frozenset({"weights", "ignore_index"})),
@@ -279,7 +282,7 @@ RANKING: dict[str, dict[str, Impl]] = {
                         "sklearn.metrics.average_precision_score(average='macro')", (_RANK_EMPTY,), inputs=_ANY,
                         targets=_RANK_TARGETS, options=frozenset({"weights", "ignore_index"})),
         "sklearn": Impl(_sklearn_ranking(average_precision, 0.0), "average_precision_score: binary (no positive: "
-                        "0.0, with a warning); multiclass macro over the columns (a class absent from the truth: "
+                        "0.0, with a warning); two columns: column 1's binary value; multiclass macro over the columns (a class absent from the truth: "
                         "NaN, it raises)", "sklearn.metrics.average_precision_score", inputs=_ANY,
                         targets=_RANK_TARGETS, options=frozenset({"weights", "ignore_index"})),
         "torch": Impl(_torch_ranking(False), "AveragePrecision: binary (no positive: 0); multiclass macro over the "

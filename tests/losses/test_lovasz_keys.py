@@ -141,6 +141,6 @@ def test_one_minus_p_rounded_down_in_float32_is_the_float32_at_or_below_the_exac
                         (rng.random(3000) ** 12).astype(np.float32)], axis=None)
     rounded = seg._one_minus_rounded_down(p.copy())
     above = np.nextafter(rounded, np.float32(2))
-    for v, r, a in zip(p.tolist(), rounded.tolist(), above.tolist()):
+    for v, r, a in zip(p.tolist(), rounded.tolist(), above.tolist(), strict=True):
         exact = 1 - Fraction(v)
         assert Fraction(r) <= exact < Fraction(a), (v, r)
