@@ -154,9 +154,9 @@ def lovasz_sorted(keys: np.ndarray, ones: int, fg_is_one: bool = True, one_value
     at least one foreground pixel.
 
     ``ones`` pixels are in group 1: the foreground if ``fg_is_one``, else the background. The key of a group-0
-    error holds it exactly; the group-1 errors are ``one_values`` (ascending, float64) when given (their keys
-    are then float32 roundings *down* of them: a tie of the two groups' bits then orders group 1 first, as the
-    exact values do), else read from their keys too. A key's position and the number of group-1 keys before it
+    error holds it exactly; so do the keys of the group-1 errors, except the largest ``len(one_values)`` when
+    ``one_values`` is given: their exact values, ascending (float64), whose keys are float32 roundings *down*
+    of them (equal bits to a group-0 key then sort above it, where the exact value is). A key's position and the number of group-1 keys before it
     give every count of the formula: the ``l``-th group-1 key at position ``i`` has ``i - l`` keys of the other
     group below it. With ``n`` pixels, ``G + b = n - (background errors below)`` for a foreground step and
     ``G + j = n - 1 - m`` for the ``m``-th smallest background error, so every weight is a product of
@@ -168,12 +168,12 @@ def lovasz_sorted(keys: np.ndarray, ones: int, fg_is_one: bool = True, one_value
     fg, bg = (1, 0) if fg_is_one else (0, 1)
     total = 0.0
     below = [0, 0]  # keys of group 0 and of group 1 before this block
+    from_keys = ones - (0 if one_values is None else one_values.size)  # group-1 errors whose keys hold them
     for start in range(0, n, LOVASZ_BLOCK):
         part = keys[start:start + LOVASZ_BLOCK]
         is_one = (part & 1).astype(bool)
         at = (np.flatnonzero(~is_one), np.flatnonzero(is_one))  # positions of each group in this block
-        errors = [(part[at[0]] >> 1).view(value), (part[at[1]] >> 1).view(value) if one_values is None else
-                  one_values[below[1]:below[1] + at[1].size]]
+        errors = [(part[at[0]] >> 1).view(value), _group_one_errors(part, at[1], below[1], from_keys, one_values)]
         errors_fg, errors_bg = errors[fg], errors[bg]
         # inverse = 1 / (n - k) for k = below[bg] + 0 .. (this block's background keys): k background errors below
         inverse = np.subtract(n - below[bg], _STEPS[:at[bg].size + 1])
@@ -186,6 +186,20 @@ def lovasz_sorted(keys: np.ndarray, ones: int, fg_is_one: bool = True, one_value
         total += float((errors_bg * fg_below_bg * (inverse[:-1] * inverse[1:])).sum())  # / ((G + j)(G + j + 1))
         below = [below[g] + at[g].size for g in (0, 1)]
     return total
+
+
+def _group_one_errors(part: np.ndarray, at: np.ndarray, before: int, from_keys: int,
+                      exact: np.ndarray | None) -> np.ndarray:
+    """The errors of the group-1 keys of ``part`` at positions ``at``, the ``before``-th group-1 key first: read
+    from the keys up to the ``from_keys``-th, from ``exact`` (the values of the others, ascending) beyond."""
+    value = np.float32 if part.dtype == np.uint32 else np.float64
+    cut = min(max(from_keys - before, 0), at.size)  # this block's group-1 errors read from their keys
+    if cut == at.size:
+        return (part[at] >> 1).view(value)
+    tail = exact[before + cut - from_keys:before + at.size - from_keys]  # type: ignore[index]
+    if cut == 0:
+        return tail
+    return np.concatenate([(part[at[:cut]] >> 1).view(value), tail], dtype=np.float64)
 
 
 #: ``0 .. LOVASZ_BLOCK`` as floats (the counts ``k`` of a block's weights ``1 / (n - k)``) and as positions.
@@ -229,11 +243,11 @@ def _class_keys(x: SegInput, c: int) -> tuple[np.ndarray, int, np.ndarray | None
     (group 1, formed in float64) and ``p`` of the others (group 0), ``p`` the class's probabilities.
 
     Float32 probabilities sort as uint32 keys (about three times faster than uint64): a background error is a
-    stored float32 exactly, a foreground error ``1 - p`` usually is not, so its key holds it rounded down to
-    float32 (:func:`_one_minus_rounded_down`, in float32 arithmetic; equal bits to a background error's then sort
-    it above that error, where its exact value is) and ``one_values`` holds the errors in float64, from a sort of the foreground probabilities (``p`` ascending is ``1 - p``
-    descending, exactly). Other precisions sort as uint64 keys of the float64 errors, which hold both groups
-    exactly.
+    stored float32 exactly, and so is a foreground error ``1 - p`` for ``p >= 0.5`` (Sterbenz's lemma); for
+    ``p < 0.5`` it usually is not, so its key holds it rounded down to float32 (:func:`_one_minus_rounded_down`,
+    in float32 arithmetic) and ``one_values`` holds those errors, the largest, in float64, from a sort of the
+    foreground probabilities below 0.5 (``p`` ascending is ``1 - p`` descending, exactly). Other precisions
+    sort as uint64 keys of the float64 errors, which hold both groups exactly.
     """
     p_fg, p_bg = x.class_values(c)
     if p_bg.dtype != np.float32 or p_fg.dtype != np.float32:
@@ -245,8 +259,9 @@ def _class_keys(x: SegInput, c: int) -> tuple[np.ndarray, int, np.ndarray | None
     _keys(p_bg, 0, keys[p_fg.size:])
     del p_bg  # the keys hold it: the sort needs only the keys (and the foreground probabilities)
     keys.sort()
-    p_fg.sort()
-    return keys, p_fg.size, np.subtract(1.0, p_fg[::-1], dtype=np.float64)
+    below_half = p_fg[p_fg < 0.5]  # 1 - p is exact in float32 for p >= 0.5 (Sterbenz): the others' keys may round
+    below_half.sort()
+    return keys, p_fg.size, np.subtract(1.0, below_half[::-1], dtype=np.float64)
 
 
 def _one_minus_rounded_down(p: np.ndarray) -> np.ndarray:
