@@ -682,6 +682,26 @@ def startup_times(w1_folder: Path, p: dict[str, Any], out: Path) -> dict[str, An
             "help_rc": max(r["rc"] for r in helps), "one_pair_rc": max(r["rc"] for r in ones)}
 
 
+def sort_speed(n: int = 1 << 18) -> dict[str, float]:
+    """NumPy's ``sort`` of ``n`` uint32 keys below 2**31 (a W1 class's Lovász keys), in ns per value: random keys,
+    the same keys already in order, and ``kind='heapsort'`` (a scalar heapsort is several times slower than a
+    quicksort and fast on sorted input; a vectorised sort takes about the same time for all three)."""
+    import time
+
+    keys = np.random.default_rng(0).integers(0, 1 << 31, n).astype(np.uint32)
+
+    def best(a: np.ndarray, kind: str | None = None) -> float:
+        times = []
+        for _ in range(7):
+            b = a.copy()
+            start = time.perf_counter()
+            b.sort(kind=kind)  # type: ignore[arg-type]
+            times.append(time.perf_counter() - start)
+        return 1e9 * min(times) / n
+
+    return {"random": best(keys), "in_order": best(np.sort(keys)), "heapsort": best(keys, "heapsort")}
+
+
 def profile_run(label: str, lossctl_args: list[str], out: Path) -> dict[str, Any]:
     """cProfile of one lossctl run: the top functions by own time, and lossctl's functions by cumulative time."""
     prof = out / f"{label}-profile.pstats"
@@ -699,8 +719,9 @@ def profile_run(label: str, lossctl_args: list[str], out: Path) -> dict[str, Any
                    if "lossctl" in x["func"] and "lossctl/cli/" not in x["func"] and "__main__" not in x["func"]][:15]
     share = {"sort": sum(x["tottime"] for x in rows if x["func"].startswith("<method 'sort'")),
              "lovasz": max([x["cumtime"] for x in rows if x["func"].endswith("(lovasz_softmax)")] or [0.0]),
-             "searchsorted": sum(x["tottime"] for x in rows if "searchsorted" in x["func"])}
+             "sums": max([x["cumtime"] for x in rows if x["func"].endswith("(lovasz_sorted)")] or [0.0])}
     return {"total": total, "wall": r["wall"], "by_tottime": by_tot, "by_cumtime": interesting, "share": share,
+            "sort_speed": sort_speed(),
             "pstats": str(prof.relative_to(ROOT)) if prof.is_relative_to(ROOT) else str(prof)}
 
 
@@ -1225,14 +1246,20 @@ def render(results: list[dict[str, Any]], extra: dict[str, Any], info: dict[str,
         sh = prof.get("share", {})
         if prof.get("pixels") and sh.get("lovasz"):
             per = 1e9 * sh["sort"] / prof["pixels"]
+            speed = prof.get("sort_speed", {})
             L.append(f"\nWhat it says: the Lovász-Softmax takes {100 * sh['lovasz'] / prof['total']:.0f}% of the "
-                     f"profiled time, and `np.sort` is {100 * sh['sort'] / sh['lovasz']:.0f}% of that "
-                     f"({sh['sort']:.2f} s, {per:.0f} ns per sorted value: each class sorts its foreground and "
-                     "background probabilities, about one value per pixel and class; this NumPy's sort is scalar "
-                     f"on this machine). `searchsorted` adds {sh['searchsorted']:.2f} s; the rest of the Lovász time "
-                     "is the counting and the float64 sums. An exact Lovász loss needs the order of each class's "
-                     "errors, so this sort is the floor of the all-values runs (it is not the float64 temporaries "
-                     "and page faults that dominated before: see the minor faults and the allocator table).")
+                     f"profiled time: `np.sort` {sh['sort']:.2f} s ({100 * sh['sort'] / sh['lovasz']:.0f}%, about "
+                     f"{per:.1f} ns per pixel and class: each class sorts one uint32 key per pixel, and its "
+                     "foreground probabilities below 0.5), the O(n) sums over the sorted keys "
+                     f"(`lovasz_sorted`) {sh['sums']:.2f} s ({100 * sh['sums'] / sh['lovasz']:.0f}%), the rest "
+                     "the keys and each class's values. An exact Lovász loss needs the order of each class's errors: "
+                     "this sort is the floor of the all-values runs.")
+            if speed:
+                L.append(f"NumPy's sort of 2^18 random uint32 keys on this machine: {speed['random']:.1f} ns per "
+                         f"value; {speed['in_order']:.1f} ns for the same keys already in order and "
+                         f"{speed['heapsort']:.1f} ns with `kind='heapsort'`, the marks of NumPy's vectorised "
+                         "quicksort (it is not a scalar sort that a radix sort in NumPy calls would beat: see "
+                         "docs/performance.md).")
         L.append("")
     if extra.get("skipped_notes"):
         L.append("## Not measured in this run\n")
