@@ -150,11 +150,15 @@ def summarize_rows(rows: Sequence[ImageRow], c: int, config: SegConfig, at: Sequ
 
 def _pooled_calibration(summary: Summary, rows: Sequence[ImageRow], c: int, config: SegConfig) -> None:
     """Each calibration value of the tally summed over the images (``summary.calibration``), as its pooled value;
-    equal-mass bins have no sum (each image has its own edges): null."""
+    equal-mass bins have no sum (each image has its own edges): their tally is null and they have no pooled value
+    (absent: it does not apply, as a loss's)."""
     summary["calibration"] = {}
     for name in config.calibration_names():
         pooled = calibration.add([r["calibration"][name] for r in rows if name in r.get("calibration", {})])
         summary["calibration"][name] = pooled
+        if pooled is None and any(calibration.per_image_only(r["calibration"][name]) for r in rows
+                                  if name in r.get("calibration", {})):
+            continue
         spec = registry.get("seg", name)
         impl = spec.impl(config.convention_of(name))
         value, vector = (float("nan"), None) if pooled is None else impl.fn(pooled, config.include(c),

@@ -313,7 +313,7 @@ def mean_score(t: Tally, include: np.ndarray | None = None, **_: Any) -> tuple[f
 def add(tallies: Sequence[Tally]) -> Tally | None:
     """The tally of the union of the samples of ``tallies`` (the sum of their sums); None when they were binned by
     equal mass (each image has its own edges: no pooled value) or there is none."""
-    if not tallies or any(_mass(t) for t in tallies):
+    if not tallies or any(per_image_only(t) for t in tallies):
         return None
     first = tallies[0]
     if "sum" in first:
@@ -330,10 +330,11 @@ def add(tallies: Sequence[Tally]) -> Tally | None:
     return out
 
 
-def _mass(t: Tally) -> bool:
-    """Whether the tally was binned by equal mass (its edges are per row)."""
+def per_image_only(t: Tally) -> bool:
+    """Whether the tally was binned by equal mass (its edges are per row): it has no sum with other images'."""
     edges = t.get("edges")
     return bool(edges) and isinstance(edges[0], list)
+
 
 
 # --- per-sample scores --------------------------------------------------------------------------------------
@@ -486,5 +487,5 @@ TABLE: dict[str, dict[str, Impl]] = {
 }
 
 
-__all__ = ["Samples", "Tally", "Binning", "TABLE", "seg_samples", "cls_samples", "samples_of", "add",
+__all__ = ["Samples", "Tally", "Binning", "TABLE", "seg_samples", "cls_samples", "samples_of", "add", "per_image_only",
            "torch_linspace", "brier_tally", "nll_tally"]

@@ -362,6 +362,8 @@ def _runs() -> list[Run]:
     add("seg_calibration_torch", "seg", "s/pred", "s/gt", "-m", "ece,mce,rmsce", "--convention", "torch")
     add("seg_calibration_mass_pooled", "seg", "s/pred", "s/gt", "-m", "ece", "-p", "ece.binning=mass", "-g",
         "pooled(ece)<=0.1")
+    add("seg_calibration_mass", "seg", "s/pred", "s/gt", "-m", "ece,mce", "-p", "ece.binning=mass",
+        "--per-class")  # equal-mass bins: per image only, the pooled cells n/a
     add("seg_calibration_labels", "seg", "s/labels", "s/gt", "-m", "ece")
     add("seg_calibration_bins_fraction", "seg", "s/pred", "s/gt", "-m", "ece", "-p", "ece.bins=2.5")
     add("cls_calibration", "cls", "c/probs.npy", "c/target.npy", "-m", "ece,mce,rmsce,cw_ece,brier,nll", "-f",
