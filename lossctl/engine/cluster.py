@@ -133,7 +133,7 @@ class Cluster:
         task = ClusterTask(config, os.getcwd(), versions())
         try:
             return pool.map_in_order(evaluate_task, pairs, task, executor=executor, on_result=on_result,
-                                     on_done=on_done, lost=lost_pair)
+                                     on_done=on_done, lost=lost_pair, keep=config.memory_budget())
         except CancelledError:  # the scheduler went away: it cancels every task
             raise UsageError(f"lost the Dask scheduler at {self.where} during the run (its tasks were cancelled); "
                              "run again once it is back") from None
@@ -225,7 +225,7 @@ def evaluate_task(pair: Pair, task: ClusterTask) -> Outcome:
     if mine != task.versions:
         raise UsageError(mismatch(_worker_address(), mine, task.versions))
     if not _PREPARED:  # the worker process's allocator, as a local worker process sets it
-        pool.keep_freed_memory()
+        pool.keep_freed_memory(task.config.memory_budget())
         _PREPARED.append(True)
     if os.getcwd() == task.folder or not any(_relative(p) for p in (pair.pred, pair.gt)):
         return evaluate_pair(pair, task.config)

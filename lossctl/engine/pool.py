@@ -7,9 +7,9 @@ Given a ``concurrent.futures`` executor instead (a Dask cluster's: :mod:`lossctl
 task per pair on it, through the same code as the worker processes: submit, take the results as they are done,
 hand them on in the pairs' order. The results never depend on the number of cores or workers.
 
-Every process first asks glibc's allocator to keep freed memory (:func:`keep_freed_memory`): a process-wide
-setting, made here because it is about the pattern of a run (each pair allocates and frees temporaries of its
-own size).
+Every process first asks glibc's allocator to keep freed memory, up to the run's memory budget
+(:func:`keep_freed_memory`): a process-wide setting, made here because it is about the pattern of a run (each
+pair allocates and frees temporaries of its own size).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from lossctl.losses import segmentation
 
 #: Worker processes need at least this many pairs each; with fewer, the cores go to threads inside one process.
 PAIRS_PER_PROCESS = 2
+#: The most freed memory glibc's ``mallopt`` can be asked to keep (its argument is a C ``int``): 2 GiB.
+MAX_KEPT = (1 << 31) - 1
 #: The most pairs sent to a worker process at once: results come back in order, a batch at a time, so a small
 #: batch has the first result (a streamed row) back after a few pairs, not after a share of the run.
 MAX_CHUNK = 4
@@ -49,7 +51,7 @@ def split_workers(workers: int, n_items: int) -> tuple[int, int]:
 def map_in_order(fn: Callable[[Item, Shared], Result], items: Sequence[Item], shared: Shared, workers: int = 1,
                  on_result: Callable[[Result], None] | None = None, executor: Executor | None = None,
                  on_done: Callable[[Result], None] | None = None,
-                 lost: Callable[[Item, BaseException], Result] | None = None) -> list[Result]:
+                 lost: Callable[[Item, BaseException], Result] | None = None, keep: int = MAX_KEPT) -> list[Result]:
     """``[fn(item, shared) for item in items]`` on ``workers`` cores (see the module's docstring), or, given an
     ``executor`` (a :class:`concurrent.futures.Executor`: a Dask cluster's, :mod:`lossctl.engine.cluster`), as one
     task per item on it; ``fn`` and its arguments are pickled to the processes that run them.
@@ -57,8 +59,10 @@ def map_in_order(fn: Callable[[Item, Shared], Result], items: Sequence[Item], sh
     ``on_done`` is called with each result as soon as it is done, in any order (a progress display);
     ``on_result`` with each result in the items' order, as soon as it and every one before it are done (a
     streamed row); when either raises, the items not started are dropped. ``lost`` turns the exception of an
-    item's task (a task the executor gave up on: the workers running it died) into its result, or raises it."""
-    keep_freed_memory()
+    item's task (a task the executor gave up on: the workers running it died) into its result, or raises it.
+    This process and the worker processes keep up to ``keep`` bytes of freed memory (:func:`keep_freed_memory`;
+    an executor's workers set their own)."""
+    keep_freed_memory(keep)
     if executor is not None:
         return _in_order(executor, fn, items, shared, 1, on_result, on_done, lost)
     processes, threads = split_workers(workers, len(items))
@@ -75,7 +79,8 @@ def map_in_order(fn: Callable[[Item, Shared], Result], items: Sequence[Item], sh
             segmentation.set_threads(1)
         return results
     chunk = min(MAX_CHUNK, max(1, len(items) // (processes * 8)))
-    with ProcessPoolExecutor(max_workers=processes, initializer=keep_freed_memory) as pool:
+    with ProcessPoolExecutor(max_workers=processes, initializer=keep_freed_memory,
+                             initargs=(keep,)) as pool:
         return _in_order(pool, fn, items, shared, chunk, on_result, on_done, lost)
 
 
@@ -126,15 +131,22 @@ def _run_chunk(fn: Callable[[Item, Shared], Result], chunk: Sequence[Item], shar
     return [fn(item, shared) for item in chunk]
 
 
-def keep_freed_memory() -> None:
-    """Ask glibc's allocator to keep freed memory for reuse instead of handing it back to the kernel at once.
+def keep_freed_memory(keep: int = MAX_KEPT) -> None:
+    """Ask glibc's allocator to keep up to ``keep`` bytes of freed memory for reuse (at most :data:`MAX_KEPT`)
+    instead of handing it back to the kernel at once; a run passes its memory budget, the memory one pair may
+    use (``max_memory``, or :func:`~lossctl.io.budget.default_memory_budget`).
 
     Every image allocates and frees temporaries of its own size (the Lovász sort keys, the float64 sums); with
     glibc's defaults the top of the heap is trimmed after each free and the next image page-faults the same
-    memory in again (and blocks above 32 MB are always fresh mappings). Measured with ``/usr/bin/time -v``: on 20
-    W1 pairs 241k -> 14k minor page faults, system time from 25% to 4% of the CPU time; on 5 W2 pairs system time
-    0.60 s -> 0.09 s. Peak memory is unchanged (freed memory is reused, not added). A no-op where
-    the C library is not glibc, or when ``LOSSCTL_MALLOC_DEFAULTS`` is set (the benchmark measures both).
+    memory in again (and blocks above 32 MB are always fresh mappings). Each block therefore comes from the heap,
+    and the heap is trimmed only when more than ``keep`` bytes are free at its top: what a pair may use, it may
+    keep for the next pair. Measured with ``/usr/bin/time -v``: on 20 W1 pairs 241k -> 14k minor page faults,
+    system time from 25% to 4% of the CPU time; on 5 W2 pairs system time 0.60 s -> 0.09 s; on the 10 W4 volumes
+    (3x128x256x256, 600 MB of temporaries: each volume's were trimmed and faulted in again, as 2 MB huge pages,
+    under the former fixed 256 MB) 1,760 -> 200 huge-page faults, system time from 22% to 6% of the CPU time.
+    Peak memory is unchanged (freed memory is reused, not added; the kept memory was resident at the peak
+    already); the setting lasts for the rest of the process (a Python caller's too). A no-op where the C library
+    is not glibc, or when ``LOSSCTL_MALLOC_DEFAULTS`` is set (the benchmark measures both).
     """
     if os.environ.get("LOSSCTL_MALLOC_DEFAULTS"):
         return
@@ -145,8 +157,5 @@ def keep_freed_memory() -> None:
         return
     m_trim_threshold, m_top_pad, m_mmap_max = -1, -2, -4
     mallopt(m_mmap_max, 0)  # every block from the heap, also those above glibc's 32 MB mmap ceiling (2048^2 float64)
-    mallopt(m_trim_threshold, 256 << 20)  # keep up to 256 MB freed at the top of the heap
+    mallopt(m_trim_threshold, max(0, min(keep, MAX_KEPT)))  # trim the top of the heap only beyond this much free
     mallopt(m_top_pad, 64 << 20)
-
-
-__all__ = ["PAIRS_PER_PROCESS", "MAX_CHUNK", "resolve_workers", "split_workers", "map_in_order", "keep_freed_memory"]

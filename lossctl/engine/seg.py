@@ -105,7 +105,8 @@ def evaluate(pairs: Sequence[Pair], config: SegConfig, workers: int = 1,
     if cluster is not None:
         cluster.map(ordered, config, on_result=arrived, on_done=on_result)
     else:
-        pool.map_in_order(evaluate_pair, ordered, config, workers, arrived, on_done=on_result)
+        pool.map_in_order(evaluate_pair, ordered, config, workers, arrived, on_done=on_result,
+                          keep=config.memory_budget())
     return admitted
 
 

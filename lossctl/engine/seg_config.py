@@ -234,6 +234,11 @@ class SegConfig:
         """The convention value ``name`` is computed under: its own, else the run's."""
         return self.conventions.get(name, self.convention)
 
+    def memory_budget(self) -> int:
+        """The bytes one pair may use: ``max_memory``, else :func:`~lossctl.io.budget.default_memory_budget`
+        (of the memory available now, in this process)."""
+        return io.default_memory_budget() if self.max_memory is None else self.max_memory
+
     def unavailable(self) -> dict[str, str]:
         """Values the convention lacks (or that need logits under it), with the reason (the counting metrics,
         computed on request only, aside)."""
