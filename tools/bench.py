@@ -886,8 +886,8 @@ def render_memory(extra: dict[str, Any]) -> list[str]:
         kept, dflt = m["runs"]["kept"], m["runs"]["defaults"]
         L.append(f"## glibc's allocator: W1, {m['k']} pairs, all values, --workers 1\n")
         L.append("Each image allocates and frees temporaries of its own size. lossctl asks glibc (`mallopt`) to serve "
-                 "every block from the heap and to keep up to 256 MB of freed memory for reuse, instead of handing it "
-                 "back to the kernel and page-faulting it in again for the next image; "
+                 "every block from the heap and to keep freed memory for reuse, up to the memory budget, instead of "
+                 "handing it back to the kernel and page-faulting it in again for the next image; "
                  "`LOSSCTL_MALLOC_DEFAULTS=1` leaves glibc's defaults (second row). Measured here: "
                  f"{kept['minflt']:,.0f} against {dflt['minflt']:,.0f} minor faults, system time "
                  f"{_sys_share(kept)} against {_sys_share(dflt)} of the CPU time (the blocked passes and the "
