@@ -143,7 +143,8 @@ def keep_freed_memory(keep: int = MAX_KEPT) -> None:
     keep for the next pair. Measured with ``/usr/bin/time -v``: on 20 W1 pairs 241k -> 14k minor page faults,
     system time from 25% to 4% of the CPU time; on 5 W2 pairs system time 0.60 s -> 0.09 s; on the 10 W4 volumes
     (3x128x256x256, 600 MB of temporaries: each volume's were trimmed and faulted in again, as 2 MB huge pages,
-    under the former fixed 256 MB) 1,760 -> 200 huge-page faults, system time from 22% to 6% of the CPU time.
+    under the former fixed 256 MB) with one worker 1,779 -> about 300 huge-page faults, 51k -> 27k minor faults,
+    system time 1.57 s -> 0.53 s (medians of 3; 17% -> 6% of the CPU time).
     Peak memory is unchanged (freed memory is reused, not added; the kept memory was resident at the peak
     already); the setting lasts for the rest of the process (a Python caller's too). A no-op where the C library
     is not glibc, or when ``LOSSCTL_MALLOC_DEFAULTS`` is set (the benchmark measures both).
