@@ -78,9 +78,10 @@ def _packed_counts(t: np.ndarray, p: np.ndarray, c: int) -> np.ndarray:
     keys = c * c
     bits = 4 if keys <= 16 else 8
     per_word = 16 // bits
-    hist = np.zeros(1 << 16, dtype=np.int64)
-    # the largest word: every digit the largest key
+    # the words up to the largest one (every digit the largest key), in whole rows of the lower digits
     top = (keys - 1) * sum(1 << (bits * i) for i in range(per_word)) + 1
+    row = 1 << (bits * (per_word - 1))
+    hist = np.zeros(-(-top // row) * row, dtype=np.int64)
     counts = np.zeros(keys, dtype=np.int64)
     m = min(t.size, PACKED_BLOCK)
     key_buf = np.empty(m, dtype=np.uint8)
@@ -100,7 +101,7 @@ def _packed_counts(t: np.ndarray, p: np.ndarray, c: int) -> np.ndarray:
             words = nibbles.view(np.uint16)
         hist[:top] += np.bincount(words, minlength=top)
         counts += np.bincount(key[whole:], minlength=keys)
-    digits = hist.reshape((1 << bits,) * per_word)
+    digits = hist.reshape(-1, *(1 << bits,) * (per_word - 1))
     for axis in range(per_word):
         counts += digits.sum(axis=tuple(a for a in range(per_word) if a != axis))[:keys]
     return counts
