@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lossctl import registry
+from lossctl.inputs import confusion
 from lossctl.inputs.confusion import confusion_matrix
 from lossctl.inputs.chunked import ChunkedInput, chunk_rows
 from lossctl.inputs.seg import prepare
@@ -167,12 +168,43 @@ def test_values_not_evaluated_in_chunks_are_refused_with_the_budget(cli, tmp_pat
 
 @pytest.mark.parametrize("classes", [1, 2, 3, 4, 5, 17])
 def test_confusion_matrix_counts_every_pair(classes: int) -> None:
-    """Both counting paths (one count per pair up to 4 classes, bincount above) give the pairs' counts, over
-    several blocks and a partial last one."""
+    """Every counting route (2 classes by counts of ones, up to 4 by packed nibbles, up to 16 by byte pairs,
+    wide keys above) gives the pairs' counts, over several blocks and a partial last one."""
     rng = np.random.default_rng(classes)
-    shape = (3, 70, 401)  # not a multiple of the block
+    shape = (3, 700, 1001)  # not a multiple of the block
     target = rng.integers(0, classes, size=shape, dtype=np.uint8)
     pred = rng.integers(0, classes, size=shape, dtype=np.uint8)
     expected = np.zeros((classes, classes), np.int64)
     np.add.at(expected, (target.ravel().astype(np.intp), pred.ravel().astype(np.intp)), 1)
     np.testing.assert_array_equal(confusion_matrix(target, pred, classes), expected)
+
+
+@pytest.mark.parametrize("classes", [1, 2, 4, 5, 16, 17, 255, 256, 300])
+@pytest.mark.parametrize("block", [4, 8, 64])
+def test_confusion_matrix_is_bincount_of_the_fused_key_at_every_size(classes, block, monkeypatch):
+    """Property: the matrix is ``bincount(C * target + pred)`` reshaped, for empty and one-pixel images, odd sizes
+    (a key left over beyond the packed words) and sizes around the block boundaries, in any label dtype."""
+    monkeypatch.setattr(confusion, "PACKED_BLOCK", block)
+    monkeypatch.setattr(confusion, "WIDE_BLOCK", block)
+    rng = np.random.default_rng(classes * 1000 + block)
+    dtypes = [np.uint16, np.int64] if classes > 256 else [np.uint8, np.uint16, np.int64, np.intp]
+    for size in sorted({0, 1, 2, 3, 5, 7, block - 1, block, block + 1, block + 3, 3 * block - 1, 5 * block + 2}):
+        for dtype in dtypes:
+            target = rng.integers(0, classes, size).astype(dtype)
+            pred = rng.integers(0, classes, size).astype(dtypes[-1 - dtypes.index(dtype)])
+            expected = np.bincount(target.astype(np.int64) * classes + pred.astype(np.int64),
+                                   minlength=classes * classes).reshape(classes, classes)
+            got = confusion_matrix(target, pred, classes)
+            assert got.dtype == np.int64, (size, dtype)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{size} pixels of {np.dtype(dtype)}")
+
+
+@pytest.mark.parametrize("classes", [2, 4, 16])
+def test_confusion_matrix_counts_a_single_pair_and_the_extreme_keys(classes):
+    """Every pixel the same pair (a histogram with one bin), among them the largest key ``C**2 - 1``."""
+    for t, p in [(0, 0), (classes - 1, classes - 1), (0, classes - 1), (classes - 1, 0)]:
+        for size in (1, 6, 1001):
+            expected = np.zeros((classes, classes), np.int64)
+            expected[t, p] = size
+            got = confusion_matrix(np.full(size, t, np.uint8), np.full(size, p, np.uint8), classes)
+            np.testing.assert_array_equal(got, expected)
