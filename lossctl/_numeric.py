@@ -15,7 +15,8 @@ def log_softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
     """``x - max(x) - log(sum(exp(x - max(x))))`` along ``axis``, in float64 (never ``log(softmax(x))``)."""
     x = np.asarray(logits, dtype=np.float64)
     shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    log_sum = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return np.subtract(shifted, log_sum, out=shifted)  # in place: one array of x's size alive beside x, not two
 
 
 def log_sigmoid(x: np.ndarray) -> np.ndarray:
