@@ -94,7 +94,11 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
     metric_names: list[str] = []
     tallies: dict[str, Any] = {}
     counted = x.valid_samples()
-    for spec in config.selected():
+    selected = config.selected()
+    last_loss = max((i for i, spec in enumerate(selected) if spec.kind == "loss"), default=-1)
+    for i, spec in enumerate(selected):
+        if i > last_loss:  # the metrics and the summary run without the losses' (N, C) log-softmax
+            x.forget_log_softmax()
         try:
             params = config.params_for(spec)
             if spec.calibration:
@@ -118,8 +122,9 @@ def build_report(x: ClsInput, config: ClsConfig, gates: Sequence[Gate] = (),
         names = [str(i) for i in range(x.n)] if sample_names is None else list(sample_names)
         rows = [{"name": names[i], "values": {n: col[i] for n, col in columns.items()}, "per_class": {}}
                 for i in range(x.n)]
-    summary = summarize_samples(int(counted.sum()), {n: v[counted] for n, v in per_sample.items()}, means,
-                                metric_names)
+    every = bool(counted.all())  # then the columns as they are, not copies
+    kept = {n: v if every else v[counted] for n, v in per_sample.items()}
+    summary = summarize_samples(int(counted.sum()), kept, means, metric_names)
     if tallies:
         summary["calibration"] = tallies
     if "weighted_bce" in used_params and used_params["weighted_bce"].get("pos_weight") is None:

@@ -134,6 +134,13 @@ def _one_hot(labels: np.ndarray, c: int) -> np.ndarray:
     return out
 
 
+def _other_classes(labels: np.ndarray, c: int) -> np.ndarray:
+    """(N, C) mask of every class but the label (that of :func:`_one_hot` is 0): a boolean, not a float64 array."""
+    out = np.ones((labels.size, c), bool)
+    out[np.arange(labels.size), np.clip(labels, 0, c - 1)] = False
+    return out
+
+
 # --- binary / multilabel cross-entropy ----------------------------------------------------------------------
 
 def _smooth_binary(y: np.ndarray, eps: float, rules: Rules) -> np.ndarray:
@@ -190,18 +197,25 @@ def cce(x: ClsInput, rules: Rules = LOSSCTL, *, label_smoothing: float = 0.0) ->
     if x.pred.ndim != 2:
         raise InputError(f"cce needs (N, C) predictions, got shape {x.pred.shape}", subject="pred")
     c = x.pred.shape[1]
-    q = x.target.astype(np.float64) if x.target.ndim == 2 else _one_hot(_int_labels(x, "cce"), c)
-    if q.shape != x.pred.shape:
-        raise InputError(f"cce needs targets of shape {x.pred.shape}, got {q.shape}", subject="target")
-    if label_smoothing:
-        q = q * (1 - label_smoothing) + label_smoothing / c
+    labels = None if x.target.ndim == 2 else np.clip(_int_labels(x, "cce"), 0, c - 1)
+    if x.target.ndim == 2 and x.target.shape != x.pred.shape:
+        raise InputError(f"cce needs targets of shape {x.pred.shape}, got {x.target.shape}", subject="target")
     logp = _categorical_logs(x, rules)
     inside = x.class_weights is not None and rules.reduce != "keras"
-    per_sample = -((x.class_weights if inside else 1.0) * q * logp).sum(axis=1)
+    if labels is not None and not (label_smoothing or inside) and logp.min() > -np.inf:
+        # the one-hot row's sum is its one nonzero term, -log p_y, exactly (0 * log p_c is a zero; with a -inf
+        # among the log p_c it is NaN, hence the full product then): no (N, C) one-hot array
+        per_sample = -logp[np.arange(x.n), labels]
+    else:
+        q = x.target.astype(np.float64) if labels is None else _one_hot(labels, c)
+        if label_smoothing:
+            q = q * (1 - label_smoothing) + label_smoothing / c
+        per_sample = -((x.class_weights if inside else 1.0) * q * logp).sum(axis=1)
     if rules.reduce == "mean":
         return float(per_sample.mean()), per_sample
     if rules.reduce == "keras":
-        sw = x.sample_weights * (1.0 if x.class_weights is None else x.class_weights[q.argmax(axis=1)])
+        truth = x.target.argmax(axis=1) if labels is None else labels
+        sw = x.sample_weights * (1.0 if x.class_weights is None else x.class_weights[truth])
         return float((sw * per_sample).sum() / x.n), per_sample
     return _weighted_mean(per_sample, x.sample_weights), per_sample
 
@@ -225,7 +239,7 @@ def _index_ce(x: ClsInput, rules: Rules, loss: str, label_smoothing: float) -> R
         cw = 1.0 if x.class_weights is None else x.class_weights[safe]
         return mean_over((x.sample_weights * cw * per_sample).sum(), int(valid.sum())), per_sample
     cw_all = np.ones(c) if x.class_weights is None else x.class_weights
-    smooth_term = -(cw_all * logp).sum(axis=1)
+    smooth_term = -(logp.sum(axis=1) if x.class_weights is None else (cw_all * logp).sum(axis=1))  # 1 * logp: logp
     per_sample = np.where(valid, (1 - label_smoothing) * cw_all[safe] * nll + (label_smoothing / c) * smooth_term,
                           0.0)
     if rules.reduce == "all":
@@ -391,11 +405,11 @@ def multiclass_hinge(x: ClsInput, rules: Rules = LOSSCTL, *, hinge: str = "cramm
     f = x.pred
     f_y = f[np.arange(n), labels]
     power = 2 if squared else 1
-    if hinge == "keras_categorical":
-        neg = ((1 - _one_hot(labels, c)) * f).max(axis=1)
+    if hinge == "keras_categorical":  # the max of (1 - q) f: of the other classes' f and a zero
+        neg = np.maximum(f.max(axis=1, where=_other_classes(labels, c), initial=-np.inf), 0.0)
         per_sample = np.maximum(0.0, 1.0 + neg - f_y) ** power
     elif hinge == "crammer_singer":
-        others = np.where(_one_hot(labels, c) == 1, -np.inf, f).max(axis=1)
+        others = f.max(axis=1, where=_other_classes(labels, c), initial=-np.inf)
         per_sample = np.maximum(0.0, 1.0 - (f_y - others)) ** power
     else:
         margins = np.maximum(0.0, 1.0 - f_y[:, None] + f) ** power

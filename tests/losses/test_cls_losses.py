@@ -103,6 +103,32 @@ def test_identities(rng):
         assert spec.evaluate(xi, "lossctl")[0] == pytest.approx(spec.evaluate(xi, "torch")[0])
 
 
+def test_index_targets_take_the_bits_of_the_one_hot_formulas(rng, monkeypatch):
+    # cce gathers -log p_y, the hinges mask the true class, log_softmax sums exp in blocks of rows: the same bits as
+    # the (N, C) one-hot products they replace (probabilities of exactly 1 and 0 included: log 1 = 0, log 0 floored)
+    from lossctl import _numeric
+
+    monkeypatch.setattr(_numeric, "EXP_BLOCK_BYTES", 3 * 4 * 8)  # blocks of 3 rows of 4
+    logits = np.round(rng.normal(size=(50, 4)) * 3, 1)  # ties among the classes
+    labels = rng.integers(0, 4, 50)
+    probs = np.eye(4)[rng.integers(0, 4, 50)] * 0.5 + np.eye(4)[labels] * 0.5
+    for pred, kind in ((logits, "logits"), (probs, "probs")):
+        x = make(pred, labels, kind)
+        logp = cls._categorical_logs(x, cls.LOSSCTL)
+        if kind == "logits":
+            shifted = pred - pred.max(axis=1, keepdims=True)
+            assert np.array_equal(logp, shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+        assert np.array_equal(cls.cce(x)[1], -(1.0 * np.eye(4)[labels] * logp).sum(axis=1))
+    hot = np.eye(4)[labels]
+    f_y = logits[np.arange(50), labels]
+    others = np.where(hot == 1, -np.inf, logits).max(axis=1)
+    x = make(logits, labels, "scores")
+    assert np.array_equal(cls.multiclass_hinge(x)[1], np.maximum(0.0, 1.0 - (f_y - others)))
+    neg = ((1 - hot) * logits).max(axis=1)
+    assert np.array_equal(cls.multiclass_hinge(x, cls.KERAS, hinge="keras_categorical")[1],
+                          np.maximum(0.0, 1.0 + neg - f_y))
+
+
 def test_focal_by_hand():
     x = make([0.9, 0.2], [1, 0])
     assert cls.focal(x, gamma=2.0, alpha=0.25)[0] == pytest.approx(
