@@ -25,20 +25,17 @@ from typing import Any
 import typer
 
 from lossctl import __version__
-from lossctl.cli.app import OPTION_NAMES, spell_options, stderr_line, app
-from lossctl.cli.cls import cls_command
-from lossctl.cli.reports import compare_command, losses_command, merge_command
-from lossctl.cli.seg import seg_command
+from lossctl.cli.app import OPTION_NAMES, app, command, spell_options, stderr_line
 from lossctl.errors import (EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, LossctlError,
                             NotAvailable, did_you_mean)
 
 __all__ = ["app", "main"]
 
-app.command("seg")(seg_command)
-app.command("cls")(cls_command)
-app.command("merge")(merge_command)
-app.command("compare")(compare_command)
-app.command("losses")(losses_command)
+command("seg", "lossctl.cli.seg:seg_command")
+command("cls", "lossctl.cli.cls:cls_command")
+command("merge", "lossctl.cli.reports:merge_command")
+command("compare", "lossctl.cli.reports:compare_command")
+command("losses", "lossctl.cli.reports:losses_command")
 
 
 def main() -> None:

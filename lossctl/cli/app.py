@@ -8,16 +8,71 @@ its flag, derived from the commands' parameters (a Typer parameter is named afte
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Annotated, Any
 
 import typer
 import typer.main
+from typer.core import TyperGroup
+from typer.models import CommandInfo
 
 from lossctl import __version__
 
+#: Each command -> ``module:function``, the function that runs it, in the order ``--help`` lists them (see :func:`command`).
+_COMMANDS: dict[str, str] = {}
+
+
+def command(name: str, function: str) -> None:
+    """Add the command ``name``, run by ``function`` (``module:function``): its module is imported and its options
+    built the first time the command is used (run, or listed by ``--help``)."""
+    _COMMANDS[name] = function
+
+
+class _BuiltOnUse(MutableMapping[str, Any]):
+    """The root group's commands, each built when first looked up: Typer gives every option of a built command a
+    pydantic parser (about 1.5 ms each), so ``lossctl seg`` builds seg's options alone, and ``--version`` none."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            module, _, function = _COMMANDS[name].partition(":")
+            callback = getattr(importlib.import_module(module), function)
+            self._built[name] = typer.main.get_command_from_info(
+                CommandInfo(name=name, callback=callback), pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode)
+        return self._built[name]
+
+    def __setitem__(self, name: str, built: Any) -> None:
+        self._built[name] = built
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(_COMMANDS), **self._built})
+
+    def __len__(self) -> int:
+        return len({**dict.fromkeys(_COMMANDS), **self._built})
+
+
+class _Commands(TyperGroup):
+    """The ``lossctl`` group: its commands built on use (:class:`_BuiltOnUse`)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _BuiltOnUse()
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # the names alone: building each is for get_command
+
+
 app = typer.Typer(
     name="lossctl",
+    cls=_Commands,
     help="Losses and metrics of model outputs, computed from files on disk.",
     no_args_is_help=True,
     add_completion=False,
@@ -51,9 +106,35 @@ def spelled(document: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1)
-def option_flags() -> dict[str, str]:
+def option_flags() -> Mapping[str, str]:
     """Each setting the core names -> its option: every command's parameter name -> its long flag (the Typer
-    parameters are named after the settings), then the few settings the core names in other words."""
+    parameters are named after the settings), then the few settings the core names in other words. Worked out
+    when first read (it builds every command): most runs name no setting."""
+    return _OnFirstRead(_option_flags)
+
+
+class _OnFirstRead(Mapping[str, str]):
+    """The mapping ``compute()`` returns, computed when first read."""
+
+    def __init__(self, compute: Callable[[], dict[str, str]]) -> None:
+        self._compute, self._data = compute, None
+
+    def _read(self) -> dict[str, str]:
+        if self._data is None:
+            self._data = self._compute()
+        return self._data
+
+    def __getitem__(self, key: str) -> str:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+
+def _option_flags() -> dict[str, str]:
     command = typer.main.get_command(app)
     flags: dict[str, str] = {}
     for sub in getattr(command, "commands", {}).values():
