@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +22,7 @@ from lossctl import __version__
 
 #: Each command -> ``module:function``, the function that runs it, in the order ``--help`` lists them (see :func:`command`).
 _COMMANDS: dict[str, str] = {}
+_BUILT: dict[str, Any] = {}
 
 
 def command(name: str, function: str) -> None:
@@ -30,33 +31,38 @@ def command(name: str, function: str) -> None:
     _COMMANDS[name] = function
 
 
+def _built(name: str) -> Any:
+    """The click command ``name``, built once: Typer gives each option of a built command a pydantic parser (about
+    1 ms each, and the first one imports pydantic), so ``lossctl seg`` builds seg's options alone, ``--version`` none."""
+    if name not in _BUILT:
+        module, _, function = _COMMANDS[name].partition(":")
+        callback = getattr(importlib.import_module(module), function)
+        _BUILT[name] = typer.main.get_command_from_info(
+            CommandInfo(name=name, callback=callback), pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode)
+    return _BUILT[name]
+
+
 class _BuiltOnUse(MutableMapping[str, Any]):
-    """The root group's commands, each built when first looked up: Typer gives every option of a built command a
-    pydantic parser (about 1.5 ms each), so ``lossctl seg`` builds seg's options alone, and ``--version`` none."""
+    """The root group's commands, each built when first looked up (:func:`_built`)."""
 
     def __init__(self) -> None:
-        self._built: dict[str, Any] = {}
+        self._added: dict[str, Any] = {}
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self._built:
-            module, _, function = _COMMANDS[name].partition(":")
-            callback = getattr(importlib.import_module(module), function)
-            self._built[name] = typer.main.get_command_from_info(
-                CommandInfo(name=name, callback=callback), pretty_exceptions_short=app.pretty_exceptions_short,
-                rich_markup_mode=app.rich_markup_mode)
-        return self._built[name]
+        return self._added[name] if name in self._added else _built(name)
 
     def __setitem__(self, name: str, built: Any) -> None:
-        self._built[name] = built
+        self._added[name] = built
 
     def __delitem__(self, name: str) -> None:
-        del self._built[name]
+        del self._added[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter({**dict.fromkeys(_COMMANDS), **self._built})
+        return iter({**dict.fromkeys(_COMMANDS), **self._added})
 
     def __len__(self) -> int:
-        return len({**dict.fromkeys(_COMMANDS), **self._built})
+        return len({**dict.fromkeys(_COMMANDS), **self._added})
 
 
 class _Commands(TyperGroup):
@@ -108,41 +114,43 @@ def spelled(document: dict[str, Any]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=1)
 def option_flags() -> Mapping[str, str]:
     """Each setting the core names -> its option: every command's parameter name -> its long flag (the Typer
-    parameters are named after the settings), then the few settings the core names in other words. Worked out
-    when first read (it builds every command): most runs name no setting."""
-    return _OnFirstRead(_option_flags)
+    parameters are named after the settings; the first command in ``--help`` order that has the setting spells
+    it), then the few settings the core names in other words (:data:`OPTION_NAMES`)."""
+    return _SettingFlags()
 
 
-class _OnFirstRead(Mapping[str, str]):
-    """The mapping ``compute()`` returns, computed when first read."""
+class _SettingFlags(Mapping[str, str]):
+    """:func:`option_flags`, looked up command by command: a setting of the command being run is found among its
+    own options, without building the other commands."""
 
-    def __init__(self, compute: Callable[[], dict[str, str]]) -> None:
-        self._compute, self._data = compute, None
-
-    def _read(self) -> dict[str, str]:
-        if self._data is None:
-            self._data = self._compute()
-        return self._data
-
-    def __getitem__(self, key: str) -> str:
-        return self._read()[key]
+    def __getitem__(self, setting: str) -> str:
+        if setting in OPTION_NAMES:
+            return OPTION_NAMES[setting]
+        for name in _COMMANDS:
+            flag = _long_flags(name).get(setting)
+            if flag is not None:
+                return flag
+        raise KeyError(setting)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._read())
+        return iter({**{s: f for name in _COMMANDS for s, f in _long_flags(name).items()}, **OPTION_NAMES})
 
     def __len__(self) -> int:
-        return len(self._read())
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return True  # never empty (OPTION_NAMES), and known so without building every command
 
 
-def _option_flags() -> dict[str, str]:
-    command = typer.main.get_command(app)
+@functools.cache
+def _long_flags(name: str) -> dict[str, str]:
+    """Each parameter of the command ``name`` -> its first long flag."""
     flags: dict[str, str] = {}
-    for sub in getattr(command, "commands", {}).values():
-        for param in sub.params:
-            long_flags = [o for o in param.opts if o.startswith("--")]
-            if param.name and long_flags:
-                flags.setdefault(param.name, long_flags[0])
-    return {**flags, **OPTION_NAMES}
+    for param in _built(name).params:
+        long_flags = [o for o in param.opts if o.startswith("--")]
+        if param.name and long_flags:
+            flags.setdefault(param.name, long_flags[0])
+    return flags
 
 
 def _version(value: bool) -> None:
