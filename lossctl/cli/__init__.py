@@ -13,8 +13,10 @@ The package's modules, each importing only those above it in this list:
 * ``seg``, ``cls``: the evaluating commands; ``reports``: ``merge``, ``compare`` and ``losses``;
 * this module: the commands, in the order ``--help`` lists them, and :func:`main`, the one error boundary.
 
-Names with a leading underscore are private to the package (shared between its modules, not an API). Every
-engine, reader and writer is imported where a command needs it, so that ``lossctl --help`` imports no NumPy.
+Names with a leading underscore are private to the package (shared between its modules, not an API). A command's
+module is imported, and its options built, when the command is run or listed (:func:`~lossctl.cli.app.command`);
+every engine, reader and writer where a command needs it: ``lossctl --version`` imports no NumPy, ``lossctl --help``
+no engine, and ``lossctl seg`` builds no other command.
 """
 
 from __future__ import annotations
