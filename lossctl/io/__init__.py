@@ -8,8 +8,8 @@ Modules, each importing only those above it in this list:
   through fsspec, opened with the run's storage options;
 * :mod:`~lossctl.io.text`: paths and exceptions as one printable line; the UTF-8 text files that describe a run;
 * :mod:`~lossctl.io.budget`: the memory budget and the (deprecated) element limit;
-* :mod:`~lossctl.io.volumes`: NIfTI, NRRD and MetaImage with their voxel geometry;
 * :mod:`~lossctl.io.formats`: the suffixes read, the format each names, what leading bytes say a file is;
+* :mod:`~lossctl.io.volumes`: NIfTI, NRRD and MetaImage with their voxel geometry;
 * :mod:`~lossctl.io.checks`: the checks every reader makes and the one-line error contract;
 * :mod:`~lossctl.io.images`: PNG and JPEG (Pillow), TIFF (tifffile);
 * :mod:`~lossctl.io.arrays`: :class:`Loaded`, NPY and NPZ, and :func:`load_array` (any image, array or volume,
