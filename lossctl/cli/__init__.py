@@ -15,8 +15,8 @@ The package's modules, each importing only those above it in this list:
 
 Names with a leading underscore are private to the package (shared between its modules, not an API). A command's
 module is imported, and its options built, when the command is run or listed (:func:`~lossctl.cli.app.command`);
-every engine, reader and writer where a command needs it: ``lossctl --version`` imports no NumPy, ``lossctl --help``
-no engine, and ``lossctl seg`` builds no other command.
+every engine, reader and writer where a command needs it: ``lossctl --help`` and ``--version`` import no NumPy,
+and ``lossctl seg`` builds no other command.
 """
 
 from __future__ import annotations
