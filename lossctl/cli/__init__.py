@@ -13,8 +13,10 @@ The package's modules, each importing only those above it in this list:
 * ``seg``, ``cls``: the evaluating commands; ``reports``: ``merge``, ``compare`` and ``losses``;
 * this module: the commands, in the order ``--help`` lists them, and :func:`main`, the one error boundary.
 
-Names with a leading underscore are private to the package (shared between its modules, not an API). Every
-engine, reader and writer is imported where a command needs it, so that ``lossctl --help`` imports no NumPy.
+Names with a leading underscore are private to the package (shared between its modules, not an API). A command's
+module is imported, and its options built, when the command is run or listed (:func:`~lossctl.cli.app.command`);
+every engine, reader and writer where a command needs it: ``lossctl --help`` and ``--version`` import no NumPy,
+and ``lossctl seg`` builds no other command.
 """
 
 from __future__ import annotations
@@ -25,20 +27,17 @@ from typing import Any
 import typer
 
 from lossctl import __version__
-from lossctl.cli.app import OPTION_NAMES, spell_options, stderr_line, app
-from lossctl.cli.cls import cls_command
-from lossctl.cli.reports import compare_command, losses_command, merge_command
-from lossctl.cli.seg import seg_command
+from lossctl.cli.app import OPTION_NAMES, app, command, spell_options, stderr_line
 from lossctl.errors import (EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, LossctlError,
                             NotAvailable, did_you_mean)
 
 __all__ = ["app", "main"]
 
-app.command("seg")(seg_command)
-app.command("cls")(cls_command)
-app.command("merge")(merge_command)
-app.command("compare")(compare_command)
-app.command("losses")(losses_command)
+command("seg", "lossctl.cli.seg:seg_command")
+command("cls", "lossctl.cli.cls:cls_command")
+command("merge", "lossctl.cli.reports:merge_command")
+command("compare", "lossctl.cli.reports:compare_command")
+command("losses", "lossctl.cli.reports:losses_command")
 
 
 def main() -> None:

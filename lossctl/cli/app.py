@@ -8,16 +8,77 @@ its flag, derived from the commands' parameters (a Typer parameter is named afte
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Annotated, Any
 
 import typer
 import typer.main
+from typer.core import TyperGroup
+from typer.models import CommandInfo
 
 from lossctl import __version__
 
+#: Each command -> ``module:function``, the function that runs it, in the order ``--help`` lists them (see :func:`command`).
+_COMMANDS: dict[str, str] = {}
+_BUILT: dict[str, Any] = {}
+
+
+def command(name: str, function: str) -> None:
+    """Add the command ``name``, run by ``function`` (``module:function``): its module is imported and its options
+    built the first time the command is used (run, or listed by ``--help``)."""
+    _COMMANDS[name] = function
+
+
+def _built(name: str) -> Any:
+    """The click command ``name``, built once: Typer gives each option of a built command a pydantic parser (about
+    1 ms each, and the first one imports pydantic), so ``lossctl seg`` builds seg's options alone, ``--version`` none."""
+    if name not in _BUILT:
+        module, _, function = _COMMANDS[name].partition(":")
+        callback = getattr(importlib.import_module(module), function)
+        _BUILT[name] = typer.main.get_command_from_info(
+            CommandInfo(name=name, callback=callback), pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode)
+    return _BUILT[name]
+
+
+class _BuiltOnUse(MutableMapping[str, Any]):
+    """The root group's commands, each built when first looked up (:func:`_built`)."""
+
+    def __init__(self) -> None:
+        self._added: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        return self._added[name] if name in self._added else _built(name)
+
+    def __setitem__(self, name: str, built: Any) -> None:
+        self._added[name] = built
+
+    def __delitem__(self, name: str) -> None:
+        del self._added[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(_COMMANDS), **self._added})
+
+    def __len__(self) -> int:
+        return len({**dict.fromkeys(_COMMANDS), **self._added})
+
+
+class _Commands(TyperGroup):
+    """The ``lossctl`` group: its commands built on use (:class:`_BuiltOnUse`)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _BuiltOnUse()
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # the names alone: building each is for get_command
+
+
 app = typer.Typer(
     name="lossctl",
+    cls=_Commands,
     help="Losses and metrics of model outputs, computed from files on disk.",
     no_args_is_help=True,
     add_completion=False,
@@ -51,17 +112,45 @@ def spelled(document: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1)
-def option_flags() -> dict[str, str]:
+def option_flags() -> Mapping[str, str]:
     """Each setting the core names -> its option: every command's parameter name -> its long flag (the Typer
-    parameters are named after the settings), then the few settings the core names in other words."""
-    command = typer.main.get_command(app)
+    parameters are named after the settings; the first command in ``--help`` order that has the setting spells
+    it), then the few settings the core names in other words (:data:`OPTION_NAMES`)."""
+    return _SettingFlags()
+
+
+class _SettingFlags(Mapping[str, str]):
+    """:func:`option_flags`, looked up command by command: a setting of the command being run is found among its
+    own options, without building the other commands."""
+
+    def __getitem__(self, setting: str) -> str:
+        if setting in OPTION_NAMES:
+            return OPTION_NAMES[setting]
+        for name in _COMMANDS:
+            flag = _long_flags(name).get(setting)
+            if flag is not None:
+                return flag
+        raise KeyError(setting)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**{s: f for name in _COMMANDS for s, f in _long_flags(name).items()}, **OPTION_NAMES})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return True  # never empty (OPTION_NAMES), and known so without building every command
+
+
+@functools.cache
+def _long_flags(name: str) -> dict[str, str]:
+    """Each parameter of the command ``name`` -> its first long flag."""
     flags: dict[str, str] = {}
-    for sub in getattr(command, "commands", {}).values():
-        for param in sub.params:
-            long_flags = [o for o in param.opts if o.startswith("--")]
-            if param.name and long_flags:
-                flags.setdefault(param.name, long_flags[0])
-    return {**flags, **OPTION_NAMES}
+    for param in _built(name).params:
+        long_flags = [o for o in param.opts if o.startswith("--")]
+        if param.name and long_flags:
+            flags.setdefault(param.name, long_flags[0])
+    return flags
 
 
 def _version(value: bool) -> None:

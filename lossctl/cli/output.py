@@ -25,7 +25,6 @@ import typer
 from lossctl.cli.app import option_flags, stderr_line
 from lossctl.errors import EXIT_BROKEN_PIPE, OutputError, UsageError
 from lossctl.io import stores
-from lossctl.report.files import replace_file
 
 
 def emit(document: dict[str, Any], writer: Callable[..., None], output: str | None, per_class: bool) -> None:
@@ -131,6 +130,8 @@ def write_file(document: dict[str, Any], writer: Any, target: Any, per_class: bo
         with open(target, "w", encoding="utf-8", newline="") as handle:
             writer(document, handle, per_class=per_class)
         return
+    from lossctl.report.files import replace_file  # the report package: its writers, the registry, NumPy
+
     target = target.resolve()
     buffer = _io.StringIO()
     writer(document, buffer, per_class=per_class)

@@ -348,15 +348,15 @@ def _instance_options(instances: Any, connectivity: int | None, match: Any, matc
 def _input_images(folder: Path | None, pattern: str | None, report: Path | None) -> Any:
     """``--images DIR`` (and ``--image-pattern``): the input images of the HTML report by name, read before any
     pair is evaluated (a folder that cannot be used fails at once)."""
-    from lossctl.dataset.pairing import compile_pattern, name_files
-    from lossctl.engine.pictures import InputImages
-
     if folder is None:
         if pattern is not None:
             raise UsageError("--image-pattern names the files of --images DIR; add --images, or drop the pattern")
         return None
     if report is None:
         raise UsageError(f"--images {folder} shows the input images in the HTML report; add --report DIR")
+    from lossctl.dataset.pairing import compile_pattern, name_files
+    from lossctl.engine.pictures import InputImages  # the pictures' module only for a run that draws them
+
     compiled = prefixed("--image-pattern", compile_pattern, pattern) if pattern is not None else None
     return InputImages(folder, name_files(folder, "input image", compiled))
 

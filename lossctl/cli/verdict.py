@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lossctl.cli.app import spelled, stderr_line
-from lossctl.engine.document import error_group_text, error_groups
 from lossctl.engine.schema import row_noun
-from lossctl.report.format import gate_threshold_text
 from lossctl.errors import EXIT_GATE_FAILED, EXIT_INPUT, EXIT_OK, UsageError
 
 def load_baseline(path: Path | None, command: str, class_names: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -61,6 +59,8 @@ def github_annotations(document: dict[str, Any]) -> None:
     workflow commands from both output streams, and stdout may carry the report into a pipe."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
+    from lossctl.report.format import gate_threshold_text
+
     for g in document["gates"]:
         if not g["passed"]:
             message = f"{g['gate']} failed: {gate_threshold_text(g)}"
@@ -80,6 +80,8 @@ def pair_errors(document: dict[str, Any], skip_errors: bool) -> None:
     """The failed pairs on stderr, one line per problem (see :func:`~lossctl.engine.document.error_groups`;
     ``warning:`` with ``--skip-errors``), printed before the report so that the report, its gates and the closing
     line of :func:`finish` end the output."""
+    from lossctl.engine.document import error_group_text, error_groups
+
     for group in error_groups(document):  # the same problem in many pairs: one line
         stderr_line(("warning: " if skip_errors else "error: ") + error_group_text(group))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from lossctl.errors import InputError
-from lossctl.io import volumes
 
 __all__ = [
     "ARRAY_SUFFIXES",
@@ -22,16 +21,25 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "TABLE_SUFFIXES",
     "UNKNOWN_CONTENT",
+    "VOLUME_SUFFIXES",
     "check_content",
     "describe_head",
     "file_suffix",
     "read_formats_text",
+    "volume_format",
+    "volume_suffix",
 ]
+
+#: Volume suffixes, compound ones first (``.nii.gz`` is one suffix), and the format each names (read by
+#: :mod:`lossctl.io.volumes`).
+VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
+_VOLUME_FORMAT = {".nii.gz": "nifti", ".nii": "nifti", ".nrrd": "nrrd", ".mha": "metaimage", ".mhd": "metaimage"}
+TITLE = {"nifti": "NIfTI", "nrrd": "NRRD", "metaimage": "MetaImage"}
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz")
 TABLE_SUFFIXES = (".csv", ".tsv")
-SUPPORTED_SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES + volumes.VOLUME_SUFFIXES
+SUPPORTED_SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES + VOLUME_SUFFIXES
 """Suffixes :func:`load_array` reads (and that segmentation folders are scanned for); ``.nii.gz`` is one."""
 
 
@@ -42,21 +50,35 @@ def read_formats_text() -> str:
     def listed(suffixes: tuple[str, ...], titled: bool) -> str:
         by_format: dict[str, list[str]] = {}
         for suffix in suffixes:
-            by_format.setdefault(FORMAT_OF_SUFFIX.get(suffix) or volumes.volume_format(suffix) or suffix,
+            by_format.setdefault(FORMAT_OF_SUFFIX.get(suffix) or volume_format(suffix) or suffix,
                                  []).append(suffix)
-        return ", ".join((f"{volumes.TITLE[fmt]} " if titled else "") + "/".join(sorted(same, key=len))
+        return ", ".join((f"{TITLE[fmt]} " if titled else "") + "/".join(sorted(same, key=len))
                          for fmt, same in by_format.items())
 
     return (f"images ({listed(IMAGE_SUFFIXES, False)}), arrays ({listed(ARRAY_SUFFIXES, False)}) or volumes "
-            f"({listed(volumes.VOLUME_SUFFIXES, True)})")
+            f"({listed(VOLUME_SUFFIXES, True)})")
+
+
+def volume_suffix(name: str) -> str | None:
+    """The volume suffix of a file name (``.nii.gz`` counts as one), or None."""
+    lower = name.lower()
+    for suffix in VOLUME_SUFFIXES:
+        if lower.endswith(suffix):
+            return suffix
+    return None
+
+
+def volume_format(name: str) -> str | None:
+    suffix = volume_suffix(name)
+    return _VOLUME_FORMAT[suffix] if suffix else None
 
 
 def file_suffix(name: str) -> str:
     """The suffix of a file name, lower case, with ``.nii.gz`` as one suffix (else the final suffix)."""
-    return volumes.volume_suffix(name) or Path(name).suffix.lower()
+    return volume_suffix(name) or Path(name).suffix.lower()
 
 
-#: The format lossctl reads a file of each suffix as (volumes: :data:`lossctl.io.volumes.VOLUME_SUFFIXES`).
+#: The format lossctl reads a file of each suffix as (volumes: :data:`VOLUME_SUFFIXES`).
 FORMAT_OF_SUFFIX = {
     ".png": "png",
     ".tif": "tiff",

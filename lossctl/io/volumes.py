@@ -31,11 +31,7 @@ import numpy as np
 
 from lossctl.errors import InputError, LossctlError, setting
 from lossctl.io.budget import check_decoded_bytes
-
-#: Volume suffixes, compound ones first (``.nii.gz`` is one suffix).
-VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
-_FORMAT = {".nii.gz": "nifti", ".nii": "nifti", ".nrrd": "nrrd", ".mha": "metaimage", ".mhd": "metaimage"}
-TITLE = {"nifti": "NIfTI", "nrrd": "NRRD", "metaimage": "MetaImage"}
+from lossctl.io.formats import TITLE, VOLUME_SUFFIXES, volume_format, volume_suffix
 #: The anatomical world frames a header may state, by the direction each world axis points to: R(ight) or
 #: L(eft), A(nterior) or P(osterior), S(uperior). NIfTI's is RAS, MetaImage's (ITK's) LPS, NRRD's its ``space``.
 FRAMES = ("RAS", "LAS", "LPS")
@@ -57,20 +53,6 @@ class Volume:
     direction: tuple[tuple[float, ...], ...] | None
     origin: tuple[float, ...] | None = None
     frame: str | None = None
-
-
-def volume_suffix(name: str) -> str | None:
-    """The volume suffix of a file name (``.nii.gz`` counts as one), or None."""
-    lower = name.lower()
-    for suffix in VOLUME_SUFFIXES:
-        if lower.endswith(suffix):
-            return suffix
-    return None
-
-
-def volume_format(name: str) -> str | None:
-    suffix = volume_suffix(name)
-    return _FORMAT[suffix] if suffix else None
 
 
 def _check_header_shape(d: str, shape: tuple[int, ...], itemsize: int, max_pixels: int,

@@ -58,3 +58,35 @@ def test_seg_help_lists_every_format_it_reads(cli):
     assert r.code == 0 and "volumes (NIfTI .nii/.nii.gz, NRRD .nrrd, MetaImage .mha/.mhd)" in text, r
     for suffix in SUPPORTED_SUFFIXES:
         assert suffix in text, suffix
+
+
+def _modules_after(*args: str) -> set[str]:
+    """The modules a fresh ``lossctl ARGS`` process has imported when it exits."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, sys; sys.argv = ['lossctl', *sys.argv[1:]]; "
+            "atexit.register(lambda: print(' '.join(sorted(sys.modules)), file=sys.__stderr__)); "
+            "from lossctl.cli import main; main()")
+    p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return set(p.stderr.split())
+
+
+def test_help_and_version_import_no_numpy_and_build_no_command():
+    """``--help`` lists the commands (each module imported for its help line) without NumPy, the engines or
+    pydantic; ``--version`` imports no command at all."""
+    for args, commands in ((("--help",), {"seg", "cls", "reports"}), (("--version",), set())):
+        modules = _modules_after(*args)
+        assert not modules & {"numpy", "pydantic", "lossctl.registry", "lossctl.engine.seg"}, args
+        assert {m.rpartition(".")[2] for m in modules if m.startswith("lossctl.cli.")} >= commands
+        if not commands:
+            assert not any(m in modules for m in ("lossctl.cli.seg", "lossctl.cli.cls", "lossctl.cli.reports"))
+
+
+def test_a_seg_run_builds_no_other_command(seg):
+    """Spelling a seg report's settings as options looks them up among seg's own options first: the other
+    commands' modules are not imported."""
+    modules = _modules_after("seg", str(seg.pred), str(seg.gt), "-f", "json")
+    assert "lossctl.cli.seg" in modules
+    assert not modules & {"lossctl.cli.cls", "lossctl.cli.reports"}

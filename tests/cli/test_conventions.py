@@ -16,9 +16,10 @@ def _choices(command: str, option: str) -> list[str]:
     import inspect
     import typing
 
-    from lossctl import cli
+    from lossctl.cli.cls import cls_command
+    from lossctl.cli.seg import seg_command
 
-    fn = {"seg": cli.seg_command, "cls": cli.cls_command}[command]
+    fn = {"seg": seg_command, "cls": cls_command}[command]
     enum = typing.get_args(inspect.signature(fn, eval_str=True).parameters[option.replace("-", "_")].annotation)[0]
     return [member.value for member in enum]
 
