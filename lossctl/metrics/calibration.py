@@ -138,14 +138,20 @@ def samples_of(x: Any) -> Samples:
 
 def _sums(index: np.ndarray, nbins: int, confidence: np.ndarray, accuracy: np.ndarray,
           weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(n_b, S_b, A_b) over ``nbins`` bins by ``index`` (-1 or ``nbins``: outside every bin), and the total weight."""
+    """(n_b, S_b, A_b) over ``nbins`` bins by ``index`` (-1 or ``nbins``: outside every bin), and the total weight;
+    a boolean ``accuracy`` without weights is counted with the samples (one ``bincount`` of ``index + nbins *
+    correct``: the same integers)."""
     inside = (index >= 0) & (index < nbins)
     total = float(weights.sum()) if weights is not None else float(index.size)
     if not inside.all():
         index, confidence, accuracy = index[inside], confidence[inside], accuracy[inside]
         weights = None if weights is None else weights[inside]
-    count = np.bincount(index, weights=weights, minlength=nbins)
     conf = np.bincount(index, weights=confidence if weights is None else confidence * weights, minlength=nbins)
+    if weights is None and accuracy.dtype == bool:  # one count of (bin, correct): count and correct per bin
+        both = np.bincount(index + nbins * accuracy, minlength=2 * nbins)
+        correct = both[nbins:]
+        return correct + both[:nbins], conf, correct.astype(np.float64), total
+    count = np.bincount(index, weights=weights, minlength=nbins)
     acc = np.bincount(index, weights=accuracy if weights is None else accuracy * weights, minlength=nbins)
     return count, conf, acc, total
 
@@ -217,7 +223,8 @@ class Binning:
             edges = self.edges(b, confidence.dtype, confidence, mass)
             nbins = edges.size - 1 + (self.rule == "torch")  # torch: p = 1.0 in a bin of its own
             count, conf, acc, total = _sums(self.index(confidence, edges, uniform=not mass), nbins, confidence,
-                                            accuracy.astype(np.float64), s.weights)
+                                            accuracy if accuracy.dtype == bool else accuracy.astype(np.float64),
+                                            s.weights)
             rows.append((count, conf, acc))
             edges_out.append([float(e) for e in edges])
         return {"total": total, "edges": edges_out if mass else edges_out[0],
