@@ -1070,7 +1070,8 @@ def ratios(res: dict[str, Any], flat: dict[str, Any] | None) -> list[dict[str, A
     runs = res["runs"]
     out: list[dict[str, Any]] = []
     busy_note = ""
-    worst_busy = max([r.get("others", 0.0) for r in runs.values() if _ok(r)] or [0.0])
+    # the Dask run's own scheduler and workers are other processes to its measurement: not a busy machine
+    worst_busy = max([r.get("others", 0.0) for key, r in runs.items() if _ok(r) and key != "all_dask2"] or [0.0])
     if worst_busy >= BUSY:
         busy_note = f"other processes used up to {worst_busy:.2f} cores meanwhile"
     targeted = set()
