@@ -1106,6 +1106,10 @@ def ratios(res: dict[str, Any], flat: dict[str, Any] | None, startup: float | No
                     "target": f"<= {100 * SYS_SHARE:.0f}%", "met": "met" if share <= SYS_SHARE else "NOT met",
                     "note": f"{key}: {worst['sys']:.2f} s of {worst['cpu']:.2f} s, {worst['minflt']:,.0f} minor faults"
                             f"{aside}"})
+    elif short:  # every run start-up-dominated: the target does not apply, the shares are shown
+        shares = ", ".join(f"{k} {100 * runs[k]['sys'] / max(runs[k]['cpu'], 1e-9):.1f}%" for k in short)
+        out.append({"what": "system time / CPU time (no run computes values for more than a second)",
+                    "value": "–", "target": "–", "met": "informative", "note": f"start-up-dominated: {shares}"})
     if res.get("labels") and _ok(runs.get("metrics")):
         limit = 2.5 * res["pair_mb"] + 100
         rss = runs["metrics"]["rss_mb"]
