@@ -156,7 +156,7 @@ def pair_memory(pair: Pair, config: SegConfig) -> None:
     confusion metrics, without regions, boundary or instance values) and the ground truth, the decoded
     prediction and one slice fit; anything else beyond the budget is refused. Headers that cannot be read are
     left to the loaders to report."""
-    limit = io.default_memory_budget() if config.max_memory is None else config.max_memory
+    limit = config.memory_budget()
     if _surely_fits(pair, limit):
         return
     pred = io.array_header(pair.pred, npz_key=config.npz_key)

@@ -160,3 +160,7 @@ def keep_freed_memory(keep: int = MAX_KEPT) -> None:
     mallopt(m_mmap_max, 0)  # every block from the heap, also those above glibc's 32 MB mmap ceiling (2048^2 float64)
     mallopt(m_trim_threshold, max(0, min(keep, MAX_KEPT)))  # trim the top of the heap only beyond this much free
     mallopt(m_top_pad, 64 << 20)
+
+
+__all__ = ["PAIRS_PER_PROCESS", "MAX_CHUNK", "MAX_KEPT", "resolve_workers", "split_workers", "map_in_order",
+           "keep_freed_memory"]

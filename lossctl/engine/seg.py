@@ -202,8 +202,8 @@ def _evaluate_pair(pair: Pair, config: SegConfig) -> ImageOutcome:
     loaded = load_pair(pair, config)
     ids = instance_values.take_ids(loaded, pair, config)
     pred, gt, target, prediction = loaded.pred, loaded.gt, loaded.target, loaded.prediction
-    ignore, notes, options, budget = loaded.ignore, loaded.notes, loaded.options, config.max_memory
-    limit = io.default_memory_budget() if budget is None else budget
+    ignore, notes, options = loaded.ignore, loaded.notes, loaded.options
+    limit = config.memory_budget()
     labels = labels_in_chunks(config) and config.pred_kind in ("auto", "labels")
     soft = np.issubdtype(prediction.dtype, np.floating) or (
         config.pred_kind == "probs" and np.issubdtype(prediction.dtype, np.integer))
